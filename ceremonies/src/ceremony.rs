@@ -1,0 +1,493 @@
+//! The ceremony state machine.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use frost_ed25519::Signature;
+use frost_ed25519::round1::SigningCommitments;
+use quorate_common::{CeremonyId, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest};
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{self, Selection};
+use crate::round::ShareCheck;
+use crate::{CeremonyError, Event, KeyGroup, Round, State, Timestamp};
+
+/// What a release manager asked for. Recorded first; never changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: CeremonyId,
+    pub key_group: KeyGroupName,
+    /// The authenticated identity that asked.
+    pub requester: String,
+    /// A human label, e.g. the message's file name.
+    pub label: String,
+    #[serde(with = "hex_bytes")]
+    pub message: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// Where a ceremony is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// Fewer than t usable approvals so far.
+    ExpectApprovals,
+    /// Enough approvals; waiting for unused commitments from enough of them.
+    ExpectCommitments,
+    /// A signing package is out; collecting round-2 shares.
+    ExpectShares(Round),
+    Done(Outcome),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Cancelled { by: String, reason: String },
+    Failed { reason: String },
+    Rejected { reason: String },
+    Signed { signature: Signature },
+}
+
+/// What the caller must do after an event. The coordinator pushes the new
+/// state to the agents concerned whatever the actions; these say why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// The attempt's package is void; its signers' nonces must be destroyed.
+    AbandonAttempt { attempt: u32, reason: String },
+    /// The ceremony is over.
+    Close(Outcome),
+    /// A participant is out of the signing set for the rest of the ceremony.
+    DropSigner {
+        participant: ParticipantId,
+        reason: String,
+    },
+    /// These approvers must send fresh commitments.
+    RequestCommitments { from: Vec<ParticipantId> },
+    /// Send the new signing package to its signers.
+    SendSigningPackage {
+        attempt: u32,
+        signers: Vec<ParticipantId>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ceremony {
+    request: Request,
+    message_sha256: Sha256Digest,
+    key_group: Arc<KeyGroup>,
+    /// Approvers in the order they approved, with the time.
+    approvals: Vec<(ParticipantId, Timestamp)>,
+    rejections: Vec<(ParticipantId, String, Timestamp)>,
+    /// Unused round-1 commitments per approver.
+    fresh: BTreeMap<ParticipantId, SigningCommitments>,
+    /// Participants out of signing, with the reason.
+    dropped: BTreeMap<ParticipantId, String>,
+    /// Signing packages formed so far.
+    attempts: u32,
+    phase: Phase,
+}
+
+impl Ceremony {
+    pub fn new(request: Request, key_group: Arc<KeyGroup>) -> Result<Self, CeremonyError> {
+        if request.key_group != key_group.name {
+            return Err(CeremonyError::InvalidRequest(format!(
+                "request names key group {} but was given {}",
+                request.key_group, key_group.name
+            )));
+        }
+        if request.message.is_empty() {
+            return Err(CeremonyError::InvalidRequest(
+                "the message to sign is empty".into(),
+            ));
+        }
+        if request.message.len() > MAX_MESSAGE_BYTES {
+            return Err(CeremonyError::InvalidRequest(format!(
+                "the message is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, \
+                 so sign a manifest of the artifacts (e.g. SHA256SUMS) instead",
+                request.message.len()
+            )));
+        }
+        Ok(Self {
+            message_sha256: Sha256Digest::of(&request.message),
+            request,
+            key_group,
+            approvals: Vec::new(),
+            rejections: Vec::new(),
+            fresh: BTreeMap::new(),
+            dropped: BTreeMap::new(),
+            attempts: 0,
+            phase: Phase::ExpectApprovals,
+        })
+    }
+
+    /// Rebuilds a ceremony from its recorded events. Names the first event
+    /// that does not apply.
+    pub fn replay<'a>(
+        request: Request,
+        key_group: Arc<KeyGroup>,
+        events: impl IntoIterator<Item = (&'a Event, Timestamp)>,
+    ) -> Result<Self, (usize, CeremonyError)> {
+        let mut ceremony = Self::new(request, key_group).map_err(|e| (0, e))?;
+        for (i, (event, at)) in events.into_iter().enumerate() {
+            ceremony.handle(event, at).map_err(|e| (i + 1, e))?;
+        }
+        Ok(ceremony)
+    }
+
+    /// Applies one event at time `now`. On error nothing changes.
+    pub fn handle(&mut self, event: &Event, now: Timestamp) -> Result<Vec<Action>, CeremonyError> {
+        let mut next = self.clone();
+        let actions = next.apply(event, now)?;
+        *self = next;
+        Ok(actions)
+    }
+
+    fn apply(&mut self, event: &Event, now: Timestamp) -> Result<Vec<Action>, CeremonyError> {
+        if let Phase::Done(_) = self.phase {
+            return Err(CeremonyError::Finished {
+                state: self.state(),
+            });
+        }
+        let mut actions = Vec::new();
+        match event {
+            Event::Approved {
+                participant,
+                message_sha256,
+                commitments,
+            } => {
+                self.check_decision(participant, message_sha256)?;
+                self.approvals.push((participant.clone(), now));
+                self.fresh.insert(participant.clone(), *commitments);
+            }
+            Event::Rejected {
+                participant,
+                message_sha256,
+                reason,
+            } => {
+                self.check_decision(participant, message_sha256)?;
+                self.rejections
+                    .push((participant.clone(), reason.clone(), now));
+            }
+            Event::Committed {
+                participant,
+                commitments,
+            } => self.commit(participant, commitments, &mut actions)?,
+            Event::ShareSubmitted {
+                participant,
+                attempt,
+                share,
+            } => {
+                let Phase::ExpectShares(round) = &mut self.phase else {
+                    return Err(CeremonyError::NoSigningPackage {
+                        state: self.state(),
+                    });
+                };
+                if *attempt != round.attempt() {
+                    return Err(CeremonyError::StaleAttempt {
+                        got: *attempt,
+                        current: round.attempt(),
+                    });
+                }
+                if !round.is_signer(participant) {
+                    return Err(CeremonyError::NotInSigningSet {
+                        participant: participant.clone(),
+                        attempt: *attempt,
+                    });
+                }
+                if round.has_share(participant) {
+                    return Err(CeremonyError::DuplicateShare {
+                        participant: participant.clone(),
+                        attempt: *attempt,
+                    });
+                }
+                match round.check_share(&self.key_group, participant, share) {
+                    ShareCheck::Valid if round.is_complete() => {
+                        match round.aggregate(&self.key_group) {
+                            Ok(signature) => {
+                                let outcome = Outcome::Signed { signature };
+                                self.phase = Phase::Done(outcome.clone());
+                                return Ok(vec![Action::Close(outcome)]);
+                            }
+                            // Every share verified, so this is not a signer's
+                            // fault: fail rather than retry forever.
+                            Err(reason) => {
+                                let outcome = Outcome::Failed { reason };
+                                self.phase = Phase::Done(outcome.clone());
+                                return Ok(vec![Action::Close(outcome)]);
+                            }
+                        }
+                    }
+                    ShareCheck::Valid => return Ok(actions),
+                    ShareCheck::Invalid(reason) => {
+                        self.drop_signer(participant, reason, &mut actions);
+                    }
+                }
+            }
+            Event::Cancelled { by, reason } => {
+                let outcome = Outcome::Cancelled {
+                    by: by.clone(),
+                    reason: reason.clone(),
+                };
+                self.phase = Phase::Done(outcome.clone());
+                return Ok(vec![Action::Close(outcome)]);
+            }
+        }
+        self.advance(&mut actions);
+        Ok(actions)
+    }
+
+    fn check_decision(
+        &self,
+        participant: &ParticipantId,
+        message_sha256: &Sha256Digest,
+    ) -> Result<(), CeremonyError> {
+        if self.key_group.roster.get(participant).is_none() {
+            return Err(CeremonyError::UnknownParticipant {
+                participant: participant.clone(),
+                key_group: self.key_group.name.to_string(),
+            });
+        }
+        if let Some(decision) = self.decision_of(participant) {
+            return Err(CeremonyError::AlreadyDecided {
+                participant: participant.clone(),
+                decision,
+            });
+        }
+        if *message_sha256 != self.message_sha256 {
+            return Err(CeremonyError::MessageMismatch {
+                participant: participant.clone(),
+                expected: self.message_sha256.to_string(),
+                got: message_sha256.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn commit(
+        &mut self,
+        participant: &ParticipantId,
+        commitments: &SigningCommitments,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), CeremonyError> {
+        if !self.approvals.iter().any(|(p, _)| p == participant) {
+            return Err(CeremonyError::NotApproved {
+                participant: participant.clone(),
+            });
+        }
+        if let Some(reason) = self.dropped.get(participant) {
+            return Err(CeremonyError::ParticipantDropped {
+                participant: participant.clone(),
+                reason: reason.clone(),
+            });
+        }
+        if self.fresh.get(participant) == Some(commitments) {
+            return Err(CeremonyError::DuplicateCommitments {
+                participant: participant.clone(),
+            });
+        }
+        // A signer that owes a share but sends fresh commitments has lost
+        // the nonces of the package that is out: that package cannot finish.
+        if let Phase::ExpectShares(round) = &self.phase
+            && round.is_signer(participant)
+            && !round.has_share(participant)
+        {
+            let attempt = round.attempt();
+            self.phase = Phase::ExpectCommitments;
+            actions.push(Action::AbandonAttempt {
+                attempt,
+                reason: format!("{participant} lost its nonces and sent fresh commitments"),
+            });
+        }
+        self.fresh.insert(participant.clone(), *commitments);
+        Ok(())
+    }
+
+    fn drop_signer(
+        &mut self,
+        participant: &ParticipantId,
+        reason: String,
+        actions: &mut Vec<Action>,
+    ) {
+        self.dropped.insert(participant.clone(), reason.clone());
+        self.fresh.remove(participant);
+        actions.push(Action::DropSigner {
+            participant: participant.clone(),
+            reason: reason.clone(),
+        });
+        if let Phase::ExpectShares(round) = &self.phase {
+            actions.push(Action::AbandonAttempt {
+                attempt: round.attempt(),
+                reason: format!("{participant} was dropped: {reason}"),
+            });
+            self.phase = Phase::ExpectCommitments;
+        }
+    }
+
+    /// Moves on as far as the approvals and commitments allow.
+    fn advance(&mut self, actions: &mut Vec<Action>) {
+        if matches!(self.phase, Phase::ExpectShares(_) | Phase::Done(_)) {
+            return;
+        }
+        let approvals: Vec<ParticipantId> = self.approvals.iter().map(|(p, _)| p.clone()).collect();
+        let rejected: BTreeSet<ParticipantId> =
+            self.rejections.iter().map(|(p, _, _)| p.clone()).collect();
+        let selection = policy::select(&policy::Inputs {
+            key_group: &self.key_group,
+            approvals: &approvals,
+            rejected: &rejected,
+            dropped: &self.dropped,
+            fresh: &self.fresh,
+        });
+        match selection {
+            Selection::Ready(quorum) => {
+                self.attempts += 1;
+                let round = Round::new(
+                    self.attempts,
+                    quorum,
+                    &mut self.fresh,
+                    &self.request.message,
+                );
+                actions.push(Action::SendSigningPackage {
+                    attempt: round.attempt(),
+                    signers: round.signers().to_vec(),
+                });
+                self.phase = Phase::ExpectShares(round);
+            }
+            Selection::NeedCommitments(from) => {
+                self.phase = Phase::ExpectCommitments;
+                actions.push(Action::RequestCommitments { from });
+            }
+            Selection::NeedApprovals(_) => self.phase = Phase::ExpectApprovals,
+            Selection::Impossible { left } => {
+                let t = self.key_group.threshold;
+                let outcome = if rejected.is_empty() {
+                    Outcome::Failed {
+                        reason: format!("only {left} participants can still sign; {t} are needed"),
+                    }
+                } else {
+                    Outcome::Rejected {
+                        reason: format!(
+                            "rejected by {}; only {left} participants can still approve, {t} are needed",
+                            self.rejections
+                                .iter()
+                                .map(|(p, r, _)| format!("{p} ({r})"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }
+                };
+                self.phase = Phase::Done(outcome.clone());
+                actions.push(Action::Close(outcome));
+            }
+        }
+    }
+
+    // === accessors ===
+
+    pub fn id(&self) -> &CeremonyId {
+        &self.request.id
+    }
+
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    pub fn key_group(&self) -> &KeyGroup {
+        &self.key_group
+    }
+
+    pub fn message_sha256(&self) -> Sha256Digest {
+        self.message_sha256
+    }
+
+    pub fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    pub fn approvals(&self) -> &[(ParticipantId, Timestamp)] {
+        &self.approvals
+    }
+
+    pub fn rejections(&self) -> &[(ParticipantId, String, Timestamp)] {
+        &self.rejections
+    }
+
+    pub fn dropped(&self) -> &BTreeMap<ParticipantId, String> {
+        &self.dropped
+    }
+
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Done(_))
+    }
+
+    pub fn signature(&self) -> Option<&Signature> {
+        match &self.phase {
+            Phase::Done(Outcome::Signed { signature }) => Some(signature),
+            _ => None,
+        }
+    }
+
+    /// `approved` or `rejected` if the participant decided.
+    pub fn decision_of(&self, participant: &ParticipantId) -> Option<&'static str> {
+        if self.approvals.iter().any(|(p, _)| p == participant) {
+            Some("approved")
+        } else if self.rejections.iter().any(|(p, _, _)| p == participant) {
+            Some("rejected")
+        } else {
+            None
+        }
+    }
+
+    /// Whether the ceremony waits on fresh commitments from `participant`.
+    pub fn wants_commitments_from(&self, participant: &ParticipantId) -> bool {
+        matches!(
+            self.phase,
+            Phase::ExpectApprovals | Phase::ExpectCommitments
+        ) && self.approvals.iter().any(|(p, _)| p == participant)
+            && !self.dropped.contains_key(participant)
+            && !self.fresh.contains_key(participant)
+    }
+
+    /// The signing package `participant` owes a share for, if any.
+    pub fn package_for(&self, participant: &ParticipantId) -> Option<&Round> {
+        match &self.phase {
+            Phase::ExpectShares(round)
+                if round.is_signer(participant) && !round.has_share(participant) =>
+            {
+                Some(round)
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn state_of(phase: &Phase) -> State {
+        match phase {
+            Phase::ExpectApprovals => State::CollectingApprovals,
+            Phase::ExpectCommitments => State::CollectingCommitments,
+            Phase::ExpectShares(_) => State::Signing,
+            Phase::Done(Outcome::Signed { .. }) => State::Signed,
+            Phase::Done(Outcome::Rejected { .. }) => State::Rejected,
+            Phase::Done(Outcome::Failed { .. }) => State::Failed,
+            Phase::Done(Outcome::Cancelled { .. }) => State::Cancelled,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        Self::state_of(&self.phase)
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text).map_err(serde::de::Error::custom)
+    }
+}

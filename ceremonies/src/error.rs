@@ -1,0 +1,54 @@
+//! Why an event was refused. A refused event changes nothing.
+
+use quorate_common::ParticipantId;
+
+use crate::State;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CeremonyError {
+    #[error("{participant} already {decision} this ceremony")]
+    AlreadyDecided {
+        participant: ParticipantId,
+        decision: &'static str,
+    },
+    #[error("{participant} sent the commitments it already sent")]
+    DuplicateCommitments { participant: ParticipantId },
+    #[error("{participant} already sent its share for attempt {attempt}")]
+    DuplicateShare {
+        participant: ParticipantId,
+        attempt: u32,
+    },
+    #[error("the ceremony is {state} and takes no more input")]
+    Finished { state: State },
+    #[error("{participant} was dropped from signing: {reason}")]
+    ParticipantDropped {
+        participant: ParticipantId,
+        reason: String,
+    },
+    #[error("the request is not valid: {0}")]
+    InvalidRequest(String),
+    #[error(
+        "{participant} decided on a message with SHA-256 {got}, but this ceremony signs {expected}"
+    )]
+    MessageMismatch {
+        participant: ParticipantId,
+        expected: String,
+        got: String,
+    },
+    #[error("no signing package is out (the ceremony is {state})")]
+    NoSigningPackage { state: State },
+    #[error("{participant} has not approved this ceremony")]
+    NotApproved { participant: ParticipantId },
+    #[error("{participant} is not in the signing set of attempt {attempt}")]
+    NotInSigningSet {
+        participant: ParticipantId,
+        attempt: u32,
+    },
+    #[error("share is for attempt {got}, but the current attempt is {current}")]
+    StaleAttempt { got: u32, current: u32 },
+    #[error("{participant} is not in the roster of key group {key_group}")]
+    UnknownParticipant {
+        participant: ParticipantId,
+        key_group: String,
+    },
+}

@@ -1,0 +1,53 @@
+//! The inputs of a ceremony: everything that may change it, as recorded.
+
+use frost_ed25519::round1::SigningCommitments;
+use frost_ed25519::round2::SignatureShare;
+use quorate_common::{ParticipantId, Sha256Digest};
+use serde::{Deserialize, Serialize};
+
+/// One input to [`crate::Ceremony::handle`]. The sender of each event is the
+/// authenticated caller, never a field the caller chose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An approver approved the message with this digest and handed in its
+    /// round-1 commitments.
+    Approved {
+        participant: ParticipantId,
+        message_sha256: Sha256Digest,
+        commitments: SigningCommitments,
+    },
+    /// The requester (or an operator) called the ceremony off.
+    Cancelled { by: String, reason: String },
+    /// Fresh round-1 commitments from an approver (it restarted and lost its
+    /// nonces, or an attempt was abandoned).
+    Committed {
+        participant: ParticipantId,
+        commitments: SigningCommitments,
+    },
+    /// An approver declined to sign.
+    Rejected {
+        participant: ParticipantId,
+        message_sha256: Sha256Digest,
+        reason: String,
+    },
+    /// A signer's round-2 share for signing attempt `attempt`.
+    ShareSubmitted {
+        participant: ParticipantId,
+        attempt: u32,
+        share: SignatureShare,
+    },
+}
+
+impl Event {
+    /// Who caused the event.
+    pub fn sender(&self) -> &str {
+        match self {
+            Event::Approved { participant, .. }
+            | Event::Committed { participant, .. }
+            | Event::Rejected { participant, .. }
+            | Event::ShareSubmitted { participant, .. } => participant.as_str(),
+            Event::Cancelled { by, .. } => by,
+        }
+    }
+}

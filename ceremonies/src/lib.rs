@@ -1,0 +1,37 @@
+//! Makes ceremony decisions; never does I/O.
+//!
+//! A [`Ceremony`] is a state machine over recorded [`Event`]s: the
+//! coordinator calls [`Ceremony::handle`] with each event and the current
+//! time and carries out the returned [`Action`]s; it reads no clock, no
+//! network, no disk and no randomness of its own. Replaying the recorded
+//! events through `handle` rebuilds the same state, which is how a restarted
+//! coordinator resumes and how an auditor re-checks a ceremony.
+//!
+//! ```text
+//! ExpectApprovals ─▶ ExpectCommitments ─▶ ExpectShares ─▶ Done(Signed)
+//!        ▲                  ▲                  │
+//!        └──────────────────┴── attempt abandoned (invalid share, lost nonces)
+//! ```
+//!
+//! The FROST rounds themselves are split as frost-core splits them: the
+//! participant agent runs round 1 and round 2 with its key share; this crate
+//! forms the signing package, checks each signature share against its
+//! verifying share, and aggregates.
+
+mod ceremony;
+mod error;
+mod event;
+mod key_group;
+mod policy;
+mod round;
+mod status;
+mod time;
+
+pub use ceremony::{Action, Ceremony, Outcome, Phase, Request};
+pub use error::CeremonyError;
+pub use event::Event;
+pub use key_group::KeyGroup;
+pub use policy::QuorumMet;
+pub use round::Round;
+pub use status::{Progress, State};
+pub use time::Timestamp;

@@ -1,0 +1,242 @@
+//! A whole deployment on loopback in this process: a coordinator on sled in
+//! a directory, one agent per roster entry, and a registered key group.
+//! The quickstart runs one; the end-to-end tests run many.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use quorate_common::keyfile::KeyGroupFile;
+use quorate_common::proto::{self, CeremonyState};
+use quorate_common::{KeyGroupName, ParticipantId, Roster};
+use quorate_coordinator::{Config, RunningCoordinator};
+use quorate_participant::{AgentConfig, RunningAgent};
+
+use crate::client::Clients;
+use crate::keygen;
+
+pub struct LocalDeployment {
+    pub dir: PathBuf,
+    pub coordinator: Option<RunningCoordinator>,
+    pub coordinator_config: Config,
+    pub group: KeyGroupFile,
+    pub agents: BTreeMap<ParticipantId, RunningAgent>,
+    pub agent_configs: BTreeMap<ParticipantId, AgentConfig>,
+}
+
+/// Release managers' identity in local deployments.
+pub const REQUESTER: &str = "release-manager";
+
+impl LocalDeployment {
+    /// Starts a coordinator in `dir/coordinator`, deals a key group named
+    /// `name` into `dir/keys`, registers it, and starts every agent.
+    pub async fn start(
+        dir: &Path,
+        name: &str,
+        roster: &Roster,
+        threshold: u16,
+    ) -> anyhow::Result<Self> {
+        let coordinator_config = Config {
+            listen: "127.0.0.1:0".parse()?,
+            data_dir: dir.join("coordinator"),
+        };
+        let coordinator = quorate_coordinator::start(&coordinator_config).await?;
+        // Restarts must come back on the same port.
+        let coordinator_config = Config {
+            listen: coordinator.addr,
+            ..coordinator_config
+        };
+        let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold)?;
+        let share_paths = keygen::write(&dealt, &dir.join("keys"))?;
+        let mut deployment = Self {
+            dir: dir.to_owned(),
+            coordinator: Some(coordinator),
+            coordinator_config,
+            group: dealt.group,
+            agents: BTreeMap::new(),
+            agent_configs: BTreeMap::new(),
+        };
+        deployment
+            .clients(REQUESTER)
+            .await?
+            .key_groups
+            .register(proto::RegisterKeyGroupRequest {
+                key_group: Some(proto::KeyGroup::from(&deployment.group)),
+            })
+            .await?;
+        for (entry, share) in roster.participants.iter().zip(share_paths) {
+            let config = AgentConfig {
+                id: entry.id.clone(),
+                coordinator: deployment.url(),
+                key_share: share,
+                state_dir: dir.join("agents").join(entry.id.as_str()),
+                socket: None,
+                auto_approve: false,
+            };
+            deployment.agent_configs.insert(entry.id.clone(), config);
+            deployment.start_agent(&entry.id).await?;
+        }
+        Ok(deployment)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.coordinator_config.listen)
+    }
+
+    pub async fn clients(&self, identity: &str) -> anyhow::Result<Clients> {
+        Clients::connect(&self.url(), identity).await
+    }
+
+    pub async fn start_agent(&mut self, id: &ParticipantId) -> anyhow::Result<()> {
+        let config = self
+            .agent_configs
+            .get(id)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no agent {id}"))?;
+        let agent = quorate_participant::start(config).await?;
+        self.agents.insert(id.clone(), agent);
+        Ok(())
+    }
+
+    /// Stops an agent as a crash would: its nonces are gone; its journal stays.
+    pub async fn stop_agent(&mut self, id: &ParticipantId) {
+        if let Some(agent) = self.agents.remove(id) {
+            agent.stop().await;
+        }
+    }
+
+    pub async fn stop_coordinator(&mut self) -> anyhow::Result<()> {
+        if let Some(c) = self.coordinator.take() {
+            c.stop().await?;
+        }
+        Ok(())
+    }
+
+    pub async fn start_coordinator(&mut self) -> anyhow::Result<()> {
+        self.coordinator = Some(quorate_coordinator::start(&self.coordinator_config).await?);
+        Ok(())
+    }
+
+    /// The control-socket client of an agent, as its approver uses it.
+    pub async fn control(
+        &self,
+        id: &ParticipantId,
+    ) -> anyhow::Result<proto::agent_control_client::AgentControlClient<tonic::transport::Channel>>
+    {
+        let config = self
+            .agent_configs
+            .get(id)
+            .ok_or_else(|| anyhow::anyhow!("no agent {id}"))?;
+        quorate_participant::control::connect(&config.socket_path()).await
+    }
+
+    /// Waits until the agent of `id` has been told of `ceremony`.
+    pub async fn wait_pending(
+        &self,
+        id: &ParticipantId,
+        ceremony: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let mut control = self.control(id).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let pending = control
+                .pending(proto::PendingRequest {})
+                .await?
+                .into_inner();
+            if pending
+                .reviews
+                .iter()
+                .any(|r| r.ceremony.as_ref().is_some_and(|c| c.id == ceremony))
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("agent {id} was not told of ceremony {ceremony} within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The approver of `id` approves `ceremony` through its agent.
+    pub async fn approve(
+        &self,
+        id: &ParticipantId,
+        ceremony: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<proto::Review> {
+        self.wait_pending(id, ceremony, timeout).await?;
+        Ok(self
+            .control(id)
+            .await?
+            .approve(proto::DecideRequest {
+                ceremony: ceremony.into(),
+                reason: String::new(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Waits until `ceremony` is finished, or `timeout`.
+    pub async fn wait_finished(
+        &self,
+        ceremony: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<proto::CeremonyStatus> {
+        let mut clients = self.clients(REQUESTER).await?;
+        let watch = async {
+            let mut stream = clients
+                .ceremonies
+                .watch(proto::GetCeremonyRequest {
+                    id: ceremony.into(),
+                })
+                .await?
+                .into_inner();
+            let mut last = None;
+            while let Some(status) = stream.message().await? {
+                last = Some(status);
+            }
+            last.ok_or_else(|| anyhow::anyhow!("no status for ceremony {ceremony}"))
+        };
+        tokio::time::timeout(timeout, watch)
+            .await
+            .map_err(|_| anyhow::anyhow!("ceremony {ceremony} did not finish within {timeout:?}"))?
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let ids: Vec<_> = self.agents.keys().cloned().collect();
+        for id in ids {
+            self.stop_agent(&id).await;
+        }
+        self.stop_coordinator().await
+    }
+}
+
+/// Whether a status is final.
+pub fn is_finished(status: &proto::CeremonyStatus) -> bool {
+    !matches!(
+        status.state(),
+        CeremonyState::CollectingApprovals
+            | CeremonyState::CollectingCommitments
+            | CeremonyState::Signing
+    )
+}
+
+/// The quickstart's roster: two engineering, two security, one release.
+pub fn sample_roster(coordinator: Option<&str>) -> Roster {
+    let entry = |id: &str, name: &str, role: &str| quorate_common::RosterEntry {
+        id: ParticipantId::new(id).unwrap_or_else(|_| unreachable!("valid literal")),
+        name: name.into(),
+        role: role.into(),
+        coordinator: coordinator.map(str::to_string),
+    };
+    Roster {
+        participants: vec![
+            entry("alice", "Alice (engineering)", "engineering"),
+            entry("bob", "Bob (engineering)", "engineering"),
+            entry("carol", "Carol (security)", "security"),
+            entry("dave", "Dave (security)", "security"),
+            entry("erin", "Erin (release)", "release"),
+        ],
+    }
+}

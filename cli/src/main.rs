@@ -1,0 +1,321 @@
+//! `quorate`: the release manager's and auditor's command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use quorate::client::Clients;
+use quorate_common::keyfile::KeyGroupFile;
+use quorate_common::pem::ed25519_public_key_pem;
+use quorate_common::proto::{self, CeremonyState};
+use quorate_common::{KeyGroupName, MAX_MESSAGE_BYTES, Roster};
+
+#[derive(Parser)]
+#[command(
+    name = "quorate",
+    version,
+    about = "Threshold signing ceremonies for software releases"
+)]
+struct Cli {
+    /// The coordinator's gRPC address.
+    #[arg(
+        long,
+        global = true,
+        env = "QUORATE_COORDINATOR",
+        default_value = "http://127.0.0.1:7400"
+    )]
+    coordinator: String,
+    /// Who you are (until mutual TLS: the name the coordinator records).
+    #[arg(
+        long,
+        global = true,
+        env = "QUORATE_IDENTITY",
+        default_value = "release-manager"
+    )]
+    identity: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a whole local deployment and a ceremony, with nothing configured.
+    Quickstart {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Deal a new key group: one share file per roster entry and group.json.
+    Keygen {
+        #[arg(long)]
+        roster: PathBuf,
+        #[arg(long)]
+        threshold: u16,
+        #[arg(long)]
+        key_group: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Register a key group (group.json from keygen) with the coordinator.
+    Register {
+        #[arg(long)]
+        group: PathBuf,
+    },
+    /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest).
+    Sign {
+        #[arg(long)]
+        key_group: String,
+        #[arg(long)]
+        message: PathBuf,
+        /// Wait until the ceremony is finished.
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: how long to wait, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+        /// With --wait: write the raw 64-byte signature here.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Show where a ceremony stands.
+    Status { ceremony: String },
+    /// Write a signed ceremony's raw 64-byte Ed25519 signature.
+    Signature {
+        ceremony: String,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// Write a key group's public key as PEM SubjectPublicKeyInfo.
+    Pubkey {
+        #[arg(long)]
+        key_group: String,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("QUORATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Quickstart { dir } => quorate::quickstart::run(&dir).await,
+        Command::Keygen {
+            roster,
+            threshold,
+            key_group,
+            out,
+        } => {
+            let roster = Roster::load(&roster)?;
+            let dealt = quorate::keygen::deal(KeyGroupName::new(key_group)?, &roster, threshold)?;
+            let paths = quorate::keygen::write(&dealt, &out)?;
+            for p in paths {
+                println!("wrote {}", p.display());
+            }
+            println!("wrote {}", out.join("group.json").display());
+            println!("group key: {}", dealt.group.group_key);
+            Ok(())
+        }
+        Command::Register { group } => {
+            let file = KeyGroupFile::load(&group)?;
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let reply = clients
+                .key_groups
+                .register(proto::RegisterKeyGroupRequest {
+                    key_group: Some(proto::KeyGroup::from(&file)),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            println!(
+                "registered key group {} ({} of {})",
+                reply.name,
+                reply.threshold,
+                reply.roster.len()
+            );
+            Ok(())
+        }
+        Command::Sign {
+            key_group,
+            message,
+            wait,
+            timeout,
+            output,
+        } => {
+            let bytes = std::fs::read(&message)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", message.display()))?;
+            if bytes.len() > MAX_MESSAGE_BYTES {
+                anyhow::bail!(
+                    "{} is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, so sign a manifest of the artifacts (e.g. `sha256sum * > SHA256SUMS`) instead",
+                    message.display(),
+                    bytes.len()
+                );
+            }
+            let label = message
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let status = clients
+                .ceremonies
+                .create(proto::CreateCeremonyRequest {
+                    key_group,
+                    message: bytes,
+                    label,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            println!("{}", status.id);
+            if !wait {
+                return Ok(());
+            }
+            let finished = tokio::time::timeout(Duration::from_secs(timeout), async {
+                let mut stream = clients
+                    .ceremonies
+                    .watch(proto::GetCeremonyRequest {
+                        id: status.id.clone(),
+                    })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner();
+                let mut last = status.clone();
+                while let Some(s) = stream.message().await.map_err(status_error)? {
+                    eprintln!("{}: {}", s.id, s.summary);
+                    last = s;
+                }
+                anyhow::Ok(last)
+            })
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "ceremony {} is not finished after {timeout}s; check `quorate status {}`",
+                    status.id,
+                    status.id
+                )
+            })??;
+            if finished.state() != CeremonyState::Signed {
+                anyhow::bail!("ceremony {} ended: {}", finished.id, finished.summary);
+            }
+            if let Some(output) = output {
+                std::fs::write(&output, &finished.signature)?;
+                eprintln!("wrote {}", output.display());
+            }
+            Ok(())
+        }
+        Command::Status { ceremony } => {
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let s = clients
+                .ceremonies
+                .get(proto::GetCeremonyRequest { id: ceremony })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print!("{}", describe(&s));
+            Ok(())
+        }
+        Command::Signature { ceremony, output } => {
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let s = clients
+                .ceremonies
+                .get(proto::GetCeremonyRequest { id: ceremony })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if s.state() != CeremonyState::Signed {
+                anyhow::bail!("ceremony {} is not signed: {}", s.id, s.summary);
+            }
+            std::fs::write(&output, &s.signature)?;
+            println!("wrote {}", output.display());
+            Ok(())
+        }
+        Command::Pubkey { key_group, output } => {
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let group = clients
+                .key_groups
+                .get(proto::GetKeyGroupRequest { name: key_group })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let package =
+                frost_ed25519::keys::PublicKeyPackage::deserialize(&group.public_key_package)?;
+            let key: [u8; 32] = package
+                .verifying_key()
+                .serialize()?
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("group key is not 32 bytes"))?;
+            std::fs::write(&output, ed25519_public_key_pem(&key))?;
+            println!("wrote {}", output.display());
+            Ok(())
+        }
+    }
+}
+
+fn status_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the coordinator answered {:?}: {}",
+        status.code(),
+        status.message()
+    )
+}
+
+fn describe(s: &proto::CeremonyStatus) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let state = s
+        .state()
+        .as_str_name()
+        .trim_start_matches("CEREMONY_STATE_")
+        .to_lowercase();
+    let _ = writeln!(
+        out,
+        "ceremony {} ({}) for key group {}",
+        s.id, s.label, s.key_group
+    );
+    let _ = writeln!(out, "state:     {state}: {}", s.summary);
+    let _ = writeln!(out, "requester: {}", s.requester);
+    let _ = writeln!(out, "message:   SHA-256 {}", hex::encode(&s.message_sha256));
+    let _ = writeln!(
+        out,
+        "approvals: {} of {} needed",
+        s.approvals.len(),
+        s.threshold
+    );
+    for a in &s.approvals {
+        let _ = writeln!(out, "  approved by {} ({})", a.participant, a.role);
+    }
+    for r in &s.rejections {
+        let _ = writeln!(
+            out,
+            "  rejected by {} ({}): {}",
+            r.participant, r.role, r.reason
+        );
+    }
+    for d in &s.dropped {
+        let _ = writeln!(out, "  dropped {}: {}", d.participant, d.reason);
+    }
+    if !s.signing_set.is_empty() {
+        let _ = writeln!(
+            out,
+            "signing attempt {}: {}",
+            s.attempt,
+            s.signing_set.join(", ")
+        );
+    }
+    if !s.signature.is_empty() {
+        let _ = writeln!(out, "signature: {}", hex::encode(&s.signature));
+    }
+    out
+}

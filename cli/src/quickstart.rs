@@ -1,0 +1,138 @@
+//! `quorate quickstart --dir DIR`: a whole deployment on loopback, from key
+//! generation to a signature a consumer checks with openssl.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use quorate_common::manifest::sha256sums_line;
+use quorate_common::pem::ed25519_public_key_pem;
+use quorate_common::proto::{self, CeremonyState};
+use quorate_common::{ParticipantId, Roster};
+
+use crate::local::{LocalDeployment, REQUESTER, sample_roster};
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn run(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        anyhow::bail!(
+            "{} is not empty; give quickstart a new or empty directory",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir)?;
+    let started = Instant::now();
+    let step = |text: &str| println!("[{:>6.3}s] {text}", started.elapsed().as_secs_f64());
+
+    let roster = sample_roster(None);
+    std::fs::write(dir.join("roster.toml"), roster.to_toml())?;
+    step(
+        "roster: alice, bob (engineering), carol, dave (security), erin (release); threshold 3 of 5",
+    );
+    let deployment = LocalDeployment::start(dir, "quickstart", &roster, 3).await?;
+    step(&format!(
+        "coordinator on {} with its sled store in {}",
+        deployment.url(),
+        deployment.coordinator_config.data_dir.display()
+    ));
+    step(&format!(
+        "dealt key group `quickstart` (group key {}); shares in {}",
+        deployment.group.group_key,
+        dir.join("keys").display()
+    ));
+    step("started 5 participant agents; each holds only its own share");
+
+    let result = ceremony(dir, &deployment, &roster, &step).await;
+    deployment.stop().await?;
+    result?;
+    step("stopped the coordinator and the agents");
+    println!();
+    println!("A consumer checks the release manifest with stock openssl:");
+    println!(
+        "  openssl pkeyutl -verify -pubin -inkey {} -rawin -in {} -sigfile {}",
+        dir.join("group.pub.pem").display(),
+        dir.join("SHA256SUMS").display(),
+        dir.join("SHA256SUMS.sig").display()
+    );
+    Ok(())
+}
+
+async fn ceremony(
+    dir: &Path,
+    deployment: &LocalDeployment,
+    roster: &Roster,
+    step: &impl Fn(&str),
+) -> anyhow::Result<()> {
+    let artifacts = dir.join("artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    let mut manifest = String::new();
+    for (name, size) in [
+        ("quorate-0.1.0-x86_64-linux.tar.gz", 4096),
+        ("quorate-0.1.0-aarch64-linux.tar.gz", 3072),
+        ("quorate-0.1.0.sbom.json", 512),
+    ] {
+        let bytes: Vec<u8> = (0..size)
+            .map(|i| (i * 31 % 251) as u8 ^ name.len() as u8)
+            .collect();
+        std::fs::write(artifacts.join(name), &bytes)?;
+        manifest.push_str(&sha256sums_line(name, &bytes));
+    }
+    std::fs::write(dir.join("SHA256SUMS"), &manifest)?;
+    step("wrote 3 sample artifacts and their SHA256SUMS manifest");
+
+    let mut clients = deployment.clients(REQUESTER).await?;
+    let status = clients
+        .ceremonies
+        .create(proto::CreateCeremonyRequest {
+            key_group: "quickstart".into(),
+            message: manifest.into_bytes(),
+            label: "SHA256SUMS".into(),
+        })
+        .await?
+        .into_inner();
+    let id = status.id.clone();
+    step(&format!(
+        "{REQUESTER} requested ceremony {id} over SHA256SUMS"
+    ));
+
+    for approver in ["alice", "carol", "erin"] {
+        let pid = ParticipantId::new(approver)?;
+        let role = roster
+            .get(&pid)
+            .map(|p| p.role.as_str())
+            .unwrap_or_default();
+        let review = deployment.approve(&pid, &id, STEP_TIMEOUT).await?;
+        let c = review.ceremony.unwrap_or_default();
+        step(&format!(
+            "{approver} ({role}) reviewed {} artifact(s), message SHA-256 {}…, and approved: {}",
+            review.artifacts.len(),
+            &hex::encode(&c.message_sha256)[..16],
+            c.summary
+        ));
+    }
+    let status = deployment.wait_finished(&id, STEP_TIMEOUT).await?;
+    if status.state() != CeremonyState::Signed {
+        anyhow::bail!(
+            "ceremony {id} ended {:?}: {}",
+            status.state(),
+            status.summary
+        );
+    }
+    step(&format!(
+        "agents ran FROST round 2; the coordinator aggregated and verified the signature (signers: {})",
+        status
+            .approvals
+            .iter()
+            .map(|a| a.participant.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+
+    let key: [u8; 32] = hex::decode(&deployment.group.group_key)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("group key is not 32 bytes"))?;
+    std::fs::write(dir.join("SHA256SUMS.sig"), &status.signature)?;
+    std::fs::write(dir.join("group.pub.pem"), ed25519_public_key_pem(&key))?;
+    step("wrote group.pub.pem (PEM SubjectPublicKeyInfo) and SHA256SUMS.sig (raw 64-byte Ed25519)");
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! On-disk formats of a key group: one secret key-share file per participant
+//! and one public file with the group's public key package and roster.
+//!
+//! Both are JSON with a `format` tag so that later key-generation methods
+//! (DKG, refresh) write the same files. Share files are created 0600.
+
+use std::io::Write;
+use std::path::Path;
+
+use frost_ed25519::keys::{KeyPackage, PublicKeyPackage};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{KeyGroupName, ParticipantId, Roster};
+
+pub const SHARE_FORMAT: &str = "quorate-key-share/v1";
+pub const GROUP_FORMAT: &str = "quorate-key-group/v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a {expected} file: {why}")]
+    Format {
+        path: String,
+        expected: &'static str,
+        why: String,
+    },
+}
+
+/// A participant's secret share. `Debug` does not print the share.
+#[derive(Serialize, Deserialize)]
+pub struct KeyShareFile {
+    pub format: String,
+    pub key_group: KeyGroupName,
+    pub participant: ParticipantId,
+    /// hex of frost `KeyPackage::serialize()`.
+    key_package: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for KeyShareFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyShareFile")
+            .field("key_group", &self.key_group)
+            .field("participant", &self.participant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyShareFile {
+    pub fn new(
+        key_group: KeyGroupName,
+        participant: ParticipantId,
+        key_package: &KeyPackage,
+    ) -> Result<Self, frost_ed25519::Error> {
+        let bytes = Zeroizing::new(key_package.serialize()?);
+        Ok(Self {
+            format: SHARE_FORMAT.into(),
+            key_group,
+            participant,
+            key_package: Zeroizing::new(hex::encode(&*bytes)),
+        })
+    }
+
+    pub fn key_package(&self) -> Result<KeyPackage, String> {
+        let bytes = Zeroizing::new(
+            hex::decode(&*self.key_package).map_err(|e| format!("key_package: {e}"))?,
+        );
+        KeyPackage::deserialize(&bytes).map_err(|e| format!("key_package: {e}"))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, KeyFileError> {
+        let file: Self = read_json(path, "key-share")?;
+        if file.format != SHARE_FORMAT {
+            return Err(format_error(
+                path,
+                "key-share",
+                format!("format is {:?}", file.format),
+            ));
+        }
+        file.key_package()
+            .map_err(|why| format_error(path, "key-share", why))?;
+        Ok(file)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {
+        let json = Zeroizing::new(serde_json::to_vec_pretty(self).unwrap_or_default());
+        write_file(path, &json, 0o600)
+    }
+}
+
+/// What everybody may know about a key group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyGroupFile {
+    pub format: String,
+    pub name: KeyGroupName,
+    pub threshold: u16,
+    /// hex of the 32-byte Ed25519 group key.
+    pub group_key: String,
+    /// hex of frost `PublicKeyPackage::serialize()`.
+    pub public_key_package: String,
+    pub roster: Roster,
+}
+
+impl KeyGroupFile {
+    pub fn new(
+        name: KeyGroupName,
+        threshold: u16,
+        package: &PublicKeyPackage,
+        roster: Roster,
+    ) -> Result<Self, frost_ed25519::Error> {
+        Ok(Self {
+            format: GROUP_FORMAT.into(),
+            name,
+            threshold,
+            group_key: hex::encode(package.verifying_key().serialize()?),
+            public_key_package: hex::encode(package.serialize()?),
+            roster,
+        })
+    }
+
+    pub fn public_key_package(&self) -> Result<PublicKeyPackage, String> {
+        let bytes = hex::decode(&self.public_key_package)
+            .map_err(|e| format!("public_key_package: {e}"))?;
+        PublicKeyPackage::deserialize(&bytes).map_err(|e| format!("public_key_package: {e}"))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, KeyFileError> {
+        let file: Self = read_json(path, "key-group")?;
+        if file.format != GROUP_FORMAT {
+            return Err(format_error(
+                path,
+                "key-group",
+                format!("format is {:?}", file.format),
+            ));
+        }
+        file.public_key_package()
+            .map_err(|why| format_error(path, "key-group", why))?;
+        Ok(file)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {
+        let json = serde_json::to_vec_pretty(self).unwrap_or_default();
+        write_file(path, &json, 0o644)
+    }
+}
+
+fn format_error(path: &Path, expected: &'static str, why: String) -> KeyFileError {
+    KeyFileError::Format {
+        path: path.display().to_string(),
+        expected,
+        why,
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    expected: &'static str,
+) -> Result<T, KeyFileError> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyFileError::Read {
+        path: path.display().to_string(),
+        source,
+    })?);
+    serde_json::from_slice(&bytes).map_err(|e| format_error(path, expected, e.to_string()))
+}
+
+/// Writes `bytes` to a new file created with `mode` (on Unix).
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> {
+    let err = |source| KeyFileError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(path).map_err(err)?;
+    file.write_all(bytes).map_err(err)?;
+    file.sync_all().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_file_round_trips_and_hides_secret() {
+        let mut rng = rand_core_for_tests();
+        let ids: Vec<ParticipantId> = ["a", "b", "c"]
+            .iter()
+            .map(|s| ParticipantId::new(*s).unwrap())
+            .collect();
+        let (shares, _public) = frost_ed25519::keys::generate_with_dealer(
+            3,
+            2,
+            frost_ed25519::keys::IdentifierList::Custom(
+                &ids.iter().map(|i| i.identifier()).collect::<Vec<_>>(),
+            ),
+            &mut rng,
+        )
+        .unwrap();
+        let share = shares[&ids[0].identifier()].clone();
+        let package = KeyPackage::try_from(share).unwrap();
+        let file =
+            KeyShareFile::new(KeyGroupName::new("g").unwrap(), ids[0].clone(), &package).unwrap();
+        let secret_hex = hex::encode(package.signing_share().serialize());
+        assert!(!format!("{file:?}").contains(&secret_hex));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.share.json");
+        file.save(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let loaded = KeyShareFile::load(&path).unwrap();
+        assert_eq!(loaded.key_package().unwrap(), package);
+
+        std::fs::write(&path, b"{\"format\":\"nope\"}").unwrap();
+        let err = KeyShareFile::load(&path).unwrap_err().to_string();
+        assert!(err.contains("not a key-share file"), "{err}");
+    }
+
+    fn rand_core_for_tests() -> rand_core::OsRng {
+        rand_core::OsRng
+    }
+}

@@ -1,0 +1,28 @@
+//! Shared quorate types: identities, rosters, key files and signature
+//! formats, plus (with the `proto` feature) the generated gRPC code and its
+//! conversions. Holds no ceremony logic (that is `quorate-ceremonies`) and
+//! does no network I/O.
+
+pub mod digest;
+pub mod ids;
+pub mod keyfile;
+pub mod manifest;
+pub mod pem;
+pub mod roster;
+
+#[cfg(feature = "proto")]
+pub mod proto;
+
+pub use digest::Sha256Digest;
+pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId};
+pub use roster::{Roster, RosterEntry, RosterError};
+
+/// Largest message a ceremony signs. Approvers must be able to read all of
+/// it, so it is a manifest of artifacts, never an artifact itself.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}

@@ -1,0 +1,34 @@
+//! The group's public key as consumers' tools read it.
+
+use base64::Engine;
+
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410).
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// The Ed25519 key as PEM SubjectPublicKeyInfo, as `openssl pkeyutl -pubin`
+/// reads it.
+pub fn ed25519_public_key_pem(key: &[u8; 32]) -> String {
+    let mut der = ED25519_SPKI_PREFIX.to_vec();
+    der.extend_from_slice(key);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8410_example() {
+        // RFC 8410 section 10.1.
+        let key = hex::decode("19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1")
+            .unwrap();
+        let pem = ed25519_public_key_pem(&key.try_into().unwrap());
+        assert_eq!(
+            pem,
+            "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Conversions at the wire boundary. Parsing a message checks it; a failure
+//! names the field.
+
+use super::{KeyGroup, RosterEntry};
+use crate::keyfile::KeyGroupFile;
+use crate::{IdError, KeyGroupName, ParticipantId, Roster};
+
+/// A field of a request that does not hold what it must.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub why: String,
+}
+
+impl InvalidField {
+    pub fn new(field: &'static str, why: impl ToString) -> Self {
+        Self {
+            field,
+            why: why.to_string(),
+        }
+    }
+}
+
+impl From<InvalidField> for tonic::Status {
+    fn from(e: InvalidField) -> Self {
+        tonic::Status::invalid_argument(e.to_string())
+    }
+}
+
+pub fn participant(field: &'static str, value: &str) -> Result<ParticipantId, InvalidField> {
+    ParticipantId::new(value).map_err(|e: IdError| InvalidField::new(field, e))
+}
+
+impl From<&KeyGroupFile> for KeyGroup {
+    fn from(file: &KeyGroupFile) -> Self {
+        KeyGroup {
+            name: file.name.to_string(),
+            threshold: file.threshold.into(),
+            public_key_package: hex::decode(&file.public_key_package).unwrap_or_default(),
+            roster: file
+                .roster
+                .participants
+                .iter()
+                .map(|p| RosterEntry {
+                    id: p.id.to_string(),
+                    name: p.name.clone(),
+                    role: p.role.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<&KeyGroup> for KeyGroupFile {
+    type Error = InvalidField;
+
+    fn try_from(group: &KeyGroup) -> Result<Self, InvalidField> {
+        let name = KeyGroupName::new(&group.name).map_err(|e| InvalidField::new("name", e))?;
+        let threshold = u16::try_from(group.threshold)
+            .ok()
+            .filter(|t| *t >= 1)
+            .ok_or_else(|| InvalidField::new("threshold", "must be between 1 and 65535"))?;
+        let package = frost_ed25519::keys::PublicKeyPackage::deserialize(&group.public_key_package)
+            .map_err(|e| InvalidField::new("public_key_package", e))?;
+        let participants = group
+            .roster
+            .iter()
+            .map(|p| {
+                Ok(crate::RosterEntry {
+                    id: participant("roster.id", &p.id)?,
+                    name: p.name.clone(),
+                    role: p.role.clone(),
+                    coordinator: None,
+                })
+            })
+            .collect::<Result<Vec<_>, InvalidField>>()?;
+        let roster = Roster { participants };
+        roster
+            .validate()
+            .map_err(|e| InvalidField::new("roster", e))?;
+        if usize::from(threshold) > roster.len() {
+            return Err(InvalidField::new(
+                "threshold",
+                format!("{threshold} is more than the {} participants", roster.len()),
+            ));
+        }
+        for p in &roster.participants {
+            if !package.verifying_shares().contains_key(&p.id.identifier()) {
+                return Err(InvalidField::new(
+                    "roster",
+                    format!(
+                        "participant {} has no verifying share in the public key package",
+                        p.id
+                    ),
+                ));
+            }
+        }
+        if package.verifying_shares().len() != roster.len() {
+            return Err(InvalidField::new(
+                "public_key_package",
+                "holds verifying shares of participants that are not in the roster",
+            ));
+        }
+        if package.min_signers().is_some_and(|m| m != threshold) {
+            return Err(InvalidField::new(
+                "threshold",
+                "differs from the public key package's min_signers",
+            ));
+        }
+        KeyGroupFile::new(name, threshold, &package, roster)
+            .map_err(|e| InvalidField::new("public_key_package", e))
+    }
+}

@@ -1,0 +1,235 @@
+//! The coordinator's live state: every ceremony's engine, fed events in
+//! order, each event stored and flushed before it takes effect, and a feed
+//! of which ceremony changed for the streams that push work out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use quorate_ceremonies::{Action, Ceremony, CeremonyError, Event, KeyGroup, Request};
+use quorate_common::keyfile::KeyGroupFile;
+use quorate_common::{CeremonyId, KeyGroupName, ParticipantId};
+use rand_core::{OsRng, RngCore};
+use tokio::sync::{broadcast, watch};
+
+use crate::clock::Clock;
+use crate::store::{CeremonyStore, EventRecord, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("no ceremony {0}")]
+    UnknownCeremony(CeremonyId),
+    #[error("no key group {0}")]
+    UnknownKeyGroup(String),
+    #[error("key group {0} is registered already")]
+    KeyGroupExists(KeyGroupName),
+    #[error("{0}")]
+    InvalidKeyGroup(String),
+    #[error(transparent)]
+    Ceremony(#[from] CeremonyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Live {
+    ceremony: Ceremony,
+    /// Number of events stored so far.
+    events: u64,
+}
+
+pub struct Hub<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    key_groups: RwLock<HashMap<KeyGroupName, Arc<KeyGroup>>>,
+    ceremonies: Mutex<HashMap<CeremonyId, Arc<tokio::sync::Mutex<Live>>>>,
+    changes: broadcast::Sender<CeremonyId>,
+    stopping: watch::Sender<bool>,
+}
+
+impl<S: CeremonyStore> Hub<S> {
+    /// Loads every key group and replays every ceremony from the store.
+    pub fn load(store: S, clock: Arc<dyn Clock>) -> Result<Self, HubError> {
+        let mut key_groups = HashMap::new();
+        for file in store.key_groups()? {
+            let group = KeyGroup::from_file(&file).map_err(|why| StoreError::Corrupt {
+                key: format!("key group {}", file.name),
+                why,
+            })?;
+            key_groups.insert(file.name.clone(), Arc::new(group));
+        }
+        let mut ceremonies = HashMap::new();
+        for stored in store.ceremonies()? {
+            let id = stored.request.id.clone();
+            let group = key_groups
+                .get(&stored.request.key_group)
+                .cloned()
+                .ok_or_else(|| HubError::UnknownKeyGroup(stored.request.key_group.to_string()))?;
+            let events = stored.events.len() as u64;
+            let ceremony = Ceremony::replay(
+                stored.request,
+                group,
+                stored.events.iter().map(|r| (&r.event, r.at)),
+            )
+            .map_err(|(index, e)| StoreError::Corrupt {
+                key: format!("event {index} of ceremony {id}"),
+                why: format!("does not replay: {e}"),
+            })?;
+            ceremonies.insert(
+                id,
+                Arc::new(tokio::sync::Mutex::new(Live { ceremony, events })),
+            );
+        }
+        Ok(Self {
+            store,
+            clock,
+            key_groups: RwLock::new(key_groups),
+            ceremonies: Mutex::new(ceremonies),
+            changes: broadcast::channel(1024).0,
+            stopping: watch::channel(false).0,
+        })
+    }
+
+    pub async fn register_key_group(&self, file: KeyGroupFile) -> Result<Arc<KeyGroup>, HubError> {
+        let group = Arc::new(KeyGroup::from_file(&file).map_err(HubError::InvalidKeyGroup)?);
+        if self.key_group(&file.name).is_some() {
+            return Err(HubError::KeyGroupExists(file.name));
+        }
+        self.store.add_key_group(&file).map_err(|e| match e {
+            StoreError::Exists(_) => HubError::KeyGroupExists(file.name.clone()),
+            e => e.into(),
+        })?;
+        self.store.flush().await?;
+        write(&self.key_groups).insert(file.name, group.clone());
+        Ok(group)
+    }
+
+    pub fn key_group(&self, name: &KeyGroupName) -> Option<Arc<KeyGroup>> {
+        read(&self.key_groups).get(name).cloned()
+    }
+
+    /// Key groups whose roster lists `participant`.
+    pub fn key_groups_of(&self, participant: &ParticipantId) -> Vec<KeyGroupName> {
+        read(&self.key_groups)
+            .values()
+            .filter(|g| g.roster.get(participant).is_some())
+            .map(|g| g.name.clone())
+            .collect()
+    }
+
+    pub async fn create(
+        &self,
+        key_group: &str,
+        requester: String,
+        label: String,
+        message: Vec<u8>,
+    ) -> Result<Ceremony, HubError> {
+        let name =
+            KeyGroupName::new(key_group).map_err(|e| HubError::UnknownKeyGroup(e.to_string()))?;
+        let group = self
+            .key_group(&name)
+            .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
+        let request = Request {
+            id: new_ceremony_id(),
+            key_group: name,
+            requester,
+            label,
+            message,
+            created_at: self.clock.now(),
+        };
+        let ceremony = Ceremony::new(request.clone(), group)?;
+        self.store.add_ceremony(&request)?;
+        self.store.flush().await?;
+        let id = request.id.clone();
+        lock(&self.ceremonies).insert(
+            id.clone(),
+            Arc::new(tokio::sync::Mutex::new(Live {
+                ceremony: ceremony.clone(),
+                events: 0,
+            })),
+        );
+        let _ = self.changes.send(id);
+        Ok(ceremony)
+    }
+
+    /// Hands `event` to the ceremony's engine; stores and flushes it if the
+    /// engine accepts it, and only then lets it take effect.
+    pub async fn apply(
+        &self,
+        id: &CeremonyId,
+        event: Event,
+    ) -> Result<(Ceremony, Vec<Action>), HubError> {
+        let live = self.live(id)?;
+        let mut live = live.lock().await;
+        let at = self.clock.now();
+        let mut next = live.ceremony.clone();
+        let actions = next.handle(&event, at)?;
+        self.store
+            .append_event(id, live.events, &EventRecord { at, event })?;
+        self.store.flush().await?;
+        live.ceremony = next;
+        live.events += 1;
+        let snapshot = live.ceremony.clone();
+        drop(live);
+        let _ = self.changes.send(id.clone());
+        Ok((snapshot, actions))
+    }
+
+    pub async fn ceremony(&self, id: &CeremonyId) -> Result<Ceremony, HubError> {
+        let live = self.live(id)?;
+        let live = live.lock().await;
+        Ok(live.ceremony.clone())
+    }
+
+    /// Every ceremony not yet finished of the given key groups.
+    pub async fn open_ceremonies(&self, key_groups: &[KeyGroupName]) -> Vec<Ceremony> {
+        let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
+        let mut out = Vec::new();
+        for live in all {
+            let live = live.lock().await;
+            if !live.ceremony.is_finished()
+                && key_groups.contains(&live.ceremony.request().key_group)
+            {
+                out.push(live.ceremony.clone());
+            }
+        }
+        out.sort_by_key(|c| c.request().created_at);
+        out
+    }
+
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<CeremonyId> {
+        self.changes.subscribe()
+    }
+
+    /// Resolves when the coordinator is shutting down.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    pub fn stop(&self) {
+        let _ = self.stopping.send(true);
+    }
+
+    fn live(&self, id: &CeremonyId) -> Result<Arc<tokio::sync::Mutex<Live>>, HubError> {
+        lock(&self.ceremonies)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| HubError::UnknownCeremony(id.clone()))
+    }
+}
+
+fn new_ceremony_id() -> CeremonyId {
+    let mut bytes = [0u8; 8];
+    OsRng.fill_bytes(&mut bytes);
+    CeremonyId::new(hex::encode(bytes)).unwrap_or_else(|_| unreachable!("hex is a valid id"))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,55 @@
+//! `quorate.v1.KeyGroups`: registering and reading key groups.
+
+use quorate_common::KeyGroupName;
+use quorate_common::keyfile::KeyGroupFile;
+use quorate_common::proto::{self, key_groups_server::KeyGroups};
+use tonic::{Request, Response, Status};
+
+use super::{SharedHub, to_status_error};
+use crate::store::CeremonyStore;
+
+pub(crate) struct KeyGroupsService<S> {
+    pub hub: SharedHub<S>,
+}
+
+#[tonic::async_trait]
+impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
+    async fn register(
+        &self,
+        request: Request<proto::RegisterKeyGroupRequest>,
+    ) -> Result<Response<proto::KeyGroup>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let group = request
+            .into_inner()
+            .key_group
+            .ok_or_else(|| Status::invalid_argument("key_group: missing"))?;
+        let file = KeyGroupFile::try_from(&group)?;
+        let name = file.name.clone();
+        self.hub
+            .register_key_group(file.clone())
+            .await
+            .map_err(to_status_error)?;
+        tracing::info!(key_group = %name, by = %caller, "key group registered");
+        Ok(Response::new(proto::KeyGroup::from(&file)))
+    }
+
+    async fn get(
+        &self,
+        request: Request<proto::GetKeyGroupRequest>,
+    ) -> Result<Response<proto::KeyGroup>, Status> {
+        let name = KeyGroupName::new(&request.get_ref().name)
+            .map_err(|e| Status::invalid_argument(format!("name: {e}")))?;
+        let group = self
+            .hub
+            .key_group(&name)
+            .ok_or_else(|| Status::not_found(format!("no key group {name}")))?;
+        let file = KeyGroupFile::new(
+            group.name.clone(),
+            group.threshold,
+            &group.public_key_package,
+            group.roster.clone(),
+        )
+        .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(proto::KeyGroup::from(&file)))
+    }
+}

@@ -1,0 +1,150 @@
+//! The gRPC services. Each handler parses its request (bad input is
+//! `INVALID_ARGUMENT` naming the field), takes the caller from [`crate::auth`],
+//! calls the [`Hub`], and converts the answer.
+
+mod ceremonies;
+mod key_groups;
+mod signer;
+
+use std::sync::Arc;
+
+use quorate_ceremonies::{Ceremony, CeremonyError, Phase, Progress, State};
+use quorate_common::proto;
+use quorate_common::{CeremonyId, ParticipantId};
+use tonic::Status;
+
+use crate::hub::{Hub, HubError};
+use crate::store::CeremonyStore;
+
+pub(crate) use ceremonies::CeremoniesService;
+pub(crate) use key_groups::KeyGroupsService;
+pub(crate) use signer::SignerService;
+
+pub(crate) type SharedHub<S> = Arc<Hub<S>>;
+
+pub(crate) fn ceremony_id(value: &str) -> Result<CeremonyId, Status> {
+    CeremonyId::new(value).map_err(|e| Status::invalid_argument(format!("ceremony: {e}")))
+}
+
+pub(crate) fn to_state(state: State) -> proto::CeremonyState {
+    use proto::CeremonyState as P;
+    match state {
+        State::Cancelled => P::Cancelled,
+        State::CollectingApprovals => P::CollectingApprovals,
+        State::CollectingCommitments => P::CollectingCommitments,
+        State::Failed => P::Failed,
+        State::Rejected => P::Rejected,
+        State::Signed => P::Signed,
+        State::Signing => P::Signing,
+    }
+}
+
+pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
+    let group = c.key_group();
+    let role = |p: &ParticipantId| group.role_of(p).unwrap_or_default().to_string();
+    let (signing_set, attempt, shares_received) = match c.phase() {
+        Phase::ExpectShares(round) => (
+            round.signers().iter().map(|s| s.to_string()).collect(),
+            round.attempt(),
+            round.shares_received().map(|s| s.to_string()).collect(),
+        ),
+        _ => (Vec::new(), c.attempts(), Vec::new()),
+    };
+    proto::CeremonyStatus {
+        id: c.id().to_string(),
+        key_group: group.name.to_string(),
+        requester: c.request().requester.clone(),
+        label: c.request().label.clone(),
+        message: c.request().message.clone(),
+        message_sha256: c.message_sha256().0.to_vec(),
+        state: to_state(c.state()).into(),
+        threshold: group.threshold.into(),
+        created_at_unix_ms: c.request().created_at.unix_ms(),
+        approvals: c
+            .approvals()
+            .iter()
+            .map(|(p, at)| proto::Approval {
+                participant: p.to_string(),
+                role: role(p),
+                at_unix_ms: at.unix_ms(),
+            })
+            .collect(),
+        rejections: c
+            .rejections()
+            .iter()
+            .map(|(p, reason, at)| proto::Rejection {
+                participant: p.to_string(),
+                role: role(p),
+                reason: reason.clone(),
+                at_unix_ms: at.unix_ms(),
+            })
+            .collect(),
+        signing_set,
+        attempt,
+        shares_received,
+        dropped: c
+            .dropped()
+            .iter()
+            .map(|(p, reason)| proto::Dropped {
+                participant: p.to_string(),
+                reason: reason.clone(),
+            })
+            .collect(),
+        signature: c
+            .signature()
+            .and_then(|s| s.serialize().ok())
+            .unwrap_or_default(),
+        summary: Progress(c).to_string(),
+    }
+}
+
+pub(crate) fn to_status_error(e: HubError) -> Status {
+    match e {
+        HubError::UnknownCeremony(_) | HubError::UnknownKeyGroup(_) => {
+            Status::not_found(e.to_string())
+        }
+        HubError::KeyGroupExists(_) => Status::already_exists(e.to_string()),
+        HubError::InvalidKeyGroup(_) => Status::invalid_argument(e.to_string()),
+        HubError::Store(_) => {
+            tracing::error!(error = %e, "storage failure");
+            Status::unavailable(e.to_string())
+        }
+        HubError::Ceremony(e) => ceremony_error(e),
+    }
+}
+
+fn ceremony_error(e: CeremonyError) -> Status {
+    let message = e.to_string();
+    match e {
+        CeremonyError::AlreadyDecided { .. }
+        | CeremonyError::DuplicateCommitments { .. }
+        | CeremonyError::DuplicateShare { .. } => Status::already_exists(message),
+        CeremonyError::InvalidRequest(_) | CeremonyError::MessageMismatch { .. } => {
+            Status::invalid_argument(message)
+        }
+        CeremonyError::UnknownParticipant { .. } | CeremonyError::NotInSigningSet { .. } => {
+            Status::permission_denied(message)
+        }
+        CeremonyError::Finished { .. }
+        | CeremonyError::NoSigningPackage { .. }
+        | CeremonyError::NotApproved { .. }
+        | CeremonyError::ParticipantDropped { .. }
+        | CeremonyError::StaleAttempt { .. } => Status::failed_precondition(message),
+    }
+}
+
+/// Makes sure the ceremony is one the caller's key groups hold.
+pub(crate) async fn ceremony_for<S: CeremonyStore>(
+    hub: &Hub<S>,
+    id: &CeremonyId,
+    caller: &ParticipantId,
+) -> Result<Ceremony, Status> {
+    let ceremony = hub.ceremony(id).await.map_err(to_status_error)?;
+    if ceremony.key_group().roster.get(caller).is_none() {
+        return Err(Status::permission_denied(format!(
+            "{caller} is not in the roster of key group {}",
+            ceremony.key_group().name
+        )));
+    }
+    Ok(ceremony)
+}

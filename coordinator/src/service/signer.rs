@@ -1,0 +1,250 @@
+//! `quorate.v1.Signer`: what participant agents call. The participant is
+//! always the authenticated caller.
+
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+
+use frost_ed25519::round1::SigningCommitments;
+use frost_ed25519::round2::SignatureShare;
+use quorate_ceremonies::{Action, Ceremony, Event};
+use quorate_common::proto::{self, signer_server::Signer};
+use quorate_common::{KeyGroupName, ParticipantId, Sha256Digest};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{SharedHub, ceremony_for, ceremony_id, to_status, to_status_error};
+use crate::hub::Hub;
+use crate::store::CeremonyStore;
+
+/// How many work items may wait for a slow agent before it is cut off.
+const WORK_BUFFER: usize = 64;
+
+pub(crate) struct SignerService<S> {
+    pub hub: SharedHub<S>,
+}
+
+type WorkStream = Pin<Box<dyn Stream<Item = Result<proto::Work, Status>> + Send>>;
+
+/// The work item for `participant` about ceremony `c`.
+fn work_for(c: &Ceremony, participant: &ParticipantId) -> proto::Work {
+    proto::Work {
+        ceremony: Some(to_status(c)),
+        commitments_wanted: c.wants_commitments_from(participant),
+        signing_package: c
+            .package_for(participant)
+            .and_then(|round| round.package().serialize().ok())
+            .unwrap_or_default(),
+    }
+}
+
+fn digest(field: &'static str, bytes: &[u8]) -> Result<Sha256Digest, Status> {
+    Sha256Digest::from_slice(bytes).ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "{field}: a SHA-256 digest is 32 bytes, got {}",
+            bytes.len()
+        ))
+    })
+}
+
+fn commitments(bytes: &[u8]) -> Result<SigningCommitments, Status> {
+    SigningCommitments::deserialize(bytes).map_err(|e| {
+        Status::invalid_argument(format!(
+            "commitments: not FROST(Ed25519) signing commitments: {e}"
+        ))
+    })
+}
+
+impl<S: CeremonyStore> SignerService<S> {
+    async fn act(
+        &self,
+        caller: &ParticipantId,
+        ceremony: &str,
+        event: Event,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let id = ceremony_id(ceremony)?;
+        ceremony_for(&self.hub, &id, caller).await?;
+        let kind = event_kind(&event);
+        let (ceremony, actions) = self.hub.apply(&id, event).await.map_err(to_status_error)?;
+        tracing::info!(ceremony = %id, participant = %caller, event = kind, "event recorded");
+        for action in &actions {
+            log_action(&id.to_string(), action);
+        }
+        // The event is recorded; a share that failed its check is still an
+        // error for its sender.
+        for action in &actions {
+            if let Action::DropSigner {
+                participant,
+                reason,
+            } = action
+                && participant == caller
+            {
+                return Err(Status::invalid_argument(format!(
+                    "{caller} is dropped from ceremony {id}: {reason}"
+                )));
+            }
+        }
+        Ok(Response::new(proto::Ack {
+            ceremony: Some(to_status(&ceremony)),
+        }))
+    }
+}
+
+fn event_kind(event: &Event) -> &'static str {
+    match event {
+        Event::Approved { .. } => "approved",
+        Event::Cancelled { .. } => "cancelled",
+        Event::Committed { .. } => "committed",
+        Event::Rejected { .. } => "rejected",
+        Event::ShareSubmitted { .. } => "share",
+    }
+}
+
+fn log_action(id: &str, action: &Action) {
+    match action {
+        Action::AbandonAttempt { attempt, reason } => {
+            tracing::warn!(ceremony = id, attempt, reason, "signing attempt abandoned")
+        }
+        Action::Close(outcome) => tracing::info!(ceremony = id, ?outcome, "ceremony finished"),
+        Action::DropSigner {
+            participant,
+            reason,
+        } => {
+            tracing::warn!(ceremony = id, culprit = %participant, reason, "signer dropped")
+        }
+        Action::RequestCommitments { from } => {
+            tracing::info!(ceremony = id, ?from, "fresh commitments requested")
+        }
+        Action::SendSigningPackage { attempt, signers } => {
+            tracing::info!(ceremony = id, attempt, ?signers, "signing package sent")
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl<S: CeremonyStore> Signer for SignerService<S> {
+    type SubscribeStream = WorkStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<proto::SubscribeRequest>,
+    ) -> Result<Response<WorkStream>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let groups = self.hub.key_groups_of(&caller);
+        if groups.is_empty() {
+            return Err(Status::permission_denied(format!(
+                "{caller} is not in the roster of any key group"
+            )));
+        }
+        tracing::info!(participant = %caller, "agent subscribed");
+        let (tx, rx) = mpsc::channel(WORK_BUFFER);
+        tokio::spawn(feed(Arc::downgrade(&self.hub), caller, groups, tx));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn approve(
+        &self,
+        request: Request<proto::ApproveRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let body = request.into_inner();
+        let event = Event::Approved {
+            participant: caller.clone(),
+            message_sha256: digest("message_sha256", &body.message_sha256)?,
+            commitments: commitments(&body.commitments)?,
+        };
+        self.act(&caller, &body.ceremony, event).await
+    }
+
+    async fn reject(
+        &self,
+        request: Request<proto::RejectRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let body = request.into_inner();
+        if body.reason.trim().is_empty() || body.reason.len() > 1024 {
+            return Err(Status::invalid_argument(
+                "reason: give a reason of 1 to 1024 bytes",
+            ));
+        }
+        let event = Event::Rejected {
+            participant: caller.clone(),
+            message_sha256: digest("message_sha256", &body.message_sha256)?,
+            reason: body.reason,
+        };
+        self.act(&caller, &body.ceremony, event).await
+    }
+
+    async fn commit(
+        &self,
+        request: Request<proto::CommitRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let body = request.into_inner();
+        let event = Event::Committed {
+            participant: caller.clone(),
+            commitments: commitments(&body.commitments)?,
+        };
+        self.act(&caller, &body.ceremony, event).await
+    }
+
+    async fn submit_share(
+        &self,
+        request: Request<proto::SubmitShareRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let body = request.into_inner();
+        let share = SignatureShare::deserialize(&body.signature_share).map_err(|e| {
+            Status::invalid_argument(format!(
+                "signature_share: not a FROST(Ed25519) signature share: {e}"
+            ))
+        })?;
+        let event = Event::ShareSubmitted {
+            participant: caller.clone(),
+            attempt: body.attempt,
+            share,
+        };
+        self.act(&caller, &body.ceremony, event).await
+    }
+}
+
+/// Pushes a snapshot of the participant's open ceremonies, then every
+/// change to a ceremony of its key groups, until the agent goes away or the
+/// coordinator stops. A feed that falls behind gets a fresh snapshot.
+async fn feed<S: CeremonyStore>(
+    hub: Weak<Hub<S>>,
+    participant: ParticipantId,
+    groups: Vec<KeyGroupName>,
+    tx: mpsc::Sender<Result<proto::Work, Status>>,
+) {
+    let Some(strong) = hub.upgrade() else { return };
+    let mut changes = strong.subscribe_changes();
+    let mut stopping = strong.stopping();
+    let mut snapshot = strong.open_ceremonies(&groups).await;
+    drop(strong);
+    loop {
+        for c in snapshot.drain(..) {
+            if tx.send(Ok(work_for(&c, &participant))).await.is_err() {
+                return;
+            }
+        }
+        let changed = tokio::select! {
+            changed = changes.recv() => changed,
+            _ = stopping.changed() => return,
+        };
+        let Some(strong) = hub.upgrade() else { return };
+        match changed {
+            Ok(id) => {
+                if let Ok(c) = strong.ceremony(&id).await
+                    && groups.contains(&c.request().key_group)
+                {
+                    snapshot.push(c);
+                }
+            }
+            Err(RecvError::Lagged(_)) => snapshot = strong.open_ceremonies(&groups).await,
+            Err(RecvError::Closed) => return,
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! The running agent: keeps its work feed from the coordinator open, and
+//! brings each ceremony to what its approver decided: commitments when the
+//! coordinator needs them, a share for a package that carries exactly the
+//! approved message, nothing otherwise.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use frost_ed25519::SigningPackage;
+use frost_ed25519::keys::KeyPackage;
+use quorate_common::keyfile::KeyShareFile;
+use quorate_common::proto::client::Identify;
+use quorate_common::proto::signer_client::SignerClient;
+use quorate_common::proto::{self, CeremonyState};
+use quorate_common::{CeremonyId, ParticipantId, Sha256Digest};
+use rand_core::OsRng;
+use tokio::sync::{Mutex, watch};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use crate::AgentConfig;
+use crate::journal::{Decision, Entry, Journal};
+use crate::signer::{self, Nonces, Refusal};
+
+type Client = SignerClient<InterceptedService<Channel, Identify>>;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Why the approver's command could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("no ceremony {0} is known to this agent; see `quorate-participant pending`")]
+    Unknown(CeremonyId),
+    #[error("ceremony {id} is {state} and takes no decision")]
+    Closed { id: CeremonyId, state: String },
+    #[error("this agent already {decision:?} ceremony {id}")]
+    Decided { id: CeremonyId, decision: Decision },
+    #[error(
+        "the coordinator's digest of ceremony {0}'s message does not match the message; refusing"
+    )]
+    DigestMismatch(CeremonyId),
+    #[error("the coordinator refused: {0}")]
+    Coordinator(Status),
+    #[error("the coordinator cannot be reached: {0}")]
+    Offline(String),
+    #[error("journal: {0}")]
+    Journal(String),
+}
+
+struct State {
+    /// The latest work item per ceremony.
+    work: BTreeMap<CeremonyId, proto::Work>,
+    /// Nonces per ceremony, in memory only.
+    nonces: HashMap<CeremonyId, Nonces>,
+    client: Option<Client>,
+}
+
+pub struct Agent {
+    pub config: AgentConfig,
+    key: KeyPackage,
+    journal: Journal,
+    state: Mutex<State>,
+}
+
+/// A ceremony as the agent presents it to its approver.
+pub struct ReviewItem {
+    pub status: proto::CeremonyStatus,
+    pub decision: Option<Decision>,
+}
+
+impl Agent {
+    pub fn open(config: AgentConfig) -> anyhow::Result<Self> {
+        let share = KeyShareFile::load(&config.key_share)?;
+        if share.participant != config.id {
+            anyhow::bail!(
+                "{} holds the share of {}, but this agent is {}",
+                config.key_share.display(),
+                share.participant,
+                config.id
+            );
+        }
+        let key = share
+            .key_package()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", config.key_share.display()))?;
+        let journal = Journal::open(&config.state_dir)?;
+        Ok(Self {
+            config,
+            key,
+            journal,
+            state: Mutex::new(State {
+                work: BTreeMap::new(),
+                nonces: HashMap::new(),
+                client: None,
+            }),
+        })
+    }
+
+    pub fn id(&self) -> &ParticipantId {
+        &self.config.id
+    }
+
+    async fn connect(&self) -> anyhow::Result<Client> {
+        let channel = Endpoint::from_shared(self.config.coordinator.clone())?
+            .connect_timeout(Duration::from_secs(2))
+            .connect()
+            .await?;
+        let identify = Identify::new(self.config.id.as_str()).map_err(anyhow::Error::msg)?;
+        Ok(SignerClient::with_interceptor(channel, identify))
+    }
+
+    /// Keeps the work feed open until `stop` turns true, reconnecting with
+    /// backoff whenever the coordinator goes away.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let session = async {
+                let mut client = self.connect().await?;
+                let mut feed = client
+                    .subscribe(proto::SubscribeRequest {})
+                    .await?
+                    .into_inner();
+                self.state.lock().await.client = Some(client);
+                tracing::info!(participant = %self.config.id, "connected to the coordinator");
+                while let Some(work) = feed.message().await? {
+                    self.reconcile(work).await;
+                }
+                anyhow::Ok(())
+            };
+            tokio::select! {
+                result = session => {
+                    match result {
+                        Ok(()) => tracing::warn!(participant = %self.config.id, "the coordinator closed the work feed"),
+                        Err(e) => tracing::warn!(participant = %self.config.id, error = %e, "work feed lost"),
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Ceremonies waiting on this approver's decision, oldest first.
+    pub async fn pending(&self) -> Vec<ReviewItem> {
+        let state = self.state.lock().await;
+        let mut out = Vec::new();
+        for work in state.work.values() {
+            let Some(status) = &work.ceremony else {
+                continue;
+            };
+            let Ok(id) = CeremonyId::new(&status.id) else {
+                continue;
+            };
+            if is_open(status) && matches!(self.journal.get(&id), Ok(None)) {
+                out.push(ReviewItem {
+                    status: status.clone(),
+                    decision: None,
+                });
+            }
+        }
+        out
+    }
+
+    pub async fn show(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
+        let status = self.status_of(&*self.state.lock().await, id)?;
+        let decision = self.journal_entry(id)?.map(|e| e.decision);
+        Ok(ReviewItem { status, decision })
+    }
+
+    fn status_of(
+        &self,
+        state: &State,
+        id: &CeremonyId,
+    ) -> Result<proto::CeremonyStatus, AgentError> {
+        let status = state
+            .work
+            .get(id)
+            .and_then(|w| w.ceremony.clone())
+            .ok_or_else(|| AgentError::Unknown(id.clone()))?;
+        if Sha256Digest::of(&status.message).0.as_slice() != status.message_sha256.as_slice() {
+            return Err(AgentError::DigestMismatch(id.clone()));
+        }
+        Ok(status)
+    }
+
+    fn journal_entry(&self, id: &CeremonyId) -> Result<Option<Entry>, AgentError> {
+        self.journal
+            .get(id)
+            .map_err(|e| AgentError::Journal(e.to_string()))
+    }
+
+    /// The approver approves: journal it, make nonces, send the approval
+    /// with the commitments.
+    pub async fn approve(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
+        self.decide(id, Decision::Approved, None).await
+    }
+
+    pub async fn reject(&self, id: &CeremonyId, reason: String) -> Result<ReviewItem, AgentError> {
+        self.decide(id, Decision::Rejected, Some(reason)).await
+    }
+
+    async fn decide(
+        &self,
+        id: &CeremonyId,
+        decision: Decision,
+        reason: Option<String>,
+    ) -> Result<ReviewItem, AgentError> {
+        let mut state = self.state.lock().await;
+        let status = self.status_of(&state, id)?;
+        if !is_open(&status) {
+            return Err(AgentError::Closed {
+                id: id.clone(),
+                state: state_name(&status),
+            });
+        }
+        if let Some(entry) = self.journal_entry(id)? {
+            return Err(AgentError::Decided {
+                id: id.clone(),
+                decision: entry.decision,
+            });
+        }
+        let mut client = state
+            .client
+            .clone()
+            .ok_or_else(|| AgentError::Offline("not connected yet".into()))?;
+        let digest = Sha256Digest::of(&status.message);
+        let entry = Entry {
+            decision,
+            message_sha256: digest,
+            reason: reason.clone(),
+            signed_attempts: Vec::new(),
+        };
+        self.journal
+            .put(id, &entry)
+            .await
+            .map_err(|e| AgentError::Journal(e.to_string()))?;
+        let reply = match decision {
+            Decision::Approved => {
+                let nonces = Nonces::generate(&self.key, &mut OsRng);
+                let commitments = nonces
+                    .commitments()
+                    .serialize()
+                    .map_err(|e| AgentError::Journal(e.to_string()))?;
+                let reply = client
+                    .approve(proto::ApproveRequest {
+                        ceremony: id.to_string(),
+                        message_sha256: digest.0.to_vec(),
+                        commitments,
+                    })
+                    .await;
+                if reply.is_ok() {
+                    state.nonces.insert(id.clone(), nonces);
+                }
+                reply
+            }
+            Decision::Rejected => {
+                client
+                    .reject(proto::RejectRequest {
+                        ceremony: id.to_string(),
+                        message_sha256: digest.0.to_vec(),
+                        reason: reason.unwrap_or_default(),
+                    })
+                    .await
+            }
+        };
+        let ack = reply.map_err(AgentError::Coordinator)?.into_inner();
+        tracing::info!(participant = %self.config.id, ceremony = %id, ?decision, "decision sent");
+        let status = ack.ceremony.unwrap_or(status);
+        Ok(ReviewItem {
+            status,
+            decision: Some(decision),
+        })
+    }
+
+    /// Brings one ceremony in line with the approver's decision.
+    async fn reconcile(&self, work: proto::Work) {
+        let Some(status) = work.ceremony.clone() else {
+            return;
+        };
+        let Ok(id) = CeremonyId::new(&status.id) else {
+            return;
+        };
+        let open = is_open(&status);
+        {
+            let mut state = self.state.lock().await;
+            state.work.insert(id.clone(), work.clone());
+            if !open {
+                // Destroy any nonces left for a finished ceremony.
+                state.nonces.remove(&id);
+            }
+        }
+        if !open {
+            return;
+        }
+        let entry = match self.journal.get(&id) {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::error!(ceremony = %id, error = %e, "cannot read the journal");
+                return;
+            }
+        };
+        let result = match entry {
+            None if self.config.auto_approve => self.approve(&id).await.map(|_| ()),
+            None => Ok(()),
+            Some(entry) if entry.decision == Decision::Rejected => Ok(()),
+            Some(entry) => self.carry_on(&id, &status, &work, entry).await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(participant = %self.config.id, ceremony = %id, error = %e, "could not act on the ceremony");
+        }
+    }
+
+    async fn carry_on(
+        &self,
+        id: &CeremonyId,
+        status: &proto::CeremonyStatus,
+        work: &proto::Work,
+        mut entry: Entry,
+    ) -> Result<(), AgentError> {
+        if entry.message_sha256.0.as_slice() != status.message_sha256.as_slice() {
+            tracing::error!(ceremony = %id, "the coordinator now shows a different message than the one approved; refusing to take part");
+            return Ok(());
+        }
+        let mut state = self.state.lock().await;
+        let mut client = state
+            .client
+            .clone()
+            .ok_or_else(|| AgentError::Offline("not connected".into()))?;
+        if !work.signing_package.is_empty() {
+            let nonces = state.nonces.remove(id);
+            let package = match SigningPackage::deserialize(&work.signing_package) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(ceremony = %id, error = %e, "malformed signing package refused");
+                    return Ok(());
+                }
+            };
+            let Some(nonces) = nonces else {
+                // Restarted since committing: the package's nonces are gone.
+                drop(state);
+                return self.send_fresh_commitments(id, &mut client).await;
+            };
+            match signer::sign(&entry.message_sha256, &package, nonces, &self.key) {
+                Ok(share) => {
+                    entry.signed_attempts.push(status.attempt);
+                    self.journal
+                        .put(id, &entry)
+                        .await
+                        .map_err(|e| AgentError::Journal(e.to_string()))?;
+                    drop(state);
+                    let reply = client
+                        .submit_share(proto::SubmitShareRequest {
+                            ceremony: id.to_string(),
+                            attempt: status.attempt,
+                            signature_share: share.serialize(),
+                        })
+                        .await;
+                    tracing::info!(participant = %self.config.id, ceremony = %id, attempt = status.attempt, ok = reply.is_ok(), "signature share sent");
+                    reply.map(|_| ()).map_err(AgentError::Coordinator)
+                }
+                Err(Refusal::CommitmentNotOurs) | Err(Refusal::CommitmentMissing) => {
+                    drop(state);
+                    self.send_fresh_commitments(id, &mut client).await
+                }
+                Err(refusal) => {
+                    tracing::error!(participant = %self.config.id, ceremony = %id, %refusal, "signing package refused");
+                    Ok(())
+                }
+            }
+        } else {
+            let me = self.config.id.as_str();
+            let signed_this_attempt = status.signing_set.iter().any(|s| s == me);
+            let lost = !state.nonces.contains_key(id) && !signed_this_attempt;
+            if work.commitments_wanted || lost {
+                // Never reuse nonces the coordinator may have put in an
+                // abandoned package.
+                state.nonces.remove(id);
+                drop(state);
+                return self.send_fresh_commitments(id, &mut client).await;
+            }
+            Ok(())
+        }
+    }
+
+    async fn send_fresh_commitments(
+        &self,
+        id: &CeremonyId,
+        client: &mut Client,
+    ) -> Result<(), AgentError> {
+        let nonces = Nonces::generate(&self.key, &mut OsRng);
+        let commitments = nonces
+            .commitments()
+            .serialize()
+            .map_err(|e| AgentError::Journal(e.to_string()))?;
+        self.state.lock().await.nonces.insert(id.clone(), nonces);
+        let reply = client
+            .commit(proto::CommitRequest {
+                ceremony: id.to_string(),
+                commitments,
+            })
+            .await;
+        match reply {
+            Ok(_) => {
+                tracing::info!(participant = %self.config.id, ceremony = %id, "fresh commitments sent");
+                Ok(())
+            }
+            Err(status) if status.code() == Code::AlreadyExists => Ok(()),
+            Err(status) => {
+                self.state.lock().await.nonces.remove(id);
+                Err(AgentError::Coordinator(status))
+            }
+        }
+    }
+}
+
+fn is_open(status: &proto::CeremonyStatus) -> bool {
+    matches!(
+        status.state(),
+        CeremonyState::CollectingApprovals
+            | CeremonyState::CollectingCommitments
+            | CeremonyState::Signing
+    )
+}
+
+pub fn state_name(status: &proto::CeremonyStatus) -> String {
+    status
+        .state()
+        .as_str_name()
+        .trim_start_matches("CEREMONY_STATE_")
+        .to_lowercase()
+        .replace('_', " ")
+}

@@ -1,0 +1,41 @@
+//! `agent.toml`.
+
+use std::path::{Path, PathBuf};
+
+use quorate_common::ParticipantId;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// This participant's id in the roster.
+    pub id: ParticipantId,
+    /// The coordinator's gRPC address, e.g. `http://127.0.0.1:7400`.
+    pub coordinator: String,
+    /// The key-share file written by `quorate keygen`.
+    pub key_share: PathBuf,
+    /// Where the agent keeps its journal; created if missing.
+    pub state_dir: PathBuf,
+    /// The control socket the approver's commands use
+    /// (default: `<state_dir>/agent.sock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<PathBuf>,
+    /// Approve every request without asking (for an automated CI
+    /// participant). Off unless set.
+    #[serde(default)]
+    pub auto_approve: bool,
+}
+
+impl AgentConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("agent.sock"))
+    }
+}

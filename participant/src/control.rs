@@ -1,0 +1,165 @@
+//! The approver's commands reach the running agent over a local Unix socket
+//! speaking `quorate.v1.AgentControl`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hyper_util::rt::TokioIo;
+use quorate_common::CeremonyId;
+use quorate_common::manifest::sha256s_or_label;
+use quorate_common::proto::{
+    self, agent_control_client::AgentControlClient, agent_control_server::AgentControl,
+};
+use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::{Request, Response, Status};
+
+use crate::agent::{Agent, AgentError, ReviewItem};
+use crate::journal::Decision;
+
+pub(crate) struct ControlService {
+    pub agent: Arc<Agent>,
+}
+
+fn ceremony(value: &str) -> Result<CeremonyId, Status> {
+    CeremonyId::new(value).map_err(|e| Status::invalid_argument(format!("ceremony: {e}")))
+}
+
+fn to_review(item: ReviewItem) -> proto::Review {
+    let artifacts = sha256s_or_label(&item.status.message, &item.status.label);
+    proto::Review {
+        decision: match item.decision {
+            None => "pending",
+            Some(Decision::Approved) => "approved",
+            Some(Decision::Rejected) => "rejected",
+        }
+        .into(),
+        artifacts,
+        ceremony: Some(item.status),
+    }
+}
+
+fn to_status(e: AgentError) -> Status {
+    match e {
+        AgentError::Unknown(_) => Status::not_found(e.to_string()),
+        AgentError::Closed { .. } | AgentError::Decided { .. } => {
+            Status::failed_precondition(e.to_string())
+        }
+        AgentError::DigestMismatch(_) => Status::data_loss(e.to_string()),
+        AgentError::Coordinator(s) => Status::new(
+            s.code(),
+            format!("the coordinator refused: {}", s.message()),
+        ),
+        AgentError::Offline(_) => Status::unavailable(e.to_string()),
+        AgentError::Journal(_) => Status::internal(e.to_string()),
+    }
+}
+
+#[tonic::async_trait]
+impl AgentControl for ControlService {
+    async fn pending(
+        &self,
+        _: Request<proto::PendingRequest>,
+    ) -> Result<Response<proto::PendingReply>, Status> {
+        let reviews = self
+            .agent
+            .pending()
+            .await
+            .into_iter()
+            .map(to_review)
+            .collect();
+        Ok(Response::new(proto::PendingReply { reviews }))
+    }
+
+    async fn show(
+        &self,
+        request: Request<proto::ShowRequest>,
+    ) -> Result<Response<proto::Review>, Status> {
+        let id = ceremony(&request.get_ref().ceremony)?;
+        let item = self.agent.show(&id).await.map_err(to_status)?;
+        Ok(Response::new(to_review(item)))
+    }
+
+    async fn approve(
+        &self,
+        request: Request<proto::DecideRequest>,
+    ) -> Result<Response<proto::Review>, Status> {
+        let id = ceremony(&request.get_ref().ceremony)?;
+        let item = self.agent.approve(&id).await.map_err(to_status)?;
+        Ok(Response::new(to_review(item)))
+    }
+
+    async fn reject(
+        &self,
+        request: Request<proto::DecideRequest>,
+    ) -> Result<Response<proto::Review>, Status> {
+        let body = request.into_inner();
+        let id = ceremony(&body.ceremony)?;
+        let reason = body.reason.trim().to_string();
+        if reason.is_empty() || reason.len() > 1024 {
+            return Err(Status::invalid_argument(
+                "reason: give a reason of 1 to 1024 bytes",
+            ));
+        }
+        let item = self.agent.reject(&id, reason).await.map_err(to_status)?;
+        Ok(Response::new(to_review(item)))
+    }
+}
+
+/// A client of the agent listening on `socket`.
+pub async fn connect(socket: &Path) -> anyhow::Result<AgentControlClient<Channel>> {
+    let path: PathBuf = socket.to_owned();
+    let channel = Endpoint::try_from("http://agent.local")?
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                Ok::<_, std::io::Error>(TokioIo::new(stream))
+            }
+        }))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the agent at {}: {e}; is `quorate-participant run` running?",
+                socket.display()
+            )
+        })?;
+    Ok(AgentControlClient::new(channel))
+}
+
+/// What `quorate-participant show` prints: everything that will be signed.
+pub fn describe(review: &proto::Review) -> String {
+    use std::fmt::Write;
+    let c = review.ceremony.clone().unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(out, "ceremony:     {}", c.id);
+    let _ = writeln!(
+        out,
+        "key group:    {} (threshold {})",
+        c.key_group, c.threshold
+    );
+    let _ = writeln!(out, "requested by: {}", c.requester);
+    let _ = writeln!(
+        out,
+        "state:        {} ({})",
+        crate::agent::state_name(&c),
+        c.summary
+    );
+    let _ = writeln!(out, "your decision: {}", review.decision);
+    let _ = writeln!(out, "artifacts:");
+    for a in &review.artifacts {
+        let _ = writeln!(out, "  {a}");
+    }
+    let _ = writeln!(out, "message SHA-256: {}", hex::encode(&c.message_sha256));
+    match std::str::from_utf8(&c.message) {
+        Ok(text) => {
+            let _ = writeln!(out, "message ({} bytes):", c.message.len());
+            for line in text.lines() {
+                let _ = writeln!(out, "  | {line}");
+            }
+        }
+        Err(_) => {
+            let _ = writeln!(out, "message: {} bytes of binary data", c.message.len());
+        }
+    }
+    out
+}

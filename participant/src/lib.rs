@@ -1,0 +1,90 @@
+//! The approver's agent: holds one key share, shows each request to its
+//! approver, and runs the FROST rounds for the messages the approver
+//! approved, and for nothing else.
+//!
+//! [`start`] runs an agent in the current process: the work feed from the
+//! coordinator ([`agent`]) and the approver's control socket ([`control`]).
+
+pub mod agent;
+mod config;
+pub mod control;
+pub mod journal;
+pub mod signer;
+
+use std::sync::Arc;
+
+use quorate_common::proto::agent_control_server::AgentControlServer;
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::UnixListenerStream;
+
+pub use agent::Agent;
+pub use config::AgentConfig;
+
+/// An agent running in this process.
+pub struct RunningAgent {
+    pub agent: Arc<Agent>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningAgent {
+    /// Stops the agent; its nonces are dropped (and zeroized) with it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Runs until the process is interrupted.
+    pub async fn wait(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Loads the key share, opens the journal, binds the control socket and
+/// connects to the coordinator.
+pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
+    let socket = config.socket_path();
+    let agent = Arc::new(Agent::open(config)?);
+    if socket.exists() {
+        std::fs::remove_file(&socket).map_err(|e| {
+            anyhow::anyhow!("cannot remove the old socket {}: {e}", socket.display())
+        })?;
+    }
+    let listener = UnixListener::bind(&socket)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", socket.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let (stop, stopped) = watch::channel(false);
+    let feed = tokio::spawn(agent.clone().run(stopped.clone()));
+    let control = {
+        let service = AgentControlServer::new(control::ControlService {
+            agent: agent.clone(),
+        });
+        let mut stopped = stopped;
+        tokio::spawn(async move {
+            let result = tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "control socket failed");
+            }
+        })
+    };
+    Ok(RunningAgent {
+        agent,
+        stop,
+        tasks: vec![feed, control],
+    })
+}

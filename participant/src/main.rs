@@ -1,0 +1,117 @@
+//! `quorate-participant`: the approver's agent and the commands that drive it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use quorate_common::proto;
+use quorate_participant::AgentConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "quorate-participant",
+    version,
+    about = "The approver's quorate agent"
+)]
+struct Cli {
+    /// The agent's configuration (agent.toml).
+    #[arg(
+        long,
+        global = true,
+        env = "QUORATE_AGENT_CONFIG",
+        default_value = "agent.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent: hold the key share, follow the coordinator, sign what is approved.
+    Run,
+    /// List the ceremonies waiting for your decision.
+    Pending,
+    /// Show everything a ceremony will sign.
+    Show { ceremony: String },
+    /// Approve a ceremony's message.
+    Approve { ceremony: String },
+    /// Reject a ceremony, saying why.
+    Reject {
+        ceremony: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = AgentConfig::load(&cli.config)?;
+    if let Command::Run = cli.command {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .init();
+        let running = quorate_participant::start(config).await?;
+        tokio::signal::ctrl_c().await?;
+        running.stop().await;
+        return Ok(());
+    }
+    let mut client = quorate_participant::control::connect(&config.socket_path()).await?;
+    match cli.command {
+        Command::Run => unreachable!("handled above"),
+        Command::Pending => {
+            let reviews = client
+                .pending(proto::PendingRequest {})
+                .await?
+                .into_inner()
+                .reviews;
+            if reviews.is_empty() {
+                println!("nothing is waiting for your decision");
+            }
+            for r in reviews {
+                let c = r.ceremony.unwrap_or_default();
+                println!(
+                    "{}  {}  {}  requested by {}",
+                    c.id, c.key_group, c.label, c.requester
+                );
+            }
+        }
+        Command::Show { ceremony } => {
+            let review = client
+                .show(proto::ShowRequest { ceremony })
+                .await?
+                .into_inner();
+            print!("{}", quorate_participant::control::describe(&review));
+        }
+        Command::Approve { ceremony } => {
+            let review = client
+                .approve(proto::DecideRequest {
+                    ceremony,
+                    reason: String::new(),
+                })
+                .await?
+                .into_inner();
+            let c = review.ceremony.unwrap_or_default();
+            println!("approved {}: {}", c.id, c.summary);
+        }
+        Command::Reject { ceremony, reason } => {
+            let review = client
+                .reject(proto::DecideRequest { ceremony, reason })
+                .await?
+                .into_inner();
+            let c = review.ceremony.unwrap_or_default();
+            println!("rejected {}: {}", c.id, c.summary);
+        }
+    }
+    Ok(())
+}
