@@ -82,6 +82,8 @@ pub struct Ceremony {
     dropped: BTreeMap<ParticipantId, String>,
     /// Signing packages formed so far.
     attempts: u32,
+    /// Events applied so far.
+    version: u64,
     phase: Phase,
 }
 
@@ -114,6 +116,7 @@ impl Ceremony {
             fresh: BTreeMap::new(),
             dropped: BTreeMap::new(),
             attempts: 0,
+            version: 0,
             phase: Phase::ExpectApprovals,
         })
     }
@@ -136,6 +139,7 @@ impl Ceremony {
     pub fn handle(&mut self, event: &Event, now: Timestamp) -> Result<Vec<Action>, CeremonyError> {
         let mut next = self.clone();
         let actions = next.apply(event, now)?;
+        next.version += 1;
         *self = next;
         Ok(actions)
     }
@@ -412,6 +416,11 @@ impl Ceremony {
 
     pub fn dropped(&self) -> &BTreeMap<ParticipantId, String> {
         &self.dropped
+    }
+
+    /// The number of events applied: each accepted event adds one.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn attempts(&self) -> u32 {

@@ -32,8 +32,6 @@ pub enum HubError {
 
 struct Live {
     ceremony: Ceremony,
-    /// Number of events stored so far.
-    events: u64,
 }
 
 pub struct Hub<S> {
@@ -63,7 +61,6 @@ impl<S: CeremonyStore> Hub<S> {
                 .get(&stored.request.key_group)
                 .cloned()
                 .ok_or_else(|| HubError::UnknownKeyGroup(stored.request.key_group.to_string()))?;
-            let events = stored.events.len() as u64;
             let ceremony = Ceremony::replay(
                 stored.request,
                 group,
@@ -73,10 +70,7 @@ impl<S: CeremonyStore> Hub<S> {
                 key: format!("event {index} of ceremony {id}"),
                 why: format!("does not replay: {e}"),
             })?;
-            ceremonies.insert(
-                id,
-                Arc::new(tokio::sync::Mutex::new(Live { ceremony, events })),
-            );
+            ceremonies.insert(id, Arc::new(tokio::sync::Mutex::new(Live { ceremony })));
         }
         Ok(Self {
             store,
@@ -143,7 +137,6 @@ impl<S: CeremonyStore> Hub<S> {
             id.clone(),
             Arc::new(tokio::sync::Mutex::new(Live {
                 ceremony: ceremony.clone(),
-                events: 0,
             })),
         );
         let _ = self.changes.send(id);
@@ -163,10 +156,9 @@ impl<S: CeremonyStore> Hub<S> {
         let mut next = live.ceremony.clone();
         let actions = next.handle(&event, at)?;
         self.store
-            .append_event(id, live.events, &EventRecord { at, event })?;
+            .append_event(id, live.ceremony.version(), &EventRecord { at, event })?;
         self.store.flush().await?;
         live.ceremony = next;
-        live.events += 1;
         let snapshot = live.ceremony.clone();
         drop(live);
         let _ = self.changes.send(id.clone());

@@ -22,7 +22,7 @@ use tonic::{Code, Status};
 
 use crate::AgentConfig;
 use crate::journal::{Decision, Entry, Journal};
-use crate::signer::{self, Nonces, Refusal};
+use crate::signer::{self, Nonces};
 
 type Client = SignerClient<InterceptedService<Channel, Identify>>;
 
@@ -53,8 +53,15 @@ struct State {
     /// The latest work item per ceremony.
     work: BTreeMap<CeremonyId, proto::Work>,
     /// Nonces per ceremony, in memory only.
-    nonces: HashMap<CeremonyId, Nonces>,
+    nonces: HashMap<CeremonyId, Held>,
     client: Option<Client>,
+}
+
+/// Nonces with the ceremony version at which the coordinator recorded their
+/// commitments: a work item older than that predates them.
+struct Held {
+    nonces: Nonces,
+    since: u64,
 }
 
 pub struct Agent {
@@ -253,8 +260,9 @@ impl Agent {
                         commitments,
                     })
                     .await;
-                if reply.is_ok() {
-                    state.nonces.insert(id.clone(), nonces);
+                if let Ok(ack) = &reply {
+                    let since = ack.get_ref().ceremony.as_ref().map_or(0, |c| c.version);
+                    state.nonces.insert(id.clone(), Held { nonces, since });
                 }
                 reply
             }
@@ -288,6 +296,14 @@ impl Agent {
         let open = is_open(&status);
         {
             let mut state = self.state.lock().await;
+            let seen = state
+                .work
+                .get(&id)
+                .and_then(|w| w.ceremony.as_ref())
+                .map_or(0, |c| c.version);
+            if status.version < seen {
+                return;
+            }
             state.work.insert(id.clone(), work.clone());
             if !open {
                 // Destroy any nonces left for a finished ceremony.
@@ -331,8 +347,8 @@ impl Agent {
             .client
             .clone()
             .ok_or_else(|| AgentError::Offline("not connected".into()))?;
+        let since = state.nonces.get(id).map(|h| h.since);
         if !work.signing_package.is_empty() {
-            let nonces = state.nonces.remove(id);
             let package = match SigningPackage::deserialize(&work.signing_package) {
                 Ok(p) => p,
                 Err(e) => {
@@ -340,12 +356,25 @@ impl Agent {
                     return Ok(());
                 }
             };
-            let Some(nonces) = nonces else {
+            let ours = package.signing_commitment(self.key.identifier());
+            let Some(held) = state.nonces.get(id) else {
                 // Restarted since committing: the package's nonces are gone.
                 drop(state);
                 return self.send_fresh_commitments(id, &mut client).await;
             };
-            match signer::sign(&entry.message_sha256, &package, nonces, &self.key) {
+            if ours.as_ref() != Some(held.nonces.commitments()) {
+                if status.version < held.since {
+                    // Formed before our newer commitments were recorded.
+                    return Ok(());
+                }
+                tracing::error!(participant = %self.config.id, ceremony = %id, "signing package carries a commitment this agent did not make; refused");
+                return Ok(());
+            }
+            // Taken out: these nonces sign this package or nothing.
+            let Some(held) = state.nonces.remove(id) else {
+                return Ok(());
+            };
+            match signer::sign(&entry.message_sha256, &package, held.nonces, &self.key) {
                 Ok(share) => {
                     entry.signed_attempts.push(status.attempt);
                     self.journal
@@ -363,10 +392,6 @@ impl Agent {
                     tracing::info!(participant = %self.config.id, ceremony = %id, attempt = status.attempt, ok = reply.is_ok(), "signature share sent");
                     reply.map(|_| ()).map_err(AgentError::Coordinator)
                 }
-                Err(Refusal::CommitmentNotOurs) | Err(Refusal::CommitmentMissing) => {
-                    drop(state);
-                    self.send_fresh_commitments(id, &mut client).await
-                }
                 Err(refusal) => {
                     tracing::error!(participant = %self.config.id, ceremony = %id, %refusal, "signing package refused");
                     Ok(())
@@ -374,11 +399,15 @@ impl Agent {
             }
         } else {
             let me = self.config.id.as_str();
-            let signed_this_attempt = status.signing_set.iter().any(|s| s == me);
-            let lost = !state.nonces.contains_key(id) && !signed_this_attempt;
-            if work.commitments_wanted || lost {
-                // Never reuse nonces the coordinator may have put in an
-                // abandoned package.
+            let in_signing_set = status.signing_set.iter().any(|s| s == me);
+            let wanted = match since {
+                // Asked after our commitments were recorded: they went into
+                // a package that was abandoned, so they are never reused.
+                Some(since) => work.commitments_wanted && status.version >= since,
+                // No nonces: lost in a restart, or used for a share.
+                None => work.commitments_wanted || !in_signing_set,
+            };
+            if wanted {
                 state.nonces.remove(id);
                 drop(state);
                 return self.send_fresh_commitments(id, &mut client).await;
@@ -397,7 +426,6 @@ impl Agent {
             .commitments()
             .serialize()
             .map_err(|e| AgentError::Journal(e.to_string()))?;
-        self.state.lock().await.nonces.insert(id.clone(), nonces);
         let reply = client
             .commit(proto::CommitRequest {
                 ceremony: id.to_string(),
@@ -405,15 +433,18 @@ impl Agent {
             })
             .await;
         match reply {
-            Ok(_) => {
+            Ok(ack) => {
+                let since = ack.get_ref().ceremony.as_ref().map_or(0, |c| c.version);
+                self.state
+                    .lock()
+                    .await
+                    .nonces
+                    .insert(id.clone(), Held { nonces, since });
                 tracing::info!(participant = %self.config.id, ceremony = %id, "fresh commitments sent");
                 Ok(())
             }
             Err(status) if status.code() == Code::AlreadyExists => Ok(()),
-            Err(status) => {
-                self.state.lock().await.nonces.remove(id);
-                Err(AgentError::Coordinator(status))
-            }
+            Err(status) => Err(AgentError::Coordinator(status)),
         }
     }
 }

@@ -95,6 +95,7 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
             .and_then(|s| s.serialize().ok())
             .unwrap_or_default(),
         summary: Progress(c).to_string(),
+        version: c.version(),
     }
 }
 

@@ -1,0 +1,81 @@
+//! Restarts: the coordinator mid-ceremony, an agent between approval and
+//! round 2.
+
+use quorate_common::proto::CeremonyState;
+use quorate_e2e::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn coordinator_restart_mid_ceremony_resumes_from_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let id = request(&d, MANIFEST).await;
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    d.approve(&pid("dave"), &id, T).await.unwrap();
+    let before = status(&d, &id).await;
+    assert_eq!(before.approvals.len(), 2);
+
+    d.stop_coordinator().await.unwrap();
+    d.start_coordinator().await.unwrap();
+
+    // Everything acknowledged before the restart is still there.
+    let after = status(&d, &id).await;
+    assert_eq!(after, before);
+    // The agents reconnect on their own and the ceremony finishes.
+    d.approve(&pid("bob"), &id, T).await.unwrap();
+    let s = d.wait_finished(&id, T).await.unwrap();
+    verify(&d, &s);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent_restarted_between_approval_and_round_two_commits_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let id = request(&d, MANIFEST).await;
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    d.approve(&pid("carol"), &id, T).await.unwrap();
+
+    // Alice's agent goes down holding the nonces of its approval.
+    d.stop_agent(&pid("alice")).await;
+    // The third approval forms attempt 1 with Alice's (now lost) commitment.
+    d.approve(&pid("erin"), &id, T).await.unwrap();
+    let s = wait_for(&d, &id, "attempt 1", |s| {
+        s.state() == CeremonyState::Signing
+    })
+    .await;
+    assert_eq!(s.attempt, 1);
+    assert!(s.signing_set.contains(&"alice".to_string()));
+
+    // Back up, Alice's agent has no nonces for the package: it must not
+    // sign, it commits afresh, and the coordinator re-forms the package.
+    d.start_agent(&pid("alice")).await.unwrap();
+    let s = d.wait_finished(&id, T).await.unwrap();
+    verify(&d, &s);
+    assert_eq!(s.attempt, 2, "{}", s.summary);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent_restarted_before_the_package_forms_still_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let id = request(&d, MANIFEST).await;
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    d.stop_agent(&pid("alice")).await;
+    d.start_agent(&pid("alice")).await.unwrap();
+    // The journal remembers the approval: Alice is not asked again.
+    let mut control = d.control(&pid("alice")).await.unwrap();
+    let pending = control
+        .pending(quorate_common::proto::PendingRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(pending.reviews.is_empty());
+    // Whether its fresh commitments land before or after the package forms,
+    // the ceremony signs.
+    d.approve(&pid("bob"), &id, T).await.unwrap();
+    d.approve(&pid("carol"), &id, T).await.unwrap();
+    let s = d.wait_finished(&id, T).await.unwrap();
+    verify(&d, &s);
+    d.stop().await.unwrap();
+}
