@@ -80,6 +80,8 @@ pub struct Ceremony {
     fresh: BTreeMap<ParticipantId, SigningCommitments>,
     /// Participants out of signing, with the reason.
     dropped: BTreeMap<ParticipantId, String>,
+    /// Every commitment that has gone into a package: never taken again.
+    used: Vec<SigningCommitments>,
     /// Signing packages formed so far.
     attempts: u32,
     /// Events applied so far.
@@ -115,6 +117,7 @@ impl Ceremony {
             rejections: Vec::new(),
             fresh: BTreeMap::new(),
             dropped: BTreeMap::new(),
+            used: Vec::new(),
             attempts: 0,
             version: 0,
             phase: Phase::ExpectApprovals,
@@ -158,6 +161,7 @@ impl Ceremony {
                 commitments,
             } => {
                 self.check_decision(participant, message_sha256)?;
+                self.check_unused(participant, commitments)?;
                 self.approvals.push((participant.clone(), now));
                 self.fresh.insert(participant.clone(), *commitments);
             }
@@ -287,6 +291,7 @@ impl Ceremony {
                 participant: participant.clone(),
             });
         }
+        self.check_unused(participant, commitments)?;
         // A signer that owes a share but sends fresh commitments has lost
         // the nonces of the package that is out: that package cannot finish.
         if let Phase::ExpectShares(round) = &self.phase
@@ -301,6 +306,19 @@ impl Ceremony {
             });
         }
         self.fresh.insert(participant.clone(), *commitments);
+        Ok(())
+    }
+
+    fn check_unused(
+        &self,
+        participant: &ParticipantId,
+        commitments: &SigningCommitments,
+    ) -> Result<(), CeremonyError> {
+        if self.used.contains(commitments) {
+            return Err(CeremonyError::CommitmentsReused {
+                participant: participant.clone(),
+            });
+        }
         Ok(())
     }
 
@@ -349,6 +367,8 @@ impl Ceremony {
                     &mut self.fresh,
                     &self.request.message,
                 );
+                self.used
+                    .extend(round.package().signing_commitments().values().copied());
                 actions.push(Action::SendSigningPackage {
                     attempt: round.attempt(),
                     signers: round.signers().to_vec(),

@@ -11,6 +11,10 @@ pub enum CeremonyError {
         participant: ParticipantId,
         decision: &'static str,
     },
+    #[error(
+        "{participant} sent commitments that were already used in a signing package; nonces sign one package only"
+    )]
+    CommitmentsReused { participant: ParticipantId },
     #[error("{participant} sent the commitments it already sent")]
     DuplicateCommitments { participant: ParticipantId },
     #[error("{participant} already sent its share for attempt {attempt}")]

@@ -28,7 +28,7 @@ pub fn deal(name: KeyGroupName, roster: &Roster, threshold: u16) -> anyhow::Resu
         n,
         threshold,
         IdentifierList::Custom(&ids),
-        &mut OsRng,
+        OsRng,
     )?;
     let mut shares = Vec::new();
     for entry in &roster.participants {

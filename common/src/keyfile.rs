@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn share_file_round_trips_and_hides_secret() {
-        let mut rng = rand_core_for_tests();
+        let rng = rand_core_for_tests();
         let ids: Vec<ParticipantId> = ["a", "b", "c"]
             .iter()
             .map(|s| ParticipantId::new(*s).unwrap())
@@ -209,7 +209,7 @@ mod tests {
             frost_ed25519::keys::IdentifierList::Custom(
                 &ids.iter().map(|i| i.identifier()).collect::<Vec<_>>(),
             ),
-            &mut rng,
+            rng,
         )
         .unwrap();
         let share = shares[&ids[0].identifier()].clone();

@@ -24,6 +24,12 @@ pub fn sha256sums_line(name: &str, bytes: &[u8]) -> String {
     format!("{}  {name}\n", hex::encode(crate::sha256(bytes)))
 }
 
+/// The artifacts a message names: the file names of a SHA256SUMS manifest,
+/// else the ceremony's label.
+pub fn sha256s_or_label(message: &[u8], label: &str) -> Vec<String> {
+    sha256sums_artifacts(message).unwrap_or_else(|| vec![label.to_string()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,10 +48,4 @@ mod tests {
         assert_eq!(sha256sums_artifacts(b"hello world"), None);
         assert_eq!(sha256sums_artifacts(&[0xff, 0xfe]), None);
     }
-}
-
-/// The artifacts a message names: the file names of a SHA256SUMS manifest,
-/// else the ceremony's label.
-pub fn sha256s_or_label(message: &[u8], label: &str) -> Vec<String> {
-    sha256sums_artifacts(message).unwrap_or_else(|| vec![label.to_string()])
 }

@@ -120,9 +120,9 @@ fn ceremony_error(e: CeremonyError) -> Status {
         CeremonyError::AlreadyDecided { .. }
         | CeremonyError::DuplicateCommitments { .. }
         | CeremonyError::DuplicateShare { .. } => Status::already_exists(message),
-        CeremonyError::InvalidRequest(_) | CeremonyError::MessageMismatch { .. } => {
-            Status::invalid_argument(message)
-        }
+        CeremonyError::CommitmentsReused { .. }
+        | CeremonyError::InvalidRequest(_)
+        | CeremonyError::MessageMismatch { .. } => Status::invalid_argument(message),
         CeremonyError::UnknownParticipant { .. } | CeremonyError::NotInSigningSet { .. } => {
             Status::permission_denied(message)
         }

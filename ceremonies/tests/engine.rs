@@ -1,0 +1,1172 @@
+//! The ceremony engine through its public API, with real FROST keys and real
+//! round 1 / round 2 done here the way the agents do them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use frost_ed25519::keys::{IdentifierList, KeyPackage};
+use frost_ed25519::round1::{SigningCommitments, SigningNonces};
+use frost_ed25519::round2::SignatureShare;
+use frost_ed25519::{Signature, SigningPackage};
+use quorate_ceremonies::{
+    Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Request, Round, State,
+    Timestamp,
+};
+use quorate_common::{
+    CeremonyId, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Roster, RosterEntry, Sha256Digest,
+};
+
+const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+const MESSAGE: &[u8] =
+    b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  quorate-1.0.0.tar.gz\n";
+
+fn pid(name: &str) -> ParticipantId {
+    ParticipantId::new(name).expect("a valid participant id")
+}
+
+/// An approver's agent: its key package and the nonces of its last commitments.
+struct Agent {
+    key: KeyPackage,
+    nonces: Option<SigningNonces>,
+}
+
+impl Agent {
+    /// Round 1: fresh nonces; the old ones (if any) are destroyed.
+    fn commit(&mut self) -> SigningCommitments {
+        let (nonces, commitments) =
+            frost_ed25519::round1::commit(self.key.signing_share(), &mut rand_core::OsRng);
+        self.nonces = Some(nonces);
+        commitments
+    }
+
+    /// Round 2 over `package`, using up the nonces.
+    fn sign(&mut self, package: &SigningPackage) -> SignatureShare {
+        let nonces = self.nonces.take().expect("the agent has nonces");
+        frost_ed25519::round2::sign(package, &nonces, &self.key).expect("round 2 succeeds")
+    }
+}
+
+/// A 3-of-5 key group from a trusted dealer, one agent per participant.
+fn key_group() -> (Arc<KeyGroup>, BTreeMap<ParticipantId, Agent>) {
+    let ids: Vec<_> = NAMES.iter().map(|n| pid(n).identifier()).collect();
+    let (shares, public_key_package) = frost_ed25519::keys::generate_with_dealer(
+        5,
+        3,
+        IdentifierList::Custom(&ids),
+        rand_core::OsRng,
+    )
+    .expect("dealer key generation");
+    let mut agents = BTreeMap::new();
+    for name in NAMES {
+        let share = shares[&pid(name).identifier()].clone();
+        let key = KeyPackage::try_from(share).expect("a valid share");
+        agents.insert(pid(name), Agent { key, nonces: None });
+    }
+    let roster = Roster {
+        participants: NAMES
+            .iter()
+            .zip([
+                "engineering",
+                "security",
+                "release",
+                "engineering",
+                "security",
+            ])
+            .map(|(name, role)| RosterEntry {
+                id: pid(name),
+                name: name.to_uppercase(),
+                role: role.into(),
+                coordinator: None,
+            })
+            .collect(),
+    };
+    let group = KeyGroup {
+        name: KeyGroupName::new("release-signing").expect("a valid key group name"),
+        threshold: 3,
+        public_key_package,
+        roster,
+    };
+    (Arc::new(group), agents)
+}
+
+fn request(message: &[u8]) -> Request {
+    Request {
+        id: CeremonyId::new("release-1.0.0").expect("a valid ceremony id"),
+        key_group: KeyGroupName::new("release-signing").expect("a valid key group name"),
+        requester: "release-manager".into(),
+        label: "SHA256SUMS".into(),
+        message: message.to_vec(),
+        created_at: Timestamp(1_700_000_000_000),
+    }
+}
+
+/// A live ceremony, the agents, and the log of accepted events, as the
+/// coordinator would keep it.
+struct Harness {
+    group: Arc<KeyGroup>,
+    agents: BTreeMap<ParticipantId, Agent>,
+    ceremony: Ceremony,
+    log: Vec<(Event, Timestamp)>,
+    clock: i64,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let (group, agents) = key_group();
+        let ceremony = Ceremony::new(request(MESSAGE), group.clone()).expect("a valid request");
+        Self {
+            group,
+            agents,
+            ceremony,
+            log: Vec::new(),
+            clock: 1_700_000_000_000,
+        }
+    }
+
+    /// Hands one event to the engine; records it if it was accepted.
+    fn send(&mut self, event: Event) -> Result<Vec<Action>, CeremonyError> {
+        self.clock += 1_000;
+        let at = Timestamp(self.clock);
+        let result = self.ceremony.handle(&event, at);
+        if result.is_ok() {
+            self.log.push((event, at));
+        }
+        result
+    }
+
+    /// Sends an event that must be refused, and checks it changed nothing.
+    fn refused(&mut self, event: Event) -> CeremonyError {
+        let before = self.ceremony.clone();
+        let err = self
+            .send(event.clone())
+            .expect_err(&format!("{event:?} should be refused"));
+        assert_eq!(
+            self.ceremony, before,
+            "a refused event changed the ceremony"
+        );
+        err
+    }
+
+    fn agent(&mut self, name: &str) -> &mut Agent {
+        self.agents.get_mut(&pid(name)).expect("a known agent")
+    }
+
+    fn approval(&mut self, name: &str) -> Event {
+        let commitments = self.agent(name).commit();
+        Event::Approved {
+            participant: pid(name),
+            message_sha256: self.ceremony.message_sha256(),
+            commitments,
+        }
+    }
+
+    fn approve(&mut self, name: &str) -> Vec<Action> {
+        let event = self.approval(name);
+        self.send(event).expect("the approval is accepted")
+    }
+
+    fn commit(&mut self, name: &str) -> Vec<Action> {
+        let commitments = self.agent(name).commit();
+        self.send(Event::Committed {
+            participant: pid(name),
+            commitments,
+        })
+        .expect("the commitments are accepted")
+    }
+
+    fn reject(&mut self, name: &str) -> Vec<Action> {
+        let event = Event::Rejected {
+            participant: pid(name),
+            message_sha256: self.ceremony.message_sha256(),
+            reason: format!("{name} does not recognise the artifacts"),
+        };
+        self.send(event).expect("the rejection is accepted")
+    }
+
+    fn round(&self) -> &Round {
+        match self.ceremony.phase() {
+            Phase::ExpectShares(round) => round,
+            other => panic!("no signing package is out: {other:?}"),
+        }
+    }
+
+    /// What `name`'s agent computes for the package it owes a share for.
+    fn share_of(&mut self, name: &str) -> Event {
+        let round = self
+            .ceremony
+            .package_for(&pid(name))
+            .unwrap_or_else(|| panic!("{name} owes no share"))
+            .clone();
+        let share = self.agent(name).sign(round.package());
+        Event::ShareSubmitted {
+            participant: pid(name),
+            attempt: round.attempt(),
+            share,
+        }
+    }
+
+    fn submit(&mut self, name: &str) -> Vec<Action> {
+        let event = self.share_of(name);
+        self.send(event).expect("the share is accepted")
+    }
+
+    /// Every signer that still owes a share sends it; returns the
+    /// signature the ceremony closed with.
+    fn sign_all(&mut self) -> Signature {
+        let owing: Vec<ParticipantId> = self
+            .round()
+            .signers()
+            .iter()
+            .filter(|s| self.ceremony.package_for(s).is_some())
+            .cloned()
+            .collect();
+        let (last, others) = owing.split_last().expect("a share is owed");
+        for s in others {
+            assert_eq!(self.submit(s.as_str()), vec![], "share of {s}");
+        }
+        let actions = self.submit(last.as_str());
+        let [Action::Close(Outcome::Signed { signature })] = actions.as_slice() else {
+            panic!("the last share should close the ceremony as signed: {actions:?}");
+        };
+        assert_eq!(self.ceremony.state(), State::Signed);
+        assert!(self.ceremony.is_finished());
+        assert_eq!(self.ceremony.signature(), Some(signature));
+        *signature
+    }
+}
+
+fn assert_verifies(group: &KeyGroup, message: &[u8], signature: &Signature) {
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&group.group_key()).expect("an Ed25519 key");
+    let bytes = signature.serialize().expect("signature bytes");
+    let sig = ed25519_dalek::Signature::from_slice(&bytes).expect("an Ed25519 signature");
+    key.verify_strict(message, &sig)
+        .expect("verify_strict accepts the signature");
+    assert!(key.verify_strict(b"another message", &sig).is_err());
+}
+
+fn ids(names: &[&str]) -> Vec<ParticipantId> {
+    names.iter().map(|n| pid(n)).collect()
+}
+
+fn commitment_set(round: &Round) -> BTreeSet<Vec<u8>> {
+    round
+        .package()
+        .signing_commitments()
+        .values()
+        .map(|c| c.serialize().expect("commitments serialize"))
+        .collect()
+}
+
+// === the happy path ===
+
+#[test]
+fn three_of_five_happy_path_signs() {
+    let mut h = Harness::new();
+    assert_eq!(h.ceremony.state(), State::CollectingApprovals);
+    assert_eq!(h.ceremony.message_sha256(), Sha256Digest::of(MESSAGE));
+
+    assert_eq!(h.approve("alice"), vec![]);
+    assert_eq!(h.approve("bob"), vec![]);
+    assert_eq!(h.ceremony.phase(), &Phase::ExpectApprovals);
+    assert!(h.ceremony.package_for(&pid("alice")).is_none());
+
+    let actions = h.approve("carol");
+    assert_eq!(
+        actions,
+        vec![Action::SendSigningPackage {
+            attempt: 1,
+            signers: ids(&["alice", "bob", "carol"]),
+        }]
+    );
+    assert_eq!(h.ceremony.state(), State::Signing);
+    assert_eq!(h.ceremony.attempts(), 1);
+    assert_eq!(h.ceremony.approvals().len(), 3);
+
+    let round = h
+        .ceremony
+        .package_for(&pid("alice"))
+        .expect("alice owes a share");
+    assert_eq!(round.attempt(), 1);
+    assert_eq!(round.signers(), ids(&["alice", "bob", "carol"]).as_slice());
+    assert_eq!(round.package().message(), MESSAGE);
+    let in_package: BTreeSet<_> = round
+        .package()
+        .signing_commitments()
+        .keys()
+        .copied()
+        .collect();
+    let expected: BTreeSet<_> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| pid(n).identifier())
+        .collect();
+    assert_eq!(in_package, expected);
+    assert!(h.ceremony.package_for(&pid("dave")).is_none());
+
+    assert_eq!(h.submit("alice"), vec![]);
+    assert!(
+        h.ceremony.package_for(&pid("alice")).is_none(),
+        "alice no longer owes a share"
+    );
+    assert!(h.ceremony.package_for(&pid("bob")).is_some());
+
+    let signature = h.sign_all();
+    assert_verifies(&h.group, MESSAGE, &signature);
+    // frost's own verification agrees.
+    h.group
+        .public_key_package
+        .verifying_key()
+        .verify(MESSAGE, &signature)
+        .expect("frost verifies the signature");
+}
+
+// === refused events change nothing ===
+
+#[test]
+fn refuses_unknown_participant() {
+    let mut h = Harness::new();
+    h.approve("alice");
+    let mallory = pid("mallory");
+    let commitments = h.agent("bob").commit();
+    let err = h.refused(Event::Approved {
+        participant: mallory.clone(),
+        message_sha256: h.ceremony.message_sha256(),
+        commitments,
+    });
+    assert!(
+        matches!(&err, CeremonyError::UnknownParticipant { participant, key_group }
+            if *participant == mallory && key_group == "release-signing"),
+        "{err:?}"
+    );
+    let err = h.refused(Event::Rejected {
+        participant: mallory.clone(),
+        message_sha256: h.ceremony.message_sha256(),
+        reason: "no".into(),
+    });
+    assert!(
+        matches!(err, CeremonyError::UnknownParticipant { .. }),
+        "{err:?}"
+    );
+    let err = h.refused(Event::Committed {
+        participant: mallory,
+        commitments,
+    });
+    assert!(matches!(err, CeremonyError::NotApproved { .. }), "{err:?}");
+}
+
+#[test]
+fn refuses_duplicate_approval() {
+    let mut h = Harness::new();
+    h.approve("alice");
+    let again = h.approval("alice");
+    let err = h.refused(again);
+    assert_eq!(
+        err,
+        CeremonyError::AlreadyDecided {
+            participant: pid("alice"),
+            decision: "approved",
+        }
+    );
+    // Nor can an approver change its mind.
+    let err = h.refused(Event::Rejected {
+        participant: pid("alice"),
+        message_sha256: h.ceremony.message_sha256(),
+        reason: "changed my mind".into(),
+    });
+    assert!(
+        matches!(
+            err,
+            CeremonyError::AlreadyDecided {
+                decision: "approved",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    h.reject("bob");
+    let late = h.approval("bob");
+    let err = h.refused(late);
+    assert!(
+        matches!(
+            err,
+            CeremonyError::AlreadyDecided {
+                decision: "rejected",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(h.ceremony.approvals().len(), 1);
+}
+
+#[test]
+fn refuses_approval_of_another_message() {
+    let mut h = Harness::new();
+    let commitments = h.agent("alice").commit();
+    let other = Sha256Digest::of(b"a different manifest");
+    let err = h.refused(Event::Approved {
+        participant: pid("alice"),
+        message_sha256: other,
+        commitments,
+    });
+    assert_eq!(
+        err,
+        CeremonyError::MessageMismatch {
+            participant: pid("alice"),
+            expected: Sha256Digest::of(MESSAGE).to_string(),
+            got: other.to_string(),
+        }
+    );
+    let err = h.refused(Event::Rejected {
+        participant: pid("bob"),
+        message_sha256: other,
+        reason: "looked at the wrong thing".into(),
+    });
+    assert!(
+        matches!(err, CeremonyError::MessageMismatch { .. }),
+        "{err:?}"
+    );
+    assert!(h.ceremony.approvals().is_empty());
+    assert!(h.ceremony.rejections().is_empty());
+}
+
+#[test]
+fn refuses_share_from_non_signer() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    // dave approves after the package went out: he is not in attempt 1.
+    assert_eq!(h.approve("dave"), vec![]);
+    assert!(h.ceremony.package_for(&pid("dave")).is_none());
+
+    let Event::ShareSubmitted { share, .. } = h.share_of("alice") else {
+        unreachable!()
+    };
+    for who in ["dave", "erin", "mallory"] {
+        let err = h.refused(Event::ShareSubmitted {
+            participant: pid(who),
+            attempt: 1,
+            share,
+        });
+        assert_eq!(
+            err,
+            CeremonyError::NotInSigningSet {
+                participant: pid(who),
+                attempt: 1,
+            }
+        );
+    }
+    assert!(h.ceremony.dropped().is_empty());
+}
+
+#[test]
+fn refuses_share_for_stale_attempt() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    let alice_1 = h.share_of("alice");
+    let Event::ShareSubmitted { share, .. } = alice_1.clone() else {
+        unreachable!()
+    };
+    // A share for an attempt that does not exist yet.
+    let err = h.refused(Event::ShareSubmitted {
+        participant: pid("alice"),
+        attempt: 2,
+        share,
+    });
+    assert_eq!(err, CeremonyError::StaleAttempt { got: 2, current: 1 });
+
+    // bob lost his nonces: attempt 1 is abandoned and attempt 2 formed.
+    h.agent("bob").nonces = None;
+    h.commit("bob");
+    h.commit("alice");
+    let actions = h.commit("carol");
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [Action::SendSigningPackage { attempt: 2, .. }]
+        ),
+        "{actions:?}"
+    );
+
+    // alice's share of attempt 1 arrives late.
+    let err = h.refused(alice_1);
+    assert_eq!(err, CeremonyError::StaleAttempt { got: 1, current: 2 });
+    let signature = h.sign_all();
+    assert_verifies(&h.group, MESSAGE, &signature);
+}
+
+#[test]
+fn refuses_duplicate_share() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    let share = h.share_of("alice");
+    assert_eq!(
+        h.send(share.clone()).expect("the first share is accepted"),
+        vec![]
+    );
+    let err = h.refused(share);
+    assert_eq!(
+        err,
+        CeremonyError::DuplicateShare {
+            participant: pid("alice"),
+            attempt: 1,
+        }
+    );
+}
+
+#[test]
+fn refuses_share_without_package() {
+    let mut h = Harness::new();
+    h.approve("alice");
+    h.approve("bob");
+    // A real share, from another ceremony where a package is out.
+    let mut other = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        other.approve(name);
+    }
+    let Event::ShareSubmitted { share, .. } = other.share_of("alice") else {
+        unreachable!()
+    };
+    let err = h.refused(Event::ShareSubmitted {
+        participant: pid("alice"),
+        attempt: 1,
+        share,
+    });
+    assert_eq!(
+        err,
+        CeremonyError::NoSigningPackage {
+            state: State::CollectingApprovals,
+        }
+    );
+}
+
+#[test]
+fn refuses_input_after_the_ceremony_finished() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    let share_after = {
+        h.sign_all();
+        Event::ShareSubmitted {
+            participant: pid("alice"),
+            attempt: 1,
+            share: match &h.log[3].0 {
+                Event::ShareSubmitted { share, .. } => *share,
+                other => panic!("expected a share, got {other:?}"),
+            },
+        }
+    };
+    let finished = CeremonyError::Finished {
+        state: State::Signed,
+    };
+    let late = h.approval("dave");
+    assert_eq!(h.refused(late), finished);
+    let late = Event::Rejected {
+        participant: pid("erin"),
+        message_sha256: h.ceremony.message_sha256(),
+        reason: "too late".into(),
+    };
+    assert_eq!(h.refused(late), finished);
+    let commitments = h.agent("alice").commit();
+    assert_eq!(
+        h.refused(Event::Committed {
+            participant: pid("alice"),
+            commitments,
+        }),
+        finished
+    );
+    assert_eq!(h.refused(share_after), finished);
+    assert_eq!(
+        h.refused(Event::Cancelled {
+            by: "release-manager".into(),
+            reason: "oops".into(),
+        }),
+        finished
+    );
+
+    // The same for a cancelled ceremony.
+    let mut h = Harness::new();
+    h.approve("alice");
+    let actions = h
+        .send(Event::Cancelled {
+            by: "release-manager".into(),
+            reason: "wrong tarball".into(),
+        })
+        .expect("cancel is accepted");
+    assert_eq!(
+        actions,
+        vec![Action::Close(Outcome::Cancelled {
+            by: "release-manager".into(),
+            reason: "wrong tarball".into(),
+        })]
+    );
+    let late = h.approval("bob");
+    assert_eq!(
+        h.refused(late),
+        CeremonyError::Finished {
+            state: State::Cancelled,
+        }
+    );
+}
+
+#[test]
+fn new_refuses_empty_and_oversize_messages() {
+    let (group, _) = key_group();
+    let err = Ceremony::new(request(b""), group.clone()).expect_err("empty message");
+    assert!(matches!(err, CeremonyError::InvalidRequest(_)), "{err:?}");
+
+    let oversize = vec![b'x'; MAX_MESSAGE_BYTES + 1];
+    let err = Ceremony::new(request(&oversize), group.clone()).expect_err("oversize message");
+    assert!(
+        matches!(&err, CeremonyError::InvalidRequest(why) if why.contains("SHA256SUMS")),
+        "{err:?}"
+    );
+
+    let largest = vec![b'x'; MAX_MESSAGE_BYTES];
+    let ceremony = Ceremony::new(request(&largest), group.clone()).expect("the largest message");
+    assert_eq!(ceremony.message_sha256(), Sha256Digest::of(&largest));
+
+    let mut elsewhere = request(MESSAGE);
+    elsewhere.key_group = KeyGroupName::new("other-group").expect("a valid name");
+    let err = Ceremony::new(elsewhere, group).expect_err("wrong key group");
+    assert!(matches!(err, CeremonyError::InvalidRequest(_)), "{err:?}");
+}
+
+// === invalid shares ===
+
+#[test]
+fn share_over_another_message_drops_signer_and_next_attempt_excludes_it() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    assert_eq!(h.approve("dave"), vec![]);
+    let attempt_1 = h.round().clone();
+    assert_eq!(h.submit("alice"), vec![]);
+
+    // bob signs the same commitments over another message.
+    let forged = SigningPackage::new(
+        attempt_1.package().signing_commitments().clone(),
+        b"another message",
+    );
+    let share = h.agent("bob").sign(&forged);
+    let actions = h
+        .send(Event::ShareSubmitted {
+            participant: pid("bob"),
+            attempt: 1,
+            share,
+        })
+        .expect("an invalid share is an accepted event");
+    let [
+        Action::DropSigner {
+            participant,
+            reason,
+        },
+        Action::AbandonAttempt { attempt: 1, .. },
+        Action::RequestCommitments { from },
+    ] = actions.as_slice()
+    else {
+        panic!("unexpected actions {actions:?}");
+    };
+    assert_eq!(participant, &pid("bob"));
+    assert!(!reason.is_empty());
+    // dave's approval commitments are unused; alice and carol used theirs.
+    assert_eq!(from, &ids(&["alice", "carol"]));
+    assert!(h.ceremony.dropped().contains_key(&pid("bob")));
+    assert_eq!(h.ceremony.state(), State::CollectingCommitments);
+    assert!(h.ceremony.wants_commitments_from(&pid("alice")));
+    assert!(h.ceremony.wants_commitments_from(&pid("carol")));
+    assert!(!h.ceremony.wants_commitments_from(&pid("bob")));
+    assert!(!h.ceremony.wants_commitments_from(&pid("dave")));
+    assert!(!h.ceremony.wants_commitments_from(&pid("erin")));
+
+    // A dropped signer's commitments are refused.
+    let commitments = h.agent("bob").commit();
+    let err = h.refused(Event::Committed {
+        participant: pid("bob"),
+        commitments,
+    });
+    assert!(
+        matches!(err, CeremonyError::ParticipantDropped { .. }),
+        "{err:?}"
+    );
+
+    assert_eq!(
+        h.commit("alice"),
+        vec![Action::RequestCommitments {
+            from: ids(&["carol"]),
+        }]
+    );
+    let actions = h.commit("carol");
+    assert_eq!(
+        actions,
+        vec![Action::SendSigningPackage {
+            attempt: 2,
+            signers: ids(&["alice", "carol", "dave"]),
+        }]
+    );
+    let attempt_2 = h.round().clone();
+    assert!(!attempt_2.is_signer(&pid("bob")));
+    assert!(
+        commitment_set(&attempt_1).is_disjoint(&commitment_set(&attempt_2)),
+        "attempt 2 reuses commitments of attempt 1"
+    );
+    assert!(h.ceremony.package_for(&pid("bob")).is_none());
+
+    let signature = h.sign_all();
+    assert_eq!(h.ceremony.attempts(), 2);
+    assert_verifies(&h.group, MESSAGE, &signature);
+}
+
+#[test]
+fn share_copied_from_another_signer_drops_the_sender() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    let attempt_1 = h.round().clone();
+    let Event::ShareSubmitted { share, .. } = h.share_of("alice") else {
+        unreachable!()
+    };
+    // carol passes off alice's share as hers.
+    let actions = h
+        .send(Event::ShareSubmitted {
+            participant: pid("carol"),
+            attempt: 1,
+            share,
+        })
+        .expect("an invalid share is an accepted event");
+    assert!(
+        matches!(actions.as_slice(), [
+            Action::DropSigner { participant, .. },
+            Action::AbandonAttempt { attempt: 1, .. },
+        ] if *participant == pid("carol")),
+        "{actions:?}"
+    );
+    assert!(h.ceremony.dropped().contains_key(&pid("carol")));
+    // Two usable approvals are left: a new approver is needed.
+    assert_eq!(h.ceremony.state(), State::CollectingApprovals);
+    assert!(h.ceremony.wants_commitments_from(&pid("alice")));
+    assert!(h.ceremony.wants_commitments_from(&pid("bob")));
+    assert!(!h.ceremony.wants_commitments_from(&pid("carol")));
+
+    assert_eq!(
+        h.approve("dave"),
+        vec![Action::RequestCommitments {
+            from: ids(&["alice", "bob"]),
+        }]
+    );
+    h.commit("alice");
+    let actions = h.commit("bob");
+    assert_eq!(
+        actions,
+        vec![Action::SendSigningPackage {
+            attempt: 2,
+            signers: ids(&["alice", "bob", "dave"]),
+        }]
+    );
+    let attempt_2 = h.round().clone();
+    assert!(commitment_set(&attempt_1).is_disjoint(&commitment_set(&attempt_2)));
+    // erin approving now changes nothing about attempt 2.
+    assert_eq!(h.approve("erin"), vec![]);
+
+    let signature = h.sign_all();
+    assert_verifies(&h.group, MESSAGE, &signature);
+}
+
+#[test]
+fn dropping_a_signer_when_too_few_are_left_closes_the_ceremony() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    h.reject("dave");
+    h.reject("erin");
+    let Event::ShareSubmitted { share, .. } = h.share_of("alice") else {
+        unreachable!()
+    };
+    let actions = h
+        .send(Event::ShareSubmitted {
+            participant: pid("bob"),
+            attempt: 1,
+            share,
+        })
+        .expect("an invalid share is an accepted event");
+    assert!(
+        matches!(
+            actions.last(),
+            Some(Action::Close(Outcome::Rejected { .. }))
+        ),
+        "{actions:?}"
+    );
+    assert_eq!(h.ceremony.state(), State::Rejected);
+}
+
+// === lost nonces ===
+
+#[test]
+fn fresh_commitments_from_an_owing_signer_abandon_the_attempt() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    let attempt_1 = h.round().clone();
+    assert_eq!(h.submit("alice"), vec![]);
+
+    // bob's agent restarted: its nonces are gone and it commits afresh.
+    h.agent("bob").nonces = None;
+    let actions = h.commit("bob");
+    let [
+        Action::AbandonAttempt { attempt: 1, .. },
+        Action::RequestCommitments { from },
+    ] = actions.as_slice()
+    else {
+        panic!("unexpected actions {actions:?}");
+    };
+    assert_eq!(from, &ids(&["alice", "carol"]));
+    assert_eq!(h.ceremony.state(), State::CollectingCommitments);
+    assert!(
+        h.ceremony.dropped().is_empty(),
+        "losing nonces is no offence"
+    );
+    for name in ["alice", "bob", "carol"] {
+        assert!(h.ceremony.package_for(&pid(name)).is_none());
+    }
+    assert!(h.ceremony.wants_commitments_from(&pid("alice")));
+    assert!(h.ceremony.wants_commitments_from(&pid("carol")));
+    assert!(!h.ceremony.wants_commitments_from(&pid("bob")));
+
+    // Re-sending the commitments it just sent is refused.
+    let Some(Event::Committed { commitments, .. }) = h.log.last().map(|(e, _)| e.clone()) else {
+        panic!("the last event is bob's commitments");
+    };
+    let err = h.refused(Event::Committed {
+        participant: pid("bob"),
+        commitments,
+    });
+    assert_eq!(
+        err,
+        CeremonyError::DuplicateCommitments {
+            participant: pid("bob"),
+        }
+    );
+
+    assert_eq!(
+        h.commit("carol"),
+        vec![Action::RequestCommitments {
+            from: ids(&["alice"]),
+        }]
+    );
+    let actions = h.commit("alice");
+    assert_eq!(
+        actions,
+        vec![Action::SendSigningPackage {
+            attempt: 2,
+            signers: ids(&["alice", "bob", "carol"]),
+        }]
+    );
+    let attempt_2 = h.round().clone();
+    assert!(commitment_set(&attempt_1).is_disjoint(&commitment_set(&attempt_2)));
+
+    let signature = h.sign_all();
+    assert_eq!(h.ceremony.attempts(), 2);
+    assert_verifies(&h.group, MESSAGE, &signature);
+}
+
+#[test]
+fn commitments_after_sending_a_share_do_not_abandon_the_attempt() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    h.submit("alice");
+    // alice already signed: new commitments are for later, not a lost nonce.
+    assert_eq!(h.commit("alice"), vec![]);
+    assert_eq!(h.ceremony.state(), State::Signing);
+    let signature = h.sign_all();
+    assert_eq!(h.ceremony.attempts(), 1);
+    assert_verifies(&h.group, MESSAGE, &signature);
+}
+
+/// No commitment is ever in two packages (round.rs says so): an agent that
+/// re-sends (e.g. a retried RPC) the commitments already used in attempt 1
+/// must not get them into attempt 2.
+#[test]
+fn commitments_of_an_attempt_are_never_reused_in_the_next() {
+    let mut h = Harness::new();
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    let attempt_1 = h.round().clone();
+    let bobs_used = attempt_1
+        .package()
+        .signing_commitment(&pid("bob").identifier())
+        .expect("bob is in attempt 1");
+
+    let before = h.ceremony.clone();
+    match h.send(Event::Committed {
+        participant: pid("bob"),
+        commitments: bobs_used,
+    }) {
+        // Refusing it is fine (and then nothing may have changed).
+        Err(_) => assert_eq!(h.ceremony, before),
+        // Accepting it must not put them into another package.
+        Ok(_) => {
+            h.commit("alice");
+            h.commit("carol");
+            if let Phase::ExpectShares(attempt_2) = h.ceremony.phase() {
+                assert_ne!(attempt_2.attempt(), 1);
+                assert!(
+                    commitment_set(&attempt_1).is_disjoint(&commitment_set(attempt_2)),
+                    "attempt {} reuses bob's commitments of attempt 1",
+                    attempt_2.attempt()
+                );
+            }
+        }
+    }
+}
+
+// === rejections ===
+
+#[test]
+fn three_rejections_of_five_reject_two_do_not() {
+    let mut h = Harness::new();
+    assert_eq!(h.reject("alice"), vec![]);
+    assert_eq!(h.reject("bob"), vec![]);
+    assert_eq!(h.ceremony.state(), State::CollectingApprovals);
+    assert!(!h.ceremony.is_finished());
+    assert_eq!(h.ceremony.decision_of(&pid("bob")), Some("rejected"));
+
+    let actions = h.reject("carol");
+    let [Action::Close(Outcome::Rejected { reason })] = actions.as_slice() else {
+        panic!("unexpected actions {actions:?}");
+    };
+    assert!(
+        reason.contains("alice") && reason.contains("carol"),
+        "{reason}"
+    );
+    assert_eq!(h.ceremony.state(), State::Rejected);
+    assert!(h.ceremony.is_finished());
+    assert!(h.ceremony.signature().is_none());
+}
+
+#[test]
+fn two_rejections_still_let_three_approvers_sign() {
+    let mut h = Harness::new();
+    h.reject("alice");
+    h.approve("bob");
+    h.reject("carol");
+    h.approve("dave");
+    let actions = h.approve("erin");
+    assert_eq!(
+        actions,
+        vec![Action::SendSigningPackage {
+            attempt: 1,
+            signers: ids(&["bob", "dave", "erin"]),
+        }]
+    );
+    let signature = h.sign_all();
+    assert_verifies(&h.group, MESSAGE, &signature);
+}
+
+// === replay and storage ===
+
+/// A ceremony with every kind of event: a rejection, a dropped signer, lost
+/// nonces, two attempts, and refused events (which are not recorded).
+fn eventful() -> Harness {
+    let mut h = Harness::new();
+    h.reject("erin");
+    for name in ["alice", "bob", "carol"] {
+        h.approve(name);
+    }
+    // alice's approval delivered twice (her agent keeps its nonces).
+    let again = h.log[1].0.clone();
+    h.refused(again);
+    h.approve("dave");
+    h.submit("alice");
+    let Event::ShareSubmitted { share, .. } = h.share_of("carol") else {
+        unreachable!()
+    };
+    // bob passes off carol's share: dropped, attempt 1 abandoned.
+    h.send(Event::ShareSubmitted {
+        participant: pid("bob"),
+        attempt: 1,
+        share,
+    })
+    .expect("accepted");
+    h.commit("alice");
+    h.commit("carol");
+    assert_eq!(h.round().attempt(), 2);
+    h.sign_all();
+    h
+}
+
+#[test]
+fn replay_rebuilds_the_live_ceremony() {
+    let h = eventful();
+    let replayed = Ceremony::replay(
+        request(MESSAGE),
+        h.group.clone(),
+        h.log.iter().map(|(e, t)| (e, *t)),
+    )
+    .expect("the log replays");
+    assert_eq!(replayed, h.ceremony);
+    assert_eq!(replayed.state(), State::Signed);
+
+    // Every prefix replays to the state the live ceremony had then.
+    let mut live = Ceremony::new(request(MESSAGE), h.group.clone()).expect("a valid request");
+    for (n, (event, at)) in h.log.iter().enumerate() {
+        live.handle(event, *at).expect("the logged event applies");
+        let prefix = Ceremony::replay(
+            request(MESSAGE),
+            h.group.clone(),
+            h.log[..=n].iter().map(|(e, t)| (e, *t)),
+        )
+        .expect("a prefix replays");
+        assert_eq!(prefix, live, "after event {n}");
+    }
+}
+
+#[test]
+fn replay_names_the_first_bad_event() {
+    let h = eventful();
+    let replay = |events: &[(Event, Timestamp)]| {
+        Ceremony::replay(
+            request(MESSAGE),
+            h.group.clone(),
+            events.iter().map(|(e, t)| (e, *t)),
+        )
+    };
+    // Events are numbered from 1; 0 is the request itself.
+    let first_share = h
+        .log
+        .iter()
+        .position(|(e, _)| matches!(e, Event::ShareSubmitted { .. }))
+        .expect("a share in the log");
+
+    // An event recorded twice.
+    let mut doubled = h.log.clone();
+    doubled.insert(2, h.log[1].clone());
+    let (index, err) = replay(&doubled).expect_err("a doubled approval");
+    assert_eq!(index, 3);
+    assert!(
+        matches!(err, CeremonyError::AlreadyDecided { .. }),
+        "{err:?}"
+    );
+
+    // A digest changed.
+    let mut tampered = h.log.clone();
+    if let Event::Approved { message_sha256, .. } = &mut tampered[2].0 {
+        *message_sha256 = Sha256Digest::of(b"something else");
+    } else {
+        panic!("event 2 is an approval: {:?}", tampered[2].0);
+    }
+    let (index, err) = replay(&tampered).expect_err("a changed digest");
+    assert_eq!(index, 3);
+    assert!(
+        matches!(err, CeremonyError::MessageMismatch { .. }),
+        "{err:?}"
+    );
+
+    // Two approvals removed (carol's and dave's): no package is out when
+    // the first share arrives, two events earlier than it was recorded.
+    let mut missing = h.log.clone();
+    missing.drain(3..5);
+    let (index, err) = replay(&missing).expect_err("missing approvals");
+    assert_eq!(index, first_share - 2 + 1);
+    assert!(
+        matches!(err, CeremonyError::NoSigningPackage { .. }),
+        "{err:?}"
+    );
+
+    // The sender of a share changed.
+    let mut moved = h.log.clone();
+    if let Event::ShareSubmitted { participant, .. } = &mut moved[first_share].0 {
+        *participant = pid("erin");
+    }
+    let (index, err) = replay(&moved).expect_err("a share from a non-signer");
+    assert_eq!(index, first_share + 1);
+    assert!(
+        matches!(err, CeremonyError::NotInSigningSet { .. }),
+        "{err:?}"
+    );
+
+    // Events after the end.
+    let mut longer = h.log.clone();
+    longer.push(h.log[0].clone());
+    let (index, err) = replay(&longer).expect_err("an event after the end");
+    assert_eq!(index, longer.len());
+    assert!(
+        matches!(
+            err,
+            CeremonyError::Finished {
+                state: State::Signed
+            }
+        ),
+        "{err:?}"
+    );
+
+    // A bad request is index 0.
+    let (index, err) = Ceremony::replay(request(b""), h.group.clone(), std::iter::empty())
+        .expect_err("an empty message");
+    assert_eq!(index, 0);
+    assert!(matches!(err, CeremonyError::InvalidRequest(_)), "{err:?}");
+}
+
+#[test]
+fn events_round_trip_through_json() {
+    let mut h = eventful();
+    // Add the kinds eventful() lacks.
+    let mut c = Harness::new();
+    c.send(Event::Cancelled {
+        by: "release-manager".into(),
+        reason: "superseded by 1.0.1".into(),
+    })
+    .expect("cancel");
+    h.log.extend(c.log);
+
+    let mut kinds = BTreeSet::new();
+    for (event, _) in &h.log {
+        let json = serde_json::to_string(event).expect("an event serializes");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        kinds.insert(value["type"].as_str().expect("a type tag").to_owned());
+        let back: Event = serde_json::from_str(&json).expect("an event deserializes");
+        assert_eq!(&back, event, "{json}");
+        assert_eq!(back.sender(), event.sender());
+    }
+    assert_eq!(
+        kinds,
+        [
+            "approved",
+            "cancelled",
+            "committed",
+            "rejected",
+            "share_submitted"
+        ]
+        .map(String::from)
+        .into()
+    );
+
+    // The stored form replays to the same ceremony.
+    let h = eventful();
+    let stored = serde_json::to_string(&h.log.iter().map(|(e, _)| e).collect::<Vec<_>>())
+        .expect("the log serializes");
+    let loaded: Vec<Event> = serde_json::from_str(&stored).expect("the log deserializes");
+    let replayed = Ceremony::replay(
+        request(MESSAGE),
+        h.group.clone(),
+        loaded.iter().zip(h.log.iter().map(|(_, t)| *t)),
+    )
+    .expect("the stored log replays");
+    assert_eq!(replayed, h.ceremony);
+
+    let json = serde_json::to_string(&request(MESSAGE)).expect("the request serializes");
+    let back: Request = serde_json::from_str(&json).expect("the request deserializes");
+    assert_eq!(back, request(MESSAGE));
+}
