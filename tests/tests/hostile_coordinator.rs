@@ -1,0 +1,285 @@
+//! A real agent against a coordinator that lies: it sends a signing package
+//! whose message differs from the approved one. The agent must refuse it,
+//! destroy the nonces, and sign only a package for the approved message.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use frost_ed25519::SigningPackage;
+use frost_ed25519::round1::SigningCommitments;
+use frost_ed25519::round2::SignatureShare;
+use quorate::keygen;
+use quorate::local::sample_roster;
+use quorate_common::proto::signer_server::{Signer, SignerServer};
+use quorate_common::proto::{self, CeremonyState};
+use quorate_common::{KeyGroupName, sha256};
+use quorate_e2e::{T, pid};
+use quorate_participant::AgentConfig;
+use quorate_participant::signer::Nonces;
+use rand_core::OsRng;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tonic::{Request, Response, Status};
+
+/// What the agent called.
+#[derive(Debug)]
+enum Call {
+    Approve(SigningCommitments),
+    Commit(SigningCommitments),
+    Share(u32, SignatureShare),
+}
+
+#[derive(Clone)]
+struct Hostile {
+    calls: mpsc::UnboundedSender<Call>,
+    feed: Arc<Mutex<Option<mpsc::Sender<Result<proto::Work, Status>>>>>,
+    version: Arc<Mutex<u64>>,
+}
+
+type WorkStream = Pin<Box<dyn Stream<Item = Result<proto::Work, Status>> + Send>>;
+
+impl Hostile {
+    fn ack(&self) -> Response<proto::Ack> {
+        let mut v = self.version.lock().unwrap();
+        *v += 1;
+        Response::new(proto::Ack {
+            ceremony: Some(proto::CeremonyStatus {
+                id: "c0ffee".into(),
+                version: *v,
+                ..Default::default()
+            }),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Signer for Hostile {
+    type SubscribeStream = WorkStream;
+
+    async fn subscribe(
+        &self,
+        _: Request<proto::SubscribeRequest>,
+    ) -> Result<Response<WorkStream>, Status> {
+        let (tx, rx) = mpsc::channel(16);
+        *self.feed.lock().unwrap() = Some(tx);
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn approve(
+        &self,
+        r: Request<proto::ApproveRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let c = SigningCommitments::deserialize(&r.get_ref().commitments).unwrap();
+        self.calls.send(Call::Approve(c)).unwrap();
+        Ok(self.ack())
+    }
+
+    async fn reject(
+        &self,
+        _: Request<proto::RejectRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn commit(
+        &self,
+        r: Request<proto::CommitRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let c = SigningCommitments::deserialize(&r.get_ref().commitments).unwrap();
+        self.calls.send(Call::Commit(c)).unwrap();
+        Ok(self.ack())
+    }
+
+    async fn submit_share(
+        &self,
+        r: Request<proto::SubmitShareRequest>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let share = SignatureShare::deserialize(&r.get_ref().signature_share).unwrap();
+        self.calls
+            .send(Call::Share(r.get_ref().attempt, share))
+            .unwrap();
+        Ok(self.ack())
+    }
+}
+
+async fn next(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
+    tokio::time::timeout(T, calls.recv())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn work(
+    message: &[u8],
+    state: CeremonyState,
+    version: u64,
+    package: Option<&SigningPackage>,
+) -> proto::Work {
+    let mut status = proto::CeremonyStatus {
+        id: "c0ffee".into(),
+        key_group: "release".into(),
+        requester: "release-manager".into(),
+        label: "SHA256SUMS".into(),
+        message: message.to_vec(),
+        message_sha256: sha256(message).to_vec(),
+        threshold: 3,
+        version,
+        attempt: 1,
+        ..Default::default()
+    };
+    status.set_state(state);
+    if package.is_some() {
+        status.signing_set = vec!["alice".into(), "bob".into(), "carol".into()];
+    }
+    proto::Work {
+        ceremony: Some(status),
+        commitments_wanted: false,
+        signing_package: package.map(|p| p.serialize().unwrap()).unwrap_or_default(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent_refuses_a_package_for_another_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let dealt = keygen::deal(
+        KeyGroupName::new("release").unwrap(),
+        &sample_roster(None),
+        3,
+    )
+    .unwrap();
+    let shares = keygen::write(&dealt, &dir.path().join("keys")).unwrap();
+    let public = dealt.group.public_key_package().unwrap();
+    let key_of = |i: usize| dealt.shares[i].key_package().unwrap();
+
+    let (calls_tx, mut calls) = mpsc::unbounded_channel();
+    let hostile = Hostile {
+        calls: calls_tx,
+        feed: Arc::new(Mutex::new(None)),
+        version: Arc::new(Mutex::new(1)),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(SignerServer::new(hostile.clone()))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+
+    let agent = quorate_participant::start(AgentConfig {
+        id: pid("alice"),
+        coordinator: format!("http://{addr}"),
+        key_share: shares[0].clone(),
+        state_dir: dir.path().join("alice"),
+        socket: None,
+        auto_approve: false,
+    })
+    .await
+    .unwrap();
+    let feed = tokio::time::timeout(T, async {
+        loop {
+            if let Some(feed) = hostile.feed.lock().unwrap().clone() {
+                return feed;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+
+    let approved = quorate_e2e::MANIFEST.as_bytes();
+    feed.send(Ok(work(
+        approved,
+        CeremonyState::CollectingApprovals,
+        1,
+        None,
+    )))
+    .await
+    .unwrap();
+    let mut control = quorate_participant::control::connect(&agent.agent.config.socket_path())
+        .await
+        .unwrap();
+    let pending = tokio::time::timeout(T, async {
+        loop {
+            let p = control
+                .pending(proto::PendingRequest {})
+                .await
+                .unwrap()
+                .into_inner();
+            if !p.reviews.is_empty() {
+                return p;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(pending.reviews[0].ceremony.as_ref().unwrap().id, "c0ffee");
+    control
+        .approve(proto::DecideRequest {
+            ceremony: "c0ffee".into(),
+            reason: String::new(),
+        })
+        .await
+        .unwrap();
+    let Call::Approve(alice_c) = next(&mut calls).await else {
+        panic!("expected the approval")
+    };
+
+    // Bob and Carol's commitments, made here with their real shares.
+    let bob = Nonces::generate(&key_of(1), &mut OsRng);
+    let carol = Nonces::generate(&key_of(2), &mut OsRng);
+    let commitments = |alice: SigningCommitments| {
+        BTreeMap::from([
+            (pid("alice").identifier(), alice),
+            (pid("bob").identifier(), *bob.commitments()),
+            (pid("carol").identifier(), *carol.commitments()),
+        ])
+    };
+
+    // The lie: the package carries another message.
+    let tampered = approved
+        .to_vec()
+        .into_iter()
+        .chain(*b"evil  backdoor.tar.gz\n")
+        .collect::<Vec<u8>>();
+    let lie = SigningPackage::new(commitments(alice_c), &tampered);
+    feed.send(Ok(work(approved, CeremonyState::Signing, 3, Some(&lie))))
+        .await
+        .unwrap();
+    // Then the honest package with the same commitment: the nonces are gone
+    // (destroyed when the lie was refused), so the agent commits afresh
+    // instead of signing. A share here would mean it signed the lie's nonces.
+    let honest = SigningPackage::new(commitments(alice_c), approved);
+    feed.send(Ok(work(approved, CeremonyState::Signing, 4, Some(&honest))))
+        .await
+        .unwrap();
+    let Call::Commit(fresh) = next(&mut calls).await else {
+        panic!("the agent released a share after a tampered package")
+    };
+    assert_ne!(fresh, alice_c);
+
+    // With its fresh commitment in an honest package, it signs, and the
+    // share is valid for the approved message.
+    let honest = SigningPackage::new(commitments(fresh), approved);
+    feed.send(Ok(work(approved, CeremonyState::Signing, 6, Some(&honest))))
+        .await
+        .unwrap();
+    let Call::Share(attempt, share) = next(&mut calls).await else {
+        panic!("expected a share")
+    };
+    assert_eq!(attempt, 1);
+    let id = pid("alice").identifier();
+    frost_core::verify_signature_share(
+        id,
+        &public.verifying_shares()[&id],
+        &share,
+        &honest,
+        public.verifying_key(),
+    )
+    .unwrap();
+
+    agent.stop().await;
+    server.abort();
+}
