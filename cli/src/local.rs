@@ -98,6 +98,15 @@ impl LocalDeployment {
         Ok(())
     }
 
+    /// Restarts an agent with automatic approval switched on or off.
+    pub async fn set_auto_approve(&mut self, id: &ParticipantId, on: bool) -> anyhow::Result<()> {
+        self.stop_agent(id).await;
+        if let Some(config) = self.agent_configs.get_mut(id) {
+            config.auto_approve = on;
+        }
+        self.start_agent(id).await
+    }
+
     /// Stops an agent as a crash would: its nonces are gone; its journal stays.
     pub async fn stop_agent(&mut self, id: &ParticipantId) {
         if let Some(agent) = self.agents.remove(id) {

@@ -1,0 +1,198 @@
+//! The `quorate` binary as its users run it, against a local deployment.
+
+use std::process::Output;
+
+use quorate::local::{LocalDeployment, sample_roster};
+use quorate_common::ParticipantId;
+
+fn quorate(d: &LocalDeployment, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(["--coordinator", &d.url()])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn release_manager_commands_sign_and_openssl_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = LocalDeployment::start(dir.path(), "release", &sample_roster(None), 3)
+        .await
+        .unwrap();
+    // Three automated participants approve whatever they are asked.
+    for id in ["bob", "dave", "erin"] {
+        d.set_auto_approve(&ParticipantId::new(id).unwrap(), true)
+            .await
+            .unwrap();
+    }
+    let manifest = dir.path().join("SHA256SUMS");
+    std::fs::write(
+        &manifest,
+        quorate_common::manifest::sha256sums_line("app.tar.gz", b"app"),
+    )
+    .unwrap();
+    let sig = dir.path().join("SHA256SUMS.sig");
+    let pem = dir.path().join("release.pub.pem");
+
+    let d2 = &d;
+    let out = tokio::task::spawn_blocking({
+        let args: Vec<String> = vec![
+            "sign".into(),
+            "--key-group".into(),
+            "release".into(),
+            "--message".into(),
+            manifest.display().to_string(),
+            "--wait".into(),
+            "--timeout".into(),
+            "30".into(),
+            "-o".into(),
+            sig.display().to_string(),
+        ];
+        let url = d2.url();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+                .args(["--coordinator", &url])
+                .args(&args)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    assert_eq!(std::fs::read(&sig).unwrap().len(), 64);
+
+    let status = quorate(&d, &["status", &id]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let status = text(&status.stdout);
+    assert!(status.contains("state:     signed"), "{status}");
+    for id in ["bob", "dave", "erin"] {
+        assert!(status.contains(&format!("approved by {id}")), "{status}");
+    }
+
+    let again = dir.path().join("again.sig");
+    let out = quorate(&d, &["signature", &id, "-o", again.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&sig).unwrap());
+
+    let out = quorate(
+        &d,
+        &[
+            "pubkey",
+            "--key-group",
+            "release",
+            "-o",
+            pem.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let verify = std::process::Command::new("openssl")
+        .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+        .arg(&pem)
+        .arg("-rawin")
+        .arg("-in")
+        .arg(&manifest)
+        .arg("-sigfile")
+        .arg(&sig)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+
+    // Clear errors for what a release manager can get wrong.
+    let big = dir.path().join("big.iso");
+    std::fs::write(&big, vec![0u8; quorate_common::MAX_MESSAGE_BYTES + 1]).unwrap();
+    let out = quorate(
+        &d,
+        &[
+            "sign",
+            "--key-group",
+            "release",
+            "--message",
+            big.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("sign a manifest"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = quorate(&d, &["signature", "0123456789abcdef", "-o", "/dev/null"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no ceremony 0123456789abcdef"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = quorate(
+        &d,
+        &[
+            "sign",
+            "--key-group",
+            "nope",
+            "--message",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        text(&out.stderr).contains("no key group nope"),
+        "{}",
+        text(&out.stderr)
+    );
+    d.stop().await.unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(["--coordinator", "http://127.0.0.1:1", "status", "x"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("is it running?"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(["quickstart", "--dir", demo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("openssl pkeyutl -verify -pubin -inkey"),
+        "{stdout}"
+    );
+    for file in ["group.pub.pem", "SHA256SUMS", "SHA256SUMS.sig"] {
+        assert!(demo.join(file).exists(), "{file} missing");
+    }
+    let verify = std::process::Command::new("openssl")
+        .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+        .arg(demo.join("group.pub.pem"))
+        .arg("-rawin")
+        .arg("-in")
+        .arg(demo.join("SHA256SUMS"))
+        .arg("-sigfile")
+        .arg(demo.join("SHA256SUMS.sig"))
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(["quickstart", "--dir", demo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("is not empty"),
+        "{}",
+        text(&again.stderr)
+    );
+}
