@@ -216,24 +216,12 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { ceremony } => {
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
-            let s = clients
-                .ceremonies
-                .get(proto::GetCeremonyRequest { id: ceremony })
-                .await
-                .map_err(status_error)?
-                .into_inner();
+            let s = fetch(&cli.coordinator, &cli.identity, ceremony).await?;
             print!("{}", describe(&s));
             Ok(())
         }
         Command::Signature { ceremony, output } => {
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
-            let s = clients
-                .ceremonies
-                .get(proto::GetCeremonyRequest { id: ceremony })
-                .await
-                .map_err(status_error)?
-                .into_inner();
+            let s = fetch(&cli.coordinator, &cli.identity, ceremony).await?;
             if s.state() != CeremonyState::Signed {
                 anyhow::bail!("ceremony {} is not signed: {}", s.id, s.summary);
             }
@@ -261,6 +249,20 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn fetch(
+    coordinator: &str,
+    identity: &str,
+    id: String,
+) -> anyhow::Result<proto::CeremonyStatus> {
+    let mut clients = Clients::connect(coordinator, identity).await?;
+    Ok(clients
+        .ceremonies
+        .get(proto::GetCeremonyRequest { id })
+        .await
+        .map_err(status_error)?
+        .into_inner())
 }
 
 fn status_error(status: tonic::Status) -> anyhow::Error {

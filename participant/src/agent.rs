@@ -248,11 +248,7 @@ impl Agent {
             .map_err(|e| AgentError::Journal(e.to_string()))?;
         let reply = match decision {
             Decision::Approved => {
-                let nonces = Nonces::generate(&self.key, &mut OsRng);
-                let commitments = nonces
-                    .commitments()
-                    .serialize()
-                    .map_err(|e| AgentError::Journal(e.to_string()))?;
+                let (nonces, commitments) = self.fresh_nonces()?;
                 let reply = client
                     .approve(proto::ApproveRequest {
                         ceremony: id.to_string(),
@@ -416,16 +412,22 @@ impl Agent {
         }
     }
 
+    /// Round 1: new nonces and their encoded commitments.
+    fn fresh_nonces(&self) -> Result<(Nonces, Vec<u8>), AgentError> {
+        let nonces = Nonces::generate(&self.key, &mut OsRng);
+        let commitments = nonces
+            .commitments()
+            .serialize()
+            .map_err(|e| AgentError::Journal(format!("cannot encode commitments: {e}")))?;
+        Ok((nonces, commitments))
+    }
+
     async fn send_fresh_commitments(
         &self,
         id: &CeremonyId,
         client: &mut Client,
     ) -> Result<(), AgentError> {
-        let nonces = Nonces::generate(&self.key, &mut OsRng);
-        let commitments = nonces
-            .commitments()
-            .serialize()
-            .map_err(|e| AgentError::Journal(e.to_string()))?;
+        let (nonces, commitments) = self.fresh_nonces()?;
         let reply = client
             .commit(proto::CommitRequest {
                 ceremony: id.to_string(),

@@ -34,10 +34,11 @@ enum Call {
 #[derive(Clone)]
 struct Hostile {
     calls: mpsc::UnboundedSender<Call>,
-    feed: Arc<Mutex<Option<mpsc::Sender<Result<proto::Work, Status>>>>>,
+    feed: Arc<Mutex<Option<WorkSender>>>,
     version: Arc<Mutex<u64>>,
 }
 
+type WorkSender = mpsc::Sender<Result<proto::Work, Status>>;
 type WorkStream = Pin<Box<dyn Stream<Item = Result<proto::Work, Status>> + Send>>;
 
 impl Hostile {
@@ -239,11 +240,11 @@ async fn agent_refuses_a_package_for_another_message() {
     };
 
     // The lie: the package carries another message.
-    let tampered = approved
-        .to_vec()
-        .into_iter()
-        .chain(*b"evil  backdoor.tar.gz\n")
-        .collect::<Vec<u8>>();
+    let tampered = [
+        approved,
+        b"0000000000000000000000000000000000000000000000000000000000000000  backdoor.tar.gz\n",
+    ]
+    .concat();
     let lie = SigningPackage::new(commitments(alice_c), &tampered);
     feed.send(Ok(work(approved, CeremonyState::Signing, 3, Some(&lie))))
         .await
