@@ -8,9 +8,11 @@ use frost_ed25519::round1::SigningCommitments;
 use quorate_common::{CeremonyId, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest};
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{self, Selection};
+use crate::policy::{self, Selection, Shortfall};
 use crate::round::ShareCheck;
+use crate::time::human;
 use crate::{CeremonyError, Event, KeyGroup, Round, State, Timestamp};
+use quorate_common::policy::Rules;
 
 /// What a release manager asked for. Recorded first; never changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +26,17 @@ pub struct Request {
     #[serde(with = "hex_bytes")]
     pub message: Vec<u8>,
     pub created_at: Timestamp,
+    /// Set for a break-glass ceremony: the requester's written justification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<String>,
+}
+
+/// An auditor's review of a break-glass ceremony.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub by: String,
+    pub notes: String,
+    pub at: Timestamp,
 }
 
 /// Where a ceremony is.
@@ -41,6 +54,7 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Cancelled { by: String, reason: String },
+    Expired { reason: String },
     Failed { reason: String },
     Rejected { reason: String },
     Signed { signature: Signature },
@@ -82,8 +96,12 @@ pub struct Ceremony {
     dropped: BTreeMap<ParticipantId, String>,
     /// Every commitment that has gone into a package: never taken again.
     used: Vec<SigningCommitments>,
+    /// The post-incident review of a break-glass ceremony.
+    review: Option<Review>,
     /// Signing packages formed so far.
     attempts: u32,
+    /// When the latest signing package was formed.
+    last_round_at: Option<Timestamp>,
     /// Events applied so far.
     version: u64,
     phase: Phase,
@@ -102,6 +120,37 @@ impl Ceremony {
                 "the message to sign is empty".into(),
             ));
         }
+        let policy = &key_group.policy;
+        match &request.break_glass {
+            Some(justification) => {
+                if justification.trim().is_empty() {
+                    return Err(CeremonyError::InvalidRequest(
+                        "a break-glass ceremony needs a written justification".into(),
+                    ));
+                }
+                let emergency = policy.emergency.as_ref().ok_or_else(|| {
+                    CeremonyError::InvalidRequest(format!(
+                        "key group {} has no emergency policy, so break-glass is not possible",
+                        key_group.name
+                    ))
+                })?;
+                if !emergency.declarers.contains(&request.requester) {
+                    return Err(CeremonyError::NotAllowed {
+                        who: request.requester.clone(),
+                        action: format!("declare break-glass for key group {}", key_group.name),
+                    });
+                }
+            }
+            None => {
+                if !policy.requesters.is_empty() && !policy.requesters.contains(&request.requester)
+                {
+                    return Err(CeremonyError::NotAllowed {
+                        who: request.requester.clone(),
+                        action: format!("request ceremonies for key group {}", key_group.name),
+                    });
+                }
+            }
+        }
         if request.message.len() > MAX_MESSAGE_BYTES {
             return Err(CeremonyError::InvalidRequest(format!(
                 "the message is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, \
@@ -118,7 +167,9 @@ impl Ceremony {
             fresh: BTreeMap::new(),
             dropped: BTreeMap::new(),
             used: Vec::new(),
+            review: None,
             attempts: 0,
+            last_round_at: None,
             version: 0,
             phase: Phase::ExpectApprovals,
         })
@@ -148,6 +199,9 @@ impl Ceremony {
     }
 
     fn apply(&mut self, event: &Event, now: Timestamp) -> Result<Vec<Action>, CeremonyError> {
+        if let Event::Reviewed { by, notes } = event {
+            return self.review(by, notes, now);
+        }
         if let Phase::Done(_) = self.phase {
             return Err(CeremonyError::Finished {
                 state: self.state(),
@@ -173,6 +227,14 @@ impl Ceremony {
                 self.check_decision(participant, message_sha256)?;
                 self.rejections
                     .push((participant.clone(), reason.clone(), now));
+                let role = self.key_group.role_of(participant).unwrap_or_default();
+                if self.key_group.policy.veto_roles.iter().any(|r| r == role) {
+                    let outcome = Outcome::Rejected {
+                        reason: format!("vetoed by {participant} ({role}): {reason}"),
+                    };
+                    self.phase = Phase::Done(outcome.clone());
+                    return Ok(vec![Action::Close(outcome)]);
+                }
             }
             Event::Committed {
                 participant,
@@ -229,7 +291,18 @@ impl Ceremony {
                     }
                 }
             }
+            Event::DeadlinePassed => self.deadline_passed(now, &mut actions)?,
+            Event::Reviewed { .. } => unreachable!("handled above"),
             Event::Cancelled { by, reason } => {
+                if *by != self.request.requester {
+                    return Err(CeremonyError::NotAllowed {
+                        who: by.clone(),
+                        action: format!(
+                            "cancel ceremony {}, which {} requested",
+                            self.request.id, self.request.requester
+                        ),
+                    });
+                }
                 let outcome = Outcome::Cancelled {
                     by: by.clone(),
                     reason: reason.clone(),
@@ -238,7 +311,7 @@ impl Ceremony {
                 return Ok(vec![Action::Close(outcome)]);
             }
         }
-        self.advance(&mut actions);
+        self.advance(now, &mut actions);
         Ok(actions)
     }
 
@@ -344,15 +417,18 @@ impl Ceremony {
     }
 
     /// Moves on as far as the approvals and commitments allow.
-    fn advance(&mut self, actions: &mut Vec<Action>) {
+    fn advance(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
         if matches!(self.phase, Phase::ExpectShares(_) | Phase::Done(_)) {
             return;
         }
         let approvals: Vec<ParticipantId> = self.approvals.iter().map(|(p, _)| p.clone()).collect();
         let rejected: BTreeSet<ParticipantId> =
             self.rejections.iter().map(|(p, _, _)| p.clone()).collect();
+        let rules = self.rules();
         let selection = policy::select(&policy::Inputs {
             key_group: &self.key_group,
+            rules: &rules,
+            excluded: self.excluded(),
             approvals: &approvals,
             rejected: &rejected,
             dropped: &self.dropped,
@@ -366,9 +442,11 @@ impl Ceremony {
                     quorum,
                     &mut self.fresh,
                     &self.request.message,
+                    now,
                 );
                 self.used
                     .extend(round.package().signing_commitments().values().copied());
+                self.last_round_at = Some(now);
                 actions.push(Action::SendSigningPackage {
                     attempt: round.attempt(),
                     signers: round.signers().to_vec(),
@@ -379,17 +457,19 @@ impl Ceremony {
                 self.phase = Phase::ExpectCommitments;
                 actions.push(Action::RequestCommitments { from });
             }
-            Selection::NeedApprovals(_) => self.phase = Phase::ExpectApprovals,
-            Selection::Impossible { left } => {
-                let t = self.key_group.threshold;
+            Selection::NeedApprovals => self.phase = Phase::ExpectApprovals,
+            Selection::Impossible => {
+                let missing = policy::describe_shortfall(&self.shortfall());
                 let outcome = if rejected.is_empty() {
                     Outcome::Failed {
-                        reason: format!("only {left} participants can still sign; {t} are needed"),
+                        reason: format!(
+                            "too few participants are left to sign: still needs {missing}"
+                        ),
                     }
                 } else {
                     Outcome::Rejected {
                         reason: format!(
-                            "rejected by {}; only {left} participants can still approve, {t} are needed",
+                            "rejected by {}; the rest cannot meet the policy (still needs {missing})",
                             self.rejections
                                 .iter()
                                 .map(|(p, r, _)| format!("{p} ({r})"))
@@ -402,6 +482,155 @@ impl Ceremony {
                 actions.push(Action::Close(outcome));
             }
         }
+    }
+
+    fn deadline_passed(
+        &mut self,
+        now: Timestamp,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), CeremonyError> {
+        let Some(next) = self.next_deadline().filter(|d| *d <= now) else {
+            return Err(CeremonyError::NotDue {
+                next: self.next_deadline().map(|d| d.unix_ms()),
+            });
+        };
+        let _ = next;
+        let deadlines = self.rules().deadlines;
+        let created = self.request.created_at;
+        if now >= created.after(deadlines.overall) {
+            self.expire(
+                format!(
+                    "the overall deadline of {} passed",
+                    human(deadlines.overall)
+                ),
+                actions,
+            );
+            return Ok(());
+        }
+        match &self.phase {
+            Phase::ExpectApprovals if now >= created.after(deadlines.approval) => {
+                let missing = policy::describe_shortfall(&self.shortfall());
+                self.expire(
+                    format!(
+                        "the approval deadline of {} passed; still needed {missing}",
+                        human(deadlines.approval)
+                    ),
+                    actions,
+                );
+            }
+            Phase::ExpectShares(round) if now >= round.formed_at().after(deadlines.signing) => {
+                let late: Vec<ParticipantId> = round
+                    .signers()
+                    .iter()
+                    .filter(|s| !round.has_share(s))
+                    .cloned()
+                    .collect();
+                let reason = format!(
+                    "sent no signature share within the signing deadline of {} (attempt {})",
+                    human(deadlines.signing),
+                    round.attempt()
+                );
+                for signer in late {
+                    self.drop_signer(&signer, reason.clone(), actions);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn expire(&mut self, reason: String, actions: &mut Vec<Action>) {
+        let outcome = Outcome::Expired { reason };
+        self.phase = Phase::Done(outcome.clone());
+        actions.push(Action::Close(outcome));
+    }
+
+    fn review(
+        &mut self,
+        by: &str,
+        notes: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Action>, CeremonyError> {
+        let Some(emergency) = &self.key_group.policy.emergency else {
+            return Err(CeremonyError::NoReviewNeeded(
+                "it is not break-glass".into(),
+            ));
+        };
+        if self.request.break_glass.is_none() {
+            return Err(CeremonyError::NoReviewNeeded(
+                "it is not break-glass".into(),
+            ));
+        }
+        if !emergency.reviewers.iter().any(|r| r == by) {
+            return Err(CeremonyError::NotAllowed {
+                who: by.into(),
+                action: "review break-glass ceremonies of this key group".into(),
+            });
+        }
+        if notes.trim().is_empty() {
+            return Err(CeremonyError::InvalidRequest(
+                "a review needs notes on what was checked".into(),
+            ));
+        }
+        if self.review.is_some() {
+            return Err(CeremonyError::NoReviewNeeded(
+                "it was reviewed already".into(),
+            ));
+        }
+        if !matches!(self.phase, Phase::Done(_)) {
+            return Err(CeremonyError::NoReviewNeeded(
+                "it is still open; review it once it has ended".into(),
+            ));
+        }
+        self.review = Some(Review {
+            by: by.into(),
+            notes: notes.into(),
+            at: now,
+        });
+        Ok(Vec::new())
+    }
+
+    /// The rules this ceremony runs under: break-glass or normal.
+    pub fn rules(&self) -> Rules {
+        let policy = &self.key_group.policy;
+        let t = self.key_group.threshold;
+        match (&self.request.break_glass, policy.emergency_rules(t)) {
+            (Some(_), Some(rules)) => rules,
+            _ => policy.rules(t),
+        }
+    }
+
+    fn excluded(&self) -> Option<&str> {
+        self.key_group
+            .policy
+            .prevent_self_approval
+            .then_some(self.request.requester.as_str())
+    }
+
+    /// What the approvals so far still lack.
+    pub fn shortfall(&self) -> Shortfall {
+        let roles: Vec<&str> = self
+            .approvals
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| !self.dropped.contains_key(*p) && self.excluded() != Some(p.as_str()))
+            .map(|p| self.key_group.role_of(p).unwrap_or_default())
+            .collect();
+        policy::shortfall(&roles, &self.rules())
+    }
+
+    /// When the coordinator must next hand the ceremony the time, if ever.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        let deadlines = self.rules().deadlines;
+        let created = self.request.created_at;
+        let overall = created.after(deadlines.overall);
+        let phase = match &self.phase {
+            Phase::Done(_) => return None,
+            Phase::ExpectApprovals => created.after(deadlines.approval),
+            Phase::ExpectCommitments => overall,
+            Phase::ExpectShares(round) => round.formed_at().after(deadlines.signing),
+        };
+        Some(phase.min(overall))
     }
 
     // === accessors ===
@@ -497,6 +726,7 @@ impl Ceremony {
             Phase::ExpectCommitments => State::CollectingCommitments,
             Phase::ExpectShares(_) => State::Signing,
             Phase::Done(Outcome::Signed { .. }) => State::Signed,
+            Phase::Done(Outcome::Expired { .. }) => State::Expired,
             Phase::Done(Outcome::Rejected { .. }) => State::Rejected,
             Phase::Done(Outcome::Failed { .. }) => State::Failed,
             Phase::Done(Outcome::Cancelled { .. }) => State::Cancelled,
@@ -504,7 +734,25 @@ impl Ceremony {
     }
 
     pub fn state(&self) -> State {
-        Self::state_of(&self.phase)
+        match Self::state_of(&self.phase) {
+            State::Signed if self.request.break_glass.is_some() && self.review.is_none() => {
+                State::AwaitingReview
+            }
+            state => state,
+        }
+    }
+
+    /// When the latest signing package was formed, in unix ms.
+    pub fn last_round_formed_at(&self) -> Option<i64> {
+        self.last_round_at.map(|t| t.unix_ms())
+    }
+
+    pub fn is_break_glass(&self) -> bool {
+        self.request.break_glass.is_some()
+    }
+
+    pub fn review_record(&self) -> Option<&Review> {
+        self.review.as_ref()
     }
 }
 

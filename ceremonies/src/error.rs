@@ -29,6 +29,12 @@ pub enum CeremonyError {
         participant: ParticipantId,
         reason: String,
     },
+    #[error("{who} may not {action}")]
+    NotAllowed { who: String, action: String },
+    #[error("no deadline has passed yet (the next is at {next:?} unix ms)")]
+    NotDue { next: Option<i64> },
+    #[error("ceremony needs no review: {0}")]
+    NoReviewNeeded(String),
     #[error("the request is not valid: {0}")]
     InvalidRequest(String),
     #[error(

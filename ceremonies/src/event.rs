@@ -17,7 +17,7 @@ pub enum Event {
         message_sha256: Sha256Digest,
         commitments: SigningCommitments,
     },
-    /// The requester (or an operator) called the ceremony off.
+    /// The requester called the ceremony off.
     Cancelled { by: String, reason: String },
     /// Fresh round-1 commitments from an approver (it restarted and lost its
     /// nonces, or an attempt was abandoned).
@@ -25,12 +25,17 @@ pub enum Event {
         participant: ParticipantId,
         commitments: SigningCommitments,
     },
+    /// The coordinator's clock passed one of the ceremony's deadlines.
+    /// The engine checks that one did pass at the recorded time.
+    DeadlinePassed,
     /// An approver declined to sign.
     Rejected {
         participant: ParticipantId,
         message_sha256: Sha256Digest,
         reason: String,
     },
+    /// An auditor's post-incident review of a signed break-glass ceremony.
+    Reviewed { by: String, notes: String },
     /// A signer's round-2 share for signing attempt `attempt`.
     ShareSubmitted {
         participant: ParticipantId,
@@ -47,7 +52,8 @@ impl Event {
             | Event::Committed { participant, .. }
             | Event::Rejected { participant, .. }
             | Event::ShareSubmitted { participant, .. } => participant.as_str(),
-            Event::Cancelled { by, .. } => by,
+            Event::Cancelled { by, .. } | Event::Reviewed { by, .. } => by,
+            Event::DeadlinePassed => "clock",
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use frost_ed25519::keys::PublicKeyPackage;
 use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::{KeyGroupName, ParticipantId, Roster};
+use quorate_common::{KeyGroupName, ParticipantId, Policy, Roster};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyGroup {
@@ -11,6 +11,7 @@ pub struct KeyGroup {
     pub threshold: u16,
     pub public_key_package: PublicKeyPackage,
     pub roster: Roster,
+    pub policy: Policy,
 }
 
 impl KeyGroup {
@@ -20,6 +21,7 @@ impl KeyGroup {
             threshold: file.threshold,
             public_key_package: file.public_key_package()?,
             roster: file.roster.clone(),
+            policy: file.policy.clone(),
         })
     }
 

@@ -8,11 +8,12 @@ use frost_ed25519::round2::SignatureShare;
 use frost_ed25519::{Identifier, Signature, SigningPackage};
 use quorate_common::ParticipantId;
 
-use crate::{KeyGroup, QuorumMet};
+use crate::{KeyGroup, QuorumMet, Timestamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Round {
     attempt: u32,
+    formed_at: Timestamp,
     package: SigningPackage,
     signers: Vec<ParticipantId>,
     shares: BTreeMap<ParticipantId, SignatureShare>,
@@ -32,6 +33,7 @@ impl Round {
         quorum: QuorumMet,
         fresh: &mut BTreeMap<ParticipantId, SigningCommitments>,
         message: &[u8],
+        formed_at: Timestamp,
     ) -> Self {
         let mut commitments: BTreeMap<Identifier, SigningCommitments> = BTreeMap::new();
         for signer in quorum.signers() {
@@ -41,6 +43,7 @@ impl Round {
         }
         Self {
             attempt,
+            formed_at,
             package: SigningPackage::new(commitments, message),
             signers: quorum.signers().to_vec(),
             shares: BTreeMap::new(),
@@ -49,6 +52,10 @@ impl Round {
 
     pub fn attempt(&self) -> u32 {
         self.attempt
+    }
+
+    pub fn formed_at(&self) -> Timestamp {
+        self.formed_at
     }
 
     pub fn package(&self) -> &SigningPackage {

@@ -2,13 +2,16 @@
 
 use std::fmt;
 
+use crate::policy::describe_shortfall;
 use crate::{Ceremony, Outcome, Phase};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    AwaitingReview,
     Cancelled,
     CollectingApprovals,
     CollectingCommitments,
+    Expired,
     Failed,
     Rejected,
     Signed,
@@ -18,9 +21,11 @@ pub enum State {
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            State::AwaitingReview => "signed, awaiting review",
             State::Cancelled => "cancelled",
             State::CollectingApprovals => "collecting approvals",
             State::CollectingCommitments => "collecting commitments",
+            State::Expired => "expired",
             State::Failed => "failed",
             State::Rejected => "rejected",
             State::Signed => "signed",
@@ -29,27 +34,24 @@ impl fmt::Display for State {
     }
 }
 
-/// A one-line account of a ceremony's progress.
+/// A one-line account of a ceremony's progress, in words.
 pub struct Progress<'a>(pub &'a Ceremony);
 
 impl fmt::Display for Progress<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = self.0;
-        let t = usize::from(c.key_group().threshold);
-        let usable = c
-            .approvals()
-            .iter()
-            .filter(|(p, _)| !c.dropped().contains_key(p))
-            .count();
+        if c.is_break_glass() && !c.is_finished() {
+            f.write_str("BREAK-GLASS: ")?;
+        }
         match c.phase() {
-            Phase::ExpectApprovals => write!(
-                f,
-                "{usable} of {t} approvals; needs {} more",
-                t.saturating_sub(usable)
-            ),
+            Phase::ExpectApprovals => {
+                let counted = counted_by_role(c);
+                write!(f, "{counted}; needs {}", describe_shortfall(&c.shortfall()))
+            }
             Phase::ExpectCommitments => write!(
                 f,
-                "{usable} approvals for a threshold of {t}; waiting for fresh commitments"
+                "{}; waiting for fresh commitments from approvers",
+                counted_by_role(c)
             ),
             Phase::ExpectShares(round) => {
                 let missing: Vec<&str> = round
@@ -65,12 +67,45 @@ impl fmt::Display for Progress<'_> {
                     missing.join(", ")
                 )
             }
-            Phase::Done(Outcome::Signed { .. }) => write!(f, "signed"),
+            Phase::Done(Outcome::Signed { .. }) => match (c.is_break_glass(), c.review_record()) {
+                (true, None) => {
+                    f.write_str("signed under BREAK-GLASS; awaiting an auditor's review")
+                }
+                (true, Some(r)) => write!(f, "signed under BREAK-GLASS; reviewed by {}", r.by),
+                (false, _) => f.write_str("signed"),
+            },
             Phase::Done(Outcome::Rejected { reason }) => write!(f, "rejected: {reason}"),
             Phase::Done(Outcome::Failed { reason }) => write!(f, "failed: {reason}"),
+            Phase::Done(Outcome::Expired { reason }) => write!(f, "expired: {reason}"),
             Phase::Done(Outcome::Cancelled { by, reason }) => {
                 write!(f, "cancelled by {by}: {reason}")
             }
         }
     }
+}
+
+/// "2 approvals counted (engineering 1, security 1)".
+fn counted_by_role(c: &Ceremony) -> String {
+    let mut by_role: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut n = 0;
+    for (p, _) in c.approvals() {
+        if c.dropped().contains_key(p)
+            || (c.key_group().policy.prevent_self_approval && p.as_str() == c.request().requester)
+        {
+            continue;
+        }
+        n += 1;
+        *by_role
+            .entry(c.key_group().role_of(p).unwrap_or_default())
+            .or_default() += 1;
+    }
+    if n == 0 {
+        return "no approvals yet".into();
+    }
+    let roles: Vec<String> = by_role.iter().map(|(r, k)| format!("{r} {k}")).collect();
+    format!(
+        "{n} approval{} counted ({})",
+        if n == 1 { "" } else { "s" },
+        roles.join(", ")
+    )
 }

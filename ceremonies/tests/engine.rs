@@ -85,6 +85,7 @@ fn key_group() -> (Arc<KeyGroup>, BTreeMap<ParticipantId, Agent>) {
         threshold: 3,
         public_key_package,
         roster,
+        policy: Default::default(),
     };
     (Arc::new(group), agents)
 }
@@ -97,6 +98,7 @@ fn request(message: &[u8]) -> Request {
         label: "SHA256SUMS".into(),
         message: message.to_vec(),
         created_at: Timestamp(1_700_000_000_000),
+        break_glass: None,
     }
 }
 

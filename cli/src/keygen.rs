@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
-use quorate_common::{KeyGroupName, Roster};
+use quorate_common::{KeyGroupName, Policy, Roster};
 use rand_core::OsRng;
 
 pub struct Dealt {
@@ -15,7 +15,12 @@ pub struct Dealt {
 
 /// Splits a fresh group key into one share per roster entry, `threshold` of
 /// which can sign.
-pub fn deal(name: KeyGroupName, roster: &Roster, threshold: u16) -> anyhow::Result<Dealt> {
+pub fn deal(
+    name: KeyGroupName,
+    roster: &Roster,
+    threshold: u16,
+    policy: Policy,
+) -> anyhow::Result<Dealt> {
     roster.validate()?;
     let n = u16::try_from(roster.len()).map_err(|_| anyhow::anyhow!("the roster is too long"))?;
     if threshold < 2 || threshold > n {
@@ -23,6 +28,7 @@ pub fn deal(name: KeyGroupName, roster: &Roster, threshold: u16) -> anyhow::Resu
             "threshold must be between 2 and the {n} participants of the roster; got {threshold}"
         );
     }
+    policy.validate(roster, threshold)?;
     let ids: Vec<_> = roster.ids().map(|p| p.identifier()).collect();
     let (secret_shares, public) = frost_ed25519::keys::generate_with_dealer(
         n,
@@ -39,7 +45,7 @@ pub fn deal(name: KeyGroupName, roster: &Roster, threshold: u16) -> anyhow::Resu
         let package = KeyPackage::try_from(secret)?;
         shares.push(KeyShareFile::new(name.clone(), entry.id.clone(), &package)?);
     }
-    let group = KeyGroupFile::new(name, threshold, &public, roster.clone())?;
+    let group = KeyGroupFile::new(name, threshold, &public, roster.clone(), policy)?;
     Ok(Dealt { group, shares })
 }
 

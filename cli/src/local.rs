@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{KeyGroupName, ParticipantId, Roster};
+use quorate_common::{KeyGroupName, ParticipantId, Policy, Roster};
 use quorate_coordinator::{Config, RunningCoordinator};
 use quorate_participant::{AgentConfig, RunningAgent};
 
@@ -36,9 +36,22 @@ impl LocalDeployment {
         roster: &Roster,
         threshold: u16,
     ) -> anyhow::Result<Self> {
+        Self::start_with_policy(dir, name, roster, threshold, Policy::default()).await
+    }
+
+    /// As [`Self::start`], with the key group under `policy`.
+    pub async fn start_with_policy(
+        dir: &Path,
+        name: &str,
+        roster: &Roster,
+        threshold: u16,
+        policy: Policy,
+    ) -> anyhow::Result<Self> {
         let coordinator_config = Config {
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.join("coordinator"),
+            metrics_listen: None,
+            alert_command: None,
         };
         let coordinator = quorate_coordinator::start(&coordinator_config).await?;
         // Restarts must come back on the same port.
@@ -46,7 +59,7 @@ impl LocalDeployment {
             listen: coordinator.addr,
             ..coordinator_config
         };
-        let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold)?;
+        let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold, policy)?;
         let share_paths = keygen::write(&dealt, &dir.join("keys"))?;
         let mut deployment = Self {
             dir: dir.to_owned(),

@@ -8,7 +8,7 @@ use quorate::client::Clients;
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::pem::ed25519_public_key_pem;
 use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{KeyGroupName, MAX_MESSAGE_BYTES, Roster};
+use quorate_common::{KeyGroupName, MAX_MESSAGE_BYTES, Policy, Roster};
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +54,9 @@ enum Command {
         key_group: String,
         #[arg(long)]
         out: PathBuf,
+        /// The key group's policy (TOML); without it, any t approvals sign.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
     /// Register a key group (group.json from keygen) with the coordinator.
     Register {
@@ -117,9 +120,20 @@ async fn run() -> anyhow::Result<()> {
             threshold,
             key_group,
             out,
+            policy,
         } => {
             let roster = Roster::load(&roster)?;
-            let dealt = quorate::keygen::deal(KeyGroupName::new(key_group)?, &roster, threshold)?;
+            let policy = match policy {
+                None => Policy::default(),
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                    Policy::from_toml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+            };
+            let dealt =
+                quorate::keygen::deal(KeyGroupName::new(key_group)?, &roster, threshold, policy)?;
             let paths = quorate::keygen::write(&dealt, &out)?;
             for p in paths {
                 println!("wrote {}", p.display());
@@ -174,6 +188,7 @@ async fn run() -> anyhow::Result<()> {
                     key_group,
                     message: bytes,
                     label,
+                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?

@@ -87,6 +87,7 @@ async fn ceremony(
             key_group: "quickstart".into(),
             message: manifest.into_bytes(),
             label: "SHA256SUMS".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -11,7 +11,7 @@ use frost_ed25519::keys::{KeyPackage, PublicKeyPackage};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::{KeyGroupName, ParticipantId, Roster};
+use crate::{KeyGroupName, ParticipantId, Policy, Roster};
 
 pub const SHARE_FORMAT: &str = "quorate-key-share/v1";
 pub const GROUP_FORMAT: &str = "quorate-key-group/v1";
@@ -108,6 +108,10 @@ pub struct KeyGroupFile {
     /// hex of frost `PublicKeyPackage::serialize()`.
     pub public_key_package: String,
     pub roster: Roster,
+    /// Whose approvals count, deadlines and break-glass; validated against
+    /// the roster and threshold when the file is made or loaded.
+    #[serde(default)]
+    pub policy: Policy,
 }
 
 impl KeyGroupFile {
@@ -116,6 +120,7 @@ impl KeyGroupFile {
         threshold: u16,
         package: &PublicKeyPackage,
         roster: Roster,
+        policy: Policy,
     ) -> Result<Self, frost_ed25519::Error> {
         Ok(Self {
             format: GROUP_FORMAT.into(),
@@ -124,6 +129,7 @@ impl KeyGroupFile {
             group_key: hex::encode(package.verifying_key().serialize()?),
             public_key_package: hex::encode(package.serialize()?),
             roster,
+            policy,
         })
     }
 
@@ -144,6 +150,9 @@ impl KeyGroupFile {
         }
         file.public_key_package()
             .map_err(|why| format_error(path, "key-group", why))?;
+        file.policy
+            .validate(&file.roster, file.threshold)
+            .map_err(|e| format_error(path, "key-group", e.to_string()))?;
         Ok(file)
     }
 

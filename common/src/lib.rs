@@ -8,6 +8,7 @@ pub mod ids;
 pub mod keyfile;
 pub mod manifest;
 pub mod pem;
+pub mod policy;
 pub mod roster;
 
 #[cfg(feature = "proto")]
@@ -15,6 +16,7 @@ pub mod proto;
 
 pub use digest::Sha256Digest;
 pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId};
+pub use policy::{Policy, PolicyError};
 pub use roster::{Roster, RosterEntry, RosterError};
 
 /// Largest message a ceremony signs. Approvers must be able to read all of

@@ -5,5 +5,8 @@
 
 tonic::include_proto!("quorate.v1");
 
+/// The encoded descriptors of `quorate.proto`, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("quorate_descriptor");
+
 pub mod client;
 pub mod convert;

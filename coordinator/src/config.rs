@@ -12,6 +12,13 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory of the sled store; created if missing.
     pub data_dir: PathBuf,
+    /// Where Prometheus scrapes `/metrics` (plain HTTP), if anywhere.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// A command run when break-glass is declared, given the ceremony as
+    /// JSON on stdin, e.g. `["/usr/local/bin/page-security"]`.
+    #[serde(default)]
+    pub alert_command: Option<Vec<String>>,
 }
 
 impl Config {

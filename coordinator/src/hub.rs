@@ -115,6 +115,7 @@ impl<S: CeremonyStore> Hub<S> {
         requester: String,
         label: String,
         message: Vec<u8>,
+        break_glass: Option<String>,
     ) -> Result<Ceremony, HubError> {
         let name =
             KeyGroupName::new(key_group).map_err(|e| HubError::UnknownKeyGroup(e.to_string()))?;
@@ -128,6 +129,7 @@ impl<S: CeremonyStore> Hub<S> {
             label,
             message,
             created_at: self.clock.now(),
+            break_glass,
         };
         let ceremony = Ceremony::new(request.clone(), group)?;
         self.store.add_ceremony(&request)?;
@@ -169,6 +171,39 @@ impl<S: CeremonyStore> Hub<S> {
         let live = self.live(id)?;
         let live = live.lock().await;
         Ok(live.ceremony.clone())
+    }
+
+    /// Every ceremony, oldest first.
+    pub async fn all_ceremonies(&self) -> Vec<Ceremony> {
+        let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
+        let mut out = Vec::with_capacity(all.len());
+        for live in all {
+            out.push(live.lock().await.ceremony.clone());
+        }
+        out.sort_by_key(|c| c.request().created_at);
+        out
+    }
+
+    /// Ceremonies whose next deadline has passed, and the earliest deadline
+    /// still to come.
+    pub async fn due(&self) -> (Vec<CeremonyId>, Option<quorate_ceremonies::Timestamp>) {
+        let now = self.clock.now();
+        let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
+        let mut due = Vec::new();
+        let mut next = None;
+        for live in all {
+            let live = live.lock().await;
+            match live.ceremony.next_deadline() {
+                Some(d) if d <= now => due.push(live.ceremony.id().clone()),
+                Some(d) => next = Some(next.map_or(d, |n: quorate_ceremonies::Timestamp| n.min(d))),
+                None => {}
+            }
+        }
+        (due, next)
+    }
+
+    pub fn now(&self) -> quorate_ceremonies::Timestamp {
+        self.clock.now()
     }
 
     /// Every ceremony not yet finished of the given key groups.

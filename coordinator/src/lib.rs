@@ -9,7 +9,10 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+mod deadlines;
 pub mod hub;
+pub mod metrics;
+pub mod observer;
 mod server;
 mod service;
 pub mod store;

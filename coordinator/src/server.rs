@@ -1,10 +1,10 @@
-//! Binding the listener and running the services until told to stop.
+//! Binding the listeners and running the services until told to stop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use quorate_common::proto::{
-    ceremonies_server::CeremoniesServer, key_groups_server::KeyGroupsServer,
+    FILE_DESCRIPTOR_SET, ceremonies_server::CeremoniesServer, key_groups_server::KeyGroupsServer,
     signer_server::SignerServer,
 };
 use tokio::net::TcpListener;
@@ -15,6 +15,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::Config;
 use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
+use crate::observer::Observer;
 use crate::service::{CeremoniesService, KeyGroupsService, SignerService};
 use crate::store::SledStore;
 
@@ -24,6 +25,8 @@ const MAX_DECODE: usize = 256 * 1024;
 /// A coordinator serving on `addr` until [`RunningCoordinator::stop`].
 pub struct RunningCoordinator {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, if configured.
+    pub metrics_addr: Option<SocketAddr>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -63,24 +66,92 @@ pub async fn start_with_clock(
         )
     })?;
     let hub = Arc::new(Hub::load(store, clock)?);
+    let observer = Observer {
+        metrics: Default::default(),
+        alert_command: config.alert_command.clone().map(Arc::new),
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel::<()>();
+    let metrics_listener = match config.metrics_listen {
+        Some(a) => Some(
+            TcpListener::bind(a)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {a}: {e}"))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<SignerServer<SignerService<SledStore>>>()
+        .await;
+    health_reporter
+        .set_serving::<CeremoniesServer<CeremoniesService<SledStore>>>()
+        .await;
+    health_reporter
+        .set_serving::<KeyGroupsServer<KeyGroupsService<SledStore>>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
     let router = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection)
         .add_service(
             KeyGroupsServer::new(KeyGroupsService { hub: hub.clone() })
                 .max_decoding_message_size(MAX_DECODE),
         )
         .add_service(
-            CeremoniesServer::new(CeremoniesService { hub: hub.clone() })
-                .max_decoding_message_size(MAX_DECODE),
+            CeremoniesServer::new(CeremoniesService {
+                hub: hub.clone(),
+                observer: observer.clone(),
+            })
+            .max_decoding_message_size(MAX_DECODE),
         )
         .add_service(
-            SignerServer::new(SignerService { hub: hub.clone() })
-                .max_decoding_message_size(MAX_DECODE),
+            SignerServer::new(SignerService {
+                hub: hub.clone(),
+                observer: observer.clone(),
+            })
+            .max_decoding_message_size(MAX_DECODE),
         );
+    let deadlines = tokio::spawn(crate::deadlines::run(
+        Arc::downgrade(&hub),
+        observer.clone(),
+    ));
+    let metrics = metrics_listener.map(|listener| {
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get({
+                let hub = Arc::downgrade(&hub);
+                let observer = observer.clone();
+                move || async move {
+                    let ceremonies = match hub.upgrade() {
+                        Some(hub) => hub.all_ceremonies().await,
+                        None => Vec::new(),
+                    };
+                    observer.metrics.render(&ceremonies)
+                }
+            }),
+        );
+        let mut stopping = hub.stopping();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.changed().await;
+                })
+                .await;
+        })
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
     let signal_hub = hub.clone();
     let task = tokio::spawn(async move {
         let shutdown = async move {
@@ -91,10 +162,19 @@ pub async fn start_with_clock(
         router
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await?;
+        let _ = deadlines.await;
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         // Last reference: closing the hub closes sled.
         drop(hub);
         Ok(())
     });
-    tracing::info!(%addr, "coordinator listening");
-    Ok(RunningCoordinator { addr, stop, task })
+    tracing::info!(%addr, ?metrics_addr, "coordinator listening");
+    Ok(RunningCoordinator {
+        addr,
+        metrics_addr,
+        stop,
+        task,
+    })
 }

@@ -49,6 +49,7 @@ pub async fn request(d: &LocalDeployment, message: &str) -> String {
             key_group: "release".into(),
             message: message.as_bytes().to_vec(),
             label: "SHA256SUMS".into(),
+            ..Default::default()
         })
         .await
         .unwrap()

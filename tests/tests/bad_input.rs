@@ -258,6 +258,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
             key_group: "release".into(),
             message: vec![b'x'; quorate_common::MAX_MESSAGE_BYTES + 1],
             label: "big".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -273,6 +274,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
             key_group: "nope".into(),
             message: b"m".to_vec(),
             label: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -148,6 +148,7 @@ async fn agent_refuses_a_package_for_another_message() {
         KeyGroupName::new("release").unwrap(),
         &sample_roster(None),
         3,
+        Default::default(),
     )
     .unwrap();
     let shares = keygen::write(&dealt, &dir.path().join("keys")).unwrap();

@@ -48,6 +48,7 @@ impl From<&KeyGroupFile> for KeyGroup {
                     role: p.role.clone(),
                 })
                 .collect(),
+            policy_toml: file.policy.to_toml(),
         }
     }
 }
@@ -108,7 +109,12 @@ impl TryFrom<&KeyGroup> for KeyGroupFile {
                 "differs from the public key package's min_signers",
             ));
         }
-        KeyGroupFile::new(name, threshold, &package, roster)
+        let policy = crate::Policy::from_toml(&group.policy_toml)
+            .map_err(|e| InvalidField::new("policy_toml", e))?;
+        policy
+            .validate(&roster, threshold)
+            .map_err(|e| InvalidField::new("policy_toml", e))?;
+        KeyGroupFile::new(name, threshold, &package, roster, policy)
             .map_err(|e| InvalidField::new("public_key_package", e))
     }
 }

@@ -10,13 +10,33 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::{SharedHub, ceremony_id, to_status, to_status_error};
+use crate::observer::Observer;
 use crate::store::CeremonyStore;
+use quorate_ceremonies::Event;
 
-pub(crate) struct CeremoniesService<S> {
+pub struct CeremoniesService<S> {
     pub hub: SharedHub<S>,
+    pub observer: Observer,
 }
 
 type StatusStream = Pin<Box<dyn Stream<Item = Result<proto::CeremonyStatus, Status>> + Send>>;
+
+impl<S: CeremonyStore> CeremoniesService<S> {
+    async fn record(
+        &self,
+        id: &quorate_common::CeremonyId,
+        event: Event,
+    ) -> Result<Response<proto::CeremonyStatus>, Status> {
+        let (ceremony, actions) = self
+            .hub
+            .apply(id, event.clone())
+            .await
+            .map_err(to_status_error)?;
+        self.observer
+            .applied(&ceremony, &event, &actions, self.hub.now().unix_ms());
+        Ok(Response::new(to_status(&ceremony)))
+    }
+}
 
 #[tonic::async_trait]
 impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
@@ -36,6 +56,25 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         if body.label.len() > 256 {
             return Err(Status::invalid_argument("label: longer than 256 bytes"));
         }
+        let break_glass = match (body.break_glass, body.justification.trim()) {
+            (false, "") => None,
+            (false, _) => {
+                return Err(Status::invalid_argument(
+                    "justification: only a break-glass ceremony takes a justification",
+                ));
+            }
+            (true, "") => {
+                return Err(Status::invalid_argument(
+                    "justification: a break-glass ceremony needs a written justification",
+                ));
+            }
+            (true, j) if j.len() > 4096 => {
+                return Err(Status::invalid_argument(
+                    "justification: longer than 4096 bytes",
+                ));
+            }
+            (true, j) => Some(j.to_string()),
+        };
         let ceremony = self
             .hub
             .create(
@@ -43,10 +82,11 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                 requester.to_string(),
                 body.label,
                 body.message,
+                break_glass,
             )
             .await
             .map_err(to_status_error)?;
-        tracing::info!(ceremony = %ceremony.id(), key_group = %body.key_group, %requester, "ceremony requested");
+        self.observer.created(&ceremony);
         Ok(Response::new(to_status(&ceremony)))
     }
 
@@ -57,6 +97,63 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         let id = ceremony_id(&request.get_ref().id)?;
         let ceremony = self.hub.ceremony(&id).await.map_err(to_status_error)?;
         Ok(Response::new(to_status(&ceremony)))
+    }
+
+    async fn list(
+        &self,
+        request: Request<proto::ListCeremoniesRequest>,
+    ) -> Result<Response<proto::ListCeremoniesReply>, Status> {
+        let filter = request.into_inner();
+        let state = filter.state();
+        let ceremonies = self
+            .hub
+            .all_ceremonies()
+            .await
+            .iter()
+            .map(to_status)
+            .filter(|s| state == proto::CeremonyState::Unspecified || s.state() == state)
+            .filter(|s| filter.key_group.is_empty() || s.key_group == filter.key_group)
+            .filter(|s| !filter.break_glass || s.break_glass)
+            .filter(|s| !filter.unreviewed || s.state() == proto::CeremonyState::AwaitingReview)
+            .collect();
+        Ok(Response::new(proto::ListCeremoniesReply { ceremonies }))
+    }
+
+    async fn cancel(
+        &self,
+        request: Request<proto::CancelCeremonyRequest>,
+    ) -> Result<Response<proto::CeremonyStatus>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let body = request.into_inner();
+        let id = ceremony_id(&body.id)?;
+        let reason = body.reason.trim();
+        if reason.is_empty() || reason.len() > 1024 {
+            return Err(Status::invalid_argument(
+                "reason: give a reason of 1 to 1024 bytes",
+            ));
+        }
+        let event = Event::Cancelled {
+            by: caller.to_string(),
+            reason: reason.to_string(),
+        };
+        self.record(&id, event).await
+    }
+
+    async fn review(
+        &self,
+        request: Request<proto::ReviewCeremonyRequest>,
+    ) -> Result<Response<proto::CeremonyStatus>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let body = request.into_inner();
+        let id = ceremony_id(&body.id)?;
+        if body.notes.len() > 16 * 1024 {
+            return Err(Status::invalid_argument("notes: longer than 16 KiB"));
+        }
+        let event = Event::Reviewed {
+            by: caller.to_string(),
+            notes: body.notes,
+        };
+        self.record(&id, event).await
     }
 
     type WatchStream = StatusStream;

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::{SharedHub, to_status_error};
 use crate::store::CeremonyStore;
 
-pub(crate) struct KeyGroupsService<S> {
+pub struct KeyGroupsService<S> {
     pub hub: SharedHub<S>,
 }
 
@@ -48,6 +48,7 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
             group.threshold,
             &group.public_key_package,
             group.roster.clone(),
+            group.policy.clone(),
         )
         .map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(proto::KeyGroup::from(&file)))

@@ -16,9 +16,9 @@ use tonic::Status;
 use crate::hub::{Hub, HubError};
 use crate::store::CeremonyStore;
 
-pub(crate) use ceremonies::CeremoniesService;
-pub(crate) use key_groups::KeyGroupsService;
-pub(crate) use signer::SignerService;
+pub use ceremonies::CeremoniesService;
+pub use key_groups::KeyGroupsService;
+pub use signer::SignerService;
 
 pub(crate) type SharedHub<S> = Arc<Hub<S>>;
 
@@ -29,7 +29,9 @@ pub(crate) fn ceremony_id(value: &str) -> Result<CeremonyId, Status> {
 pub(crate) fn to_state(state: State) -> proto::CeremonyState {
     use proto::CeremonyState as P;
     match state {
+        State::AwaitingReview => P::AwaitingReview,
         State::Cancelled => P::Cancelled,
+        State::Expired => P::Expired,
         State::CollectingApprovals => P::CollectingApprovals,
         State::CollectingCommitments => P::CollectingCommitments,
         State::Failed => P::Failed,
@@ -96,6 +98,21 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
             .unwrap_or_default(),
         summary: Progress(c).to_string(),
         version: c.version(),
+        break_glass: c.is_break_glass(),
+        justification: c.request().break_glass.clone().unwrap_or_default(),
+        next_deadline_unix_ms: c.next_deadline().map_or(0, |d| d.unix_ms()),
+        reviewed_by: c.review_record().map(|r| r.by.clone()).unwrap_or_default(),
+        review_notes: c
+            .review_record()
+            .map(|r| r.notes.clone())
+            .unwrap_or_default(),
+        approvals_by_role: c
+            .approvals()
+            .iter()
+            .fold(Default::default(), |mut m, (p, _)| {
+                *m.entry(role(p)).or_insert(0) += 1;
+                m
+            }),
     }
 }
 
@@ -123,8 +140,11 @@ fn ceremony_error(e: CeremonyError) -> Status {
         CeremonyError::CommitmentsReused { .. }
         | CeremonyError::InvalidRequest(_)
         | CeremonyError::MessageMismatch { .. } => Status::invalid_argument(message),
-        CeremonyError::UnknownParticipant { .. } | CeremonyError::NotInSigningSet { .. } => {
-            Status::permission_denied(message)
+        CeremonyError::NotAllowed { .. }
+        | CeremonyError::UnknownParticipant { .. }
+        | CeremonyError::NotInSigningSet { .. } => Status::permission_denied(message),
+        CeremonyError::NoReviewNeeded(_) | CeremonyError::NotDue { .. } => {
+            Status::failed_precondition(message)
         }
         CeremonyError::Finished { .. }
         | CeremonyError::NoSigningPackage { .. }

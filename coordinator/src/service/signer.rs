@@ -17,13 +17,15 @@ use tonic::{Request, Response, Status};
 
 use super::{SharedHub, ceremony_for, ceremony_id, to_status, to_status_error};
 use crate::hub::Hub;
+use crate::observer::Observer;
 use crate::store::CeremonyStore;
 
 /// How many work items may wait for a slow agent before it is cut off.
 const WORK_BUFFER: usize = 64;
 
-pub(crate) struct SignerService<S> {
+pub struct SignerService<S> {
     pub hub: SharedHub<S>,
+    pub observer: Observer,
 }
 
 type WorkStream = Pin<Box<dyn Stream<Item = Result<proto::Work, Status>> + Send>>;
@@ -66,12 +68,13 @@ impl<S: CeremonyStore> SignerService<S> {
     ) -> Result<Response<proto::Ack>, Status> {
         let id = ceremony_id(ceremony)?;
         ceremony_for(&self.hub, &id, caller).await?;
-        let kind = event_kind(&event);
-        let (ceremony, actions) = self.hub.apply(&id, event).await.map_err(to_status_error)?;
-        tracing::info!(ceremony = %id, participant = %caller, event = kind, "event recorded");
-        for action in &actions {
-            log_action(&id.to_string(), action);
-        }
+        let (ceremony, actions) = self
+            .hub
+            .apply(&id, event.clone())
+            .await
+            .map_err(to_status_error)?;
+        self.observer
+            .applied(&ceremony, &event, &actions, self.hub.now().unix_ms());
         // The event is recorded; a share that failed its check is still an
         // error for its sender.
         for action in &actions {
@@ -89,37 +92,6 @@ impl<S: CeremonyStore> SignerService<S> {
         Ok(Response::new(proto::Ack {
             ceremony: Some(to_status(&ceremony)),
         }))
-    }
-}
-
-fn event_kind(event: &Event) -> &'static str {
-    match event {
-        Event::Approved { .. } => "approved",
-        Event::Cancelled { .. } => "cancelled",
-        Event::Committed { .. } => "committed",
-        Event::Rejected { .. } => "rejected",
-        Event::ShareSubmitted { .. } => "share",
-    }
-}
-
-fn log_action(id: &str, action: &Action) {
-    match action {
-        Action::AbandonAttempt { attempt, reason } => {
-            tracing::warn!(ceremony = id, attempt, reason, "signing attempt abandoned")
-        }
-        Action::Close(outcome) => tracing::info!(ceremony = id, ?outcome, "ceremony finished"),
-        Action::DropSigner {
-            participant,
-            reason,
-        } => {
-            tracing::warn!(ceremony = id, culprit = %participant, reason, "signer dropped")
-        }
-        Action::RequestCommitments { from } => {
-            tracing::info!(ceremony = id, ?from, "fresh commitments requested")
-        }
-        Action::SendSigningPackage { attempt, signers } => {
-            tracing::info!(ceremony = id, attempt, ?signers, "signing package sent")
-        }
     }
 }
 

@@ -1,0 +1,350 @@
+//! A key group's policy: whose approvals form a quorum, who may ask, how
+//! long each step may take, and what break-glass relaxes. This is the file
+//! format and its validation against the roster; the decisions made with it
+//! live in `quorate-ceremonies`.
+//!
+//! ```toml
+//! requesters = ["release-manager"]
+//! prevent_self_approval = true
+//! veto_roles = ["security"]
+//!
+//! [required]          # at least this many approvals per role
+//! engineering = 1
+//! security = 1
+//! release = 1
+//!
+//! [deadlines]
+//! approval = "24h"
+//! signing = "60s"
+//! overall = "72h"
+//!
+//! [emergency]          # break-glass
+//! declarers = ["release-manager"]
+//! reviewers = ["auditor"]
+//! required = { security = 1 }
+//! deadlines = { approval = "1h", signing = "60s", overall = "4h" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Roster;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Identities that may request a ceremony; empty means anyone.
+    #[serde(default)]
+    pub requesters: Vec<String>,
+    /// The requester's own approval does not count towards the quorum.
+    #[serde(default = "yes")]
+    pub prevent_self_approval: bool,
+    /// Approvals that form the signing set; at least t (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<u16>,
+    /// At least this many approvals per role.
+    #[serde(default)]
+    pub required: BTreeMap<String, u16>,
+    /// A rejection from one of these roles ends the ceremony.
+    #[serde(default)]
+    pub veto_roles: Vec<String>,
+    #[serde(default)]
+    pub deadlines: Deadlines,
+    /// The break-glass policy; without one, break-glass is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<Emergency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Emergency {
+    /// Identities that may declare break-glass.
+    pub declarers: Vec<String>,
+    /// Identities that must review a break-glass ceremony afterwards.
+    pub reviewers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<u16>,
+    #[serde(default)]
+    pub required: BTreeMap<String, u16>,
+    #[serde(default = "Deadlines::emergency")]
+    pub deadlines: Deadlines,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deadlines {
+    /// From the request to the last approval needed.
+    #[serde(with = "humantime_serde_compat", default = "default_approval")]
+    pub approval: Duration,
+    /// From sending a signing package to the last share.
+    #[serde(with = "humantime_serde_compat", default = "default_signing")]
+    pub signing: Duration,
+    /// From the request to the signature, whatever happens.
+    #[serde(with = "humantime_serde_compat", default = "default_overall")]
+    pub overall: Duration,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_approval() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+fn default_signing() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_overall() -> Duration {
+    Duration::from_secs(72 * 3600)
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            approval: default_approval(),
+            signing: default_signing(),
+            overall: default_overall(),
+        }
+    }
+}
+
+impl Deadlines {
+    pub fn emergency() -> Self {
+        Self {
+            approval: Duration::from_secs(3600),
+            signing: default_signing(),
+            overall: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            requesters: Vec::new(),
+            prevent_self_approval: true,
+            approvals: None,
+            required: BTreeMap::new(),
+            veto_roles: Vec::new(),
+            deadlines: Deadlines::default(),
+            emergency: None,
+        }
+    }
+}
+
+/// The rules one ceremony runs under: the normal ones, or break-glass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// Size of the signing set.
+    pub signers: u16,
+    pub required: BTreeMap<String, u16>,
+    pub deadlines: Deadlines,
+}
+
+/// A policy that is malformed or cannot be met, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy {field}: {why}")]
+pub struct PolicyError {
+    pub field: String,
+    pub why: String,
+}
+
+fn fail<T>(field: impl Into<String>, why: impl Into<String>) -> Result<T, PolicyError> {
+    Err(PolicyError {
+        field: field.into(),
+        why: why.into(),
+    })
+}
+
+impl Policy {
+    /// Parses TOML; a syntax error names its line and column.
+    pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
+        toml::from_str(text).map_err(|e| PolicyError {
+            field: "file".into(),
+            why: e.to_string().trim_end().to_string(),
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    pub fn rules(&self, threshold: u16) -> Rules {
+        rules(self.approvals, &self.required, self.deadlines, threshold)
+    }
+
+    pub fn emergency_rules(&self, threshold: u16) -> Option<Rules> {
+        self.emergency
+            .as_ref()
+            .map(|e| rules(e.approvals, &e.required, e.deadlines, threshold))
+    }
+
+    /// Checks the policy can be met by `roster` with threshold `t`.
+    pub fn validate(&self, roster: &Roster, t: u16) -> Result<(), PolicyError> {
+        check_rules(
+            "",
+            self.approvals,
+            &self.required,
+            &self.deadlines,
+            roster,
+            t,
+        )?;
+        for (i, role) in self.veto_roles.iter().enumerate() {
+            if !roster.participants.iter().any(|p| &p.role == role) {
+                return fail(
+                    format!("veto_roles[{i}]"),
+                    format!("no participant of the roster has role {role:?}"),
+                );
+            }
+        }
+        if self.prevent_self_approval {
+            let rules = self.rules(t);
+            for requester in &self.requesters {
+                let without: Vec<&str> = roster
+                    .participants
+                    .iter()
+                    .filter(|p| p.id.as_str() != requester)
+                    .map(|p| p.role.as_str())
+                    .collect();
+                if !satisfiable(&without, &rules) {
+                    return fail(
+                        "prevent_self_approval",
+                        format!(
+                            "requester {requester} is a participant, and without their approval the quorum cannot be met"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(e) = &self.emergency {
+            if e.declarers.is_empty() {
+                return fail("emergency.declarers", "name who may declare break-glass");
+            }
+            if e.reviewers.is_empty() {
+                return fail(
+                    "emergency.reviewers",
+                    "name who must review break-glass ceremonies",
+                );
+            }
+            check_rules(
+                "emergency.",
+                e.approvals,
+                &e.required,
+                &e.deadlines,
+                roster,
+                t,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn rules(
+    approvals: Option<u16>,
+    required: &BTreeMap<String, u16>,
+    deadlines: Deadlines,
+    t: u16,
+) -> Rules {
+    let by_role: u16 = required.values().sum();
+    Rules {
+        signers: approvals.unwrap_or(t).max(by_role).max(t),
+        required: required.clone(),
+        deadlines,
+    }
+}
+
+fn check_rules(
+    prefix: &str,
+    approvals: Option<u16>,
+    required: &BTreeMap<String, u16>,
+    deadlines: &Deadlines,
+    roster: &Roster,
+    t: u16,
+) -> Result<(), PolicyError> {
+    if let Some(a) = approvals
+        && a < t
+    {
+        return fail(
+            format!("{prefix}approvals"),
+            format!("{a} is below the key's threshold t = {t}; no policy can go below t"),
+        );
+    }
+    for (role, need) in required {
+        let have = roster
+            .participants
+            .iter()
+            .filter(|p| &p.role == role)
+            .count();
+        if usize::from(*need) > have {
+            return fail(
+                format!("{prefix}required.{role}"),
+                format!(
+                    "needs {need} approvals from {role}, but the roster has {have} {role} participant(s)"
+                ),
+            );
+        }
+    }
+    let r = rules(approvals, required, *deadlines, t);
+    if usize::from(r.signers) > roster.len() {
+        return fail(
+            format!("{prefix}approvals"),
+            format!(
+                "needs {} approvals, but the roster has {} participants",
+                r.signers,
+                roster.len()
+            ),
+        );
+    }
+    for (name, d) in [
+        ("approval", deadlines.approval),
+        ("signing", deadlines.signing),
+        ("overall", deadlines.overall),
+    ] {
+        if d.is_zero() {
+            return fail(
+                format!("{prefix}deadlines.{name}"),
+                "must be longer than zero",
+            );
+        }
+    }
+    if deadlines.approval > deadlines.overall || deadlines.signing > deadlines.overall {
+        return fail(
+            format!("{prefix}deadlines.overall"),
+            "must be at least as long as the approval and signing deadlines",
+        );
+    }
+    Ok(())
+}
+
+/// Whether participants with these roles can meet `rules`.
+pub fn satisfiable(roles: &[&str], rules: &Rules) -> bool {
+    roles.len() >= usize::from(rules.signers)
+        && rules
+            .required
+            .iter()
+            .all(|(role, need)| roles.iter().filter(|r| **r == role).count() >= usize::from(*need))
+}
+
+/// Durations as humantime strings ("24h", "60s").
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a duration like \"90s\" or \"24h\": {e}"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
