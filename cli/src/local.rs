@@ -82,6 +82,7 @@ impl LocalDeployment {
                 id: entry.id.clone(),
                 coordinator: deployment.url(),
                 key_share: share,
+                key_group: dir.join("keys").join("group.json"),
                 state_dir: dir.join("agents").join(entry.id.as_str()),
                 socket: None,
                 auto_approve: false,

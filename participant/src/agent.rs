@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::KeyPackage;
-use quorate_common::keyfile::KeyShareFile;
+use quorate_ceremonies::KeyGroup;
+use quorate_ceremonies::policy::check_signing_set;
+use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
 use quorate_common::proto::client::Identify;
 use quorate_common::proto::signer_client::SignerClient;
 use quorate_common::proto::{self, CeremonyState};
@@ -41,6 +43,8 @@ pub enum AgentError {
         "the coordinator's digest of ceremony {0}'s message does not match the message; refusing"
     )]
     DigestMismatch(CeremonyId),
+    #[error("ceremony is for key group {0}, which this agent holds no share of")]
+    WrongKeyGroup(String),
     #[error("the coordinator refused: {0}")]
     Coordinator(Status),
     #[error("the coordinator cannot be reached: {0}")]
@@ -67,6 +71,7 @@ struct Held {
 pub struct Agent {
     pub config: AgentConfig,
     key: KeyPackage,
+    group: KeyGroup,
     journal: Journal,
     state: Mutex<State>,
 }
@@ -91,10 +96,29 @@ impl Agent {
         let key = share
             .key_package()
             .map_err(|e| anyhow::anyhow!("{}: {e}", config.key_share.display()))?;
+        let group_file = KeyGroupFile::load(&config.key_group)?;
+        if group_file.name != share.key_group {
+            anyhow::bail!(
+                "{} is key group {}, but the share is for {}",
+                config.key_group.display(),
+                group_file.name,
+                share.key_group
+            );
+        }
+        let group = KeyGroup::from_file(&group_file)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", config.key_group.display()))?;
+        if group.public_key_package.verifying_key() != key.verifying_key() {
+            anyhow::bail!(
+                "{} has another group key than the share in {}",
+                config.key_group.display(),
+                config.key_share.display()
+            );
+        }
         let journal = Journal::open(&config.state_dir)?;
         Ok(Self {
             config,
             key,
+            group,
             journal,
             state: Mutex::new(State {
                 work: BTreeMap::new(),
@@ -236,9 +260,13 @@ impl Agent {
             .clone()
             .ok_or_else(|| AgentError::Offline("not connected yet".into()))?;
         let digest = Sha256Digest::of(&status.message);
+        if status.key_group != self.group.name.as_str() {
+            return Err(AgentError::WrongKeyGroup(status.key_group.clone()));
+        }
         let entry = Entry {
             decision,
             message_sha256: digest,
+            break_glass: status.break_glass,
             reason: reason.clone(),
             signed_attempts: Vec::new(),
         };
@@ -366,6 +394,13 @@ impl Agent {
                 tracing::error!(participant = %self.config.id, ceremony = %id, "signing package carries a commitment this agent did not make; refused");
                 return Ok(());
             }
+            if let Err(violation) = self.check_policy(status, &package, &entry) {
+                // A coordinator that assembles a forbidden signing set gets
+                // nothing, and these nonces are never used.
+                state.nonces.remove(id);
+                tracing::error!(participant = %self.config.id, ceremony = %id, %violation, "signing set violates the policy; refused");
+                return Ok(());
+            }
             // Taken out: these nonces sign this package or nothing.
             let Some(held) = state.nonces.remove(id) else {
                 return Ok(());
@@ -410,6 +445,43 @@ impl Agent {
             }
             Ok(())
         }
+    }
+
+    /// The agent's own check that the package's signing set meets the
+    /// policy this agent holds, under the rules its approver saw.
+    fn check_policy(
+        &self,
+        status: &proto::CeremonyStatus,
+        package: &SigningPackage,
+        entry: &Entry,
+    ) -> Result<(), String> {
+        let policy = &self.group.policy;
+        let t = self.group.threshold;
+        let rules = if entry.break_glass {
+            policy
+                .emergency_rules(t)
+                .ok_or("break-glass, but this key group has no emergency policy")?
+        } else {
+            policy.rules(t)
+        };
+        let mut signers = Vec::new();
+        for id in package.signing_commitments().keys() {
+            let p = self
+                .group
+                .roster
+                .ids()
+                .find(|p| p.identifier() == *id)
+                .ok_or("a signer of the package is not in the roster")?;
+            signers.push(p.clone());
+        }
+        let approved: Vec<ParticipantId> = status
+            .approvals
+            .iter()
+            .filter_map(|a| ParticipantId::new(&a.participant).ok())
+            .collect();
+        check_signing_set(&self.group, &rules, &status.requester, &signers, &approved)
+            .map(|_| ())
+            .map_err(|v| v.to_string())
     }
 
     /// Round 1: new nonces and their encoded commitments.

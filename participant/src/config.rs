@@ -14,6 +14,9 @@ pub struct AgentConfig {
     pub coordinator: String,
     /// The key-share file written by `quorate keygen`.
     pub key_share: PathBuf,
+    /// The key group's public file (`group.json` from `quorate keygen`): the
+    /// roster and policy this agent enforces itself before it signs.
+    pub key_group: PathBuf,
     /// Where the agent keeps its journal; created if missing.
     pub state_dir: PathBuf,
     /// The control socket the approver's commands use

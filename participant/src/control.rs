@@ -41,6 +41,7 @@ fn to_review(item: ReviewItem) -> proto::Review {
 fn to_status(e: AgentError) -> Status {
     match e {
         AgentError::Unknown(_) => Status::not_found(e.to_string()),
+        AgentError::WrongKeyGroup(_) => Status::failed_precondition(e.to_string()),
         AgentError::Closed { .. } | AgentError::Decided { .. } => {
             Status::failed_precondition(e.to_string())
         }
@@ -131,6 +132,10 @@ pub fn describe(review: &proto::Review) -> String {
     use std::fmt::Write;
     let c = review.ceremony.clone().unwrap_or_default();
     let mut out = String::new();
+    if c.break_glass {
+        let _ = writeln!(out, "*** BREAK-GLASS: runs under the emergency policy ***");
+        let _ = writeln!(out, "justification: {}", c.justification);
+    }
     let _ = writeln!(out, "ceremony:     {}", c.id);
     let _ = writeln!(
         out,

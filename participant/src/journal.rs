@@ -20,6 +20,9 @@ pub struct Entry {
     /// The digest of the exact message the approver decided on.
     pub message_sha256: Sha256Digest,
     pub reason: Option<String>,
+    /// Whether the approver decided on a break-glass ceremony.
+    #[serde(default)]
+    pub break_glass: bool,
     /// Signing attempts this agent released a share for.
     #[serde(default)]
     pub signed_attempts: Vec<u32>,

@@ -118,6 +118,22 @@ fn work(
     version: u64,
     package: Option<&SigningPackage>,
 ) -> proto::Work {
+    work_with(
+        message,
+        state,
+        version,
+        package,
+        &["alice", "carol", "erin"],
+    )
+}
+
+fn work_with(
+    message: &[u8],
+    state: CeremonyState,
+    version: u64,
+    package: Option<&SigningPackage>,
+    signers: &[&str],
+) -> proto::Work {
     let mut status = proto::CeremonyStatus {
         id: "c0ffee".into(),
         key_group: "release".into(),
@@ -132,7 +148,14 @@ fn work(
     };
     status.set_state(state);
     if package.is_some() {
-        status.signing_set = vec!["alice".into(), "bob".into(), "carol".into()];
+        status.signing_set = signers.iter().map(|s| s.to_string()).collect();
+        status.approvals = signers
+            .iter()
+            .map(|s| proto::Approval {
+                participant: s.to_string(),
+                ..Default::default()
+            })
+            .collect();
     }
     proto::Work {
         ceremony: Some(status),
@@ -141,14 +164,35 @@ fn work(
     }
 }
 
+/// How the coordinator lies.
+enum Lie {
+    /// The package signs another message than the one approved.
+    OtherMessage,
+    /// The signing set has no release approver, which the policy requires.
+    ForbiddenSigningSet,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn agent_refuses_a_package_for_another_message() {
+    agent_refuses(Lie::OtherMessage).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent_refuses_a_signing_set_the_policy_forbids() {
+    agent_refuses(Lie::ForbiddenSigningSet).await;
+}
+
+async fn agent_refuses(lie: Lie) {
     let dir = tempfile::tempdir().unwrap();
+    let policy = quorate_common::Policy::from_toml(
+        "[required]\nengineering = 1\nsecurity = 1\nrelease = 1\n",
+    )
+    .unwrap();
     let dealt = keygen::deal(
         KeyGroupName::new("release").unwrap(),
         &sample_roster(None),
         3,
-        Default::default(),
+        policy,
     )
     .unwrap();
     let shares = keygen::write(&dealt, &dir.path().join("keys")).unwrap();
@@ -173,6 +217,7 @@ async fn agent_refuses_a_package_for_another_message() {
         id: pid("alice"),
         coordinator: format!("http://{addr}"),
         key_share: shares[0].clone(),
+        key_group: dir.path().join("keys").join("group.json"),
         state_dir: dir.path().join("alice"),
         socket: None,
         auto_approve: false,
@@ -229,27 +274,54 @@ async fn agent_refuses_a_package_for_another_message() {
         panic!("expected the approval")
     };
 
-    // Bob and Carol's commitments, made here with their real shares.
+    // The others' commitments, made here with their real shares.
     let bob = Nonces::generate(&key_of(1), &mut OsRng);
     let carol = Nonces::generate(&key_of(2), &mut OsRng);
+    let erin = Nonces::generate(&key_of(4), &mut OsRng);
     let commitments = |alice: SigningCommitments| {
         BTreeMap::from([
             (pid("alice").identifier(), alice),
-            (pid("bob").identifier(), *bob.commitments()),
             (pid("carol").identifier(), *carol.commitments()),
+            (pid("erin").identifier(), *erin.commitments()),
         ])
     };
 
-    // The lie: the package carries another message.
-    let tampered = [
-        approved,
-        b"0000000000000000000000000000000000000000000000000000000000000000  backdoor.tar.gz\n",
-    ]
-    .concat();
-    let lie = SigningPackage::new(commitments(alice_c), &tampered);
-    feed.send(Ok(work(approved, CeremonyState::Signing, 3, Some(&lie))))
-        .await
-        .unwrap();
+    match lie {
+        Lie::OtherMessage => {
+            let tampered = [
+                approved,
+                b"0000000000000000000000000000000000000000000000000000000000000000  backdoor.tar.gz\n",
+            ]
+            .concat();
+            let package = SigningPackage::new(commitments(alice_c), &tampered);
+            feed.send(Ok(work(
+                approved,
+                CeremonyState::Signing,
+                3,
+                Some(&package),
+            )))
+            .await
+            .unwrap();
+        }
+        Lie::ForbiddenSigningSet => {
+            // Alice, Bob (engineering) and Carol (security): no release.
+            let set = BTreeMap::from([
+                (pid("alice").identifier(), alice_c),
+                (pid("bob").identifier(), *bob.commitments()),
+                (pid("carol").identifier(), *carol.commitments()),
+            ]);
+            let package = SigningPackage::new(set, approved);
+            let signers = ["alice", "bob", "carol"];
+            let w = work_with(
+                approved,
+                CeremonyState::Signing,
+                3,
+                Some(&package),
+                &signers,
+            );
+            feed.send(Ok(w)).await.unwrap();
+        }
+    }
     // Then the honest package with the same commitment: the nonces are gone
     // (destroyed when the lie was refused), so the agent commits afresh
     // instead of signing. A share here would mean it signed the lie's nonces.
@@ -258,7 +330,7 @@ async fn agent_refuses_a_package_for_another_message() {
         .await
         .unwrap();
     let Call::Commit(fresh) = next(&mut calls).await else {
-        panic!("the agent released a share after a tampered package")
+        panic!("the agent released a share for a package it must refuse")
     };
     assert_ne!(fresh, alice_c);
 
