@@ -78,6 +78,39 @@ enum Command {
         /// With --wait: write the raw 64-byte signature here.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+        /// Run under the key group's emergency policy. Flagged everywhere,
+        /// alerted, and awaiting an auditor's review once signed.
+        #[arg(long, requires = "justification")]
+        break_glass: bool,
+        /// Why break-glass is needed (mandatory with --break-glass).
+        #[arg(long)]
+        justification: Option<String>,
+    },
+    /// List ceremonies.
+    Ceremonies {
+        /// Only ceremonies in this state (e.g. signed, expired, collecting-approvals).
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        key_group: Option<String>,
+        /// Only break-glass ceremonies.
+        #[arg(long)]
+        break_glass: bool,
+        /// Only signed break-glass ceremonies awaiting review.
+        #[arg(long)]
+        unreviewed: bool,
+    },
+    /// Call off a ceremony you requested.
+    Cancel {
+        ceremony: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record the post-incident review of a signed break-glass ceremony.
+    Review {
+        ceremony: String,
+        #[arg(long)]
+        notes: String,
     },
     /// Show where a ceremony stands.
     Status { ceremony: String },
@@ -167,7 +200,16 @@ async fn run() -> anyhow::Result<()> {
             wait,
             timeout,
             output,
+            break_glass,
+            justification,
         } => {
+            let justification = justification.unwrap_or_default();
+            if break_glass && justification.trim().is_empty() {
+                anyhow::bail!("--break-glass needs --justification \"why this cannot wait\"");
+            }
+            if !break_glass && !justification.is_empty() {
+                anyhow::bail!("--justification goes with --break-glass");
+            }
             let bytes = std::fs::read(&message)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", message.display()))?;
             if bytes.len() > MAX_MESSAGE_BYTES {
@@ -188,6 +230,8 @@ async fn run() -> anyhow::Result<()> {
                     key_group,
                     message: bytes,
                     label,
+                    break_glass,
+                    justification,
                     ..Default::default()
                 })
                 .await
@@ -228,6 +272,82 @@ async fn run() -> anyhow::Result<()> {
                 std::fs::write(&output, &finished.signature)?;
                 eprintln!("wrote {}", output.display());
             }
+            Ok(())
+        }
+        Command::Ceremonies {
+            state,
+            key_group,
+            break_glass,
+            unreviewed,
+        } => {
+            let state = match state {
+                None => proto::CeremonyState::Unspecified,
+                Some(name) => {
+                    let wanted = format!(
+                        "CEREMONY_STATE_{}",
+                        name.to_uppercase().replace(['-', ' '], "_")
+                    );
+                    proto::CeremonyState::from_str_name(&wanted).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "unknown state {name:?}; use one of collecting-approvals, collecting-commitments, signing, signed, awaiting-review, rejected, failed, cancelled, expired"
+                        )
+                    })?
+                }
+            };
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let list = clients
+                .ceremonies
+                .list(proto::ListCeremoniesRequest {
+                    state: state.into(),
+                    key_group: key_group.unwrap_or_default(),
+                    break_glass,
+                    unreviewed,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if list.ceremonies.is_empty() {
+                println!("no ceremonies match");
+            }
+            for c in list.ceremonies {
+                println!(
+                    "{}  {:<11} {:<24} {}{}  {}",
+                    c.id,
+                    c.key_group,
+                    state_name(&c),
+                    if c.break_glass { "BREAK-GLASS " } else { "" },
+                    c.label,
+                    c.summary
+                );
+            }
+            Ok(())
+        }
+        Command::Cancel { ceremony, reason } => {
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let s = clients
+                .ceremonies
+                .cancel(proto::CancelCeremonyRequest {
+                    id: ceremony,
+                    reason,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            println!("{}: {}", s.id, s.summary);
+            Ok(())
+        }
+        Command::Review { ceremony, notes } => {
+            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let s = clients
+                .ceremonies
+                .review(proto::ReviewCeremonyRequest {
+                    id: ceremony,
+                    notes,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            println!("{}: {}", s.id, s.summary);
             Ok(())
         }
         Command::Status { ceremony } => {
@@ -288,27 +408,43 @@ fn status_error(status: tonic::Status) -> anyhow::Error {
     )
 }
 
+fn state_name(s: &proto::CeremonyStatus) -> String {
+    s.state()
+        .as_str_name()
+        .trim_start_matches("CEREMONY_STATE_")
+        .to_lowercase()
+        .replace('_', "-")
+}
+
 fn describe(s: &proto::CeremonyStatus) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let state = s
-        .state()
-        .as_str_name()
-        .trim_start_matches("CEREMONY_STATE_")
-        .to_lowercase();
+    if s.break_glass {
+        let _ = writeln!(out, "*** BREAK-GLASS ceremony: {} ***", s.justification);
+    }
     let _ = writeln!(
         out,
         "ceremony {} ({}) for key group {}",
         s.id, s.label, s.key_group
     );
-    let _ = writeln!(out, "state:     {state}: {}", s.summary);
+    let _ = writeln!(out, "state:     {}: {}", state_name(s), s.summary);
     let _ = writeln!(out, "requester: {}", s.requester);
     let _ = writeln!(out, "message:   SHA-256 {}", hex::encode(&s.message_sha256));
+    let by_role: Vec<String> = s
+        .approvals_by_role
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
     let _ = writeln!(
         out,
-        "approvals: {} of {} needed",
+        "approvals: {} (threshold {}){}",
         s.approvals.len(),
-        s.threshold
+        s.threshold,
+        if by_role.is_empty() {
+            String::new()
+        } else {
+            format!("; by role: {}", by_role.join(", "))
+        }
     );
     for a in &s.approvals {
         let _ = writeln!(out, "  approved by {} ({})", a.participant, a.role);
@@ -330,6 +466,21 @@ fn describe(s: &proto::CeremonyStatus) -> String {
             s.attempt,
             s.signing_set.join(", ")
         );
+    }
+    if s.next_deadline_unix_ms > 0 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let left = Duration::from_millis((s.next_deadline_unix_ms - now).max(0) as u64);
+        let _ = writeln!(
+            out,
+            "time left: {}s until the next deadline",
+            left.as_secs()
+        );
+    }
+    if !s.reviewed_by.is_empty() {
+        let _ = writeln!(out, "reviewed by {}: {}", s.reviewed_by, s.review_notes);
     }
     if !s.signature.is_empty() {
         let _ = writeln!(out, "signature: {}", hex::encode(&s.signature));

@@ -68,8 +68,38 @@ pub struct Emergency {
     pub approvals: Option<u16>,
     #[serde(default)]
     pub required: BTreeMap<String, u16>,
-    #[serde(default = "Deadlines::emergency")]
+    /// Fields left out take the break-glass defaults (1h, 60s, 4h).
+    #[serde(
+        default = "Deadlines::emergency",
+        deserialize_with = "emergency_deadlines"
+    )]
     pub deadlines: Deadlines,
+}
+
+/// Emergency deadlines whose missing fields take the emergency defaults,
+/// not the normal ones.
+fn emergency_deadlines<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Deadlines, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Partial {
+        #[serde(default, deserialize_with = "some_duration")]
+        approval: Option<Duration>,
+        #[serde(default, deserialize_with = "some_duration")]
+        signing: Option<Duration>,
+        #[serde(default, deserialize_with = "some_duration")]
+        overall: Option<Duration>,
+    }
+    let p = Partial::deserialize(d)?;
+    let e = Deadlines::emergency();
+    Ok(Deadlines {
+        approval: p.approval.unwrap_or(e.approval),
+        signing: p.signing.unwrap_or(e.signing),
+        overall: p.overall.unwrap_or(e.overall),
+    })
+}
+
+fn some_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    humantime_serde_compat::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,23 +229,12 @@ impl Policy {
             }
         }
         if self.prevent_self_approval {
-            let rules = self.rules(t);
-            for requester in &self.requesters {
-                let without: Vec<&str> = roster
-                    .participants
-                    .iter()
-                    .filter(|p| p.id.as_str() != requester)
-                    .map(|p| p.role.as_str())
-                    .collect();
-                if !satisfiable(&without, &rules) {
-                    return fail(
-                        "prevent_self_approval",
-                        format!(
-                            "requester {requester} is a participant, and without their approval the quorum cannot be met"
-                        ),
-                    );
-                }
-            }
+            check_self_approval(
+                "prevent_self_approval",
+                &self.requesters,
+                roster,
+                &self.rules(t),
+            )?;
         }
         if let Some(e) = &self.emergency {
             if e.declarers.is_empty() {
@@ -235,9 +254,41 @@ impl Policy {
                 roster,
                 t,
             )?;
+            if self.prevent_self_approval
+                && let Some(rules) = self.emergency_rules(t)
+            {
+                check_self_approval("emergency.declarers", &e.declarers, roster, &rules)?;
+            }
         }
         Ok(())
     }
+}
+
+/// A requester who is a participant cannot count towards its own quorum:
+/// the quorum must be reachable without them.
+fn check_self_approval(
+    field: &str,
+    requesters: &[String],
+    roster: &Roster,
+    rules: &Rules,
+) -> Result<(), PolicyError> {
+    for requester in requesters {
+        let without: Vec<&str> = roster
+            .participants
+            .iter()
+            .filter(|p| p.id.as_str() != requester)
+            .map(|p| p.role.as_str())
+            .collect();
+        if !satisfiable(&without, rules) {
+            return fail(
+                field,
+                format!(
+                    "requester {requester} is a participant, and without their approval the quorum cannot be met (prevent_self_approval)"
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn rules(
@@ -246,7 +297,7 @@ fn rules(
     deadlines: Deadlines,
     t: u16,
 ) -> Rules {
-    let by_role: u16 = required.values().sum();
+    let by_role: u16 = required.values().fold(0u16, |a, b| a.saturating_add(*b));
     Rules {
         signers: approvals.unwrap_or(t).max(by_role).max(t),
         required: required.clone(),
