@@ -24,6 +24,14 @@ pub struct LocalDeployment {
     pub agent_configs: BTreeMap<ParticipantId, AgentConfig>,
 }
 
+/// What a local deployment may be started with.
+#[derive(Default)]
+pub struct Options {
+    pub policy: Policy,
+    /// The coordinator's break-glass alert command.
+    pub alert_command: Option<Vec<String>>,
+}
+
 /// Release managers' identity in local deployments.
 pub const REQUESTER: &str = "release-manager";
 
@@ -36,22 +44,26 @@ impl LocalDeployment {
         roster: &Roster,
         threshold: u16,
     ) -> anyhow::Result<Self> {
-        Self::start_with_policy(dir, name, roster, threshold, Policy::default()).await
+        Self::start_with(dir, name, roster, threshold, Options::default()).await
     }
 
-    /// As [`Self::start`], with the key group under `policy`.
-    pub async fn start_with_policy(
+    /// As [`Self::start`], with a policy and an alert command.
+    pub async fn start_with(
         dir: &Path,
         name: &str,
         roster: &Roster,
         threshold: u16,
-        policy: Policy,
+        options: Options,
     ) -> anyhow::Result<Self> {
+        let Options {
+            policy,
+            alert_command,
+        } = options;
         let coordinator_config = Config {
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.join("coordinator"),
-            metrics_listen: None,
-            alert_command: None,
+            metrics_listen: Some("127.0.0.1:0".parse()?),
+            alert_command,
         };
         let coordinator = quorate_coordinator::start(&coordinator_config).await?;
         // Restarts must come back on the same port.
@@ -91,6 +103,11 @@ impl LocalDeployment {
             deployment.start_agent(&entry.id).await?;
         }
         Ok(deployment)
+    }
+
+    /// Where the running coordinator serves `/metrics`.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.coordinator.as_ref().and_then(|c| c.metrics_addr)
     }
 
     pub fn url(&self) -> String {
