@@ -232,7 +232,6 @@ async fn run() -> anyhow::Result<()> {
                     label,
                     break_glass,
                     justification,
-                    ..Default::default()
                 })
                 .await
                 .map_err(status_error)?
