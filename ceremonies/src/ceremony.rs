@@ -208,6 +208,19 @@ impl Ceremony {
             });
         }
         let mut actions = Vec::new();
+        // A deadline takes effect at its time, whether or not the clock's
+        // own event came first: an input that arrives late meets the
+        // ceremony as the deadline left it.
+        if !matches!(event, Event::DeadlinePassed | Event::Cancelled { .. })
+            && self.next_deadline().is_some_and(|d| d <= now)
+        {
+            self.deadline_passed(now, &mut actions)?;
+            if let Phase::Done(_) = self.phase {
+                return Err(CeremonyError::Finished {
+                    state: self.state(),
+                });
+            }
+        }
         match event {
             Event::Approved {
                 participant,
@@ -617,6 +630,15 @@ impl Ceremony {
             .map(|p| self.key_group.role_of(p).unwrap_or_default())
             .collect();
         policy::shortfall(&roles, &self.rules())
+    }
+
+    /// Counted approvers the ceremony waits on for fresh commitments.
+    pub fn owing_commitments(&self) -> Vec<&ParticipantId> {
+        self.approvals
+            .iter()
+            .map(|(p, _)| p)
+            .filter(|p| self.wants_commitments_from(p) && self.excluded() != Some(p.as_str()))
+            .collect()
     }
 
     /// When the coordinator must next hand the ceremony the time, if ever.

@@ -160,6 +160,8 @@ pub enum PolicyViolation {
     NotApproved(ParticipantId),
     #[error("{0} requested the ceremony and may not approve it")]
     SelfApproval(ParticipantId),
+    #[error("{0} is in the signing set twice")]
+    Repeated(ParticipantId),
     #[error("the signing set lacks {0}")]
     Short(String),
 }
@@ -174,7 +176,10 @@ pub fn check_signing_set(
     approved: &[ParticipantId],
 ) -> Result<QuorumMet, PolicyViolation> {
     let mut roles = Vec::new();
-    for s in signers {
+    for (i, s) in signers.iter().enumerate() {
+        if signers[..i].contains(s) {
+            return Err(PolicyViolation::Repeated(s.clone()));
+        }
         let role = key_group
             .role_of(s)
             .ok_or_else(|| PolicyViolation::NotInRoster(s.to_string()))?;
@@ -197,23 +202,23 @@ pub fn check_signing_set(
 
 /// "1 more approval from security and 1 more from anyone".
 pub fn describe_shortfall(missing: &Shortfall) -> String {
-    let mut parts: Vec<String> = missing
+    let mut parts: Vec<(u16, &str)> = missing
         .by_role
         .iter()
         .filter(|(_, n)| **n > 0)
-        .map(|(role, n)| {
-            format!(
-                "{n} more approval{} from {role}",
-                if *n == 1 { "" } else { "s" }
-            )
-        })
+        .map(|(role, n)| (*n, role.as_str()))
         .collect();
     if missing.any > 0 {
-        let n = missing.any;
-        parts.push(format!(
-            "{n} more approval{} from anyone",
-            if n == 1 { "" } else { "s" }
-        ));
+        parts.push((missing.any, "anyone"));
     }
-    parts.join(" and ")
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, (n, who))| match (i, n) {
+            (0, 1) => format!("1 more approval from {who}"),
+            (0, n) => format!("{n} more approvals from {who}"),
+            (_, n) => format!("{n} more from {who}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
 }

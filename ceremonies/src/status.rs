@@ -46,13 +46,17 @@ impl fmt::Display for Progress<'_> {
         match c.phase() {
             Phase::ExpectApprovals => {
                 let counted = counted_by_role(c);
-                write!(f, "{counted}; needs {}", describe_shortfall(&c.shortfall()))
+                write!(f, "{counted}; needs {}", describe_shortfall(&c.shortfall()))?;
             }
-            Phase::ExpectCommitments => write!(
-                f,
-                "{}; waiting for fresh commitments from approvers",
-                counted_by_role(c)
-            ),
+            Phase::ExpectCommitments => {
+                let owing: Vec<&str> = c.owing_commitments().iter().map(|p| p.as_str()).collect();
+                write!(
+                    f,
+                    "{}; waiting for fresh commitments from {}",
+                    counted_by_role(c),
+                    owing.join(", ")
+                )?;
+            }
             Phase::ExpectShares(round) => {
                 let missing: Vec<&str> = round
                     .signers()
@@ -65,22 +69,28 @@ impl fmt::Display for Progress<'_> {
                     "signing attempt {}: waiting for shares from {}",
                     round.attempt(),
                     missing.join(", ")
-                )
+                )?;
             }
-            Phase::Done(Outcome::Signed { .. }) => match (c.is_break_glass(), c.review_record()) {
-                (true, None) => {
-                    f.write_str("signed under BREAK-GLASS; awaiting an auditor's review")
-                }
-                (true, Some(r)) => write!(f, "signed under BREAK-GLASS; reviewed by {}", r.by),
-                (false, _) => f.write_str("signed"),
-            },
-            Phase::Done(Outcome::Rejected { reason }) => write!(f, "rejected: {reason}"),
-            Phase::Done(Outcome::Failed { reason }) => write!(f, "failed: {reason}"),
-            Phase::Done(Outcome::Expired { reason }) => write!(f, "expired: {reason}"),
-            Phase::Done(Outcome::Cancelled { by, reason }) => {
-                write!(f, "cancelled by {by}: {reason}")
-            }
+            Phase::Done(outcome) => return write_outcome(c, outcome, f),
         }
+        for (p, reason) in c.dropped() {
+            write!(f, "; dropped {p}: {reason}")?;
+        }
+        Ok(())
+    }
+}
+
+fn write_outcome(c: &Ceremony, outcome: &Outcome, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match outcome {
+        Outcome::Signed { .. } => match (c.is_break_glass(), c.review_record()) {
+            (true, None) => f.write_str("signed under BREAK-GLASS; awaiting an auditor's review"),
+            (true, Some(r)) => write!(f, "signed under BREAK-GLASS; reviewed by {}", r.by),
+            (false, _) => f.write_str("signed"),
+        },
+        Outcome::Rejected { reason } => write!(f, "rejected: {reason}"),
+        Outcome::Failed { reason } => write!(f, "failed: {reason}"),
+        Outcome::Expired { reason } => write!(f, "expired: {reason}"),
+        Outcome::Cancelled { by, reason } => write!(f, "cancelled by {by}: {reason}"),
     }
 }
 
@@ -99,12 +109,24 @@ fn counted_by_role(c: &Ceremony) -> String {
             .entry(c.key_group().role_of(p).unwrap_or_default())
             .or_default() += 1;
     }
+    let own = c.key_group().policy.prevent_self_approval
+        && c.approvals()
+            .iter()
+            .any(|(p, _)| p.as_str() == c.request().requester);
+    let own = if own {
+        format!(
+            " ({} requested it, so their own approval does not count)",
+            c.request().requester
+        )
+    } else {
+        String::new()
+    };
     if n == 0 {
-        return "no approvals yet".into();
+        return format!("no approvals yet{own}");
     }
     let roles: Vec<String> = by_role.iter().map(|(r, k)| format!("{r} {k}")).collect();
     format!(
-        "{n} approval{} counted ({})",
+        "{n} approval{} counted ({}){own}",
         if n == 1 { "" } else { "s" },
         roles.join(", ")
     )
