@@ -30,6 +30,8 @@ pub struct Options {
     pub policy: Policy,
     /// The coordinator's break-glass alert command.
     pub alert_command: Option<Vec<String>>,
+    /// The coordinator's break-glass alert webhook.
+    pub alert_webhook: Option<String>,
 }
 
 /// Release managers' identity in local deployments.
@@ -58,12 +60,14 @@ impl LocalDeployment {
         let Options {
             policy,
             alert_command,
+            alert_webhook,
         } = options;
         let coordinator_config = Config {
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.join("coordinator"),
             metrics_listen: Some("127.0.0.1:0".parse()?),
             alert_command,
+            alert_webhook,
         };
         let coordinator = quorate_coordinator::start(&coordinator_config).await?;
         // Restarts must come back on the same port.

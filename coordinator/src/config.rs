@@ -19,6 +19,10 @@ pub struct Config {
     /// JSON on stdin, e.g. `["/usr/local/bin/page-security"]`.
     #[serde(default)]
     pub alert_command: Option<Vec<String>>,
+    /// An `http://` URL that gets the same JSON as a POST when break-glass
+    /// is declared.
+    #[serde(default)]
+    pub alert_webhook: Option<String>,
 }
 
 impl Config {

@@ -13,6 +13,8 @@ pub struct Observer {
     /// A command run with the ceremony as JSON on stdin when break-glass is
     /// declared.
     pub alert_command: Option<Arc<Vec<String>>>,
+    /// A URL that gets the same JSON as a POST.
+    pub alert_webhook: Option<Arc<str>>,
 }
 
 fn seconds(from_ms: i64, to_ms: i64) -> f64 {
@@ -39,7 +41,10 @@ impl Observer {
                 key_group: r.key_group.to_string(),
             })
             .inc();
-        if let Some(command) = self.alert_command.clone() {
+        if self.alert_command.is_none() && self.alert_webhook.is_none() {
+            return;
+        }
+        {
             let alert = serde_json::json!({
                 "alert": "break_glass_declared",
                 "ceremony": r.id.to_string(),
@@ -50,7 +55,12 @@ impl Observer {
                 "message_sha256": c.message_sha256().to_string(),
                 "created_at_unix_ms": r.created_at.unix_ms(),
             });
-            tokio::spawn(run_alert(command, alert.to_string()));
+            if let Some(command) = self.alert_command.clone() {
+                tokio::spawn(run_alert(command, alert.to_string()));
+            }
+            if let Some(url) = self.alert_webhook.clone() {
+                tokio::spawn(post_alert(url, alert.to_string()));
+            }
         }
     }
 
@@ -163,5 +173,35 @@ async fn run_alert(command: Arc<Vec<String>>, json: String) {
         }
         Ok(status) => tracing::error!(command = %program, %status, "break-glass alert hook failed"),
         Err(e) => tracing::error!(command = %program, error = %e, "break-glass alert hook failed"),
+    }
+}
+
+async fn post_alert(url: Arc<str>, json: String) {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let request = http::Request::post(&*url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(axum::body::Bytes::from(json)));
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(%url, error = %e, "break-glass alert webhook URL is not valid");
+            return;
+        }
+    };
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let sent =
+        tokio::time::timeout(std::time::Duration::from_secs(10), client.request(request)).await;
+    match sent {
+        Ok(Ok(response)) if response.status().is_success() => {
+            tracing::info!(%url, "break-glass alert posted")
+        }
+        Ok(Ok(response)) => {
+            tracing::error!(%url, status = %response.status(), "break-glass alert webhook refused")
+        }
+        Ok(Err(e)) => tracing::error!(%url, error = %e, "break-glass alert webhook failed"),
+        Err(_) => tracing::error!(%url, "break-glass alert webhook timed out"),
     }
 }

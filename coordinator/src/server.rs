@@ -69,7 +69,13 @@ pub async fn start_with_clock(
     let observer = Observer {
         metrics: Default::default(),
         alert_command: config.alert_command.clone().map(Arc::new),
+        alert_webhook: config.alert_webhook.as_deref().map(Arc::from),
     };
+    if let Some(url) = &config.alert_webhook
+        && !url.starts_with("http://")
+    {
+        anyhow::bail!("alert_webhook {url:?}: only http:// URLs are supported for now");
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

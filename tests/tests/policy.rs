@@ -12,14 +12,10 @@ use rand_core::OsRng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
-async fn deploy_with(
-    dir: &std::path::Path,
-    policy: &str,
-    alert_command: Option<Vec<String>>,
-) -> LocalDeployment {
+async fn deploy_with(dir: &std::path::Path, policy: &str, alerts: Options) -> LocalDeployment {
     let options = Options {
         policy: Policy::from_toml(policy).unwrap(),
-        alert_command,
+        ..alerts
     };
     LocalDeployment::start_with(dir, "release", &sample_roster(None), 3, options)
         .await
@@ -59,7 +55,12 @@ async fn approve_and_go_silent(d: &LocalDeployment, who: &str, id: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_signer_that_never_answers_round_two_is_dropped_and_others_sign() {
     let dir = tempfile::tempdir().unwrap();
-    let mut d = deploy_with(dir.path(), "[deadlines]\nsigning = \"1s\"\n", None).await;
+    let mut d = deploy_with(
+        dir.path(),
+        "[deadlines]\nsigning = \"1s\"\n",
+        Options::default(),
+    )
+    .await;
     d.stop_agent(&pid("erin")).await;
     let id = request(&d, MANIFEST).await;
     d.approve(&pid("alice"), &id, T).await.unwrap();
@@ -94,7 +95,7 @@ async fn a_signer_that_never_answers_round_two_is_dropped_and_others_sign() {
 async fn the_approval_deadline_expires_a_ceremony() {
     let dir = tempfile::tempdir().unwrap();
     let policy = "[deadlines]\napproval = \"1s\"\nsigning = \"1s\"\noverall = \"1h\"\n";
-    let d = deploy_with(dir.path(), policy, None).await;
+    let d = deploy_with(dir.path(), policy, Options::default()).await;
     let id = request(&d, MANIFEST).await;
     d.approve(&pid("alice"), &id, T).await.unwrap();
     let s = d.wait_finished(&id, T).await.unwrap();
@@ -146,7 +147,27 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
         "-c".into(),
         format!("cat > {}", alert_file.display()),
     ];
-    let d = deploy_with(dir.path(), BREAK_GLASS_POLICY, Some(hook)).await;
+    // A webhook receiver on loopback.
+    let (posted_tx, mut posted) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new().route(
+        "/alert",
+        axum::routing::post(move |body: String| {
+            let posted_tx = posted_tx.clone();
+            async move {
+                let _ = posted_tx.send(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let webhook = format!("http://{}/alert", listener.local_addr().unwrap());
+    let receiver = tokio::spawn(async move { axum::serve(listener, app).await });
+    let alerts = Options {
+        alert_command: Some(hook),
+        alert_webhook: Some(webhook),
+        ..Default::default()
+    };
+    let d = deploy_with(dir.path(), BREAK_GLASS_POLICY, alerts).await;
     let create = |who: &'static str, break_glass: bool, justification: &'static str| {
         let d = &d;
         async move {
@@ -204,6 +225,14 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
     );
     assert!(alert.contains("CVE-2026-4242"), "{alert}");
     assert!(alert.contains(&id), "{alert}");
+    let posted = tokio::time::timeout(T, posted.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        posted, alert,
+        "the webhook gets the same JSON as the command"
+    );
 
     // Approvers see the flag and the justification.
     d.wait_pending(&pid("alice"), &id, T).await.unwrap();
@@ -302,6 +331,7 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
         "{text}"
     );
     d.stop().await.unwrap();
+    receiver.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
