@@ -196,3 +196,139 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
         text(&again.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn break_glass_review_list_and_cancel_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = quorate_common::Policy::from_toml(
+        "[required]\nrelease = 1\n[emergency]\ndeclarers = [\"release-manager\"]\nreviewers = [\"auditor\"]\n",
+    )
+    .unwrap();
+    let options = quorate::local::Options {
+        policy,
+        ..Default::default()
+    };
+    let mut d =
+        LocalDeployment::start_with(dir.path(), "release", &sample_roster(None), 3, options)
+            .await
+            .unwrap();
+    // No release approver is automated: only break-glass can sign.
+    for id in ["alice", "bob", "carol"] {
+        d.set_auto_approve(&ParticipantId::new(id).unwrap(), true)
+            .await
+            .unwrap();
+    }
+    let manifest = dir.path().join("SHA256SUMS");
+    std::fs::write(
+        &manifest,
+        quorate_common::manifest::sha256sums_line("fix.tar.gz", b"fix"),
+    )
+    .unwrap();
+    let m = manifest.to_str().unwrap().to_string();
+
+    let out = quorate(
+        &d,
+        &[
+            "sign",
+            "--key-group",
+            "release",
+            "--message",
+            &m,
+            "--break-glass",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--justification"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let url = d.url();
+    let m2 = m.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args([
+                "--coordinator",
+                &url,
+                "sign",
+                "--key-group",
+                "release",
+                "--message",
+                &m2,
+            ])
+            .args([
+                "--break-glass",
+                "--justification",
+                "CVE-2026-4242 hotfix",
+                "--wait",
+                "--timeout",
+                "30",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+
+    let status = text(&quorate(&d, &["status", &id]).stdout);
+    assert!(
+        status.contains("*** BREAK-GLASS ceremony: CVE-2026-4242 hotfix ***"),
+        "{status}"
+    );
+    assert!(status.contains("state:     awaiting-review"), "{status}");
+    let unreviewed = text(&quorate(&d, &["ceremonies", "--unreviewed"]).stdout);
+    assert!(
+        unreviewed.contains(&id) && unreviewed.contains("BREAK-GLASS"),
+        "{unreviewed}"
+    );
+
+    let out = quorate(&d, &["review", &id, "--notes", "checked"]);
+    assert!(!out.status.success(), "release-manager is not a reviewer");
+    assert!(
+        text(&out.stderr).contains("PermissionDenied"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = quorate(
+        &d,
+        &[
+            "--identity",
+            "auditor",
+            "review",
+            &id,
+            "--notes",
+            "hotfix matched the advisory",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let unreviewed = text(&quorate(&d, &["ceremonies", "--unreviewed"]).stdout);
+    assert!(unreviewed.contains("no ceremonies match"), "{unreviewed}");
+
+    // A normal ceremony waits for release; its requester calls it off.
+    let out = quorate(&d, &["sign", "--key-group", "release", "--message", &m]);
+    let open = text(&out.stdout).trim().to_string();
+    let listed = text(&quorate(&d, &["ceremonies", "--state", "collecting-approvals"]).stdout);
+    assert!(listed.contains(&open), "{listed}");
+    let out = quorate(
+        &d,
+        &["--identity", "mallory", "cancel", &open, "--reason", "no"],
+    );
+    assert!(!out.status.success());
+    let out = quorate(&d, &["cancel", &open, "--reason", "superseded"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("cancelled by release-manager: superseded"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = quorate(&d, &["ceremonies", "--state", "bogus"]);
+    assert!(
+        text(&out.stderr).contains("unknown state \"bogus\""),
+        "{}",
+        text(&out.stderr)
+    );
+    d.stop().await.unwrap();
+}
