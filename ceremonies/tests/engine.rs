@@ -1,12 +1,13 @@
 //! The ceremony engine through its public API, with real FROST keys and real
 //! round 1 / round 2 done here the way the agents do them.
 
+mod support;
+use support::{Agent, pid};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
-use frost_ed25519::round1::{SigningCommitments, SigningNonces};
-use frost_ed25519::round2::SignatureShare;
 use frost_ed25519::{Signature, SigningPackage};
 use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Request, Round, State,
@@ -19,32 +20,6 @@ use quorate_common::{
 const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 const MESSAGE: &[u8] =
     b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  quorate-1.0.0.tar.gz\n";
-
-fn pid(name: &str) -> ParticipantId {
-    ParticipantId::new(name).expect("a valid participant id")
-}
-
-/// An approver's agent: its key package and the nonces of its last commitments.
-struct Agent {
-    key: KeyPackage,
-    nonces: Option<SigningNonces>,
-}
-
-impl Agent {
-    /// Round 1: fresh nonces; the old ones (if any) are destroyed.
-    fn commit(&mut self) -> SigningCommitments {
-        let (nonces, commitments) =
-            frost_ed25519::round1::commit(self.key.signing_share(), &mut rand_core::OsRng);
-        self.nonces = Some(nonces);
-        commitments
-    }
-
-    /// Round 2 over `package`, using up the nonces.
-    fn sign(&mut self, package: &SigningPackage) -> SignatureShare {
-        let nonces = self.nonces.take().expect("the agent has nonces");
-        frost_ed25519::round2::sign(package, &nonces, &self.key).expect("round 2 succeeds")
-    }
-}
 
 /// A 3-of-5 key group from a trusted dealer, one agent per participant.
 fn key_group() -> (Arc<KeyGroup>, BTreeMap<ParticipantId, Agent>) {

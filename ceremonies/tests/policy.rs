@@ -4,14 +4,15 @@
 //! progress texts people read. Real FROST keys (3-of-5, trusted dealer) and
 //! real round 1 / round 2; time is handed in as `Timestamp`s, never read.
 
+mod support;
+use support::{Agent, pid};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
-use frost_ed25519::round1::{SigningCommitments, SigningNonces};
-use frost_ed25519::round2::SignatureShare;
-use frost_ed25519::{Signature, SigningPackage};
+use frost_ed25519::Signature;
 use quorate_ceremonies::policy::{PolicyViolation, check_signing_set};
 use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Progress, Request, Round,
@@ -43,10 +44,6 @@ const HOUR: i64 = 60 * MINUTE;
 /// `offset` ms after the ceremony was created.
 fn at(offset: i64) -> Timestamp {
     Timestamp(T0 + offset)
-}
-
-fn pid(name: &str) -> ParticipantId {
-    ParticipantId::new(name).expect("a valid participant id")
 }
 
 fn ids(names: &[&str]) -> Vec<ParticipantId> {
@@ -92,28 +89,6 @@ fn emergency_policy() -> Policy {
             deadlines: Deadlines::emergency(),
         }),
         ..roles_policy()
-    }
-}
-
-/// An approver's agent: its key package and the nonces of its last commitments.
-struct Agent {
-    key: KeyPackage,
-    nonces: Option<SigningNonces>,
-}
-
-impl Agent {
-    /// Round 1: fresh nonces; the old ones (if any) are destroyed.
-    fn commit(&mut self) -> SigningCommitments {
-        let (nonces, commitments) =
-            frost_ed25519::round1::commit(self.key.signing_share(), &mut rand_core::OsRng);
-        self.nonces = Some(nonces);
-        commitments
-    }
-
-    /// Round 2 over `package`, using up the nonces.
-    fn sign(&mut self, package: &SigningPackage) -> SignatureShare {
-        let nonces = self.nonces.take().expect("the agent has nonces");
-        frost_ed25519::round2::sign(package, &nonces, &self.key).expect("round 2 succeeds")
     }
 }
 
