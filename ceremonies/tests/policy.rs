@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use frost_ed25519::Signature;
+use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use quorate_ceremonies::policy::{PolicyViolation, check_signing_set};
 use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Progress, Request, Round,
