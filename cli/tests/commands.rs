@@ -13,6 +13,22 @@ fn quorate(d: &LocalDeployment, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `quorate` with `args` off the async runtime, for commands that wait
+/// on agents running in this process.
+async fn quorate_waiting(d: &LocalDeployment, args: Vec<&str>) -> Output {
+    let url = d.url();
+    let args: Vec<String> = args.into_iter().map(str::to_string).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args(["--coordinator", &url])
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
@@ -38,31 +54,10 @@ async fn release_manager_commands_sign_and_openssl_verifies() {
     let sig = dir.path().join("SHA256SUMS.sig");
     let pem = dir.path().join("release.pub.pem");
 
-    let d2 = &d;
-    let out = tokio::task::spawn_blocking({
-        let args: Vec<String> = vec![
-            "sign".into(),
-            "--key-group".into(),
-            "release".into(),
-            "--message".into(),
-            manifest.display().to_string(),
-            "--wait".into(),
-            "--timeout".into(),
-            "30".into(),
-            "-o".into(),
-            sig.display().to_string(),
-        ];
-        let url = d2.url();
-        move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
-                .args(["--coordinator", &url])
-                .args(&args)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let (m, sig_path) = (manifest.display().to_string(), sig.display().to_string());
+    let args = ["sign", "--key-group", "release", "--message", &m];
+    let wait = ["--wait", "--timeout", "30", "-o", &sig_path];
+    let out = quorate_waiting(&d, [&args[..], &wait[..]].concat()).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let id = text(&out.stdout).trim().to_string();
     assert_eq!(std::fs::read(&sig).unwrap().len(), 64);
@@ -244,32 +239,10 @@ async fn break_glass_review_list_and_cancel_commands() {
         text(&out.stderr)
     );
 
-    let url = d.url();
-    let m2 = m.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
-            .args([
-                "--coordinator",
-                &url,
-                "sign",
-                "--key-group",
-                "release",
-                "--message",
-                &m2,
-            ])
-            .args([
-                "--break-glass",
-                "--justification",
-                "CVE-2026-4242 hotfix",
-                "--wait",
-                "--timeout",
-                "30",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let args = ["sign", "--key-group", "release", "--message", &m];
+    let glass = ["--break-glass", "--justification", "CVE-2026-4242 hotfix"];
+    let wait = ["--wait", "--timeout", "30"];
+    let out = quorate_waiting(&d, [&args[..], &glass[..], &wait[..]].concat()).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let id = text(&out.stdout).trim().to_string();
 

@@ -21,7 +21,7 @@ fn roster() -> Roster {
 
 /// The ```toml block of the module documentation, so the test follows the doc.
 fn doc_example() -> String {
-    let text: String = include_str!("../policy.rs")
+    let text: String = include_str!("../../policy.rs")
         .lines()
         .skip_while(|l| l.trim() != "//! ```toml")
         .skip(1)
