@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use frost_ed25519::Signature;
 use frost_ed25519::round1::SigningCommitments;
-use quorate_common::{CeremonyId, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest};
+use quorate_common::{
+    CeremonyId, Decision, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest,
+    SignedStatement,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{self, Selection, Shortfall};
@@ -23,7 +26,7 @@ pub struct Request {
     pub requester: String,
     /// A human label, e.g. the message's file name.
     pub label: String,
-    #[serde(with = "hex_bytes")]
+    #[serde(with = "quorate_common::hex_bytes")]
     pub message: Vec<u8>,
     pub created_at: Timestamp,
     /// Set for a break-glass ceremony: the requester's written justification.
@@ -51,7 +54,8 @@ pub enum Phase {
     Done(Outcome),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Outcome {
     Cancelled { by: String, reason: String },
     Expired { reason: String },
@@ -62,7 +66,9 @@ pub enum Outcome {
 
 /// What the caller must do after an event. The coordinator pushes the new
 /// state to the agents concerned whatever the actions; these say why.
-#[derive(Debug, Clone, PartialEq)]
+/// The record keeps them as the decisions each event led to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// The attempt's package is void; its signers' nonces must be destroyed.
     AbandonAttempt { attempt: u32, reason: String },
@@ -90,6 +96,8 @@ pub struct Ceremony {
     /// Approvers in the order they approved, with the time.
     approvals: Vec<(ParticipantId, Timestamp)>,
     rejections: Vec<(ParticipantId, String, Timestamp)>,
+    /// The signed approvals and rejections, in the order they came.
+    statements: Vec<SignedStatement>,
     /// Unused round-1 commitments per approver.
     fresh: BTreeMap<ParticipantId, SigningCommitments>,
     /// Participants out of signing, with the reason.
@@ -164,6 +172,7 @@ impl Ceremony {
             key_group,
             approvals: Vec::new(),
             rejections: Vec::new(),
+            statements: Vec::new(),
             fresh: BTreeMap::new(),
             dropped: BTreeMap::new(),
             used: Vec::new(),
@@ -223,23 +232,24 @@ impl Ceremony {
         }
         match event {
             Event::Approved {
-                participant,
-                message_sha256,
+                statement,
                 commitments,
             } => {
-                self.check_decision(participant, message_sha256)?;
+                let participant = self.check_decision(statement, true)?;
                 self.check_unused(participant, commitments)?;
                 self.approvals.push((participant.clone(), now));
+                self.statements.push(statement.clone());
                 self.fresh.insert(participant.clone(), *commitments);
             }
-            Event::Rejected {
-                participant,
-                message_sha256,
-                reason,
-            } => {
-                self.check_decision(participant, message_sha256)?;
+            Event::Rejected { statement } => {
+                let participant = self.check_decision(statement, false)?;
+                let reason = match &statement.statement.decision {
+                    Decision::Reject { reason } => reason.clone(),
+                    Decision::Approve => String::new(),
+                };
                 self.rejections
                     .push((participant.clone(), reason.clone(), now));
+                self.statements.push(statement.clone());
                 let role = self.key_group.role_of(participant).unwrap_or_default();
                 if self.key_group.policy.veto_roles.iter().any(|r| r == role) {
                     let outcome = Outcome::Rejected {
@@ -328,16 +338,62 @@ impl Ceremony {
         Ok(actions)
     }
 
-    fn check_decision(
+    /// Checks an approver's signed statement: the roster's identity key
+    /// signed it, for this ceremony, key group, message and break-glass
+    /// flag, with the decision the event claims, from an approver that has
+    /// not decided yet. Returns the approver.
+    fn check_decision<'s>(
         &self,
-        participant: &ParticipantId,
-        message_sha256: &Sha256Digest,
-    ) -> Result<(), CeremonyError> {
-        if self.key_group.roster.get(participant).is_none() {
+        signed: &'s SignedStatement,
+        approve: bool,
+    ) -> Result<&'s ParticipantId, CeremonyError> {
+        let statement = &signed.statement;
+        let participant = &statement.participant;
+        let bad = |why: String| CeremonyError::BadStatement {
+            participant: participant.clone(),
+            why,
+        };
+        let Some(entry) = self.key_group.roster.get(participant) else {
             return Err(CeremonyError::UnknownParticipant {
                 participant: participant.clone(),
                 key_group: self.key_group.name.to_string(),
             });
+        };
+        let Some(identity) = &entry.identity else {
+            return Err(bad(format!(
+                "the roster of key group {} lists no identity key for {participant}",
+                self.key_group.name
+            )));
+        };
+        if !signed.verify(identity) {
+            return Err(bad(format!(
+                "the signature does not verify with {participant}'s identity key"
+            )));
+        }
+        if statement.ceremony != self.request.id {
+            return Err(bad(format!(
+                "it is about ceremony {}, not {}",
+                statement.ceremony, self.request.id
+            )));
+        }
+        if statement.key_group != self.key_group.name {
+            return Err(bad(format!(
+                "it names key group {}, not {}",
+                statement.key_group, self.key_group.name
+            )));
+        }
+        if matches!(statement.decision, Decision::Approve) != approve {
+            return Err(bad(format!(
+                "it does not {} the ceremony",
+                if approve { "approve" } else { "reject" }
+            )));
+        }
+        if statement.break_glass != self.request.break_glass.is_some() {
+            return Err(bad(if self.request.break_glass.is_some() {
+                "this is a break-glass ceremony, but the statement does not acknowledge it".into()
+            } else {
+                "it claims a break-glass ceremony, but this one is not".into()
+            }));
         }
         if let Some(decision) = self.decision_of(participant) {
             return Err(CeremonyError::AlreadyDecided {
@@ -345,14 +401,14 @@ impl Ceremony {
                 decision,
             });
         }
-        if *message_sha256 != self.message_sha256 {
+        if statement.message_sha256 != self.message_sha256 {
             return Err(CeremonyError::MessageMismatch {
                 participant: participant.clone(),
                 expected: self.message_sha256.to_string(),
-                got: message_sha256.to_string(),
+                got: statement.message_sha256.to_string(),
             });
         }
-        Ok(())
+        Ok(participant)
     }
 
     fn commit(
@@ -681,6 +737,19 @@ impl Ceremony {
         &self.approvals
     }
 
+    /// Every signed approval and rejection, in the order they came.
+    pub fn statements(&self) -> &[SignedStatement] {
+        &self.statements
+    }
+
+    /// The signed approval of `participant`, if it approved.
+    pub fn approval_of(&self, participant: &ParticipantId) -> Option<&SignedStatement> {
+        self.statements.iter().find(|s| {
+            &s.statement.participant == participant
+                && matches!(s.statement.decision, Decision::Approve)
+        })
+    }
+
     pub fn rejections(&self) -> &[(ParticipantId, String, Timestamp)] {
         &self.rejections
     }
@@ -775,18 +844,5 @@ impl Ceremony {
 
     pub fn review_record(&self) -> Option<&Review> {
         self.review.as_ref()
-    }
-}
-
-mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        hex::decode(text).map_err(serde::de::Error::custom)
     }
 }

@@ -22,6 +22,11 @@ pub enum CeremonyError {
         participant: ParticipantId,
         attempt: u32,
     },
+    #[error("the signed statement of {participant} is not valid: {why}")]
+    BadStatement {
+        participant: ParticipantId,
+        why: String,
+    },
     #[error("the ceremony is {state} and takes no more input")]
     Finished { state: State },
     #[error("{participant} was dropped from signing: {reason}")]

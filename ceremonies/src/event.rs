@@ -2,7 +2,8 @@
 
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
-use quorate_common::{ParticipantId, Sha256Digest};
+use quorate_common::ParticipantId;
+use quorate_common::SignedStatement;
 use serde::{Deserialize, Serialize};
 
 /// One input to [`crate::Ceremony::handle`]. The sender of each event is the
@@ -10,11 +11,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// An approver approved the message with this digest and handed in its
-    /// round-1 commitments.
+    /// An approver's signed approval, with its round-1 commitments.
     Approved {
-        participant: ParticipantId,
-        message_sha256: Sha256Digest,
+        statement: SignedStatement,
         commitments: SigningCommitments,
     },
     /// The requester called the ceremony off.
@@ -28,12 +27,8 @@ pub enum Event {
     /// The coordinator's clock passed one of the ceremony's deadlines.
     /// The engine checks that one did pass at the recorded time.
     DeadlinePassed,
-    /// An approver declined to sign.
-    Rejected {
-        participant: ParticipantId,
-        message_sha256: Sha256Digest,
-        reason: String,
-    },
+    /// An approver's signed refusal.
+    Rejected { statement: SignedStatement },
     /// An auditor's post-incident review of a signed break-glass ceremony.
     Reviewed { by: String, notes: String },
     /// A signer's round-2 share for signing attempt `attempt`.
@@ -48,10 +43,12 @@ impl Event {
     /// Who caused the event.
     pub fn sender(&self) -> &str {
         match self {
-            Event::Approved { participant, .. }
-            | Event::Committed { participant, .. }
-            | Event::Rejected { participant, .. }
-            | Event::ShareSubmitted { participant, .. } => participant.as_str(),
+            Event::Approved { statement, .. } | Event::Rejected { statement } => {
+                statement.statement.participant.as_str()
+            }
+            Event::Committed { participant, .. } | Event::ShareSubmitted { participant, .. } => {
+                participant.as_str()
+            }
             Event::Cancelled { by, .. } | Event::Reviewed { by, .. } => by,
             Event::DeadlinePassed => "clock",
         }

@@ -2,19 +2,19 @@
 //! round 1 / round 2 done here the way the agents do them.
 
 mod support;
-use support::{Agent, pid};
+use support::{Agent, pid, reject};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use frost_ed25519::{Signature, SigningPackage};
 use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Request, Round, State,
     Timestamp,
 };
 use quorate_common::{
-    CeremonyId, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Roster, RosterEntry, Sha256Digest,
+    CeremonyId, Decision, IdentityKey, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId,
+    Sha256Digest, SignedStatement, Statement,
 };
 
 const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
@@ -23,38 +23,17 @@ const MESSAGE: &[u8] =
 
 /// A 3-of-5 key group from a trusted dealer, one agent per participant.
 fn key_group() -> (Arc<KeyGroup>, BTreeMap<ParticipantId, Agent>) {
-    let ids: Vec<_> = NAMES.iter().map(|n| pid(n).identifier()).collect();
-    let (shares, public_key_package) = frost_ed25519::keys::generate_with_dealer(
-        5,
-        3,
-        IdentifierList::Custom(&ids),
-        rand_core::OsRng,
-    )
-    .expect("dealer key generation");
-    let mut agents = BTreeMap::new();
-    for name in NAMES {
-        let share = shares[&pid(name).identifier()].clone();
-        let key = KeyPackage::try_from(share).expect("a valid share");
-        agents.insert(pid(name), Agent { key, nonces: None });
-    }
-    let roster = Roster {
-        participants: NAMES
-            .iter()
-            .zip([
-                "engineering",
-                "security",
-                "release",
-                "engineering",
-                "security",
-            ])
-            .map(|(name, role)| RosterEntry {
-                id: pid(name),
-                name: name.to_uppercase(),
-                role: role.into(),
-                coordinator: None,
-            })
-            .collect(),
-    };
+    let members: Vec<(&str, &str)> = NAMES
+        .into_iter()
+        .zip([
+            "engineering",
+            "security",
+            "release",
+            "engineering",
+            "security",
+        ])
+        .collect();
+    let (public_key_package, roster, agents) = support::deal(&members, 3);
     let group = KeyGroup {
         name: KeyGroupName::new("release-signing").expect("a valid key group name"),
         threshold: 3,
@@ -90,6 +69,11 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         let (group, agents) = key_group();
+        Self::start(group, agents)
+    }
+
+    /// A ceremony for [`MESSAGE`] in `group`, whose members' agents are `agents`.
+    fn start(group: Arc<KeyGroup>, agents: BTreeMap<ParticipantId, Agent>) -> Self {
         let ceremony = Ceremony::new(request(MESSAGE), group.clone()).expect("a valid request");
         Self {
             group,
@@ -128,12 +112,37 @@ impl Harness {
         self.agents.get_mut(&pid(name)).expect("a known agent")
     }
 
-    fn approval(&mut self, name: &str) -> Event {
-        let commitments = self.agent(name).commit();
+    /// `name`'s unsigned statement of `decision` about this ceremony.
+    fn statement(&self, name: &str, decision: Decision) -> Statement {
+        self.agents[&pid(name)].statement(&self.ceremony, decision)
+    }
+
+    /// `statement`, signed with `name`'s identity key.
+    fn signed_by(&self, name: &str, statement: Statement) -> SignedStatement {
+        self.agents[&pid(name)].sign_statement(statement)
+    }
+
+    /// `name`'s signed statement of `decision` about this ceremony.
+    fn decide(&self, name: &str, decision: Decision) -> SignedStatement {
+        self.agents[&pid(name)].decide(&self.ceremony, decision)
+    }
+
+    /// An approval carrying `statement`, with fresh commitments of `name`.
+    fn approved_with(&mut self, name: &str, statement: SignedStatement) -> Event {
         Event::Approved {
-            participant: pid(name),
-            message_sha256: self.ceremony.message_sha256(),
-            commitments,
+            statement,
+            commitments: self.agent(name).commit(),
+        }
+    }
+
+    fn approval(&mut self, name: &str) -> Event {
+        let statement = self.decide(name, Decision::Approve);
+        self.approved_with(name, statement)
+    }
+
+    fn rejection(&self, name: &str, reason: &str) -> Event {
+        Event::Rejected {
+            statement: self.decide(name, reject(reason)),
         }
     }
 
@@ -152,11 +161,7 @@ impl Harness {
     }
 
     fn reject(&mut self, name: &str) -> Vec<Action> {
-        let event = Event::Rejected {
-            participant: pid(name),
-            message_sha256: self.ceremony.message_sha256(),
-            reason: format!("{name} does not recognise the artifacts"),
-        };
+        let event = self.rejection(name, &format!("{name} does not recognise the artifacts"));
         self.send(event).expect("the rejection is accepted")
     }
 
@@ -302,11 +307,13 @@ fn three_of_five_happy_path_signs() {
 fn refuses_unknown_participant() {
     let mut h = Harness::new();
     h.approve("alice");
+    // mallory signs properly, with an identity key of her own that the
+    // roster does not list.
     let mallory = pid("mallory");
+    let mallorys_key = IdentityKey::generate(mallory.clone(), &mut rand_core::OsRng);
     let commitments = h.agent("bob").commit();
     let err = h.refused(Event::Approved {
-        participant: mallory.clone(),
-        message_sha256: h.ceremony.message_sha256(),
+        statement: support::statement(&mallory, &h.ceremony, Decision::Approve).sign(&mallorys_key),
         commitments,
     });
     assert!(
@@ -315,9 +322,7 @@ fn refuses_unknown_participant() {
         "{err:?}"
     );
     let err = h.refused(Event::Rejected {
-        participant: mallory.clone(),
-        message_sha256: h.ceremony.message_sha256(),
-        reason: "no".into(),
+        statement: support::statement(&mallory, &h.ceremony, reject("no")).sign(&mallorys_key),
     });
     assert!(
         matches!(err, CeremonyError::UnknownParticipant { .. }),
@@ -344,11 +349,7 @@ fn refuses_duplicate_approval() {
         }
     );
     // Nor can an approver change its mind.
-    let err = h.refused(Event::Rejected {
-        participant: pid("alice"),
-        message_sha256: h.ceremony.message_sha256(),
-        reason: "changed my mind".into(),
-    });
+    let err = h.refused(h.rejection("alice", "changed my mind"));
     assert!(
         matches!(
             err,
@@ -379,13 +380,13 @@ fn refuses_duplicate_approval() {
 #[test]
 fn refuses_approval_of_another_message() {
     let mut h = Harness::new();
-    let commitments = h.agent("alice").commit();
+    // alice's agent signs, with her own key, an approval of another digest.
     let other = Sha256Digest::of(b"a different manifest");
-    let err = h.refused(Event::Approved {
-        participant: pid("alice"),
-        message_sha256: other,
-        commitments,
-    });
+    let mut statement = h.statement("alice", Decision::Approve);
+    statement.message_sha256 = other;
+    let statement = h.signed_by("alice", statement);
+    let approval = h.approved_with("alice", statement);
+    let err = h.refused(approval);
     assert_eq!(
         err,
         CeremonyError::MessageMismatch {
@@ -394,10 +395,10 @@ fn refuses_approval_of_another_message() {
             got: other.to_string(),
         }
     );
+    let mut statement = h.statement("bob", reject("looked at the wrong thing"));
+    statement.message_sha256 = other;
     let err = h.refused(Event::Rejected {
-        participant: pid("bob"),
-        message_sha256: other,
-        reason: "looked at the wrong thing".into(),
+        statement: h.signed_by("bob", statement),
     });
     assert!(
         matches!(err, CeremonyError::MessageMismatch { .. }),
@@ -544,11 +545,7 @@ fn refuses_input_after_the_ceremony_finished() {
     };
     let late = h.approval("dave");
     assert_eq!(h.refused(late), finished);
-    let late = Event::Rejected {
-        participant: pid("erin"),
-        message_sha256: h.ceremony.message_sha256(),
-        reason: "too late".into(),
-    };
+    let late = h.rejection("erin", "too late");
     assert_eq!(h.refused(late), finished);
     let commitments = h.agent("alice").commit();
     assert_eq!(
@@ -613,6 +610,305 @@ fn new_refuses_empty_and_oversize_messages() {
     elsewhere.key_group = KeyGroupName::new("other-group").expect("a valid name");
     let err = Ceremony::new(elsewhere, group).expect_err("wrong key group");
     assert!(matches!(err, CeremonyError::InvalidRequest(_)), "{err:?}");
+}
+
+// === signed statements ===
+
+/// `err` is a [`CeremonyError::BadStatement`] of `name` whose reason
+/// contains `why`.
+#[track_caller]
+fn assert_bad_statement(err: &CeremonyError, name: &str, why: &str) {
+    assert!(
+        matches!(err, CeremonyError::BadStatement { participant, why: w }
+            if *participant == pid(name) && w.contains(why)),
+        "expected a bad statement of {name} ({why}), got {err:?}"
+    );
+}
+
+/// The signed statements the accepted approvals and rejections carried.
+fn logged_statements(h: &Harness) -> Vec<SignedStatement> {
+    h.log
+        .iter()
+        .filter_map(|(event, _)| match event {
+            Event::Approved { statement, .. } | Event::Rejected { statement } => {
+                Some(statement.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_ceremony_keeps_the_accepted_statements() {
+    let mut h = Harness::new();
+    assert!(h.ceremony.statements().is_empty());
+    assert_eq!(h.ceremony.approval_of(&pid("alice")), None);
+
+    h.approve("alice");
+    h.reject("bob");
+    h.approve("carol");
+    // A refused statement is not kept (alice's approval delivered twice;
+    // her agent keeps its nonces).
+    let again = h.log[0].0.clone();
+    h.refused(again);
+
+    let kept = logged_statements(&h);
+    assert_eq!(h.ceremony.statements(), kept.as_slice());
+    let decisions: Vec<_> = kept
+        .iter()
+        .map(|s| (s.statement.participant.as_str(), &s.statement.decision))
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("alice", &Decision::Approve),
+            ("bob", &reject("bob does not recognise the artifacts")),
+            ("carol", &Decision::Approve),
+        ]
+    );
+    // The rejection's reason is the one bob signed.
+    assert_eq!(
+        h.ceremony.rejections()[0].1,
+        "bob does not recognise the artifacts"
+    );
+    for signed in h.ceremony.statements() {
+        let entry = h
+            .group
+            .roster
+            .get(&signed.statement.participant)
+            .expect("in the roster");
+        let identity = entry.identity.expect("an identity key");
+        assert!(signed.verify(&identity), "{signed:?}");
+        assert_eq!(signed.statement.ceremony, *h.ceremony.id());
+        assert_eq!(signed.statement.message_sha256, h.ceremony.message_sha256());
+    }
+
+    assert_eq!(h.ceremony.approval_of(&pid("alice")), Some(&kept[0]));
+    assert_eq!(h.ceremony.approval_of(&pid("carol")), Some(&kept[2]));
+    assert_eq!(h.ceremony.approval_of(&pid("bob")), None, "bob rejected");
+    assert_eq!(h.ceremony.approval_of(&pid("dave")), None);
+    assert_eq!(h.ceremony.approval_of(&pid("mallory")), None);
+
+    // The approvals stay with the signed ceremony.
+    h.approve("dave");
+    h.sign_all();
+    assert_eq!(h.ceremony.statements(), logged_statements(&h).as_slice());
+    assert_eq!(h.ceremony.statements().len(), 4);
+    assert_eq!(h.ceremony.approval_of(&pid("alice")), Some(&kept[0]));
+    assert!(h.ceremony.approval_of(&pid("dave")).is_some());
+}
+
+#[test]
+fn refuses_a_statement_signed_with_another_participants_key() {
+    let mut h = Harness::new();
+    h.approve("bob");
+
+    // bob's key signs a statement that says it is alice's.
+    let forged = h.signed_by("bob", h.statement("alice", Decision::Approve));
+    let approval = h.approved_with("alice", forged);
+    let err = h.refused(approval);
+    assert_bad_statement(&err, "alice", "does not verify with alice's identity key");
+
+    let forged = h.signed_by("bob", h.statement("alice", reject("forged")));
+    let err = h.refused(Event::Rejected { statement: forged });
+    assert_bad_statement(&err, "alice", "does not verify");
+
+    // Nor can a forged statement take the place of one already made: the
+    // signature is checked before anything else about it.
+    let forged = h.signed_by("alice", h.statement("bob", reject("forged")));
+    let err = h.refused(Event::Rejected { statement: forged });
+    assert_bad_statement(&err, "bob", "does not verify");
+
+    // alice's own statement is still accepted.
+    assert_eq!(h.approve("alice"), vec![]);
+    assert_eq!(h.ceremony.approvals().len(), 2);
+}
+
+#[test]
+fn refuses_a_statement_altered_after_signing() {
+    let mut h = Harness::new();
+    let signed = h.decide("alice", Decision::Approve);
+    type Alteration = (&'static str, fn(&mut Statement));
+    let alterations: [Alteration; 6] = [
+        // Refused as a bad signature, not as a message mismatch.
+        ("message digest", |s| {
+            s.message_sha256 = Sha256Digest::of(b"a different manifest");
+        }),
+        ("ceremony", |s| {
+            s.ceremony = CeremonyId::new("release-0.9.9").expect("a valid ceremony id");
+        }),
+        ("key group", |s| {
+            s.key_group = KeyGroupName::new("other-group").expect("a valid name");
+        }),
+        ("break-glass flag", |s| s.break_glass = true),
+        ("decision time", |s| s.at_unix_ms += 1),
+        ("decision", |s| {
+            s.decision = reject("not what alice said");
+        }),
+    ];
+    for (what, alter) in alterations {
+        let mut altered = signed.clone();
+        alter(&mut altered.statement);
+        assert_ne!(altered, signed, "{what}");
+        let event = if matches!(altered.statement.decision, Decision::Approve) {
+            h.approved_with("alice", altered)
+        } else {
+            Event::Rejected { statement: altered }
+        };
+        let err = h.refused(event);
+        assert_bad_statement(&err, "alice", "does not verify");
+    }
+
+    // alice's statement passed off as bob's.
+    let mut altered = signed.clone();
+    altered.statement.participant = pid("bob");
+    let approval = h.approved_with("bob", altered);
+    let err = h.refused(approval);
+    assert_bad_statement(&err, "bob", "does not verify with bob's identity key");
+
+    // The statement as alice signed it is accepted.
+    let approval = h.approved_with("alice", signed.clone());
+    assert_eq!(h.send(approval).expect("the approval is accepted"), vec![]);
+    assert_eq!(h.ceremony.statements(), [signed]);
+}
+
+#[test]
+fn refuses_a_statement_about_another_ceremony() {
+    let mut h = Harness::new();
+    // alice really approved another ceremony of the same key group, over
+    // the same message; her statement is carried into this one.
+    let mut elsewhere = request(MESSAGE);
+    elsewhere.id = CeremonyId::new("release-0.9.9").expect("a valid ceremony id");
+    let elsewhere = Ceremony::new(elsewhere, h.group.clone()).expect("a valid request");
+    let statement = h.agents[&pid("alice")].decide(&elsewhere, Decision::Approve);
+    let approval = h.approved_with("alice", statement);
+    let err = h.refused(approval);
+    assert_bad_statement(
+        &err,
+        "alice",
+        "it is about ceremony release-0.9.9, not release-1.0.0",
+    );
+
+    let statement = h.agents[&pid("bob")].decide(&elsewhere, reject("not this one"));
+    let err = h.refused(Event::Rejected { statement });
+    assert_bad_statement(&err, "bob", "about ceremony release-0.9.9");
+
+    assert!(h.ceremony.statements().is_empty());
+    assert_eq!(h.approve("alice"), vec![]);
+}
+
+#[test]
+fn refuses_a_statement_for_another_key_group() {
+    let mut h = Harness::new();
+    let mut statement = h.statement("alice", Decision::Approve);
+    statement.key_group = KeyGroupName::new("other-group").expect("a valid name");
+    let statement = h.signed_by("alice", statement);
+    let approval = h.approved_with("alice", statement);
+    let err = h.refused(approval);
+    assert_bad_statement(
+        &err,
+        "alice",
+        "it names key group other-group, not release-signing",
+    );
+
+    let mut statement = h.statement("bob", reject("wrong group"));
+    statement.key_group = KeyGroupName::new("other-group").expect("a valid name");
+    let err = h.refused(Event::Rejected {
+        statement: h.signed_by("bob", statement),
+    });
+    assert_bad_statement(&err, "bob", "key group other-group");
+    assert!(h.ceremony.statements().is_empty());
+}
+
+#[test]
+fn refuses_a_decision_the_event_does_not_claim() {
+    let mut h = Harness::new();
+    // alice's signed rejection, carried as an approval.
+    let statement = h.decide("alice", reject("the tarball is not from CI"));
+    let approval = h.approved_with("alice", statement);
+    let err = h.refused(approval);
+    assert_bad_statement(&err, "alice", "it does not approve the ceremony");
+
+    // bob's signed approval, carried as a rejection.
+    let err = h.refused(Event::Rejected {
+        statement: h.decide("bob", Decision::Approve),
+    });
+    assert_bad_statement(&err, "bob", "it does not reject the ceremony");
+
+    // Neither counts as a decision: both may still decide.
+    assert_eq!(h.ceremony.decision_of(&pid("alice")), None);
+    assert_eq!(h.ceremony.decision_of(&pid("bob")), None);
+    h.reject("alice");
+    h.approve("bob");
+    assert_eq!(h.ceremony.decision_of(&pid("alice")), Some("rejected"));
+    assert_eq!(h.ceremony.decision_of(&pid("bob")), Some("approved"));
+}
+
+/// The break-glass ceremony's side (a statement that does not acknowledge
+/// break-glass) is in the policy tests, which set up break-glass.
+#[test]
+fn refuses_a_break_glass_statement_in_a_normal_ceremony() {
+    let mut h = Harness::new();
+    assert!(!h.ceremony.is_break_glass());
+    let mut statement = h.statement("alice", Decision::Approve);
+    assert!(!statement.break_glass, "the agent states what it saw");
+    statement.break_glass = true;
+    let statement = h.signed_by("alice", statement);
+    let approval = h.approved_with("alice", statement);
+    let err = h.refused(approval);
+    assert_bad_statement(
+        &err,
+        "alice",
+        "it claims a break-glass ceremony, but this one is not",
+    );
+
+    let mut statement = h.statement("bob", reject("no emergency"));
+    statement.break_glass = true;
+    let err = h.refused(Event::Rejected {
+        statement: h.signed_by("bob", statement),
+    });
+    assert_bad_statement(&err, "bob", "claims a break-glass ceremony");
+    assert!(h.ceremony.statements().is_empty());
+}
+
+#[test]
+fn refuses_a_statement_when_the_roster_lists_no_identity_key() {
+    let (group, agents) = key_group();
+    let mut group = (*group).clone();
+    group
+        .roster
+        .participants
+        .iter_mut()
+        .find(|p| p.id == pid("carol"))
+        .expect("carol is in the roster")
+        .identity = None;
+    let mut h = Harness::start(Arc::new(group), agents);
+    h.approve("alice");
+
+    // carol's statement is properly signed, but nothing says with which key.
+    let approval = h.approval("carol");
+    let err = h.refused(approval);
+    assert_bad_statement(
+        &err,
+        "carol",
+        "the roster of key group release-signing lists no identity key for carol",
+    );
+    let rejection = h.rejection("carol", "cannot be checked");
+    let err = h.refused(rejection);
+    assert_bad_statement(&err, "carol", "lists no identity key");
+
+    // The others still approve and sign without her.
+    h.approve("bob");
+    let actions = h.approve("dave");
+    assert_eq!(
+        actions,
+        vec![Action::SendSigningPackage {
+            attempt: 1,
+            signers: ids(&["alice", "bob", "dave"]),
+        }]
+    );
+    let signature = h.sign_all();
+    assert_verifies(&h.group, MESSAGE, &signature);
 }
 
 // === invalid shares ===
@@ -1037,14 +1333,27 @@ fn replay_names_the_first_bad_event() {
         "{err:?}"
     );
 
-    // A digest changed.
+    // A digest changed by whoever keeps the record: the approver's
+    // signature no longer verifies.
     let mut tampered = h.log.clone();
-    if let Event::Approved { message_sha256, .. } = &mut tampered[2].0 {
-        *message_sha256 = Sha256Digest::of(b"something else");
-    } else {
+    let Event::Approved { statement, .. } = &mut tampered[2].0 else {
         panic!("event 2 is an approval: {:?}", tampered[2].0);
-    }
+    };
+    statement.statement.message_sha256 = Sha256Digest::of(b"something else");
+    let approver = statement.statement.participant.clone();
     let (index, err) = replay(&tampered).expect_err("a changed digest");
+    assert_eq!(index, 3);
+    assert!(
+        matches!(&err, CeremonyError::BadStatement { participant, .. } if *participant == approver),
+        "{err:?}"
+    );
+
+    // The approver itself signed an approval of another digest.
+    let Event::Approved { statement, .. } = &mut tampered[2].0 else {
+        unreachable!()
+    };
+    *statement = h.agents[&approver].sign_statement(statement.statement.clone());
+    let (index, err) = replay(&tampered).expect_err("an approval of another digest");
     assert_eq!(index, 3);
     assert!(
         matches!(err, CeremonyError::MessageMismatch { .. }),

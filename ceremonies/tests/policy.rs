@@ -5,21 +5,20 @@
 //! real round 1 / round 2; time is handed in as `Timestamp`s, never read.
 
 mod support;
-use support::{Agent, pid};
+use support::{Agent, pid, reject};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use frost_ed25519::Signature;
-use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use quorate_ceremonies::policy::{PolicyViolation, check_signing_set};
 use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Progress, Request, Round,
     State, Timestamp,
 };
 use quorate_common::policy::{Deadlines, Emergency};
-use quorate_common::{CeremonyId, KeyGroupName, ParticipantId, Policy, Roster, RosterEntry};
+use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy, SignedStatement};
 
 /// The roster: two engineers, two security people, one release engineer.
 const ROSTER: [(&str, &str); 5] = [
@@ -92,50 +91,25 @@ fn emergency_policy() -> Policy {
     }
 }
 
-fn roster() -> Roster {
-    Roster {
-        participants: ROSTER
-            .iter()
-            .map(|(name, role)| RosterEntry {
-                id: pid(name),
-                name: name.to_uppercase(),
-                role: (*role).into(),
-                coordinator: None,
-            })
-            .collect(),
-    }
-}
-
 /// A 3-of-5 key group under `policy` (which must be valid for the roster),
 /// from a trusted dealer, with one agent per participant.
 fn key_group(policy: Policy) -> (Arc<KeyGroup>, BTreeMap<ParticipantId, Agent>) {
-    policy
-        .validate(&roster(), THRESHOLD)
+    let (group, agents) = key_group_unchecked(policy);
+    group
+        .policy
+        .validate(&group.roster, THRESHOLD)
         .expect("the test policy is valid for the roster");
-    key_group_unchecked(policy)
+    (group, agents)
 }
 
 /// As [`key_group`], without validating the policy first.
 fn key_group_unchecked(policy: Policy) -> (Arc<KeyGroup>, BTreeMap<ParticipantId, Agent>) {
-    let identifiers: Vec<_> = ROSTER.iter().map(|(n, _)| pid(n).identifier()).collect();
-    let (shares, public_key_package) = frost_ed25519::keys::generate_with_dealer(
-        5,
-        THRESHOLD,
-        IdentifierList::Custom(&identifiers),
-        rand_core::OsRng,
-    )
-    .expect("dealer key generation");
-    let mut agents = BTreeMap::new();
-    for (name, _) in ROSTER {
-        let share = shares[&pid(name).identifier()].clone();
-        let key = KeyPackage::try_from(share).expect("a valid share");
-        agents.insert(pid(name), Agent { key, nonces: None });
-    }
+    let (public_key_package, roster, agents) = support::deal(&ROSTER, THRESHOLD);
     let group = KeyGroup {
         name: KeyGroupName::new(GROUP).expect("a valid key group name"),
         threshold: THRESHOLD,
         public_key_package,
-        roster: roster(),
+        roster,
         policy,
     };
     (Arc::new(group), agents)
@@ -206,13 +180,26 @@ impl Harness {
         self.agents.get_mut(&pid(name)).expect("a known agent")
     }
 
+    /// `name`'s signed statement of `decision` about this ceremony.
+    fn decide(&self, name: &str, decision: Decision) -> SignedStatement {
+        self.agents[&pid(name)].decide(&self.ceremony, decision)
+    }
+
+    /// An approval carrying `statement`, with fresh commitments of `name`.
+    fn approved_with(&mut self, name: &str, statement: SignedStatement) -> Event {
+        Event::Approved {
+            statement,
+            commitments: self.agent(name).commit(),
+        }
+    }
+
+    fn approval(&mut self, name: &str) -> Event {
+        let statement = self.decide(name, Decision::Approve);
+        self.approved_with(name, statement)
+    }
+
     fn approve(&mut self, name: &str, now: Timestamp) -> Vec<Action> {
-        let commitments = self.agent(name).commit();
-        let event = Event::Approved {
-            participant: pid(name),
-            message_sha256: self.ceremony.message_sha256(),
-            commitments,
-        };
+        let event = self.approval(name);
         self.send(event, now).expect("the approval is accepted")
     }
 
@@ -227,9 +214,7 @@ impl Harness {
 
     fn rejection(&self, name: &str) -> Event {
         Event::Rejected {
-            participant: pid(name),
-            message_sha256: self.ceremony.message_sha256(),
-            reason: "the tarball does not match the CI build".into(),
+            statement: self.decide(name, reject("the tarball does not match the CI build")),
         }
     }
 
@@ -748,11 +733,7 @@ fn a_rejection_from_a_veto_role_ends_the_ceremony() {
     );
     assert_eq!(actions, vec![Action::Close(Outcome::Rejected { reason })]);
     assert_eq!(h.ceremony.next_deadline(), None);
-    let event = Event::Approved {
-        participant: pid("erin"),
-        message_sha256: h.ceremony.message_sha256(),
-        commitments: h.agent("erin").commit(),
-    };
+    let event = h.approval("erin");
     let err = h.refused(event, at(4 * MINUTE));
     assert_eq!(
         err,
@@ -1078,11 +1059,12 @@ fn an_emergency_approvals_count_below_t_is_raised_to_t() {
         e.approvals = Some(2);
         e.required.clear();
     }
-    policy
-        .validate(&roster(), THRESHOLD)
+    let (group, agents) = key_group_unchecked(policy);
+    group
+        .policy
+        .validate(&group.roster, THRESHOLD)
         .expect_err("validation refuses approvals below t");
     // Even if such a policy reached the engine, it would not go below t.
-    let (group, agents) = key_group_unchecked(policy);
     let mut h = Harness::start(
         group,
         agents,
@@ -1187,6 +1169,64 @@ fn break_glass_review_by_a_reviewer_with_notes_completes_it() {
         "{err:?}"
     );
     assert_eq!(h.ceremony.state(), State::Signed);
+}
+
+#[test]
+fn statements_acknowledge_break_glass_exactly_when_it_was_declared() {
+    let bad_statement = |err: CeremonyError, name: &str, why: &str| {
+        assert!(
+            matches!(&err, CeremonyError::BadStatement { participant, why: w }
+                if *participant == pid(name) && w.contains(why)),
+            "expected a bad statement of {name} ({why}), got {err:?}"
+        );
+    };
+
+    // A break-glass ceremony: an approver that did not see it was one
+    // (its statement says break_glass = false) is not counted.
+    let mut h = break_glass();
+    let mut unaware = h.agents[&pid("carol")].statement(&h.ceremony, Decision::Approve);
+    assert!(unaware.break_glass, "the agent states what it saw");
+    unaware.break_glass = false;
+    let statement = h.agents[&pid("carol")].sign_statement(unaware);
+    let approval = h.approved_with("carol", statement);
+    let err = h.refused(approval, at(MINUTE));
+    bad_statement(
+        err,
+        "carol",
+        "this is a break-glass ceremony, but the statement does not acknowledge it",
+    );
+    let mut unaware = h.agents[&pid("dave")].statement(&h.ceremony, reject("no"));
+    unaware.break_glass = false;
+    let rejection = Event::Rejected {
+        statement: h.agents[&pid("dave")].sign_statement(unaware),
+    };
+    let err = h.refused(rejection, at(MINUTE));
+    bad_statement(err, "dave", "does not acknowledge");
+    assert!(h.ceremony.statements().is_empty());
+    // Acknowledged, it counts.
+    h.approve("carol", at(2 * MINUTE));
+    let approval = h
+        .ceremony
+        .approval_of(&pid("carol"))
+        .expect("carol approved");
+    assert!(approval.statement.break_glass);
+
+    // A normal ceremony in the same key group: a statement claiming
+    // break-glass is refused.
+    let mut h = Harness::new(emergency_policy());
+    let mut claimed = h.agents[&pid("carol")].statement(&h.ceremony, Decision::Approve);
+    assert!(!claimed.break_glass);
+    claimed.break_glass = true;
+    let statement = h.agents[&pid("carol")].sign_statement(claimed);
+    let approval = h.approved_with("carol", statement);
+    let err = h.refused(approval, at(MINUTE));
+    bad_statement(
+        err,
+        "carol",
+        "it claims a break-glass ceremony, but this one is not",
+    );
+    h.approve("carol", at(2 * MINUTE));
+    assert_eq!(h.ceremony.statements().len(), 1);
 }
 
 #[test]
@@ -1371,12 +1411,7 @@ fn a_late_approval_meets_the_ceremony_as_its_deadline_left_it() {
     h.approve("carol", at(2 * MINUTE));
     // The approval deadline (1h) passed before the clock's own event came:
     // erin's approval must not form a signing package.
-    let commitments = h.agent("erin").commit();
-    let approval = Event::Approved {
-        participant: pid("erin"),
-        message_sha256: h.ceremony.message_sha256(),
-        commitments,
-    };
+    let approval = h.approval("erin");
     let err = h.refused(approval, at(HOUR + 5 * SECOND));
     assert!(matches!(err, CeremonyError::Finished { .. }), "{err:?}");
 }

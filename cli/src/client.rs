@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use quorate_common::proto::audit_client::AuditClient;
 use quorate_common::proto::ceremonies_client::CeremoniesClient;
 use quorate_common::proto::client::Identify;
 use quorate_common::proto::key_groups_client::KeyGroupsClient;
@@ -10,10 +11,12 @@ use tonic::transport::{Channel, Endpoint};
 
 pub type Ceremonies = CeremoniesClient<InterceptedService<Channel, Identify>>;
 pub type KeyGroups = KeyGroupsClient<InterceptedService<Channel, Identify>>;
+pub type Audit = AuditClient<InterceptedService<Channel, Identify>>;
 
 pub struct Clients {
     pub ceremonies: Ceremonies,
     pub key_groups: KeyGroups,
+    pub audit: Audit,
 }
 
 impl Clients {
@@ -29,7 +32,8 @@ impl Clients {
         let identify = Identify::new(identity).map_err(anyhow::Error::msg)?;
         Ok(Self {
             ceremonies: CeremoniesClient::with_interceptor(channel.clone(), identify.clone()),
-            key_groups: KeyGroupsClient::with_interceptor(channel, identify),
+            key_groups: KeyGroupsClient::with_interceptor(channel.clone(), identify.clone()),
+            audit: AuditClient::with_interceptor(channel, identify),
         })
     }
 }

@@ -1,16 +1,22 @@
 //! Trusted-dealer key generation for a key group. The dealer's secrets exist
 //! only in memory while the share files are written.
+//!
+//! Participants listed without an identity key get a fresh one here too
+//! (`<id>.identity.json`), and the roster in `group.json` lists its public
+//! half; a participant that brings its own key lists it in the roster.
 
 use std::path::{Path, PathBuf};
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
-use quorate_common::{KeyGroupName, Policy, Roster};
+use quorate_common::{IdentityKey, KeyGroupName, Policy, Roster};
 use rand_core::OsRng;
 
 pub struct Dealt {
     pub group: KeyGroupFile,
     pub shares: Vec<KeyShareFile>,
+    /// Identity keys made for participants the roster listed without one.
+    pub identities: Vec<IdentityKey>,
 }
 
 /// Splits a fresh group key into one share per roster entry, `threshold` of
@@ -45,13 +51,34 @@ pub fn deal(
         let package = KeyPackage::try_from(secret)?;
         shares.push(KeyShareFile::new(name.clone(), entry.id.clone(), &package)?);
     }
-    let group = KeyGroupFile::new(name, threshold, &public, roster.clone(), policy)?;
-    Ok(Dealt { group, shares })
+    let mut roster = roster.clone();
+    let mut identities = Vec::new();
+    for entry in &mut roster.participants {
+        if entry.identity.is_none() {
+            let key = IdentityKey::generate(entry.id.clone(), &mut OsRng);
+            entry.identity = Some(key.public());
+            identities.push(key);
+        }
+    }
+    let group = KeyGroupFile::new(name, threshold, &public, roster, policy)?;
+    Ok(Dealt {
+        group,
+        shares,
+        identities,
+    })
 }
 
-/// Writes `<id>.share.json` per participant and `group.json` into `dir`.
-/// Returns the paths of the share files, in roster order.
-pub fn write(dealt: &Dealt, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Where [`write`] put each participant's secrets.
+pub struct Written {
+    pub share: PathBuf,
+    /// The identity key made here, if the roster listed none.
+    pub identity: Option<PathBuf>,
+}
+
+/// Writes `<id>.share.json` (and `<id>.identity.json` for identity keys made
+/// here) per participant and `group.json` into `dir`. Returns the paths in
+/// roster order.
+pub fn write(dealt: &Dealt, dir: &Path) -> anyhow::Result<Vec<Written>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let mut paths = Vec::new();
@@ -64,7 +91,28 @@ pub fn write(dealt: &Dealt, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             );
         }
         share.save(&path)?;
-        paths.push(path);
+        let identity = match dealt
+            .identities
+            .iter()
+            .find(|k| *k.participant() == share.participant)
+        {
+            Some(key) => {
+                let path = dir.join(format!("{}.identity.json", share.participant));
+                if path.exists() {
+                    anyhow::bail!(
+                        "{} exists; refusing to overwrite an identity key",
+                        path.display()
+                    );
+                }
+                key.save(&path)?;
+                Some(path)
+            }
+            None => None,
+        };
+        paths.push(Written {
+            share: path,
+            identity,
+        });
     }
     dealt.group.save(&dir.join("group.json"))?;
     Ok(paths)

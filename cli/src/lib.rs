@@ -1,6 +1,7 @@
 //! The release manager's and auditor's side of quorate: key generation, the
 //! client commands, and the local quickstart deployment.
 
+pub mod audit;
 pub mod client;
 pub mod keygen;
 pub mod local;

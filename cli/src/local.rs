@@ -20,6 +20,8 @@ pub struct LocalDeployment {
     pub coordinator: Option<RunningCoordinator>,
     pub coordinator_config: Config,
     pub group: KeyGroupFile,
+    /// The record's verifier key (C2SP signed-note format).
+    pub log_verifier_key: String,
     pub agents: BTreeMap<ParticipantId, RunningAgent>,
     pub agent_configs: BTreeMap<ParticipantId, AgentConfig>,
 }
@@ -68,6 +70,7 @@ impl LocalDeployment {
             metrics_listen: Some("127.0.0.1:0".parse()?),
             alert_command,
             alert_webhook,
+            log_origin: quorate_coordinator::config::default_origin(),
         };
         let coordinator = quorate_coordinator::start(&coordinator_config).await?;
         // Restarts must come back on the same port.
@@ -76,12 +79,14 @@ impl LocalDeployment {
             ..coordinator_config
         };
         let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold, policy)?;
-        let share_paths = keygen::write(&dealt, &dir.join("keys"))?;
+        let written = keygen::write(&dealt, &dir.join("keys"))?;
+        let log_key = coordinator.log_verifier_key.clone();
         let mut deployment = Self {
             dir: dir.to_owned(),
             coordinator: Some(coordinator),
             coordinator_config,
             group: dealt.group,
+            log_verifier_key: log_key.clone(),
             agents: BTreeMap::new(),
             agent_configs: BTreeMap::new(),
         };
@@ -93,11 +98,19 @@ impl LocalDeployment {
                 key_group: Some(proto::KeyGroup::from(&deployment.group)),
             })
             .await?;
-        for (entry, share) in roster.participants.iter().zip(share_paths) {
+        for (entry, files) in roster.participants.iter().zip(written) {
+            let identity_key = files.identity.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "a local deployment makes every identity key; {} brought one",
+                    entry.id
+                )
+            })?;
             let config = AgentConfig {
                 id: entry.id.clone(),
                 coordinator: deployment.url(),
-                key_share: share,
+                key_share: files.share,
+                identity_key,
+                log_key: Some(log_key.clone()),
                 key_group: dir.join("keys").join("group.json"),
                 state_dir: dir.join("agents").join(entry.id.as_str()),
                 socket: None,
@@ -273,6 +286,7 @@ pub fn sample_roster(coordinator: Option<&str>) -> Roster {
         name: name.into(),
         role: role.into(),
         coordinator: coordinator.map(str::to_string),
+        identity: None,
     };
     Roster {
         participants: vec![

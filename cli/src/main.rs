@@ -120,6 +120,11 @@ enum Command {
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
+    /// Auditors: export transcripts, replay them offline, check the log.
+    Audit {
+        #[command(subcommand)]
+        command: quorate::audit::AuditCommand,
+    },
     /// Write a key group's public key as PEM SubjectPublicKeyInfo.
     Pubkey {
         #[arg(long)]
@@ -148,6 +153,9 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Quickstart { dir } => quorate::quickstart::run(&dir).await,
+        Command::Audit { command } => {
+            quorate::audit::run(command, &cli.coordinator, &cli.identity).await
+        }
         Command::Keygen {
             roster,
             threshold,
@@ -169,7 +177,10 @@ async fn run() -> anyhow::Result<()> {
                 quorate::keygen::deal(KeyGroupName::new(key_group)?, &roster, threshold, policy)?;
             let paths = quorate::keygen::write(&dealt, &out)?;
             for p in paths {
-                println!("wrote {}", p.display());
+                println!("wrote {}", p.share.display());
+                if let Some(identity) = p.identity {
+                    println!("wrote {}", identity.display());
+                }
             }
             println!("wrote {}", out.join("group.json").display());
             println!("group key: {}", dealt.group.group_key);

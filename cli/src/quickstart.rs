@@ -44,8 +44,9 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
 
     let result = ceremony(dir, &deployment, &roster, &step).await;
     deployment.stop().await?;
-    result?;
+    let id = result?;
     step("stopped the coordinator and the agents");
+    audit(dir, &id, &step)?;
     println!();
     println!("A consumer checks the release manifest with stock openssl:");
     println!(
@@ -54,6 +55,29 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         dir.join("SHA256SUMS").display(),
         dir.join("SHA256SUMS.sig").display()
     );
+    println!("An auditor replays the ceremony offline, with only the log's key:");
+    println!(
+        "  quorate audit replay {} --log-key {}",
+        dir.join("ceremony.transcript").display(),
+        dir.join("log.vkey").display()
+    );
+    Ok(())
+}
+
+/// The auditor's part, offline: nothing is running any more.
+fn audit(dir: &Path, id: &str, step: &impl Fn(&str)) -> anyhow::Result<()> {
+    let log = crate::audit::log_verifier(&dir.join("log.vkey").display().to_string())?;
+    let report = crate::audit::replay_file(&dir.join("ceremony.transcript"), &log)?;
+    if let Some(first) = report.first_finding() {
+        print!("{report}");
+        anyhow::bail!("the replay of ceremony {id} found a discrepancy at {first}");
+    }
+    step(&format!(
+        "replayed ceremony.transcript offline: checkpoint signature, {} inclusion proofs, \
+         every signed approval, the policy, each share and the signature check out ({})",
+        report.steps.len() + 2,
+        report.state
+    ));
     Ok(())
 }
 
@@ -62,7 +86,7 @@ async fn ceremony(
     deployment: &LocalDeployment,
     roster: &Roster,
     step: &impl Fn(&str),
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let artifacts = dir.join("artifacts");
     std::fs::create_dir_all(&artifacts)?;
     let mut manifest = String::new();
@@ -135,5 +159,18 @@ async fn ceremony(
     std::fs::write(dir.join("SHA256SUMS.sig"), &status.signature)?;
     std::fs::write(dir.join("group.pub.pem"), ed25519_public_key_pem(&key))?;
     step("wrote group.pub.pem (PEM SubjectPublicKeyInfo) and SHA256SUMS.sig (raw 64-byte Ed25519)");
-    Ok(())
+
+    let ceremony_id = quorate_common::CeremonyId::new(&id)?;
+    let transcript = crate::audit::export(&mut clients.audit, &ceremony_id).await?;
+    crate::audit::save_transcript(&transcript, &dir.join("ceremony.transcript"))?;
+    std::fs::write(dir.join("checkpoint"), &transcript.checkpoint)?;
+    std::fs::write(
+        dir.join("log.vkey"),
+        format!("{}\n", deployment.log_verifier_key),
+    )?;
+    step(&format!(
+        "exported ceremony.transcript ({} record entries with inclusion proofs), the signed checkpoint, and log.vkey",
+        transcript.entries.len()
+    ));
+    Ok(id)
 }

@@ -180,6 +180,62 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
         .unwrap();
     assert!(verify.status.success(), "{}", text(&verify.stdout));
 
+    // The auditor's files, and the replay the quickstart ends with, again
+    // by hand: it passes, and fails on a transcript changed by one byte.
+    for file in ["ceremony.transcript", "checkpoint", "log.vkey"] {
+        assert!(demo.join(file).exists(), "{file} missing");
+    }
+    assert!(
+        stdout.contains("replayed ceremony.transcript offline"),
+        "{stdout}"
+    );
+    let vkey = std::fs::read_to_string(demo.join("log.vkey")).unwrap();
+    assert!(vkey.starts_with("quorate.localhost/log+"), "{vkey}");
+    let replay = |transcript: &std::path::Path, json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"));
+        cmd.args(["audit", "replay"])
+            .arg(transcript)
+            .arg("--log-key")
+            .arg(demo.join("log.vkey"));
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let out = replay(&demo.join("ceremony.transcript"), false);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(": PASSED"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = replay(&demo.join("ceremony.transcript"), true);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], true);
+
+    let original = std::fs::read_to_string(demo.join("ceremony.transcript")).unwrap();
+    // The request entry, inside the transcript's JSON string.
+    let tampered = original.replacen(
+        r#"\"requester\":\"release-manager\""#,
+        r#"\"requester\":\"release-managed\""#,
+        1,
+    );
+    assert_ne!(tampered, original);
+    let path = dir.path().join("tampered.transcript");
+    std::fs::write(&path, tampered).unwrap();
+    let out = replay(&path, false);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the first is at entry 1, proof"),
+        "{stderr}"
+    );
+    assert!(
+        text(&out.stdout).contains(": FAILED"),
+        "{}",
+        text(&out.stdout)
+    );
+
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(["quickstart", "--dir", demo.to_str().unwrap()])
         .output()

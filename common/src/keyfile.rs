@@ -141,19 +141,77 @@ impl KeyGroupFile {
 
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
         let file: Self = read_json(path, "key-group")?;
-        if file.format != GROUP_FORMAT {
-            return Err(format_error(
-                path,
-                "key-group",
-                format!("format is {:?}", file.format),
+        file.check()
+            .map_err(|(field, why)| format_error(path, "key-group", format!("{field}: {why}")))?;
+        Ok(file)
+    }
+
+    /// Checks the file is one [`KeyGroupFile::new`] would write: its
+    /// format, a valid roster listing exactly the package's participants, a
+    /// threshold equal to the package's, the group key and package as the
+    /// package's own lowercase hex (one encoding, so one record entry), and
+    /// a policy the roster can meet. Names the field that is wrong.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.format != GROUP_FORMAT {
+            return Err((
+                "format",
+                format!("is {:?}, expected {GROUP_FORMAT:?}", self.format),
             ));
         }
-        file.public_key_package()
-            .map_err(|why| format_error(path, "key-group", why))?;
-        file.policy
-            .validate(&file.roster, file.threshold)
-            .map_err(|e| format_error(path, "key-group", e.to_string()))?;
-        Ok(file)
+        let package = self
+            .public_key_package()
+            .map_err(|why| ("public_key_package", why))?;
+        self.roster
+            .validate()
+            .map_err(|e| ("roster", e.to_string()))?;
+        if let Some(m) = package.min_signers()
+            && m != self.threshold
+        {
+            return Err((
+                "threshold",
+                format!(
+                    "is {}, but the public key package needs {m} signers",
+                    self.threshold
+                ),
+            ));
+        }
+        let listed: std::collections::BTreeSet<_> =
+            self.roster.ids().map(|p| p.identifier()).collect();
+        let shares: std::collections::BTreeSet<_> =
+            package.verifying_shares().keys().copied().collect();
+        if listed != shares {
+            return Err((
+                "roster",
+                "does not list exactly the participants with a verifying share in the public key package"
+                    .into(),
+            ));
+        }
+        let canonical = Self::new(
+            self.name.clone(),
+            self.threshold,
+            &package,
+            self.roster.clone(),
+            self.policy.clone(),
+        )
+        .map_err(|e| ("public_key_package", e.to_string()))?;
+        if canonical.group_key != self.group_key {
+            return Err((
+                "group_key",
+                format!(
+                    "is {}, but the public key package's group key is {}",
+                    self.group_key, canonical.group_key
+                ),
+            ));
+        }
+        if canonical.public_key_package != self.public_key_package {
+            return Err((
+                "public_key_package",
+                "is not the lowercase hex of the package's canonical serialization".into(),
+            ));
+        }
+        self.policy
+            .validate(&self.roster, self.threshold)
+            .map_err(|e| ("policy", e.to_string()))
     }
 
     pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {
@@ -170,7 +228,7 @@ fn format_error(path: &Path, expected: &'static str, why: String) -> KeyFileErro
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     path: &Path,
     expected: &'static str,
 ) -> Result<T, KeyFileError> {

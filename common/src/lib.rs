@@ -4,20 +4,25 @@
 //! does no network I/O.
 
 pub mod digest;
+pub mod hex_bytes;
+pub mod identity;
 pub mod ids;
 pub mod keyfile;
 pub mod manifest;
 pub mod pem;
 pub mod policy;
 pub mod roster;
+pub mod statement;
 
 #[cfg(feature = "proto")]
 pub mod proto;
 
 pub use digest::Sha256Digest;
+pub use identity::{IdentityKey, PublicIdentity};
 pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId};
 pub use policy::{Policy, PolicyError};
 pub use roster::{Roster, RosterEntry, RosterError};
+pub use statement::{Decision, SignedStatement, Statement};
 
 /// Largest message a ceremony signs. Approvers must be able to read all of
 /// it, so it is a manifest of artifacts, never an artifact itself.

@@ -19,6 +19,10 @@ pub struct RosterEntry {
     /// The coordinator's gRPC address as this participant's agent reaches it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coordinator: Option<String>,
+    /// The public half of the participant's identity key, which signs its
+    /// approvals and rejections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::PublicIdentity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

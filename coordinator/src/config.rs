@@ -23,6 +23,15 @@ pub struct Config {
     /// is declared.
     #[serde(default)]
     pub alert_webhook: Option<String>,
+    /// The record's origin: the first line of every checkpoint and the
+    /// log key's name, e.g. `releases.example.com/quorate`. Fixed for the
+    /// life of the log.
+    #[serde(default = "default_origin")]
+    pub log_origin: String,
+}
+
+pub fn default_origin() -> String {
+    "quorate.localhost/log".into()
 }
 
 impl Config {

@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use quorate_ceremonies::{Action, Ceremony, CeremonyError, Event, KeyGroup, Request};
+use quorate_ceremonies::{Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request};
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::{CeremonyId, KeyGroupName, ParticipantId};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
 
 use crate::clock::Clock;
-use crate::store::{CeremonyStore, EventRecord, StoreError};
+use crate::store::{CeremonyStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -82,17 +82,27 @@ impl<S: CeremonyStore> Hub<S> {
         })
     }
 
-    pub async fn register_key_group(&self, file: KeyGroupFile) -> Result<Arc<KeyGroup>, HubError> {
+    /// Records the key group's registration by `by`, then serves it.
+    pub async fn register_key_group(
+        &self,
+        file: KeyGroupFile,
+        by: String,
+    ) -> Result<Arc<KeyGroup>, HubError> {
         let group = Arc::new(KeyGroup::from_file(&file).map_err(HubError::InvalidKeyGroup)?);
         if self.key_group(&file.name).is_some() {
             return Err(HubError::KeyGroupExists(file.name));
         }
-        self.store.add_key_group(&file).map_err(|e| match e {
-            StoreError::Exists(_) => HubError::KeyGroupExists(file.name.clone()),
+        let name = file.name.clone();
+        let entry = Entry::KeyGroupRegistered {
+            at: self.clock.now(),
+            by,
+            key_group: file,
+        };
+        self.store.append(vec![entry]).await.map_err(|e| match e {
+            StoreError::Exists(_) => HubError::KeyGroupExists(name.clone()),
             e => e.into(),
         })?;
-        self.store.flush().await?;
-        write(&self.key_groups).insert(file.name, group.clone());
+        write(&self.key_groups).insert(name, group.clone());
         Ok(group)
     }
 
@@ -132,9 +142,11 @@ impl<S: CeremonyStore> Hub<S> {
             break_glass,
         };
         let ceremony = Ceremony::new(request.clone(), group)?;
-        self.store.add_ceremony(&request)?;
-        self.store.flush().await?;
         let id = request.id.clone();
+        let at = request.created_at;
+        self.store
+            .append(vec![Entry::CeremonyRequested { at, request }])
+            .await?;
         lock(&self.ceremonies).insert(
             id.clone(),
             Arc::new(tokio::sync::Mutex::new(Live {
@@ -145,8 +157,9 @@ impl<S: CeremonyStore> Hub<S> {
         Ok(ceremony)
     }
 
-    /// Hands `event` to the ceremony's engine; stores and flushes it if the
-    /// engine accepts it, and only then lets it take effect.
+    /// Hands `event` to the ceremony's engine; if the engine accepts it,
+    /// records it with the engine's decisions (durably), and only then lets
+    /// it take effect.
     pub async fn apply(
         &self,
         id: &CeremonyId,
@@ -157,9 +170,14 @@ impl<S: CeremonyStore> Hub<S> {
         let at = self.clock.now();
         let mut next = live.ceremony.clone();
         let actions = next.handle(&event, at)?;
-        self.store
-            .append_event(id, live.ceremony.version(), &EventRecord { at, event })?;
-        self.store.flush().await?;
+        let entry = Entry::CeremonyEvent {
+            at,
+            ceremony: id.clone(),
+            seq: live.ceremony.version(),
+            event,
+            decisions: actions.clone(),
+        };
+        self.store.append(vec![entry]).await?;
         live.ceremony = next;
         let snapshot = live.ceremony.clone();
         drop(live);
@@ -200,6 +218,10 @@ impl<S: CeremonyStore> Hub<S> {
             }
         }
         (due, next)
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     pub fn now(&self) -> quorate_ceremonies::Timestamp {

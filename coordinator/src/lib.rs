@@ -1,8 +1,9 @@
 //! Carries and stores messages; makes no policy decisions.
 //!
 //! The coordinator serves the gRPC contract of `proto/quorate.proto`,
-//! records every accepted ceremony event in sled (flushed before the reply),
-//! and feeds each participant agent its work over a server stream. Every
+//! appends every accepted change to the record (an RFC 6962 log in sled,
+//! flushed before the reply), serves the record's signed checkpoints and
+//! proofs, and feeds each participant agent its work over a server stream. Every
 //! decision about a ceremony is made by `quorate-ceremonies`; this crate
 //! only hands it events, the time, and what it has stored.
 
@@ -11,6 +12,7 @@ pub mod clock;
 pub mod config;
 mod deadlines;
 pub mod hub;
+pub mod log_key;
 pub mod metrics;
 pub mod observer;
 mod server;

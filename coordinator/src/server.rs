@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use quorate_common::proto::{
-    FILE_DESCRIPTOR_SET, ceremonies_server::CeremoniesServer, key_groups_server::KeyGroupsServer,
-    signer_server::SignerServer,
+    FILE_DESCRIPTOR_SET, audit_server::AuditServer, ceremonies_server::CeremoniesServer,
+    key_groups_server::KeyGroupsServer, signer_server::SignerServer,
 };
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -16,7 +16,7 @@ use crate::Config;
 use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
 use crate::observer::Observer;
-use crate::service::{CeremoniesService, KeyGroupsService, SignerService};
+use crate::service::{AuditService, CeremoniesService, KeyGroupsService, SignerService};
 use crate::store::SledStore;
 
 /// Largest request the coordinator decodes (a message plus framing).
@@ -27,6 +27,9 @@ pub struct RunningCoordinator {
     pub addr: SocketAddr,
     /// Where `/metrics` is served, if configured.
     pub metrics_addr: Option<SocketAddr>,
+    /// The record's C2SP signed-note verifier key:
+    /// `<origin>+<key id>+<base64(0x01 ‖ key)>`.
+    pub log_verifier_key: String,
     stop: oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -65,6 +68,11 @@ pub async fn start_with_clock(
             config.data_dir.display()
         )
     })?;
+    let log_key = Arc::new(crate::log_key::load_or_create(
+        &config.data_dir,
+        &config.log_origin,
+    )?);
+    let log_verifier_key = log_key.verifier_key();
     let hub = Arc::new(Hub::load(store, clock)?);
     let observer = Observer {
         metrics: Default::default(),
@@ -103,6 +111,9 @@ pub async fn start_with_clock(
     health_reporter
         .set_serving::<KeyGroupsServer<KeyGroupsService<SledStore>>>()
         .await;
+    health_reporter
+        .set_serving::<AuditServer<AuditService<SledStore>>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -119,6 +130,13 @@ pub async fn start_with_clock(
             CeremoniesServer::new(CeremoniesService {
                 hub: hub.clone(),
                 observer: observer.clone(),
+            })
+            .max_decoding_message_size(MAX_DECODE),
+        )
+        .add_service(
+            AuditServer::new(AuditService {
+                hub: hub.clone(),
+                log_key,
             })
             .max_decoding_message_size(MAX_DECODE),
         )
@@ -180,6 +198,7 @@ pub async fn start_with_clock(
     Ok(RunningCoordinator {
         addr,
         metrics_addr,
+        log_verifier_key,
         stop,
         task,
     })

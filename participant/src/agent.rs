@@ -10,12 +10,13 @@ use std::time::Duration;
 use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::KeyPackage;
 use quorate_ceremonies::KeyGroup;
-use quorate_ceremonies::policy::check_signing_set;
 use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
+use quorate_common::proto::audit_client::AuditClient;
 use quorate_common::proto::client::Identify;
 use quorate_common::proto::signer_client::SignerClient;
 use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{CeremonyId, ParticipantId, Sha256Digest};
+use quorate_common::{CeremonyId, IdentityKey, ParticipantId, Sha256Digest};
+use quorate_record::LogVerifier;
 use rand_core::OsRng;
 use tokio::sync::{Mutex, watch};
 use tonic::service::interceptor::InterceptedService;
@@ -23,7 +24,11 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
 use crate::AgentConfig;
+use crate::approvals::{Expected, check_signing_package};
+use crate::identity::{DecisionOf, load_identity, sign_decision};
 use crate::journal::{Decision, Entry, Journal};
+use crate::record_check::task::{self as record_task, Queue};
+use crate::record_check::{RecordCheck, fetch};
 use crate::signer::{self, Nonces};
 
 type Client = SignerClient<InterceptedService<Channel, Identify>>;
@@ -59,6 +64,7 @@ struct State {
     /// Nonces per ceremony, in memory only.
     nonces: HashMap<CeremonyId, Held>,
     client: Option<Client>,
+    audit: Option<fetch::Client>,
 }
 
 /// Nonces with the ceremony version at which the coordinator recorded their
@@ -72,6 +78,10 @@ pub struct Agent {
     pub config: AgentConfig,
     key: KeyPackage,
     group: KeyGroup,
+    identity: IdentityKey,
+    /// The coordinator log's key, when the agent checks the record.
+    verifier: Option<LogVerifier>,
+    record_checks: Queue,
     journal: Journal,
     state: Mutex<State>,
 }
@@ -80,6 +90,8 @@ pub struct Agent {
 pub struct ReviewItem {
     pub status: proto::CeremonyStatus,
     pub decision: Option<Decision>,
+    /// What the agent's check of the coordinator's record found.
+    pub record: Option<RecordCheck>,
 }
 
 impl Agent {
@@ -114,16 +126,27 @@ impl Agent {
                 config.key_share.display()
             );
         }
+        let identity = load_identity(&config, &group.roster)?;
+        let verifier = config
+            .log_key
+            .as_deref()
+            .map(LogVerifier::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("log_key: {e}"))?;
         let journal = Journal::open(&config.state_dir)?;
         Ok(Self {
             config,
             key,
             group,
+            identity,
+            verifier,
+            record_checks: Queue::default(),
             journal,
             state: Mutex::new(State {
                 work: BTreeMap::new(),
                 nonces: HashMap::new(),
                 client: None,
+                audit: None,
             }),
         })
     }
@@ -132,13 +155,42 @@ impl Agent {
         &self.config.id
     }
 
-    async fn connect(&self) -> anyhow::Result<Client> {
+    /// The log key the record checks use, if the agent checks the record.
+    pub fn log_verifier(&self) -> Option<&LogVerifier> {
+        self.verifier.as_ref()
+    }
+
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    pub(crate) fn record_checks(&self) -> &Queue {
+        &self.record_checks
+    }
+
+    pub(crate) async fn audit_client(&self) -> Option<fetch::Client> {
+        self.state.lock().await.audit.clone()
+    }
+
+    /// Asks for a check of the coordinator's record, if the agent checks it.
+    fn want_record_check(&self, id: &CeremonyId, entry: &Entry, open: bool) {
+        if self.verifier.is_some()
+            && let Some(request) = record_task::wanted(id, entry, open)
+        {
+            self.record_checks.push(request);
+        }
+    }
+
+    async fn connect(&self) -> anyhow::Result<(Client, fetch::Client)> {
         let channel = Endpoint::from_shared(self.config.coordinator.clone())?
             .connect_timeout(Duration::from_secs(2))
             .connect()
             .await?;
         let identify = Identify::new(self.config.id.as_str()).map_err(anyhow::Error::msg)?;
-        Ok(SignerClient::with_interceptor(channel, identify))
+        Ok((
+            SignerClient::with_interceptor(channel.clone(), identify.clone()),
+            AuditClient::with_interceptor(channel, identify),
+        ))
     }
 
     /// Keeps the work feed open until `stop` turns true, reconnecting with
@@ -147,12 +199,16 @@ impl Agent {
         let mut backoff = Duration::from_millis(50);
         loop {
             let session = async {
-                let mut client = self.connect().await?;
+                let (mut client, audit) = self.connect().await?;
                 let mut feed = client
                     .subscribe(proto::SubscribeRequest {})
                     .await?
                     .into_inner();
-                self.state.lock().await.client = Some(client);
+                {
+                    let mut state = self.state.lock().await;
+                    state.client = Some(client);
+                    state.audit = Some(audit);
+                }
                 tracing::info!(participant = %self.config.id, "connected to the coordinator");
                 while let Some(work) = feed.message().await? {
                     self.reconcile(work).await;
@@ -187,11 +243,22 @@ impl Agent {
             let Ok(id) = CeremonyId::new(&status.id) else {
                 continue;
             };
-            if is_open(status) && matches!(self.journal.get(&id), Ok(None)) {
-                out.push(ReviewItem {
+            match self.journal.get(&id) {
+                Ok(None) if is_open(status) => out.push(ReviewItem {
                     status: status.clone(),
                     decision: None,
-                });
+                    record: None,
+                }),
+                // A decided ceremony whose record shows a problem stays in
+                // front of the approver.
+                Ok(Some(entry)) if entry.record.as_ref().is_some_and(RecordCheck::is_problem) => {
+                    out.push(ReviewItem {
+                        status: status.clone(),
+                        decision: Some(entry.decision),
+                        record: entry.record,
+                    })
+                }
+                _ => {}
             }
         }
         out
@@ -199,8 +266,12 @@ impl Agent {
 
     pub async fn show(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
         let status = self.status_of(&*self.state.lock().await, id)?;
-        let decision = self.journal_entry(id)?.map(|e| e.decision);
-        Ok(ReviewItem { status, decision })
+        let entry = self.journal_entry(id)?;
+        Ok(ReviewItem {
+            status,
+            decision: entry.as_ref().map(|e| e.decision),
+            record: entry.and_then(|e| e.record),
+        })
     }
 
     fn status_of(
@@ -263,12 +334,32 @@ impl Agent {
         if status.key_group != self.group.name.as_str() {
             return Err(AgentError::WrongKeyGroup(status.key_group.clone()));
         }
+        let statement = sign_decision(
+            &self.identity,
+            DecisionOf {
+                ceremony: id,
+                key_group: &self.group.name,
+                participant: &self.config.id,
+                message_sha256: digest,
+                break_glass: status.break_glass,
+                decision: match decision {
+                    Decision::Approved => quorate_common::Decision::Approve,
+                    Decision::Rejected => quorate_common::Decision::Reject {
+                        reason: reason.clone().unwrap_or_default(),
+                    },
+                },
+            },
+        )
+        .to_bytes();
         let entry = Entry {
             decision,
             message_sha256: digest,
             break_glass: status.break_glass,
             reason: reason.clone(),
             signed_attempts: Vec::new(),
+            statement: statement.clone(),
+            acknowledged: false,
+            record: None,
         };
         self.journal
             .put(id, &entry)
@@ -280,7 +371,7 @@ impl Agent {
                 let reply = client
                     .approve(proto::ApproveRequest {
                         ceremony: id.to_string(),
-                        message_sha256: digest.0.to_vec(),
+                        statement,
                         commitments,
                     })
                     .await;
@@ -294,19 +385,35 @@ impl Agent {
                 client
                     .reject(proto::RejectRequest {
                         ceremony: id.to_string(),
-                        message_sha256: digest.0.to_vec(),
-                        reason: reason.unwrap_or_default(),
+                        statement,
                     })
                     .await
             }
         };
         let ack = reply.map_err(AgentError::Coordinator)?.into_inner();
+        drop(state);
         tracing::info!(participant = %self.config.id, ceremony = %id, ?decision, "decision sent");
+        let entry = self.acknowledge(id, entry).await;
+        self.want_record_check(id, &entry, true);
         let status = ack.ceremony.unwrap_or(status);
         Ok(ReviewItem {
             status,
             decision: Some(decision),
+            record: None,
         })
+    }
+
+    /// Notes in the journal that the coordinator holds our decision, and
+    /// returns the entry as it now stands.
+    async fn acknowledge(&self, id: &CeremonyId, entry: Entry) -> Entry {
+        match self.journal.update(id, |e| e.acknowledged = true).await {
+            Ok(Some(updated)) => updated,
+            Ok(None) => entry,
+            Err(e) => {
+                tracing::warn!(ceremony = %id, error = %e, "cannot note the acknowledgement in the journal");
+                entry
+            }
+        }
     }
 
     /// Brings one ceremony in line with the approver's decision.
@@ -334,16 +441,17 @@ impl Agent {
                 state.nonces.remove(&id);
             }
         }
-        if !open {
-            return;
-        }
         let entry = match self.journal.get(&id) {
-            Ok(entry) => entry,
+            Ok(Some(entry)) => Some(self.follow_record(&id, &status, entry, open).await),
+            Ok(None) => None,
             Err(e) => {
                 tracing::error!(ceremony = %id, error = %e, "cannot read the journal");
                 return;
             }
         };
+        if !open {
+            return;
+        }
         let result = match entry {
             None if self.config.auto_approve => self.approve(&id).await.map(|_| ()),
             None => Ok(()),
@@ -355,12 +463,33 @@ impl Agent {
         }
     }
 
+    /// Marks the decision acknowledged once the coordinator lists it, and
+    /// asks for the record check the ceremony's progress calls for.
+    async fn follow_record(
+        &self,
+        id: &CeremonyId,
+        status: &proto::CeremonyStatus,
+        entry: Entry,
+        open: bool,
+    ) -> Entry {
+        let me = self.config.id.as_str();
+        let listed = status.approvals.iter().any(|a| a.participant == me)
+            || status.rejections.iter().any(|r| r.participant == me);
+        let entry = if listed && !entry.acknowledged {
+            self.acknowledge(id, entry).await
+        } else {
+            entry
+        };
+        self.want_record_check(id, &entry, open);
+        entry
+    }
+
     async fn carry_on(
         &self,
         id: &CeremonyId,
         status: &proto::CeremonyStatus,
         work: &proto::Work,
-        mut entry: Entry,
+        entry: Entry,
     ) -> Result<(), AgentError> {
         if entry.message_sha256.0.as_slice() != status.message_sha256.as_slice() {
             tracing::error!(ceremony = %id, "the coordinator now shows a different message than the one approved; refusing to take part");
@@ -394,7 +523,7 @@ impl Agent {
                 tracing::error!(participant = %self.config.id, ceremony = %id, "signing package carries a commitment this agent did not make; refused");
                 return Ok(());
             }
-            if let Err(violation) = self.check_policy(status, &package, &entry) {
+            if let Err(violation) = self.check_policy(id, status, &package, &entry) {
                 // A coordinator that assembles a forbidden signing set gets
                 // nothing, and these nonces are never used.
                 state.nonces.remove(id);
@@ -407,9 +536,9 @@ impl Agent {
             };
             match signer::sign(&entry.message_sha256, &package, held.nonces, &self.key) {
                 Ok(share) => {
-                    entry.signed_attempts.push(status.attempt);
+                    let attempt = status.attempt;
                     self.journal
-                        .put(id, &entry)
+                        .update(id, |e| e.signed_attempts.push(attempt))
                         .await
                         .map_err(|e| AgentError::Journal(e.to_string()))?;
                     drop(state);
@@ -448,40 +577,34 @@ impl Agent {
     }
 
     /// The agent's own check that the package's signing set meets the
-    /// policy this agent holds, under the rules its approver saw.
+    /// policy this agent holds, under the rules its approver saw, with a
+    /// signed approval of exactly that message from every signer.
     fn check_policy(
         &self,
+        id: &CeremonyId,
         status: &proto::CeremonyStatus,
         package: &SigningPackage,
         entry: &Entry,
     ) -> Result<(), String> {
-        let policy = &self.group.policy;
-        let t = self.group.threshold;
-        let rules = if entry.break_glass {
-            policy
-                .emergency_rules(t)
-                .ok_or("break-glass, but this key group has no emergency policy")?
-        } else {
-            policy.rules(t)
+        let expected = Expected {
+            ceremony: id,
+            key_group: &self.group.name,
+            message_sha256: &entry.message_sha256,
+            break_glass: entry.break_glass,
         };
-        let mut signers = Vec::new();
-        for id in package.signing_commitments().keys() {
-            let p = self
-                .group
-                .roster
-                .ids()
-                .find(|p| p.identifier() == *id)
-                .ok_or("a signer of the package is not in the roster")?;
-            signers.push(p.clone());
-        }
-        let approved: Vec<ParticipantId> = status
+        // Our own approval is in the journal.
+        let statements = status
             .approvals
             .iter()
-            .filter_map(|a| ParticipantId::new(&a.participant).ok())
-            .collect();
-        check_signing_set(&self.group, &rules, &status.requester, &signers, &approved)
-            .map(|_| ())
-            .map_err(|v| v.to_string())
+            .map(|a| a.statement.as_slice())
+            .chain(std::iter::once(entry.statement.as_slice()));
+        check_signing_package(
+            &self.group,
+            &status.requester,
+            package,
+            &expected,
+            statements,
+        )
     }
 
     /// Round 1: new nonces and their encoded commitments.

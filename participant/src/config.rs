@@ -14,6 +14,10 @@ pub struct AgentConfig {
     pub coordinator: String,
     /// The key-share file written by `quorate keygen`.
     pub key_share: PathBuf,
+    /// This participant's identity key file (`<id>.identity.json` from
+    /// `quorate keygen`), which signs its approvals and rejections. Its
+    /// public half must be this participant's identity in `key_group`.
+    pub identity_key: PathBuf,
     /// The key group's public file (`group.json` from `quorate keygen`): the
     /// roster and policy this agent enforces itself before it signs.
     pub key_group: PathBuf,
@@ -27,6 +31,11 @@ pub struct AgentConfig {
     /// participant). Off unless set.
     #[serde(default)]
     pub auto_approve: bool,
+    /// The coordinator log's C2SP verifier key
+    /// (`<name>+<key id>+<base64 key>`). When set, the agent checks that
+    /// the coordinator's signed record holds its statements unaltered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_key: Option<String>,
 }
 
 impl AgentConfig {

@@ -26,7 +26,10 @@ fn ceremony(value: &str) -> Result<CeremonyId, Status> {
 
 fn to_review(item: ReviewItem) -> proto::Review {
     let artifacts = sha256s_or_label(&item.status.message, &item.status.label);
+    let record = item.record.as_ref();
     proto::Review {
+        record: record.map(|r| r.describe()).unwrap_or_default(),
+        record_problem: record.is_some_and(|r| r.is_problem()),
         decision: match item.decision {
             None => "pending",
             Some(Decision::Approved) => "approved",
@@ -150,6 +153,11 @@ pub fn describe(review: &proto::Review) -> String {
         c.summary
     );
     let _ = writeln!(out, "your decision: {}", review.decision);
+    if review.record_problem {
+        let _ = writeln!(out, "*** RECORD PROBLEM: {} ***", review.record);
+    } else if !review.record.is_empty() {
+        let _ = writeln!(out, "record:       {}", review.record);
+    }
     let _ = writeln!(out, "artifacts:");
     for a in &review.artifacts {
         let _ = writeln!(out, "  {a}");

@@ -1,11 +1,14 @@
 //! The agent's own record of what its approver decided and what it signed.
 //! It survives restarts (nonces do not); a decision is written and flushed
-//! before it is sent to the coordinator.
+//! before it is sent to the coordinator. It also keeps the latest checkpoint
+//! of the coordinator's log that the agent verified.
 
 use std::path::Path;
 
 use quorate_common::{CeremonyId, Sha256Digest};
 use serde::{Deserialize, Serialize};
+
+use crate::record_check::RecordCheck;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,11 +29,26 @@ pub struct Entry {
     /// Signing attempts this agent released a share for.
     #[serde(default)]
     pub signed_attempts: Vec<u32>,
+    /// The signed statement sent to the coordinator
+    /// (`SignedStatement::to_bytes`); empty in entries older than statements.
+    #[serde(default, with = "quorate_common::hex_bytes")]
+    pub statement: Vec<u8>,
+    /// The coordinator acknowledged the statement (or lists the decision),
+    /// so its record must hold it.
+    #[serde(default)]
+    pub acknowledged: bool,
+    /// What the last check of the coordinator's record found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordCheck>,
 }
 
 pub struct Journal {
     db: sled::Db,
+    /// The latest verified checkpoint note, under [`CHECKPOINT`].
+    record: sled::Tree,
 }
+
+const CHECKPOINT: &str = "checkpoint";
 
 impl Journal {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
@@ -38,7 +56,8 @@ impl Journal {
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         let db = sled::open(dir.join("journal"))
             .map_err(|e| anyhow::anyhow!("cannot open the journal in {}: {e}", dir.display()))?;
-        Ok(Self { db })
+        let record = db.open_tree("record")?;
+        Ok(Self { db, record })
     }
 
     pub fn get(&self, id: &CeremonyId) -> anyhow::Result<Option<Entry>> {
@@ -48,9 +67,67 @@ impl Journal {
         }
     }
 
+    /// Every entry, by ceremony id; entries that do not read are skipped.
+    pub fn entries(&self) -> Vec<(CeremonyId, Entry)> {
+        self.db
+            .iter()
+            .filter_map(Result::ok)
+            .filter_map(|(k, v)| {
+                let id = CeremonyId::new(std::str::from_utf8(&k).ok()?).ok()?;
+                Some((id, serde_json::from_slice(&v).ok()?))
+            })
+            .collect()
+    }
+
     /// Writes and flushes `entry`.
     pub async fn put(&self, id: &CeremonyId, entry: &Entry) -> anyhow::Result<()> {
         self.db.insert(id.as_str(), serde_json::to_vec(entry)?)?;
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Changes the entry of `id` in place (atomically, so concurrent
+    /// updates of other fields are kept) and flushes it. `None` if there is
+    /// no entry.
+    pub async fn update(
+        &self,
+        id: &CeremonyId,
+        change: impl Fn(&mut Entry),
+    ) -> anyhow::Result<Option<Entry>> {
+        let mut failure = None;
+        let new = self.db.update_and_fetch(id.as_str(), |old| {
+            failure = None;
+            let old = old?;
+            let changed = serde_json::from_slice::<Entry>(old).and_then(|mut entry| {
+                change(&mut entry);
+                serde_json::to_vec(&entry)
+            });
+            match changed {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    failure = Some(e);
+                    Some(old.to_vec())
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            anyhow::bail!("the journal entry of {id} does not read: {e}");
+        }
+        self.db.flush_async().await?;
+        Ok(new.map(|b| serde_json::from_slice(&b)).transpose()?)
+    }
+
+    /// The latest checkpoint note of the coordinator's log this agent
+    /// verified.
+    pub fn checkpoint(&self) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .record
+            .get(CHECKPOINT)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    pub async fn set_checkpoint(&self, note: &str) -> anyhow::Result<()> {
+        self.record.insert(CHECKPOINT, note.as_bytes())?;
         self.db.flush_async().await?;
         Ok(())
     }

@@ -3,12 +3,17 @@
 //! approved, and for nothing else.
 //!
 //! [`start`] runs an agent in the current process: the work feed from the
-//! coordinator ([`agent`]) and the approver's control socket ([`control`]).
+//! coordinator ([`agent`]), the approver's control socket ([`control`]) and,
+//! when the agent has the coordinator's log key, the checks of the
+//! coordinator's record ([`record_check`]).
 
 pub mod agent;
+pub mod approvals;
 mod config;
 pub mod control;
+pub mod identity;
 pub mod journal;
+pub mod record_check;
 pub mod signer;
 
 use std::sync::Arc;
@@ -46,8 +51,9 @@ impl RunningAgent {
     }
 }
 
-/// Loads the key share, opens the journal, binds the control socket and
-/// connects to the coordinator.
+/// Loads the key share and the identity key (checked against the roster),
+/// opens the journal, binds the control socket and connects to the
+/// coordinator.
 pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     let socket = config.socket_path();
     let agent = Arc::new(Agent::open(config)?);
@@ -82,9 +88,13 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
             }
         })
     };
-    Ok(RunningAgent {
-        agent,
-        stop,
-        tasks: vec![feed, control],
-    })
+    let mut tasks = vec![feed, control];
+    if let Some(verifier) = agent.log_verifier().cloned() {
+        tasks.push(tokio::spawn(record_check::task::run(
+            agent.clone(),
+            verifier,
+            stop.subscribe(),
+        )));
+    }
+    Ok(RunningAgent { agent, stop, tasks })
 }

@@ -80,6 +80,10 @@ async fn run() -> anyhow::Result<()> {
             }
             for r in reviews {
                 let c = r.ceremony.unwrap_or_default();
+                if r.record_problem {
+                    println!("{}  {}  RECORD PROBLEM: {}", c.id, r.decision, r.record);
+                    continue;
+                }
                 println!(
                     "{}  {}  {}  requested by {}",
                     c.id, c.key_group, c.label, c.requester

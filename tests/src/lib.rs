@@ -117,3 +117,36 @@ pub fn verify(d: &LocalDeployment, s: &proto::CeremonyStatus) {
     let sig = ed25519_dalek::Signature::from_slice(&s.signature).unwrap();
     key.verify_strict(&s.message, &sig).unwrap();
 }
+
+/// A decision by `who` about ceremony `id` over `message`, signed with the
+/// identity key its agent uses, as the Approve/Reject requests carry it.
+pub fn signed(
+    d: &LocalDeployment,
+    who: &str,
+    id: &str,
+    message: &[u8],
+    decision: quorate_common::Decision,
+) -> Vec<u8> {
+    let key = quorate_common::IdentityKey::load(&d.agent_configs[&pid(who)].identity_key).unwrap();
+    quorate_common::Statement {
+        ceremony: quorate_common::CeremonyId::new(id).unwrap(),
+        key_group: d.group.name.clone(),
+        participant: pid(who),
+        message_sha256: quorate_common::Sha256Digest::of(message),
+        break_glass: false,
+        decision,
+        at_unix_ms: 1_700_000_000_000,
+    }
+    .sign(&key)
+    .to_bytes()
+}
+
+pub fn approval(d: &LocalDeployment, who: &str, id: &str) -> Vec<u8> {
+    signed(
+        d,
+        who,
+        id,
+        MANIFEST.as_bytes(),
+        quorate_common::Decision::Approve,
+    )
+}

@@ -10,10 +10,6 @@ use quorate_participant::signer::Nonces;
 use rand_core::OsRng;
 use tonic::Code;
 
-fn digest() -> Vec<u8> {
-    quorate_common::sha256(MANIFEST.as_bytes()).to_vec()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_invalid_share_names_its_culprit_and_the_ceremony_re_forms() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,7 +25,7 @@ async fn an_invalid_share_names_its_culprit_and_the_ceremony_re_forms() {
     let mut dave = raw_signer(&d, "dave").await;
     dave.approve(proto::ApproveRequest {
         ceremony: id.clone(),
-        message_sha256: digest(),
+        statement: approval(&d, "dave", &id),
         commitments: nonces.commitments().serialize().unwrap(),
     })
     .await
@@ -173,7 +169,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
     check(
         dave.approve(proto::ApproveRequest {
             ceremony: open.clone(),
-            message_sha256: digest(),
+            statement: approval(&d, "dave", &open),
             commitments: vec![0; 69],
         })
         .await,
@@ -183,18 +179,25 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
     check(
         dave.approve(proto::ApproveRequest {
             ceremony: open.clone(),
-            message_sha256: vec![1; 5],
+            statement: b"I, dave, approve".to_vec(),
             commitments: vec![],
         })
         .await,
         Code::InvalidArgument,
-        "message_sha256",
+        "statement: not a signed statement",
     );
     check(
         dave.reject(proto::RejectRequest {
             ceremony: "../x".into(),
-            message_sha256: digest(),
-            reason: "no".into(),
+            statement: quorate_e2e::signed(
+                &d,
+                "dave",
+                &open,
+                MANIFEST.as_bytes(),
+                quorate_common::Decision::Reject {
+                    reason: "no".into(),
+                },
+            ),
         })
         .await,
         Code::InvalidArgument,
@@ -206,12 +209,52 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
     check(
         dave.approve(proto::ApproveRequest {
             ceremony: open.clone(),
-            message_sha256: vec![7; 32],
+            statement: quorate_e2e::signed(
+                &d,
+                "dave",
+                &open,
+                b"another manifest",
+                quorate_common::Decision::Approve,
+            ),
             commitments: nonces.commitments().serialize().unwrap(),
         })
         .await,
         Code::InvalidArgument,
         "but this ceremony signs",
+    );
+    // Someone else's approval, handed in by dave.
+    check(
+        dave.approve(proto::ApproveRequest {
+            ceremony: open.clone(),
+            statement: approval(&d, "bob", &open),
+            commitments: nonces.commitments().serialize().unwrap(),
+        })
+        .await,
+        Code::PermissionDenied,
+        "it is bob's decision, and dave may only hand in its own",
+    );
+    // A statement altered after dave signed it (here: a rejection turned
+    // into an approval) does not verify.
+    let rejection = quorate_e2e::signed(
+        &d,
+        "dave",
+        &open,
+        MANIFEST.as_bytes(),
+        quorate_common::Decision::Reject {
+            reason: "no".into(),
+        },
+    );
+    let mut altered = quorate_common::SignedStatement::from_bytes(&rejection).unwrap();
+    altered.statement.decision = quorate_common::Decision::Approve;
+    check(
+        dave.approve(proto::ApproveRequest {
+            ceremony: open.clone(),
+            statement: altered.to_bytes(),
+            commitments: nonces.commitments().serialize().unwrap(),
+        })
+        .await,
+        Code::InvalidArgument,
+        "the signature does not verify with dave's identity key",
     );
     // Fresh commitments from someone who has not approved.
     check(
@@ -229,7 +272,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
         alice
             .approve(proto::ApproveRequest {
                 ceremony: open.clone(),
-                message_sha256: digest(),
+                statement: approval(&d, "alice", &open),
                 commitments: nonces.commitments().serialize().unwrap(),
             })
             .await,

@@ -126,8 +126,15 @@ async fn rejections_that_leave_no_quorum_end_the_ceremony() {
     let err = erin
         .reject(proto::RejectRequest {
             ceremony: id.clone(),
-            message_sha256: quorate_common::sha256(MANIFEST.as_bytes()).to_vec(),
-            reason: "late".into(),
+            statement: signed(
+                &d,
+                "erin",
+                &id,
+                MANIFEST.as_bytes(),
+                quorate_common::Decision::Reject {
+                    reason: "late".into(),
+                },
+            ),
         })
         .await
         .unwrap_err();

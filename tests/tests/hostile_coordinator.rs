@@ -1,6 +1,8 @@
 //! A real agent against a coordinator that lies: it sends a signing package
-//! whose message differs from the approved one. The agent must refuse it,
-//! destroy the nonces, and sign only a package for the approved message.
+//! whose message differs from the approved one, a signing set the policy
+//! forbids, or a signer whose approval it forged. The agent must refuse it,
+//! destroy the nonces, and sign only a package for the approved message
+//! whose every signer's signed approval checks out.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -26,7 +28,8 @@ use tonic::{Request, Response, Status};
 /// What the agent called.
 #[derive(Debug)]
 enum Call {
-    Approve(SigningCommitments),
+    /// The commitments and the agent's signed statement.
+    Approve(SigningCommitments, Vec<u8>),
     Commit(SigningCommitments),
     Share(u32, SignatureShare),
 }
@@ -73,7 +76,9 @@ impl Signer for Hostile {
         r: Request<proto::ApproveRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
         let c = SigningCommitments::deserialize(&r.get_ref().commitments).unwrap();
-        self.calls.send(Call::Approve(c)).unwrap();
+        self.calls
+            .send(Call::Approve(c, r.get_ref().statement.clone()))
+            .unwrap();
         Ok(self.ack())
     }
 
@@ -112,11 +117,15 @@ async fn next(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
         .unwrap()
 }
 
+/// Signed statements the hostile coordinator holds, by participant.
+type Statements = BTreeMap<String, Vec<u8>>;
+
 fn work(
     message: &[u8],
     state: CeremonyState,
     version: u64,
     package: Option<&SigningPackage>,
+    statements: &Statements,
 ) -> proto::Work {
     work_with(
         message,
@@ -124,6 +133,7 @@ fn work(
         version,
         package,
         &["alice", "carol", "erin"],
+        statements,
     )
 }
 
@@ -133,6 +143,7 @@ fn work_with(
     version: u64,
     package: Option<&SigningPackage>,
     signers: &[&str],
+    statements: &Statements,
 ) -> proto::Work {
     let mut status = proto::CeremonyStatus {
         id: "c0ffee".into(),
@@ -153,6 +164,7 @@ fn work_with(
             .iter()
             .map(|s| proto::Approval {
                 participant: s.to_string(),
+                statement: statements.get(*s).cloned().unwrap_or_default(),
                 ..Default::default()
             })
             .collect();
@@ -170,6 +182,8 @@ enum Lie {
     OtherMessage,
     /// The signing set has no release approver, which the policy requires.
     ForbiddenSigningSet,
+    /// Erin never approved; the coordinator shows an approval it made up.
+    ForgedApproval,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -180,6 +194,11 @@ async fn agent_refuses_a_package_for_another_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn agent_refuses_a_signing_set_the_policy_forbids() {
     agent_refuses(Lie::ForbiddenSigningSet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent_refuses_a_signer_whose_approval_was_forged() {
+    agent_refuses(Lie::ForgedApproval).await;
 }
 
 async fn agent_refuses(lie: Lie) {
@@ -216,7 +235,9 @@ async fn agent_refuses(lie: Lie) {
     let agent = quorate_participant::start(AgentConfig {
         id: pid("alice"),
         coordinator: format!("http://{addr}"),
-        key_share: shares[0].clone(),
+        key_share: shares[0].share.clone(),
+        identity_key: shares[0].identity.clone().unwrap(),
+        log_key: None,
         key_group: dir.path().join("keys").join("group.json"),
         state_dir: dir.path().join("alice"),
         socket: None,
@@ -241,6 +262,7 @@ async fn agent_refuses(lie: Lie) {
         CeremonyState::CollectingApprovals,
         1,
         None,
+        &Statements::new(),
     )))
     .await
     .unwrap();
@@ -270,9 +292,29 @@ async fn agent_refuses(lie: Lie) {
         })
         .await
         .unwrap();
-    let Call::Approve(alice_c) = next(&mut calls).await else {
+    let Call::Approve(alice_c, alice_statement) = next(&mut calls).await else {
         panic!("expected the approval")
     };
+    // The others' genuine approvals, signed with their identity keys.
+    let approve = |i: usize, who: &str| {
+        quorate_common::Statement {
+            ceremony: quorate_common::CeremonyId::new("c0ffee").unwrap(),
+            key_group: KeyGroupName::new("release").unwrap(),
+            participant: pid(who),
+            message_sha256: quorate_common::Sha256Digest::of(approved),
+            break_glass: false,
+            decision: quorate_common::Decision::Approve,
+            at_unix_ms: 1_700_000_000_000,
+        }
+        .sign(&dealt.identities[i])
+        .to_bytes()
+    };
+    let mut statements = Statements::from([
+        ("alice".to_string(), alice_statement),
+        ("bob".to_string(), approve(1, "bob")),
+        ("carol".to_string(), approve(2, "carol")),
+        ("erin".to_string(), approve(4, "erin")),
+    ]);
 
     // The others' commitments, made here with their real shares.
     let bob = Nonces::generate(&key_of(1), &mut OsRng);
@@ -299,9 +341,28 @@ async fn agent_refuses(lie: Lie) {
                 CeremonyState::Signing,
                 3,
                 Some(&package),
+                &statements,
             )))
             .await
             .unwrap();
+        }
+        Lie::ForgedApproval => {
+            // Carol's key signs "erin approves": not erin's signature.
+            let genuine = statements["erin"].clone();
+            let mut forged = quorate_common::SignedStatement::from_bytes(&genuine).unwrap();
+            forged = forged.statement.sign(&dealt.identities[2]);
+            statements.insert("erin".into(), forged.to_bytes());
+            let package = SigningPackage::new(commitments(alice_c), approved);
+            feed.send(Ok(work(
+                approved,
+                CeremonyState::Signing,
+                3,
+                Some(&package),
+                &statements,
+            )))
+            .await
+            .unwrap();
+            statements.insert("erin".into(), genuine);
         }
         Lie::ForbiddenSigningSet => {
             // Alice, Bob (engineering) and Carol (security): no release.
@@ -318,6 +379,7 @@ async fn agent_refuses(lie: Lie) {
                 3,
                 Some(&package),
                 &signers,
+                &statements,
             );
             feed.send(Ok(w)).await.unwrap();
         }
@@ -326,9 +388,15 @@ async fn agent_refuses(lie: Lie) {
     // (destroyed when the lie was refused), so the agent commits afresh
     // instead of signing. A share here would mean it signed the lie's nonces.
     let honest = SigningPackage::new(commitments(alice_c), approved);
-    feed.send(Ok(work(approved, CeremonyState::Signing, 4, Some(&honest))))
-        .await
-        .unwrap();
+    feed.send(Ok(work(
+        approved,
+        CeremonyState::Signing,
+        4,
+        Some(&honest),
+        &statements,
+    )))
+    .await
+    .unwrap();
     let Call::Commit(fresh) = next(&mut calls).await else {
         panic!("the agent released a share for a package it must refuse")
     };
@@ -337,9 +405,15 @@ async fn agent_refuses(lie: Lie) {
     // With its fresh commitment in an honest package, it signs, and the
     // share is valid for the approved message.
     let honest = SigningPackage::new(commitments(fresh), approved);
-    feed.send(Ok(work(approved, CeremonyState::Signing, 6, Some(&honest))))
-        .await
-        .unwrap();
+    feed.send(Ok(work(
+        approved,
+        CeremonyState::Signing,
+        6,
+        Some(&honest),
+        &statements,
+    )))
+    .await
+    .unwrap();
     let Call::Share(attempt, share) = next(&mut calls).await else {
         panic!("expected a share")
     };

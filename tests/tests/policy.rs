@@ -45,7 +45,7 @@ async fn approve_and_go_silent(d: &LocalDeployment, who: &str, id: &str) {
         .await
         .approve(proto::ApproveRequest {
             ceremony: id.into(),
-            message_sha256: quorate_common::sha256(MANIFEST.as_bytes()).to_vec(),
+            statement: approval(d, who, id),
             commitments: nonces.commitments().serialize().unwrap(),
         })
         .await
@@ -116,8 +116,15 @@ async fn the_approval_deadline_expires_a_ceremony() {
         .await
         .reject(proto::RejectRequest {
             ceremony: id.clone(),
-            message_sha256: quorate_common::sha256(MANIFEST.as_bytes()).to_vec(),
-            reason: "late".into(),
+            statement: signed(
+                &d,
+                "bob",
+                &id,
+                MANIFEST.as_bytes(),
+                quorate_common::Decision::Reject {
+                    reason: "late".into(),
+                },
+            ),
         })
         .await
         .unwrap_err();

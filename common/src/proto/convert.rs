@@ -46,6 +46,7 @@ impl From<&KeyGroupFile> for KeyGroup {
                     id: p.id.to_string(),
                     name: p.name.clone(),
                     role: p.role.clone(),
+                    identity: p.identity.map(|i| i.to_string()).unwrap_or_default(),
                 })
                 .collect(),
             policy_toml: file.policy.to_toml(),
@@ -68,11 +69,24 @@ impl TryFrom<&KeyGroup> for KeyGroupFile {
             .roster
             .iter()
             .map(|p| {
+                let id = participant("roster.id", &p.id)?;
+                if p.identity.is_empty() {
+                    return Err(InvalidField::new(
+                        "roster.identity",
+                        format!(
+                            "participant {id} has no identity key; every approver signs its \
+                             decisions, so list the public key of each (quorate keygen writes them)"
+                        ),
+                    ));
+                }
+                let identity = crate::PublicIdentity::parse(&p.identity)
+                    .map_err(|e| InvalidField::new("roster.identity", format!("{id}: {e}")))?;
                 Ok(crate::RosterEntry {
-                    id: participant("roster.id", &p.id)?,
+                    id,
                     name: p.name.clone(),
                     role: p.role.clone(),
                     coordinator: None,
+                    identity: Some(identity),
                 })
             })
             .collect::<Result<Vec<_>, InvalidField>>()?;

@@ -26,7 +26,7 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         let file = KeyGroupFile::try_from(&group)?;
         let name = file.name.clone();
         self.hub
-            .register_key_group(file.clone())
+            .register_key_group(file.clone(), caller.to_string())
             .await
             .map_err(to_status_error)?;
         tracing::info!(key_group = %name, by = %caller, "key group registered");

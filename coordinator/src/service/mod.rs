@@ -2,6 +2,7 @@
 //! `INVALID_ARGUMENT` naming the field), takes the caller from [`crate::auth`],
 //! calls the [`Hub`], and converts the answer.
 
+mod audit;
 mod ceremonies;
 mod key_groups;
 mod signer;
@@ -16,6 +17,7 @@ use tonic::Status;
 use crate::hub::{Hub, HubError};
 use crate::store::CeremonyStore;
 
+pub use audit::AuditService;
 pub use ceremonies::CeremoniesService;
 pub use key_groups::KeyGroupsService;
 pub use signer::SignerService;
@@ -69,6 +71,7 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
                 participant: p.to_string(),
                 role: role(p),
                 at_unix_ms: at.unix_ms(),
+                statement: c.approval_of(p).map(|s| s.to_bytes()).unwrap_or_default(),
             })
             .collect(),
         rejections: c
@@ -138,6 +141,7 @@ fn ceremony_error(e: CeremonyError) -> Status {
         | CeremonyError::DuplicateCommitments { .. }
         | CeremonyError::DuplicateShare { .. } => Status::already_exists(message),
         CeremonyError::CommitmentsReused { .. }
+        | CeremonyError::BadStatement { .. }
         | CeremonyError::InvalidRequest(_)
         | CeremonyError::MessageMismatch { .. } => Status::invalid_argument(message),
         CeremonyError::NotAllowed { .. }

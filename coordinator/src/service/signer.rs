@@ -8,7 +8,7 @@ use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
 use quorate_ceremonies::{Action, Ceremony, Event};
 use quorate_common::proto::{self, signer_server::Signer};
-use quorate_common::{KeyGroupName, ParticipantId, Sha256Digest};
+use quorate_common::{Decision, KeyGroupName, ParticipantId, SignedStatement};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
@@ -40,15 +40,6 @@ fn work_for(c: &Ceremony, participant: &ParticipantId) -> proto::Work {
             .and_then(|round| round.package().serialize().ok())
             .unwrap_or_default(),
     }
-}
-
-fn digest(field: &'static str, bytes: &[u8]) -> Result<Sha256Digest, Status> {
-    Sha256Digest::from_slice(bytes).ok_or_else(|| {
-        Status::invalid_argument(format!(
-            "{field}: a SHA-256 digest is 32 bytes, got {}",
-            bytes.len()
-        ))
-    })
 }
 
 fn commitments(bytes: &[u8]) -> Result<SigningCommitments, Status> {
@@ -123,8 +114,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         let caller = crate::auth::caller(&request)?;
         let body = request.into_inner();
         let event = Event::Approved {
-            participant: caller.clone(),
-            message_sha256: digest("message_sha256", &body.message_sha256)?,
+            statement: statement(&caller, &body.statement)?,
             commitments: commitments(&body.commitments)?,
         };
         self.act(&caller, &body.ceremony, event).await
@@ -136,16 +126,15 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
     ) -> Result<Response<proto::Ack>, Status> {
         let caller = crate::auth::caller(&request)?;
         let body = request.into_inner();
-        if body.reason.trim().is_empty() || body.reason.len() > 1024 {
+        let statement = statement(&caller, &body.statement)?;
+        if let Decision::Reject { reason } = &statement.statement.decision
+            && (reason.trim().is_empty() || reason.len() > 1024)
+        {
             return Err(Status::invalid_argument(
-                "reason: give a reason of 1 to 1024 bytes",
+                "statement.reason: give a reason of 1 to 1024 bytes",
             ));
         }
-        let event = Event::Rejected {
-            participant: caller.clone(),
-            message_sha256: digest("message_sha256", &body.message_sha256)?,
-            reason: body.reason,
-        };
+        let event = Event::Rejected { statement };
         self.act(&caller, &body.ceremony, event).await
     }
 
@@ -180,6 +169,20 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         };
         self.act(&caller, &body.ceremony, event).await
     }
+}
+
+/// Parses a signed statement and checks it is the caller's own: nobody
+/// hands in another participant's decision. The engine checks the signature.
+fn statement(caller: &ParticipantId, bytes: &[u8]) -> Result<SignedStatement, Status> {
+    let signed = SignedStatement::from_bytes(bytes)
+        .map_err(|e| Status::invalid_argument(format!("statement: {e}")))?;
+    if signed.statement.participant != *caller {
+        return Err(Status::permission_denied(format!(
+            "statement: it is {}'s decision, and {caller} may only hand in its own",
+            signed.statement.participant
+        )));
+    }
+    Ok(signed)
 }
 
 /// Pushes a snapshot of the participant's open ceremonies, then every

@@ -1,22 +1,28 @@
-//! Durable state: key groups, ceremony requests and their events, in sled.
-//! Entries are only ever added: writing a key that exists is an error.
+//! The record: every state change as an entry of an append-only,
+//! RFC 6962-hashed log, durable before it is acknowledged.
+//!
+//! The log is the coordinator's only storage: key groups and ceremonies are
+//! rebuilt from it at start. [`sled_record`] keeps it in sled.
+
+mod sled_record;
 
 use std::future::Future;
-use std::path::Path;
 
-use quorate_ceremonies::{Event, Request, Timestamp};
+use quorate_ceremonies::{Entry, Event, Request, Timestamp};
 use quorate_common::CeremonyId;
 use quorate_common::keyfile::KeyGroupFile;
-use serde::{Deserialize, Serialize};
+use quorate_record::{ConsistencyProof, Hash, InclusionProof};
+
+pub use sled_record::SledStore;
 
 /// One accepted event with the time the engine saw it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
     pub at: Timestamp,
     pub event: Event,
 }
 
-/// A ceremony as stored: its request and every event, in order.
+/// A ceremony as recorded: its request and every event, in order.
 #[derive(Debug, Clone)]
 pub struct StoredCeremony {
     pub request: Request,
@@ -27,149 +33,39 @@ pub struct StoredCeremony {
 pub enum StoreError {
     #[error("storage failed: {0}")]
     Sled(#[from] sled::Error),
-    #[error("stored data is corrupt at {key}: {why}")]
+    #[error("the record is corrupt at {key}: {why}")]
     Corrupt { key: String, why: String },
-    #[error("{0} exists already; records are never overwritten")]
+    #[error("{0} is recorded already; the record is never rewritten")]
     Exists(String),
+    #[error("{0}")]
+    OutOfRange(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error("the record's tree: {0}")]
+    Tree(#[from] quorate_record::RecordError),
 }
 
-/// What the coordinator needs from storage.
+/// What the coordinator needs from storage: append entries, read them back,
+/// and prove what it holds.
 pub trait CeremonyStore: Send + Sync + 'static {
-    fn add_key_group(&self, group: &KeyGroupFile) -> Result<(), StoreError>;
+    /// Appends `entries` in order and makes them durable; returns their
+    /// indexes. Concurrent appends may share one flush.
+    fn append(
+        &self,
+        entries: Vec<Entry>,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+    /// Number of entries.
+    fn size(&self) -> u64;
+    /// The canonical bytes of entry `index`.
+    fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
+    /// Every registered key group, in log order.
     fn key_groups(&self) -> Result<Vec<KeyGroupFile>, StoreError>;
-    fn add_ceremony(&self, request: &Request) -> Result<(), StoreError>;
-    /// Appends event number `seq` (0-based) of a ceremony.
-    fn append_event(
-        &self,
-        id: &CeremonyId,
-        seq: u64,
-        record: &EventRecord,
-    ) -> Result<(), StoreError>;
+    /// Every ceremony with its events, in log order.
     fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError>;
-    /// Makes every write so far durable.
-    fn flush(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-pub struct SledStore {
-    db: sled::Db,
-    key_groups: sled::Tree,
-    requests: sled::Tree,
-    events: sled::Tree,
-}
-
-impl SledStore {
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::open(dir)?;
-        Ok(Self {
-            key_groups: db.open_tree("key_groups")?,
-            requests: db.open_tree("ceremonies")?,
-            events: db.open_tree("events")?,
-            db,
-        })
-    }
-}
-
-fn insert_new(
-    tree: &sled::Tree,
-    key: &[u8],
-    value: Vec<u8>,
-    name: String,
-) -> Result<(), StoreError> {
-    match tree.compare_and_swap(key, None as Option<&[u8]>, Some(value))? {
-        Ok(()) => Ok(()),
-        Err(_) => Err(StoreError::Exists(name)),
-    }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).into_owned(),
-        why: e.to_string(),
-    })
-}
-
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain data types to JSON cannot fail.
-    serde_json::to_vec(value).unwrap_or_default()
-}
-
-fn event_key(id: &CeremonyId, seq: u64) -> Vec<u8> {
-    let mut key = id.as_str().as_bytes().to_vec();
-    key.push(0);
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-impl CeremonyStore for SledStore {
-    fn add_key_group(&self, group: &KeyGroupFile) -> Result<(), StoreError> {
-        insert_new(
-            &self.key_groups,
-            group.name.as_str().as_bytes(),
-            encode(group),
-            format!("key group {}", group.name),
-        )
-    }
-
-    fn key_groups(&self) -> Result<Vec<KeyGroupFile>, StoreError> {
-        self.key_groups
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                decode(&k, &v)
-            })
-            .collect()
-    }
-
-    fn add_ceremony(&self, request: &Request) -> Result<(), StoreError> {
-        insert_new(
-            &self.requests,
-            request.id.as_str().as_bytes(),
-            encode(request),
-            format!("ceremony {}", request.id),
-        )
-    }
-
-    fn append_event(
-        &self,
-        id: &CeremonyId,
-        seq: u64,
-        record: &EventRecord,
-    ) -> Result<(), StoreError> {
-        insert_new(
-            &self.events,
-            &event_key(id, seq),
-            encode(record),
-            format!("event {seq} of ceremony {id}"),
-        )
-    }
-
-    fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError> {
-        let mut out = Vec::new();
-        for kv in self.requests.iter() {
-            let (k, v) = kv?;
-            let request: Request = decode(&k, &v)?;
-            let mut prefix = request.id.as_str().as_bytes().to_vec();
-            prefix.push(0);
-            let mut events = Vec::new();
-            for (expected, kv) in self.events.scan_prefix(&prefix).enumerate() {
-                let (k, v) = kv?;
-                if k.len() != prefix.len() + 8
-                    || k[prefix.len()..] != (expected as u64).to_be_bytes()
-                {
-                    return Err(StoreError::Corrupt {
-                        key: String::from_utf8_lossy(&k).into_owned(),
-                        why: format!("expected event {expected} of ceremony {}", request.id),
-                    });
-                }
-                events.push(decode(&k, &v)?);
-            }
-            out.push(StoredCeremony { request, events });
-        }
-        Ok(out)
-    }
-
-    async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
-    }
+    /// Indexes of the ceremony's entries: its key group's registration, its
+    /// request, then its events.
+    fn ceremony_entries(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError>;
+    fn root(&self, size: u64) -> Result<Hash, StoreError>;
+    fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
+    fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;
 }

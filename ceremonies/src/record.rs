@@ -1,0 +1,99 @@
+//! The record's entries and their one canonical encoding.
+//!
+//! Every state change of a key group or ceremony is one [`Entry`]. Its bytes
+//! are `quorate-entry/v1\n` followed by the entry's JSON as serde writes it:
+//! fields in declaration order, no whitespace, binary values as lowercase
+//! hex, times as integer ms since the Unix epoch. [`Entry::decode`] accepts
+//! only bytes that [`Entry::encode`] would write, so each entry has exactly
+//! one encoding and one leaf hash. A new encoding gets a new prefix.
+//! `docs/record.md` describes each kind with an example.
+
+use quorate_common::CeremonyId;
+use quorate_common::keyfile::KeyGroupFile;
+use serde::{Deserialize, Serialize};
+
+use crate::{Action, Event, Request, Timestamp};
+
+pub const ENTRY_PREFIX: &[u8] = b"quorate-entry/v1\n";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Entry {
+    /// An operator registered a key group: its public key package, roster
+    /// (with identity keys) and policy, as every later entry is judged by.
+    KeyGroupRegistered {
+        at: Timestamp,
+        by: String,
+        key_group: KeyGroupFile,
+    },
+    /// A requester asked for a signature (a break-glass one if the request
+    /// carries a justification).
+    CeremonyRequested { at: Timestamp, request: Request },
+    /// Input number `seq` (from 0) of a ceremony, as the engine took it at
+    /// `at`, and the decisions the engine made from it: signing package
+    /// formed, signer dropped and why, attempt abandoned, ceremony closed.
+    CeremonyEvent {
+        at: Timestamp,
+        ceremony: CeremonyId,
+        seq: u64,
+        event: Event,
+        decisions: Vec<Action>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("does not start with {:?}", String::from_utf8_lossy(ENTRY_PREFIX))]
+    UnknownFormat,
+    #[error("is not a valid entry: {0}")]
+    Malformed(String),
+    #[error("is not in canonical form (re-encoding it gives other bytes)")]
+    NotCanonical,
+}
+
+impl Entry {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = ENTRY_PREFIX.to_vec();
+        // Our entry types serialize to JSON without fail: string keys only.
+        bytes.extend(serde_json::to_vec(self).unwrap_or_default());
+        bytes
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, EntryError> {
+        let body = bytes
+            .strip_prefix(ENTRY_PREFIX)
+            .ok_or(EntryError::UnknownFormat)?;
+        let entry: Entry =
+            serde_json::from_slice(body).map_err(|e| EntryError::Malformed(e.to_string()))?;
+        if entry.encode() != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        Ok(entry)
+    }
+
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Entry::KeyGroupRegistered { at, .. }
+            | Entry::CeremonyRequested { at, .. }
+            | Entry::CeremonyEvent { at, .. } => *at,
+        }
+    }
+
+    /// The ceremony the entry belongs to, if any.
+    pub fn ceremony(&self) -> Option<&CeremonyId> {
+        match self {
+            Entry::KeyGroupRegistered { .. } => None,
+            Entry::CeremonyRequested { request, .. } => Some(&request.id),
+            Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
+        }
+    }
+
+    /// A few words for logs and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::KeyGroupRegistered { .. } => "key group registered",
+            Entry::CeremonyRequested { .. } => "ceremony requested",
+            Entry::CeremonyEvent { .. } => "ceremony event",
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! An auditor's offline replay of a ceremony transcript.
+//!
+//! A [`Transcript`] is a ceremony's entries from the record, each with an
+//! inclusion proof against one signed checkpoint. [`replay`] checks, with
+//! nothing but the log's verifier key: the checkpoint's signature; every
+//! entry's inclusion and canonical encoding; that the entries are the key
+//! group's registration, the request and every event in order with none
+//! missing; and then runs the very engine the coordinator ran over the
+//! events, so each signed approval, the policy at each step, the deadlines,
+//! each signature share and the aggregate are checked again, and the
+//! decisions it makes must be the ones recorded. The [`Report`] says what
+//! happened and names the entry and field of every discrepancy.
+
+mod report;
+mod steps;
+
+use std::sync::Arc;
+
+use quorate_common::CeremonyId;
+use quorate_record::{Checkpoint, Hash, InclusionProof, LogVerifier};
+use serde::{Deserialize, Serialize};
+
+use crate::record::Entry;
+use crate::{Ceremony, KeyGroup, Outcome, Phase};
+
+pub use report::{Finding, Report, Step};
+
+pub const TRANSCRIPT_FORMAT: &str = "quorate-transcript/v1";
+
+/// A self-contained, offline-checkable account of one ceremony.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transcript {
+    pub format: String,
+    pub ceremony: CeremonyId,
+    /// The signed checkpoint (C2SP tlog-checkpoint note) every proof is
+    /// against.
+    pub checkpoint: String,
+    /// The key group's registration, the request, then every event.
+    pub entries: Vec<TranscriptEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptEntry {
+    /// Position in the log.
+    pub index: u64,
+    /// The entry's canonical bytes (they are UTF-8).
+    pub entry: String,
+    /// Inclusion proof of the entry in the checkpoint's tree.
+    pub proof: Vec<Hash>,
+}
+
+/// Replays `transcript` against the log key `log`. Never fails: everything
+/// wrong is a finding in the report.
+pub fn replay(transcript: &Transcript, log: &LogVerifier) -> Report {
+    let mut report = Report::new(transcript.ceremony.clone());
+    if transcript.format != TRANSCRIPT_FORMAT {
+        report.finding(
+            None,
+            "format",
+            format!("is {:?}, expected {TRANSCRIPT_FORMAT:?}", transcript.format),
+        );
+        return report;
+    }
+    let checkpoint = match log.verify_checkpoint(&transcript.checkpoint) {
+        Ok(c) => c,
+        Err(e) => {
+            report.finding(None, "checkpoint", e.to_string());
+            return report;
+        }
+    };
+    if checkpoint.origin != log.name() {
+        report.finding(
+            None,
+            "checkpoint",
+            format!(
+                "is of log {:?}, but the log key is {:?}'s",
+                checkpoint.origin,
+                log.name()
+            ),
+        );
+        return report;
+    }
+    report.checkpoint = Some(report::CheckpointSummary {
+        origin: checkpoint.origin.clone(),
+        size: checkpoint.size,
+        root: checkpoint.root.to_string(),
+        signed_by: log.name().to_string(),
+    });
+    let entries = decode_all(transcript, &checkpoint, &mut report);
+    run(transcript, &entries, &mut report);
+    report
+}
+
+/// Checks each entry's place, inclusion and encoding; returns the decoded
+/// entries (None where an entry does not decode).
+fn decode_all(
+    transcript: &Transcript,
+    checkpoint: &Checkpoint,
+    report: &mut Report,
+) -> Vec<Option<Entry>> {
+    let mut previous: Option<u64> = None;
+    let mut out = Vec::with_capacity(transcript.entries.len());
+    for (i, e) in transcript.entries.iter().enumerate() {
+        if let Some(p) = previous
+            && e.index <= p
+        {
+            report.finding(
+                Some(i),
+                "index",
+                format!(
+                    "{} does not come after the previous entry's {p}: entries are out of order or repeated",
+                    e.index
+                ),
+            );
+        }
+        previous = Some(e.index);
+        let proof = InclusionProof {
+            index: e.index,
+            tree_size: checkpoint.size,
+            hashes: e.proof.clone(),
+        };
+        let leaf = quorate_record::leaf_hash(e.entry.as_bytes());
+        if let Err(why) = quorate_record::check_inclusion(&proof, leaf, checkpoint.root) {
+            report.finding(
+                Some(i),
+                "proof",
+                format!(
+                    "entry {} is not in the checkpointed log as given: {why}",
+                    e.index
+                ),
+            );
+        }
+        match Entry::decode(e.entry.as_bytes()) {
+            Ok(entry) => out.push(Some(entry)),
+            Err(why) => {
+                report.finding(Some(i), "entry", why.to_string());
+                out.push(None);
+            }
+        }
+    }
+    out
+}
+
+/// Rebuilds the ceremony with the engine and compares every decision.
+fn run(transcript: &Transcript, entries: &[Option<Entry>], report: &mut Report) {
+    let Some(Some(Entry::KeyGroupRegistered { at, by, key_group })) = entries.first() else {
+        report.finding(
+            Some(0),
+            "entry",
+            "the first entry must be the key group's registration".into(),
+        );
+        return;
+    };
+    if let Err((field, why)) = key_group.check() {
+        report.finding(Some(0), &format!("key_group.{field}"), why);
+        return;
+    }
+    let group = match KeyGroup::from_file(key_group) {
+        Ok(g) => Arc::new(g),
+        Err(why) => {
+            report.finding(Some(0), "key_group", why);
+            return;
+        }
+    };
+    report.key_group = Some(report::GroupSummary::new(&group, *at, by));
+    let Some(Some(Entry::CeremonyRequested { at, request })) = entries.get(1) else {
+        report.finding(
+            Some(1),
+            "entry",
+            "the second entry must be the ceremony's request".into(),
+        );
+        return;
+    };
+    if request.id != transcript.ceremony {
+        report.finding(
+            Some(1),
+            "request.id",
+            format!(
+                "is {}, but the transcript is of ceremony {}",
+                request.id, transcript.ceremony
+            ),
+        );
+    }
+    if *at != request.created_at {
+        report.finding(Some(1), "at", "differs from request.created_at".to_string());
+    }
+    let mut ceremony = match Ceremony::new(request.clone(), group.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            report.finding(Some(1), "request", format!("the engine refuses it: {e}"));
+            return;
+        }
+    };
+    report.request = Some(report::RequestSummary::new(request));
+    let mut last_at = *at;
+    for (i, entry) in entries.iter().enumerate().skip(2) {
+        let Some(entry) = entry else { continue };
+        let Entry::CeremonyEvent {
+            at,
+            ceremony: id,
+            seq,
+            event,
+            decisions,
+        } = entry
+        else {
+            report.finding(
+                Some(i),
+                "entry",
+                format!("expected a ceremony event, found {}", entry.kind()),
+            );
+            continue;
+        };
+        if *id != transcript.ceremony {
+            report.finding(Some(i), "ceremony", format!("belongs to ceremony {id}"));
+            continue;
+        }
+        if *seq != ceremony.version() {
+            report.finding(
+                Some(i),
+                "seq",
+                format!(
+                    "is event {seq}, but event {} comes next: an entry is missing, repeated or out of order",
+                    ceremony.version()
+                ),
+            );
+            not_replayed(entries.len(), i, report);
+            break;
+        }
+        if *at < last_at {
+            report.finding(
+                Some(i),
+                "at",
+                "is earlier than the entry before it".to_string(),
+            );
+        }
+        last_at = *at;
+        let before = ceremony.clone();
+        match ceremony.handle(event, *at) {
+            Ok(actions) => {
+                if let Some(j) = first_difference(&actions, decisions) {
+                    report.finding(
+                        Some(i),
+                        &format!("decisions[{j}]"),
+                        format!(
+                            "the engine decides {}, the record says {}",
+                            steps::describe_action(actions.get(j)),
+                            steps::describe_action(decisions.get(j))
+                        ),
+                    );
+                }
+                report.steps.push(steps::step(
+                    i,
+                    transcript.entries[i].index,
+                    *at,
+                    &before,
+                    event,
+                    &actions,
+                ));
+            }
+            Err(e) => {
+                report.finding(
+                    Some(i),
+                    steps::field_of(&e),
+                    format!("the engine refuses this event: {e}"),
+                );
+                not_replayed(entries.len(), i, report);
+                break;
+            }
+        }
+    }
+    finish(&ceremony, report);
+}
+
+/// After entry `i` cannot be applied, the ceremony's later state is
+/// unknown: say so once rather than once per entry.
+fn not_replayed(len: usize, i: usize, report: &mut Report) {
+    if i + 1 < len {
+        report.finding(
+            Some(i + 1),
+            "entry",
+            format!(
+                "entries {} to {} not replayed: the ceremony cannot be rebuilt past entry {i}",
+                i + 1,
+                len - 1
+            ),
+        );
+    }
+}
+
+fn first_difference<T: PartialEq>(a: &[T], b: &[T]) -> Option<usize> {
+    (0..a.len().max(b.len())).find(|&j| a.get(j) != b.get(j))
+}
+
+/// The outcome, checked once more with plain Ed25519.
+fn finish(ceremony: &Ceremony, report: &mut Report) {
+    report.state = ceremony.state().to_string();
+    report.review = ceremony.review_record().map(|r| {
+        format!(
+            "reviewed by {} at {}: {}",
+            r.by,
+            report::time(r.at),
+            r.notes
+        )
+    });
+    if let Phase::Done(Outcome::Signed { signature }) = ceremony.phase() {
+        let group_key = ceremony.key_group().group_key();
+        let ok = signature
+            .serialize()
+            .ok()
+            .and_then(|bytes| <[u8; 64]>::try_from(bytes.as_slice()).ok())
+            .zip(ed25519_dalek::VerifyingKey::from_bytes(&group_key).ok())
+            .is_some_and(|(sig, key)| {
+                key.verify_strict(
+                    &ceremony.request().message,
+                    &ed25519_dalek::Signature::from_bytes(&sig),
+                )
+                .is_ok()
+            });
+        if !ok {
+            report.finding(
+                None,
+                "signature",
+                "the aggregate signature does not verify under the group key".into(),
+            );
+        }
+        report.signature = Some(hex::encode(signature.serialize().unwrap_or_default()));
+    }
+}

@@ -1,0 +1,185 @@
+//! The auditor's commands: export a ceremony's transcript from the
+//! coordinator, replay a transcript offline, and check that two checkpoints
+//! belong to one unforked log.
+
+use std::path::Path;
+
+use quorate_ceremonies::replay::{self, Report, TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
+use quorate_common::CeremonyId;
+use quorate_common::proto;
+use quorate_record::{Checkpoint, ConsistencyProof, Hash, LogVerifier};
+
+use crate::client::Audit;
+
+mod command;
+pub use command::{AuditCommand, run};
+
+/// Reads a verifier key given inline (`name+id+key`) or as a file holding it.
+pub fn log_verifier(key_or_file: &str) -> anyhow::Result<LogVerifier> {
+    let text = if Path::new(key_or_file).is_file() {
+        std::fs::read_to_string(key_or_file)
+            .map_err(|e| anyhow::anyhow!("cannot read the log key {key_or_file}: {e}"))?
+    } else {
+        key_or_file.to_string()
+    };
+    LogVerifier::parse(text.trim()).map_err(|e| {
+        anyhow::anyhow!(
+            "--log-key: {e}; give the log's verifier key (name+id+key) or a file holding it"
+        )
+    })
+}
+
+/// The latest signed checkpoint note.
+pub async fn checkpoint(audit: &mut Audit) -> anyhow::Result<String> {
+    Ok(audit
+        .checkpoint(proto::CheckpointRequest {})
+        .await?
+        .into_inner()
+        .note)
+}
+
+/// Gathers a ceremony's entries with an inclusion proof of each against the
+/// latest checkpoint. The coordinator is not trusted here: `replay` checks
+/// everything.
+pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<Transcript> {
+    let note = checkpoint(audit).await?;
+    let body = note.split("\n\n").next().unwrap_or_default();
+    let size = Checkpoint::parse(&format!("{body}\n"))
+        .map_err(|e| anyhow::anyhow!("the coordinator's checkpoint: {e}"))?
+        .size;
+    let indexes = audit
+        .ceremony_entries(proto::CeremonyEntriesRequest {
+            ceremony: ceremony.to_string(),
+        })
+        .await?
+        .into_inner()
+        .indexes;
+    let mut entries = Vec::with_capacity(indexes.len());
+    for index in indexes {
+        let reply = audit
+            .entries(proto::EntriesRequest {
+                start: index,
+                end: index + 1,
+            })
+            .await?
+            .into_inner();
+        let bytes = reply
+            .entries
+            .into_iter()
+            .find(|e| e.index == index)
+            .ok_or_else(|| anyhow::anyhow!("the coordinator did not send entry {index}"))?
+            .entry;
+        let entry = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("entry {index} is not UTF-8 text"))?;
+        let proof = proof_hashes(
+            audit
+                .inclusion_proof(proto::InclusionProofRequest {
+                    index,
+                    tree_size: size,
+                })
+                .await?
+                .into_inner(),
+        )?;
+        entries.push(TranscriptEntry {
+            index,
+            entry,
+            proof,
+        });
+    }
+    Ok(Transcript {
+        format: TRANSCRIPT_FORMAT.into(),
+        ceremony: ceremony.clone(),
+        checkpoint: note,
+        entries,
+    })
+}
+
+fn proof_hashes(reply: proto::ProofReply) -> anyhow::Result<Vec<Hash>> {
+    reply
+        .hashes
+        .into_iter()
+        .map(|h| {
+            let bytes: [u8; 32] = h
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes"))?;
+            Ok(Hash(bytes))
+        })
+        .collect()
+}
+
+pub fn load_transcript(path: &Path) -> anyhow::Result<Transcript> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("cannot read transcript {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a quorate transcript: {e}", path.display()))
+}
+
+pub fn save_transcript(transcript: &Transcript, path: &Path) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(transcript)?;
+    std::fs::write(path, json).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
+/// Replays a transcript file offline.
+pub fn replay_file(path: &Path, log: &LogVerifier) -> anyhow::Result<Report> {
+    Ok(replay::replay(&load_transcript(path)?, log))
+}
+
+/// What `verify-log` established.
+#[derive(Debug)]
+pub struct Consistent {
+    pub old: Checkpoint,
+    pub new: Checkpoint,
+}
+
+/// Checks that the log at `new_note` extends the log at `old_note`, with a
+/// consistency proof from the coordinator.
+pub async fn verify_log(
+    audit: &mut Audit,
+    log: &LogVerifier,
+    old_note: &str,
+    new_note: &str,
+) -> anyhow::Result<Consistent> {
+    let old = log
+        .verify_checkpoint(old_note)
+        .map_err(|e| anyhow::anyhow!("the old checkpoint: {e}"))?;
+    let new = log
+        .verify_checkpoint(new_note)
+        .map_err(|e| anyhow::anyhow!("the new checkpoint: {e}"))?;
+    if old.origin != new.origin {
+        anyhow::bail!(
+            "the checkpoints are of different logs: {:?} and {:?}",
+            old.origin,
+            new.origin
+        );
+    }
+    if old.size > new.size {
+        anyhow::bail!(
+            "the old checkpoint (size {}) is larger than the new one (size {}); swap --old and --new",
+            old.size,
+            new.size
+        );
+    }
+    let hashes = proof_hashes(
+        audit
+            .consistency_proof(proto::ConsistencyProofRequest {
+                old_size: old.size,
+                new_size: new.size,
+            })
+            .await?
+            .into_inner(),
+    )?;
+    let proof = ConsistencyProof {
+        old_size: old.size,
+        new_size: new.size,
+        hashes,
+    };
+    quorate_record::check_consistency(&proof, old.root, new.root).map_err(|e| {
+        anyhow::anyhow!(
+            "the log at size {} does not extend the log at size {}: {e}; \
+             the coordinator rewrote or forked its history",
+            new.size,
+            old.size
+        )
+    })?;
+    Ok(Consistent { old, new })
+}

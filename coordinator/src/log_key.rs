@@ -1,0 +1,67 @@
+//! The coordinator's log key: made on first start, kept in the data
+//! directory (0600), and used only to sign checkpoints of the record.
+
+use std::path::Path;
+
+use quorate_common::keyfile::write_file;
+use quorate_record::LogKey;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+const FORMAT: &str = "quorate-log-key/v1";
+pub const FILE_NAME: &str = "log-key.json";
+
+#[derive(Serialize, Deserialize)]
+struct LogKeyFile {
+    format: String,
+    /// The checkpoints' origin line and the note key's name.
+    origin: String,
+    seed: Zeroizing<String>,
+}
+
+/// Loads the log key of `data_dir`, or makes one for `origin` if there is none.
+pub fn load_or_create(data_dir: &Path, origin: &str) -> anyhow::Result<LogKey> {
+    let path = data_dir.join(FILE_NAME);
+    if !path.exists() {
+        let key = LogKey::generate(&mut rand_core::OsRng, origin)
+            .map_err(|e| anyhow::anyhow!("log_origin {origin:?}: {e}"))?;
+        let file = LogKeyFile {
+            format: FORMAT.into(),
+            origin: origin.into(),
+            seed: Zeroizing::new(hex::encode(*key.seed())),
+        };
+        let json = Zeroizing::new(serde_json::to_vec_pretty(&file)?);
+        write_file(&path, &json, 0o600)?;
+        tracing::info!(verifier_key = %key.verifier_key(), "made a new log key");
+        return Ok(key);
+    }
+    let bytes = Zeroizing::new(
+        std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
+    );
+    let file: LogKeyFile = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a log key file: {e}", path.display()))?;
+    if file.format != FORMAT {
+        anyhow::bail!(
+            "{} has format {:?}, not {FORMAT}",
+            path.display(),
+            file.format
+        );
+    }
+    if file.origin != origin {
+        anyhow::bail!(
+            "the log key in {} is for origin {:?}, but log_origin is {origin:?}; \
+             a log keeps its origin for life",
+            path.display(),
+            file.origin
+        );
+    }
+    let seed = Zeroizing::new(
+        hex::decode(&*file.seed)
+            .map_err(|e| anyhow::anyhow!("{}: seed is not hex: {e}", path.display()))?,
+    );
+    let seed: &[u8; 32] = seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{}: seed is not 32 bytes", path.display()))?;
+    LogKey::from_seed(origin, seed).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}

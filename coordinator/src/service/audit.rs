@@ -1,0 +1,132 @@
+//! `quorate.v1.Audit`: the record, its signed checkpoints and its proofs.
+
+use std::sync::Arc;
+
+use quorate_common::proto::{self, audit_server::Audit};
+use quorate_record::{Checkpoint, LogKey};
+use tonic::{Request, Response, Status};
+
+use super::{SharedHub, ceremony_id};
+use crate::store::{CeremonyStore, StoreError};
+
+/// Most entries one `Entries` call returns.
+pub const MAX_ENTRIES: u64 = 1000;
+
+pub struct AuditService<S> {
+    pub hub: SharedHub<S>,
+    pub log_key: Arc<LogKey>,
+}
+
+fn store_error(e: StoreError) -> Status {
+    match e {
+        StoreError::OutOfRange(m) => Status::out_of_range(m),
+        e => {
+            tracing::error!(error = %e, "record read failed");
+            Status::unavailable(e.to_string())
+        }
+    }
+}
+
+fn hashes(list: Vec<quorate_record::Hash>) -> proto::ProofReply {
+    proto::ProofReply {
+        hashes: list.into_iter().map(|h| h.0.to_vec()).collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl<S: CeremonyStore> Audit for AuditService<S> {
+    async fn checkpoint(
+        &self,
+        _request: Request<proto::CheckpointRequest>,
+    ) -> Result<Response<proto::CheckpointReply>, Status> {
+        let store = self.hub.store();
+        let size = store.size();
+        let root = store.root(size).map_err(store_error)?;
+        let checkpoint = Checkpoint {
+            origin: self.log_key.name().to_string(),
+            size,
+            root,
+        };
+        let note = self.log_key.sign_checkpoint(&checkpoint).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a checkpoint");
+            Status::internal("cannot sign a checkpoint")
+        })?;
+        Ok(Response::new(proto::CheckpointReply { note }))
+    }
+
+    async fn entries(
+        &self,
+        request: Request<proto::EntriesRequest>,
+    ) -> Result<Response<proto::EntriesReply>, Status> {
+        let proto::EntriesRequest { start, end } = request.into_inner();
+        let store = self.hub.store();
+        if start >= end {
+            return Err(Status::invalid_argument(format!(
+                "start {start} must be below end {end}"
+            )));
+        }
+        if end > store.size() {
+            return Err(Status::out_of_range(format!(
+                "end {end} is beyond the log's {} entries",
+                store.size()
+            )));
+        }
+        if end - start > MAX_ENTRIES {
+            return Err(Status::invalid_argument(format!(
+                "ask for at most {MAX_ENTRIES} entries at a time"
+            )));
+        }
+        let entries = (start..end)
+            .map(|index| {
+                Ok(proto::LogEntry {
+                    index,
+                    entry: store.entry(index)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map_err(store_error)?;
+        Ok(Response::new(proto::EntriesReply { entries }))
+    }
+
+    async fn inclusion_proof(
+        &self,
+        request: Request<proto::InclusionProofRequest>,
+    ) -> Result<Response<proto::ProofReply>, Status> {
+        let proto::InclusionProofRequest { index, tree_size } = request.into_inner();
+        let proof = self
+            .hub
+            .store()
+            .prove_inclusion(index, tree_size)
+            .map_err(store_error)?;
+        Ok(Response::new(hashes(proof.hashes)))
+    }
+
+    async fn consistency_proof(
+        &self,
+        request: Request<proto::ConsistencyProofRequest>,
+    ) -> Result<Response<proto::ProofReply>, Status> {
+        let proto::ConsistencyProofRequest { old_size, new_size } = request.into_inner();
+        let proof = self
+            .hub
+            .store()
+            .prove_consistency(old_size, new_size)
+            .map_err(store_error)?;
+        Ok(Response::new(hashes(proof.hashes)))
+    }
+
+    async fn ceremony_entries(
+        &self,
+        request: Request<proto::CeremonyEntriesRequest>,
+    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+        let id = ceremony_id(&request.get_ref().ceremony)?;
+        let indexes = self
+            .hub
+            .store()
+            .ceremony_entries(&id)
+            .map_err(|e| match e {
+                StoreError::OutOfRange(m) => Status::not_found(m),
+                e => store_error(e),
+            })?;
+        Ok(Response::new(proto::CeremonyEntriesReply { indexes }))
+    }
+}

@@ -1,0 +1,440 @@
+//! The record in one sled tree, appended in groups.
+//!
+//! Keys: `e`‖index → entry bytes; `h`‖stored index → tree hash (Go tlog
+//! layout); and indexes into the log: `k`‖key group, `r`‖ceremony,
+//! `c`‖ceremony‖0‖seq → entry index. Only [`SledStore::append`] writes, and
+//! it refuses any key that exists: nothing is rewritten or deleted.
+//!
+//! Group commit: callers queue their entries; whoever takes the writer lock
+//! writes everything queued in one atomic batch and one flush, then answers
+//! every caller in it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use quorate_ceremonies::Entry;
+use quorate_common::CeremonyId;
+use quorate_common::keyfile::KeyGroupFile;
+use quorate_record::{ConsistencyProof, Hash, HashStore, InclusionProof, RecordError};
+use tokio::sync::oneshot;
+
+use super::{CeremonyStore, EventRecord, StoreError, StoredCeremony};
+
+pub struct SledStore {
+    db: sled::Db,
+    tree: sled::Tree,
+    size: AtomicU64,
+    queue: Mutex<Vec<Pending>>,
+    writer: tokio::sync::Mutex<()>,
+    /// Set when a flush failed: the log's state on disk is unknown.
+    broken: AtomicBool,
+}
+
+struct Pending {
+    entries: Vec<Entry>,
+    reply: oneshot::Sender<Result<Vec<u64>, StoreError>>,
+}
+
+impl SledStore {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::open(dir)?;
+        let tree = db.open_tree("record")?;
+        let size = match tree.scan_prefix(b"e").next_back() {
+            Some(kv) => {
+                let (k, _) = kv?;
+                index_of(&k[1..], "the last entry key")? + 1
+            }
+            None => 0,
+        };
+        let hashes = match tree.scan_prefix(b"h").next_back() {
+            Some(kv) => index_of(&kv?.0[1..], "the last hash key")? + 1,
+            None => 0,
+        };
+        if hashes != quorate_record::stored_hash_count(size) {
+            return Err(StoreError::Corrupt {
+                key: "h".into(),
+                why: format!("{size} entries need {} stored hashes, found {hashes}", {
+                    quorate_record::stored_hash_count(size)
+                }),
+            });
+        }
+        Ok(Self {
+            db,
+            tree,
+            size: AtomicU64::new(size),
+            queue: Mutex::new(Vec::new()),
+            writer: tokio::sync::Mutex::new(()),
+            broken: AtomicBool::new(false),
+        })
+    }
+
+    async fn write(&self, batch: Vec<Pending>) {
+        if self.broken.load(Ordering::SeqCst) {
+            for p in batch {
+                let _ = p.reply.send(Err(broken()));
+            }
+            return;
+        }
+        let mut size = self.size.load(Ordering::SeqCst);
+        let mut hashes = BTreeMap::new();
+        let mut writes = Vec::new();
+        let mut claimed = HashSet::new();
+        let mut accepted = Vec::new();
+        for p in batch {
+            match self.stage(
+                &p.entries,
+                &mut size,
+                &mut hashes,
+                &mut writes,
+                &mut claimed,
+            ) {
+                Ok(indexes) => accepted.push((p, indexes)),
+                Err(e) => {
+                    let _ = p.reply.send(Err(e));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let mut batch = sled::Batch::default();
+        for (k, v) in writes {
+            batch.insert(k, v);
+        }
+        let done = match self.tree.apply_batch(batch) {
+            Ok(()) => self.db.flush_async().await.map(|_| ()).map_err(|e| {
+                self.broken.store(true, Ordering::SeqCst);
+                tracing::error!(error = %e, "the record could not be flushed; refusing appends");
+                e
+            }),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(()) => {
+                self.size.store(size, Ordering::SeqCst);
+                for (p, indexes) in accepted {
+                    let _ = p.reply.send(Ok(indexes));
+                }
+            }
+            Err(e) => {
+                for (p, _) in accepted {
+                    let _ = p.reply.send(Err(StoreError::Failed(format!(
+                        "the record could not be written: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+
+    /// Adds one caller's entries to the batch, or refuses them all.
+    fn stage(
+        &self,
+        entries: &[Entry],
+        size: &mut u64,
+        hashes: &mut BTreeMap<u64, Hash>,
+        writes: &mut Vec<(Vec<u8>, Vec<u8>)>,
+        claimed: &mut HashSet<Vec<u8>>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let keys: Vec<(Vec<u8>, String)> = entries.iter().map(lookup_key).collect();
+        for (key, name) in &keys {
+            if claimed.contains(key) || self.tree.contains_key(key)? {
+                return Err(StoreError::Exists(name.clone()));
+            }
+        }
+        let mut staged = hashes.clone();
+        let mut n = *size;
+        let mut indexes = Vec::with_capacity(entries.len());
+        let mut local = Vec::new();
+        for (entry, (key, _)) in entries.iter().zip(&keys) {
+            let bytes = entry.encode();
+            let overlay = Overlay {
+                tree: &self.tree,
+                pending: &staged,
+            };
+            let new = quorate_record::hashes_to_append(n, &bytes, &overlay)?;
+            let first = quorate_record::first_stored_index(n);
+            for (i, h) in (first..).zip(new) {
+                staged.insert(i, h);
+                local.push((key_of(b'h', i), h.0.to_vec()));
+            }
+            local.push((key_of(b'e', n), bytes));
+            local.push((key.clone(), n.to_be_bytes().to_vec()));
+            indexes.push(n);
+            n += 1;
+        }
+        // Nothing failed: merge into the group's batch.
+        for (key, _) in keys {
+            claimed.insert(key);
+        }
+        *hashes = staged;
+        *size = n;
+        writes.extend(local);
+        Ok(indexes)
+    }
+
+    fn index_at(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+        match self.tree.get(key)? {
+            Some(v) => Ok(Some(index_of(&v, &String::from_utf8_lossy(key))?)),
+            None => Ok(None),
+        }
+    }
+
+    fn decoded(&self, index: u64) -> Result<Entry, StoreError> {
+        let bytes = self.entry(index)?;
+        Entry::decode(&bytes).map_err(|e| StoreError::Corrupt {
+            key: format!("entry {index}"),
+            why: e.to_string(),
+        })
+    }
+}
+
+impl CeremonyStore for SledStore {
+    async fn append(&self, entries: Vec<Entry>) -> Result<Vec<u64>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        lock(&self.queue).push(Pending { entries, reply });
+        {
+            let _writer = self.writer.lock().await;
+            let batch = std::mem::take(&mut *lock(&self.queue));
+            if !batch.is_empty() {
+                self.write(batch).await;
+            }
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::Failed("the record's writer went away".into()))?
+    }
+
+    fn size(&self) -> u64 {
+        self.size.load(Ordering::SeqCst)
+    }
+
+    fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError> {
+        if index >= self.size() {
+            return Err(StoreError::OutOfRange(format!(
+                "entry {index} does not exist; the log has {} entries",
+                self.size()
+            )));
+        }
+        match self.tree.get(key_of(b'e', index))? {
+            Some(v) => Ok(v.to_vec()),
+            None => Err(StoreError::Corrupt {
+                key: format!("entry {index}"),
+                why: "missing".into(),
+            }),
+        }
+    }
+
+    fn key_groups(&self) -> Result<Vec<KeyGroupFile>, StoreError> {
+        let mut indexes = Vec::new();
+        for kv in self.tree.scan_prefix(b"k") {
+            let (k, v) = kv?;
+            indexes.push(index_of(&v, &String::from_utf8_lossy(&k))?);
+        }
+        indexes.sort_unstable();
+        indexes
+            .into_iter()
+            .map(|i| match self.decoded(i)? {
+                Entry::KeyGroupRegistered { key_group, .. } => Ok(key_group),
+                other => Err(not_a(i, "key group registration", &other)),
+            })
+            .collect()
+    }
+
+    fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(b"r") {
+            let (k, v) = kv?;
+            let index = index_of(&v, &String::from_utf8_lossy(&k))?;
+            let request = match self.decoded(index)? {
+                Entry::CeremonyRequested { request, .. } => request,
+                other => return Err(not_a(index, "ceremony request", &other)),
+            };
+            let mut events = Vec::new();
+            for i in self.event_indexes(&request.id)? {
+                match self.decoded(i)? {
+                    Entry::CeremonyEvent { at, event, seq, .. } if seq == events.len() as u64 => {
+                        events.push(EventRecord { at, event })
+                    }
+                    other => return Err(not_a(i, "the next event of the ceremony", &other)),
+                }
+            }
+            out.push(StoredCeremony { request, events });
+        }
+        Ok(out)
+    }
+
+    fn ceremony_entries(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
+        let Some(request_index) = self.index_at(&lookup(b'r', id.as_str().as_bytes()))? else {
+            return Err(StoreError::OutOfRange(format!(
+                "no ceremony {id} in the record"
+            )));
+        };
+        let Entry::CeremonyRequested { request, .. } = self.decoded(request_index)? else {
+            return Err(StoreError::Corrupt {
+                key: format!("entry {request_index}"),
+                why: "expected a ceremony request".into(),
+            });
+        };
+        let group = self
+            .index_at(&lookup(b'k', request.key_group.as_str().as_bytes()))?
+            .ok_or_else(|| StoreError::Corrupt {
+                key: format!("key group {}", request.key_group),
+                why: "ceremony names a key group the record lacks".into(),
+            })?;
+        let mut out = vec![group, request_index];
+        out.extend(self.event_indexes(id)?);
+        Ok(out)
+    }
+
+    fn root(&self, size: u64) -> Result<Hash, StoreError> {
+        self.check_size(size)?;
+        Ok(quorate_record::root(size, &self.hash_reader())?)
+    }
+
+    fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
+        self.check_size(size)?;
+        if index >= size {
+            return Err(StoreError::OutOfRange(format!(
+                "entry {index} is not in a tree of {size} entries"
+            )));
+        }
+        Ok(quorate_record::prove_inclusion(
+            index,
+            size,
+            &self.hash_reader(),
+        )?)
+    }
+
+    fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
+        self.check_size(new)?;
+        if old > new {
+            return Err(StoreError::OutOfRange(format!(
+                "old size {old} is larger than new size {new}"
+            )));
+        }
+        Ok(quorate_record::prove_consistency(
+            old,
+            new,
+            &self.hash_reader(),
+        )?)
+    }
+}
+
+impl SledStore {
+    fn event_indexes(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
+        let mut prefix = lookup(b'c', id.as_str().as_bytes());
+        prefix.push(0);
+        self.tree
+            .scan_prefix(&prefix)
+            .map(|kv| {
+                let (k, v) = kv?;
+                index_of(&v, &String::from_utf8_lossy(&k))
+            })
+            .collect()
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), StoreError> {
+        if size > self.size() {
+            return Err(StoreError::OutOfRange(format!(
+                "tree size {size} is beyond the log's {} entries",
+                self.size()
+            )));
+        }
+        Ok(())
+    }
+
+    fn hash_reader(&self) -> Overlay<'_> {
+        Overlay {
+            tree: &self.tree,
+            pending: &EMPTY,
+        }
+    }
+}
+
+static EMPTY: BTreeMap<u64, Hash> = BTreeMap::new();
+
+/// Stored hashes: those of the batch being written, then those on disk.
+struct Overlay<'a> {
+    tree: &'a sled::Tree,
+    pending: &'a BTreeMap<u64, Hash>,
+}
+
+impl HashStore for Overlay<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, RecordError> {
+        indexes
+            .iter()
+            .map(|&i| {
+                if let Some(h) = self.pending.get(&i) {
+                    return Ok(*h);
+                }
+                let missing = || RecordError::MissingHash(i);
+                let bytes = self
+                    .tree
+                    .get(key_of(b'h', i))
+                    .map_err(|_| missing())?
+                    .ok_or_else(missing)?;
+                let bytes: [u8; 32] = bytes.as_ref().try_into().map_err(|_| missing())?;
+                Ok(Hash(bytes))
+            })
+            .collect()
+    }
+}
+
+/// The lookup key an entry claims, and what to call it if it is taken.
+fn lookup_key(entry: &Entry) -> (Vec<u8>, String) {
+    match entry {
+        Entry::KeyGroupRegistered { key_group, .. } => (
+            lookup(b'k', key_group.name.as_str().as_bytes()),
+            format!("key group {}", key_group.name),
+        ),
+        Entry::CeremonyRequested { request, .. } => (
+            lookup(b'r', request.id.as_str().as_bytes()),
+            format!("ceremony {}", request.id),
+        ),
+        Entry::CeremonyEvent { ceremony, seq, .. } => {
+            let mut key = lookup(b'c', ceremony.as_str().as_bytes());
+            key.push(0);
+            key.extend_from_slice(&seq.to_be_bytes());
+            (key, format!("event {seq} of ceremony {ceremony}"))
+        }
+    }
+}
+
+fn lookup(tag: u8, name: &[u8]) -> Vec<u8> {
+    let mut key = vec![tag];
+    key.extend_from_slice(name);
+    key
+}
+
+fn key_of(tag: u8, index: u64) -> Vec<u8> {
+    let mut key = vec![tag];
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+fn index_of(bytes: &[u8], what: &str) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
+        key: what.to_string(),
+        why: "not an 8-byte index".into(),
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+fn not_a(index: u64, expected: &str, got: &Entry) -> StoreError {
+    StoreError::Corrupt {
+        key: format!("entry {index}"),
+        why: format!("expected {expected}, found {}", got.kind()),
+    }
+}
+
+fn broken() -> StoreError {
+    StoreError::Failed(
+        "an earlier write to the record could not be made durable; restart the coordinator".into(),
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

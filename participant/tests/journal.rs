@@ -1,0 +1,114 @@
+//! The journal's entries (`quorate_participant::journal`): old entries still
+//! read, updates keep other fields, and which record checks an entry needs
+//! (`quorate_participant::record_check::task::wanted`).
+
+use quorate_common::{CeremonyId, Sha256Digest};
+use quorate_participant::journal::{Decision, Entry, Journal};
+use quorate_participant::record_check::task::{Request, wanted};
+use quorate_participant::record_check::{RecordCheck, RecordProblem};
+
+fn id() -> CeremonyId {
+    CeremonyId::new("c1").unwrap()
+}
+
+fn entry() -> Entry {
+    Entry {
+        decision: Decision::Approved,
+        message_sha256: Sha256Digest::of(b"SHA256SUMS"),
+        reason: None,
+        break_glass: false,
+        signed_attempts: Vec::new(),
+        statement: b"{\"statement\":{}}".to_vec(),
+        acknowledged: true,
+        record: None,
+    }
+}
+
+#[test]
+fn an_entry_from_before_statements_still_reads() {
+    let old = serde_json::json!({
+        "decision": "approved",
+        "message_sha256": Sha256Digest::of(b"SHA256SUMS"),
+        "reason": null,
+        "break_glass": false,
+        "signed_attempts": [1],
+    });
+    let entry: Entry = serde_json::from_value(old).unwrap();
+    assert!(entry.statement.is_empty());
+    assert!(!entry.acknowledged);
+    assert_eq!(entry.record, None);
+    assert_eq!(wanted(&id(), &entry, true), None);
+}
+
+#[tokio::test]
+async fn updates_keep_the_statement_and_the_outcome_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let journal = Journal::open(dir.path()).unwrap();
+        journal.put(&id(), &entry()).await.unwrap();
+        journal
+            .update(&id(), |e| e.signed_attempts.push(3))
+            .await
+            .unwrap();
+        let verified = RecordCheck::Verified {
+            index: 7,
+            tree_size: 9,
+            finished: false,
+        };
+        journal
+            .update(&id(), |e| e.record = Some(verified.clone()))
+            .await
+            .unwrap();
+        journal.set_checkpoint("note\n").await.unwrap();
+        assert!(
+            journal
+                .update(&CeremonyId::new("c2").unwrap(), |e| e.acknowledged = true)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    let journal = Journal::open(dir.path()).unwrap();
+    let back = journal.get(&id()).unwrap().unwrap();
+    assert_eq!(back.statement, entry().statement);
+    assert_eq!(back.signed_attempts, vec![3]);
+    assert_eq!(
+        back.record.unwrap().describe(),
+        "included at 7 in a tree of 9"
+    );
+    assert_eq!(journal.checkpoint().unwrap().as_deref(), Some("note\n"));
+    assert_eq!(journal.entries().len(), 1);
+}
+
+#[test]
+fn checks_are_wanted_once_acknowledged_and_again_when_finished() {
+    let request = |finished, urgent| {
+        Some(Request {
+            ceremony: id(),
+            finished,
+            urgent,
+        })
+    };
+    let mut e = entry();
+    e.acknowledged = false;
+    assert_eq!(wanted(&id(), &e, true), None, "not acknowledged");
+    e.acknowledged = true;
+    assert_eq!(wanted(&id(), &e, true), request(false, false));
+    assert_eq!(wanted(&id(), &e, false), request(true, true));
+    e.record = Some(RecordCheck::Verified {
+        index: 1,
+        tree_size: 2,
+        finished: false,
+    });
+    assert_eq!(wanted(&id(), &e, true), None, "verified while open");
+    assert_eq!(wanted(&id(), &e, false), request(true, true));
+    e.record = Some(RecordCheck::Verified {
+        index: 1,
+        tree_size: 5,
+        finished: true,
+    });
+    assert_eq!(wanted(&id(), &e, false), None, "verified after finishing");
+    e.record = Some(RecordCheck::Problem(RecordProblem::MissingStatement));
+    assert_eq!(wanted(&id(), &e, false), None, "a problem is final");
+    assert!(e.record.unwrap().is_problem());
+}
