@@ -39,6 +39,15 @@ pub enum Entry {
         event: Event,
         decisions: Vec<Action>,
     },
+    /// An authenticated caller tried to act for someone else or outside
+    /// its key groups, and was refused. Changes no ceremony.
+    Refused {
+        at: Timestamp,
+        caller: String,
+        ceremony: Option<CeremonyId>,
+        action: String,
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,7 +84,8 @@ impl Entry {
         match self {
             Entry::KeyGroupRegistered { at, .. }
             | Entry::CeremonyRequested { at, .. }
-            | Entry::CeremonyEvent { at, .. } => *at,
+            | Entry::CeremonyEvent { at, .. }
+            | Entry::Refused { at, .. } => *at,
         }
     }
 
@@ -85,6 +95,7 @@ impl Entry {
             Entry::KeyGroupRegistered { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
+            Entry::Refused { ceremony, .. } => ceremony.as_ref(),
         }
     }
 
@@ -94,6 +105,7 @@ impl Entry {
             Entry::KeyGroupRegistered { .. } => "key group registered",
             Entry::CeremonyRequested { .. } => "ceremony requested",
             Entry::CeremonyEvent { .. } => "ceremony event",
+            Entry::Refused { .. } => "refused action",
         }
     }
 }

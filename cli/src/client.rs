@@ -1,17 +1,26 @@
 //! Connecting to the coordinator as a named identity.
 
-use std::time::Duration;
-
 use quorate_common::proto::audit_client::AuditClient;
 use quorate_common::proto::ceremonies_client::CeremoniesClient;
 use quorate_common::proto::client::Identify;
 use quorate_common::proto::key_groups_client::KeyGroupsClient;
+use quorate_common::proto::tls::TlsFiles;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub type Ceremonies = CeremoniesClient<InterceptedService<Channel, Identify>>;
 pub type KeyGroups = KeyGroupsClient<InterceptedService<Channel, Identify>>;
 pub type Audit = AuditClient<InterceptedService<Channel, Identify>>;
+
+/// Where the coordinator is and who this client is: over TLS, the client
+/// certificate says who; `identity` only names a caller of a development
+/// coordinator serving plaintext.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: String,
+    pub identity: String,
+    pub tls: Option<TlsFiles>,
+}
 
 pub struct Clients {
     pub ceremonies: Ceremonies,
@@ -20,16 +29,11 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub async fn connect(coordinator: &str, identity: &str) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(coordinator.to_string())
-            .map_err(|e| anyhow::anyhow!("coordinator address {coordinator:?}: {e}"))?
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
+    pub async fn connect(target: &Target) -> anyhow::Result<Self> {
+        let channel = quorate_common::proto::tls::channel(&target.url, target.tls.as_ref())
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("cannot reach the coordinator at {coordinator}: {e}; is it running? (--coordinator / QUORATE_COORDINATOR)")
-            })?;
-        let identify = Identify::new(identity).map_err(anyhow::Error::msg)?;
+            .map_err(|e| anyhow::anyhow!("{e} (--coordinator / QUORATE_COORDINATOR)"))?;
+        let identify = Identify::new(&target.identity).map_err(anyhow::Error::msg)?;
         Ok(Self {
             ceremonies: CeremoniesClient::with_interceptor(channel.clone(), identify.clone()),
             key_groups: KeyGroupsClient::with_interceptor(channel.clone(), identify.clone()),

@@ -4,12 +4,21 @@
 //! Participants listed without an identity key get a fresh one here too
 //! (`<id>.identity.json`), and the roster in `group.json` lists its public
 //! half; a participant that brings its own key lists it in the roster.
+//!
+//! Each participant's share and identity-key files are sealed with that
+//! participant's passphrase ([`quorate_common::sealed`]). `quorate keygen`
+//! asks one per participant on the terminal (twice each), or, in
+//! automation, takes `QUORATE_PASSPHRASE` for all of them; see
+//! [`passphrases`].
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
-use quorate_common::{IdentityKey, KeyGroupName, Policy, Roster};
+use quorate_common::passphrase::{self, PASSPHRASE_ENV};
+use quorate_common::sealed::KdfParams;
+use quorate_common::{IdentityKey, KeyGroupName, ParticipantId, Passphrase, Policy, Roster};
 use rand_core::OsRng;
 
 pub struct Dealt {
@@ -75,14 +84,47 @@ pub struct Written {
     pub identity: Option<PathBuf>,
 }
 
+/// Each participant's passphrase for `quorate keygen`: `QUORATE_PASSPHRASE`
+/// for all of them if it is set, else one asked per participant on the
+/// terminal.
+pub fn passphrases(roster: &Roster) -> anyhow::Result<BTreeMap<ParticipantId, Passphrase>> {
+    if let Some(same) = passphrase::from_env()? {
+        return Ok(roster.ids().map(|id| (id.clone(), same.clone())).collect());
+    }
+    let mut each = BTreeMap::new();
+    for id in roster.ids() {
+        let p = passphrase::ask_new(&format!("new passphrase for {id}'s key files: ")).map_err(
+            |e| match e {
+                passphrase::PassphraseError::NoTerminal(why) => anyhow::anyhow!(
+                    "keygen seals each participant's files with a passphrase: run it on a \
+                     terminal to choose one per participant, or set {PASSPHRASE_ENV} to use one \
+                     for all ({why})"
+                ),
+                other => anyhow::anyhow!("{id}'s passphrase: {other}"),
+            },
+        )?;
+        each.insert(id.clone(), p);
+    }
+    Ok(each)
+}
+
 /// Writes `<id>.share.json` (and `<id>.identity.json` for identity keys made
-/// here) per participant and `group.json` into `dir`. Returns the paths in
+/// here) per participant, sealed with that participant's passphrase and
+/// Argon2id `kdf` costs, and `group.json` into `dir`. Returns the paths in
 /// roster order.
-pub fn write(dealt: &Dealt, dir: &Path) -> anyhow::Result<Vec<Written>> {
+pub fn write(
+    dealt: &Dealt,
+    dir: &Path,
+    passphrases: &BTreeMap<ParticipantId, Passphrase>,
+    kdf: &KdfParams,
+) -> anyhow::Result<Vec<Written>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let mut paths = Vec::new();
     for share in &dealt.shares {
+        let passphrase = passphrases
+            .get(&share.participant)
+            .ok_or_else(|| anyhow::anyhow!("no passphrase was given for {}", share.participant))?;
         let path = dir.join(format!("{}.share.json", share.participant));
         if path.exists() {
             anyhow::bail!(
@@ -90,7 +132,7 @@ pub fn write(dealt: &Dealt, dir: &Path) -> anyhow::Result<Vec<Written>> {
                 path.display()
             );
         }
-        share.save(&path)?;
+        share.save(&path, passphrase, kdf)?;
         let identity = match dealt
             .identities
             .iter()
@@ -104,7 +146,7 @@ pub fn write(dealt: &Dealt, dir: &Path) -> anyhow::Result<Vec<Written>> {
                         path.display()
                     );
                 }
-                key.save(&path)?;
+                key.save(&path, passphrase, kdf)?;
                 Some(path)
             }
             None => None,

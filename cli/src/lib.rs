@@ -5,4 +5,5 @@ pub mod audit;
 pub mod client;
 pub mod keygen;
 pub mod local;
+pub mod pki;
 pub mod quickstart;

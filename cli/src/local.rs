@@ -12,14 +12,19 @@ use quorate_common::{KeyGroupName, ParticipantId, Policy, Roster};
 use quorate_coordinator::{Config, RunningCoordinator};
 use quorate_participant::{AgentConfig, RunningAgent};
 
-use crate::client::Clients;
+use crate::client::{Clients, Target};
 use crate::keygen;
+use crate::pki::LocalPki;
+use quorate_common::proto::tls::TlsFiles;
+use quorate_coordinator::authz::{Party, Role};
 
 pub struct LocalDeployment {
     pub dir: PathBuf,
     pub coordinator: Option<RunningCoordinator>,
     pub coordinator_config: Config,
     pub group: KeyGroupFile,
+    /// The throwaway CA that issued every certificate here.
+    pub pki: LocalPki,
     /// The record's verifier key (C2SP signed-note format).
     pub log_verifier_key: String,
     pub agents: BTreeMap<ParticipantId, RunningAgent>,
@@ -34,10 +39,26 @@ pub struct Options {
     pub alert_command: Option<Vec<String>>,
     /// The coordinator's break-glass alert webhook.
     pub alert_webhook: Option<String>,
+    /// The coordinator's abuse limits.
+    pub limits: quorate_coordinator::limits::Limits,
 }
 
 /// Release managers' identity in local deployments.
 pub const REQUESTER: &str = "release-manager";
+/// A second requester of local deployments, whom key groups' policies may
+/// leave out.
+pub const DEPUTY: &str = "release-deputy";
+/// The auditor of local deployments.
+pub const AUDITOR: &str = "auditor";
+/// Who registers key groups in local deployments.
+pub const OPERATOR: &str = "operator";
+
+fn party(name: &str, role: Role) -> Party {
+    Party {
+        name: name.into(),
+        roles: vec![role],
+    }
+}
 
 impl LocalDeployment {
     /// Starts a coordinator in `dir/coordinator`, deals a key group named
@@ -63,14 +84,30 @@ impl LocalDeployment {
             policy,
             alert_command,
             alert_webhook,
+            limits,
         } = options;
+        let pki = LocalPki::create(&dir.join("tls"))?;
+        let server = pki.server()?;
         let coordinator_config = Config {
+            tls: Some(quorate_coordinator::tls::ServerTls {
+                cert: server.cert,
+                key: server.key,
+                client_ca: server.client_ca,
+            }),
+            insecure_plaintext: false,
+            parties: vec![
+                party(REQUESTER, Role::Requester),
+                party(DEPUTY, Role::Requester),
+                party(AUDITOR, Role::Auditor),
+                party(OPERATOR, Role::Operator),
+            ],
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.join("coordinator"),
             metrics_listen: Some("127.0.0.1:0".parse()?),
             alert_command,
             alert_webhook,
             log_origin: quorate_coordinator::config::default_origin(),
+            limits,
         };
         let coordinator = quorate_coordinator::start(&coordinator_config).await?;
         // Restarts must come back on the same port.
@@ -79,19 +116,31 @@ impl LocalDeployment {
             ..coordinator_config
         };
         let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold, policy)?;
-        let written = keygen::write(&dealt, &dir.join("keys"))?;
+        // Each agent's key files are sealed with a random 256-bit passphrase
+        // that no one types; it is handed to the agent in this process only.
+        let passphrases: BTreeMap<ParticipantId, quorate_common::Passphrase> = roster
+            .ids()
+            .map(|id| (id.clone(), quorate_common::Passphrase::random()))
+            .collect();
+        let written = keygen::write(
+            &dealt,
+            &dir.join("keys"),
+            &passphrases,
+            &quorate_common::sealed::KdfParams::for_random_passphrase(),
+        )?;
         let log_key = coordinator.log_verifier_key.clone();
         let mut deployment = Self {
             dir: dir.to_owned(),
             coordinator: Some(coordinator),
             coordinator_config,
             group: dealt.group,
+            pki,
             log_verifier_key: log_key.clone(),
             agents: BTreeMap::new(),
             agent_configs: BTreeMap::new(),
         };
         deployment
-            .clients(REQUESTER)
+            .clients(OPERATOR)
             .await?
             .key_groups
             .register(proto::RegisterKeyGroupRequest {
@@ -105,11 +154,14 @@ impl LocalDeployment {
                     entry.id
                 )
             })?;
+            let tls = Some(deployment.pki.client(entry.id.as_str())?);
             let config = AgentConfig {
+                tls,
                 id: entry.id.clone(),
                 coordinator: deployment.url(),
                 key_share: files.share,
                 identity_key,
+                passphrase: passphrases.get(&entry.id).cloned(),
                 log_key: Some(log_key.clone()),
                 key_group: dir.join("keys").join("group.json"),
                 state_dir: dir.join("agents").join(entry.id.as_str()),
@@ -128,11 +180,26 @@ impl LocalDeployment {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.coordinator_config.listen)
+        format!("https://{}", self.coordinator_config.listen)
     }
 
     pub async fn clients(&self, identity: &str) -> anyhow::Result<Clients> {
-        Clients::connect(&self.url(), identity).await
+        Clients::connect(&self.target(identity)?).await
+    }
+
+    /// How `identity` reaches the coordinator: with a client certificate
+    /// from this deployment's CA (made on first use).
+    pub fn target(&self, identity: &str) -> anyhow::Result<Target> {
+        Ok(Target {
+            url: self.url(),
+            identity: identity.to_string(),
+            tls: Some(self.tls_files(identity)?),
+        })
+    }
+
+    /// `identity`'s TLS files, issued on first use.
+    pub fn tls_files(&self, identity: &str) -> anyhow::Result<TlsFiles> {
+        self.pki.client(identity)
     }
 
     pub async fn start_agent(&mut self, id: &ParticipantId) -> anyhow::Result<()> {

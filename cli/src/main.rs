@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use quorate::client::Clients;
+use quorate::client::{Clients, Target};
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::pem::ed25519_public_key_pem;
+use quorate_common::proto::tls::TlsFiles;
 use quorate_common::proto::{self, CeremonyState};
 use quorate_common::{KeyGroupName, MAX_MESSAGE_BYTES, Policy, Roster};
 
@@ -22,10 +23,20 @@ struct Cli {
         long,
         global = true,
         env = "QUORATE_COORDINATOR",
-        default_value = "http://127.0.0.1:7400"
+        default_value = "https://127.0.0.1:7400"
     )]
     coordinator: String,
-    /// Who you are (until mutual TLS: the name the coordinator records).
+    /// The deployment's CA certificate (PEM), to check the coordinator.
+    #[arg(long, global = true, env = "QUORATE_TLS_CA")]
+    tls_ca: Option<PathBuf>,
+    /// Your client certificate (PEM); its common name is who you are.
+    #[arg(long, global = true, env = "QUORATE_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Your client certificate's key (PEM).
+    #[arg(long, global = true, env = "QUORATE_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Who you are, for a development coordinator serving plaintext only;
+    /// over TLS your client certificate says who you are.
     #[arg(
         long,
         global = true,
@@ -45,6 +56,10 @@ enum Command {
         dir: PathBuf,
     },
     /// Deal a new key group: one share file per roster entry and group.json.
+    ///
+    /// Each participant's share and identity-key files are sealed with a
+    /// passphrase: asked per participant on the terminal, or, when
+    /// QUORATE_PASSPHRASE is set, that one for all of them.
     Keygen {
         #[arg(long)]
         roster: PathBuf,
@@ -151,11 +166,10 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let target = cli.target()?;
     match cli.command {
         Command::Quickstart { dir } => quorate::quickstart::run(&dir).await,
-        Command::Audit { command } => {
-            quorate::audit::run(command, &cli.coordinator, &cli.identity).await
-        }
+        Command::Audit { command } => quorate::audit::run(command, &target).await,
         Command::Keygen {
             roster,
             threshold,
@@ -173,9 +187,15 @@ async fn run() -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                 }
             };
+            let passphrases = quorate::keygen::passphrases(&roster)?;
             let dealt =
                 quorate::keygen::deal(KeyGroupName::new(key_group)?, &roster, threshold, policy)?;
-            let paths = quorate::keygen::write(&dealt, &out)?;
+            let paths = quorate::keygen::write(
+                &dealt,
+                &out,
+                &passphrases,
+                &quorate_common::sealed::KdfParams::default(),
+            )?;
             for p in paths {
                 println!("wrote {}", p.share.display());
                 if let Some(identity) = p.identity {
@@ -188,7 +208,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Register { group } => {
             let file = KeyGroupFile::load(&group)?;
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let mut clients = Clients::connect(&target).await?;
             let reply = clients
                 .key_groups
                 .register(proto::RegisterKeyGroupRequest {
@@ -234,7 +254,7 @@ async fn run() -> anyhow::Result<()> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let mut clients = Clients::connect(&target).await?;
             let status = clients
                 .ceremonies
                 .create(proto::CreateCeremonyRequest {
@@ -304,7 +324,7 @@ async fn run() -> anyhow::Result<()> {
                     })?
                 }
             };
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let mut clients = Clients::connect(&target).await?;
             let list = clients
                 .ceremonies
                 .list(proto::ListCeremoniesRequest {
@@ -333,7 +353,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Cancel { ceremony, reason } => {
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let mut clients = Clients::connect(&target).await?;
             let s = clients
                 .ceremonies
                 .cancel(proto::CancelCeremonyRequest {
@@ -347,7 +367,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Review { ceremony, notes } => {
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let mut clients = Clients::connect(&target).await?;
             let s = clients
                 .ceremonies
                 .review(proto::ReviewCeremonyRequest {
@@ -361,12 +381,12 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { ceremony } => {
-            let s = fetch(&cli.coordinator, &cli.identity, ceremony).await?;
+            let s = fetch(&target, ceremony).await?;
             print!("{}", describe(&s));
             Ok(())
         }
         Command::Signature { ceremony, output } => {
-            let s = fetch(&cli.coordinator, &cli.identity, ceremony).await?;
+            let s = fetch(&target, ceremony).await?;
             if !is_signed(&s) {
                 anyhow::bail!("ceremony {} is not signed: {}", s.id, s.summary);
             }
@@ -375,7 +395,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Pubkey { key_group, output } => {
-            let mut clients = Clients::connect(&cli.coordinator, &cli.identity).await?;
+            let mut clients = Clients::connect(&target).await?;
             let group = clients
                 .key_groups
                 .get(proto::GetKeyGroupRequest { name: key_group })
@@ -396,12 +416,29 @@ async fn run() -> anyhow::Result<()> {
     }
 }
 
-async fn fetch(
-    coordinator: &str,
-    identity: &str,
-    id: String,
-) -> anyhow::Result<proto::CeremonyStatus> {
-    let mut clients = Clients::connect(coordinator, identity).await?;
+impl Cli {
+    fn target(&self) -> anyhow::Result<Target> {
+        let tls = match (&self.tls_ca, &self.tls_cert, &self.tls_key) {
+            (Some(ca), Some(cert), Some(key)) => Some(TlsFiles {
+                ca: ca.clone(),
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None, None) => None,
+            _ => anyhow::bail!(
+                "give all of --tls-ca, --tls-cert and --tls-key (or QUORATE_TLS_CA/CERT/KEY), or none"
+            ),
+        };
+        Ok(Target {
+            url: self.coordinator.clone(),
+            identity: self.identity.clone(),
+            tls,
+        })
+    }
+}
+
+async fn fetch(target: &Target, id: String) -> anyhow::Result<proto::CeremonyStatus> {
+    let mut clients = Clients::connect(target).await?;
     Ok(clients
         .ceremonies
         .get(proto::GetCeremonyRequest { id })

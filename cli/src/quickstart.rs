@@ -9,7 +9,7 @@ use quorate_common::pem::ed25519_public_key_pem;
 use quorate_common::proto::{self, CeremonyState};
 use quorate_common::{ParticipantId, Roster};
 
-use crate::local::{LocalDeployment, REQUESTER, sample_roster};
+use crate::local::{AUDITOR, LocalDeployment, REQUESTER, sample_roster};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -31,12 +31,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     );
     let deployment = LocalDeployment::start(dir, "quickstart", &roster, 3).await?;
     step(&format!(
-        "coordinator on {} with its sled store in {}",
+        "coordinator on {} (mutual TLS: a throwaway CA in tls/ issued every party's certificate) with its sled store in {}",
         deployment.url(),
         deployment.coordinator_config.data_dir.display()
     ));
     step(&format!(
-        "dealt key group `quickstart` (group key {}); shares in {}",
+        "dealt key group `quickstart` (group key {}); shares and identity keys, each sealed with its agent's passphrase, in {}",
         deployment.group.group_key,
         dir.join("keys").display()
     ));
@@ -161,7 +161,8 @@ async fn ceremony(
     step("wrote group.pub.pem (PEM SubjectPublicKeyInfo) and SHA256SUMS.sig (raw 64-byte Ed25519)");
 
     let ceremony_id = quorate_common::CeremonyId::new(&id)?;
-    let transcript = crate::audit::export(&mut clients.audit, &ceremony_id).await?;
+    let mut auditor = deployment.clients(AUDITOR).await?;
+    let transcript = crate::audit::export(&mut auditor.audit, &ceremony_id).await?;
     crate::audit::save_transcript(&transcript, &dir.join("ceremony.transcript"))?;
     std::fs::write(dir.join("checkpoint"), &transcript.checkpoint)?;
     std::fs::write(

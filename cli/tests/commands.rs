@@ -5,10 +5,26 @@ use std::process::Output;
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::ParticipantId;
 
+/// The TLS environment of the identity `args` name (`--identity X`), by
+/// default the release manager: its certificate says who it is.
+fn tls_env(d: &LocalDeployment, args: &[&str]) -> Vec<(&'static str, String)> {
+    let identity = args
+        .windows(2)
+        .find(|w| w[0] == "--identity")
+        .map_or(quorate::local::REQUESTER, |w| w[1]);
+    let files = d.tls_files(identity).unwrap();
+    vec![
+        ("QUORATE_TLS_CA", files.ca.display().to_string()),
+        ("QUORATE_TLS_CERT", files.cert.display().to_string()),
+        ("QUORATE_TLS_KEY", files.key.display().to_string()),
+    ]
+}
+
 fn quorate(d: &LocalDeployment, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(["--coordinator", &d.url()])
         .args(args)
+        .envs(tls_env(d, args))
         .output()
         .unwrap()
 }
@@ -17,11 +33,13 @@ fn quorate(d: &LocalDeployment, args: &[&str]) -> Output {
 /// on agents running in this process.
 async fn quorate_waiting(d: &LocalDeployment, args: Vec<&str>) -> Output {
     let url = d.url();
+    let env = tls_env(d, &args);
     let args: Vec<String> = args.into_iter().map(str::to_string).collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
             .args(["--coordinator", &url])
             .args(&args)
+            .envs(env)
             .output()
             .unwrap()
     })
@@ -145,7 +163,7 @@ async fn release_manager_commands_sign_and_openssl_verifies() {
         .output()
         .unwrap();
     assert!(
-        text(&out.stderr).contains("is it running?"),
+        text(&out.stderr).contains("is it running"),
         "{}",
         text(&out.stderr)
     );

@@ -1,6 +1,10 @@
 //! Long-term Ed25519 identity keys: each participant signs its approvals
 //! and rejections with one, and the roster lists the public half, so the
 //! coordinator can carry a decision but never forge or alter one.
+//!
+//! The secret half is kept sealed with its participant's passphrase
+//! ([`crate::sealed`]; the plaintext is the `quorate-identity-key/v1`
+//! JSON), in a 0600 file.
 
 use std::fmt;
 use std::path::Path;
@@ -10,7 +14,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
 use crate::ParticipantId;
-use crate::keyfile::{KeyFileError, read_json, write_file};
+use crate::keyfile::KeyFileError;
+use crate::passphrase::Passphrase;
+use crate::sealed::{self, KdfParams, SecretKind};
 
 pub const IDENTITY_FORMAT: &str = "quorate-identity-key/v1";
 
@@ -95,39 +101,84 @@ impl IdentityKey {
         self.key.sign(message).to_bytes()
     }
 
-    pub fn load(path: &Path) -> Result<Self, KeyFileError> {
-        let file: IdentityKeyFile = read_json(path, "identity-key")?;
+    /// Opens the sealed identity-key file at `path` with `passphrase`.
+    pub fn load(path: &Path, passphrase: &Passphrase) -> Result<Self, KeyFileError> {
+        let unsealed = sealed::load(path, SecretKind::IdentityKey, passphrase)?;
         let bad = |why: String| KeyFileError::Format {
             path: path.display().to_string(),
             expected: "identity-key",
             why,
         };
+        let file: IdentityKeyFile = serde_json::from_slice(&unsealed.plaintext).map_err(|e| {
+            bad(format!(
+                "its sealed content is not identity-key JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
         if file.format != IDENTITY_FORMAT {
-            return Err(bad(format!("format is {:?}", file.format)));
+            return Err(bad(format!(
+                "its sealed content's format is {:?}",
+                file.format
+            )));
+        }
+        if file.participant != unsealed.participant {
+            return Err(bad(format!(
+                "it is sealed as {}'s but holds the key of {}",
+                unsealed.participant, file.participant
+            )));
         }
         let seed = Zeroizing::new(
-            hex::decode(&*file.secret).map_err(|e| bad(format!("secret is not hex: {e}")))?,
+            hex::decode(&*file.secret).map_err(|_| bad("its secret is not hex".into()))?,
         );
         let seed: &[u8; 32] = seed
             .as_slice()
             .try_into()
-            .map_err(|_| bad("secret is not 32 bytes".into()))?;
-        Ok(Self {
+            .map_err(|_| bad("its secret is not 32 bytes".into()))?;
+        let key = Self {
             participant: file.participant,
             key: SigningKey::from_bytes(seed),
-        })
+        };
+        if key.public() != file.public {
+            return Err(bad(format!(
+                "its public key {} is not its secret's ({})",
+                file.public,
+                key.public()
+            )));
+        }
+        Ok(key)
     }
 
-    /// Writes the key to a new file readable only by its owner.
-    pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {
+    /// Seals the key with `passphrase` into a new file at `path`, readable
+    /// only by its owner.
+    pub fn save(
+        &self,
+        path: &Path,
+        passphrase: &Passphrase,
+        params: &KdfParams,
+    ) -> Result<(), KeyFileError> {
+        let seed = Zeroizing::new(self.key.to_bytes());
         let file = IdentityKeyFile {
             format: IDENTITY_FORMAT.into(),
             participant: self.participant.clone(),
             public: self.public(),
-            secret: Zeroizing::new(hex::encode(self.key.to_bytes())),
+            secret: Zeroizing::new(hex::encode(seed.as_ref())),
         };
-        let json = Zeroizing::new(serde_json::to_vec_pretty(&file).unwrap_or_default());
-        write_file(path, &json, 0o600)
+        let json =
+            Zeroizing::new(
+                serde_json::to_vec_pretty(&file).map_err(|e| KeyFileError::Seal {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?,
+            );
+        sealed::save(
+            path,
+            SecretKind::IdentityKey,
+            &self.participant,
+            &json,
+            passphrase,
+            params,
+        )
     }
 }
 
@@ -160,8 +211,11 @@ mod tests {
         assert!(!format!("{key:?}").contains(&secret));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("alice.identity.json");
-        key.save(&path).unwrap();
-        let loaded = IdentityKey::load(&path).unwrap();
+        let passphrase = Passphrase::new(Zeroizing::new("pw".into()));
+        key.save(&path, &passphrase, &KdfParams::for_random_passphrase())
+            .unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains(&secret));
+        let loaded = IdentityKey::load(&path, &passphrase).unwrap();
         assert_eq!(loaded.public(), key.public());
         let sig = loaded.sign(b"hello");
         assert!(key.public().verify(b"hello", &sig));

@@ -2,7 +2,10 @@
 //! and one public file with the group's public key package and roster.
 //!
 //! Both are JSON with a `format` tag so that later key-generation methods
-//! (DKG, refresh) write the same files. Share files are created 0600.
+//! (DKG, refresh) write the same files. A share file is sealed with its
+//! participant's passphrase ([`crate::sealed`]; the plaintext is the
+//! `quorate-key-share/v1` JSON), created 0600, and refused when group or
+//! others may read it.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,6 +14,8 @@ use frost_ed25519::keys::{KeyPackage, PublicKeyPackage};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::passphrase::Passphrase;
+use crate::sealed::{self, KdfParams, SecretKind};
 use crate::{KeyGroupName, ParticipantId, Policy, Roster};
 
 pub const SHARE_FORMAT: &str = "quorate-key-share/v1";
@@ -34,6 +39,19 @@ pub enum KeyFileError {
         expected: &'static str,
         why: String,
     },
+    #[error("refusing to load {path}: it is {how} by others (mode {mode:04o}); chmod 600 it")]
+    Exposed {
+        path: String,
+        mode: u32,
+        how: &'static str,
+    },
+    #[error(
+        "cannot open {path}: the passphrase is wrong, or the file was altered; \
+         give the passphrase it was sealed with"
+    )]
+    WrongPassphrase { path: String },
+    #[error("cannot seal {path}: {why}")]
+    Seal { path: String, why: String },
 }
 
 /// A participant's secret share. `Debug` does not print the share.
@@ -70,20 +88,44 @@ impl KeyShareFile {
         })
     }
 
+    /// The share's key package. Errors name no part of the secret.
     pub fn key_package(&self) -> Result<KeyPackage, String> {
         let bytes = Zeroizing::new(
-            hex::decode(&*self.key_package).map_err(|e| format!("key_package: {e}"))?,
+            hex::decode(&*self.key_package).map_err(|_| "key_package is not hex".to_string())?,
         );
-        KeyPackage::deserialize(&bytes).map_err(|e| format!("key_package: {e}"))
+        KeyPackage::deserialize(&bytes)
+            .map_err(|_| "key_package is not a FROST Ed25519 key package".to_string())
     }
 
-    pub fn load(path: &Path) -> Result<Self, KeyFileError> {
-        let file: Self = read_json(path, "key-share")?;
+    /// Opens the sealed share file at `path` with `passphrase`.
+    pub fn load(path: &Path, passphrase: &Passphrase) -> Result<Self, KeyFileError> {
+        let unsealed = sealed::load(path, SecretKind::KeyShare, passphrase)?;
+        let file: Self = serde_json::from_slice(&unsealed.plaintext).map_err(|e| {
+            format_error(
+                path,
+                "key-share",
+                format!(
+                    "its sealed content is not key-share JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
         if file.format != SHARE_FORMAT {
             return Err(format_error(
                 path,
                 "key-share",
-                format!("format is {:?}", file.format),
+                format!("its sealed content's format is {:?}", file.format),
+            ));
+        }
+        if file.participant != unsealed.participant {
+            return Err(format_error(
+                path,
+                "key-share",
+                format!(
+                    "it is sealed as {}'s but holds the share of {}",
+                    unsealed.participant, file.participant
+                ),
             ));
         }
         file.key_package()
@@ -91,9 +133,29 @@ impl KeyShareFile {
         Ok(file)
     }
 
-    pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {
-        let json = Zeroizing::new(serde_json::to_vec_pretty(self).unwrap_or_default());
-        write_file(path, &json, 0o600)
+    /// Seals the share with `passphrase` into a new file at `path`, mode
+    /// 0600.
+    pub fn save(
+        &self,
+        path: &Path,
+        passphrase: &Passphrase,
+        params: &KdfParams,
+    ) -> Result<(), KeyFileError> {
+        let json =
+            Zeroizing::new(
+                serde_json::to_vec_pretty(self).map_err(|e| KeyFileError::Seal {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?,
+            );
+        sealed::save(
+            path,
+            SecretKind::KeyShare,
+            &self.participant,
+            &json,
+            passphrase,
+            params,
+        )
     }
 }
 
@@ -239,7 +301,8 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&bytes).map_err(|e| format_error(path, expected, e.to_string()))
 }
 
-/// Writes `bytes` to a new file created with `mode` (on Unix).
+/// Writes `bytes` to a file with `mode` (on Unix), set even when the file
+/// existed before.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> {
     let err = |source| KeyFileError::Write {
         path: path.display().to_string(),
@@ -255,6 +318,12 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileErr
     #[cfg(not(unix))]
     let _ = mode;
     let mut file = options.open(path).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(err)?;
+    }
     file.write_all(bytes).map_err(err)?;
     file.sync_all().map_err(err)
 }
@@ -288,18 +357,22 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.share.json");
-        file.save(&path).unwrap();
+        let passphrase = Passphrase::new(Zeroizing::new("pw".into()));
+        file.save(&path, &passphrase, &KdfParams::for_random_passphrase())
+            .unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let loaded = KeyShareFile::load(&path).unwrap();
+        let loaded = KeyShareFile::load(&path, &passphrase).unwrap();
         assert_eq!(loaded.key_package().unwrap(), package);
 
         std::fs::write(&path, b"{\"format\":\"nope\"}").unwrap();
-        let err = KeyShareFile::load(&path).unwrap_err().to_string();
+        let err = KeyShareFile::load(&path, &passphrase)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a key-share file"), "{err}");
     }
 

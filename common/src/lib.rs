@@ -9,9 +9,11 @@ pub mod identity;
 pub mod ids;
 pub mod keyfile;
 pub mod manifest;
+pub mod passphrase;
 pub mod pem;
 pub mod policy;
 pub mod roster;
+pub mod sealed;
 pub mod statement;
 
 #[cfg(feature = "proto")]
@@ -20,6 +22,7 @@ pub mod proto;
 pub use digest::Sha256Digest;
 pub use identity::{IdentityKey, PublicIdentity};
 pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId};
+pub use passphrase::Passphrase;
 pub use policy::{Policy, PolicyError};
 pub use roster::{Roster, RosterEntry, RosterError};
 pub use statement::{Decision, SignedStatement, Statement};

@@ -10,3 +10,4 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("quor
 
 pub mod client;
 pub mod convert;
+pub mod tls;

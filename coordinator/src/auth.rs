@@ -1,17 +1,53 @@
 //! Who is calling. The identity comes from the channel, never from a
 //! request body.
 //!
-//! For now the caller names itself in the `x-quorate-identity` metadata
-//! header: this identifies, it does not authenticate. Mutual TLS with
-//! roster-bound client certificates replaces it (issue 5); every handler
-//! already goes through [`caller`], so only this function changes.
+//! Over TLS (the only way a deployed coordinator serves) the caller is the
+//! common name of the client certificate it presented, which the
+//! deployment's CA issued: a roster id for an agent, a party name (see
+//! [`crate::authz`]) for people. No certificate is `UNAUTHENTICATED`.
+//!
+//! Only a coordinator started with `insecure_plaintext` (loopback only, for
+//! development) takes plaintext calls; those name themselves in the
+//! `x-quorate-identity` header, which identifies but does not authenticate.
 
 use quorate_common::ParticipantId;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tonic::{Request, Status};
 
 pub use quorate_common::proto::client::IDENTITY_HEADER;
 
 pub fn caller<T>(request: &Request<T>) -> Result<ParticipantId, Status> {
+    match request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>() {
+        Some(tls) => from_certificate(tls),
+        None => from_header(request),
+    }
+}
+
+fn from_certificate(tls: &TlsConnectInfo<TcpConnectInfo>) -> Result<ParticipantId, Status> {
+    let certs = tls.peer_certs().ok_or_else(|| {
+        Status::unauthenticated(
+            "no client certificate: present the certificate the deployment's CA issued you",
+        )
+    })?;
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Status::unauthenticated("empty client certificate chain"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .map_err(|_| Status::unauthenticated("the client certificate does not parse"))?;
+    let name = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .ok_or_else(|| Status::unauthenticated("the client certificate has no common name"))?;
+    ParticipantId::new(name).map_err(|e| {
+        Status::unauthenticated(format!(
+            "the client certificate's common name is not an identity: {e}"
+        ))
+    })
+}
+
+fn from_header<T>(request: &Request<T>) -> Result<ParticipantId, Status> {
     let value = request.metadata().get(IDENTITY_HEADER).ok_or_else(|| {
         Status::unauthenticated(format!("no {IDENTITY_HEADER} header: who is calling?"))
     })?;

@@ -28,6 +28,21 @@ pub struct Config {
     /// life of the log.
     #[serde(default = "default_origin")]
     pub log_origin: String,
+    /// `[limits]`: caps on open ceremonies and the creation rate per
+    /// identity (see [`crate::limits::Limits`] for the defaults).
+    #[serde(default)]
+    pub limits: crate::limits::Limits,
+    /// `[tls]`: the coordinator's certificate and the CA of callers' client
+    /// certificates. Required unless `insecure_plaintext`.
+    #[serde(default)]
+    pub tls: Option<crate::tls::ServerTls>,
+    /// Serve plaintext with self-named callers: development only, loopback
+    /// only, logged as a warning.
+    #[serde(default)]
+    pub insecure_plaintext: bool,
+    /// `[[party]]`: requesters, auditors and operators by certificate name.
+    #[serde(default, rename = "party")]
+    pub parties: Vec<crate::authz::Party>,
 }
 
 pub fn default_origin() -> String {

@@ -11,7 +11,9 @@ use quorate_common::{CeremonyId, KeyGroupName, ParticipantId};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
 
+use crate::authz::Authz;
 use crate::clock::Clock;
+use crate::limits::{Gate, LimitError, Limits};
 use crate::store::{CeremonyStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,8 @@ pub enum HubError {
     Ceremony(#[from] CeremonyError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 struct Live {
@@ -36,16 +40,19 @@ struct Live {
 
 pub struct Hub<S> {
     store: S,
+    authz: Authz,
     clock: Arc<dyn Clock>,
     key_groups: RwLock<HashMap<KeyGroupName, Arc<KeyGroup>>>,
     ceremonies: Mutex<HashMap<CeremonyId, Arc<tokio::sync::Mutex<Live>>>>,
     changes: broadcast::Sender<CeremonyId>,
     stopping: watch::Sender<bool>,
+    /// Admission of new ceremonies (see [`crate::limits`]).
+    gate: Mutex<Gate>,
 }
 
 impl<S: CeremonyStore> Hub<S> {
     /// Loads every key group and replays every ceremony from the store.
-    pub fn load(store: S, clock: Arc<dyn Clock>) -> Result<Self, HubError> {
+    pub fn load(store: S, clock: Arc<dyn Clock>, authz: Authz) -> Result<Self, HubError> {
         let mut key_groups = HashMap::new();
         for file in store.key_groups()? {
             let group = KeyGroup::from_file(&file).map_err(|why| StoreError::Corrupt {
@@ -55,6 +62,7 @@ impl<S: CeremonyStore> Hub<S> {
             key_groups.insert(file.name.clone(), Arc::new(group));
         }
         let mut ceremonies = HashMap::new();
+        let mut gate = Gate::new(Limits::default());
         for stored in store.ceremonies()? {
             let id = stored.request.id.clone();
             let group = key_groups
@@ -70,16 +78,27 @@ impl<S: CeremonyStore> Hub<S> {
                 key: format!("event {index} of ceremony {id}"),
                 why: format!("does not replay: {e}"),
             })?;
+            if !ceremony.is_finished() {
+                gate.opened(id.clone(), &ceremony.request().requester);
+            }
             ceremonies.insert(id, Arc::new(tokio::sync::Mutex::new(Live { ceremony })));
         }
         Ok(Self {
             store,
+            authz,
             clock,
             key_groups: RwLock::new(key_groups),
             ceremonies: Mutex::new(ceremonies),
             changes: broadcast::channel(1024).0,
             stopping: watch::channel(false).0,
+            gate: Mutex::new(gate),
         })
+    }
+
+    /// Applies `limits` to new ceremonies (the defaults until then).
+    pub fn with_limits(self, limits: Limits) -> Self {
+        lock(&self.gate).set_limits(limits);
+        self
     }
 
     /// Records the key group's registration by `by`, then serves it.
@@ -144,9 +163,15 @@ impl<S: CeremonyStore> Hub<S> {
         let ceremony = Ceremony::new(request.clone(), group)?;
         let id = request.id.clone();
         let at = request.created_at;
-        self.store
+        lock(&self.gate).admit(&id, &request.requester, at)?;
+        if let Err(e) = self
+            .store
             .append(vec![Entry::CeremonyRequested { at, request }])
-            .await?;
+            .await
+        {
+            lock(&self.gate).closed(&id);
+            return Err(e.into());
+        }
         lock(&self.ceremonies).insert(
             id.clone(),
             Arc::new(tokio::sync::Mutex::new(Live {
@@ -181,6 +206,9 @@ impl<S: CeremonyStore> Hub<S> {
         live.ceremony = next;
         let snapshot = live.ceremony.clone();
         drop(live);
+        if snapshot.is_finished() {
+            lock(&self.gate).closed(id);
+        }
         let _ = self.changes.send(id.clone());
         Ok((snapshot, actions))
     }
@@ -218,6 +246,31 @@ impl<S: CeremonyStore> Hub<S> {
             }
         }
         (due, next)
+    }
+
+    /// Records that `caller` was refused `action`, so the attempt is in the
+    /// record; the refusal stands whether or not recording works.
+    pub async fn record_refusal(
+        &self,
+        caller: &ParticipantId,
+        ceremony: Option<&CeremonyId>,
+        action: &str,
+        why: &str,
+    ) {
+        let entry = Entry::Refused {
+            at: self.clock.now(),
+            caller: caller.to_string(),
+            ceremony: ceremony.cloned(),
+            action: action.to_string(),
+            why: why.to_string(),
+        };
+        if let Err(e) = self.store.append(vec![entry]).await {
+            tracing::error!(error = %e, %caller, action, "could not record a refusal");
+        }
+    }
+
+    pub fn authz(&self) -> &Authz {
+        &self.authz
     }
 
     pub fn store(&self) -> &S {

@@ -8,16 +8,19 @@
 //! only hands it events, the time, and what it has stored.
 
 pub mod auth;
+pub mod authz;
 pub mod clock;
 pub mod config;
 mod deadlines;
 pub mod hub;
+pub mod limits;
 pub mod log_key;
 pub mod metrics;
 pub mod observer;
 mod server;
 mod service;
 pub mod store;
+pub mod tls;
 
 pub use config::Config;
 pub use server::{RunningCoordinator, start, start_with_clock};

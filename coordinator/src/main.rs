@@ -22,6 +22,11 @@ enum Command {
         /// coordinator.toml: `listen = "127.0.0.1:7400"`, `data_dir = "..."`.
         #[arg(long)]
         config: PathBuf,
+        /// Serve plaintext, with callers naming themselves, on loopback
+        /// only: for development on one machine. Without it the
+        /// configuration must have [tls].
+        #[arg(long)]
+        insecure_plaintext: bool,
     },
 }
 
@@ -34,8 +39,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve { config } => {
-            let config = quorate_coordinator::Config::load(&config)?;
+        Command::Serve {
+            config,
+            insecure_plaintext,
+        } => {
+            let mut config = quorate_coordinator::Config::load(&config)?;
+            config.insecure_plaintext |= insecure_plaintext;
             let running = quorate_coordinator::start(&config).await?;
             tokio::select! {
                 r = tokio::signal::ctrl_c() => {

@@ -73,7 +73,30 @@ pub async fn start_with_clock(
         &config.log_origin,
     )?);
     let log_verifier_key = log_key.verifier_key();
-    let hub = Arc::new(Hub::load(store, clock)?);
+    let tls = match (&config.tls, config.insecure_plaintext) {
+        (Some(tls), _) => Some(tls),
+        (None, true) => {
+            let loopback = |a: &SocketAddr| a.ip().is_loopback();
+            if !loopback(&config.listen) || config.metrics_listen.is_some_and(|m| !loopback(&m)) {
+                anyhow::bail!(
+                    "insecure_plaintext serves only on loopback; listen is {} \
+                     (configure [tls] to serve anywhere else)",
+                    config.listen
+                );
+            }
+            tracing::warn!(
+                "serving PLAINTEXT with self-named callers (insecure_plaintext): \
+                 for development on this machine only"
+            );
+            None
+        }
+        (None, false) => anyhow::bail!(
+            "no [tls] in the configuration: give tls.cert, tls.key and tls.client_ca, \
+             or set insecure_plaintext = true for a loopback-only development coordinator"
+        ),
+    };
+    let authz = crate::authz::Authz::new(&config.parties);
+    let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
     let observer = Observer {
         metrics: Default::default(),
         alert_command: config.alert_command.clone().map(Arc::new),
@@ -119,7 +142,12 @@ pub async fn start_with_clock(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls.grpc()?)?;
+    }
+    let metrics_tls = tls.map(|t| t.metrics()).transpose()?;
+    let router = builder
         .add_service(health)
         .add_service(reflection)
         .add_service(
@@ -167,12 +195,27 @@ pub async fn start_with_clock(
             }),
         );
         let mut stopping = hub.stopping();
+        let metrics_tls = metrics_tls.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.changed().await;
-                })
-                .await;
+            let shutdown = async move {
+                let _ = stopping.changed().await;
+            };
+            let _ = match metrics_tls {
+                Some(acceptor) => {
+                    let listener = crate::tls::TlsListener {
+                        tcp: listener,
+                        acceptor,
+                    };
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                }
+                None => {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                }
+            };
         })
     });
     let (stop, stopped) = oneshot::channel::<()>();

@@ -20,7 +20,7 @@ use quorate_record::LogVerifier;
 use rand_core::OsRng;
 use tokio::sync::{Mutex, watch};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::AgentConfig;
@@ -95,8 +95,11 @@ pub struct ReviewItem {
 }
 
 impl Agent {
-    pub fn open(config: AgentConfig) -> anyhow::Result<Self> {
-        let share = KeyShareFile::load(&config.key_share)?;
+    /// Opens the agent's sealed key files with `config.passphrase`, which
+    /// it takes out of the configuration and drops (zeroized) once done.
+    pub fn open(mut config: AgentConfig) -> anyhow::Result<Self> {
+        let passphrase = config.take_passphrase()?;
+        let share = KeyShareFile::load(&config.key_share, &passphrase)?;
         if share.participant != config.id {
             anyhow::bail!(
                 "{} holds the share of {}, but this agent is {}",
@@ -126,7 +129,8 @@ impl Agent {
                 config.key_share.display()
             );
         }
-        let identity = load_identity(&config, &group.roster)?;
+        let identity = load_identity(&config, &group.roster, &passphrase)?;
+        drop(passphrase);
         let verifier = config
             .log_key
             .as_deref()
@@ -182,10 +186,10 @@ impl Agent {
     }
 
     async fn connect(&self) -> anyhow::Result<(Client, fetch::Client)> {
-        let channel = Endpoint::from_shared(self.config.coordinator.clone())?
-            .connect_timeout(Duration::from_secs(2))
-            .connect()
-            .await?;
+        let channel =
+            quorate_common::proto::tls::channel(&self.config.coordinator, self.config.tls.as_ref())
+                .await
+                .map_err(anyhow::Error::msg)?;
         let identify = Identify::new(self.config.id.as_str()).map_err(anyhow::Error::msg)?;
         Ok((
             SignerClient::with_interceptor(channel.clone(), identify.clone()),

@@ -10,14 +10,28 @@ use serde::{Deserialize, Serialize};
 pub struct AgentConfig {
     /// This participant's id in the roster.
     pub id: ParticipantId,
-    /// The coordinator's gRPC address, e.g. `http://127.0.0.1:7400`.
+    /// The coordinator's gRPC address, e.g. `https://coordinator.internal:7400`.
     pub coordinator: String,
-    /// The key-share file written by `quorate keygen`.
+    /// `[tls]`: the deployment's CA and this agent's client certificate
+    /// (common name = this participant's id) and key. Required for an
+    /// `https://` coordinator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<quorate_common::proto::tls::TlsFiles>,
+    /// The key-share file written by `quorate keygen`, sealed with this
+    /// participant's passphrase; mode 0600.
     pub key_share: PathBuf,
     /// This participant's identity key file (`<id>.identity.json` from
-    /// `quorate keygen`), which signs its approvals and rejections. Its
-    /// public half must be this participant's identity in `key_group`.
+    /// `quorate keygen`), which signs its approvals and rejections. Sealed
+    /// with the same passphrase; mode 0600. Its public half must be this
+    /// participant's identity in `key_group`.
     pub identity_key: PathBuf,
+    /// The passphrase that opens `key_share` and `identity_key`. Never read
+    /// from the configuration file: `quorate-participant run` gets it from
+    /// `--passphrase-fd`, `QUORATE_PASSPHRASE` or a prompt, and in-process
+    /// callers set it here. The agent takes it out when it has opened the
+    /// files.
+    #[serde(skip)]
+    pub passphrase: Option<quorate_common::Passphrase>,
     /// The key group's public file (`group.json` from `quorate keygen`): the
     /// roster and policy this agent enforces itself before it signs.
     pub key_group: PathBuf,
@@ -43,6 +57,19 @@ impl AgentConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))
+    }
+
+    /// Takes the passphrase out, so that it lives no longer than the
+    /// opening of the key files.
+    pub fn take_passphrase(&mut self) -> anyhow::Result<quorate_common::Passphrase> {
+        self.passphrase.take().ok_or_else(|| {
+            anyhow::anyhow!(
+                "no passphrase to open {} with: `quorate-participant run` reads it from \
+                 --passphrase-fd N, {} or the terminal",
+                self.key_share.display(),
+                quorate_common::passphrase::PASSPHRASE_ENV
+            )
+        })
     }
 
     pub fn socket_path(&self) -> PathBuf {

@@ -4,15 +4,19 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use quorate_common::{
-    CeremonyId, Decision, IdentityKey, KeyGroupName, ParticipantId, Roster, Sha256Digest,
-    SignedStatement, Statement,
+    CeremonyId, Decision, IdentityKey, KeyGroupName, ParticipantId, Passphrase, Roster,
+    Sha256Digest, SignedStatement, Statement,
 };
 
 use crate::AgentConfig;
 
-/// Loads `config.identity_key` and checks that it is this participant's key
-/// as the local roster lists it.
-pub fn load_identity(config: &AgentConfig, roster: &Roster) -> anyhow::Result<IdentityKey> {
+/// Opens `config.identity_key` with `passphrase` and checks that it is this
+/// participant's key as the local roster lists it.
+pub fn load_identity(
+    config: &AgentConfig,
+    roster: &Roster,
+    passphrase: &Passphrase,
+) -> anyhow::Result<IdentityKey> {
     let path = &config.identity_key;
     if !path.exists() {
         anyhow::bail!(
@@ -21,7 +25,7 @@ pub fn load_identity(config: &AgentConfig, roster: &Roster) -> anyhow::Result<Id
             path.display()
         );
     }
-    let key = IdentityKey::load(path)?;
+    let key = IdentityKey::load(path, passphrase)?;
     if key.participant() != &config.id {
         anyhow::bail!(
             "{} is the identity key of {}, but this agent is {}",

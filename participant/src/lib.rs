@@ -51,9 +51,9 @@ impl RunningAgent {
     }
 }
 
-/// Loads the key share and the identity key (checked against the roster),
-/// opens the journal, binds the control socket and connects to the
-/// coordinator.
+/// Opens the sealed key share and identity key with `config.passphrase`
+/// (the identity key checked against the roster), opens the journal, binds
+/// the control socket and connects to the coordinator.
 pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     let socket = config.socket_path();
     let agent = Arc::new(Agent::open(config)?);

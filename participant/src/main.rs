@@ -28,7 +28,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the agent: hold the key share, follow the coordinator, sign what is approved.
-    Run,
+    ///
+    /// The passphrase that opens the sealed key-share and identity-key files
+    /// is read from --passphrase-fd N if given, else from the
+    /// QUORATE_PASSPHRASE environment variable, else asked on the terminal.
+    Run {
+        /// Read the passphrase from this open file descriptor (its first
+        /// line), e.g. `--passphrase-fd 3 3<secret-file` or a systemd
+        /// credential.
+        #[arg(long, value_name = "N")]
+        passphrase_fd: Option<u32>,
+    },
     /// List the ceremonies waiting for your decision.
     Pending,
     /// Show everything a ceremony will sign.
@@ -53,8 +63,12 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = AgentConfig::load(&cli.config)?;
-    if let Command::Run = cli.command {
+    let mut config = AgentConfig::load(&cli.config)?;
+    if let Command::Run { passphrase_fd } = cli.command {
+        config.passphrase = Some(quorate_common::passphrase::obtain(
+            passphrase_fd,
+            &format!("passphrase for {}'s key files: ", config.id),
+        )?);
         tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -68,7 +82,7 @@ async fn run() -> anyhow::Result<()> {
     }
     let mut client = quorate_participant::control::connect(&config.socket_path()).await?;
     match cli.command {
-        Command::Run => unreachable!("handled above"),
+        Command::Run { .. } => unreachable!("handled above"),
         Command::Pending => {
             let reviews = client
                 .pending(proto::PendingRequest {})

@@ -18,12 +18,18 @@ fn config(dir: &Path, identity_key: &Path) -> AgentConfig {
         coordinator: "http://127.0.0.1:1".into(),
         key_share: dir.join("alice.share.json"),
         identity_key: identity_key.to_owned(),
+        passphrase: None,
         key_group: dir.join("group.json"),
         state_dir: dir.join("state"),
         socket: None,
         auto_approve: false,
         log_key: None,
+        tls: None,
     }
+}
+
+fn passphrase() -> quorate_common::Passphrase {
+    quorate_common::Passphrase::new("correct horse".to_string().into())
 }
 
 fn roster(identity: Option<quorate_common::PublicIdentity>) -> Roster {
@@ -41,7 +47,12 @@ fn roster(identity: Option<quorate_common::PublicIdentity>) -> Roster {
 fn saved(dir: &Path, who: &str) -> (IdentityKey, std::path::PathBuf) {
     let key = IdentityKey::generate(pid(who), &mut OsRng);
     let path = dir.join(format!("{who}.identity.json"));
-    key.save(&path).unwrap();
+    key.save(
+        &path,
+        &passphrase(),
+        &quorate_common::sealed::KdfParams::for_random_passphrase(),
+    )
+    .unwrap();
     (key, path)
 }
 
@@ -49,7 +60,12 @@ fn saved(dir: &Path, who: &str) -> (IdentityKey, std::path::PathBuf) {
 fn the_roster_key_of_this_participant_loads() {
     let dir = tempfile::tempdir().unwrap();
     let (key, path) = saved(dir.path(), "alice");
-    let loaded = load_identity(&config(dir.path(), &path), &roster(Some(key.public()))).unwrap();
+    let loaded = load_identity(
+        &config(dir.path(), &path),
+        &roster(Some(key.public())),
+        &passphrase(),
+    )
+    .unwrap();
     assert_eq!(loaded.public(), key.public());
 }
 
@@ -57,7 +73,7 @@ fn the_roster_key_of_this_participant_loads() {
 fn a_missing_key_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("alice.identity.json");
-    let e = load_identity(&config(dir.path(), &path), &roster(None)).unwrap_err();
+    let e = load_identity(&config(dir.path(), &path), &roster(None), &passphrase()).unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
     assert!(e.to_string().contains("alice.identity.json"), "{e}");
 }
@@ -66,7 +82,12 @@ fn a_missing_key_file_is_named() {
 fn another_participants_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (key, path) = saved(dir.path(), "bob");
-    let e = load_identity(&config(dir.path(), &path), &roster(Some(key.public()))).unwrap_err();
+    let e = load_identity(
+        &config(dir.path(), &path),
+        &roster(Some(key.public())),
+        &passphrase(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("identity key of bob"), "{e}");
 }
 
@@ -75,8 +96,13 @@ fn a_key_the_roster_does_not_list_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (_, path) = saved(dir.path(), "alice");
     let other = IdentityKey::generate(pid("alice"), &mut OsRng);
-    let e = load_identity(&config(dir.path(), &path), &roster(Some(other.public()))).unwrap_err();
+    let e = load_identity(
+        &config(dir.path(), &path),
+        &roster(Some(other.public())),
+        &passphrase(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("but the roster"), "{e}");
-    let e = load_identity(&config(dir.path(), &path), &roster(None)).unwrap_err();
+    let e = load_identity(&config(dir.path(), &path), &roster(None), &passphrase()).unwrap_err();
     assert!(e.to_string().contains("lists no identity key"), "{e}");
 }

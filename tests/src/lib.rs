@@ -90,23 +90,83 @@ pub async fn wait_for(
     }
 }
 
-/// A gRPC client of the Signer service calling as `id`.
-pub async fn raw_signer(d: &LocalDeployment, id: &str) -> RawSigner {
-    let channel = tonic::transport::Endpoint::from_shared(d.url())
+/// A channel to the coordinator over mutual TLS with `id`'s certificate.
+pub async fn channel_as(d: &LocalDeployment, id: &str) -> Channel {
+    let files = d.tls_files(id).unwrap();
+    quorate_common::proto::tls::channel(&d.url(), Some(&files))
+        .await
+        .unwrap()
+}
+
+/// A channel over TLS that trusts the coordinator but presents no client
+/// certificate.
+pub async fn anonymous_channel(d: &LocalDeployment) -> Channel {
+    let ca = std::fs::read(d.pki.ca_cert()).unwrap();
+    tonic::transport::Endpoint::from_shared(d.url())
+        .unwrap()
+        .tls_config(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(ca)),
+        )
         .unwrap()
         .connect()
         .await
+        .unwrap()
+}
+
+/// A gRPC client of the Signer service calling as `id`.
+pub async fn raw_signer(d: &LocalDeployment, id: &str) -> RawSigner {
+    SignerClient::with_interceptor(channel_as(d, id).await, Identify::new(id).unwrap())
+}
+
+/// `GET path` over HTTPS (trusting the deployment's CA); the raw response.
+pub async fn https_get(d: &LocalDeployment, addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(d.pki.ca_cert()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
         .unwrap();
-    SignerClient::with_interceptor(channel, Identify::new(id).unwrap())
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut bytes = Vec::new();
+    // The server may close without close_notify; what was read counts.
+    let _ = tls.read_to_end(&mut bytes).await;
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// The key package of `id`, read from its share file as its agent reads it.
 pub fn key_package(d: &LocalDeployment, id: &str) -> frost_ed25519::keys::KeyPackage {
     let config = &d.agent_configs[&pid(id)];
-    KeyShareFile::load(&config.key_share)
+    KeyShareFile::load(&config.key_share, passphrase(d, id))
         .unwrap()
         .key_package()
         .unwrap()
+}
+
+/// The passphrase the local deployment sealed `id`'s key files with.
+pub fn passphrase<'a>(d: &'a LocalDeployment, id: &str) -> &'a quorate_common::Passphrase {
+    d.agent_configs[&pid(id)]
+        .passphrase
+        .as_ref()
+        .expect("a local deployment hands each agent its passphrase")
 }
 
 /// Checks a signed status's signature with ed25519-dalek, strictly.
@@ -127,7 +187,11 @@ pub fn signed(
     message: &[u8],
     decision: quorate_common::Decision,
 ) -> Vec<u8> {
-    let key = quorate_common::IdentityKey::load(&d.agent_configs[&pid(who)].identity_key).unwrap();
+    let key = quorate_common::IdentityKey::load(
+        &d.agent_configs[&pid(who)].identity_key,
+        passphrase(d, who),
+    )
+    .unwrap();
     quorate_common::Statement {
         ceremony: quorate_common::CeremonyId::new(id).unwrap(),
         key_group: d.group.name.clone(),
@@ -149,4 +213,31 @@ pub fn approval(d: &LocalDeployment, who: &str, id: &str) -> Vec<u8> {
         MANIFEST.as_bytes(),
         quorate_common::Decision::Approve,
     )
+}
+
+/// Every entry of the coordinator's record, read as the auditor.
+pub async fn record_entries(d: &LocalDeployment) -> Vec<quorate_ceremonies::Entry> {
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    let note = audit
+        .checkpoint(proto::CheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .note;
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < size {
+        let end = (start + 1000).min(size);
+        let reply = audit
+            .entries(proto::EntriesRequest { start, end })
+            .await
+            .unwrap()
+            .into_inner();
+        for e in reply.entries {
+            out.push(quorate_ceremonies::Entry::decode(&e.entry).unwrap());
+        }
+        start = end;
+    }
+    out
 }

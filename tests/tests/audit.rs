@@ -3,7 +3,7 @@
 //! ceremonies and against a forked history.
 
 use quorate::audit;
-use quorate::client::Clients;
+use quorate::client::{Clients, Target};
 use quorate_common::CeremonyId;
 use quorate_coordinator::Config;
 use quorate_e2e::*;
@@ -88,16 +88,22 @@ async fn a_ceremony_replays_offline_and_the_log_stays_consistent() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: fork_dir,
         metrics_listen: None,
-        alert_command: None,
-        alert_webhook: None,
-        log_origin: quorate_coordinator::config::default_origin(),
+        // The fork is written in a hurry.
+        limits: quorate_coordinator::limits::Limits {
+            creation_burst: 1000,
+            ..Default::default()
+        },
+        ..d.coordinator_config.clone()
     })
     .await
     .unwrap();
     assert_eq!(fork.log_verifier_key, d.log_verifier_key);
-    let mut forked = Clients::connect(&format!("http://{}", fork.addr), "release-manager")
-        .await
-        .unwrap();
+    let mut forked = Clients::connect(&Target {
+        url: format!("https://{}", fork.addr),
+        ..d.target("release-manager").unwrap()
+    })
+    .await
+    .unwrap();
     for n in 0..(ok.new.size - ok.old.size + 3) {
         forked
             .ceremonies
@@ -110,6 +116,12 @@ async fn a_ceremony_replays_offline_and_the_log_stays_consistent() {
             .await
             .unwrap();
     }
+    let mut forked = Clients::connect(&Target {
+        url: format!("https://{}", fork.addr),
+        ..d.target(quorate::local::AUDITOR).unwrap()
+    })
+    .await
+    .unwrap();
     let forged = audit::checkpoint(&mut forked.audit).await.unwrap();
     audit::verify_log(&mut forked.audit, &log, &first, &forged)
         .await

@@ -150,11 +150,16 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
         Code::FailedPrecondition,
         "signed and takes no more input",
     );
-    // Someone outside the roster.
+    // Someone nobody knows, and a known party outside every roster.
     check(
         mallory.submit_share(share()).await,
+        Code::Unauthenticated,
+        "unknown identity mallory",
+    );
+    check(
+        raw_signer(&d, "auditor").await.submit_share(share()).await,
         Code::PermissionDenied,
-        "not in the roster",
+        "auditor may not use the Signer service",
     );
     // A malformed share, a malformed commitment, a malformed digest, a bad id.
     check(
@@ -233,6 +238,15 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
         Code::PermissionDenied,
         "it is bob's decision, and dave may only hand in its own",
     );
+    // The attempt is in the record.
+    let refused = record_entries(&d).await.into_iter().any(|e| {
+        matches!(&e, quorate_ceremonies::Entry::Refused { caller, action, why, .. }
+            if caller == "dave" && action == "approve" && why.contains("bob's decision"))
+    });
+    assert!(
+        refused,
+        "dave's attempt to hand in bob's approval is not recorded"
+    );
     // A statement altered after dave signed it (here: a rejection turned
     // into an approval) does not verify.
     let rejection = quorate_e2e::signed(
@@ -280,12 +294,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
         "alice already approved",
     );
     // No identity at all.
-    let channel = tonic::transport::Endpoint::from_shared(d.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut anonymous = proto::signer_client::SignerClient::new(channel);
+    let mut anonymous = proto::signer_client::SignerClient::new(anonymous_channel(&d).await);
     let err = anonymous.submit_share(share()).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
 
@@ -327,7 +336,11 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
         "{}",
         err.message()
     );
-    let err = clients
+    // Registering the same key group again (as the operator may).
+    let err = d
+        .clients(quorate::local::OPERATOR)
+        .await
+        .unwrap()
         .key_groups
         .register(proto::RegisterKeyGroupRequest {
             key_group: Some(proto::KeyGroup::from(&d.group)),

@@ -214,7 +214,18 @@ async fn agent_refuses(lie: Lie) {
         policy,
     )
     .unwrap();
-    let shares = keygen::write(&dealt, &dir.path().join("keys")).unwrap();
+    let passphrase = quorate_common::Passphrase::random();
+    let passphrases = sample_roster(None)
+        .ids()
+        .map(|id| (id.clone(), passphrase.clone()))
+        .collect();
+    let shares = keygen::write(
+        &dealt,
+        &dir.path().join("keys"),
+        &passphrases,
+        &quorate_common::sealed::KdfParams::for_random_passphrase(),
+    )
+    .unwrap();
     let public = dealt.group.public_key_package().unwrap();
     let key_of = |i: usize| dealt.shares[i].key_package().unwrap();
 
@@ -237,7 +248,9 @@ async fn agent_refuses(lie: Lie) {
         coordinator: format!("http://{addr}"),
         key_share: shares[0].share.clone(),
         identity_key: shares[0].identity.clone().unwrap(),
+        passphrase: Some(passphrase),
         log_key: None,
+        tls: None,
         key_group: dir.path().join("keys").join("group.json"),
         state_dir: dir.path().join("alice"),
         socket: None,

@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use quorate::local::{LocalDeployment, Options, REQUESTER, sample_roster};
+use quorate::local::{DEPUTY, LocalDeployment, Options, REQUESTER, sample_roster};
 use quorate_common::Policy;
 use quorate_common::proto::{self, CeremonyState};
 use quorate_e2e::*;
 use quorate_participant::signer::Nonces;
 use rand_core::OsRng;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
 async fn deploy_with(dir: &std::path::Path, policy: &str, alerts: Options) -> LocalDeployment {
@@ -22,16 +21,10 @@ async fn deploy_with(dir: &std::path::Path, policy: &str, alerts: Options) -> Lo
         .unwrap()
 }
 
-/// `GET /metrics` over plain HTTP/1.1.
+/// `GET /metrics` over HTTPS.
 async fn metrics(d: &LocalDeployment) -> String {
     let addr = d.metrics_addr().expect("local deployments serve metrics");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
+    let response = https_get(d, addr, "/metrics").await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     response
 }
@@ -195,14 +188,14 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
     let err = create(REQUESTER, true, "  ").await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("justification"), "{}", err.message());
-    let err = create("mallory", true, "trust me").await.unwrap_err();
+    let err = create(DEPUTY, true, "trust me").await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     assert!(
         err.message().contains("may not declare break-glass"),
         "{}",
         err.message()
     );
-    let err = create("mallory", false, "").await.unwrap_err();
+    let err = create(DEPUTY, false, "").await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
     let s = create(REQUESTER, true, "CVE-2026-4242 is exploited; hotfix now")
@@ -345,11 +338,8 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
 async fn health_and_reflection_answer() {
     let dir = tempfile::tempdir().unwrap();
     let d = deploy(dir.path()).await;
-    let channel = tonic::transport::Endpoint::from_shared(d.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    // Health and reflection need TLS but no client certificate.
+    let channel = anonymous_channel(&d).await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     for service in [
         "quorate.v1.Signer",

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use quorate_common::CeremonyId;
 
-use crate::client::Clients;
+use crate::client::{Clients, Target};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -46,12 +46,12 @@ pub enum AuditCommand {
     },
 }
 
-pub async fn run(command: AuditCommand, coordinator: &str, identity: &str) -> anyhow::Result<()> {
+pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
     match command {
         AuditCommand::Export { ceremony, output } => {
             let id = CeremonyId::new(&ceremony)
                 .map_err(|e| anyhow::anyhow!("ceremony {ceremony:?}: {e}"))?;
-            let mut clients = Clients::connect(coordinator, identity).await?;
+            let mut clients = Clients::connect(target).await?;
             let transcript = super::export(&mut clients.audit, &id).await?;
             super::save_transcript(&transcript, &output)?;
             println!(
@@ -82,7 +82,7 @@ pub async fn run(command: AuditCommand, coordinator: &str, identity: &str) -> an
             }
         }
         AuditCommand::Checkpoint { output } => {
-            let mut clients = Clients::connect(coordinator, identity).await?;
+            let mut clients = Clients::connect(target).await?;
             let note = super::checkpoint(&mut clients.audit).await?;
             std::fs::write(&output, &note)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
@@ -95,7 +95,7 @@ pub async fn run(command: AuditCommand, coordinator: &str, identity: &str) -> an
                 std::fs::read_to_string(p)
                     .map_err(|e| anyhow::anyhow!("cannot read checkpoint {}: {e}", p.display()))
             };
-            let mut clients = Clients::connect(coordinator, identity).await?;
+            let mut clients = Clients::connect(target).await?;
             let ok =
                 super::verify_log(&mut clients.audit, &log, &read(&old)?, &read(&new)?).await?;
             println!(

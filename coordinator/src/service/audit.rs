@@ -6,7 +6,8 @@ use quorate_common::proto::{self, audit_server::Audit};
 use quorate_record::{Checkpoint, LogKey};
 use tonic::{Request, Response, Status};
 
-use super::{SharedHub, ceremony_id};
+use super::{Admit, SharedHub, authorize, ceremony_id};
+use crate::authz::Role;
 use crate::store::{CeremonyStore, StoreError};
 
 /// Most entries one `Entries` call returns.
@@ -15,6 +16,20 @@ pub const MAX_ENTRIES: u64 = 1000;
 pub struct AuditService<S> {
     pub hub: SharedHub<S>,
     pub log_key: Arc<LogKey>,
+}
+
+impl<S: CeremonyStore> AuditService<S> {
+    /// Auditors, operators and participants' agents read the record.
+    fn reader<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let caller = crate::auth::caller(request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Auditor, Role::Operator],
+            Admit::AnyParticipant,
+            "read the record",
+        )
+    }
 }
 
 fn store_error(e: StoreError) -> Status {
@@ -37,8 +52,9 @@ fn hashes(list: Vec<quorate_record::Hash>) -> proto::ProofReply {
 impl<S: CeremonyStore> Audit for AuditService<S> {
     async fn checkpoint(
         &self,
-        _request: Request<proto::CheckpointRequest>,
+        request: Request<proto::CheckpointRequest>,
     ) -> Result<Response<proto::CheckpointReply>, Status> {
+        self.reader(&request)?;
         let store = self.hub.store();
         let size = store.size();
         let root = store.root(size).map_err(store_error)?;
@@ -58,6 +74,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         &self,
         request: Request<proto::EntriesRequest>,
     ) -> Result<Response<proto::EntriesReply>, Status> {
+        self.reader(&request)?;
         let proto::EntriesRequest { start, end } = request.into_inner();
         let store = self.hub.store();
         if start >= end {
@@ -92,6 +109,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         &self,
         request: Request<proto::InclusionProofRequest>,
     ) -> Result<Response<proto::ProofReply>, Status> {
+        self.reader(&request)?;
         let proto::InclusionProofRequest { index, tree_size } = request.into_inner();
         let proof = self
             .hub
@@ -105,6 +123,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         &self,
         request: Request<proto::ConsistencyProofRequest>,
     ) -> Result<Response<proto::ProofReply>, Status> {
+        self.reader(&request)?;
         let proto::ConsistencyProofRequest { old_size, new_size } = request.into_inner();
         let proof = self
             .hub
@@ -118,6 +137,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         &self,
         request: Request<proto::CeremonyEntriesRequest>,
     ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+        self.reader(&request)?;
         let id = ceremony_id(&request.get_ref().ceremony)?;
         let indexes = self
             .hub

@@ -4,12 +4,12 @@ use std::pin::Pin;
 
 use quorate_common::MAX_MESSAGE_BYTES;
 use quorate_common::proto::{self, ceremonies_server::Ceremonies};
-use tokio::sync::mpsc;
 use tokio_stream::Stream;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{SharedHub, ceremony_id, to_status, to_status_error};
+use super::{Admit, SharedHub, authorize, ceremony_id, to_status, to_status_error};
+use crate::authz::Role;
+use crate::limits::{STREAM_PATIENCE, WATCH_BUFFER, bounded_stream};
 use crate::observer::Observer;
 use crate::store::CeremonyStore;
 use quorate_ceremonies::Event;
@@ -17,6 +17,23 @@ use quorate_ceremonies::Event;
 pub struct CeremoniesService<S> {
     pub hub: SharedHub<S>,
     pub observer: Observer,
+}
+
+/// Who sees any ceremony (participants see their key groups' ones).
+const SEE: &[Role] = &[Role::Requester, Role::Auditor, Role::Operator];
+
+fn may_see<S: CeremonyStore>(
+    hub: &crate::hub::Hub<S>,
+    caller: &quorate_common::ParticipantId,
+    ceremony: &quorate_ceremonies::Ceremony,
+) -> Result<(), Status> {
+    authorize(
+        hub,
+        caller,
+        SEE,
+        Admit::ParticipantOf(&ceremony.request().key_group),
+        "see this ceremony",
+    )
 }
 
 type StatusStream = Pin<Box<dyn Stream<Item = Result<proto::CeremonyStatus, Status>> + Send>>;
@@ -45,6 +62,13 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         request: Request<proto::CreateCeremonyRequest>,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
         let requester = crate::auth::caller(&request)?;
+        authorize(
+            &self.hub,
+            &requester,
+            &[Role::Requester],
+            Admit::NoParticipants,
+            "request ceremonies",
+        )?;
         let body = request.into_inner();
         if body.message.len() > MAX_MESSAGE_BYTES {
             return Err(Status::invalid_argument(format!(
@@ -94,8 +118,10 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         &self,
         request: Request<proto::GetCeremonyRequest>,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let id = ceremony_id(&request.get_ref().id)?;
         let ceremony = self.hub.ceremony(&id).await.map_err(to_status_error)?;
+        may_see(&self.hub, &caller, &ceremony)?;
         Ok(Response::new(to_status(&ceremony)))
     }
 
@@ -103,6 +129,20 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         &self,
         request: Request<proto::ListCeremoniesRequest>,
     ) -> Result<Response<proto::ListCeremoniesReply>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        let everything = [Role::Requester, Role::Auditor, Role::Operator]
+            .iter()
+            .any(|r| self.hub.authz().has(&caller, *r));
+        if !everything {
+            authorize(
+                &self.hub,
+                &caller,
+                SEE,
+                Admit::AnyParticipant,
+                "list ceremonies",
+            )?;
+        }
+        let own_groups = self.hub.key_groups_of(&caller);
         let filter = request.into_inner();
         let state = filter.state();
         let ceremonies = self
@@ -113,6 +153,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
             .map(to_status)
             .filter(|s| state == proto::CeremonyState::Unspecified || s.state() == state)
             .filter(|s| filter.key_group.is_empty() || s.key_group == filter.key_group)
+            .filter(|s| everything || own_groups.iter().any(|g| g.as_str() == s.key_group))
             .filter(|s| !filter.break_glass || s.break_glass)
             .filter(|s| !filter.unreviewed || s.state() == proto::CeremonyState::AwaitingReview)
             .collect();
@@ -124,6 +165,13 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         request: Request<proto::CancelCeremonyRequest>,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Requester],
+            Admit::NoParticipants,
+            "cancel ceremonies",
+        )?;
         let body = request.into_inner();
         let id = ceremony_id(&body.id)?;
         let reason = body.reason.trim();
@@ -144,6 +192,13 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         request: Request<proto::ReviewCeremonyRequest>,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Auditor],
+            Admit::NoParticipants,
+            "review ceremonies",
+        )?;
         let body = request.into_inner();
         let id = ceremony_id(&body.id)?;
         if body.notes.len() > 16 * 1024 {
@@ -162,15 +217,18 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         &self,
         request: Request<proto::GetCeremonyRequest>,
     ) -> Result<Response<StatusStream>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let id = ceremony_id(&request.get_ref().id)?;
         let mut changes = self.hub.subscribe_changes();
         let mut stopping = self.hub.stopping();
         let first = self.hub.ceremony(&id).await.map_err(to_status_error)?;
-        let (tx, rx) = mpsc::channel(16);
+        may_see(&self.hub, &caller, &first)?;
+        // A watcher that stops reading is cut off, not buffered for.
+        let (mut tx, rx) = bounded_stream(WATCH_BUFFER, STREAM_PATIENCE, "status updates");
         let hub = std::sync::Arc::downgrade(&self.hub);
         tokio::spawn(async move {
             let mut done = first.is_finished();
-            if tx.send(Ok(to_status(&first))).await.is_err() {
+            if tx.send(to_status(&first)).await.is_err() {
                 return;
             }
             while !done {
@@ -189,11 +247,15 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                 };
                 drop(hub);
                 done = ceremony.is_finished();
-                if tx.send(Ok(to_status(&ceremony))).await.is_err() {
+                let sent = tokio::select! {
+                    sent = tx.send(to_status(&ceremony)) => sent,
+                    _ = stopping.changed() => return,
+                };
+                if sent.is_err() {
                     return;
                 }
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(rx)))
     }
 }

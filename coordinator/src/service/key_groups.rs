@@ -5,7 +5,8 @@ use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::proto::{self, key_groups_server::KeyGroups};
 use tonic::{Request, Response, Status};
 
-use super::{SharedHub, to_status_error};
+use super::{Admit, SharedHub, authorize, to_status_error};
+use crate::authz::Role;
 use crate::store::CeremonyStore;
 
 pub struct KeyGroupsService<S> {
@@ -19,6 +20,13 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         request: Request<proto::RegisterKeyGroupRequest>,
     ) -> Result<Response<proto::KeyGroup>, Status> {
         let caller = crate::auth::caller(&request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Operator],
+            Admit::NoParticipants,
+            "register key groups",
+        )?;
         let group = request
             .into_inner()
             .key_group
@@ -37,6 +45,14 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         &self,
         request: Request<proto::GetKeyGroupRequest>,
     ) -> Result<Response<proto::KeyGroup>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Operator, Role::Requester, Role::Auditor],
+            Admit::AnyParticipant,
+            "read key groups",
+        )?;
         let name = KeyGroupName::new(&request.get_ref().name)
             .map_err(|e| Status::invalid_argument(format!("name: {e}")))?;
         let group = self

@@ -14,6 +14,7 @@ use quorate_common::proto;
 use quorate_common::{CeremonyId, ParticipantId};
 use tonic::Status;
 
+use crate::authz::{Membership, Role};
 use crate::hub::{Hub, HubError};
 use crate::store::CeremonyStore;
 
@@ -23,6 +24,33 @@ pub use key_groups::KeyGroupsService;
 pub use signer::SignerService;
 
 pub(crate) type SharedHub<S> = Arc<Hub<S>>;
+
+/// Which participants a row of the authorization matrix admits.
+pub(crate) enum Admit<'a> {
+    NoParticipants,
+    AnyParticipant,
+    ParticipantOf(&'a quorate_common::KeyGroupName),
+}
+
+/// Checks `who` may `action` (see [`crate::authz`]).
+pub(crate) fn authorize<S: CeremonyStore>(
+    hub: &Hub<S>,
+    who: &ParticipantId,
+    roles: &[Role],
+    admit: Admit<'_>,
+    action: &str,
+) -> Result<(), Status> {
+    let groups = hub.key_groups_of(who);
+    let membership = match admit {
+        Admit::NoParticipants => Membership::NotAsked,
+        Admit::AnyParticipant if !groups.is_empty() => Membership::Admitted,
+        Admit::ParticipantOf(g) if groups.contains(g) => Membership::Admitted,
+        _ if groups.is_empty() => Membership::None,
+        _ => Membership::Outside,
+    };
+    hub.authz()
+        .check(who, roles, membership, !groups.is_empty(), action)
+}
 
 pub(crate) fn ceremony_id(value: &str) -> Result<CeremonyId, Status> {
     CeremonyId::new(value).map_err(|e| Status::invalid_argument(format!("ceremony: {e}")))
@@ -131,6 +159,10 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
             Status::unavailable(e.to_string())
         }
         HubError::Ceremony(e) => ceremony_error(e),
+        HubError::Limit(e) => {
+            tracing::warn!(refused = %e, "limit reached");
+            e.into()
+        }
     }
 }
 

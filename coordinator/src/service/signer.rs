@@ -10,18 +10,14 @@ use quorate_ceremonies::{Action, Ceremony, Event};
 use quorate_common::proto::{self, signer_server::Signer};
 use quorate_common::{Decision, KeyGroupName, ParticipantId, SignedStatement};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
 use tokio_stream::Stream;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{SharedHub, ceremony_for, ceremony_id, to_status, to_status_error};
+use super::{Admit, SharedHub, authorize, ceremony_for, ceremony_id, to_status, to_status_error};
 use crate::hub::Hub;
+use crate::limits::{STREAM_PATIENCE, StreamSender, WORK_BUFFER, bounded_stream};
 use crate::observer::Observer;
 use crate::store::CeremonyStore;
-
-/// How many work items may wait for a slow agent before it is cut off.
-const WORK_BUFFER: usize = 64;
 
 pub struct SignerService<S> {
     pub hub: SharedHub<S>,
@@ -51,6 +47,54 @@ fn commitments(bytes: &[u8]) -> Result<SigningCommitments, Status> {
 }
 
 impl<S: CeremonyStore> SignerService<S> {
+    /// The caller, if it is a participant of some key group: the Signer
+    /// service is for agents only.
+    fn participant<T>(&self, request: &Request<T>) -> Result<ParticipantId, Status> {
+        let caller = crate::auth::caller(request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[],
+            Admit::AnyParticipant,
+            "use the Signer service (for participants' agents)",
+        )?;
+        Ok(caller)
+    }
+
+    /// The caller's own signed statement; handing in someone else's is
+    /// refused and recorded.
+    async fn own_statement(
+        &self,
+        caller: &ParticipantId,
+        ceremony: &str,
+        bytes: &[u8],
+        action: &str,
+    ) -> Result<SignedStatement, Status> {
+        match statement(caller, bytes) {
+            Ok(s) => Ok(s),
+            Err(status) => {
+                let id = ceremony_id(ceremony).ok();
+                Err(self.refused(caller, id.as_ref(), action, status).await)
+            }
+        }
+    }
+
+    /// Records a permission refusal in the record, then returns it.
+    async fn refused(
+        &self,
+        caller: &ParticipantId,
+        ceremony: Option<&quorate_common::CeremonyId>,
+        action: &str,
+        status: Status,
+    ) -> Status {
+        if status.code() == tonic::Code::PermissionDenied {
+            self.hub
+                .record_refusal(caller, ceremony, action, status.message())
+                .await;
+        }
+        status
+    }
+
     async fn act(
         &self,
         caller: &ParticipantId,
@@ -58,7 +102,9 @@ impl<S: CeremonyStore> SignerService<S> {
         event: Event,
     ) -> Result<Response<proto::Ack>, Status> {
         let id = ceremony_id(ceremony)?;
-        ceremony_for(&self.hub, &id, caller).await?;
+        if let Err(status) = ceremony_for(&self.hub, &id, caller).await {
+            return Err(self.refused(caller, Some(&id), "act", status).await);
+        }
         let (ceremony, actions) = self
             .hub
             .apply(&id, event.clone())
@@ -94,7 +140,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         &self,
         request: Request<proto::SubscribeRequest>,
     ) -> Result<Response<WorkStream>, Status> {
-        let caller = crate::auth::caller(&request)?;
+        let caller = self.participant(&request)?;
         let groups = self.hub.key_groups_of(&caller);
         if groups.is_empty() {
             return Err(Status::permission_denied(format!(
@@ -102,19 +148,24 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
             )));
         }
         tracing::info!(participant = %caller, "agent subscribed");
-        let (tx, rx) = mpsc::channel(WORK_BUFFER);
+        // An agent that stops reading is cut off (and resubscribes), not
+        // buffered for.
+        let (tx, rx) = bounded_stream(WORK_BUFFER, STREAM_PATIENCE, "work items");
         tokio::spawn(feed(Arc::downgrade(&self.hub), caller, groups, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(rx)))
     }
 
     async fn approve(
         &self,
         request: Request<proto::ApproveRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
-        let caller = crate::auth::caller(&request)?;
+        let caller = self.participant(&request)?;
         let body = request.into_inner();
+        let statement = self
+            .own_statement(&caller, &body.ceremony, &body.statement, "approve")
+            .await?;
         let event = Event::Approved {
-            statement: statement(&caller, &body.statement)?,
+            statement,
             commitments: commitments(&body.commitments)?,
         };
         self.act(&caller, &body.ceremony, event).await
@@ -124,9 +175,11 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         &self,
         request: Request<proto::RejectRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
-        let caller = crate::auth::caller(&request)?;
+        let caller = self.participant(&request)?;
         let body = request.into_inner();
-        let statement = statement(&caller, &body.statement)?;
+        let statement = self
+            .own_statement(&caller, &body.ceremony, &body.statement, "reject")
+            .await?;
         if let Decision::Reject { reason } = &statement.statement.decision
             && (reason.trim().is_empty() || reason.len() > 1024)
         {
@@ -142,7 +195,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         &self,
         request: Request<proto::CommitRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
-        let caller = crate::auth::caller(&request)?;
+        let caller = self.participant(&request)?;
         let body = request.into_inner();
         let event = Event::Committed {
             participant: caller.clone(),
@@ -155,7 +208,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         &self,
         request: Request<proto::SubmitShareRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
-        let caller = crate::auth::caller(&request)?;
+        let caller = self.participant(&request)?;
         let body = request.into_inner();
         let share = SignatureShare::deserialize(&body.signature_share).map_err(|e| {
             Status::invalid_argument(format!(
@@ -187,12 +240,13 @@ fn statement(caller: &ParticipantId, bytes: &[u8]) -> Result<SignedStatement, St
 
 /// Pushes a snapshot of the participant's open ceremonies, then every
 /// change to a ceremony of its key groups, until the agent goes away or the
-/// coordinator stops. A feed that falls behind gets a fresh snapshot.
+/// coordinator stops. A feed that falls behind the changes gets a fresh
+/// snapshot; an agent that falls behind its feed is cut off.
 async fn feed<S: CeremonyStore>(
     hub: Weak<Hub<S>>,
     participant: ParticipantId,
     groups: Vec<KeyGroupName>,
-    tx: mpsc::Sender<Result<proto::Work, Status>>,
+    mut tx: StreamSender<proto::Work>,
 ) {
     let Some(strong) = hub.upgrade() else { return };
     let mut changes = strong.subscribe_changes();
@@ -201,7 +255,11 @@ async fn feed<S: CeremonyStore>(
     drop(strong);
     loop {
         for c in snapshot.drain(..) {
-            if tx.send(Ok(work_for(&c, &participant))).await.is_err() {
+            let sent = tokio::select! {
+                sent = tx.send(work_for(&c, &participant)) => sent,
+                _ = stopping.changed() => return,
+            };
+            if sent.is_err() {
                 return;
             }
         }

@@ -137,8 +137,8 @@ impl SledStore {
         writes: &mut Vec<(Vec<u8>, Vec<u8>)>,
         claimed: &mut HashSet<Vec<u8>>,
     ) -> Result<Vec<u64>, StoreError> {
-        let keys: Vec<(Vec<u8>, String)> = entries.iter().map(lookup_key).collect();
-        for (key, name) in &keys {
+        let keys: Vec<Option<(Vec<u8>, String)>> = entries.iter().map(lookup_key).collect();
+        for (key, name) in keys.iter().flatten() {
             if claimed.contains(key) || self.tree.contains_key(key)? {
                 return Err(StoreError::Exists(name.clone()));
             }
@@ -147,7 +147,7 @@ impl SledStore {
         let mut n = *size;
         let mut indexes = Vec::with_capacity(entries.len());
         let mut local = Vec::new();
-        for (entry, (key, _)) in entries.iter().zip(&keys) {
+        for (entry, key) in entries.iter().zip(&keys) {
             let bytes = entry.encode();
             let overlay = Overlay {
                 tree: &self.tree,
@@ -160,12 +160,14 @@ impl SledStore {
                 local.push((key_of(b'h', i), h.0.to_vec()));
             }
             local.push((key_of(b'e', n), bytes));
-            local.push((key.clone(), n.to_be_bytes().to_vec()));
+            if let Some((key, _)) = key {
+                local.push((key.clone(), n.to_be_bytes().to_vec()));
+            }
             indexes.push(n);
             n += 1;
         }
         // Nothing failed: merge into the group's batch.
-        for (key, _) in keys {
+        for (key, _) in keys.into_iter().flatten() {
             claimed.insert(key);
         }
         *hashes = staged;
@@ -383,8 +385,9 @@ impl HashStore for Overlay<'_> {
 }
 
 /// The lookup key an entry claims, and what to call it if it is taken.
-fn lookup_key(entry: &Entry) -> (Vec<u8>, String) {
-    match entry {
+fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
+    Some(match entry {
+        Entry::Refused { .. } => return None,
         Entry::KeyGroupRegistered { key_group, .. } => (
             lookup(b'k', key_group.name.as_str().as_bytes()),
             format!("key group {}", key_group.name),
@@ -399,7 +402,7 @@ fn lookup_key(entry: &Entry) -> (Vec<u8>, String) {
             key.extend_from_slice(&seq.to_be_bytes());
             (key, format!("event {seq} of ceremony {ceremony}"))
         }
-    }
+    })
 }
 
 fn lookup(tag: u8, name: &[u8]) -> Vec<u8> {

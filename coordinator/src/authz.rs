@@ -1,0 +1,125 @@
+//! Who may do what. Every RPC handler asks [`Authz::check`] before acting.
+//!
+//! Identities come from [`crate::auth`]. Participants are the roster ids of
+//! registered key groups; everyone else is a party listed in
+//! `coordinator.toml` with roles:
+//!
+//! | RPC | allowed |
+//! | --- | --- |
+//! | KeyGroups.Register | operator |
+//! | KeyGroups.Get | any known identity |
+//! | Ceremonies.Create, Cancel | requester (and the key group's policy must list it; only its own ceremony is cancelled) |
+//! | Ceremonies.Get, Watch | requester, auditor, operator; a participant of the ceremony's key group |
+//! | Ceremonies.List | requester, auditor, operator; a participant sees its key groups' ceremonies only |
+//! | Ceremonies.Review | auditor (and the emergency policy's reviewers) |
+//! | Signer.* | a participant, acting only as itself, in its key groups |
+//! | Audit.* | auditor, operator, any participant |
+//!
+//! An identity that is neither a party nor in any roster is
+//! `UNAUTHENTICATED`; a known one outside its row is `PERMISSION_DENIED`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use quorate_common::ParticipantId;
+use serde::Deserialize;
+use tonic::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Auditor,
+    Operator,
+    Requester,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Auditor => "auditor",
+            Role::Operator => "operator",
+            Role::Requester => "requester",
+        }
+    }
+}
+
+/// `[[party]]` in `coordinator.toml`: a person or service that is not a key
+/// holder, by the common name of its client certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    pub name: String,
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Default)]
+pub struct Authz {
+    parties: HashMap<String, BTreeSet<Role>>,
+}
+
+/// Whether the caller is a participant for the purpose at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// The row does not admit participants.
+    NotAsked,
+    /// A participant, and this row admits it.
+    Admitted,
+    /// A participant of some key group, but not one this row admits.
+    Outside,
+    /// In no roster at all.
+    None,
+}
+
+impl Authz {
+    pub fn new(parties: &[Party]) -> Self {
+        let mut map: HashMap<String, BTreeSet<Role>> = HashMap::new();
+        for p in parties {
+            map.entry(p.name.clone())
+                .or_default()
+                .extend(p.roles.iter().copied());
+        }
+        Self { parties: map }
+    }
+
+    /// Allows `who` to `action` if it has one of `roles`, or if
+    /// `membership` admits it as a participant.
+    pub fn check(
+        &self,
+        who: &ParticipantId,
+        roles: &[Role],
+        membership: Membership,
+        is_participant_anywhere: bool,
+        action: &str,
+    ) -> Result<(), Status> {
+        let has = self.parties.get(who.as_str());
+        if has.is_none() && !is_participant_anywhere {
+            return Err(Status::unauthenticated(format!(
+                "unknown identity {who}: neither a party in coordinator.toml nor in the roster of a key group"
+            )));
+        }
+        if has.is_some_and(|set| roles.iter().any(|r| set.contains(r))) {
+            return Ok(());
+        }
+        if membership == Membership::Admitted {
+            return Ok(());
+        }
+        let needs: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+        let also = match membership {
+            Membership::NotAsked => String::new(),
+            _ => " or a participant of the key group concerned".to_string(),
+        };
+        Err(Status::permission_denied(format!(
+            "{who} may not {action}: that needs the role {}{also}",
+            if needs.is_empty() {
+                "of participant".to_string()
+            } else {
+                needs.join(" or ")
+            }
+        )))
+    }
+
+    pub fn has(&self, who: &ParticipantId, role: Role) -> bool {
+        self.parties
+            .get(who.as_str())
+            .is_some_and(|set| set.contains(&role))
+    }
+}

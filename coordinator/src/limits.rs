@@ -1,0 +1,528 @@
+//! Abuse limits: how many ceremonies may be open, in total and per
+//! requester; how fast one identity may create them; how large a message
+//! the services take and give; and how far a server stream's reader may
+//! fall behind before the stream is ended.
+//!
+//! Every limit, when hit, is `RESOURCE_EXHAUSTED` (oversize messages:
+//! tonic's `OUT_OF_RANGE`) with a message that names the limit and what to
+//! do, and a refused request changes nothing.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use quorate_ceremonies::Timestamp;
+use quorate_common::CeremonyId;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+/// Largest request any service decodes: a 64 KiB message plus its framing
+/// and the other fields, with room to spare.
+pub const MAX_DECODE: usize = 256 * 1024;
+
+/// Largest reply any service encodes: tonic clients refuse more by default.
+pub const MAX_ENCODE: usize = 4 * 1024 * 1024;
+
+/// Work items that may wait unread on an agent's `Signer.Subscribe` stream.
+pub const WORK_BUFFER: usize = 64;
+
+/// Updates that may wait unread on a `Ceremonies.Watch` stream.
+pub const WATCH_BUFFER: usize = 16;
+
+/// How long a server stream's buffer may stay full before the stream is
+/// ended: the reader is not reading.
+pub const STREAM_PATIENCE: Duration = Duration::from_secs(30);
+
+/// `[limits]` in `coordinator.toml`. Every field is optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawLimits")]
+pub struct Limits {
+    /// Ceremonies not yet finished, across every requester and key group.
+    pub max_open_ceremonies: usize,
+    /// Ceremonies one requester may have not yet finished.
+    pub max_open_per_requester: usize,
+    /// Ceremonies one identity may create per minute, sustained.
+    pub creations_per_minute: u32,
+    /// Ceremonies one identity may create back to back before
+    /// `creations_per_minute` applies.
+    pub creation_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_open_ceremonies: 1000,
+            max_open_per_requester: 50,
+            creations_per_minute: 30,
+            creation_burst: 10,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_open_ceremonies: Option<usize>,
+    max_open_per_requester: Option<usize>,
+    creations_per_minute: Option<u32>,
+    creation_burst: Option<u32>,
+}
+
+impl TryFrom<RawLimits> for Limits {
+    type Error = String;
+
+    fn try_from(raw: RawLimits) -> Result<Self, String> {
+        let d = Limits::default();
+        let limits = Limits {
+            max_open_ceremonies: raw.max_open_ceremonies.unwrap_or(d.max_open_ceremonies),
+            max_open_per_requester: raw
+                .max_open_per_requester
+                .unwrap_or(d.max_open_per_requester),
+            creations_per_minute: raw.creations_per_minute.unwrap_or(d.creations_per_minute),
+            creation_burst: raw.creation_burst.unwrap_or(d.creation_burst),
+        };
+        for (field, value) in [
+            ("max_open_ceremonies", limits.max_open_ceremonies as u64),
+            (
+                "max_open_per_requester",
+                limits.max_open_per_requester as u64,
+            ),
+            ("creations_per_minute", limits.creations_per_minute.into()),
+            ("creation_burst", limits.creation_burst.into()),
+        ] {
+            if value == 0 {
+                return Err(format!(
+                    "limits.{field}: must be at least 1 (0 would refuse every ceremony)"
+                ));
+            }
+        }
+        Ok(limits)
+    }
+}
+
+/// A create refused by a limit; nothing was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    #[error(
+        "the coordinator has {open} open ceremonies, the most it allows \
+         (limits.max_open_ceremonies); wait for some to finish, or cancel some"
+    )]
+    TooManyOpen { open: usize },
+    #[error(
+        "requester {requester} has {open} open ceremonies, the most allowed \
+         (limits.max_open_per_requester); finish or cancel some first"
+    )]
+    TooManyOpenFor { requester: String, open: usize },
+    #[error(
+        "requester {requester} is creating ceremonies faster than the {per_minute} a minute \
+         (after a burst of {burst}) allowed per identity (limits.creations_per_minute, \
+         limits.creation_burst); try again in {retry_after_s} s"
+    )]
+    TooFast {
+        requester: String,
+        per_minute: u32,
+        burst: u32,
+        retry_after_s: i64,
+    },
+}
+
+impl From<LimitError> for Status {
+    fn from(e: LimitError) -> Self {
+        Status::resource_exhausted(e.to_string())
+    }
+}
+
+/// Admission of new ceremonies: counts the open ones per requester, and
+/// keeps one token bucket per identity (as a GCRA: one timestamp each).
+#[derive(Debug)]
+pub struct Gate {
+    limits: Limits,
+    open: HashMap<CeremonyId, String>,
+    open_per_requester: HashMap<String, usize>,
+    /// Per identity, when its bucket is full again ("theoretical arrival
+    /// time"). An identity missing here has a full bucket.
+    full_at: HashMap<String, i64>,
+    prune_at: usize,
+}
+
+/// Below this many identities the rate table is never pruned.
+const PRUNE_FLOOR: usize = 1024;
+
+impl Gate {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            open: HashMap::new(),
+            open_per_requester: HashMap::new(),
+            full_at: HashMap::new(),
+            prune_at: PRUNE_FLOOR,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Open ceremonies, in total.
+    pub fn open(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Open ceremonies of `requester`.
+    pub fn open_of(&self, requester: &str) -> usize {
+        self.open_per_requester.get(requester).copied().unwrap_or(0)
+    }
+
+    /// Counts an open ceremony without checking any limit (a ceremony
+    /// replayed from the record).
+    pub fn opened(&mut self, id: CeremonyId, requester: &str) {
+        if self.open.insert(id, requester.to_string()).is_none() {
+            *self
+                .open_per_requester
+                .entry(requester.to_string())
+                .or_insert(0) += 1;
+        }
+    }
+
+    /// Admits ceremony `id` by `requester` at `now` if every limit allows,
+    /// and counts it open and against the requester's rate. A refusal
+    /// changes nothing.
+    pub fn admit(
+        &mut self,
+        id: &CeremonyId,
+        requester: &str,
+        now: Timestamp,
+    ) -> Result<(), LimitError> {
+        let mine = self.open_of(requester);
+        if mine >= self.limits.max_open_per_requester {
+            return Err(LimitError::TooManyOpenFor {
+                requester: requester.to_string(),
+                open: mine,
+            });
+        }
+        if self.open.len() >= self.limits.max_open_ceremonies {
+            return Err(LimitError::TooManyOpen {
+                open: self.open.len(),
+            });
+        }
+        let full_at = self.take_token(requester, now.unix_ms())?;
+        self.prune(now.unix_ms());
+        self.full_at.insert(requester.to_string(), full_at);
+        self.opened(id.clone(), requester);
+        Ok(())
+    }
+
+    /// Uncounts a ceremony that finished, or whose creation failed.
+    pub fn closed(&mut self, id: &CeremonyId) {
+        let Some(requester) = self.open.remove(id) else {
+            return;
+        };
+        if let Some(n) = self.open_per_requester.get_mut(&requester) {
+            *n -= 1;
+            if *n == 0 {
+                self.open_per_requester.remove(&requester);
+            }
+        }
+    }
+
+    /// Ms between tokens; rounded up, so the rate is never above the limit.
+    fn interval_ms(&self) -> i64 {
+        let per_minute = i64::from(self.limits.creations_per_minute.max(1));
+        (60_000 + per_minute - 1) / per_minute
+    }
+
+    /// When `who`'s bucket will be full again if it takes a token at
+    /// `now_ms`, or why it may not.
+    fn take_token(&self, who: &str, now_ms: i64) -> Result<i64, LimitError> {
+        let interval = self.interval_ms();
+        let burst = i64::from(self.limits.creation_burst.max(1));
+        let full_at = self.full_at.get(who).copied().unwrap_or(now_ms).max(now_ms) + interval;
+        let over = full_at - now_ms - burst * interval;
+        if over > 0 {
+            return Err(LimitError::TooFast {
+                requester: who.to_string(),
+                per_minute: self.limits.creations_per_minute,
+                burst: self.limits.creation_burst,
+                retry_after_s: (over + 999) / 1000,
+            });
+        }
+        Ok(full_at)
+    }
+
+    /// Forgets identities whose buckets are full (as if never seen), once
+    /// the table has grown.
+    fn prune(&mut self, now_ms: i64) {
+        if self.full_at.len() < self.prune_at {
+            return;
+        }
+        self.full_at.retain(|_, full_at| *full_at > now_ms);
+        self.prune_at = (self.full_at.len() * 2).max(PRUNE_FLOOR);
+    }
+}
+
+/// The sending half of a bounded server stream: `capacity` items may wait
+/// unread; when the buffer stays full for `patience`, the stream is ended
+/// with `RESOURCE_EXHAUSTED` (one slot is held back for that status), and
+/// the reader resubscribes.
+pub struct StreamSender<T> {
+    tx: mpsc::Sender<Result<T, Status>>,
+    last: Option<mpsc::OwnedPermit<Result<T, Status>>>,
+    capacity: usize,
+    patience: Duration,
+    what: &'static str,
+}
+
+/// Why a [`StreamSender`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The reader went away.
+    Gone,
+    /// The reader fell behind; it was told so.
+    TooSlow,
+}
+
+/// A bounded server stream of `what` (e.g. "work items").
+pub fn bounded_stream<T: Send + 'static>(
+    capacity: usize,
+    patience: Duration,
+    what: &'static str,
+) -> (StreamSender<T>, ReceiverStream<Result<T, Status>>) {
+    let capacity = capacity.max(1);
+    let (tx, rx) = mpsc::channel(capacity + 1);
+    let last = tx.clone().try_reserve_owned().ok();
+    (
+        StreamSender {
+            tx,
+            last,
+            capacity,
+            patience,
+            what,
+        },
+        ReceiverStream::new(rx),
+    )
+}
+
+impl<T> StreamSender<T> {
+    /// Queues `item`, waiting up to the patience for room.
+    pub async fn send(&mut self, item: T) -> Result<(), Ended> {
+        if self.last.is_none() {
+            return Err(Ended::TooSlow);
+        }
+        match tokio::time::timeout(self.patience, self.tx.send(Ok(item))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ended::Gone),
+            Err(_) => {
+                let status = self.too_slow();
+                if let Some(last) = self.last.take() {
+                    last.send(Err(status));
+                }
+                Err(Ended::TooSlow)
+            }
+        }
+    }
+
+    fn too_slow(&self) -> Status {
+        Status::resource_exhausted(format!(
+            "this stream fell {} {} behind and did not catch up within {} s \
+             (its buffer is bounded); resubscribe",
+            self.capacity,
+            self.what,
+            self.patience.as_secs()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    fn id(n: u8) -> CeremonyId {
+        CeremonyId::new(format!("{n:016x}")).unwrap()
+    }
+
+    fn limits(per_requester: usize, total: usize, per_minute: u32, burst: u32) -> Limits {
+        Limits {
+            max_open_ceremonies: total,
+            max_open_per_requester: per_requester,
+            creations_per_minute: per_minute,
+            creation_burst: burst,
+        }
+    }
+
+    const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+    #[test]
+    fn defaults_and_validation() {
+        let parsed: Limits = toml::from_str("").unwrap();
+        assert_eq!(parsed, Limits::default());
+        let parsed: Limits = toml::from_str("creations_per_minute = 5").unwrap();
+        assert_eq!(parsed.creations_per_minute, 5);
+        assert_eq!(parsed.max_open_ceremonies, 1000);
+        let err = toml::from_str::<Limits>("creation_burst = 0").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("limits.creation_burst: must be at least 1"),
+            "{err}"
+        );
+        let err = toml::from_str::<Limits>("max_open = 3").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `max_open`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn burst_then_the_rate() {
+        // 6 a minute: one token every 10 s, 3 at once.
+        let mut gate = Gate::new(limits(100, 100, 6, 3));
+        for n in 0..3 {
+            gate.admit(&id(n), "rm", T0).unwrap();
+        }
+        let err = gate.admit(&id(3), "rm", T0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "requester rm is creating ceremonies faster than the 6 a minute \
+             (after a burst of 3) allowed per identity (limits.creations_per_minute, \
+             limits.creation_burst); try again in 10 s"
+        );
+        assert_eq!(gate.open(), 3, "a refusal counts nothing");
+        // Another identity has its own bucket.
+        gate.admit(&id(4), "other", T0).unwrap();
+        // One token back after 10 s, not before.
+        let err = gate.admit(&id(5), "rm", T0.after(Duration::from_millis(9_999)));
+        assert!(
+            matches!(
+                err,
+                Err(LimitError::TooFast {
+                    retry_after_s: 1,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        gate.admit(&id(5), "rm", T0.after(Duration::from_secs(10)))
+            .unwrap();
+        assert!(
+            gate.admit(&id(6), "rm", T0.after(Duration::from_secs(10)))
+                .is_err()
+        );
+        // A long pause refills the bucket to the burst, no further.
+        let later = T0.after(Duration::from_secs(3600));
+        for n in 7..10 {
+            gate.admit(&id(n), "rm", later).unwrap();
+        }
+        assert!(gate.admit(&id(10), "rm", later).is_err());
+    }
+
+    #[test]
+    fn caps_per_requester_and_in_total() {
+        let mut gate = Gate::new(limits(2, 3, 1000, 1000));
+        gate.admit(&id(1), "a", T0).unwrap();
+        gate.admit(&id(2), "a", T0).unwrap();
+        let err = gate.admit(&id(3), "a", T0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "requester a has 2 open ceremonies, the most allowed \
+             (limits.max_open_per_requester); finish or cancel some first"
+        );
+        gate.admit(&id(3), "b", T0).unwrap();
+        let err = gate.admit(&id(4), "c", T0).unwrap_err();
+        assert_eq!(err, LimitError::TooManyOpen { open: 3 });
+        assert_eq!(Status::from(err).code(), tonic::Code::ResourceExhausted);
+        // A finished ceremony frees its slot; closing twice is harmless.
+        gate.closed(&id(1));
+        gate.closed(&id(1));
+        assert_eq!((gate.open(), gate.open_of("a")), (2, 1));
+        gate.admit(&id(4), "a", T0).unwrap();
+        assert_eq!(gate.open_of("a"), 2);
+    }
+
+    #[test]
+    fn refused_by_a_cap_takes_no_token() {
+        let mut gate = Gate::new(limits(1, 10, 1, 1));
+        gate.admit(&id(1), "a", T0).unwrap();
+        gate.closed(&id(1));
+        // The bucket is empty: refused for the rate.
+        assert!(matches!(
+            gate.admit(&id(2), "a", T0),
+            Err(LimitError::TooFast { .. })
+        ));
+        let mut gate = Gate::new(limits(1, 10, 1, 1));
+        gate.opened(id(1), "a");
+        assert!(matches!(
+            gate.admit(&id(2), "a", T0),
+            Err(LimitError::TooManyOpenFor { .. })
+        ));
+        gate.closed(&id(1));
+        gate.admit(&id(2), "a", T0).unwrap();
+    }
+
+    #[test]
+    fn full_buckets_are_forgotten() {
+        let mut gate = Gate::new(limits(10_000, 10_000, 60, 1));
+        for n in 0..PRUNE_FLOOR {
+            gate.admit(
+                &CeremonyId::new(format!("{n:016x}")).unwrap(),
+                &format!("id{n}"),
+                T0,
+            )
+            .unwrap();
+        }
+        assert_eq!(gate.full_at.len(), PRUNE_FLOOR);
+        // A second later every bucket is full again.
+        let later = T0.after(Duration::from_secs(1));
+        gate.admit(&id(0xff), "late", later).unwrap();
+        assert_eq!(gate.full_at.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_keeps_up_gets_everything() {
+        let (mut tx, mut rx) = bounded_stream::<u32>(2, Duration::from_secs(60), "numbers");
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(item) = rx.next().await {
+                got.push(item.unwrap());
+            }
+            got
+        });
+        for n in 0..100 {
+            tx.send(n).await.unwrap();
+        }
+        drop(tx);
+        assert_eq!(reader.await.unwrap(), (0..100).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_falls_behind_is_told_and_cut_off() {
+        let (mut tx, mut rx) = bounded_stream::<u32>(2, Duration::ZERO, "numbers");
+        tx.send(1).await.unwrap();
+        tx.send(2).await.unwrap();
+        assert_eq!(tx.send(3).await, Err(Ended::TooSlow));
+        assert_eq!(tx.send(4).await, Err(Ended::TooSlow));
+        drop(tx);
+        assert_eq!(rx.next().await.unwrap().unwrap(), 1);
+        assert_eq!(rx.next().await.unwrap().unwrap(), 2);
+        let status = rx.next().await.unwrap().unwrap_err();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            status.message(),
+            "this stream fell 2 numbers behind and did not catch up within 0 s \
+             (its buffer is bounded); resubscribe"
+        );
+        assert!(rx.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_leaves_ends_the_stream() {
+        let (mut tx, rx) = bounded_stream::<u32>(2, Duration::ZERO, "numbers");
+        drop(rx);
+        assert_eq!(tx.send(1).await, Err(Ended::Gone));
+    }
+}

@@ -1,0 +1,102 @@
+//! The coordinator's side of TLS: its certificate for every endpoint, and
+//! the CA whose client certificates name the callers (mutual TLS).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use zeroize::Zeroizing;
+
+/// `[tls]` in `coordinator.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTls {
+    /// The coordinator's certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// The CA that issues callers' client certificates (PEM). A caller's
+    /// identity is its certificate's common name.
+    pub client_ca: PathBuf,
+}
+
+fn read(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("tls.{what}: cannot read {}: {e}", path.display()))
+}
+
+impl ServerTls {
+    /// For the gRPC port: client certificates are asked for but checked by
+    /// the handlers, so a caller without one gets `UNAUTHENTICATED` rather
+    /// than a failed handshake.
+    pub fn grpc(&self) -> anyhow::Result<ServerTlsConfig> {
+        let cert = read(&self.cert, "cert")?;
+        let key = Zeroizing::new(read(&self.key, "key")?);
+        let ca = read(&self.client_ca, "client_ca")?;
+        Ok(ServerTlsConfig::new()
+            .identity(Identity::from_pem(cert, &*key))
+            .client_ca_root(Certificate::from_pem(ca))
+            .client_auth_optional(true))
+    }
+
+    /// For `/metrics`: server authentication only.
+    pub fn metrics(&self) -> anyhow::Result<TlsAcceptor> {
+        let certs = rustls_pemfile_certs(&read(&self.cert, "cert")?)?;
+        let key = Zeroizing::new(read(&self.key, "key")?);
+        use rustls::pki_types::pem::PemObject;
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&key)
+            .map_err(|e| anyhow::anyhow!("tls.key: {e}"))?;
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| anyhow::anyhow!("tls.cert/tls.key: {e}"))?;
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+fn rustls_pemfile_certs(
+    pem: &[u8],
+) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("tls.cert: {e}"))
+}
+
+/// A TCP listener that hands axum TLS streams.
+pub struct TlsListener {
+    pub tcp: TcpListener,
+    pub acceptor: TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let handshake = self.acceptor.accept(tcp);
+            match tokio::time::timeout(Duration::from_secs(5), handshake).await {
+                Ok(Ok(tls)) => return (tls, addr),
+                Ok(Err(e)) => tracing::debug!(%addr, error = %e, "metrics TLS handshake failed"),
+                Err(_) => tracing::debug!(%addr, "metrics TLS handshake timed out"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}

@@ -1,0 +1,224 @@
+//! The agent's sealed key files: it opens them with the passphrase it is
+//! handed (never one from its configuration file), names a wrong or missing
+//! passphrase, refuses files others may read, and forgets the passphrase
+//! once the files are open.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use frost_ed25519::keys::{IdentifierList, KeyPackage};
+use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
+use quorate_common::sealed::KdfParams;
+use quorate_common::{
+    IdentityKey, KeyGroupName, ParticipantId, Passphrase, Policy, Roster, RosterEntry,
+};
+use quorate_participant::{Agent, AgentConfig};
+use rand_core::OsRng;
+
+const PASSPHRASE: &str = "alice's own passphrase";
+
+fn pid(s: &str) -> ParticipantId {
+    ParticipantId::new(s).unwrap()
+}
+
+fn pass(s: &str) -> Passphrase {
+    Passphrase::new(s.to_string().into())
+}
+
+/// Deals a 2-of-2 group of alice and bob into `dir` and returns alice's
+/// configuration, without a passphrase.
+fn alice(dir: &Path) -> AgentConfig {
+    let ids = [pid("alice"), pid("bob")];
+    let (shares, public) = frost_ed25519::keys::generate_with_dealer(
+        2,
+        2,
+        IdentifierList::Custom(&ids.iter().map(|i| i.identifier()).collect::<Vec<_>>()),
+        OsRng,
+    )
+    .unwrap();
+    let keys: Vec<_> = ids
+        .iter()
+        .map(|id| IdentityKey::generate(id.clone(), &mut OsRng))
+        .collect();
+    let roster = Roster {
+        participants: ids
+            .iter()
+            .zip(&keys)
+            .map(|(id, key)| RosterEntry {
+                id: id.clone(),
+                name: id.to_string(),
+                role: "engineering".into(),
+                coordinator: None,
+                identity: Some(key.public()),
+            })
+            .collect(),
+    };
+    let name = KeyGroupName::new("release").unwrap();
+    KeyGroupFile::new(name.clone(), 2, &public, roster, Policy::default())
+        .unwrap()
+        .save(&dir.join("group.json"))
+        .unwrap();
+    let package = KeyPackage::try_from(shares[&ids[0].identifier()].clone()).unwrap();
+    let cheap = KdfParams::for_random_passphrase();
+    KeyShareFile::new(name, ids[0].clone(), &package)
+        .unwrap()
+        .save(&dir.join("alice.share.json"), &pass(PASSPHRASE), &cheap)
+        .unwrap();
+    keys[0]
+        .save(&dir.join("alice.identity.json"), &pass(PASSPHRASE), &cheap)
+        .unwrap();
+    AgentConfig {
+        id: ids[0].clone(),
+        coordinator: "http://127.0.0.1:1".into(),
+        tls: None,
+        key_share: dir.join("alice.share.json"),
+        identity_key: dir.join("alice.identity.json"),
+        passphrase: None,
+        key_group: dir.join("group.json"),
+        state_dir: dir.join("state"),
+        socket: None,
+        auto_approve: false,
+        log_key: None,
+    }
+}
+
+fn open_error(config: AgentConfig) -> String {
+    match Agent::open(config) {
+        Ok(_) => panic!("the agent opened"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn the_agent_opens_its_files_and_forgets_the_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = alice(dir.path());
+    config.passphrase = Some(pass(PASSPHRASE));
+    let agent = Agent::open(config).unwrap();
+    assert!(agent.config.passphrase.is_none());
+}
+
+#[test]
+fn a_wrong_or_missing_passphrase_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = alice(dir.path());
+    let e = open_error(config.clone());
+    assert!(e.contains("no passphrase to open"), "{e}");
+    assert!(e.contains("QUORATE_PASSPHRASE"), "{e}");
+
+    let e = open_error(AgentConfig {
+        passphrase: Some(pass("not it")),
+        ..config
+    });
+    assert!(e.contains("alice.share.json"), "{e}");
+    assert!(e.contains("the passphrase is wrong"), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_share_or_identity_file_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = AgentConfig {
+        passphrase: Some(pass(PASSPHRASE)),
+        ..alice(dir.path())
+    };
+    for file in [&config.key_share, &config.identity_key] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = open_error(config.clone());
+        assert!(
+            e.contains(&format!(
+                "refusing to load {}: it is readable by others (mode 0644); chmod 600 it",
+                file.display()
+            )),
+            "{e}"
+        );
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+#[test]
+fn the_configuration_file_cannot_carry_a_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.toml");
+    std::fs::write(
+        &path,
+        "id = \"alice\"\ncoordinator = \"http://127.0.0.1:1\"\nkey_share = \"s\"\n\
+         identity_key = \"i\"\nkey_group = \"g\"\nstate_dir = \"d\"\npassphrase = \"hunter2\"\n",
+    )
+    .unwrap();
+    let e = AgentConfig::load(&path).unwrap_err().to_string();
+    assert!(e.contains("passphrase"), "{e}");
+
+    let config = AgentConfig {
+        passphrase: Some(pass("hunter2")),
+        ..alice(dir.path())
+    };
+    assert!(!format!("{config:?}").contains("hunter2"));
+    assert!(!toml::to_string(&config).unwrap().contains("hunter2"));
+}
+
+/// `quorate-participant run` as an approver starts it, with `passphrase`
+/// handed over as `how`; what it printed if it exited, or `None` if it
+/// came up and listened on its control socket.
+fn run_agent(dir: &Path, how: &str, passphrase: &str) -> Option<String> {
+    let mut config = alice(dir);
+    config.socket = Some(dir.join("agent.sock"));
+    std::fs::write(dir.join("agent.toml"), toml::to_string(&config).unwrap()).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quorate-participant"));
+    command
+        .arg("--config")
+        .arg(dir.join("agent.toml"))
+        .arg("run")
+        .env_remove("QUORATE_PASSPHRASE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    match how {
+        "fd" => {
+            command.args(["--passphrase-fd", "0"]);
+        }
+        _ => {
+            command.env("QUORATE_PASSPHRASE", passphrase);
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    if how == "fd" {
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{passphrase}").unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return Some(err);
+        }
+        if dir.join("agent.sock").exists() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent neither ran nor failed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_agent_binary_reads_its_passphrase_from_a_descriptor_or_the_environment() {
+    for how in ["fd", "env"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_agent(dir.path(), how, PASSPHRASE);
+        assert!(out.is_none(), "{how}: {out:?}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let err = run_agent(dir.path(), how, "not it").expect("the agent ran");
+        assert!(err.contains("the passphrase is wrong"), "{how}: {err}");
+        assert!(!err.contains("not it"), "{how}: {err}");
+    }
+}

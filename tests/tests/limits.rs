@@ -1,0 +1,278 @@
+//! Abuse limits over the real coordinator: oversize requests on every
+//! service, caps on open ceremonies (per requester and in total), and the
+//! per-identity creation rate. Each refusal is a clear status, and a
+//! refused create records nothing.
+
+use quorate::local::{AUDITOR, LocalDeployment, OPERATOR, Options, REQUESTER, sample_roster};
+use quorate_common::proto::{self, CeremonyState};
+use quorate_coordinator::authz::{Party, Role};
+use quorate_coordinator::limits::{Limits, MAX_DECODE};
+use quorate_e2e::*;
+use tonic::Code;
+
+/// A second release manager.
+const OTHER: &str = "release-manager-2";
+
+async fn deploy_with(dir: &std::path::Path, limits: Limits) -> LocalDeployment {
+    let mut d = LocalDeployment::start_with(
+        dir,
+        "release",
+        &sample_roster(None),
+        3,
+        Options {
+            limits,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // OTHER may request too.
+    d.coordinator_config.parties.push(Party {
+        name: OTHER.into(),
+        roles: vec![Role::Requester],
+    });
+    d.stop_coordinator().await.unwrap();
+    d.start_coordinator().await.unwrap();
+    d
+}
+
+async fn create(d: &LocalDeployment, who: &str, message: Vec<u8>) -> Result<String, tonic::Status> {
+    d.clients(who)
+        .await
+        .unwrap()
+        .ceremonies
+        .create(proto::CreateCeremonyRequest {
+            key_group: "release".into(),
+            message,
+            label: "SHA256SUMS".into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().id)
+}
+
+async fn list(d: &LocalDeployment) -> Vec<proto::CeremonyStatus> {
+    d.clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .list(proto::ListCeremoniesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .ceremonies
+}
+
+/// How many entries the record holds (its latest checkpoint's size).
+async fn record_size(d: &LocalDeployment) -> u64 {
+    let note = d
+        .clients(AUDITOR)
+        .await
+        .unwrap()
+        .audit
+        .checkpoint(proto::CheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .note;
+    note.lines().nth(1).unwrap().parse().unwrap()
+}
+
+fn exhausted(result: Result<String, tonic::Status>) -> String {
+    let status = result.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    status.message().to_string()
+}
+
+fn ids(statuses: &[proto::CeremonyStatus]) -> Vec<String> {
+    let mut ids: Vec<_> = statuses.iter().map(|s| s.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn open_ceremonies_are_capped_per_requester_and_in_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_open_ceremonies: 3,
+        max_open_per_requester: 2,
+        ..Default::default()
+    };
+    let mut d = deploy_with(dir.path(), limits).await;
+    let m = || MANIFEST.as_bytes().to_vec();
+
+    let mine = [
+        create(&d, REQUESTER, m()).await.unwrap(),
+        create(&d, REQUESTER, m()).await.unwrap(),
+    ];
+    let size = record_size(&d).await;
+    assert_eq!(
+        exhausted(create(&d, REQUESTER, m()).await),
+        "requester release-manager has 2 open ceremonies, the most allowed \
+         (limits.max_open_per_requester); finish or cancel some first"
+    );
+    // Another requester still may.
+    let theirs = create(&d, OTHER, m()).await.unwrap();
+    assert_eq!(
+        exhausted(create(&d, OTHER, m()).await),
+        "the coordinator has 3 open ceremonies, the most it allows \
+         (limits.max_open_ceremonies); wait for some to finish, or cancel some"
+    );
+    // The refusals recorded nothing.
+    assert_eq!(record_size(&d).await, size + 1);
+    let all = list(&d).await;
+    let mut expected = vec![mine[0].clone(), mine[1].clone(), theirs.clone()];
+    expected.sort();
+    assert_eq!(ids(&all), expected);
+
+    // A finished ceremony frees its slot.
+    d.clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .cancel(proto::CancelCeremonyRequest {
+            id: mine[0].clone(),
+            reason: "wrong build".into(),
+        })
+        .await
+        .unwrap();
+    let again = create(&d, REQUESTER, m()).await.unwrap();
+
+    // The counts come back from the record after a restart.
+    d.stop_coordinator().await.unwrap();
+    d.start_coordinator().await.unwrap();
+    assert!(
+        exhausted(create(&d, REQUESTER, m()).await).starts_with("requester release-manager has 2")
+    );
+    assert!(exhausted(create(&d, OTHER, m()).await).starts_with("the coordinator has 3"));
+    let all = list(&d).await;
+    assert_eq!(all.len(), 4);
+    let open: Vec<_> = all
+        .iter()
+        .filter(|s| s.state() == CeremonyState::CollectingApprovals)
+        .map(|s| s.id.clone())
+        .collect();
+    let mut expected = vec![mine[1].clone(), theirs, again];
+    expected.sort();
+    let mut open = open;
+    open.sort();
+    assert_eq!(open, expected);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creation_is_rate_limited_per_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    // One a minute after a burst of 3: the fourth create within the minute
+    // is refused however fast or slow this machine is.
+    let limits = Limits {
+        creations_per_minute: 1,
+        creation_burst: 3,
+        ..Default::default()
+    };
+    let d = deploy_with(dir.path(), limits).await;
+    let m = || MANIFEST.as_bytes().to_vec();
+    let mut accepted = Vec::new();
+    for _ in 0..3 {
+        accepted.push(create(&d, REQUESTER, m()).await.unwrap());
+    }
+    let size = record_size(&d).await;
+    let message = exhausted(create(&d, REQUESTER, m()).await);
+    assert!(
+        message.starts_with(
+            "requester release-manager is creating ceremonies faster than the 1 a minute \
+             (after a burst of 3) allowed per identity (limits.creations_per_minute, \
+             limits.creation_burst); try again in "
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        record_size(&d).await,
+        size,
+        "a refused create records nothing"
+    );
+    // Every identity has its own bucket.
+    accepted.push(create(&d, OTHER, m()).await.unwrap());
+    accepted.sort();
+    assert_eq!(ids(&list(&d).await), accepted);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oversize_requests_are_refused_on_every_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy(dir.path()).await;
+    let size = record_size(&d).await;
+    let huge = MAX_DECODE + 1024;
+    let over_limit = |status: tonic::Status| {
+        assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+        assert!(
+            status
+                .message()
+                .starts_with("Error, decoded message length too large")
+                && status
+                    .message()
+                    .ends_with(&format!("the limit is: {MAX_DECODE} bytes")),
+            "{status:?}"
+        );
+    };
+
+    // Ceremonies: over the transport limit ...
+    over_limit(create(&d, REQUESTER, vec![b'x'; huge]).await.unwrap_err());
+    // ... and under it, but over the message cap.
+    let status = create(&d, REQUESTER, vec![b'x'; 100 * 1024])
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status.message(),
+        "message: 102400 bytes is over the limit of 65536; sign a manifest of the \
+         artifacts (e.g. SHA256SUMS) instead"
+    );
+
+    // KeyGroups.
+    let status = d
+        .clients(OPERATOR)
+        .await
+        .unwrap()
+        .key_groups
+        .register(proto::RegisterKeyGroupRequest {
+            key_group: Some(proto::KeyGroup {
+                name: "big".into(),
+                policy_toml: "x".repeat(huge),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    over_limit(status);
+
+    // Signer.
+    let status = raw_signer(&d, "alice")
+        .await
+        .approve(proto::ApproveRequest {
+            ceremony: "0000000000000000".into(),
+            statement: vec![0; huge],
+            commitments: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    over_limit(status);
+
+    // Audit.
+    let status = d
+        .clients(AUDITOR)
+        .await
+        .unwrap()
+        .audit
+        .ceremony_entries(proto::CeremonyEntriesRequest {
+            ceremony: "x".repeat(huge),
+        })
+        .await
+        .unwrap_err();
+    over_limit(status);
+
+    assert_eq!(record_size(&d).await, size);
+    assert!(list(&d).await.is_empty());
+    d.stop().await.unwrap();
+}
