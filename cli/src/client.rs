@@ -41,3 +41,12 @@ impl Clients {
         })
     }
 }
+
+/// An error naming what the coordinator answered.
+pub fn status_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the coordinator answered {:?}: {}",
+        status.code(),
+        status.message()
+    )
+}

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod formats;
 pub mod keygen;
 pub mod local;
 pub mod pki;

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use quorate::client::{Clients, Target};
+use quorate::client::{Clients, Target, status_error};
+use quorate::formats::{PubkeyFormat, SignatureFormat};
+use quorate_common::formats::sshsig::{self, Namespace};
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::pem::ed25519_public_key_pem;
 use quorate_common::proto::tls::TlsFiles;
@@ -78,19 +80,32 @@ enum Command {
         #[arg(long)]
         group: PathBuf,
     },
-    /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest).
+    /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest),
+    /// or, with --format sshsig, an SSH signature over an artifact of any size.
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["message", "artifact"])))]
     Sign {
         #[arg(long)]
         key_group: String,
+        /// The message to sign as is (raw format).
         #[arg(long)]
-        message: PathBuf,
+        message: Option<PathBuf>,
+        /// The artifact to sign through its SHA-512 (sshsig format).
+        #[arg(long)]
+        artifact: Option<PathBuf>,
+        /// raw with --message, sshsig with --artifact.
+        #[arg(long, value_enum)]
+        format: Option<SignatureFormat>,
+        /// The SSHSIG namespace (what `ssh-keygen -Y verify -n` checks).
+        #[arg(long, requires = "artifact", default_value = sshsig::DEFAULT_NAMESPACE)]
+        namespace: Namespace,
         /// Wait until the ceremony is finished.
         #[arg(long)]
         wait: bool,
         /// With --wait: how long to wait, in seconds.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
-        /// With --wait: write the raw 64-byte signature here.
+        /// With --wait: write the signature here (raw 64 bytes, or the SSH
+        /// signature file with --format sshsig).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
         /// Run under the key group's emergency policy. Flagged everywhere,
@@ -129,23 +144,41 @@ enum Command {
     },
     /// Show where a ceremony stands.
     Status { ceremony: String },
-    /// Write a signed ceremony's raw 64-byte Ed25519 signature.
+    /// Write a signed ceremony's signature: the raw 64-byte Ed25519
+    /// signature, or the SSH signature file of an sshsig ceremony.
     Signature {
         ceremony: String,
         #[arg(short = 'o', long)]
         output: PathBuf,
+        #[arg(long, value_enum, default_value = "raw")]
+        format: SignatureFormat,
     },
     /// Auditors: export transcripts, replay them offline, check the log.
     Audit {
         #[command(subcommand)]
         command: quorate::audit::AuditCommand,
     },
-    /// Write a key group's public key as PEM SubjectPublicKeyInfo.
+    /// Write a key group's public key: PEM SubjectPublicKeyInfo (openssl),
+    /// or an OpenSSH `ssh-ed25519` line and an allowed_signers line.
     Pubkey {
         #[arg(long)]
         key_group: String,
+        /// Where to write the key; without it, print it.
         #[arg(short = 'o', long)]
-        output: PathBuf,
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "pem")]
+        format: PubkeyFormat,
+        /// Who signs as this key in allowed_signers (e.g. releases@example.com);
+        /// also the comment of the ssh line.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Write an allowed_signers file trusting the key for --principal in
+        /// --namespace, for `ssh-keygen -Y verify -f FILE`.
+        #[arg(long, requires = "principal")]
+        allowed_signers: Option<PathBuf>,
+        /// The namespace the allowed_signers line allows.
+        #[arg(long, requires = "allowed_signers", default_value = sshsig::DEFAULT_NAMESPACE)]
+        namespace: Namespace,
     },
 }
 
@@ -228,6 +261,9 @@ async fn run() -> anyhow::Result<()> {
         Command::Sign {
             key_group,
             message,
+            artifact,
+            format,
+            namespace,
             wait,
             timeout,
             output,
@@ -241,20 +277,32 @@ async fn run() -> anyhow::Result<()> {
             if !break_glass && !justification.is_empty() {
                 anyhow::bail!("--justification goes with --break-glass");
             }
-            let bytes = std::fs::read(&message)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", message.display()))?;
-            if bytes.len() > MAX_MESSAGE_BYTES {
-                anyhow::bail!(
-                    "{} is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, so sign a manifest of the artifacts (e.g. `sha256sum * > SHA256SUMS`) instead",
-                    message.display(),
-                    bytes.len()
-                );
-            }
-            let label = message
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            // sshsig: the artifact's SHA-512 inside the SSHSIG signed data.
+            let (bytes, label, sshsig) = match (message, artifact, format) {
+                (Some(message), None, None | Some(SignatureFormat::Raw)) => {
+                    let (bytes, label) = raw_request(&message)?;
+                    (bytes, label, false)
+                }
+                (None, Some(artifact), None | Some(SignatureFormat::Sshsig)) => {
+                    let (bytes, label) = quorate::formats::sshsig_request(&artifact, &namespace)?;
+                    (bytes, label, true)
+                }
+                (Some(_), _, _) => {
+                    anyhow::bail!(
+                        "--format sshsig signs an artifact: give --artifact FILE, not --message"
+                    )
+                }
+                _ => anyhow::bail!(
+                    "--artifact is signed through its SHA-512 as an SSH signature: use --format sshsig (or sign a small message with --message)"
+                ),
+            };
             let mut clients = Clients::connect(&target).await?;
+            // The group key armors the SSH signature (and checks it first).
+            let ssh_key = if sshsig {
+                Some(quorate::formats::group_key(&mut clients, &key_group).await?)
+            } else {
+                None
+            };
             let status = clients
                 .ceremonies
                 .create(proto::CreateCeremonyRequest {
@@ -299,7 +347,13 @@ async fn run() -> anyhow::Result<()> {
                 anyhow::bail!("ceremony {} ended: {}", finished.id, finished.summary);
             }
             if let Some(output) = output {
-                std::fs::write(&output, &finished.signature)?;
+                match ssh_key {
+                    None => quorate::formats::write(&output, &finished.signature)?,
+                    Some(key) => quorate::formats::write(
+                        &output,
+                        quorate::formats::sshsig_armor(&finished, &key)?,
+                    )?,
+                }
                 eprintln!("wrote {}", output.display());
             }
             Ok(())
@@ -381,36 +435,61 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Status { ceremony } => {
-            let s = fetch(&target, ceremony).await?;
+            let s = fetch(&mut Clients::connect(&target).await?, ceremony).await?;
             print!("{}", describe(&s));
             Ok(())
         }
-        Command::Signature { ceremony, output } => {
-            let s = fetch(&target, ceremony).await?;
+        Command::Signature {
+            ceremony,
+            output,
+            format,
+        } => {
+            let mut clients = Clients::connect(&target).await?;
+            let s = fetch(&mut clients, ceremony).await?;
             if !is_signed(&s) {
                 anyhow::bail!("ceremony {} is not signed: {}", s.id, s.summary);
             }
-            std::fs::write(&output, &s.signature)?;
+            match format {
+                SignatureFormat::Raw => quorate::formats::write(&output, &s.signature)?,
+                SignatureFormat::Sshsig => {
+                    let key = quorate::formats::group_key(&mut clients, &s.key_group).await?;
+                    quorate::formats::write(&output, quorate::formats::sshsig_armor(&s, &key)?)?
+                }
+            }
             println!("wrote {}", output.display());
             Ok(())
         }
-        Command::Pubkey { key_group, output } => {
+        Command::Pubkey {
+            key_group,
+            output,
+            format,
+            principal,
+            allowed_signers,
+            namespace,
+        } => {
             let mut clients = Clients::connect(&target).await?;
-            let group = clients
-                .key_groups
-                .get(proto::GetKeyGroupRequest { name: key_group })
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            let package =
-                frost_ed25519::keys::PublicKeyPackage::deserialize(&group.public_key_package)?;
-            let key: [u8; 32] = package
-                .verifying_key()
-                .serialize()?
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("group key is not 32 bytes"))?;
-            std::fs::write(&output, ed25519_public_key_pem(&key))?;
-            println!("wrote {}", output.display());
+            let key = quorate::formats::group_key(&mut clients, &key_group).await?;
+            let text = match format {
+                PubkeyFormat::Pem => ed25519_public_key_pem(&key),
+                PubkeyFormat::Ssh => {
+                    let comment = principal
+                        .clone()
+                        .unwrap_or_else(|| format!("quorate-{key_group}"));
+                    format!("{}\n", sshsig::public_key_line(&key, &comment)?)
+                }
+            };
+            if let (Some(path), Some(principal)) = (&allowed_signers, &principal) {
+                let line = sshsig::allowed_signers_line(principal, &namespace, &key)?;
+                quorate::formats::write(path, line)?;
+                eprintln!("wrote {}", path.display());
+            }
+            match output {
+                Some(output) => {
+                    quorate::formats::write(&output, text)?;
+                    println!("wrote {}", output.display());
+                }
+                None => print!("{text}"),
+            }
             Ok(())
         }
     }
@@ -437,22 +516,31 @@ impl Cli {
     }
 }
 
-async fn fetch(target: &Target, id: String) -> anyhow::Result<proto::CeremonyStatus> {
-    let mut clients = Clients::connect(target).await?;
+/// A small message to sign as is, and its label (the file name).
+fn raw_request(message: &std::path::Path) -> anyhow::Result<(Vec<u8>, String)> {
+    let bytes = std::fs::read(message)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", message.display()))?;
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        anyhow::bail!(
+            "{} is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, so sign a manifest of the artifacts (e.g. `sha256sum * > SHA256SUMS`) instead, or sign it with --format sshsig --artifact FILE",
+            message.display(),
+            bytes.len()
+        );
+    }
+    let label = message
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((bytes, label))
+}
+
+async fn fetch(clients: &mut Clients, id: String) -> anyhow::Result<proto::CeremonyStatus> {
     Ok(clients
         .ceremonies
         .get(proto::GetCeremonyRequest { id })
         .await
         .map_err(status_error)?
         .into_inner())
-}
-
-fn status_error(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!(
-        "the coordinator answered {:?}: {}",
-        status.code(),
-        status.message()
-    )
 }
 
 fn state_name(s: &proto::CeremonyStatus) -> String {

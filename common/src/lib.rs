@@ -4,6 +4,7 @@
 //! does no network I/O.
 
 pub mod digest;
+pub mod formats;
 pub mod hex_bytes;
 pub mod identity;
 pub mod ids;

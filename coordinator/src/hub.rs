@@ -301,13 +301,20 @@ impl<S: CeremonyStore> Hub<S> {
         self.changes.subscribe()
     }
 
-    /// Resolves when the coordinator is shutting down.
+    /// Resolves when the coordinator is shutting down, even if it already
+    /// is: a stream opened during shutdown must end too, or the server
+    /// waits for it forever.
     pub fn stopping(&self) -> watch::Receiver<bool> {
-        self.stopping.subscribe()
+        let mut stopping = self.stopping.subscribe();
+        if *stopping.borrow() {
+            stopping.mark_changed();
+        }
+        stopping
     }
 
     pub fn stop(&self) {
-        let _ = self.stopping.send(true);
+        // Stored even when nobody is listening yet.
+        self.stopping.send_replace(true);
     }
 
     fn live(&self, id: &CeremonyId) -> Result<Arc<tokio::sync::Mutex<Live>>, HubError> {

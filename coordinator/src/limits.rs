@@ -379,6 +379,17 @@ mod tests {
     }
 
     #[test]
+    fn a_limits_table_in_coordinator_toml() {
+        let base = "listen = \"127.0.0.1:7400\"\ndata_dir = \"/var/lib/quorate\"\n";
+        let config: crate::Config = toml::from_str(base).unwrap();
+        assert_eq!(config.limits, Limits::default());
+        let config: crate::Config =
+            toml::from_str(&format!("{base}[limits]\nmax_open_per_requester = 5\n")).unwrap();
+        assert_eq!(config.limits.max_open_per_requester, 5);
+        assert_eq!(config.limits.max_open_ceremonies, 1000);
+    }
+
+    #[test]
     fn burst_then_the_rate() {
         // 6 a minute: one token every 10 s, 3 at once.
         let mut gate = Gate::new(limits(100, 100, 6, 3));

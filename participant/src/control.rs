@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
 use quorate_common::CeremonyId;
+use quorate_common::formats::sshsig::describe_signed_data;
 use quorate_common::manifest::sha256s_or_label;
 use quorate_common::proto::{
     self, agent_control_client::AgentControlClient, agent_control_server::AgentControl,
@@ -25,7 +26,13 @@ fn ceremony(value: &str) -> Result<CeremonyId, Status> {
 }
 
 fn to_review(item: ReviewItem) -> proto::Review {
-    let artifacts = sha256s_or_label(&item.status.message, &item.status.label);
+    // An SSH signature signs an artifact's SHA-512; otherwise the message
+    // is read as a SHA256SUMS manifest.
+    let artifacts = match describe_signed_data(&item.status.message) {
+        Some(sshsig) if item.status.label.is_empty() => vec![sshsig],
+        Some(sshsig) => vec![format!("{sshsig} (label: {})", item.status.label)],
+        None => sha256s_or_label(&item.status.message, &item.status.label),
+    };
     let record = item.record.as_ref();
     proto::Review {
         record: record.map(|r| r.describe()).unwrap_or_default(),
@@ -163,15 +170,19 @@ pub fn describe(review: &proto::Review) -> String {
         let _ = writeln!(out, "  {a}");
     }
     let _ = writeln!(out, "message SHA-256: {}", hex::encode(&c.message_sha256));
-    match std::str::from_utf8(&c.message) {
-        Ok(text) => {
-            let _ = writeln!(out, "message ({} bytes):", c.message.len());
-            for line in text.lines() {
-                let _ = writeln!(out, "  | {line}");
+    if let Some(sshsig) = describe_signed_data(&c.message) {
+        let _ = writeln!(out, "message: SSHSIG signed data: {sshsig}");
+    } else {
+        match std::str::from_utf8(&c.message) {
+            Ok(text) => {
+                let _ = writeln!(out, "message ({} bytes):", c.message.len());
+                for line in text.lines() {
+                    let _ = writeln!(out, "  | {line}");
+                }
             }
-        }
-        Err(_) => {
-            let _ = writeln!(out, "message: {} bytes of binary data", c.message.len());
+            Err(_) => {
+                let _ = writeln!(out, "message: {} bytes of binary data", c.message.len());
+            }
         }
     }
     out

@@ -1,0 +1,128 @@
+//! The signature formats `quorate sign`, `signature` and `pubkey` write: the
+//! raw 64-byte Ed25519 signature, and OpenSSH's SSHSIG (`ssh-keygen -Y
+//! verify`) over an artifact of any size.
+
+use std::io::Read;
+use std::path::Path;
+
+use clap::ValueEnum;
+use quorate_common::formats::sshsig::{self, Namespace};
+use quorate_common::proto;
+
+use crate::client::{Clients, status_error};
+
+/// What `quorate sign` and `quorate signature` write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignatureFormat {
+    /// The raw 64-byte Ed25519 signature over the message (`--message`).
+    Raw,
+    /// An OpenSSH signature file over an artifact (`--artifact`), for
+    /// `ssh-keygen -Y verify`.
+    Sshsig,
+}
+
+/// What `quorate pubkey` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PubkeyFormat {
+    /// PEM SubjectPublicKeyInfo, for openssl.
+    Pem,
+    /// An OpenSSH `ssh-ed25519 AAAA...` line.
+    Ssh,
+}
+
+/// SHA-512 of the file at `path`, read in chunks (any size).
+pub fn sha512_file(path: &Path) -> anyhow::Result<[u8; 64]> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let mut hasher = sha2::Sha512::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The ceremony's message and label for an SSHSIG signature over
+/// `artifact`: the SSHSIG signed data holding the artifact's SHA-512, and
+/// `sshsig:<namespace>:<file name>` (cut to the coordinator's 256 bytes).
+pub fn sshsig_request(artifact: &Path, namespace: &Namespace) -> anyhow::Result<(Vec<u8>, String)> {
+    let digest = sha512_file(artifact)?;
+    let name = artifact
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut label = format!("sshsig:{namespace}:{name}");
+    if label.len() > 256 {
+        let mut end = 256;
+        while !label.is_char_boundary(end) {
+            end -= 1;
+        }
+        label.truncate(end);
+    }
+    Ok((sshsig::signed_data(namespace, &digest), label))
+}
+
+/// The key group's 32-byte Ed25519 public key, from the coordinator.
+pub async fn group_key(clients: &mut Clients, key_group: &str) -> anyhow::Result<[u8; 32]> {
+    let group = clients
+        .key_groups
+        .get(proto::GetKeyGroupRequest {
+            name: key_group.to_string(),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let package = frost_ed25519::keys::PublicKeyPackage::deserialize(&group.public_key_package)
+        .map_err(|e| anyhow::anyhow!("key group {key_group}: bad public key package: {e}"))?;
+    package
+        .verifying_key()
+        .serialize()
+        .map_err(|e| anyhow::anyhow!("key group {key_group}: bad group key: {e}"))?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("key group {key_group}: group key is not 32 bytes"))
+}
+
+/// The armored SSH signature of a signed ceremony whose message is SSHSIG
+/// signed data, after checking the signature under `key`.
+pub fn sshsig_armor(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result<String> {
+    let Some((namespace, _)) = sshsig::parse_signed_data(&s.message) else {
+        anyhow::bail!(
+            "ceremony {} signed a message that is not SSHSIG signed data (it was not requested with `quorate sign --format sshsig --artifact FILE`), so it has no SSH signature; use --format raw",
+            s.id
+        );
+    };
+    let signature: [u8; 64] = s.signature.as_slice().try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "ceremony {}: the signature is {} bytes, not 64",
+            s.id,
+            s.signature.len()
+        )
+    })?;
+    let checked = frost_ed25519::VerifyingKey::deserialize(key).and_then(|k| {
+        k.verify(
+            &s.message,
+            &frost_ed25519::Signature::deserialize(&signature)?,
+        )
+    });
+    if let Err(e) = checked {
+        anyhow::bail!(
+            "ceremony {}: the signature does not verify under key group {}'s key ({e}); not writing it",
+            s.id,
+            s.key_group
+        );
+    }
+    Ok(sshsig::armor(key, &namespace, &signature))
+}
+
+/// Writes `contents` to `path`, saying which file could not be written.
+pub fn write(path: &Path, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    std::fs::write(path, contents)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}

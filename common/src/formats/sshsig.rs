@@ -1,0 +1,334 @@
+//! OpenSSH signatures (`PROTOCOL.sshsig`), checked with `ssh-keygen -Y verify`.
+//!
+//! The key group signs, as the ceremony's message, the SSHSIG signed data:
+//!
+//! ```text
+//! "SSHSIG" || string(namespace) || string("") || string("sha512") || string(SHA-512(artifact))
+//! ```
+//!
+//! so an artifact of any size is signed through its SHA-512, and the message
+//! approvers review is these few bytes ([`parse_signed_data`] reads them
+//! back). [`armor`] wraps the resulting Ed25519 signature as the
+//! `-----BEGIN SSH SIGNATURE-----` file `ssh-keygen` reads. A `string` is a
+//! big-endian `uint32` length, then the bytes (RFC 4251).
+
+use std::fmt;
+
+use base64::Engine as _;
+
+/// The magic preamble of the signed data and of the signature blob.
+pub const MAGIC: &[u8; 6] = b"SSHSIG";
+/// The signature blob version this module writes.
+pub const SIG_VERSION: u32 = 1;
+/// The only hash algorithm this module writes and reads.
+pub const HASH_ALGORITHM: &str = "sha512";
+/// The namespace `ssh-keygen -Y sign` uses for files.
+pub const DEFAULT_NAMESPACE: &str = "file";
+const KEY_TYPE: &str = "ssh-ed25519";
+const BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
+const END: &str = "-----END SSH SIGNATURE-----";
+/// `ssh-keygen` wraps the armored base64 at 70 columns.
+const LINE: usize = 70;
+/// Longest namespace accepted: namespaces are short names like `file` or `git`.
+pub const MAX_NAMESPACE_BYTES: usize = 128;
+
+/// What is wrong with a namespace, principal or comment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SshsigError {
+    #[error("namespace: must not be empty (OpenSSH uses e.g. \"file\" or \"git\")")]
+    EmptyNamespace,
+    #[error("namespace: longer than {MAX_NAMESPACE_BYTES} bytes")]
+    LongNamespace,
+    #[error(
+        "namespace {0:?}: only printable ASCII without spaces, quotes or commas (it goes into allowed_signers' namespaces=\"...\")"
+    )]
+    BadNamespace(String),
+    #[error(
+        "principal {0:?}: must be non-empty, without spaces, control characters, quotes or commas, and not start with '#'"
+    )]
+    BadPrincipal(String),
+    #[error("comment: must be on one line")]
+    BadComment,
+}
+
+/// A checked SSHSIG namespace: non-empty printable ASCII with no space, `"`
+/// or `,` (so it fits `namespaces="..."` in an allowed_signers line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace(String);
+
+impl Namespace {
+    pub fn new(value: impl Into<String>) -> Result<Self, SshsigError> {
+        let value = value.into();
+        if value.is_empty() {
+            return Err(SshsigError::EmptyNamespace);
+        }
+        if value.len() > MAX_NAMESPACE_BYTES {
+            return Err(SshsigError::LongNamespace);
+        }
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b',')
+        {
+            return Err(SshsigError::BadNamespace(value));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Namespace {
+    fn default() -> Self {
+        Self(DEFAULT_NAMESPACE.to_string())
+    }
+}
+
+impl fmt::Display for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Namespace {
+    type Err = SshsigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Every string written here is at most a few hundred bytes.
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// The exact bytes Ed25519 signs for an SSHSIG signature in `namespace`
+/// over an artifact whose SHA-512 is `sha512`.
+pub fn signed_data(namespace: &Namespace, sha512: &[u8; 64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(6 + 4 + namespace.0.len() + 4 + 4 + 6 + 4 + 64);
+    out.extend_from_slice(MAGIC);
+    put_string(&mut out, namespace.0.as_bytes());
+    put_string(&mut out, b"");
+    put_string(&mut out, HASH_ALGORITHM.as_bytes());
+    put_string(&mut out, sha512);
+    out
+}
+
+/// The namespace and artifact SHA-512 of SSHSIG signed data exactly as
+/// [`signed_data`] writes it (empty reserved field, `sha512`, nothing
+/// after), or `None` if `bytes` is anything else.
+pub fn parse_signed_data(bytes: &[u8]) -> Option<(Namespace, [u8; 64])> {
+    let mut rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let namespace = std::str::from_utf8(take_string(&mut rest)?).ok()?;
+    let namespace = Namespace::new(namespace).ok()?;
+    if !take_string(&mut rest)?.is_empty() || take_string(&mut rest)? != HASH_ALGORITHM.as_bytes() {
+        return None;
+    }
+    let digest: [u8; 64] = take_string(&mut rest)?.try_into().ok()?;
+    rest.is_empty().then_some((namespace, digest))
+}
+
+/// What an approver is shown for SSHSIG signed data: `SSH signature
+/// (namespace X) over an artifact with SHA-512 <hex>`, or `None` if `bytes`
+/// is not SSHSIG signed data.
+pub fn describe_signed_data(bytes: &[u8]) -> Option<String> {
+    let (namespace, digest) = parse_signed_data(bytes)?;
+    Some(format!(
+        "SSH signature (namespace {namespace}) over an artifact with SHA-512 {}",
+        hex::encode(digest)
+    ))
+}
+
+fn take_string<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let (len, tail) = rest.split_first_chunk::<4>()?;
+    let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+    let (value, tail) = tail.split_at_checked(len)?;
+    *rest = tail;
+    Some(value)
+}
+
+fn public_key_blob(key: &[u8; 32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + KEY_TYPE.len() + 4 + 32);
+    put_string(&mut out, KEY_TYPE.as_bytes());
+    put_string(&mut out, key);
+    out
+}
+
+/// The armored SSH signature file (`-----BEGIN SSH SIGNATURE-----`) for an
+/// Ed25519 `signature` by `public_key` over [`signed_data`] in `namespace`.
+pub fn armor(public_key: &[u8; 32], namespace: &Namespace, signature: &[u8; 64]) -> String {
+    let mut sig_blob = Vec::with_capacity(4 + KEY_TYPE.len() + 4 + 64);
+    put_string(&mut sig_blob, KEY_TYPE.as_bytes());
+    put_string(&mut sig_blob, signature);
+
+    let mut blob = Vec::new();
+    blob.extend_from_slice(MAGIC);
+    blob.extend_from_slice(&SIG_VERSION.to_be_bytes());
+    put_string(&mut blob, &public_key_blob(public_key));
+    put_string(&mut blob, namespace.0.as_bytes());
+    put_string(&mut blob, b"");
+    put_string(&mut blob, HASH_ALGORITHM.as_bytes());
+    put_string(&mut blob, &sig_blob);
+
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&blob);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 64);
+    out.push_str(BEGIN);
+    out.push('\n');
+    // base64 is ASCII, so every 70-byte chunk is valid UTF-8.
+    for line in encoded.as_bytes().chunks(LINE) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(END);
+    out.push('\n');
+    out
+}
+
+/// An OpenSSH public key line: `ssh-ed25519 AAAA... comment` (no comment if
+/// `comment` is empty).
+pub fn public_key_line(key: &[u8; 32], comment: &str) -> Result<String, SshsigError> {
+    if comment.contains(['\n', '\r']) {
+        return Err(SshsigError::BadComment);
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(public_key_blob(key));
+    Ok(if comment.is_empty() {
+        format!("{KEY_TYPE} {encoded}")
+    } else {
+        format!("{KEY_TYPE} {encoded} {comment}")
+    })
+}
+
+/// An allowed_signers line (see `ssh-keygen(1)`, ALLOWED SIGNERS) trusting
+/// `key` for `principal`, only in `namespace`:
+/// `principal namespaces="file" ssh-ed25519 AAAA...`.
+pub fn allowed_signers_line(
+    principal: &str,
+    namespace: &Namespace,
+    key: &[u8; 32],
+) -> Result<String, SshsigError> {
+    let ok = !principal.is_empty()
+        && !principal.starts_with('#')
+        && !principal
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == ',');
+    if !ok {
+        return Err(SshsigError::BadPrincipal(principal.to_string()));
+    }
+    Ok(format!(
+        "{principal} namespaces=\"{namespace}\" {}\n",
+        public_key_line(key, "")?
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key and signature made by OpenSSH 9.2 (`ssh-keygen -t ed25519`, then
+    /// `ssh-keygen -Y sign -n file` over [`KAT_MESSAGE`]); Ed25519 is
+    /// deterministic, so the same seed must give the same file here.
+    pub const KAT_SEED: &str = "22f16a60301c1ecff578976edb92889c786049c506ec5bb225ea884f64c094d4";
+    pub const KAT_MESSAGE: &[u8] = b"quorate known answer\n";
+    pub const KAT_ARMOR: &str = "-----BEGIN SSH SIGNATURE-----
+U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgYtRDzAOkroJ5Hsd1e+eMRFPuhH
+rHwlRJPk6tGLUkbNIAAAAEZmlsZQAAAAAAAAAGc2hhNTEyAAAAUwAAAAtzc2gtZWQyNTUx
+OQAAAED27sv8qu2NsEWOHhR5oXAoXPc/GZNvf16pVKTWU1wW9lU4UzCWTPLmYop4JjVOaE
+6KJG/kBnGlxnMx29L5Ua0G
+-----END SSH SIGNATURE-----
+";
+    pub const KAT_PUBLIC: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGLUQ8wDpK6CeR7HdXvnjERT7oR6x8JUST5OrRi1JGzS kat";
+
+    fn sha512(bytes: &[u8]) -> [u8; 64] {
+        use sha2::Digest;
+        sha2::Sha512::digest(bytes).into()
+    }
+
+    #[test]
+    fn matches_ssh_keygen_byte_for_byte() {
+        use ed25519_dalek::Signer;
+        let seed: [u8; 32] = hex::decode(KAT_SEED).unwrap().try_into().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let public = key.verifying_key().to_bytes();
+        let ns = Namespace::default();
+        let data = signed_data(&ns, &sha512(KAT_MESSAGE));
+        let sig = key.sign(&data).to_bytes();
+        assert_eq!(armor(&public, &ns, &sig), KAT_ARMOR);
+        assert_eq!(public_key_line(&public, "kat").unwrap(), KAT_PUBLIC);
+        assert_eq!(
+            allowed_signers_line("release@example.com", &ns, &public).unwrap(),
+            format!(
+                "release@example.com namespaces=\"file\" {}\n",
+                KAT_PUBLIC.trim_end_matches(" kat")
+            )
+        );
+    }
+
+    #[test]
+    fn signed_data_round_trips() {
+        let ns = Namespace::new("git").unwrap();
+        let digest = sha512(b"artifact");
+        let data = signed_data(&ns, &digest);
+        assert!(data.starts_with(b"SSHSIG\0\0\0\x03git\0\0\0\0\0\0\0\x06sha512\0\0\0\x40"));
+        assert_eq!(data.len(), 6 + 7 + 4 + 10 + 68);
+        assert_eq!(parse_signed_data(&data), Some((ns.clone(), digest)));
+        assert_eq!(
+            describe_signed_data(&data).unwrap(),
+            format!(
+                "SSH signature (namespace git) over an artifact with SHA-512 {}",
+                hex::encode(digest)
+            )
+        );
+        assert_eq!(describe_signed_data(b"hello"), None);
+
+        // Anything else is not SSHSIG signed data.
+        assert_eq!(parse_signed_data(b""), None);
+        assert_eq!(parse_signed_data(b"hello world"), None);
+        assert_eq!(parse_signed_data(&data[..data.len() - 1]), None);
+        let mut longer = data.clone();
+        longer.push(0);
+        assert_eq!(parse_signed_data(&longer), None);
+        let mut huge = data.clone();
+        huge[6..10].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(parse_signed_data(&huge), None);
+        let mut sha256 = b"SSHSIG\0\0\0\x03git\0\0\0\0\0\0\0\x06sha256\0\0\0\x20".to_vec();
+        sha256.extend_from_slice(&[0; 32]);
+        assert_eq!(parse_signed_data(&sha256), None);
+        let mut reserved = b"SSHSIG\0\0\0\x03git\0\0\0\x01x\0\0\0\x06sha512\0\0\0\x40".to_vec();
+        reserved.extend_from_slice(&digest);
+        assert_eq!(parse_signed_data(&reserved), None);
+    }
+
+    #[test]
+    fn refuses_bad_names() {
+        assert_eq!(Namespace::new(""), Err(SshsigError::EmptyNamespace));
+        assert!(matches!(
+            Namespace::new("my file"),
+            Err(SshsigError::BadNamespace(_))
+        ));
+        assert!(Namespace::new("a\"b").is_err());
+        assert!(Namespace::new("a,b").is_err());
+        assert!(Namespace::new("é").is_err());
+        assert!(Namespace::new("x".repeat(129)).is_err());
+        assert_eq!(
+            Namespace::new("release@example.com").unwrap().as_str(),
+            "release@example.com"
+        );
+        let key = [1u8; 32];
+        let ns = Namespace::default();
+        for bad in ["", "a b", "#x", "a,b", "a\"b", "a\nb"] {
+            assert!(
+                allowed_signers_line(bad, &ns, &key).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(public_key_line(&key, "a\nb").is_err());
+        let err = Namespace::new("my file").unwrap_err().to_string();
+        assert!(
+            err.contains("\"my file\"") && err.contains("without spaces"),
+            "{err}"
+        );
+    }
+}
