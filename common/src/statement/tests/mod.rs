@@ -1,0 +1,36 @@
+//! Unit tests of the parent module.
+
+use super::*;
+
+fn statement() -> Statement {
+    Statement {
+        ceremony: CeremonyId::new("c1").unwrap(),
+        key_group: KeyGroupName::new("release").unwrap(),
+        participant: ParticipantId::new("alice").unwrap(),
+        message_sha256: Sha256Digest::of(b"SHA256SUMS"),
+        break_glass: false,
+        decision: Decision::Approve,
+        at_unix_ms: 1_700_000_000_000,
+    }
+}
+
+#[test]
+fn signed_bytes_are_canonical() {
+    let text = String::from_utf8(statement().signed_bytes()).unwrap();
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn only_the_unaltered_statement_verifies() {
+    let key = IdentityKey::generate(ParticipantId::new("alice").unwrap(), &mut rand_core::OsRng);
+    let signed = statement().sign(&key);
+    assert!(signed.verify(&key.public()));
+    let back = SignedStatement::from_bytes(&signed.to_bytes()).unwrap();
+    assert!(back.verify(&key.public()));
+
+    let mut altered = signed.clone();
+    altered.statement.decision = Decision::Reject { reason: "x".into() };
+    assert!(!altered.verify(&key.public()));
+    let other = IdentityKey::generate(ParticipantId::new("bob").unwrap(), &mut rand_core::OsRng);
+    assert!(!signed.verify(&other.public()));
+}
