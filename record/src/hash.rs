@@ -26,6 +26,11 @@ pub fn node_hash(left: Hash, right: Hash) -> Hash {
 }
 
 impl Hash {
+    /// A hash from exactly 32 bytes, e.g. one of a proof on the wire.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        Some(Self(bytes.try_into().ok()?))
+    }
+
     /// The hash as lowercase hex.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)

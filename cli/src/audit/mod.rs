@@ -47,29 +47,16 @@ pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<
     let size = Checkpoint::parse(&format!("{body}\n"))
         .map_err(|e| anyhow::anyhow!("the coordinator's checkpoint: {e}"))?
         .size;
-    let indexes = audit
+    let listed = audit
         .ceremony_entries(proto::CeremonyEntriesRequest {
             ceremony: ceremony.to_string(),
         })
         .await?
         .into_inner()
-        .indexes;
-    let mut entries = Vec::with_capacity(indexes.len());
-    for index in indexes {
-        let reply = audit
-            .entries(proto::EntriesRequest {
-                start: index,
-                end: index + 1,
-            })
-            .await?
-            .into_inner();
-        let bytes = reply
-            .entries
-            .into_iter()
-            .find(|e| e.index == index)
-            .ok_or_else(|| anyhow::anyhow!("the coordinator did not send entry {index}"))?
-            .entry;
-        let entry = String::from_utf8(bytes)
+        .entries;
+    let mut entries = Vec::with_capacity(listed.len());
+    for proto::LogEntry { index, entry } in listed {
+        let entry = String::from_utf8(entry)
             .map_err(|_| anyhow::anyhow!("entry {index} is not UTF-8 text"))?;
         let proof = proof_hashes(
             audit
@@ -99,10 +86,7 @@ fn proof_hashes(reply: proto::ProofReply) -> anyhow::Result<Vec<Hash>> {
         .hashes
         .into_iter()
         .map(|h| {
-            let bytes: [u8; 32] = h
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes"))?;
-            Ok(Hash(bytes))
+            Hash::from_slice(&h).ok_or_else(|| anyhow::anyhow!("a proof hash is not 32 bytes"))
         })
         .collect()
 }

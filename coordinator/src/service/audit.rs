@@ -139,14 +139,21 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
     ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
         self.reader(&request)?;
         let id = ceremony_id(&request.get_ref().ceremony)?;
-        let indexes = self
-            .hub
-            .store()
-            .ceremony_entries(&id)
-            .map_err(|e| match e {
-                StoreError::OutOfRange(m) => Status::not_found(m),
-                e => store_error(e),
-            })?;
-        Ok(Response::new(proto::CeremonyEntriesReply { indexes }))
+        let store = self.hub.store();
+        let indexes = store.ceremony_entries(&id).map_err(|e| match e {
+            StoreError::OutOfRange(m) => Status::not_found(m),
+            e => store_error(e),
+        })?;
+        let entries = indexes
+            .into_iter()
+            .map(|index| {
+                Ok(proto::LogEntry {
+                    index,
+                    entry: store.entry(index)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map_err(store_error)?;
+        Ok(Response::new(proto::CeremonyEntriesReply { entries }))
     }
 }

@@ -143,7 +143,6 @@ impl SledStore {
                 return Err(StoreError::Exists(name.clone()));
             }
         }
-        let mut staged = hashes.clone();
         let mut n = *size;
         let mut indexes = Vec::with_capacity(entries.len());
         let mut local = Vec::new();
@@ -151,12 +150,19 @@ impl SledStore {
             let bytes = entry.encode();
             let overlay = Overlay {
                 tree: &self.tree,
-                pending: &staged,
+                pending: hashes,
             };
-            let new = quorate_record::hashes_to_append(n, &bytes, &overlay)?;
+            let new = match quorate_record::hashes_to_append(n, &bytes, &overlay) {
+                Ok(new) => new,
+                Err(e) => {
+                    // Take back this caller's hashes; the group goes on.
+                    hashes.split_off(&quorate_record::first_stored_index(*size));
+                    return Err(e.into());
+                }
+            };
             let first = quorate_record::first_stored_index(n);
             for (i, h) in (first..).zip(new) {
-                staged.insert(i, h);
+                hashes.insert(i, h);
                 local.push((key_of(b'h', i), h.0.to_vec()));
             }
             local.push((key_of(b'e', n), bytes));
@@ -170,7 +176,6 @@ impl SledStore {
         for (key, _) in keys.into_iter().flatten() {
             claimed.insert(key);
         }
-        *hashes = staged;
         *size = n;
         writes.extend(local);
         Ok(indexes)

@@ -130,44 +130,26 @@ pub async fn check(
 }
 
 /// The ceremony's entries as the coordinator lists them. A ceremony the
-/// record does not know has none; an index the log does not hold is left
-/// out.
+/// record does not know has none.
 async fn ceremony_entries(
     client: &mut Client,
     ceremony: &CeremonyId,
 ) -> Result<Vec<(u64, Vec<u8>)>, Transient> {
-    let indexes = match client
+    match client
         .ceremony_entries(proto::CeremonyEntriesRequest {
             ceremony: ceremony.to_string(),
         })
         .await
     {
-        Ok(reply) => reply.into_inner().indexes,
-        Err(s) if s.code() == Code::NotFound => return Ok(Vec::new()),
-        Err(s) => return Err(transient("ceremony entries")(s)),
-    };
-    let mut out = Vec::with_capacity(indexes.len());
-    for index in indexes {
-        let reply = client
-            .entries(proto::EntriesRequest {
-                start: index,
-                end: index.saturating_add(1),
-            })
-            .await;
-        match reply {
-            Ok(reply) => out.extend(
-                reply
-                    .into_inner()
-                    .entries
-                    .into_iter()
-                    .filter(|e| e.index == index)
-                    .map(|e| (e.index, e.entry)),
-            ),
-            Err(s) if matches!(s.code(), Code::OutOfRange | Code::InvalidArgument) => {}
-            Err(s) => return Err(transient("entries")(s)),
-        }
+        Ok(reply) => Ok(reply
+            .into_inner()
+            .entries
+            .into_iter()
+            .map(|e| (e.index, e.entry))
+            .collect()),
+        Err(s) if s.code() == Code::NotFound => Ok(Vec::new()),
+        Err(s) => Err(transient("ceremony entries")(s)),
     }
-    Ok(out)
 }
 
 /// The proof's hashes, or `None` if one is not 32 bytes.
@@ -175,6 +157,6 @@ fn hashes(reply: proto::ProofReply) -> Option<Vec<Hash>> {
     reply
         .hashes
         .into_iter()
-        .map(|h| <[u8; 32]>::try_from(h.as_slice()).ok().map(Hash))
+        .map(|h| Hash::from_slice(&h))
         .collect()
 }
