@@ -32,6 +32,23 @@ impl<S: CeremonyStore> AuditService<S> {
     }
 }
 
+/// Entries `indexes` of the log with their indexes.
+fn log_entries(
+    store: &impl CeremonyStore,
+    indexes: impl IntoIterator<Item = u64>,
+) -> Result<Vec<proto::LogEntry>, Status> {
+    indexes
+        .into_iter()
+        .map(|index| {
+            Ok(proto::LogEntry {
+                index,
+                entry: store.entry(index)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()
+        .map_err(store_error)
+}
+
 fn store_error(e: StoreError) -> Status {
     match e {
         StoreError::OutOfRange(m) => Status::out_of_range(m),
@@ -93,15 +110,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
                 "ask for at most {MAX_ENTRIES} entries at a time"
             )));
         }
-        let entries = (start..end)
-            .map(|index| {
-                Ok(proto::LogEntry {
-                    index,
-                    entry: store.entry(index)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()
-            .map_err(store_error)?;
+        let entries = log_entries(store, start..end)?;
         Ok(Response::new(proto::EntriesReply { entries }))
     }
 
@@ -144,16 +153,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
-        let entries = indexes
-            .into_iter()
-            .map(|index| {
-                Ok(proto::LogEntry {
-                    index,
-                    entry: store.entry(index)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()
-            .map_err(store_error)?;
+        let entries = log_entries(store, indexes)?;
         Ok(Response::new(proto::CeremonyEntriesReply { entries }))
     }
 }
