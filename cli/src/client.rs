@@ -22,6 +22,7 @@ pub struct Target {
     pub tls: Option<TlsFiles>,
 }
 
+#[derive(Clone)]
 pub struct Clients {
     pub ceremonies: Ceremonies,
     pub key_groups: KeyGroups,

@@ -41,6 +41,9 @@ pub struct Options {
     pub alert_webhook: Option<String>,
     /// The coordinator's abuse limits.
     pub limits: quorate_coordinator::limits::Limits,
+    /// Start every agent approving every request without asking (the
+    /// benchmarks' automated approvers).
+    pub auto_approve: bool,
 }
 
 /// Release managers' identity in local deployments.
@@ -85,6 +88,7 @@ impl LocalDeployment {
             alert_command,
             alert_webhook,
             limits,
+            auto_approve,
         } = options;
         let pki = LocalPki::create(&dir.join("tls"))?;
         let server = pki.server()?;
@@ -166,7 +170,7 @@ impl LocalDeployment {
                 key_group: dir.join("keys").join("group.json"),
                 state_dir: dir.join("agents").join(entry.id.as_str()),
                 socket: None,
-                auto_approve: false,
+                auto_approve,
             };
             deployment.agent_configs.insert(entry.id.clone(), config);
             deployment.start_agent(&entry.id).await?;

@@ -10,7 +10,6 @@ use quorate_common::proto::{
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::Config;
 use crate::clock::{Clock, SystemClock};
@@ -227,7 +226,12 @@ pub async fn start_with_clock(
             signal_hub.stop();
         };
         router
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            // Small request/reply messages must not wait for Nagle's
+            // algorithm (40 ms stalls against delayed ACKs).
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await?;
         let _ = deadlines.await;
         if let Some(m) = metrics {

@@ -1,0 +1,85 @@
+//! Measures quorate against the cryptography it runs: in-process FROST as
+//! the floor, then ceremonies end to end over mutual TLS with the durable
+//! record, throughput, scale, the record's appends and proofs, offline
+//! replay, and the coordinator's memory, each printed beside its baseline
+//! and target.
+//!
+//! `cargo run --release -p quorate-bench` runs everything (a few minutes on
+//! two cores); `--quick` runs each benchmark once, small, as CI does.
+
+mod baseline;
+mod cluster;
+mod machine;
+mod memory;
+mod record;
+mod replay;
+mod report;
+mod run;
+mod size;
+mod stats;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "quorate-bench",
+    about = "Benchmarks quorate against in-process FROST"
+)]
+struct Args {
+    /// Every benchmark once, small: checks that each runs (CI).
+    #[arg(long)]
+    quick: bool,
+    /// Also write the results as Markdown to this file.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Entries in the log the inclusion proofs are timed in
+    /// (default 1,000,000; 1,000 with --quick).
+    #[arg(long)]
+    proof_log_size: Option<u64>,
+    /// Where the benchmarks' stores and keys go (default: a temporary
+    /// directory, removed at the end).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a coordinator from a config file until stdin closes (the
+    /// memory benchmark's child process).
+    #[command(hide = true)]
+    ServeCoordinator { config: PathBuf },
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(async {
+                match args.command {
+                    Some(Command::ServeCoordinator { ref config }) => memory::serve(config).await,
+                    None => run::all(run::Settings::from(&args)).await,
+                }
+            })
+        });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quorate-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

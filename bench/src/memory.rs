@@ -1,0 +1,175 @@
+//! The coordinator's memory with many ceremonies open: a coordinator in a
+//! process of its own (this binary, run as `serve-coordinator`), a 3-of-5
+//! key group registered, and ceremonies requested that nobody approves.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use quorate::client::{Clients, Target};
+use quorate::keygen;
+use quorate::local::{OPERATOR, REQUESTER};
+use quorate::pki::LocalPki;
+use quorate_common::proto;
+use quorate_common::{KeyGroupName, Policy};
+
+use crate::cluster::{KEY_GROUP, roster};
+use crate::size::THREE_OF_FIVE;
+
+pub struct Memory {
+    pub open: usize,
+    /// Resident set with the key group registered and nothing open (KiB).
+    pub idle_kib: u64,
+    /// Resident set with `open` ceremonies open (KiB).
+    pub open_kib: u64,
+    /// The process's peak resident set (KiB).
+    pub peak_kib: u64,
+}
+
+/// The hidden command the child runs: start the coordinator of `config`,
+/// print its address, and serve until stdin closes.
+pub async fn serve(config: &Path) -> anyhow::Result<()> {
+    let config = quorate_coordinator::Config::load(config)?;
+    let running = quorate_coordinator::start(&config).await?;
+    println!("{}", running.addr);
+    std::io::stdout().flush()?;
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
+    })
+    .await?;
+    running.stop().await
+}
+
+/// Kills the child if measuring fails half way.
+struct Coordinator(Child);
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
+    let pki = LocalPki::create(&dir.join("tls"))?;
+    let server = pki.server()?;
+    let config = dir.join("coordinator.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\n\
+             data_dir = {data:?}\n\
+             [limits]\n\
+             max_open_ceremonies = 1000000\n\
+             max_open_per_requester = 1000000\n\
+             creations_per_minute = 1000000000\n\
+             creation_burst = 1000000000\n\
+             [tls]\ncert = {cert:?}\nkey = {key:?}\nclient_ca = {ca:?}\n\
+             [[party]]\nname = {REQUESTER:?}\nroles = [\"requester\"]\n\
+             [[party]]\nname = {OPERATOR:?}\nroles = [\"operator\"]\n",
+            data = dir.join("coordinator"),
+            cert = server.cert,
+            key = server.key,
+            ca = server.client_ca,
+        ),
+    )?;
+    let mut child = Coordinator(
+        Command::new(std::env::current_exe()?)
+            .arg("serve-coordinator")
+            .arg(&config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?,
+    );
+    let pid = child.0.id();
+    let stdout = child
+        .0
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the coordinator's stdout"))?;
+    let addr = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await??;
+    let url = format!("https://{}", addr.trim());
+    let target = |identity: &str| -> anyhow::Result<Target> {
+        Ok(Target {
+            url: url.clone(),
+            identity: identity.into(),
+            tls: Some(pki.client(identity)?),
+        })
+    };
+    let dealt = keygen::deal(
+        KeyGroupName::new(KEY_GROUP)?,
+        &roster(THREE_OF_FIVE.n)?,
+        THREE_OF_FIVE.t,
+        Policy::default(),
+    )?;
+    Clients::connect(&target(OPERATOR)?)
+        .await?
+        .key_groups
+        .register(proto::RegisterKeyGroupRequest {
+            key_group: Some(proto::KeyGroup::from(&dealt.group)),
+        })
+        .await?;
+    let requester = Clients::connect(&target(REQUESTER)?).await?;
+    let idle_kib = rss_kib(pid, "VmRSS")?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let mut clients = requester.clone();
+        let next = Arc::clone(&next);
+        tasks.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= open {
+                    return anyhow::Ok(());
+                }
+                clients
+                    .ceremonies
+                    .create(proto::CreateCeremonyRequest {
+                        key_group: KEY_GROUP.into(),
+                        message: format!("{n:064x}  quorate-{n}.tar.gz\n").into_bytes(),
+                        label: format!("open {n}"),
+                        ..Default::default()
+                    })
+                    .await?;
+            }
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    let open_kib = rss_kib(pid, "VmRSS")?;
+    let peak_kib = rss_kib(pid, "VmHWM")?;
+    if let Some(mut stdin) = child.0.stdin.take() {
+        let _ = stdin.write_all(b"\n");
+    }
+    Ok(Memory {
+        open,
+        idle_kib,
+        open_kib,
+        peak_kib,
+    })
+}
+
+/// A `Vm*` line of `/proc/<pid>/status`, in KiB.
+fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(field)?
+                .trim_start_matches(':')
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| anyhow::anyhow!("no {field} in /proc/{pid}/status"))
+}

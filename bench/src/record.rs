@@ -1,0 +1,108 @@
+//! P4: the record. Durable appends through the coordinator's own sled store
+//! (each caller answered only after its group's flush), one caller at a
+//! time and many at once, and inclusion proofs in a large log.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use quorate_ceremonies::{Entry, Timestamp};
+use quorate_coordinator::store::{CeremonyStore, SledStore};
+use quorate_record::{check_inclusion, leaf_hash};
+use rand_core::RngCore;
+
+use crate::stats::Samples;
+
+pub struct Appends {
+    pub entries: u64,
+    pub callers: usize,
+    pub elapsed: Duration,
+}
+
+impl Appends {
+    pub fn per_sec(&self) -> f64 {
+        self.entries as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+pub struct Proofs {
+    pub log_size: u64,
+    /// Time to fill the log (batched appends, one flush per batch).
+    pub fill: Duration,
+    pub proof: Samples,
+}
+
+/// An entry of the size of a recorded approval's (~600 bytes).
+fn entry(n: u64) -> Entry {
+    Entry::Refused {
+        at: Timestamp(1_764_000_000_000 + n as i64),
+        caller: format!("bench-caller-{}", n % 97),
+        ceremony: None,
+        action: "approve".into(),
+        why: format!("{n:0>540}"),
+    }
+}
+
+/// `callers` tasks each append `per_caller` entries one at a time, each
+/// waiting for its entry to be durable before the next.
+pub async fn appends(dir: &Path, callers: usize, per_caller: u64) -> anyhow::Result<Appends> {
+    let store = Arc::new(SledStore::open(dir)?);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..callers {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            for i in 0..per_caller {
+                store.append(vec![entry(c as u64 * per_caller + i)]).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    let elapsed = started.elapsed();
+    let entries = store.size();
+    anyhow::ensure!(
+        entries == callers as u64 * per_caller,
+        "the store holds {entries} entries after {} appends",
+        callers as u64 * per_caller
+    );
+    Ok(Appends {
+        entries,
+        callers,
+        elapsed,
+    })
+}
+
+/// Fills a log with `size` entries, then times `samples` inclusion proofs
+/// of random entries against the whole tree (each checked once against the
+/// root, outside the timing).
+pub async fn proofs(dir: &Path, size: u64, samples: usize) -> anyhow::Result<Proofs> {
+    const BATCH: u64 = 20_000;
+    let store = SledStore::open(dir)?;
+    let started = Instant::now();
+    let mut next = 0;
+    while next < size {
+        let end = (next + BATCH).min(size);
+        store.append((next..end).map(entry).collect()).await?;
+        next = end;
+    }
+    let fill = started.elapsed();
+    let root = store.root(size)?;
+    let mut proof = Samples::default();
+    let mut rng = rand_core::OsRng;
+    for _ in 0..samples {
+        let index = rng.next_u64() % size;
+        let t0 = Instant::now();
+        let p = store.prove_inclusion(index, size)?;
+        proof.push(t0.elapsed());
+        check_inclusion(&p, leaf_hash(&store.entry(index)?), root)
+            .map_err(|e| anyhow::anyhow!("proof of entry {index} does not check: {e}"))?;
+    }
+    Ok(Proofs {
+        log_size: size,
+        fill,
+        proof,
+    })
+}

@@ -1,0 +1,316 @@
+//! One run of every benchmark, in the order the issue lists them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quorate::local::AUDITOR;
+use quorate_common::CeremonyId;
+
+use crate::baseline::{self, Baseline};
+use crate::cluster::Cluster;
+use crate::report::{Report, Row};
+use crate::size::{SIZES, Size, THREE_OF_FIVE};
+use crate::stats::{Samples, power_law_exponent, show};
+use crate::{machine, memory, record, replay};
+
+pub struct Settings {
+    quick: bool,
+    markdown: Option<PathBuf>,
+    proof_log_size: u64,
+    dir: Option<PathBuf>,
+}
+
+impl From<&crate::Args> for Settings {
+    fn from(args: &crate::Args) -> Self {
+        Self {
+            quick: args.quick,
+            markdown: args.markdown.clone(),
+            proof_log_size: args.proof_log_size.unwrap_or(if args.quick {
+                1_000
+            } else {
+                1_000_000
+            }),
+            dir: args.dir.clone(),
+        }
+    }
+}
+
+impl Settings {
+    /// Sequential ceremonies timed for P1 at `size` (after one warm-up).
+    fn latency_runs(&self, size: Size) -> usize {
+        match (self.quick, size.t) {
+            (true, _) => 1,
+            (false, t) if t >= 50 => 20,
+            (false, t) if t >= 7 => 100,
+            _ => 200,
+        }
+    }
+
+    /// Ceremonies run at each concurrency for P2.
+    fn throughput_total(&self, concurrency: usize) -> usize {
+        if self.quick {
+            concurrency
+        } else {
+            (concurrency * 10).max(200)
+        }
+    }
+
+    fn pick<T>(&self, quick: T, full: T) -> T {
+        if self.quick { quick } else { full }
+    }
+}
+
+pub async fn all(settings: Settings) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let root = settings
+        .dir
+        .clone()
+        .unwrap_or_else(|| scratch.path().to_owned());
+    let cores = machine::cores();
+    let mut report = Report::default();
+    println!(
+        "quorate-bench{}",
+        if settings.quick { " --quick" } else { "" }
+    );
+    print!("{}", machine::describe());
+    println!();
+
+    // Baseline: in-process FROST.
+    let mut baselines = Vec::new();
+    for size in SIZES {
+        let b = baseline::measure(size, baseline::runs_for(size, settings.quick))?;
+        report.push(Row::new(
+            "baseline",
+            format!(
+                "{size} in-process FROST ceremony (mean of {})",
+                b.ceremony.len()
+            ),
+            show(b.ceremony.mean()),
+        ));
+        report.note(format!(
+            "{size} in process: dealer {}, round 1 {}, round 2 {}, aggregate {}, verify {}",
+            show(b.dealer.mean()),
+            show(b.round1.mean()),
+            show(b.round2.mean()),
+            show(b.aggregate.mean()),
+            show(b.verify.mean()),
+        ));
+        baselines.push(b);
+    }
+    let base = |size: Size| -> anyhow::Result<&Baseline> {
+        baselines
+            .iter()
+            .find(|b| b.size == size)
+            .ok_or_else(|| anyhow::anyhow!("no baseline for {size}"))
+    };
+
+    // P1 latency and P3 scale; the 3-of-5 cluster stays up for P2 and P5.
+    let latency_sizes: Vec<Size> = if settings.quick {
+        SIZES.iter().copied().filter(|s| s.t < 50).collect()
+    } else {
+        SIZES.to_vec()
+    };
+    let mut growth = Vec::new();
+    let mut three_of_five = None;
+    for size in latency_sizes {
+        let dir = root.join(format!("p1-{size}"));
+        let cluster = Cluster::start(&dir, size).await?;
+        cluster.ceremony().await?; // warm-up: connections, caches
+        let mut samples = Samples::default();
+        let mut ids = Vec::new();
+        for _ in 0..settings.latency_runs(size) {
+            let (id, took) = cluster.ceremony().await?;
+            samples.push(took);
+            ids.push(id);
+        }
+        let floor = base(size)?.ceremony.mean();
+        let p50 = samples.percentile(50.0);
+        let ratio = p50.as_secs_f64() / floor.as_secs_f64();
+        let mut row = Row::new(
+            "P1",
+            format!("{size} ceremony p50 ({} runs)", samples.len()),
+            show(p50),
+        )
+        .baseline(show(floor), ratio);
+        if size == THREE_OF_FIVE {
+            row = row.target("p50 ≤ 3× baseline", ratio <= 3.0);
+        }
+        report.push(row);
+        let p99 = samples.percentile(99.0);
+        report.push(
+            Row::new("P1", format!("{size} ceremony p99"), show(p99))
+                .baseline(show(floor), p99.as_secs_f64() / floor.as_secs_f64()),
+        );
+        growth.push((size, p50, floor));
+        if size == THREE_OF_FIVE {
+            three_of_five = Some((cluster, ids));
+        } else {
+            cluster.stop().await?;
+        }
+    }
+    scale(&mut report, &growth);
+
+    let (cluster, ids) =
+        three_of_five.ok_or_else(|| anyhow::anyhow!("the 3-of-5 cluster did not run"))?;
+    let cluster = Arc::new(cluster);
+    throughput(
+        &settings,
+        &mut report,
+        &cluster,
+        base(THREE_OF_FIVE)?,
+        cores,
+    )
+    .await?;
+    let texts = transcripts(&cluster, &ids, settings.pick(1, 50)).await?;
+    let log_key = cluster.deployment.log_verifier_key.clone();
+    Arc::into_inner(cluster)
+        .ok_or_else(|| anyhow::anyhow!("a throughput worker still holds the cluster"))?
+        .stop()
+        .await?;
+
+    // P4: the record.
+    let single = record::appends(&root.join("p4-single"), 1, settings.pick(10, 2_000)).await?;
+    report.push(Row::new(
+        "P4",
+        "durable appends/s, 1 caller, one at a time",
+        format!("{:.0}/s", single.per_sec()),
+    ));
+    let callers = settings.pick(8, 256);
+    let many = record::appends(&root.join("p4-many"), callers, settings.pick(2, 200)).await?;
+    report.push(
+        Row::new(
+            "P4",
+            format!("durable appends/s, {} concurrent callers", many.callers),
+            format!("{:.0}/s", many.per_sec()),
+        )
+        .target("≥ 50,000/s", many.per_sec() >= 50_000.0),
+    );
+    let proofs = record::proofs(
+        &root.join("p4-proofs"),
+        settings.proof_log_size,
+        settings.pick(10, 10_000),
+    )
+    .await?;
+    let mean = proofs.proof.mean();
+    report.push(
+        Row::new(
+            "P4",
+            format!("inclusion proof at {} entries (mean)", proofs.log_size),
+            show(mean),
+        )
+        .target("≤ 100 µs (at 10M)", mean <= Duration::from_micros(100)),
+    );
+    report.note(format!(
+        "P4 proofs: p99 {}; filling the log of {} entries took {:.1} s",
+        show(proofs.proof.percentile(99.0)),
+        proofs.log_size,
+        proofs.fill.as_secs_f64()
+    ));
+
+    // P5: replay.
+    let replays = replay::replays(&texts, &log_key, settings.pick(2, 10_000), cores)?;
+    report.push(
+        Row::new(
+            "P5",
+            format!(
+                "3-of-5 transcripts replayed/s ({} threads)",
+                replays.threads
+            ),
+            format!("{:.0}/s", replays.per_sec()),
+        )
+        .target("≥ 5,000/s", replays.per_sec() >= 5_000.0),
+    );
+
+    // Memory.
+    let mem = memory::measure(&root.join("memory"), settings.pick(100, 10_000)).await?;
+    report.push(Row::new(
+        "memory",
+        format!("coordinator RSS with {} open ceremonies", mem.open),
+        format!("{:.1} MiB", mem.open_kib as f64 / 1024.0),
+    ));
+    report.note(format!(
+        "memory: {:.1} MiB idle with the key group registered, peak {:.1} MiB; {:.1} KiB per open ceremony",
+        mem.idle_kib as f64 / 1024.0,
+        mem.peak_kib as f64 / 1024.0,
+        mem.open_kib.saturating_sub(mem.idle_kib) as f64 / mem.open.max(1) as f64
+    ));
+
+    if let Some(path) = &settings.markdown {
+        std::fs::write(
+            path,
+            format!("{}\n{}", machine::describe(), report.markdown()),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        println!("\nwrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// P3: how end-to-end time grows with t, fitted as a power law.
+fn scale(report: &mut Report, growth: &[(Size, Duration, Duration)]) {
+    let fit = |pick: fn(&(Size, Duration, Duration)) -> Duration| {
+        let points: Vec<(f64, f64)> = growth
+            .iter()
+            .map(|g| (f64::from(g.0.t), pick(g).as_secs_f64()))
+            .collect();
+        power_law_exponent(&points)
+    };
+    if let (Some(ours), Some(floor)) = (fit(|g| g.1), fit(|g| g.2)) {
+        let largest = growth.last().map_or(String::new(), |g| g.0.to_string());
+        report.push(Row::new(
+            "P3",
+            format!("p50 grows as t^b, t from 2 to {largest}: b ="),
+            format!("{ours:.2}"),
+        ));
+        report.note(format!(
+            "P3: in-process FROST grows as t^{floor:.2} over the same sizes"
+        ));
+    }
+}
+
+/// P2: ceremonies per second at 1, 8 and 64 in flight.
+async fn throughput(
+    settings: &Settings,
+    report: &mut Report,
+    cluster: &Arc<Cluster>,
+    floor: &Baseline,
+    cores: usize,
+) -> anyhow::Result<()> {
+    let ceiling = cores as f64 / floor.ceremony_secs();
+    for concurrency in [1, 8, 64] {
+        let total = settings.throughput_total(concurrency);
+        let took = cluster.run_concurrently(concurrency, total).await?;
+        let rate = total as f64 / took.as_secs_f64();
+        let mut row = Row::new(
+            "P2",
+            format!("3-of-5 ceremonies/s, {concurrency} in flight ({total} runs)"),
+            format!("{rate:.0}/s"),
+        )
+        .baseline(format!("{ceiling:.0}/s ceiling"), rate / ceiling);
+        if concurrency == 64 {
+            row = row.target("≥ 50% of ceiling", rate / ceiling >= 0.5);
+        }
+        report.push(row);
+    }
+    report.note(format!(
+        "P2 ceiling: {cores} cores × one in-process 3-of-5 ceremony per {}",
+        show(floor.ceremony.mean())
+    ));
+    Ok(())
+}
+
+/// Exports up to `count` of the ceremonies' transcripts as an auditor does.
+async fn transcripts(
+    cluster: &Cluster,
+    ids: &[String],
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut audit = cluster.deployment.clients(AUDITOR).await?.audit;
+    let mut out = Vec::new();
+    for id in ids.iter().take(count) {
+        let transcript = quorate::audit::export(&mut audit, &CeremonyId::new(id)?).await?;
+        out.push(serde_json::to_string(&transcript)?);
+    }
+    Ok(out)
+}
