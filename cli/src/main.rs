@@ -311,6 +311,7 @@ async fn run() -> anyhow::Result<()> {
                     label,
                     break_glass,
                     justification,
+                    context: Vec::new(),
                 })
                 .await
                 .map_err(status_error)?
