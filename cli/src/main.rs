@@ -50,6 +50,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run; boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run a whole local deployment and a ceremony, with nothing configured.
@@ -82,7 +84,8 @@ enum Command {
     },
     /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest);
     /// with --format sshsig, an SSH signature over an artifact of any size;
-    /// with --git-tag, a signed annotated git tag.
+    /// with --format dsse, a DSSE envelope of an in-toto statement naming
+    /// artifacts; with --git-tag, a signed annotated git tag.
     #[command(group(clap::ArgGroup::new("input").required(true).args(["message", "artifact", "git_tag"])))]
     Sign {
         #[arg(long)]
@@ -90,15 +93,25 @@ enum Command {
         /// The message to sign as is (raw format).
         #[arg(long)]
         message: Option<PathBuf>,
-        /// The artifact to sign through its SHA-512 (sshsig format).
+        /// The artifact to sign through its SHA-512 (sshsig format), or
+        /// through its SHA-256 in an in-toto statement (dsse format; repeat
+        /// for several artifacts).
         #[arg(long)]
         artifact: Vec<PathBuf>,
-        /// raw with --message, sshsig with --artifact, git-tag with --git-tag.
+        /// raw with --message, sshsig (or dsse) with --artifact, git-tag with --git-tag.
         #[arg(long, value_enum)]
         format: Option<SignatureFormat>,
         /// The SSHSIG namespace (what `ssh-keygen -Y verify -n` checks).
         #[arg(long, requires = "artifact", default_value = sshsig::DEFAULT_NAMESPACE)]
         namespace: Namespace,
+        /// dsse: the statement's predicate, a JSON object.
+        #[arg(long, requires = "artifact")]
+        predicate: Option<PathBuf>,
+        /// dsse: the statement's predicate type (default
+        /// https://slsa.dev/provenance/v1 with --predicate, else
+        /// https://quorate.dev/release-approval/v1).
+        #[arg(long, requires = "artifact")]
+        predicate_type: Option<String>,
         /// Sign an annotated tag of this name in --repo; created as
         /// refs/tags/NAME once signed (needs --wait, or run `quorate
         /// signature ID --format git-tag --repo PATH` later).
@@ -287,6 +300,8 @@ async fn run() -> anyhow::Result<()> {
             artifact,
             format,
             namespace,
+            predicate,
+            predicate_type,
             git_tag,
             repo,
             commit,
@@ -305,6 +320,11 @@ async fn run() -> anyhow::Result<()> {
             if !break_glass && !justification.is_empty() {
                 anyhow::bail!("--justification goes with --break-glass");
             }
+            if (predicate.is_some() || predicate_type.is_some())
+                && format != Some(SignatureFormat::Dsse)
+            {
+                anyhow::bail!("--predicate and --predicate-type go with --format dsse");
+            }
             let mut context = Vec::new();
             let (bytes, label, format) = match (message, artifact.as_slice(), git_tag, format) {
                 (Some(message), [], None, None | Some(SignatureFormat::Raw)) => {
@@ -316,8 +336,16 @@ async fn run() -> anyhow::Result<()> {
                     let (bytes, label) = quorate::formats::sshsig_request(artifact, &namespace)?;
                     (bytes, label, SignatureFormat::Sshsig)
                 }
-                (None, [_, _, ..], None, None | Some(SignatureFormat::Sshsig)) => {
-                    anyhow::bail!("an SSH signature covers one artifact: give one --artifact")
+                (None, [_, _, ..], None, None | Some(SignatureFormat::Sshsig)) => anyhow::bail!(
+                    "an SSH signature covers one artifact: give one --artifact, or use --format dsse to sign several in one statement"
+                ),
+                (None, artifacts @ [_, ..], None, Some(SignatureFormat::Dsse)) => {
+                    let (bytes, label) = quorate::formats::dsse::request(
+                        artifacts,
+                        predicate_type,
+                        predicate.as_deref(),
+                    )?;
+                    (bytes, label, SignatureFormat::Dsse)
                 }
                 (None, [], Some(name), None | Some(SignatureFormat::GitTag)) => {
                     let repo = repo.as_deref().ok_or_else(|| {
@@ -335,7 +363,7 @@ async fn run() -> anyhow::Result<()> {
                     (bytes, label, SignatureFormat::GitTag)
                 }
                 (Some(_), _, _, _) => anyhow::bail!(
-                    "--format sshsig signs an artifact: give --artifact FILE, not --message"
+                    "--format sshsig and dsse sign artifacts: give --artifact FILE, not --message"
                 ),
                 (None, [], Some(_), _) => {
                     anyhow::bail!(
@@ -348,7 +376,7 @@ async fn run() -> anyhow::Result<()> {
                     )
                 }
                 _ => anyhow::bail!(
-                    "--artifact is signed through its digest: use --format sshsig (or sign a small message with --message, or a git tag with --git-tag)"
+                    "--artifact is signed through its digest: use --format sshsig or --format dsse (or sign a small message with --message, or a git tag with --git-tag)"
                 ),
             };
             let mut clients = Clients::connect(&target).await?;
@@ -577,6 +605,7 @@ fn write_signature(
     let contents = match format {
         SignatureFormat::Raw => s.signature.clone(),
         SignatureFormat::Sshsig => formats::sshsig_armor(s, key)?.into_bytes(),
+        SignatureFormat::Dsse => formats::dsse::envelope(s, key)?.into_bytes(),
         SignatureFormat::GitTag => {
             let repo = repo.ok_or_else(|| {
                 anyhow::anyhow!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
 use quorate_common::CeremonyId;
+use quorate_common::formats::dsse::describe_pae;
 use quorate_common::formats::git_tag::check_context;
 use quorate_common::formats::sshsig::describe_signed_data;
 use quorate_common::manifest::sha256s_or_label;
@@ -28,16 +29,18 @@ fn ceremony(value: &str) -> Result<CeremonyId, Status> {
 
 fn to_review(item: ReviewItem) -> proto::Review {
     // A git tag is shown from the context, once it hashes to the digest the
-    // message signs; an SSH signature signs an artifact's SHA-512; otherwise
-    // the message is read as a SHA256SUMS manifest.
+    // message signs; a DSSE PAE by its statement's subjects; an SSH signature
+    // signs an artifact's SHA-512; otherwise the message is read as a
+    // SHA256SUMS manifest.
     let (message, label) = (&item.status.message, &item.status.label);
     let artifacts = match check_context(message, &item.status.context) {
         Err(e) => vec![format!("*** REFUSED: {e} ***")],
         Ok(Some(tag)) => tag.describe(),
-        Ok(None) => match describe_signed_data(message) {
-            Some(sshsig) if label.is_empty() => vec![sshsig],
-            Some(sshsig) => vec![format!("{sshsig} (label: {label})")],
-            None => sha256s_or_label(message, label),
+        Ok(None) => match (describe_pae(message), describe_signed_data(message)) {
+            (Some(subjects), _) => subjects,
+            (None, Some(sshsig)) if label.is_empty() => vec![sshsig],
+            (None, Some(sshsig)) => vec![format!("{sshsig} (label: {label})")],
+            (None, None) => sha256s_or_label(message, label),
         },
     };
     let record = item.record.as_ref();

@@ -1,7 +1,9 @@
 //! The signature formats `quorate sign`, `signature` and `pubkey` write: the
 //! raw 64-byte Ed25519 signature, OpenSSH's SSHSIG (`ssh-keygen -Y verify`)
-//! over an artifact of any size, and signed git tags (`git verify-tag`).
+//! over an artifact of any size, signed git tags (`git verify-tag`) and DSSE
+//! envelopes of in-toto statements.
 
+pub mod dsse;
 pub mod git_tag;
 
 use std::io::Read;
@@ -24,6 +26,9 @@ pub enum SignatureFormat {
     /// A signed annotated git tag (`--git-tag NAME --repo PATH`), for
     /// `git verify-tag`.
     GitTag,
+    /// A DSSE envelope of an in-toto statement naming the artifacts
+    /// (`--artifact`, repeatable).
+    Dsse,
 }
 
 /// What `quorate pubkey` writes.
