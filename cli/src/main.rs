@@ -189,6 +189,10 @@ enum Command {
         #[arg(long)]
         repo: Option<PathBuf>,
     },
+    /// Check a signature as a consumer would, against a trust policy: is
+    /// it there, valid, by a key group trusted for it, over this artifact?
+    /// Exits 0 only if every check passes.
+    Verify(quorate::verify::VerifyArgs),
     /// Auditors: export transcripts, replay them offline, check the log.
     Audit {
         #[command(subcommand)]
@@ -534,6 +538,10 @@ async fn run() -> anyhow::Result<()> {
             }
             let key = quorate::formats::group_key(&mut clients, &s.key_group).await?;
             write_signature(&s, &key, format, output.as_deref(), repo.as_deref())
+        }
+        Command::Verify(args) => {
+            let code = quorate::verify::run(&args)?;
+            std::process::exit(code);
         }
         Command::Pubkey {
             key_group,

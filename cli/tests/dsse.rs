@@ -14,7 +14,7 @@ use base64::Engine as _;
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::ParticipantId;
 use quorate_common::proto;
-use support::{quorate, said, text};
+use support::{quorate, quorate_offline, said, text};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -182,6 +182,45 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
     assert!(
         !out.status.success(),
         "tampered artifact accepted: {}",
+        said(&out)
+    );
+
+    // quorate verify agrees.
+    let pem = std::fs::read_to_string(s("group.pub.pem")).unwrap();
+    std::fs::write(
+        s("trust.toml"),
+        format!("[[key_group]]\nname = \"release\"\npublic_key = \"\"\"\n{pem}\"\"\"\nformats = [\"dsse\"]\nartifacts = [\"app-*\"]\n"),
+    )
+    .unwrap();
+    let gate = |sig: &str, artifact: &str| {
+        quorate_offline(&[
+            "verify",
+            "--policy",
+            &s("trust.toml"),
+            "--format",
+            "dsse",
+            "--signature",
+            sig,
+            "--artifact",
+            artifact,
+        ])
+    };
+    let out = gate(&s("app.intoto.json"), &s("app-1.0.tar.gz"));
+    assert!(out.status.success(), "{}", said(&out));
+    let out = gate(&s("app.intoto.json"), &s("bad/app-1.0.tar.gz"));
+    assert!(
+        text(&out.stdout).contains(
+            "check \"artifact matches what was signed\" failed: app-1.0.tar.gz has SHA-256"
+        ),
+        "{}",
+        said(&out)
+    );
+    let out = gate(&s("forged.json"), &s("app-1.0.tar.gz"));
+    assert!(
+        text(&out.stdout).contains(
+            "check \"signature valid\" failed: the signature by key group release does not verify"
+        ),
+        "{}",
         said(&out)
     );
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use quorate::local::{LocalDeployment, REQUESTER, sample_roster};
 use quorate_common::ParticipantId;
 use quorate_common::proto;
-use support::{git, git_ok, quorate, repo_with_a_commit, said, text};
+use support::{git, git_ok, quorate, quorate_offline, repo_with_a_commit, said, text};
 
 const T: Duration = Duration::from_secs(30);
 const PRINCIPAL: &str = "releases@example.com";
@@ -193,6 +193,75 @@ async fn signed_tag_verifies_with_git_verify_tag_and_a_tampered_one_does_not() {
     assert!(
         !out.status.success(),
         "tampered tag accepted: {}",
+        said(&out)
+    );
+
+    // The gate: the good tag passes; the tampered one fails to match.
+    let key = std::fs::read_to_string(s("release.pub")).unwrap();
+    std::fs::write(
+        s("trust.toml"),
+        format!("[[key_group]]\nname = \"release\"\npublic_key = \"{}\"\nformats = [\"git-tag\"]\nartifacts = [\"v*\"]\n", key.trim()),
+    )
+    .unwrap();
+    let gate = |tag: &str| {
+        quorate_offline(&[
+            "verify",
+            "--policy",
+            &s("trust.toml"),
+            "--format",
+            "git-tag",
+            "--repo",
+            &s("repo"),
+            "--tag",
+            tag,
+        ])
+    };
+    let out = gate("v1.0");
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(text(&out.stdout), "verified: signed by key group release\n");
+    let out = gate("v1.0-evil");
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(text(&out.stdout).contains("check \"artifact matches what was signed\" failed: the signature is not over tag v1.0-evil"), "{}", said(&out));
+
+    // Both in a manifest, checked together.
+    let entries = serde_json::json!([
+        {"repo": "repo", "tag": "v1.0", "format": "git-tag"},
+        {"repo": "repo", "tag": "v1.0-evil", "format": "git-tag"},
+    ]);
+    std::fs::write(s("release.json"), entries.to_string()).unwrap();
+    let out = quorate_offline(&[
+        "verify",
+        "--policy",
+        &s("trust.toml"),
+        "--manifest",
+        &s("release.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "ok      tag v1.0: signed by key group release
+FAILED  tag v1.0-evil: "
+        ) && stdout.ends_with(
+            "1 verified, 1 failed
+"
+        ),
+        "{stdout}"
+    );
+
+    // An unsigned tag, and a missing one.
+    git_ok(&repo, &["tag", "-a", "v0.9", "-m", "unsigned"]);
+    let out = gate("v0.9");
+    assert!(
+        text(&out.stdout)
+            .contains("check \"signature present\" failed: tag v0.9 carries no SSH signature"),
+        "{}",
+        said(&out)
+    );
+    let out = gate("v404");
+    assert!(
+        text(&out.stdout).contains("check \"signature present\" failed: there is no tag v404"),
+        "{}",
         said(&out)
     );
 
