@@ -32,6 +32,15 @@ pub struct Request {
     /// Set for a break-glass ceremony: the requester's written justification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub break_glass: Option<String>,
+    /// What a digest-only message stands for (a git tag object whose
+    /// SHA-512 the SSHSIG signed data holds); agents check it hashes to
+    /// that digest before showing it. Empty for most messages.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "quorate_common::hex_bytes"
+    )]
+    pub context: Vec<u8>,
 }
 
 /// An auditor's review of a break-glass ceremony.
@@ -164,6 +173,12 @@ impl Ceremony {
                 "the message is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, \
                  so sign a manifest of the artifacts (e.g. SHA256SUMS) instead",
                 request.message.len()
+            )));
+        }
+        if request.context.len() > MAX_MESSAGE_BYTES {
+            return Err(CeremonyError::InvalidRequest(format!(
+                "the context is {} bytes; at most {MAX_MESSAGE_BYTES} bytes",
+                request.context.len()
             )));
         }
         Ok(Self {

@@ -53,6 +53,7 @@ fn request(message: &[u8]) -> Request {
         message: message.to_vec(),
         created_at: Timestamp(1_700_000_000_000),
         break_glass: None,
+        context: Vec::new(),
     }
 }
 

@@ -124,6 +124,7 @@ fn request(requester: &str, break_glass: Option<&str>) -> Request {
         message: MESSAGE.to_vec(),
         created_at: at(0),
         break_glass: break_glass.map(Into::into),
+        context: Vec::new(),
     }
 }
 

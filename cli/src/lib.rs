@@ -8,3 +8,4 @@ pub mod keygen;
 pub mod local;
 pub mod pki;
 pub mod quickstart;
+pub mod verify;

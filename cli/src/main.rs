@@ -50,6 +50,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run; boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run a whole local deployment and a ceremony, with nothing configured.
@@ -80,32 +82,62 @@ enum Command {
         #[arg(long)]
         group: PathBuf,
     },
-    /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest),
-    /// or, with --format sshsig, an SSH signature over an artifact of any size.
-    #[command(group(clap::ArgGroup::new("input").required(true).args(["message", "artifact"])))]
+    /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest);
+    /// with --format sshsig, an SSH signature over an artifact of any size;
+    /// with --format dsse, a DSSE envelope of an in-toto statement naming
+    /// artifacts; with --git-tag, a signed annotated git tag.
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["message", "artifact", "git_tag"])))]
     Sign {
         #[arg(long)]
         key_group: String,
         /// The message to sign as is (raw format).
         #[arg(long)]
         message: Option<PathBuf>,
-        /// The artifact to sign through its SHA-512 (sshsig format).
+        /// The artifact to sign through its SHA-512 (sshsig format), or
+        /// through its SHA-256 in an in-toto statement (dsse format; repeat
+        /// for several artifacts).
         #[arg(long)]
-        artifact: Option<PathBuf>,
-        /// raw with --message, sshsig with --artifact.
+        artifact: Vec<PathBuf>,
+        /// raw with --message, sshsig (or dsse) with --artifact, git-tag with --git-tag.
         #[arg(long, value_enum)]
         format: Option<SignatureFormat>,
         /// The SSHSIG namespace (what `ssh-keygen -Y verify -n` checks).
         #[arg(long, requires = "artifact", default_value = sshsig::DEFAULT_NAMESPACE)]
         namespace: Namespace,
+        /// dsse: the statement's predicate, a JSON object.
+        #[arg(long, requires = "artifact")]
+        predicate: Option<PathBuf>,
+        /// dsse: the statement's predicate type (default
+        /// https://slsa.dev/provenance/v1 with --predicate, else
+        /// https://quorate.dev/release-approval/v1).
+        #[arg(long, requires = "artifact")]
+        predicate_type: Option<String>,
+        /// Sign an annotated tag of this name in --repo; created as
+        /// refs/tags/NAME once signed (needs --wait, or run `quorate
+        /// signature ID --format git-tag --repo PATH` later).
+        #[arg(long, requires = "repo")]
+        git_tag: Option<String>,
+        /// The git repository the tag goes into.
+        #[arg(long, requires = "git_tag")]
+        repo: Option<PathBuf>,
+        /// The commit the tag points at.
+        #[arg(long, requires = "git_tag", default_value = "HEAD")]
+        commit: String,
+        /// The tag's message (default: the tag's name).
+        #[arg(long, requires = "git_tag")]
+        tag_message: Option<String>,
+        /// The tagger, "Name <email>" (default: the repository's user.name
+        /// and user.email, as `git tag` uses).
+        #[arg(long, requires = "git_tag")]
+        tagger: Option<String>,
         /// Wait until the ceremony is finished.
         #[arg(long)]
         wait: bool,
         /// With --wait: how long to wait, in seconds.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
-        /// With --wait: write the signature here (raw 64 bytes, or the SSH
-        /// signature file with --format sshsig).
+        /// With --wait: write the signature here (raw 64 bytes, the SSH
+        /// signature file, the DSSE envelope, or the signed tag object).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
         /// Run under the key group's emergency policy. Flagged everywhere,
@@ -148,11 +180,19 @@ enum Command {
     /// signature, or the SSH signature file of an sshsig ceremony.
     Signature {
         ceremony: String,
+        /// Where to write it (optional for git-tag: the tag goes into --repo).
         #[arg(short = 'o', long)]
-        output: PathBuf,
+        output: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "raw")]
         format: SignatureFormat,
+        /// git-tag: the repository to write the signed tag into.
+        #[arg(long)]
+        repo: Option<PathBuf>,
     },
+    /// Check a signature as a consumer would, against a trust policy: is
+    /// it there, valid, by a key group trusted for it, over this artifact?
+    /// Exits 0 only if every check passes.
+    Verify(quorate::verify::VerifyArgs),
     /// Auditors: export transcripts, replay them offline, check the log.
     Audit {
         #[command(subcommand)]
@@ -264,6 +304,13 @@ async fn run() -> anyhow::Result<()> {
             artifact,
             format,
             namespace,
+            predicate,
+            predicate_type,
+            git_tag,
+            repo,
+            commit,
+            tag_message,
+            tagger,
             wait,
             timeout,
             output,
@@ -277,32 +324,68 @@ async fn run() -> anyhow::Result<()> {
             if !break_glass && !justification.is_empty() {
                 anyhow::bail!("--justification goes with --break-glass");
             }
-            // sshsig: the artifact's SHA-512 inside the SSHSIG signed data.
-            let (bytes, label, sshsig) = match (message, artifact, format) {
-                (Some(message), None, None | Some(SignatureFormat::Raw)) => {
+            if (predicate.is_some() || predicate_type.is_some())
+                && format != Some(SignatureFormat::Dsse)
+            {
+                anyhow::bail!("--predicate and --predicate-type go with --format dsse");
+            }
+            let mut context = Vec::new();
+            let (bytes, label, format) = match (message, artifact.as_slice(), git_tag, format) {
+                (Some(message), [], None, None | Some(SignatureFormat::Raw)) => {
                     let (bytes, label) = raw_request(&message)?;
-                    (bytes, label, false)
+                    (bytes, label, SignatureFormat::Raw)
                 }
-                (None, Some(artifact), None | Some(SignatureFormat::Sshsig)) => {
-                    let (bytes, label) = quorate::formats::sshsig_request(&artifact, &namespace)?;
-                    (bytes, label, true)
+                // sshsig: the artifact's SHA-512 inside the SSHSIG signed data.
+                (None, [artifact], None, None | Some(SignatureFormat::Sshsig)) => {
+                    let (bytes, label) = quorate::formats::sshsig_request(artifact, &namespace)?;
+                    (bytes, label, SignatureFormat::Sshsig)
                 }
-                (Some(_), _, _) => {
+                (None, [_, _, ..], None, None | Some(SignatureFormat::Sshsig)) => anyhow::bail!(
+                    "an SSH signature covers one artifact: give one --artifact, or use --format dsse to sign several in one statement"
+                ),
+                (None, artifacts @ [_, ..], None, Some(SignatureFormat::Dsse)) => {
+                    let (bytes, label) = quorate::formats::dsse::request(
+                        artifacts,
+                        predicate_type,
+                        predicate.as_deref(),
+                    )?;
+                    (bytes, label, SignatureFormat::Dsse)
+                }
+                (None, [], Some(name), None | Some(SignatureFormat::GitTag)) => {
+                    let repo = repo.as_deref().ok_or_else(|| {
+                        anyhow::anyhow!("--git-tag needs --repo PATH (the git repository)")
+                    })?;
+                    let tag = quorate::formats::git_tag::prepare(
+                        repo,
+                        &name,
+                        &commit,
+                        tag_message.as_deref(),
+                        tagger.as_deref(),
+                    )?;
+                    let (bytes, label, text) = quorate::formats::git_tag::request(&tag);
+                    context = text;
+                    (bytes, label, SignatureFormat::GitTag)
+                }
+                (Some(_), _, _, _) => anyhow::bail!(
+                    "--format sshsig and dsse sign artifacts: give --artifact FILE, not --message"
+                ),
+                (None, [], Some(_), _) => {
                     anyhow::bail!(
-                        "--format sshsig signs an artifact: give --artifact FILE, not --message"
+                        "--git-tag makes a signed git tag: leave out --format or use --format git-tag"
+                    )
+                }
+                (None, _, Some(_), _) => {
+                    anyhow::bail!(
+                        "--git-tag signs a commit, not --artifact files: give one or the other"
                     )
                 }
                 _ => anyhow::bail!(
-                    "--artifact is signed through its SHA-512 as an SSH signature: use --format sshsig (or sign a small message with --message)"
+                    "--artifact is signed through its digest: use --format sshsig or --format dsse (or sign a small message with --message, or a git tag with --git-tag)"
                 ),
             };
             let mut clients = Clients::connect(&target).await?;
-            // The group key armors the SSH signature (and checks it first).
-            let ssh_key = if sshsig {
-                Some(quorate::formats::group_key(&mut clients, &key_group).await?)
-            } else {
-                None
-            };
+            // The group key wraps the signature (and checks it first).
+            let key = quorate::formats::group_key(&mut clients, &key_group).await?;
             let status = clients
                 .ceremonies
                 .create(proto::CreateCeremonyRequest {
@@ -311,12 +394,22 @@ async fn run() -> anyhow::Result<()> {
                     label,
                     break_glass,
                     justification,
+                    context,
                 })
                 .await
                 .map_err(status_error)?
                 .into_inner();
             println!("{}", status.id);
             if !wait {
+                if format == SignatureFormat::GitTag {
+                    eprintln!(
+                        "once signed, create the tag with `quorate signature {} --format git-tag --repo {}`",
+                        status.id,
+                        repo.as_deref()
+                            .unwrap_or(std::path::Path::new("."))
+                            .display()
+                    );
+                }
                 return Ok(());
             }
             let finished = tokio::time::timeout(Duration::from_secs(timeout), async {
@@ -346,17 +439,7 @@ async fn run() -> anyhow::Result<()> {
             if !is_signed(&finished) {
                 anyhow::bail!("ceremony {} ended: {}", finished.id, finished.summary);
             }
-            if let Some(output) = output {
-                match ssh_key {
-                    None => quorate::formats::write(&output, &finished.signature)?,
-                    Some(key) => quorate::formats::write(
-                        &output,
-                        quorate::formats::sshsig_armor(&finished, &key)?,
-                    )?,
-                }
-                eprintln!("wrote {}", output.display());
-            }
-            Ok(())
+            write_signature(&finished, &key, format, output.as_deref(), repo.as_deref())
         }
         Command::Ceremonies {
             state,
@@ -443,21 +526,22 @@ async fn run() -> anyhow::Result<()> {
             ceremony,
             output,
             format,
+            repo,
         } => {
             let mut clients = Clients::connect(&target).await?;
             let s = fetch(&mut clients, ceremony).await?;
             if !is_signed(&s) {
                 anyhow::bail!("ceremony {} is not signed: {}", s.id, s.summary);
             }
-            match format {
-                SignatureFormat::Raw => quorate::formats::write(&output, &s.signature)?,
-                SignatureFormat::Sshsig => {
-                    let key = quorate::formats::group_key(&mut clients, &s.key_group).await?;
-                    quorate::formats::write(&output, quorate::formats::sshsig_armor(&s, &key)?)?
-                }
+            if output.is_none() && format != SignatureFormat::GitTag {
+                anyhow::bail!("give -o FILE: where to write the signature");
             }
-            println!("wrote {}", output.display());
-            Ok(())
+            let key = quorate::formats::group_key(&mut clients, &s.key_group).await?;
+            write_signature(&s, &key, format, output.as_deref(), repo.as_deref())
+        }
+        Command::Verify(args) => {
+            let code = quorate::verify::run(&args)?;
+            std::process::exit(code);
         }
         Command::Pubkey {
             key_group,
@@ -514,6 +598,38 @@ impl Cli {
             tls,
         })
     }
+}
+
+/// Writes signed ceremony `s`'s signature in `format` to `output`; a git
+/// tag goes into `repo` (and, with `output`, the signed tag object there).
+fn write_signature(
+    s: &proto::CeremonyStatus,
+    key: &[u8; 32],
+    format: SignatureFormat,
+    output: Option<&std::path::Path>,
+    repo: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use quorate::formats;
+    let contents = match format {
+        SignatureFormat::Raw => s.signature.clone(),
+        SignatureFormat::Sshsig => formats::sshsig_armor(s, key)?.into_bytes(),
+        SignatureFormat::Dsse => formats::dsse::envelope(s, key)?.into_bytes(),
+        SignatureFormat::GitTag => {
+            let repo = repo.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--format git-tag writes the tag into a repository: give --repo PATH"
+                )
+            })?;
+            let (name, id, signed) = formats::git_tag::write(repo, s, key)?;
+            println!("created tag {name} ({id}) in {}", repo.display());
+            signed.into_bytes()
+        }
+    };
+    if let Some(output) = output {
+        formats::write(output, contents)?;
+        eprintln!("wrote {}", output.display());
+    }
+    Ok(())
 }
 
 /// A small message to sign as is, and its label (the file name).

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod roster;
 pub mod sealed;
 pub mod statement;
+pub mod trust;
 
 #[cfg(feature = "proto")]
 pub mod proto;

@@ -10,10 +10,29 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 /// The Ed25519 key as PEM SubjectPublicKeyInfo, as `openssl pkeyutl -pubin`
 /// reads it.
 pub fn ed25519_public_key_pem(key: &[u8; 32]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(ed25519_spki_der(key));
+    format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+}
+
+/// The Ed25519 key's SubjectPublicKeyInfo DER.
+pub fn ed25519_spki_der(key: &[u8; 32]) -> Vec<u8> {
     let mut der = ED25519_SPKI_PREFIX.to_vec();
     der.extend_from_slice(key);
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+    der
+}
+
+/// The Ed25519 key of a PEM SubjectPublicKeyInfo (`-----BEGIN PUBLIC
+/// KEY-----`), or `None` if `text` is anything else.
+pub fn parse_ed25519_public_key_pem(text: &str) -> Option<[u8; 32]> {
+    let body = text
+        .trim()
+        .strip_prefix("-----BEGIN PUBLIC KEY-----")?
+        .strip_suffix("-----END PUBLIC KEY-----")?;
+    let b64: String = body.split_whitespace().collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    der.strip_prefix(ED25519_SPKI_PREFIX.as_slice())?
+        .try_into()
+        .ok()
 }
 
 #[cfg(test)]
@@ -25,10 +44,20 @@ mod tests {
         // RFC 8410 section 10.1.
         let key = hex::decode("19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1")
             .unwrap();
-        let pem = ed25519_public_key_pem(&key.try_into().unwrap());
+        let pem = ed25519_public_key_pem(&key.clone().try_into().unwrap());
         assert_eq!(
             pem,
             "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"
+        );
+        assert_eq!(
+            parse_ed25519_public_key_pem(&pem),
+            Some(key.try_into().unwrap())
+        );
+        assert_eq!(
+            parse_ed25519_public_key_pem(
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"
+            ),
+            None
         );
     }
 }

@@ -145,6 +145,7 @@ impl<S: CeremonyStore> Hub<S> {
         label: String,
         message: Vec<u8>,
         break_glass: Option<String>,
+        context: Vec<u8>,
     ) -> Result<Ceremony, HubError> {
         let name =
             KeyGroupName::new(key_group).map_err(|e| HubError::UnknownKeyGroup(e.to_string()))?;
@@ -159,6 +160,7 @@ impl<S: CeremonyStore> Hub<S> {
             message,
             created_at: self.clock.now(),
             break_glass,
+            context,
         };
         let ceremony = Ceremony::new(request.clone(), group)?;
         let id = request.id.clone();

@@ -19,6 +19,7 @@ fn request(id: &str) -> Entry {
             message: b"abc  file\n".to_vec(),
             created_at: Timestamp(1_700_000_000_000),
             break_glass: None,
+            context: Vec::new(),
         },
     }
 }

@@ -35,6 +35,17 @@ type Client = SignerClient<InterceptedService<Channel, Identify>>;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// The ceremony's context (a git tag object) must hash to the digest its
+/// message signs before it is shown or approved.
+fn check_context(id: &CeremonyId, status: &proto::CeremonyStatus) -> Result<(), AgentError> {
+    quorate_common::formats::git_tag::check_context(&status.message, &status.context)
+        .map(|_| ())
+        .map_err(|problem| AgentError::Context {
+            id: id.clone(),
+            problem,
+        })
+}
+
 /// Why the approver's command could not be carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -48,6 +59,11 @@ pub enum AgentError {
         "the coordinator's digest of ceremony {0}'s message does not match the message; refusing"
     )]
     DigestMismatch(CeremonyId),
+    #[error("ceremony {id}: {problem}")]
+    Context {
+        id: CeremonyId,
+        problem: quorate_common::formats::git_tag::GitTagError,
+    },
     #[error("ceremony is for key group {0}, which this agent holds no share of")]
     WrongKeyGroup(String),
     #[error("the coordinator refused: {0}")]
@@ -270,6 +286,7 @@ impl Agent {
 
     pub async fn show(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
         let status = self.status_of(&*self.state.lock().await, id)?;
+        check_context(id, &status)?;
         let entry = self.journal_entry(id)?;
         Ok(ReviewItem {
             status,
@@ -318,6 +335,11 @@ impl Agent {
     ) -> Result<ReviewItem, AgentError> {
         let mut state = self.state.lock().await;
         let status = self.status_of(&state, id)?;
+        // A context that does not hash to what the message signs is never
+        // approved; the approver may still reject the ceremony.
+        if decision == Decision::Approved {
+            check_context(id, &status)?;
+        }
         if !is_open(&status) {
             return Err(AgentError::Closed {
                 id: id.clone(),

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
 use quorate_common::CeremonyId;
+use quorate_common::formats::dsse::describe_pae;
+use quorate_common::formats::git_tag::check_context;
 use quorate_common::formats::sshsig::describe_signed_data;
 use quorate_common::manifest::sha256s_or_label;
 use quorate_common::proto::{
@@ -26,12 +28,20 @@ fn ceremony(value: &str) -> Result<CeremonyId, Status> {
 }
 
 fn to_review(item: ReviewItem) -> proto::Review {
-    // An SSH signature signs an artifact's SHA-512; otherwise the message
-    // is read as a SHA256SUMS manifest.
-    let artifacts = match describe_signed_data(&item.status.message) {
-        Some(sshsig) if item.status.label.is_empty() => vec![sshsig],
-        Some(sshsig) => vec![format!("{sshsig} (label: {})", item.status.label)],
-        None => sha256s_or_label(&item.status.message, &item.status.label),
+    // A git tag is shown from the context, once it hashes to the digest the
+    // message signs; a DSSE PAE by its statement's subjects; an SSH signature
+    // signs an artifact's SHA-512; otherwise the message is read as a
+    // SHA256SUMS manifest.
+    let (message, label) = (&item.status.message, &item.status.label);
+    let artifacts = match check_context(message, &item.status.context) {
+        Err(e) => vec![format!("*** REFUSED: {e} ***")],
+        Ok(Some(tag)) => tag.describe(),
+        Ok(None) => match (describe_pae(message), describe_signed_data(message)) {
+            (Some(subjects), _) => subjects,
+            (None, Some(sshsig)) if label.is_empty() => vec![sshsig],
+            (None, Some(sshsig)) => vec![format!("{sshsig} (label: {label})")],
+            (None, None) => sha256s_or_label(message, label),
+        },
     };
     let record = item.record.as_ref();
     proto::Review {
@@ -55,7 +65,9 @@ fn to_status(e: AgentError) -> Status {
         AgentError::Closed { .. } | AgentError::Decided { .. } => {
             Status::failed_precondition(e.to_string())
         }
-        AgentError::DigestMismatch(_) => Status::data_loss(e.to_string()),
+        AgentError::DigestMismatch(_) | AgentError::Context { .. } => {
+            Status::data_loss(e.to_string())
+        }
         AgentError::Coordinator(s) => Status::new(
             s.code(),
             format!("the coordinator refused: {}", s.message()),
@@ -170,6 +182,15 @@ pub fn describe(review: &proto::Review) -> String {
         let _ = writeln!(out, "  {a}");
     }
     let _ = writeln!(out, "message SHA-256: {}", hex::encode(&c.message_sha256));
+    if let Ok(Some(tag)) = check_context(&c.message, &c.context) {
+        let _ = writeln!(
+            out,
+            "git tag object (its SHA-512 is what the message signs; checked by this agent):"
+        );
+        for line in tag.text().lines() {
+            let _ = writeln!(out, "  | {line}");
+        }
+    }
     if let Some(sshsig) = describe_signed_data(&c.message) {
         let _ = writeln!(out, "message: SSHSIG signed data: {sshsig}");
     } else {

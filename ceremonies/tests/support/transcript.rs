@@ -225,6 +225,7 @@ impl Recorder {
             message: MESSAGE.to_vec(),
             created_at: tick(),
             break_glass: break_glass.map(Into::into),
+            context: Vec::new(),
         };
         let ceremony = Ceremony::new(request.clone(), group.clone()).expect("a valid request");
         ours.push(log.len() as u64);
@@ -376,6 +377,7 @@ impl Recorder {
                     message: b"nightly build\n".to_vec(),
                     created_at: at,
                     break_glass: None,
+                    context: Vec::new(),
                 };
                 self.other = Some(
                     Ceremony::new(request.clone(), self.group.clone()).expect("a valid request"),

@@ -49,6 +49,8 @@ pub enum SshsigError {
     BadPrincipal(String),
     #[error("comment: must be on one line")]
     BadComment,
+    #[error("not an Ed25519 SSH signature file (-----BEGIN SSH SIGNATURE-----): {0}")]
+    BadSignatureFile(&'static str),
 }
 
 /// A checked SSHSIG namespace: non-empty printable ASCII with no space, `"`
@@ -220,6 +222,83 @@ pub fn allowed_signers_line(
         "{principal} namespaces=\"{namespace}\" {}\n",
         public_key_line(key, "")?
     ))
+}
+
+/// What an armored SSH signature file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureFile {
+    pub public_key: [u8; 32],
+    pub namespace: Namespace,
+    pub signature: [u8; 64],
+}
+
+/// Reads an armored Ed25519 SSH signature as [`armor`] writes it (and
+/// `ssh-keygen -Y sign` with an Ed25519 key and sha512).
+pub fn parse_armor(text: &str) -> Result<SignatureFile, SshsigError> {
+    let bad = SshsigError::BadSignatureFile;
+    let body = text
+        .trim()
+        .strip_prefix(BEGIN)
+        .and_then(|t| t.strip_suffix(END))
+        .ok_or(bad("no BEGIN/END SSH SIGNATURE lines"))?;
+    let b64: String = body.split_whitespace().collect();
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| bad("not base64"))?;
+    let mut rest = blob
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or(bad("no SSHSIG magic"))?;
+    let (version, tail) = rest.split_first_chunk::<4>().ok_or(bad("truncated"))?;
+    rest = tail;
+    if u32::from_be_bytes(*version) != SIG_VERSION {
+        return Err(bad("unknown version"));
+    }
+    let key_blob = take_string(&mut rest).ok_or(bad("truncated"))?;
+    let public_key = parse_public_key_blob(key_blob).ok_or(bad("not an ssh-ed25519 key"))?;
+    let namespace = take_string(&mut rest)
+        .and_then(|n| std::str::from_utf8(n).ok())
+        .and_then(|n| Namespace::new(n).ok())
+        .ok_or(bad("bad namespace"))?;
+    let _reserved = take_string(&mut rest).ok_or(bad("truncated"))?;
+    if take_string(&mut rest) != Some(HASH_ALGORITHM.as_bytes()) {
+        return Err(bad("hash algorithm is not sha512"));
+    }
+    let mut sig_blob = take_string(&mut rest).ok_or(bad("truncated"))?;
+    if !rest.is_empty() {
+        return Err(bad("trailing data"));
+    }
+    if take_string(&mut sig_blob) != Some(KEY_TYPE.as_bytes()) {
+        return Err(bad("not an ssh-ed25519 signature"));
+    }
+    let signature = take_string(&mut sig_blob)
+        .and_then(|s| <[u8; 64]>::try_from(s).ok())
+        .filter(|_| sig_blob.is_empty())
+        .ok_or(bad("the signature is not 64 bytes"))?;
+    Ok(SignatureFile {
+        public_key,
+        namespace,
+        signature,
+    })
+}
+
+fn parse_public_key_blob(mut blob: &[u8]) -> Option<[u8; 32]> {
+    if take_string(&mut blob)? != KEY_TYPE.as_bytes() {
+        return None;
+    }
+    let key = take_string(&mut blob)?.try_into().ok()?;
+    blob.is_empty().then_some(key)
+}
+
+/// The key of an OpenSSH `ssh-ed25519 AAAA... [comment]` line, or `None`.
+pub fn parse_public_key_line(line: &str) -> Option<[u8; 32]> {
+    let mut words = line.split_whitespace();
+    if words.next()? != KEY_TYPE {
+        return None;
+    }
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(words.next()?)
+        .ok()?;
+    parse_public_key_blob(&blob)
 }
 
 #[cfg(test)]

@@ -107,6 +107,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                 body.label,
                 body.message,
                 break_glass,
+                body.context,
             )
             .await
             .map_err(to_status_error)?;

@@ -88,6 +88,7 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
         requester: c.request().requester.clone(),
         label: c.request().label.clone(),
         message: c.request().message.clone(),
+        context: c.request().context.clone(),
         message_sha256: c.message_sha256().0.to_vec(),
         state: to_state(c.state()).into(),
         threshold: group.threshold.into(),

@@ -107,3 +107,23 @@ fn refuses_bad_names() {
         "{err}"
     );
 }
+
+#[test]
+fn parse_armor_reads_back_what_armor_writes_and_the_openssh_file() {
+    let ns = Namespace::new("file").unwrap();
+    let file = parse_armor(&armor(&[3; 32], &ns, &[9; 64])).unwrap();
+    assert_eq!(
+        file,
+        SignatureFile {
+            public_key: [3; 32],
+            namespace: ns.clone(),
+            signature: [9; 64]
+        }
+    );
+    let kat = parse_armor(KAT_ARMOR).unwrap();
+    assert_eq!(Some(kat.public_key), parse_public_key_line(KAT_PUBLIC));
+    assert_eq!(kat.namespace, ns);
+    assert!(parse_armor("garbage").is_err());
+    assert!(parse_armor(&KAT_ARMOR.replace("U1NIU0lH", "U1NIU0lI")).is_err());
+    assert_eq!(parse_public_key_line("ssh-rsa AAAA"), None);
+}

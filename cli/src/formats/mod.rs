@@ -1,6 +1,10 @@
 //! The signature formats `quorate sign`, `signature` and `pubkey` write: the
-//! raw 64-byte Ed25519 signature, and OpenSSH's SSHSIG (`ssh-keygen -Y
-//! verify`) over an artifact of any size.
+//! raw 64-byte Ed25519 signature, OpenSSH's SSHSIG (`ssh-keygen -Y verify`)
+//! over an artifact of any size, signed git tags (`git verify-tag`) and DSSE
+//! envelopes of in-toto statements.
+
+pub mod dsse;
+pub mod git_tag;
 
 use std::io::Read;
 use std::path::Path;
@@ -19,6 +23,12 @@ pub enum SignatureFormat {
     /// An OpenSSH signature file over an artifact (`--artifact`), for
     /// `ssh-keygen -Y verify`.
     Sshsig,
+    /// A signed annotated git tag (`--git-tag NAME --repo PATH`), for
+    /// `git verify-tag`.
+    GitTag,
+    /// A DSSE envelope of an in-toto statement naming the artifacts
+    /// (`--artifact`, repeatable).
+    Dsse,
 }
 
 /// What `quorate pubkey` writes.
@@ -59,6 +69,12 @@ pub fn sshsig_request(artifact: &Path, namespace: &Namespace) -> anyhow::Result<
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut label = format!("sshsig:{namespace}:{name}");
+    truncate_label(&mut label);
+    Ok((sshsig::signed_data(namespace, &digest), label))
+}
+
+/// Cuts a label to the coordinator's 256 bytes.
+pub fn truncate_label(label: &mut String) {
     if label.len() > 256 {
         let mut end = 256;
         while !label.is_char_boundary(end) {
@@ -66,7 +82,13 @@ pub fn sshsig_request(artifact: &Path, namespace: &Namespace) -> anyhow::Result<
         }
         label.truncate(end);
     }
-    Ok((sshsig::signed_data(namespace, &digest), label))
+}
+
+/// The file name of `path`, for labels and statement subjects.
+pub fn file_name(path: &Path) -> anyhow::Result<String> {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| anyhow::anyhow!("{}: not a file name", path.display()))
 }
 
 /// The key group's 32-byte Ed25519 public key, from the coordinator.
@@ -98,6 +120,12 @@ pub fn sshsig_armor(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result
             s.id
         );
     };
+    Ok(sshsig::armor(key, &namespace, &checked_signature(s, key)?))
+}
+
+/// A signed ceremony's 64-byte signature, after checking it over the
+/// ceremony's message under the group `key`.
+pub fn checked_signature(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result<[u8; 64]> {
     let signature: [u8; 64] = s.signature.as_slice().try_into().map_err(|_| {
         anyhow::anyhow!(
             "ceremony {}: the signature is {} bytes, not 64",
@@ -118,7 +146,7 @@ pub fn sshsig_armor(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result
             s.key_group
         );
     }
-    Ok(sshsig::armor(key, &namespace, &signature))
+    Ok(signature)
 }
 
 /// Writes `contents` to `path`, saying which file could not be written.

@@ -1,0 +1,83 @@
+//! `quorate sign --format dsse --artifact A [--artifact B ...]`: an in-toto
+//! Statement v1 naming the artifacts' SHA-256 digests, signed as a DSSE
+//! envelope; the ceremony's message is the PAE, so approvers see the
+//! statement itself.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use quorate_common::formats::dsse::{self, Envelope, PAYLOAD_TYPE, Statement, Subject};
+use quorate_common::{MAX_MESSAGE_BYTES, proto};
+
+/// SHA-256 of the file at `path`, read in chunks (any size).
+pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The ceremony's message (the PAE of the statement) and label
+/// (`dsse:<first artifact>[+N more]`).
+pub fn request(
+    artifacts: &[PathBuf],
+    predicate_type: Option<String>,
+    predicate: Option<&Path>,
+) -> anyhow::Result<(Vec<u8>, String)> {
+    let mut subjects = Vec::new();
+    for path in artifacts {
+        subjects.push(Subject {
+            name: super::file_name(path)?,
+            sha256: sha256_file(path)?,
+        });
+    }
+    let predicate =
+        match predicate {
+            None => None,
+            Some(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                Some(serde_json::from_slice(&bytes).map_err(|e| {
+                    anyhow::anyhow!("--predicate {}: not JSON ({e})", path.display())
+                })?)
+            }
+        };
+    let statement = Statement::new(subjects, predicate_type, predicate)?;
+    let message = dsse::pae(PAYLOAD_TYPE, &statement.to_json());
+    if message.len() > MAX_MESSAGE_BYTES {
+        anyhow::bail!(
+            "the statement is {} bytes; at most {MAX_MESSAGE_BYTES} can be signed: name fewer artifacts or give a smaller predicate",
+            message.len()
+        );
+    }
+    let mut label = format!("dsse:{}", statement.subjects[0].name);
+    if statement.subjects.len() > 1 {
+        label.push_str(&format!("+{} more", statement.subjects.len() - 1));
+    }
+    super::truncate_label(&mut label);
+    Ok((message, label))
+}
+
+/// The DSSE envelope (JSON) of signed ceremony `s`, after checking the
+/// signature under `key`.
+pub fn envelope(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result<String> {
+    if dsse::parse_pae(&s.message).is_none() {
+        anyhow::bail!(
+            "ceremony {} did not sign a DSSE PAE (it was not requested with `quorate sign --format dsse`), so it has no envelope",
+            s.id
+        );
+    }
+    let signature = super::checked_signature(s, key)?;
+    Ok(Envelope::from_pae(&s.message, key, &signature)?.to_json())
+}

@@ -1,0 +1,402 @@
+//! `quorate verify`, the consumer's gate, on signatures made with fixed keys:
+//! every branch (missing, invalid, untrusted key, key not trusted for this,
+//! digest mismatch, good) for raw, sshsig and dsse, and `--manifest` with a
+//! mix of good and bad entries. (Real ceremonies' git tags and DSSE
+//! envelopes go through the gate in `git_tag.rs` and `dsse.rs`.)
+
+mod support;
+
+use std::path::Path;
+
+use ed25519_dalek::{Signer, SigningKey};
+use quorate_common::formats::dsse::{self, Envelope, PAYLOAD_TYPE, Statement, Subject};
+use quorate_common::formats::sshsig::{self, Namespace};
+use quorate_common::pem::ed25519_public_key_pem;
+use support::{quorate_offline, said, text};
+
+const TRUSTED: [u8; 32] = [1; 32];
+const STRANGER: [u8; 32] = [2; 32];
+
+fn sha512(bytes: &[u8]) -> [u8; 64] {
+    use sha2::Digest;
+    sha2::Sha512::digest(bytes).into()
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+fn sshsig_file(seed: [u8; 32], ns: &str, artifact: &[u8]) -> String {
+    let key = SigningKey::from_bytes(&seed);
+    let ns = Namespace::new(ns).unwrap();
+    let sig = key
+        .sign(&sshsig::signed_data(&ns, &sha512(artifact)))
+        .to_bytes();
+    sshsig::armor(&key.verifying_key().to_bytes(), &ns, &sig)
+}
+
+fn envelope(seed: [u8; 32], subjects: &[(&str, &[u8])]) -> String {
+    let key = SigningKey::from_bytes(&seed);
+    let subjects = subjects
+        .iter()
+        .map(|(name, bytes)| Subject {
+            name: name.to_string(),
+            sha256: sha256(bytes),
+        })
+        .collect();
+    let statement = Statement::new(subjects, None, None).unwrap();
+    let pae = dsse::pae(PAYLOAD_TYPE, &statement.to_json());
+    let sig = key.sign(&pae).to_bytes();
+    Envelope::from_pae(&pae, &key.verifying_key().to_bytes(), &sig)
+        .unwrap()
+        .to_json()
+}
+
+/// A trust policy: the TRUSTED key as `release` for app-* in sshsig and
+/// dsse, and as PEM for raw SHA256SUMS.
+fn policy(dir: &Path) -> String {
+    let public = SigningKey::from_bytes(&TRUSTED).verifying_key().to_bytes();
+    let line = sshsig::public_key_line(&public, "release").unwrap();
+    let pem = ed25519_public_key_pem(&public);
+    let text = format!(
+        "[[key_group]]\nname = \"release\"\npublic_key = \"{line}\"\nformats = [\"sshsig\", \"dsse\"]\nartifacts = [\"app-*\"]\n\n\
+         [[key_group]]\nname = \"manifests\"\npublic_key = \"\"\"\n{pem}\"\"\"\nformats = [\"raw\"]\nartifacts = [\"SHA256SUMS\"]\n"
+    );
+    let path = dir.join("trust.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// `quorate verify --policy P --format F --signature S --artifact A`:
+/// its exit code and stdout.
+fn verify(policy: &str, format: &str, sig: &Path, artifact: &Path) -> (Option<i32>, String) {
+    let out = quorate_offline(&[
+        "verify",
+        "--policy",
+        policy,
+        "--format",
+        format,
+        "--signature",
+        &sig.display().to_string(),
+        "--artifact",
+        &artifact.display().to_string(),
+    ]);
+    (out.status.code(), text(&out.stdout))
+}
+
+fn failed(check: &str, reason: &str) -> (Option<i32>, String) {
+    (
+        Some(1),
+        format!("NOT verified: check \"{check}\" failed: {reason}"),
+    )
+}
+
+#[test]
+fn every_branch_of_the_gate_for_each_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let policy = policy(dir.path());
+    let artifact = b"the release\n".repeat(100);
+    std::fs::write(p("app-1.0.tar.gz"), &artifact).unwrap();
+    std::fs::create_dir(p("evil")).unwrap();
+    std::fs::write(p("evil/app-1.0.tar.gz"), b"the backdoor\n").unwrap();
+    std::fs::write(p("other.tar.gz"), &artifact).unwrap();
+    let starts = |(code, out): (Option<i32>, String), (want_code, want): (Option<i32>, String)| {
+        assert_eq!(code, want_code, "{out}");
+        assert!(out.starts_with(&want), "{out}\nwanted: {want}");
+    };
+    let good = (
+        Some(0),
+        "verified: signed by key group release\n".to_string(),
+    );
+
+    // sshsig
+    std::fs::write(p("good.sig"), sshsig_file(TRUSTED, "file", &artifact)).unwrap();
+    std::fs::write(p("stranger.sig"), sshsig_file(STRANGER, "file", &artifact)).unwrap();
+    std::fs::write(p("git-ns.sig"), sshsig_file(TRUSTED, "git", &artifact)).unwrap();
+    std::fs::write(
+        p("garbled.sig"),
+        "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
+    )
+    .unwrap();
+    let sshsig = |sig: &str, artifact: &Path| verify(&policy, "sshsig", &p(sig), artifact);
+    starts(sshsig("good.sig", &p("app-1.0.tar.gz")), good.clone());
+    starts(
+        sshsig("missing.sig", &p("app-1.0.tar.gz")),
+        failed("signature present", "cannot read"),
+    );
+    starts(
+        sshsig("garbled.sig", &p("app-1.0.tar.gz")),
+        failed("signature valid", "not an Ed25519 SSH signature file"),
+    );
+    starts(
+        sshsig("stranger.sig", &p("app-1.0.tar.gz")),
+        failed(
+            "signed by a trusted key group",
+            "signed by ssh-ed25519 AAAA",
+        ),
+    );
+    starts(
+        sshsig("git-ns.sig", &p("app-1.0.tar.gz")),
+        failed(
+            "signed by a trusted key group",
+            "signed in namespace git; key group release is trusted in file",
+        ),
+    );
+    starts(
+        sshsig("good.sig", &p("other.tar.gz")),
+        failed(
+            "signed by a trusted key group",
+            "key group release may not sign \"other.tar.gz\"",
+        ),
+    );
+    starts(
+        sshsig("good.sig", &p("evil/app-1.0.tar.gz")),
+        failed(
+            "artifact matches what was signed",
+            "the signature is not over app-1.0.tar.gz as it is now",
+        ),
+    );
+    starts(
+        sshsig("good.sig", &p("app-2.0.tar.gz")),
+        failed("artifact matches what was signed", "the artifact"),
+    );
+
+    // dsse
+    std::fs::write(
+        p("good.json"),
+        envelope(TRUSTED, &[("app-1.0.tar.gz", &artifact)]),
+    )
+    .unwrap();
+    std::fs::write(
+        p("stranger.json"),
+        envelope(STRANGER, &[("app-1.0.tar.gz", &artifact)]),
+    )
+    .unwrap();
+    std::fs::write(
+        p("other.json"),
+        envelope(TRUSTED, &[("other.tar.gz", &artifact)]),
+    )
+    .unwrap();
+    std::fs::write(p("garbled.json"), "{\"payload\": 1}").unwrap();
+    let mut altered: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("good.json")).unwrap()).unwrap();
+    let other = envelope(TRUSTED, &[("app-1.0.tar.gz", b"x")]);
+    altered["payload"] =
+        serde_json::from_str::<serde_json::Value>(&other).unwrap()["payload"].clone();
+    std::fs::write(p("altered.json"), altered.to_string()).unwrap();
+    let dsse = |sig: &str, artifact: &Path| verify(&policy, "dsse", &p(sig), artifact);
+    starts(dsse("good.json", &p("app-1.0.tar.gz")), good.clone());
+    starts(
+        dsse("missing.json", &p("app-1.0.tar.gz")),
+        failed("signature present", "cannot read"),
+    );
+    starts(
+        dsse("garbled.json", &p("app-1.0.tar.gz")),
+        failed("signature valid", "not a DSSE envelope"),
+    );
+    starts(
+        dsse("altered.json", &p("app-1.0.tar.gz")),
+        failed(
+            "signature valid",
+            "the signature by key group release does not verify",
+        ),
+    );
+    starts(
+        dsse("stranger.json", &p("app-1.0.tar.gz")),
+        failed(
+            "signed by a trusted key group",
+            "no signature of the envelope verifies",
+        ),
+    );
+    starts(
+        dsse("other.json", &p("other.tar.gz")),
+        failed(
+            "signed by a trusted key group",
+            "key group release may not sign \"other.tar.gz\"",
+        ),
+    );
+    starts(
+        dsse("good.json", &p("evil/app-1.0.tar.gz")),
+        failed(
+            "artifact matches what was signed",
+            "app-1.0.tar.gz has SHA-256",
+        ),
+    );
+    std::fs::write(p("app-2.0.tar.gz"), b"2").unwrap();
+    starts(
+        dsse("good.json", &p("app-2.0.tar.gz")),
+        failed(
+            "artifact matches what was signed",
+            "app-2.0.tar.gz is not a subject",
+        ),
+    );
+
+    // raw: a manifest signed as is
+    let manifest = quorate_common::manifest::sha256sums_line("app-1.0.tar.gz", &artifact);
+    std::fs::write(p("SHA256SUMS"), &manifest).unwrap();
+    std::fs::write(
+        p("SHA256SUMS.sig"),
+        SigningKey::from_bytes(&TRUSTED)
+            .sign(manifest.as_bytes())
+            .to_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        p("stranger.raw"),
+        SigningKey::from_bytes(&STRANGER)
+            .sign(manifest.as_bytes())
+            .to_bytes(),
+    )
+    .unwrap();
+    std::fs::write(p("short.raw"), [0u8; 10]).unwrap();
+    std::fs::create_dir(p("m")).unwrap();
+    std::fs::write(p("m/SHA256SUMS"), format!("{manifest}extra\n")).unwrap();
+    let raw = |sig: &str, artifact: &Path| verify(&policy, "raw", &p(sig), artifact);
+    starts(
+        raw("SHA256SUMS.sig", &p("SHA256SUMS")),
+        (Some(0), "verified: signed by key group manifests\n".into()),
+    );
+    starts(
+        raw("missing.raw", &p("SHA256SUMS")),
+        failed("signature present", "cannot read"),
+    );
+    starts(
+        raw("short.raw", &p("SHA256SUMS")),
+        failed(
+            "signature valid",
+            "a raw Ed25519 signature is 64 bytes, this is 10",
+        ),
+    );
+    starts(
+        raw("stranger.raw", &p("SHA256SUMS")),
+        failed(
+            "signed by a trusted key group",
+            "no key group of the trust policy",
+        ),
+    );
+    starts(
+        raw("SHA256SUMS.sig", &p("m/SHA256SUMS")),
+        failed(
+            "signed by a trusted key group",
+            "no key group of the trust policy",
+        ),
+    );
+
+    // Usage errors say what to give.
+    let out = quorate_offline(&[
+        "verify",
+        "--policy",
+        &policy,
+        "--format",
+        "sshsig",
+        "--artifact",
+        "x",
+    ]);
+    assert!(
+        said(&out).contains("give --signature FILE"),
+        "{}",
+        said(&out)
+    );
+    let out = quorate_offline(&[
+        "verify",
+        "--policy",
+        &p("nope.toml").display().to_string(),
+        "--format",
+        "raw",
+    ]);
+    assert!(
+        said(&out).contains("cannot read the trust policy"),
+        "{}",
+        said(&out)
+    );
+    let out = quorate_offline(&[
+        "verify",
+        "--policy",
+        &policy,
+        "--format",
+        "git-tag",
+        "--artifact",
+        "x",
+    ]);
+    assert!(
+        said(&out).contains("give --repo PATH --tag NAME"),
+        "{}",
+        said(&out)
+    );
+}
+
+#[test]
+fn manifest_checks_many_entries_and_fails_if_any_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let policy = policy(dir.path());
+    let mut entries = Vec::new();
+    for i in 0..12 {
+        let name = format!("app-{i}.tar.gz");
+        let bytes = format!("artifact {i}\n").repeat(50);
+        std::fs::write(p(&name), &bytes).unwrap();
+        std::fs::write(
+            p(&format!("{name}.sig")),
+            sshsig_file(TRUSTED, "file", bytes.as_bytes()),
+        )
+        .unwrap();
+        std::fs::write(
+            p(&format!("{name}.intoto.json")),
+            envelope(TRUSTED, &[(&name, bytes.as_bytes())]),
+        )
+        .unwrap();
+        entries.push(serde_json::json!({"artifact": name, "signature": format!("{name}.sig"), "format": "sshsig"}));
+        entries.push(serde_json::json!({"artifact": name, "signature": format!("{name}.intoto.json"), "format": "dsse"}));
+    }
+    std::fs::write(p("manifest.json"), serde_json::to_string(&entries).unwrap()).unwrap();
+    let run = || {
+        quorate_offline(&[
+            "verify",
+            "--policy",
+            &policy,
+            "--manifest",
+            &p("manifest.json").display().to_string(),
+        ])
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(
+        text(&out.stdout).ends_with("24 verified, 0 failed\n"),
+        "{}",
+        said(&out)
+    );
+
+    // Break a few: a tampered artifact (both its entries fail), a missing
+    // signature, a stranger's signature, an unknown format.
+    std::fs::write(p("app-3.tar.gz"), b"tampered").unwrap();
+    std::fs::remove_file(p("app-5.tar.gz.sig")).unwrap();
+    std::fs::write(p("app-7.tar.gz.sig"), sshsig_file(STRANGER, "file", b"x")).unwrap();
+    entries.push(serde_json::json!({"artifact": "app-1.tar.gz", "signature": "app-1.tar.gz.sig", "format": "pgp"}));
+    std::fs::write(p("manifest.json"), serde_json::to_string(&entries).unwrap()).unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    let stdout = text(&out.stdout);
+    assert!(stdout.ends_with("20 verified, 5 failed\n"), "{stdout}");
+    for line in [
+        "FAILED  app-3.tar.gz: check \"artifact matches what was signed\" failed: the signature is not over app-3.tar.gz",
+        "FAILED  app-3.tar.gz: check \"artifact matches what was signed\" failed: app-3.tar.gz has SHA-256",
+        "FAILED  app-5.tar.gz: check \"signature present\" failed: cannot read",
+        "FAILED  app-7.tar.gz: check \"signed by a trusted key group\" failed: signed by ssh-ed25519",
+        "FAILED  app-1.tar.gz: check \"signature valid\" failed: unknown format \"pgp\"",
+        "ok      app-0.tar.gz: signed by key group release",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
+    // In entry order.
+    assert!(stdout.find("app-3.tar.gz").unwrap() < stdout.find("app-5.tar.gz").unwrap());
+
+    std::fs::write(p("manifest.json"), "{\"not\": \"a list\"}").unwrap();
+    let out = run();
+    assert!(
+        !out.status.success() && said(&out).contains("not a JSON list"),
+        "{}",
+        said(&out)
+    );
+}
