@@ -100,6 +100,10 @@ pub struct Agent {
     record_checks: Queue,
     journal: Journal,
     state: Mutex<State>,
+    /// One lock per ceremony: work on one ceremony (a decision, a work
+    /// item) runs one at a time and in order, while different ceremonies
+    /// proceed concurrently.
+    ceremony_locks: std::sync::Mutex<HashMap<CeremonyId, Arc<Mutex<()>>>>,
 }
 
 /// A ceremony as the agent presents it to its approver.
@@ -168,7 +172,20 @@ impl Agent {
                 client: None,
                 audit: None,
             }),
+            ceremony_locks: Default::default(),
         })
+    }
+
+    /// Waits for the ceremony's turn (see [`Agent::ceremony_locks`]).
+    async fn lock_ceremony(&self, id: &CeremonyId) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self
+                .ceremony_locks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(locks.entry(id.clone()).or_default())
+        };
+        lock.lock_owned().await
     }
 
     pub fn id(&self) -> &ParticipantId {
@@ -230,8 +247,9 @@ impl Agent {
                     state.audit = Some(audit);
                 }
                 tracing::info!(participant = %self.config.id, "connected to the coordinator");
+                let mut queues = Queues::default();
                 while let Some(work) = feed.message().await? {
-                    self.reconcile(work).await;
+                    queues.dispatch(&self, work);
                 }
                 anyhow::Ok(())
             };
@@ -320,20 +338,24 @@ impl Agent {
     /// The approver approves: journal it, make nonces, send the approval
     /// with the commitments.
     pub async fn approve(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
+        let _turn = self.lock_ceremony(id).await;
         self.decide(id, Decision::Approved, None).await
     }
 
     pub async fn reject(&self, id: &CeremonyId, reason: String) -> Result<ReviewItem, AgentError> {
+        let _turn = self.lock_ceremony(id).await;
         self.decide(id, Decision::Rejected, Some(reason)).await
     }
 
+    /// Signs, journals and sends the approver's decision. The caller holds
+    /// the ceremony's lock.
     async fn decide(
         &self,
         id: &CeremonyId,
         decision: Decision,
         reason: Option<String>,
     ) -> Result<ReviewItem, AgentError> {
-        let mut state = self.state.lock().await;
+        let state = self.state.lock().await;
         let status = self.status_of(&state, id)?;
         // A context that does not hash to what the message signs is never
         // approved; the approver may still reject the ceremony.
@@ -356,6 +378,8 @@ impl Agent {
             .client
             .clone()
             .ok_or_else(|| AgentError::Offline("not connected yet".into()))?;
+        // The ceremony's lock keeps its work waiting; other ceremonies go on.
+        drop(state);
         let digest = Sha256Digest::of(&status.message);
         if status.key_group != self.group.name.as_str() {
             return Err(AgentError::WrongKeyGroup(status.key_group.clone()));
@@ -403,7 +427,8 @@ impl Agent {
                     .await;
                 if let Ok(ack) = &reply {
                     let since = ack.get_ref().ceremony.as_ref().map_or(0, |c| c.version);
-                    state.nonces.insert(id.clone(), Held { nonces, since });
+                    let held = Held { nonces, since };
+                    self.state.lock().await.nonces.insert(id.clone(), held);
                 }
                 reply
             }
@@ -417,7 +442,6 @@ impl Agent {
             }
         };
         let ack = reply.map_err(AgentError::Coordinator)?.into_inner();
-        drop(state);
         tracing::info!(participant = %self.config.id, ceremony = %id, ?decision, "decision sent");
         let entry = self.acknowledge(id, entry).await;
         self.want_record_check(id, &entry, true);
@@ -450,6 +474,7 @@ impl Agent {
         let Ok(id) = CeremonyId::new(&status.id) else {
             return;
         };
+        let _turn = self.lock_ceremony(&id).await;
         let open = is_open(&status);
         {
             let mut state = self.state.lock().await;
@@ -479,7 +504,10 @@ impl Agent {
             return;
         }
         let result = match entry {
-            None if self.config.auto_approve => self.approve(&id).await.map(|_| ()),
+            None if self.config.auto_approve => self
+                .decide(&id, Decision::Approved, None)
+                .await
+                .map(|_| ()),
             None => Ok(()),
             Some(entry) if entry.decision == Decision::Rejected => Ok(()),
             Some(entry) => self.carry_on(&id, &status, &work, entry).await,
@@ -535,6 +563,12 @@ impl Agent {
                     return Ok(());
                 }
             };
+            if entry.signed_attempts.contains(&status.attempt) {
+                // Our share of this attempt is sent: nothing more to do
+                // until the coordinator abandons it (and asks for fresh
+                // commitments without a package).
+                return Ok(());
+            }
             let ours = package.signing_commitment(self.key.identifier());
             let Some(held) = state.nonces.get(id) else {
                 // Restarted since committing: the package's nonces are gone.
@@ -560,6 +594,7 @@ impl Agent {
             let Some(held) = state.nonces.remove(id) else {
                 return Ok(());
             };
+            drop(state);
             match signer::sign(&entry.message_sha256, &package, held.nonces, &self.key) {
                 Ok(share) => {
                     let attempt = status.attempt;
@@ -567,7 +602,6 @@ impl Agent {
                         .update(id, |e| e.signed_attempts.push(attempt))
                         .await
                         .map_err(|e| AgentError::Journal(e.to_string()))?;
-                    drop(state);
                     let reply = client
                         .submit_share(proto::SubmitShareRequest {
                             ceremony: id.to_string(),
@@ -669,6 +703,51 @@ impl Agent {
             Err(status) if status.code() == Code::AlreadyExists => Ok(()),
             Err(status) => Err(AgentError::Coordinator(status)),
         }
+    }
+}
+
+/// One queue and task per ceremony: ceremonies proceed side by side, each
+/// one's work in the order the coordinator sent it. A ceremony's task ends
+/// when the ceremony is finished; every task ends with the feed's session.
+#[derive(Default)]
+struct Queues {
+    senders: HashMap<CeremonyId, tokio::sync::mpsc::UnboundedSender<proto::Work>>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Queues {
+    fn dispatch(&mut self, agent: &Arc<Agent>, work: proto::Work) {
+        let Some(id) = work
+            .ceremony
+            .as_ref()
+            .and_then(|c| CeremonyId::new(&c.id).ok())
+        else {
+            return;
+        };
+        while self.tasks.try_join_next().is_some() {}
+        let work = match self.senders.get(&id) {
+            Some(queue) => match queue.send(work) {
+                Ok(()) => return,
+                // That ceremony's task ended; a new one takes this item.
+                Err(tokio::sync::mpsc::error::SendError(work)) => work,
+            },
+            None => work,
+        };
+        self.senders.retain(|_, queue| !queue.is_closed());
+        let (queue, mut items) = tokio::sync::mpsc::unbounded_channel();
+        // A new channel's receiver is alive: this send cannot fail.
+        let _ = queue.send(work);
+        self.senders.insert(id, queue);
+        let agent = Arc::clone(agent);
+        self.tasks.spawn(async move {
+            while let Some(work) = items.recv().await {
+                let finished = work.ceremony.as_ref().is_some_and(|c| !is_open(c));
+                agent.reconcile(work).await;
+                if finished {
+                    return;
+                }
+            }
+        });
     }
 }
 
