@@ -504,10 +504,9 @@ impl Agent {
             return;
         }
         let result = match entry {
-            None if self.config.auto_approve => self
-                .decide(&id, Decision::Approved, None)
-                .await
-                .map(|_| ()),
+            None if self.config.auto_approve => {
+                self.decide(&id, Decision::Approved, None).await.map(|_| ())
+            }
             None => Ok(()),
             Some(entry) if entry.decision == Decision::Rejected => Ok(()),
             Some(entry) => self.carry_on(&id, &status, &work, entry).await,

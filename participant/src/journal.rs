@@ -82,7 +82,7 @@ impl Journal {
     /// Writes and flushes `entry`.
     pub async fn put(&self, id: &CeremonyId, entry: &Entry) -> anyhow::Result<()> {
         self.db.insert(id.as_str(), serde_json::to_vec(entry)?)?;
-        self.db.flush_async().await?;
+        flush(&self.db).await?;
         Ok(())
     }
 
@@ -113,7 +113,7 @@ impl Journal {
         if let Some(e) = failure {
             anyhow::bail!("the journal entry of {id} does not read: {e}");
         }
-        self.db.flush_async().await?;
+        flush(&self.db).await?;
         Ok(new.map(|b| serde_json::from_slice(&b)).transpose()?)
     }
 
@@ -128,7 +128,18 @@ impl Journal {
 
     pub async fn set_checkpoint(&self, note: &str) -> anyhow::Result<()> {
         self.record.insert(CHECKPOINT, note.as_bytes())?;
-        self.db.flush_async().await?;
+        flush(&self.db).await?;
         Ok(())
     }
+}
+
+/// Makes the journal durable. sled 0.34's `flush_async` can hang for good
+/// when flushes overlap (sled issues #1241 and #1308), so the blocking
+/// flush runs on tokio's blocking pool instead.
+async fn flush(db: &sled::Db) -> anyhow::Result<()> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.flush())
+        .await
+        .map_err(|e| anyhow::anyhow!("the journal's flush task failed: {e}"))??;
+    Ok(())
 }

@@ -1,6 +1,11 @@
 //! The journal's entries (`quorate_participant::journal`): old entries still
 //! read, updates keep other fields, and which record checks an entry needs
-//! (`quorate_participant::record_check::task::wanted`).
+//! (`quorate_participant::record_check::task::wanted`); and many
+//! ceremonies' decisions flushed at once in several journals of one
+//! process, as agents now do (sled 0.34's `flush_async` could hang there).
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use quorate_common::{CeremonyId, Sha256Digest};
 use quorate_participant::journal::{Decision, Entry, Journal};
@@ -111,4 +116,68 @@ fn checks_are_wanted_once_acknowledged_and_again_when_finished() {
     e.record = Some(RecordCheck::Problem(RecordProblem::MissingStatement));
     assert_eq!(wanted(&id(), &e, false), None, "a problem is final");
     assert!(e.record.unwrap().is_problem());
+}
+
+fn numbered_entry(n: u8) -> Entry {
+    Entry {
+        decision: Decision::Approved,
+        message_sha256: Sha256Digest::of(&[n]),
+        reason: None,
+        break_glass: false,
+        signed_attempts: Vec::new(),
+        statement: vec![n; 200],
+        acknowledged: false,
+        record: None,
+    }
+}
+
+/// Runs on a runtime of its own in a thread of its own, so that a hung
+/// flush fails the test instead of hanging it.
+#[test]
+fn overlapping_flushes_in_several_journals_all_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = done.send(rt.block_on(write_concurrently(&path)));
+    });
+    let journals = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("every journal write finished within 60 s");
+    for journal in &journals {
+        let entries = journal.entries();
+        assert_eq!(entries.len(), 40);
+        assert!(entries.iter().all(|(_, e)| e.acknowledged));
+    }
+}
+
+/// Five journals, forty ceremonies each, every decision written and then
+/// acknowledged, all at once.
+async fn write_concurrently(dir: &std::path::Path) -> Vec<Arc<Journal>> {
+    let journals: Vec<Arc<Journal>> = (0..5)
+        .map(|i| Arc::new(Journal::open(&dir.join(format!("agent{i}"))).unwrap()))
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (j, journal) in journals.iter().enumerate() {
+        for n in 0..40u8 {
+            let journal = Arc::clone(journal);
+            tasks.spawn(async move {
+                let id = CeremonyId::new(format!("{j:02x}{n:014x}")).unwrap();
+                journal.put(&id, &numbered_entry(n)).await.unwrap();
+                journal
+                    .update(&id, |e| e.acknowledged = true)
+                    .await
+                    .unwrap();
+            });
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    journals
 }

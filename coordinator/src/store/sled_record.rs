@@ -104,7 +104,7 @@ impl SledStore {
             batch.insert(k, v);
         }
         let done = match self.tree.apply_batch(batch) {
-            Ok(()) => self.db.flush_async().await.map(|_| ()).map_err(|e| {
+            Ok(()) => flush(&self.db).await.map_err(|e| {
                 self.broken.store(true, Ordering::SeqCst);
                 tracing::error!(error = %e, "the record could not be flushed; refusing appends");
                 e
@@ -273,7 +273,14 @@ impl CeremonyStore for SledStore {
     }
 
     fn ceremony_entries(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
-        let Some(request_index) = self.index_at(&lookup(b'r', id.as_str().as_bytes()))? else {
+        // A group being flushed is in sled already, but not yet part of
+        // the log: only entries below the durable size are listed.
+        let size = self.size();
+        let durable = |index: &u64| *index < size;
+        let Some(request_index) = self
+            .index_at(&lookup(b'r', id.as_str().as_bytes()))?
+            .filter(durable)
+        else {
             return Err(StoreError::OutOfRange(format!(
                 "no ceremony {id} in the record"
             )));
@@ -291,7 +298,7 @@ impl CeremonyStore for SledStore {
                 why: "ceremony names a key group the record lacks".into(),
             })?;
         let mut out = vec![group, request_index];
-        out.extend(self.event_indexes(id)?);
+        out.extend(self.event_indexes(id)?.into_iter().filter(durable));
         Ok(out)
     }
 
@@ -445,4 +452,15 @@ fn broken() -> StoreError {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Makes everything written so far durable. sled 0.34's `flush_async`
+/// can hang for good when flushes overlap (sled issues #1241 and #1308;
+/// the benchmarks hit it), so the blocking flush runs on tokio's blocking
+/// pool instead.
+async fn flush(db: &sled::Db) -> sled::Result<()> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
+        .await
+        .map_err(|e| sled::Error::ReportableBug(format!("the flush task failed: {e}")))?
 }
