@@ -60,3 +60,6 @@ pub fn show(d: Duration) -> String {
         format!("{:.1} ms", us / 1000.0)
     }
 }
+
+#[cfg(test)]
+mod tests;
