@@ -104,7 +104,8 @@ pub fn runs_for(size: Size, quick: bool) -> usize {
     if quick {
         return 1;
     }
-    // About a second of work per size.
-    let per_run = Duration::from_micros(300 + 40 * u64::from(size.t));
+    // About a second of work per size: round 2 and aggregation grow as t².
+    let t = u64::from(size.t);
+    let per_run = Duration::from_micros(300 + 25 * t * t);
     (Duration::from_secs(1).as_micros() / per_run.as_micros()).clamp(20, 2000) as usize
 }

@@ -41,7 +41,7 @@ impl Settings {
     fn latency_runs(&self, size: Size) -> usize {
         match (self.quick, size.t) {
             (true, _) => 1,
-            (false, t) if t >= 50 => 20,
+            (false, t) if t >= 50 => 5,
             (false, t) if t >= 7 => 100,
             _ => 200,
         }

@@ -199,18 +199,27 @@ impl SledStore {
 
 impl CeremonyStore for SledStore {
     async fn append(&self, entries: Vec<Entry>) -> Result<Vec<u64>, StoreError> {
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         lock(&self.queue).push(Pending { entries, reply });
-        {
-            let _writer = self.writer.lock().await;
-            let batch = std::mem::take(&mut *lock(&self.queue));
-            if !batch.is_empty() {
-                self.write(batch).await;
+        let went_away = || StoreError::Failed("the record's writer went away".into());
+        tokio::select! {
+            // Someone else's group took our entries: done, without waiting
+            // for the writer (else each caller would flush again in turn).
+            biased;
+            answered = &mut answer => return answered.map_err(|_| went_away())?,
+            _writer = self.writer.lock() => {
+                // Whoever held the writer answered all it took; what is
+                // queued now, ours included unless answered, is ours to write.
+                if let Ok(answered) = answer.try_recv() {
+                    return answered;
+                }
+                let batch = std::mem::take(&mut *lock(&self.queue));
+                if !batch.is_empty() {
+                    self.write(batch).await;
+                }
             }
         }
-        answer
-            .await
-            .map_err(|_| StoreError::Failed("the record's writer went away".into()))?
+        answer.await.map_err(|_| went_away())?
     }
 
     fn size(&self) -> u64 {
