@@ -14,7 +14,7 @@ use base64::Engine as _;
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::ParticipantId;
 use quorate_common::proto;
-use support::{quorate, quorate_offline, said, text};
+use support::{quorate, quorate_offline, quorum_signs, said, text};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -110,12 +110,7 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         review.ceremony.as_ref().unwrap().label,
         "dsse:app-1.0.tar.gz+1 more"
     );
-    for who in ["alice", "carol", "erin"] {
-        d.approve(&ParticipantId::new(who).unwrap(), &id, T)
-            .await
-            .unwrap();
-    }
-    d.wait_finished(&id, T).await.unwrap();
+    quorum_signs(&d, &id).await;
     let out = quorate(
         &d,
         &[

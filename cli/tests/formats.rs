@@ -6,43 +6,15 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+mod support;
+
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::ParticipantId;
 use quorate_common::proto;
+use support::{quorate, quorum_signs, text};
 
 const T: Duration = Duration::from_secs(30);
 const PRINCIPAL: &str = "releases@example.com";
-
-fn tls_env(d: &LocalDeployment) -> Vec<(&'static str, String)> {
-    let files = d.tls_files(quorate::local::REQUESTER).unwrap();
-    vec![
-        ("QUORATE_TLS_CA", files.ca.display().to_string()),
-        ("QUORATE_TLS_CERT", files.cert.display().to_string()),
-        ("QUORATE_TLS_KEY", files.key.display().to_string()),
-    ]
-}
-
-/// Runs `quorate args` as the release manager, off the async runtime (so
-/// `--wait` can wait on agents running in this process).
-async fn quorate(d: &LocalDeployment, args: &[&str]) -> Output {
-    let url = d.url();
-    let env = tls_env(d);
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_quorate"))
-            .args(["--coordinator", &url])
-            .args(&args)
-            .envs(env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
-}
 
 /// `ssh-keygen args < stdin`; fails, never skips, when ssh-keygen is missing.
 fn ssh_keygen(args: &[&str], stdin: &Path) -> Output {
@@ -163,12 +135,7 @@ async fn sshsig_over_a_large_artifact_verifies_with_ssh_keygen() {
         shown.contains(&format!("message: SSHSIG signed data: {expected}")),
         "{shown}"
     );
-    for who in ["alice", "carol", "erin"] {
-        d.approve(&ParticipantId::new(who).unwrap(), &id, T)
-            .await
-            .unwrap();
-    }
-    d.wait_finished(&id, T).await.unwrap();
+    quorum_signs(&d, &id).await;
     let out = quorate(
         &d,
         &[

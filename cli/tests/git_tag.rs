@@ -10,7 +10,9 @@ use std::time::Duration;
 use quorate::local::{LocalDeployment, REQUESTER, sample_roster};
 use quorate_common::ParticipantId;
 use quorate_common::proto;
-use support::{git, git_ok, quorate, quorate_offline, repo_with_a_commit, said, text};
+use support::{
+    git, git_ok, quorate, quorate_offline, quorum_signs, repo_with_a_commit, said, text,
+};
 
 const T: Duration = Duration::from_secs(30);
 const PRINCIPAL: &str = "releases@example.com";
@@ -87,12 +89,7 @@ async fn signed_tag_verifies_with_git_verify_tag_and_a_tampered_one_does_not() {
         )),
         "{shown}"
     );
-    for who in ["alice", "carol", "erin"] {
-        d.approve(&ParticipantId::new(who).unwrap(), &id, T)
-            .await
-            .unwrap();
-    }
-    d.wait_finished(&id, T).await.unwrap();
+    quorum_signs(&d, &id).await;
     let out = quorate(
         &d,
         &[

@@ -39,6 +39,18 @@ pub fn quorate_offline(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// alice, carol and erin approve `id` through their agents (a quorum of
+/// the sample roster); returns once the ceremony is finished.
+pub async fn quorum_signs(d: &LocalDeployment, id: &str) {
+    let t = std::time::Duration::from_secs(30);
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&quorate_common::ParticipantId::new(who).unwrap(), id, t)
+            .await
+            .unwrap();
+    }
+    d.wait_finished(id, t).await.unwrap();
+}
+
 pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
