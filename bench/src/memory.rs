@@ -15,7 +15,7 @@ use quorate::pki::LocalPki;
 use quorate_common::proto;
 use quorate_common::{KeyGroupName, Policy};
 
-use crate::cluster::{KEY_GROUP, roster};
+use crate::cluster::{KEY_GROUP, roster, unlimited};
 use crate::size::THREE_OF_FIVE;
 
 pub struct Memory {
@@ -57,19 +57,25 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
     let pki = LocalPki::create(&dir.join("tls"))?;
     let server = pki.server()?;
     let config = dir.join("coordinator.toml");
+    // The same limits as the in-process clusters: none that is reached.
+    let limits = unlimited();
     std::fs::write(
         &config,
         format!(
             "listen = \"127.0.0.1:0\"\n\
              data_dir = {data:?}\n\
              [limits]\n\
-             max_open_ceremonies = 1000000\n\
-             max_open_per_requester = 1000000\n\
-             creations_per_minute = 1000000000\n\
-             creation_burst = 1000000000\n\
+             max_open_ceremonies = {}\n\
+             max_open_per_requester = {}\n\
+             creations_per_minute = {}\n\
+             creation_burst = {}\n\
              [tls]\ncert = {cert:?}\nkey = {key:?}\nclient_ca = {ca:?}\n\
              [[party]]\nname = {REQUESTER:?}\nroles = [\"requester\"]\n\
              [[party]]\nname = {OPERATOR:?}\nroles = [\"operator\"]\n",
+            limits.max_open_ceremonies,
+            limits.max_open_per_requester,
+            limits.creations_per_minute,
+            limits.creation_burst,
             data = dir.join("coordinator"),
             cert = server.cert,
             key = server.key,
