@@ -3,8 +3,8 @@ use super::*;
 #[test]
 fn rfc8410_example() {
     // RFC 8410 section 10.1.
-    let key = hex::decode("19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1")
-        .unwrap();
+    let key =
+        hex::decode("19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1").unwrap();
     let pem = ed25519_public_key_pem(&key.clone().try_into().unwrap());
     assert_eq!(
         pem,
@@ -15,9 +15,7 @@ fn rfc8410_example() {
         Some(key.try_into().unwrap())
     );
     assert_eq!(
-        parse_ed25519_public_key_pem(
-            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"
-        ),
+        parse_ed25519_public_key_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"),
         None
     );
 }
