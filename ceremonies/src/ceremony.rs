@@ -41,6 +41,14 @@ pub struct Request {
         with = "quorate_common::hex_bytes"
     )]
     pub context: Vec<u8>,
+    /// The key group's roster the ceremony is judged by: 0 as registered,
+    /// n after the nth recorded roster change.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub key_group_version: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// An auditor's review of a break-glass ceremony.
@@ -130,6 +138,12 @@ impl Ceremony {
             return Err(CeremonyError::InvalidRequest(format!(
                 "request names key group {} but was given {}",
                 request.key_group, key_group.name
+            )));
+        }
+        if request.key_group_version != key_group.version {
+            return Err(CeremonyError::InvalidRequest(format!(
+                "request is judged by roster version {} of key group {}, but was given version {}",
+                request.key_group_version, key_group.name, key_group.version
             )));
         }
         if request.message.is_empty() {

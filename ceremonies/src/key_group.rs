@@ -4,6 +4,41 @@ use frost_ed25519::keys::PublicKeyPackage;
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::{KeyGroupName, ParticipantId, Policy, Roster};
 
+/// `file` with `roster` in its place, if that is a roster change an
+/// operator may make: the same share holders (adding or removing one takes
+/// new key shares, so a new key group), with names, roles, identity keys
+/// and addresses free to change, and the policy still satisfiable.
+pub fn change_roster(file: &KeyGroupFile, roster: Roster) -> Result<KeyGroupFile, String> {
+    if roster == file.roster {
+        return Err(format!(
+            "it is the roster key group {} has already: nothing to change",
+            file.name
+        ));
+    }
+    let before: std::collections::BTreeSet<_> = file.roster.ids().collect();
+    let after: std::collections::BTreeSet<_> = roster.ids().collect();
+    if let Some(new) = after.difference(&before).next() {
+        return Err(format!(
+            "participant {new} holds no share of key group {}: adding a share holder needs new key shares, so a new key group",
+            file.name
+        ));
+    }
+    if let Some(gone) = before.difference(&after).next() {
+        return Err(format!(
+            "participant {gone} is missing: a roster change keeps every share holder of key group {} (removing one needs new key shares, so a new key group)",
+            file.name
+        ));
+    }
+    let changed = KeyGroupFile {
+        roster,
+        ..file.clone()
+    };
+    changed
+        .check()
+        .map_err(|(field, why)| format!("{field} {why}"))?;
+    Ok(changed)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyGroup {
     pub name: KeyGroupName,
@@ -12,6 +47,9 @@ pub struct KeyGroup {
     pub public_key_package: PublicKeyPackage,
     pub roster: Roster,
     pub policy: Policy,
+    /// Which roster this is: 0 as registered, n after the nth recorded
+    /// roster change.
+    pub version: u64,
 }
 
 impl KeyGroup {
@@ -22,6 +60,15 @@ impl KeyGroup {
             public_key_package: file.public_key_package()?,
             roster: file.roster.clone(),
             policy: file.policy.clone(),
+            version: 0,
+        })
+    }
+
+    /// The key group as roster change number `version` leaves it.
+    pub fn at_version(file: &KeyGroupFile, version: u64) -> Result<Self, String> {
+        Ok(Self {
+            version,
+            ..Self::from_file(file)?
         })
     }
 

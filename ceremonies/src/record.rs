@@ -8,8 +8,8 @@
 //! one encoding and one leaf hash. A new encoding gets a new prefix.
 //! `docs/record.md` describes each kind with an example.
 
-use quorate_common::CeremonyId;
 use quorate_common::keyfile::KeyGroupFile;
+use quorate_common::{CeremonyId, KeyGroupName, Party, Roster};
 use serde::{Deserialize, Serialize};
 
 use crate::{Action, Event, Request, Timestamp};
@@ -25,6 +25,25 @@ pub enum Entry {
         at: Timestamp,
         by: String,
         key_group: KeyGroupFile,
+    },
+    /// An operator changed a key group's roster: names, roles, identity
+    /// keys or addresses, never who holds a share. It is the key group's
+    /// `version`th change (from 1); ceremonies requested after it name that
+    /// version and are judged by this roster.
+    RosterChanged {
+        at: Timestamp,
+        by: String,
+        key_group: KeyGroupName,
+        version: u64,
+        roster: Roster,
+    },
+    /// The coordinator started with other requesters, auditors and
+    /// operators (`[[party]]` in its configuration, `by`) than the record
+    /// last listed; `parties` is the whole new list, in canonical order.
+    PartiesChanged {
+        at: Timestamp,
+        by: String,
+        parties: Vec<Party>,
     },
     /// A requester asked for a signature (a break-glass one if the request
     /// carries a justification).
@@ -83,6 +102,8 @@ impl Entry {
     pub fn at(&self) -> Timestamp {
         match self {
             Entry::KeyGroupRegistered { at, .. }
+            | Entry::RosterChanged { at, .. }
+            | Entry::PartiesChanged { at, .. }
             | Entry::CeremonyRequested { at, .. }
             | Entry::CeremonyEvent { at, .. }
             | Entry::Refused { at, .. } => *at,
@@ -92,7 +113,9 @@ impl Entry {
     /// The ceremony the entry belongs to, if any.
     pub fn ceremony(&self) -> Option<&CeremonyId> {
         match self {
-            Entry::KeyGroupRegistered { .. } => None,
+            Entry::KeyGroupRegistered { .. }
+            | Entry::RosterChanged { .. }
+            | Entry::PartiesChanged { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
             Entry::Refused { ceremony, .. } => ceremony.as_ref(),
@@ -103,6 +126,8 @@ impl Entry {
     pub fn kind(&self) -> &'static str {
         match self {
             Entry::KeyGroupRegistered { .. } => "key group registered",
+            Entry::RosterChanged { .. } => "roster changed",
+            Entry::PartiesChanged { .. } => "parties changed",
             Entry::CeremonyRequested { .. } => "ceremony requested",
             Entry::CeremonyEvent { .. } => "ceremony event",
             Entry::Refused { .. } => "refused action",

@@ -40,6 +40,7 @@ fn key_group() -> (Arc<KeyGroup>, BTreeMap<ParticipantId, Agent>) {
         public_key_package,
         roster,
         policy: Default::default(),
+        version: 0,
     };
     (Arc::new(group), agents)
 }
@@ -54,6 +55,7 @@ fn request(message: &[u8]) -> Request {
         created_at: Timestamp(1_700_000_000_000),
         break_glass: None,
         context: Vec::new(),
+        key_group_version: 0,
     }
 }
 

@@ -111,6 +111,7 @@ fn key_group_unchecked(policy: Policy) -> (Arc<KeyGroup>, BTreeMap<ParticipantId
         public_key_package,
         roster,
         policy,
+        version: 0,
     };
     (Arc::new(group), agents)
 }
@@ -125,6 +126,7 @@ fn request(requester: &str, break_glass: Option<&str>) -> Request {
         created_at: at(0),
         break_glass: break_glass.map(Into::into),
         context: Vec::new(),
+        key_group_version: 0,
     }
 }
 

@@ -82,6 +82,21 @@ enum Command {
         #[arg(long)]
         group: PathBuf,
     },
+    /// Change a registered key group's roster (names, roles, identity
+    /// keys; the share holders stay). The coordinator records the change;
+    /// ceremonies requested afterwards are judged by the new roster.
+    ///
+    /// The roster file is TOML like keygen's; a participant listed without
+    /// an identity key keeps the one registered.
+    ChangeRoster {
+        #[arg(long)]
+        key_group: String,
+        #[arg(long)]
+        roster: PathBuf,
+        /// Where to write the changed group.json, for the agents.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest);
     /// with --format sshsig, an SSH signature over an artifact of any size;
     /// with --format dsse, a DSSE envelope of an in-toto statement naming
@@ -295,6 +310,51 @@ async fn run() -> anyhow::Result<()> {
                 reply.name,
                 reply.threshold,
                 reply.roster.len()
+            );
+            Ok(())
+        }
+        Command::ChangeRoster {
+            key_group,
+            roster,
+            out,
+        } => {
+            let mut roster = quorate_common::Roster::load(&roster)?;
+            let mut clients = Clients::connect(&target).await?;
+            let current = clients
+                .key_groups
+                .get(proto::GetKeyGroupRequest {
+                    name: key_group.clone(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let registered = proto::convert::roster(&current.roster)?;
+            for entry in &mut roster.participants {
+                if entry.identity.is_none() {
+                    entry.identity = registered.get(&entry.id).and_then(|r| r.identity);
+                }
+            }
+            let reply = clients
+                .key_groups
+                .change_roster(proto::ChangeRosterRequest {
+                    name: key_group,
+                    roster: proto::KeyGroup::from_roster(&roster),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            KeyGroupFile::try_from(&reply)?.save(&out)?;
+            println!(
+                "key group {} now has roster version {}: {} (written to {}; give it to every agent)",
+                reply.name,
+                reply.roster_version,
+                reply
+                    .roster
+                    .iter()
+                    .map(|p| format!("{} ({})", p.id, p.role))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                out.display()
             );
             Ok(())
         }

@@ -379,3 +379,69 @@ async fn break_glass_review_list_and_cancel_commands() {
     );
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_changes_a_roster_from_a_roster_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = LocalDeployment::start(dir.path(), "release", &sample_roster(None), 3)
+        .await
+        .unwrap();
+    // keygen's roster format, without identity keys: the registered ones
+    // are kept.
+    let mut roster = sample_roster(None);
+    roster.participants[0].name = "Alice Liddell".into();
+    roster.participants[4].role = "security".into();
+    let roster_file = dir.path().join("roster.toml");
+    std::fs::write(&roster_file, roster.to_toml()).unwrap();
+    let out_file = dir.path().join("group-v1.json");
+    let (r, o) = (
+        roster_file.display().to_string(),
+        out_file.display().to_string(),
+    );
+    let args = [
+        "--identity",
+        quorate::local::OPERATOR,
+        "change-roster",
+        "--key-group",
+        "release",
+        "--roster",
+        &r,
+        "--out",
+        &o,
+    ];
+    let out = quorate(&d, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("roster version 1"), "{said}");
+    assert!(said.contains("erin (security)"), "{said}");
+    let written = quorate_common::keyfile::KeyGroupFile::load(&out_file).unwrap();
+    let registered = &d.group;
+    assert_eq!(written.roster.participants[0].name, "Alice Liddell");
+    assert_eq!(written.public_key_package, registered.public_key_package);
+    for (new, old) in written
+        .roster
+        .participants
+        .iter()
+        .zip(&registered.roster.participants)
+    {
+        assert_eq!(new.identity, old.identity, "{}", new.id);
+    }
+
+    // The same file again changes nothing, and says so.
+    let out = quorate(&d, &args);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("nothing to change"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The release manager may not.
+    let out = quorate(&d, &args[2..]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("may not change rosters"),
+        "{}",
+        text(&out.stderr)
+    );
+    d.stop().await.unwrap();
+}

@@ -6,7 +6,7 @@
 //!
 //! | RPC | allowed |
 //! | --- | --- |
-//! | KeyGroups.Register | operator |
+//! | KeyGroups.Register, ChangeRoster | operator |
 //! | KeyGroups.Get | any known identity |
 //! | Ceremonies.Create, Cancel | requester (and the key group's policy must list it; only its own ceremony is cancelled) |
 //! | Ceremonies.Get, Watch | requester, auditor, operator; a participant of the ceremony's key group |
@@ -21,35 +21,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use quorate_common::ParticipantId;
-use serde::Deserialize;
 use tonic::Status;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Auditor,
-    Operator,
-    Requester,
-}
-
-impl Role {
-    fn name(self) -> &'static str {
-        match self {
-            Role::Auditor => "auditor",
-            Role::Operator => "operator",
-            Role::Requester => "requester",
-        }
-    }
-}
-
-/// `[[party]]` in `coordinator.toml`: a person or service that is not a key
-/// holder, by the common name of its client certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Party {
-    pub name: String,
-    pub roles: Vec<Role>,
-}
+pub use quorate_common::{Party, PartyRole as Role};
 
 #[derive(Debug, Default)]
 pub struct Authz {

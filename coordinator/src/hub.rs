@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use quorate_ceremonies::{Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request};
+use quorate_ceremonies::{
+    Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request, change_roster,
+};
 use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::{CeremonyId, KeyGroupName, ParticipantId};
+use quorate_common::{CeremonyId, KeyGroupName, ParticipantId, Party, Roster};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
 
@@ -26,6 +28,10 @@ pub enum HubError {
     KeyGroupExists(KeyGroupName),
     #[error("{0}")]
     InvalidKeyGroup(String),
+    #[error("roster of key group {0} not changed: {1}")]
+    InvalidRoster(KeyGroupName, String),
+    #[error("the roster of key group {0} changed meanwhile; read it again and retry")]
+    RosterRace(KeyGroupName),
     #[error(transparent)]
     Ceremony(#[from] CeremonyError),
     #[error(transparent)]
@@ -38,11 +44,41 @@ struct Live {
     ceremony: Ceremony,
 }
 
+/// Every roster version of a key group: entry n is the group as roster
+/// change n left it (0 as registered), with the file it was made from.
+struct Versions(Vec<(KeyGroupFile, Arc<KeyGroup>)>);
+
+impl Versions {
+    fn registered(file: KeyGroupFile) -> Result<Self, String> {
+        let group = KeyGroup::from_file(&file)?;
+        Ok(Self(vec![(file, Arc::new(group))]))
+    }
+
+    /// Adds roster change number `self.0.len()`.
+    fn change(&mut self, roster: Roster) -> Result<(), String> {
+        let (file, _) = self.latest();
+        let file = change_roster(file, roster)?;
+        let group = KeyGroup::at_version(&file, self.0.len() as u64)?;
+        self.0.push((file, Arc::new(group)));
+        Ok(())
+    }
+
+    fn latest(&self) -> &(KeyGroupFile, Arc<KeyGroup>) {
+        // Never empty: made with the registration.
+        &self.0[self.0.len() - 1]
+    }
+
+    fn at(&self, version: u64) -> Option<Arc<KeyGroup>> {
+        let i = usize::try_from(version).ok()?;
+        self.0.get(i).map(|(_, g)| g.clone())
+    }
+}
+
 pub struct Hub<S> {
     store: S,
     authz: Authz,
     clock: Arc<dyn Clock>,
-    key_groups: RwLock<HashMap<KeyGroupName, Arc<KeyGroup>>>,
+    key_groups: RwLock<HashMap<KeyGroupName, Versions>>,
     ceremonies: Mutex<HashMap<CeremonyId, Arc<tokio::sync::Mutex<Live>>>>,
     changes: broadcast::Sender<CeremonyId>,
     stopping: watch::Sender<bool>,
@@ -54,21 +90,33 @@ impl<S: CeremonyStore> Hub<S> {
     /// Loads every key group and replays every ceremony from the store.
     pub fn load(store: S, clock: Arc<dyn Clock>, authz: Authz) -> Result<Self, HubError> {
         let mut key_groups = HashMap::new();
-        for file in store.key_groups()? {
-            let group = KeyGroup::from_file(&file).map_err(|why| StoreError::Corrupt {
-                key: format!("key group {}", file.name),
+        for stored in store.key_groups()? {
+            let name = stored.registered.name.clone();
+            let corrupt = |why| StoreError::Corrupt {
+                key: format!("key group {name}"),
                 why,
-            })?;
-            key_groups.insert(file.name.clone(), Arc::new(group));
+            };
+            let mut versions = Versions::registered(stored.registered.clone()).map_err(corrupt)?;
+            for roster in stored.roster_changes {
+                versions.change(roster).map_err(corrupt)?;
+            }
+            key_groups.insert(name.clone(), versions);
         }
         let mut ceremonies = HashMap::new();
         let mut gate = Gate::new(Limits::default());
         for stored in store.ceremonies()? {
             let id = stored.request.id.clone();
+            let request = &stored.request;
             let group = key_groups
-                .get(&stored.request.key_group)
-                .cloned()
-                .ok_or_else(|| HubError::UnknownKeyGroup(stored.request.key_group.to_string()))?;
+                .get(&request.key_group)
+                .and_then(|v| v.at(request.key_group_version))
+                .ok_or_else(|| StoreError::Corrupt {
+                    key: format!("request of ceremony {id}"),
+                    why: format!(
+                        "names roster version {} of key group {}, which the record lacks",
+                        request.key_group_version, request.key_group
+                    ),
+                })?;
             let ceremony = Ceremony::replay(
                 stored.request,
                 group,
@@ -107,7 +155,8 @@ impl<S: CeremonyStore> Hub<S> {
         file: KeyGroupFile,
         by: String,
     ) -> Result<Arc<KeyGroup>, HubError> {
-        let group = Arc::new(KeyGroup::from_file(&file).map_err(HubError::InvalidKeyGroup)?);
+        let versions = Versions::registered(file.clone()).map_err(HubError::InvalidKeyGroup)?;
+        let group = versions.latest().1.clone();
         if self.key_group(&file.name).is_some() {
             return Err(HubError::KeyGroupExists(file.name));
         }
@@ -121,18 +170,81 @@ impl<S: CeremonyStore> Hub<S> {
             StoreError::Exists(_) => HubError::KeyGroupExists(name.clone()),
             e => e.into(),
         })?;
-        write(&self.key_groups).insert(name, group.clone());
+        write(&self.key_groups).insert(name, versions);
         Ok(group)
     }
 
+    /// Records `by`'s change of the key group's roster, then judges
+    /// ceremonies requested from now on by it. Ceremonies already open keep
+    /// the roster they were requested under.
+    pub async fn change_roster(
+        &self,
+        name: &KeyGroupName,
+        roster: Roster,
+        by: String,
+    ) -> Result<Arc<KeyGroup>, HubError> {
+        let (file, current) = read(&self.key_groups)
+            .get(name)
+            .map(|v| v.latest().clone())
+            .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
+        let changed = change_roster(&file, roster.clone())
+            .map_err(|why| HubError::InvalidRoster(name.clone(), why))?;
+        let version = current.version + 1;
+        let group = Arc::new(
+            KeyGroup::at_version(&changed, version)
+                .map_err(|why| HubError::InvalidRoster(name.clone(), why))?,
+        );
+        let entry = Entry::RosterChanged {
+            at: self.clock.now(),
+            by,
+            key_group: name.clone(),
+            version,
+            roster,
+        };
+        self.store.append(vec![entry]).await.map_err(|e| match e {
+            StoreError::Exists(_) => HubError::RosterRace(name.clone()),
+            e => e.into(),
+        })?;
+        let mut groups = write(&self.key_groups);
+        let versions = groups
+            .get_mut(name)
+            .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
+        // The record's unique key for (group, version) lets only one change
+        // of each number through, so this is the next one.
+        versions.0.push((changed, group.clone()));
+        Ok(group)
+    }
+
+    /// Records the requesters, auditors and operators the coordinator
+    /// starts with (from `by`, its configuration), unless the record lists
+    /// exactly these already. Returns whether it recorded a change.
+    pub async fn record_parties(&self, parties: &[Party], by: String) -> Result<bool, HubError> {
+        let parties = quorate_common::parties::normalize(parties);
+        if self.store.parties()?.as_ref() == Some(&parties) {
+            return Ok(false);
+        }
+        let entry = Entry::PartiesChanged {
+            at: self.clock.now(),
+            by,
+            parties,
+        };
+        self.store.append(vec![entry]).await?;
+        Ok(true)
+    }
+
+    /// The key group as ceremonies requested now are judged: its latest
+    /// roster.
     pub fn key_group(&self, name: &KeyGroupName) -> Option<Arc<KeyGroup>> {
-        read(&self.key_groups).get(name).cloned()
+        read(&self.key_groups)
+            .get(name)
+            .map(|v| v.latest().1.clone())
     }
 
     /// Key groups whose roster lists `participant`.
     pub fn key_groups_of(&self, participant: &ParticipantId) -> Vec<KeyGroupName> {
         read(&self.key_groups)
             .values()
+            .map(|v| &v.latest().1)
             .filter(|g| g.roster.get(participant).is_some())
             .map(|g| g.name.clone())
             .collect()
@@ -161,6 +273,7 @@ impl<S: CeremonyStore> Hub<S> {
             created_at: self.clock.now(),
             break_glass,
             context,
+            key_group_version: group.version,
         };
         let ceremony = Ceremony::new(request.clone(), group)?;
         let id = request.id.clone();

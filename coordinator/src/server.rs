@@ -96,6 +96,20 @@ pub async fn start_with_clock(
     };
     let authz = crate::authz::Authz::new(&config.parties);
     let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
+    // Who holds which role is part of the record: a changed [[party]] list
+    // is recorded before anyone is served under it.
+    if hub
+        .record_parties(
+            &config.parties,
+            "coordinator configuration [[party]]".into(),
+        )
+        .await?
+    {
+        tracing::info!(
+            parties = config.parties.len(),
+            "recorded a change of requesters, auditors and operators"
+        );
+    }
     let observer = Observer {
         metrics: Default::default(),
         alert_command: config.alert_command.clone().map(Arc::new),

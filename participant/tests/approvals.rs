@@ -239,6 +239,7 @@ impl Fixture {
             public_key_package,
             roster: self.roster.clone(),
             policy,
+            version: 0,
         };
         (group, SigningPackage::new(commitments, b"SHA256SUMS"))
     }

@@ -47,6 +47,17 @@ async fn calls(
             ),
         ),
         (
+            "KeyGroups.ChangeRoster",
+            admitted(
+                &groups
+                    .change_roster(proto::ChangeRosterRequest {
+                        name: other_group.name.clone(),
+                        roster: other_group.roster.clone(),
+                    })
+                    .await,
+            ),
+        ),
+        (
             "KeyGroups.Get",
             admitted(
                 &groups
@@ -172,36 +183,36 @@ async fn every_row_of_the_authorization_matrix() {
     let mut taken = other.clone();
     taken.name = "other2".into();
 
-    //                        Reg    KGGet  Create Get    Watch  List   Cancel Review Sub    Commit Chkpt  CerEnt
-    let matrix: [(&str, [bool; 12]); 5] = [
+    //                        Reg    Roster KGGet  Create Get    Watch  List   Cancel Review Sub    Commit Chkpt  CerEnt
+    let matrix: [(&str, [bool; 13]); 5] = [
         (
             REQUESTER,
             [
-                false, true, true, true, true, true, true, false, false, false, false, false,
+                false, false, true, true, true, true, true, true, false, false, false, false, false,
             ],
         ),
         (
             AUDITOR,
             [
-                false, true, false, true, true, true, false, true, false, false, true, true,
+                false, false, true, false, true, true, true, false, true, false, false, true, true,
             ],
         ),
         (
             OPERATOR,
             [
-                true, true, false, true, true, true, false, false, false, false, true, true,
+                true, true, true, false, true, true, true, false, false, false, false, true, true,
             ],
         ),
         (
             "alice",
             [
-                false, true, false, true, true, true, false, false, true, true, true, true,
+                false, false, true, false, true, true, true, false, false, true, true, true, true,
             ],
         ),
         (
             "frank",
             [
-                false, true, false, false, false, true, false, false, true, true, true, true,
+                false, false, true, false, false, false, true, false, false, true, true, true, true,
             ],
         ),
     ];

@@ -4,8 +4,8 @@
 //! inclusion proof against one signed checkpoint. [`replay`] checks, with
 //! nothing but the log's verifier key: the checkpoint's signature; every
 //! entry's inclusion and canonical encoding; that the entries are the key
-//! group's registration, the request and every event in order with none
-//! missing; and then runs the very engine the coordinator ran over the
+//! group's registration, its roster changes up to the one the request is
+//! judged by, the request and every event in order with none missing; and then runs the very engine the coordinator ran over the
 //! events, so each signed approval, the policy at each step, the deadlines,
 //! each signature share and the aggregate are checked again, and the
 //! decisions it makes must be the ones recorded. The [`Report`] says what
@@ -21,7 +21,8 @@ use quorate_record::{Checkpoint, Hash, InclusionProof, LogVerifier};
 use serde::{Deserialize, Serialize};
 
 use crate::record::Entry;
-use crate::{Ceremony, KeyGroup, Outcome, Phase};
+use crate::{Ceremony, KeyGroup, Outcome, Phase, change_roster};
+use quorate_common::keyfile::KeyGroupFile;
 
 pub use report::{Finding, Report, Step};
 
@@ -36,7 +37,8 @@ pub struct Transcript {
     /// The signed checkpoint (C2SP tlog-checkpoint note) every proof is
     /// against.
     pub checkpoint: String,
-    /// The key group's registration, the request, then every event.
+    /// The key group's registration, its roster changes up to the request's
+    /// version, the request, then every event.
     pub entries: Vec<TranscriptEntry>,
 }
 
@@ -157,25 +159,25 @@ fn run(transcript: &Transcript, entries: &[Option<Entry>], report: &mut Report) 
         report.finding(Some(0), &format!("key_group.{field}"), why);
         return;
     }
-    let group = match KeyGroup::from_file(key_group) {
-        Ok(g) => Arc::new(g),
-        Err(why) => {
-            report.finding(Some(0), "key_group", why);
-            return;
-        }
+    let Some((group, changes)) = roster_in_effect(key_group, entries, report) else {
+        return;
     };
-    report.key_group = Some(report::GroupSummary::new(&group, *at, by));
-    let Some(Some(Entry::CeremonyRequested { at, request })) = entries.get(1) else {
+    let mut summary = report::GroupSummary::new(&group, *at, by);
+    summary.roster_changes = changes;
+    report.key_group = Some(summary);
+    let first_event = group.version as usize + 2;
+    let request_at = first_event - 1;
+    let Some(Some(Entry::CeremonyRequested { at, request })) = entries.get(request_at) else {
         report.finding(
-            Some(1),
+            Some(request_at),
             "entry",
-            "the second entry must be the ceremony's request".into(),
+            "after the key group's registration and roster changes must come the ceremony's request".into(),
         );
         return;
     };
     if request.id != transcript.ceremony {
         report.finding(
-            Some(1),
+            Some(request_at),
             "request.id",
             format!(
                 "is {}, but the transcript is of ceremony {}",
@@ -184,18 +186,37 @@ fn run(transcript: &Transcript, entries: &[Option<Entry>], report: &mut Report) 
         );
     }
     if *at != request.created_at {
-        report.finding(Some(1), "at", "differs from request.created_at".to_string());
+        report.finding(
+            Some(request_at),
+            "at",
+            "differs from request.created_at".to_string(),
+        );
+    }
+    if request.key_group_version != group.version {
+        report.finding(
+            Some(request_at),
+            "request.key_group_version",
+            format!(
+                "is {}, but the transcript holds the key group's roster changes up to {}: a roster change is missing or extra",
+                request.key_group_version, group.version
+            ),
+        );
+        return;
     }
     let mut ceremony = match Ceremony::new(request.clone(), group.clone()) {
         Ok(c) => c,
         Err(e) => {
-            report.finding(Some(1), "request", format!("the engine refuses it: {e}"));
+            report.finding(
+                Some(request_at),
+                "request",
+                format!("the engine refuses it: {e}"),
+            );
             return;
         }
     };
     report.request = Some(report::RequestSummary::new(request));
     let mut last_at = *at;
-    for (i, entry) in entries.iter().enumerate().skip(2) {
+    for (i, entry) in entries.iter().enumerate().skip(first_event) {
         let Some(entry) = entry else { continue };
         let Entry::CeremonyEvent {
             at,
@@ -271,6 +292,70 @@ fn run(transcript: &Transcript, entries: &[Option<Entry>], report: &mut Report) 
         }
     }
     finish(&ceremony, report);
+}
+
+/// The key group as its registration (entry 0) and the roster changes
+/// right after it leave it, with a line per change for the report. Each
+/// change must be of this key group, numbered 1, 2, ... in order, and one
+/// the coordinator may make (the same share holders, a valid policy).
+fn roster_in_effect(
+    registered: &KeyGroupFile,
+    entries: &[Option<Entry>],
+    report: &mut Report,
+) -> Option<(Arc<KeyGroup>, Vec<String>)> {
+    let mut file = registered.clone();
+    let mut version = 0;
+    let mut lines = Vec::new();
+    for (i, entry) in entries.iter().enumerate().skip(1) {
+        let Some(Entry::RosterChanged {
+            at,
+            by,
+            key_group,
+            version: v,
+            roster,
+        }) = entry
+        else {
+            break;
+        };
+        if *key_group != file.name {
+            report.finding(
+                Some(i),
+                "key_group",
+                format!("is a roster change of {key_group}, not of {}", file.name),
+            );
+            return None;
+        }
+        if *v != version + 1 {
+            report.finding(
+                Some(i),
+                "version",
+                format!(
+                    "is {v}, but change {} comes next: a roster change is missing, repeated or out of order",
+                    version + 1
+                ),
+            );
+            return None;
+        }
+        match change_roster(&file, roster.clone()) {
+            Ok(changed) => file = changed,
+            Err(why) => {
+                report.finding(Some(i), "roster", why);
+                return None;
+            }
+        }
+        version = *v;
+        lines.push(format!(
+            "roster version {v} recorded {} by {by}",
+            report::time(*at)
+        ));
+    }
+    match KeyGroup::at_version(&file, version) {
+        Ok(g) => Some((Arc::new(g), lines)),
+        Err(why) => {
+            report.finding(Some(0), "key_group", why);
+            None
+        }
+    }
 }
 
 /// After entry `i` cannot be applied, the ceremony's later state is

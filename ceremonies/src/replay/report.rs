@@ -42,6 +42,9 @@ pub struct GroupSummary {
     pub group_key: String,
     pub registered: String,
     pub registered_by: String,
+    /// Each recorded roster change up to the one the ceremony is judged by.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roster_changes: Vec<String>,
 }
 
 impl GroupSummary {
@@ -58,6 +61,7 @@ impl GroupSummary {
             group_key: hex::encode(group.group_key()),
             registered: time(at),
             registered_by: by.to_string(),
+            roster_changes: Vec::new(),
         }
     }
 }
@@ -175,6 +179,9 @@ impl fmt::Display for Report {
             )?;
             writeln!(f, "  roster: {}", g.participants.join(", "))?;
             writeln!(f, "  registered {} by {}", g.registered, g.registered_by)?;
+            for change in &g.roster_changes {
+                writeln!(f, "  {change}")?;
+            }
         }
         if let Some(r) = &self.request {
             writeln!(

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use frost_ed25519::round2::SignatureShare;
 use quorate_ceremonies::record::Entry;
 use quorate_ceremonies::replay::{TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
-use quorate_ceremonies::{Action, Ceremony, Event, KeyGroup, Outcome, Phase, Request, Timestamp};
+use quorate_ceremonies::{
+    Action, Ceremony, Event, KeyGroup, Outcome, Phase, Request, Timestamp, change_roster,
+};
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::policy::{Deadlines, Emergency};
 use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy};
@@ -165,6 +167,18 @@ impl Recorder {
     /// [`CEREMONY`] by `requester` (break-glass with that justification if
     /// `break_glass` is set).
     pub fn new(seed: u64, policy: Policy, requester: &str, break_glass: Option<&str>) -> Self {
+        Self::with_roles(seed, policy, requester, break_glass, None)
+    }
+
+    /// As [`Self::new`], with the roster changed to give each participant
+    /// the role `roles` lists (recorded as version 1) before the request.
+    pub fn with_roles(
+        seed: u64,
+        policy: Policy,
+        requester: &str,
+        break_glass: Option<&str>,
+        roles: Option<&[(&str, &str)]>,
+    ) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut now = T0;
         let mut log = Vec::new();
@@ -202,20 +216,44 @@ impl Recorder {
             policy,
         )
         .expect("a key group file");
-        let group = Arc::new(KeyGroup::from_file(&file).expect("a valid key group"));
-        group
-            .policy
-            .validate(&group.roster, THRESHOLD)
-            .expect("the policy is valid for the roster");
         let mut ours = vec![log.len() as u64];
         log.push(
             Entry::KeyGroupRegistered {
                 at: tick(),
                 by: "security-officer".into(),
-                key_group: file,
+                key_group: file.clone(),
             }
             .encode(),
         );
+        let group = match roles {
+            None => KeyGroup::from_file(&file).expect("a valid key group"),
+            Some(roles) => {
+                let mut roster = file.roster.clone();
+                for p in &mut roster.participants {
+                    if let Some((_, role)) = roles.iter().find(|(id, _)| *id == p.id.as_str()) {
+                        p.role = (*role).into();
+                    }
+                }
+                let changed = change_roster(&file, roster.clone()).expect("a valid change");
+                ours.push(log.len() as u64);
+                log.push(
+                    Entry::RosterChanged {
+                        at: tick(),
+                        by: "security-officer".into(),
+                        key_group: file.name.clone(),
+                        version: 1,
+                        roster,
+                    }
+                    .encode(),
+                );
+                KeyGroup::at_version(&changed, 1).expect("a valid key group")
+            }
+        };
+        let group = Arc::new(group);
+        group
+            .policy
+            .validate(&group.roster, THRESHOLD)
+            .expect("the policy is valid for the roster");
 
         let request = Request {
             id: CeremonyId::new(CEREMONY).expect("a valid ceremony id"),
@@ -226,6 +264,7 @@ impl Recorder {
             created_at: tick(),
             break_glass: break_glass.map(Into::into),
             context: Vec::new(),
+            key_group_version: group.version,
         };
         let ceremony = Ceremony::new(request.clone(), group.clone()).expect("a valid request");
         ours.push(log.len() as u64);
@@ -378,6 +417,7 @@ impl Recorder {
                     created_at: at,
                     break_glass: None,
                     context: Vec::new(),
+                    key_group_version: 0,
                 };
                 self.other = Some(
                     Ceremony::new(request.clone(), self.group.clone()).expect("a valid request"),
@@ -457,6 +497,31 @@ pub fn clean() -> Recorded {
         "{actions:?}"
     );
     r.interleave();
+    assert!(signed(&r.sign_all()));
+    r.finish()
+}
+
+/// (d) After bob's role changes from engineering to release (roster
+/// version 1), alice, carol and bob approve: one of each role under the
+/// changed roster only.
+pub fn after_roster_change() -> Recorded {
+    let mut r = Recorder::with_roles(
+        4,
+        emergency_policy(),
+        "release-manager",
+        None,
+        Some(&[("bob", "release")]),
+    );
+    r.approve("alice");
+    r.approve("carol");
+    let actions = r.approve("bob");
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [Action::SendSigningPackage { attempt: 1, .. }]
+        ),
+        "{actions:?}"
+    );
     assert!(signed(&r.sign_all()));
     r.finish()
 }

@@ -38,20 +38,61 @@ impl From<&KeyGroupFile> for KeyGroup {
             name: file.name.to_string(),
             threshold: file.threshold.into(),
             public_key_package: hex::decode(&file.public_key_package).unwrap_or_default(),
-            roster: file
-                .roster
-                .participants
-                .iter()
-                .map(|p| RosterEntry {
-                    id: p.id.to_string(),
-                    name: p.name.clone(),
-                    role: p.role.clone(),
-                    identity: p.identity.map(|i| i.to_string()).unwrap_or_default(),
-                })
-                .collect(),
+            roster: KeyGroup::from_roster(&file.roster),
             policy_toml: file.policy.to_toml(),
+            roster_version: 0,
         }
     }
+}
+
+impl KeyGroup {
+    /// The roster's entries as the wire carries them.
+    pub fn from_roster(roster: &Roster) -> Vec<RosterEntry> {
+        roster
+            .participants
+            .iter()
+            .map(|p| RosterEntry {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                role: p.role.clone(),
+                identity: p.identity.map(|i| i.to_string()).unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+/// A roster from the wire: every entry with an identity key, valid as a
+/// whole.
+pub fn roster(entries: &[RosterEntry]) -> Result<Roster, InvalidField> {
+    let participants = entries
+        .iter()
+        .map(|p| {
+            let id = participant("roster.id", &p.id)?;
+            if p.identity.is_empty() {
+                return Err(InvalidField::new(
+                    "roster.identity",
+                    format!(
+                        "participant {id} has no identity key; every approver signs its \
+                         decisions, so list the public key of each (quorate keygen writes them)"
+                    ),
+                ));
+            }
+            let identity = crate::PublicIdentity::parse(&p.identity)
+                .map_err(|e| InvalidField::new("roster.identity", format!("{id}: {e}")))?;
+            Ok(crate::RosterEntry {
+                id,
+                name: p.name.clone(),
+                role: p.role.clone(),
+                coordinator: None,
+                identity: Some(identity),
+            })
+        })
+        .collect::<Result<Vec<_>, InvalidField>>()?;
+    let roster = Roster { participants };
+    roster
+        .validate()
+        .map_err(|e| InvalidField::new("roster", e))?;
+    Ok(roster)
 }
 
 impl TryFrom<&KeyGroup> for KeyGroupFile {
@@ -65,35 +106,7 @@ impl TryFrom<&KeyGroup> for KeyGroupFile {
             .ok_or_else(|| InvalidField::new("threshold", "must be between 1 and 65535"))?;
         let package = frost_ed25519::keys::PublicKeyPackage::deserialize(&group.public_key_package)
             .map_err(|e| InvalidField::new("public_key_package", e))?;
-        let participants = group
-            .roster
-            .iter()
-            .map(|p| {
-                let id = participant("roster.id", &p.id)?;
-                if p.identity.is_empty() {
-                    return Err(InvalidField::new(
-                        "roster.identity",
-                        format!(
-                            "participant {id} has no identity key; every approver signs its \
-                             decisions, so list the public key of each (quorate keygen writes them)"
-                        ),
-                    ));
-                }
-                let identity = crate::PublicIdentity::parse(&p.identity)
-                    .map_err(|e| InvalidField::new("roster.identity", format!("{id}: {e}")))?;
-                Ok(crate::RosterEntry {
-                    id,
-                    name: p.name.clone(),
-                    role: p.role.clone(),
-                    coordinator: None,
-                    identity: Some(identity),
-                })
-            })
-            .collect::<Result<Vec<_>, InvalidField>>()?;
-        let roster = Roster { participants };
-        roster
-            .validate()
-            .map_err(|e| InvalidField::new("roster", e))?;
+        let roster = roster(&group.roster)?;
         if usize::from(threshold) > roster.len() {
             return Err(InvalidField::new(
                 "threshold",

@@ -1,5 +1,6 @@
 //! `quorate.v1.KeyGroups`: registering and reading key groups.
 
+use quorate_ceremonies::KeyGroup;
 use quorate_common::KeyGroupName;
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::proto::{self, key_groups_server::KeyGroups};
@@ -59,14 +60,46 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
             .hub
             .key_group(&name)
             .ok_or_else(|| Status::not_found(format!("no key group {name}")))?;
-        let file = KeyGroupFile::new(
-            group.name.clone(),
-            group.threshold,
-            &group.public_key_package,
-            group.roster.clone(),
-            group.policy.clone(),
-        )
-        .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(proto::KeyGroup::from(&file)))
+        Ok(Response::new(reply(&group)?))
     }
+
+    async fn change_roster(
+        &self,
+        request: Request<proto::ChangeRosterRequest>,
+    ) -> Result<Response<proto::KeyGroup>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Operator],
+            Admit::NoParticipants,
+            "change rosters",
+        )?;
+        let request = request.into_inner();
+        let name = KeyGroupName::new(&request.name)
+            .map_err(|e| Status::invalid_argument(format!("name: {e}")))?;
+        let roster = proto::convert::roster(&request.roster)?;
+        let group = self
+            .hub
+            .change_roster(&name, roster, caller.to_string())
+            .await
+            .map_err(to_status_error)?;
+        tracing::info!(key_group = %name, version = group.version, by = %caller, "roster changed");
+        Ok(Response::new(reply(&group)?))
+    }
+}
+
+fn reply(group: &KeyGroup) -> Result<proto::KeyGroup, Status> {
+    let file = KeyGroupFile::new(
+        group.name.clone(),
+        group.threshold,
+        &group.public_key_package,
+        group.roster.clone(),
+        group.policy.clone(),
+    )
+    .map_err(|e| Status::internal(e.to_string()))?;
+    Ok(proto::KeyGroup {
+        roster_version: group.version,
+        ..proto::KeyGroup::from(&file)
+    })
 }

@@ -154,7 +154,10 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
             Status::not_found(e.to_string())
         }
         HubError::KeyGroupExists(_) => Status::already_exists(e.to_string()),
-        HubError::InvalidKeyGroup(_) => Status::invalid_argument(e.to_string()),
+        HubError::InvalidKeyGroup(_) | HubError::InvalidRoster(..) => {
+            Status::invalid_argument(e.to_string())
+        }
+        HubError::RosterRace(_) => Status::aborted(e.to_string()),
         HubError::Store(_) => {
             tracing::error!(error = %e, "storage failure");
             Status::unavailable(e.to_string())

@@ -9,8 +9,8 @@ mod sled_record;
 use std::future::Future;
 
 use quorate_ceremonies::{Entry, Event, Request, Timestamp};
-use quorate_common::CeremonyId;
 use quorate_common::keyfile::KeyGroupFile;
+use quorate_common::{CeremonyId, Party, Roster};
 use quorate_record::{ConsistencyProof, Hash, InclusionProof};
 
 pub use sled_record::SledStore;
@@ -20,6 +20,14 @@ pub use sled_record::SledStore;
 pub struct EventRecord {
     pub at: Timestamp,
     pub event: Event,
+}
+
+/// A key group as recorded: its registration and each roster change in
+/// order (change n gives roster version n).
+#[derive(Debug, Clone)]
+pub struct StoredKeyGroup {
+    pub registered: KeyGroupFile,
+    pub roster_changes: Vec<Roster>,
 }
 
 /// A ceremony as recorded: its request and every event, in order.
@@ -58,12 +66,15 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn size(&self) -> u64;
     /// The canonical bytes of entry `index`.
     fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
-    /// Every registered key group, in log order.
-    fn key_groups(&self) -> Result<Vec<KeyGroupFile>, StoreError>;
+    /// Every registered key group with its roster changes, in log order.
+    fn key_groups(&self) -> Result<Vec<StoredKeyGroup>, StoreError>;
+    /// The requesters, auditors and operators the record last listed.
+    fn parties(&self) -> Result<Option<Vec<Party>>, StoreError>;
     /// Every ceremony with its events, in log order.
     fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError>;
-    /// Indexes of the ceremony's entries: its key group's registration, its
-    /// request, then its events.
+    /// Indexes of the ceremony's entries: its key group's registration, the
+    /// roster changes up to the version it is judged by, its request, then
+    /// its events.
     fn ceremony_entries(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError>;
     fn root(&self, size: u64) -> Result<Hash, StoreError>;
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;

@@ -15,12 +15,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use quorate_ceremonies::Entry;
-use quorate_common::CeremonyId;
-use quorate_common::keyfile::KeyGroupFile;
+use quorate_common::{CeremonyId, KeyGroupName, Party};
 use quorate_record::{ConsistencyProof, Hash, HashStore, InclusionProof, RecordError};
 use tokio::sync::oneshot;
 
-use super::{CeremonyStore, EventRecord, StoreError, StoredCeremony};
+use super::{CeremonyStore, EventRecord, StoreError, StoredCeremony, StoredKeyGroup};
 
 pub struct SledStore {
     db: sled::Db,
@@ -169,6 +168,10 @@ impl SledStore {
             if let Some((key, _)) = key {
                 local.push((key.clone(), n.to_be_bytes().to_vec()));
             }
+            if let Entry::PartiesChanged { .. } = entry {
+                // The latest list of parties replaces the one before.
+                local.push((PARTIES.to_vec(), n.to_be_bytes().to_vec()));
+            }
             indexes.push(n);
             n += 1;
         }
@@ -242,7 +245,7 @@ impl CeremonyStore for SledStore {
         }
     }
 
-    fn key_groups(&self) -> Result<Vec<KeyGroupFile>, StoreError> {
+    fn key_groups(&self) -> Result<Vec<StoredKeyGroup>, StoreError> {
         let mut indexes = Vec::new();
         for kv in self.tree.scan_prefix(b"k") {
             let (k, v) = kv?;
@@ -252,10 +255,38 @@ impl CeremonyStore for SledStore {
         indexes
             .into_iter()
             .map(|i| match self.decoded(i)? {
-                Entry::KeyGroupRegistered { key_group, .. } => Ok(key_group),
+                Entry::KeyGroupRegistered { key_group, .. } => {
+                    let mut roster_changes = Vec::new();
+                    for (version, index) in self.roster_change_indexes(&key_group.name)? {
+                        match self.decoded(index)? {
+                            Entry::RosterChanged {
+                                roster, version: v, ..
+                            } if v == version && v == roster_changes.len() as u64 + 1 => {
+                                roster_changes.push(roster)
+                            }
+                            other => {
+                                return Err(not_a(index, "the next roster change", &other));
+                            }
+                        }
+                    }
+                    Ok(StoredKeyGroup {
+                        registered: key_group,
+                        roster_changes,
+                    })
+                }
                 other => Err(not_a(i, "key group registration", &other)),
             })
             .collect()
+    }
+
+    fn parties(&self) -> Result<Option<Vec<Party>>, StoreError> {
+        let Some(index) = self.index_at(PARTIES)? else {
+            return Ok(None);
+        };
+        match self.decoded(index)? {
+            Entry::PartiesChanged { parties, .. } => Ok(Some(parties)),
+            other => Err(not_a(index, "a change of parties", &other)),
+        }
     }
 
     fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError> {
@@ -306,7 +337,14 @@ impl CeremonyStore for SledStore {
                 key: format!("key group {}", request.key_group),
                 why: "ceremony names a key group the record lacks".into(),
             })?;
-        let mut out = vec![group, request_index];
+        let mut out = vec![group];
+        out.extend(
+            self.roster_change_indexes(&request.key_group)?
+                .into_iter()
+                .filter(|(version, _)| *version <= request.key_group_version)
+                .map(|(_, index)| index),
+        );
+        out.push(request_index);
         out.extend(self.event_indexes(id)?.into_iter().filter(durable));
         Ok(out)
     }
@@ -346,6 +384,28 @@ impl CeremonyStore for SledStore {
 }
 
 impl SledStore {
+    /// (version, index) of each roster change of the key group, in order.
+    fn roster_change_indexes(&self, group: &KeyGroupName) -> Result<Vec<(u64, u64)>, StoreError> {
+        let mut prefix = lookup(b'v', group.as_str().as_bytes());
+        prefix.push(0);
+        self.tree
+            .scan_prefix(&prefix)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let what = String::from_utf8_lossy(&k).to_string();
+                let version = k
+                    .get(prefix.len()..)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: what.clone(),
+                        why: "not a roster change key".into(),
+                    })?;
+                Ok((version, index_of(&v, &what)?))
+            })
+            .collect()
+    }
+
     fn event_indexes(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
         let mut prefix = lookup(b'c', id.as_str().as_bytes());
         prefix.push(0);
@@ -375,6 +435,9 @@ impl SledStore {
         }
     }
 }
+
+/// Index of the latest [`Entry::PartiesChanged`].
+const PARTIES: &[u8] = b"p";
 
 static EMPTY: BTreeMap<u64, Hash> = BTreeMap::new();
 
@@ -408,7 +471,18 @@ impl HashStore for Overlay<'_> {
 /// The lookup key an entry claims, and what to call it if it is taken.
 fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
     Some(match entry {
-        Entry::Refused { .. } => return None,
+        Entry::Refused { .. } | Entry::PartiesChanged { .. } => return None,
+        Entry::RosterChanged {
+            key_group, version, ..
+        } => {
+            let mut key = lookup(b'v', key_group.as_str().as_bytes());
+            key.push(0);
+            key.extend_from_slice(&version.to_be_bytes());
+            (
+                key,
+                format!("roster change {version} of key group {key_group}"),
+            )
+        }
         Entry::KeyGroupRegistered { key_group, .. } => (
             lookup(b'k', key_group.name.as_str().as_bytes()),
             format!("key group {}", key_group.name),
