@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use quorate_ceremonies::replay::{Transcript, replay};
+use quorate_ceremonies::replay::{Replayer, Transcript};
 use quorate_record::LogVerifier;
 
 pub struct Replays {
@@ -30,6 +30,9 @@ pub fn replays(
 ) -> anyhow::Result<Replays> {
     anyhow::ensure!(!texts.is_empty(), "no transcripts to replay");
     let log = LogVerifier::parse(log_key)?;
+    // One replayer for all threads, as an auditor checking a batch would
+    // use: it verifies each checkpoint and key group once.
+    let replayer = Replayer::new(&log);
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -43,7 +46,7 @@ pub fn replays(
                         }
                         let text = &texts[i % texts.len()];
                         let transcript: Transcript = serde_json::from_str(text)?;
-                        let report = replay(&transcript, &log);
+                        let report = replayer.replay(&transcript);
                         if let Some(finding) = report.first_finding() {
                             anyhow::bail!(
                                 "the replay of {} found {}: {}",

@@ -64,6 +64,18 @@ impl KeyGroup {
         })
     }
 
+    /// The key group of a file already checked, with its parsed package.
+    pub fn with_package(file: &KeyGroupFile, package: PublicKeyPackage) -> Self {
+        Self {
+            name: file.name.clone(),
+            threshold: file.threshold,
+            public_key_package: package,
+            roster: file.roster.clone(),
+            policy: file.policy.clone(),
+            version: 0,
+        }
+    }
+
     /// The key group as roster change number `version` leaves it.
     pub fn at_version(file: &KeyGroupFile, version: u64) -> Result<Self, String> {
         Ok(Self {

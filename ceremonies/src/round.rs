@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use frost_core::{BindingFactorList, Challenge, Field, GroupCommitment};
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
-use frost_ed25519::{Identifier, Signature, SigningPackage};
+use frost_ed25519::{Ed25519ScalarField, Ed25519Sha512, Identifier, Signature, SigningPackage};
 use quorate_common::ParticipantId;
 
 use crate::{KeyGroup, QuorumMet, Timestamp};
@@ -17,6 +18,53 @@ pub struct Round {
     package: SigningPackage,
     signers: Vec<ParticipantId>,
     shares: BTreeMap<ParticipantId, SignatureShare>,
+    /// What every share check of this package shares, made at the first.
+    derived: Derived,
+}
+
+/// RFC 9591's binding factors, group commitment and challenge of a signing
+/// package: the same for each of its shares, so computed once rather than
+/// once per share (and again to aggregate), which made checking a round's
+/// shares quadratic in its signers.
+#[derive(Clone, Default)]
+struct Derived(Option<std::sync::Arc<PackageValues>>);
+
+struct PackageValues {
+    binding_factors: BindingFactorList<Ed25519Sha512>,
+    group_commitment: GroupCommitment<Ed25519Sha512>,
+    challenge: Challenge<Ed25519Sha512>,
+}
+
+impl PackageValues {
+    fn of(package: &SigningPackage, key: &frost_ed25519::VerifyingKey) -> Option<Self> {
+        let binding_factors = frost_core::compute_binding_factor_list(package, key, &[]).ok()?;
+        let group_commitment =
+            frost_core::compute_group_commitment(package, &binding_factors).ok()?;
+        let challenge = frost_core::challenge(
+            &group_commitment.clone().to_element(),
+            key,
+            package.message(),
+        )
+        .ok()?;
+        Some(Self {
+            binding_factors,
+            group_commitment,
+            challenge,
+        })
+    }
+}
+
+/// Derived from the package alone: never part of a round's identity.
+impl PartialEq for Derived {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Derived" } else { "None" })
+    }
 }
 
 /// The result of checking one share.
@@ -47,6 +95,7 @@ impl Round {
             package: SigningPackage::new(commitments, message),
             signers: quorum.signers().to_vec(),
             shares: BTreeMap::new(),
+            derived: Derived::default(),
         }
     }
 
@@ -90,13 +139,34 @@ impl Round {
         let Some(verifying_share) = pubkeys.verifying_shares().get(&id) else {
             return ShareCheck::Invalid("no verifying share in the key group".into());
         };
-        match frost_core::verify_signature_share(
-            id,
-            verifying_share,
-            share,
-            &self.package,
-            pubkeys.verifying_key(),
-        ) {
+        let values = match &self.derived.0 {
+            Some(v) => Some(v.clone()),
+            None => PackageValues::of(&self.package, pubkeys.verifying_key()).map(|v| {
+                let v = std::sync::Arc::new(v);
+                self.derived.0 = Some(v.clone());
+                v
+            }),
+        };
+        let checked = match values {
+            Some(v) => frost_core::verify_signature_share_precomputed(
+                id,
+                &self.package,
+                &v.binding_factors,
+                &v.group_commitment,
+                share,
+                verifying_share,
+                v.challenge,
+            ),
+            // The package's values cannot be derived: frost says why.
+            None => frost_core::verify_signature_share(
+                id,
+                verifying_share,
+                share,
+                &self.package,
+                pubkeys.verifying_key(),
+            ),
+        };
+        match checked {
             Ok(()) => {
                 self.shares.insert(participant.clone(), *share);
                 ShareCheck::Valid
@@ -106,6 +176,13 @@ impl Round {
                 self.attempt
             )),
         }
+    }
+
+    fn sum_of_shares(&self) -> Option<frost_core::Scalar<Ed25519Sha512>> {
+        self.shares.values().try_fold(Default::default(), |sum, s| {
+            let bytes: [u8; 32] = s.serialize().try_into().ok()?;
+            Some(sum + Ed25519ScalarField::deserialize(&bytes).ok()?)
+        })
     }
 
     pub fn is_complete(&self) -> bool {
@@ -120,9 +197,19 @@ impl Round {
             .iter()
             .map(|(p, s)| (p.identifier(), *s))
             .collect();
-        let signature =
-            frost_ed25519::aggregate(&self.package, &shares, &key_group.public_key_package)
-                .map_err(|e| format!("aggregation failed: {e}"))?;
+        let checked_sum = self
+            .derived
+            .0
+            .as_ref()
+            .filter(|_| self.is_complete())
+            .zip(self.sum_of_shares());
+        let signature = match checked_sum {
+            // Every share was checked against these values: the signature
+            // is their group commitment and the sum of the shares.
+            Some((v, z)) => Signature::new(v.group_commitment.clone().to_element(), z),
+            None => frost_ed25519::aggregate(&self.package, &shares, &key_group.public_key_package)
+                .map_err(|e| format!("aggregation failed: {e}"))?,
+        };
         let bytes = signature
             .serialize()
             .map_err(|e| format!("cannot encode the signature: {e}"))?;

@@ -214,6 +214,11 @@ impl KeyGroupFile {
     /// package's own lowercase hex (one encoding, so one record entry), and
     /// a policy the roster can meet. Names the field that is wrong.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
+        self.checked_package().map(|_| ())
+    }
+
+    /// As [`Self::check`], returning the parsed public key package.
+    pub fn checked_package(&self) -> Result<PublicKeyPackage, (&'static str, String)> {
         if self.format != GROUP_FORMAT {
             return Err((
                 "format",
@@ -273,7 +278,8 @@ impl KeyGroupFile {
         }
         self.policy
             .validate(&self.roster, self.threshold)
-            .map_err(|e| ("policy", e.to_string()))
+            .map_err(|e| ("policy", e.to_string()))?;
+        Ok(package)
     }
 
     pub fn save(&self, path: &Path) -> Result<(), KeyFileError> {

@@ -14,7 +14,8 @@
 mod report;
 mod steps;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use quorate_common::CeremonyId;
 use quorate_record::{Checkpoint, Hash, InclusionProof, LogVerifier};
@@ -56,43 +57,109 @@ pub struct TranscriptEntry {
 /// Replays `transcript` against the log key `log`. Never fails: everything
 /// wrong is a finding in the report.
 pub fn replay(transcript: &Transcript, log: &LogVerifier) -> Report {
-    let mut report = Report::new(transcript.ceremony.clone());
-    if transcript.format != TRANSCRIPT_FORMAT {
-        report.finding(
-            None,
-            "format",
-            format!("is {:?}, expected {TRANSCRIPT_FORMAT:?}", transcript.format),
-        );
-        return report;
+    Replayer::new(log).replay(transcript)
+}
+
+/// Replays many transcripts against one log key, keeping what they share:
+/// each verified checkpoint and each key group's checked registration
+/// (parsing a public key package checks every point, which cost more than
+/// the rest of a small ceremony's replay). Safe to share across threads.
+pub struct Replayer<'a> {
+    log: &'a LogVerifier,
+    checkpoints: Mutex<HashMap<String, Checkpoint>>,
+    key_groups: Mutex<HashMap<Hash, Arc<KeyGroup>>>,
+}
+
+/// Entries each cache holds at most; it starts afresh when full.
+const CACHED: usize = 1024;
+
+impl<'a> Replayer<'a> {
+    pub fn new(log: &'a LogVerifier) -> Self {
+        Self {
+            log,
+            checkpoints: Mutex::default(),
+            key_groups: Mutex::default(),
+        }
     }
-    let checkpoint = match log.verify_checkpoint(&transcript.checkpoint) {
-        Ok(c) => c,
-        Err(e) => {
-            report.finding(None, "checkpoint", e.to_string());
+
+    /// As [`replay`].
+    pub fn replay(&self, transcript: &Transcript) -> Report {
+        let log = self.log;
+        let mut report = Report::new(transcript.ceremony.clone());
+        if transcript.format != TRANSCRIPT_FORMAT {
+            report.finding(
+                None,
+                "format",
+                format!("is {:?}, expected {TRANSCRIPT_FORMAT:?}", transcript.format),
+            );
             return report;
         }
-    };
-    if checkpoint.origin != log.name() {
-        report.finding(
-            None,
-            "checkpoint",
-            format!(
-                "is of log {:?}, but the log key is {:?}'s",
-                checkpoint.origin,
-                log.name()
-            ),
-        );
-        return report;
+        let checkpoint = match self.checkpoint(&transcript.checkpoint) {
+            Ok(c) => c,
+            Err(e) => {
+                report.finding(None, "checkpoint", e.to_string());
+                return report;
+            }
+        };
+        if checkpoint.origin != log.name() {
+            report.finding(
+                None,
+                "checkpoint",
+                format!(
+                    "is of log {:?}, but the log key is {:?}'s",
+                    checkpoint.origin,
+                    log.name()
+                ),
+            );
+            return report;
+        }
+        report.checkpoint = Some(report::CheckpointSummary {
+            origin: checkpoint.origin.clone(),
+            size: checkpoint.size,
+            root: checkpoint.root.to_string(),
+            signed_by: log.name().to_string(),
+        });
+        let entries = decode_all(transcript, &checkpoint, &mut report);
+        run(self, transcript, &entries, &mut report);
+        report
     }
-    report.checkpoint = Some(report::CheckpointSummary {
-        origin: checkpoint.origin.clone(),
-        size: checkpoint.size,
-        root: checkpoint.root.to_string(),
-        signed_by: log.name().to_string(),
-    });
-    let entries = decode_all(transcript, &checkpoint, &mut report);
-    run(transcript, &entries, &mut report);
-    report
+
+    fn checkpoint(&self, note: &str) -> Result<Checkpoint, quorate_record::RecordError> {
+        if let Some(c) = lock(&self.checkpoints).get(note) {
+            return Ok(c.clone());
+        }
+        let checkpoint = self.log.verify_checkpoint(note)?;
+        let mut cache = lock(&self.checkpoints);
+        if cache.len() >= CACHED {
+            cache.clear();
+        }
+        cache.insert(note.to_string(), checkpoint.clone());
+        Ok(checkpoint)
+    }
+
+    /// The key group of registration entry `bytes` (decoded as `file`),
+    /// checked.
+    fn registered(
+        &self,
+        bytes: &[u8],
+        file: &KeyGroupFile,
+    ) -> Result<Arc<KeyGroup>, (&'static str, String)> {
+        let leaf = quorate_record::leaf_hash(bytes);
+        if let Some(g) = lock(&self.key_groups).get(&leaf) {
+            return Ok(g.clone());
+        }
+        let group = Arc::new(KeyGroup::with_package(file, file.checked_package()?));
+        let mut cache = lock(&self.key_groups);
+        if cache.len() >= CACHED {
+            cache.clear();
+        }
+        cache.insert(leaf, group.clone());
+        Ok(group)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Checks each entry's place, inclusion and encoding; returns the decoded
@@ -146,7 +213,12 @@ fn decode_all(
 }
 
 /// Rebuilds the ceremony with the engine and compares every decision.
-fn run(transcript: &Transcript, entries: &[Option<Entry>], report: &mut Report) {
+fn run(
+    replayer: &Replayer<'_>,
+    transcript: &Transcript,
+    entries: &[Option<Entry>],
+    report: &mut Report,
+) {
     let Some(Some(Entry::KeyGroupRegistered { at, by, key_group })) = entries.first() else {
         report.finding(
             Some(0),
@@ -155,11 +227,14 @@ fn run(transcript: &Transcript, entries: &[Option<Entry>], report: &mut Report) 
         );
         return;
     };
-    if let Err((field, why)) = key_group.check() {
-        report.finding(Some(0), &format!("key_group.{field}"), why);
-        return;
-    }
-    let Some((group, changes)) = roster_in_effect(key_group, entries, report) else {
+    let registered = match replayer.registered(transcript.entries[0].entry.as_bytes(), key_group) {
+        Ok(g) => g,
+        Err((field, why)) => {
+            report.finding(Some(0), &format!("key_group.{field}"), why);
+            return;
+        }
+    };
+    let Some((group, changes)) = roster_in_effect(key_group, registered, entries, report) else {
         return;
     };
     let mut summary = report::GroupSummary::new(&group, *at, by);
@@ -299,11 +374,12 @@ fn run(transcript: &Transcript, entries: &[Option<Entry>], report: &mut Report) 
 /// change must be of this key group, numbered 1, 2, ... in order, and one
 /// the coordinator may make (the same share holders, a valid policy).
 fn roster_in_effect(
-    registered: &KeyGroupFile,
+    file: &KeyGroupFile,
+    registered: Arc<KeyGroup>,
     entries: &[Option<Entry>],
     report: &mut Report,
 ) -> Option<(Arc<KeyGroup>, Vec<String>)> {
-    let mut file = registered.clone();
+    let mut file = file.clone();
     let mut version = 0;
     let mut lines = Vec::new();
     for (i, entry) in entries.iter().enumerate().skip(1) {
@@ -348,6 +424,9 @@ fn roster_in_effect(
             "roster version {v} recorded {} by {by}",
             report::time(*at)
         ));
+    }
+    if version == 0 {
+        return Some((registered, lines));
     }
     match KeyGroup::at_version(&file, version) {
         Ok(g) => Some((Arc::new(g), lines)),
