@@ -125,6 +125,7 @@ fn request(requester: &str, break_glass: Option<&str>) -> Request {
         created_at: at(0),
         break_glass: break_glass.map(Into::into),
         context: Vec::new(),
+        follow_ups: Vec::new(),
     }
 }
 
@@ -265,7 +266,7 @@ impl Harness {
             assert_eq!(self.submit(s, now), vec![], "share of {s}");
         }
         let actions = self.submit(last, now);
-        let [Action::Close(Outcome::Signed { signature })] = actions.as_slice() else {
+        let [Action::Close(Outcome::Signed { signature, .. })] = actions.as_slice() else {
             panic!("the last share should close the ceremony as signed: {actions:?}");
         };
         assert!(self.ceremony.is_finished());

@@ -395,6 +395,7 @@ async fn run() -> anyhow::Result<()> {
                     break_glass,
                     justification,
                     context,
+                    follow_ups: Vec::new(),
                 })
                 .await
                 .map_err(status_error)?

@@ -38,6 +38,16 @@ struct Live {
     ceremony: Ceremony,
 }
 
+/// What a requester asks to have signed: the message (with its label and
+/// context) and the batch's follow-up messages.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub label: String,
+    pub message: Vec<u8>,
+    pub context: Vec<u8>,
+    pub follow_ups: Vec<quorate_common::batch::FollowUp>,
+}
+
 pub struct Hub<S> {
     store: S,
     authz: Authz,
@@ -142,11 +152,15 @@ impl<S: CeremonyStore> Hub<S> {
         &self,
         key_group: &str,
         requester: String,
-        label: String,
-        message: Vec<u8>,
+        asked: Asked,
         break_glass: Option<String>,
-        context: Vec<u8>,
     ) -> Result<Ceremony, HubError> {
+        let Asked {
+            label,
+            message,
+            context,
+            follow_ups,
+        } = asked;
         let name =
             KeyGroupName::new(key_group).map_err(|e| HubError::UnknownKeyGroup(e.to_string()))?;
         let group = self
@@ -161,6 +175,7 @@ impl<S: CeremonyStore> Hub<S> {
             created_at: self.clock.now(),
             break_glass,
             context,
+            follow_ups,
         };
         let ceremony = Ceremony::new(request.clone(), group)?;
         let id = request.id.clone();

@@ -20,6 +20,7 @@ fn request(id: &str) -> Entry {
             created_at: Timestamp(1_700_000_000_000),
             break_glass: None,
             context: Vec::new(),
+            follow_ups: Vec::new(),
         },
     }
 }

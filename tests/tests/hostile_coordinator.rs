@@ -318,6 +318,7 @@ async fn agent_refuses(lie: Lie) {
             break_glass: false,
             decision: quorate_common::Decision::Approve,
             at_unix_ms: 1_700_000_000_000,
+            follow_ups: Vec::new(),
         }
         .sign(&dealt.identities[i])
         .to_bytes()

@@ -17,6 +17,7 @@ use frost_ed25519::round2::SignatureShare;
 use quorate_ceremonies::record::Entry;
 use quorate_ceremonies::replay::{TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
 use quorate_ceremonies::{Action, Ceremony, Event, KeyGroup, Outcome, Phase, Request, Timestamp};
+use quorate_common::batch::FollowUp;
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::policy::{Deadlines, Emergency};
 use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy};
@@ -165,6 +166,17 @@ impl Recorder {
     /// [`CEREMONY`] by `requester` (break-glass with that justification if
     /// `break_glass` is set).
     pub fn new(seed: u64, policy: Policy, requester: &str, break_glass: Option<&str>) -> Self {
+        Self::with_batch(seed, policy, requester, break_glass, Vec::new())
+    }
+
+    /// As [`Recorder::new`], for a request whose batch has `follow_ups`.
+    pub fn with_batch(
+        seed: u64,
+        policy: Policy,
+        requester: &str,
+        break_glass: Option<&str>,
+        follow_ups: Vec<FollowUp>,
+    ) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut now = T0;
         let mut log = Vec::new();
@@ -226,6 +238,7 @@ impl Recorder {
             created_at: tick(),
             break_glass: break_glass.map(Into::into),
             context: Vec::new(),
+            follow_ups,
         };
         let ceremony = Ceremony::new(request.clone(), group.clone()).expect("a valid request");
         ours.push(log.len() as u64);
@@ -378,6 +391,7 @@ impl Recorder {
                     created_at: at,
                     break_glass: None,
                     context: Vec::new(),
+                    follow_ups: Vec::new(),
                 };
                 self.other = Some(
                     Ceremony::new(request.clone(), self.group.clone()).expect("a valid request"),
@@ -512,6 +526,48 @@ pub fn reformed_after_invalid_share() -> Recorded {
     );
     r.commit("carol");
     r.interleave();
+    let actions = r.commit("erin");
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [Action::SendSigningPackage { attempt: 2, .. }]
+        ),
+        "{actions:?}"
+    );
+    assert!(signed(&r.sign_all()));
+    r.finish()
+}
+
+/// The trusted comment of [`minisign_batch`]'s global signature.
+pub const TRUSTED_COMMENT: &str = "timestamp:1700000000\tfile:quorate-1.0.0.tar.gz\thashed";
+
+/// (d) A batch of two messages, as a minisign signature needs: alice,
+/// carol and erin approve the message and the trusted comment; attempt 1
+/// signs the message; all three send fresh commitments and attempt 2 signs
+/// the first signature followed by the trusted comment.
+pub fn minisign_batch() -> Recorded {
+    let follow_ups = vec![FollowUp::SignatureThen {
+        suffix: TRUSTED_COMMENT.as_bytes().to_vec(),
+    }];
+    let mut r = Recorder::with_batch(4, emergency_policy(), "release-manager", None, follow_ups);
+    r.approve("alice");
+    r.interleave();
+    r.approve("carol");
+    r.approve("erin");
+    let actions = r.sign_all();
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [
+                Action::ContinueBatch { signed: 0, .. },
+                Action::RequestCommitments { .. }
+            ]
+        ),
+        "{actions:?}"
+    );
+    r.commit("alice");
+    r.interleave();
+    r.commit("carol");
     let actions = r.commit("erin");
     assert!(
         matches!(
