@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use frost_ed25519::Signature;
 use frost_ed25519::round1::SigningCommitments;
+use quorate_common::batch::{self, FollowUp};
 use quorate_common::{
     CeremonyId, Decision, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest,
     SignedStatement,
@@ -45,6 +46,11 @@ pub struct Request {
     /// n after the nth recorded roster change.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub key_group_version: u64,
+    /// Messages signed after `message`, in order, under the same
+    /// approvals, each built by its rule from the signature before it (a
+    /// minisign global signature). Empty for a single message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUp>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -74,11 +80,26 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Outcome {
-    Cancelled { by: String, reason: String },
-    Expired { reason: String },
-    Failed { reason: String },
-    Rejected { reason: String },
-    Signed { signature: Signature },
+    Cancelled {
+        by: String,
+        reason: String,
+    },
+    Expired {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+    Rejected {
+        reason: String,
+    },
+    /// `signature` is the message's; a batch's follow-up messages'
+    /// signatures follow in order.
+    Signed {
+        signature: Signature,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        follow_ups: Vec<Signature>,
+    },
 }
 
 /// What the caller must do after an event. The coordinator pushes the new
@@ -91,6 +112,9 @@ pub enum Action {
     AbandonAttempt { attempt: u32, reason: String },
     /// The ceremony is over.
     Close(Outcome),
+    /// Message `signed` of the batch is signed with `signature`; the next
+    /// message, built from it, is signed next with fresh commitments.
+    ContinueBatch { signed: u32, signature: Signature },
     /// A participant is out of the signing set for the rest of the ceremony.
     DropSigner {
         participant: ParticipantId,
@@ -123,6 +147,9 @@ pub struct Ceremony {
     used: Vec<SigningCommitments>,
     /// The post-incident review of a break-glass ceremony.
     review: Option<Review>,
+    /// Signatures of the batch's messages signed so far, in order; the
+    /// next package signs message `signatures.len()`.
+    signatures: Vec<Signature>,
     /// Signing packages formed so far.
     attempts: u32,
     /// When the latest signing package was formed.
@@ -189,6 +216,8 @@ impl Ceremony {
                 request.message.len()
             )));
         }
+        batch::check(&request.follow_ups)
+            .map_err(|e| CeremonyError::InvalidRequest(format!("follow_ups: {e}")))?;
         if request.context.len() > MAX_MESSAGE_BYTES {
             return Err(CeremonyError::InvalidRequest(format!(
                 "the context is {} bytes; at most {MAX_MESSAGE_BYTES} bytes",
@@ -205,6 +234,7 @@ impl Ceremony {
             fresh: BTreeMap::new(),
             dropped: BTreeMap::new(),
             used: Vec::new(),
+            signatures: Vec::new(),
             review: None,
             attempts: 0,
             last_round_at: None,
@@ -323,8 +353,24 @@ impl Ceremony {
                 match round.check_share(&self.key_group, participant, share) {
                     ShareCheck::Valid if round.is_complete() => {
                         match round.aggregate(&self.key_group) {
-                            Ok(signature) => {
-                                let outcome = Outcome::Signed { signature };
+                            Ok(signature)
+                                if self.signatures.len() < self.request.follow_ups.len() =>
+                            {
+                                // More of the batch to sign: each message
+                                // gets its own package and fresh nonces.
+                                let signed = round.batch_index();
+                                self.signatures.push(signature);
+                                self.phase = Phase::ExpectCommitments;
+                                actions.push(Action::ContinueBatch { signed, signature });
+                            }
+                            Ok(last) => {
+                                let mut signatures = std::mem::take(&mut self.signatures);
+                                signatures.push(last);
+                                let signature = signatures.remove(0);
+                                let outcome = Outcome::Signed {
+                                    signature,
+                                    follow_ups: signatures,
+                                };
                                 self.phase = Phase::Done(outcome.clone());
                                 return Ok(vec![Action::Close(outcome)]);
                             }
@@ -437,6 +483,13 @@ impl Ceremony {
                 got: statement.message_sha256.to_string(),
             });
         }
+        if statement.follow_ups != self.request.follow_ups {
+            return Err(bad(format!(
+                "it decides on {} follow-up messages other than the {} of this ceremony's batch",
+                statement.follow_ups.len(),
+                self.request.follow_ups.len()
+            )));
+        }
         Ok(participant)
     }
 
@@ -535,13 +588,9 @@ impl Ceremony {
         match selection {
             Selection::Ready(quorum) => {
                 self.attempts += 1;
-                let round = Round::new(
-                    self.attempts,
-                    quorum,
-                    &mut self.fresh,
-                    &self.request.message,
-                    now,
-                );
+                let (index, message) = self.next_message();
+                let round =
+                    Round::new(self.attempts, quorum, &mut self.fresh, index, &message, now);
                 self.used
                     .extend(round.package().signing_commitments().values().copied());
                 self.last_round_at = Some(now);
@@ -802,9 +851,39 @@ impl Ceremony {
 
     pub fn signature(&self) -> Option<&Signature> {
         match &self.phase {
-            Phase::Done(Outcome::Signed { signature }) => Some(signature),
+            Phase::Done(Outcome::Signed { signature, .. }) => Some(signature),
             _ => None,
         }
+    }
+
+    /// The signatures of the batch's messages signed so far, in order:
+    /// the message's, then each follow-up's.
+    pub fn batch_signatures(&self) -> Vec<Signature> {
+        match &self.phase {
+            Phase::Done(Outcome::Signed {
+                signature,
+                follow_ups,
+            }) => std::iter::once(*signature)
+                .chain(follow_ups.iter().copied())
+                .collect(),
+            _ => self.signatures.clone(),
+        }
+    }
+
+    /// The index in the batch of the message signed next, and its bytes.
+    fn next_message(&self) -> (u32, Vec<u8>) {
+        let index = self.signatures.len();
+        let message = match (index.checked_sub(1), self.signatures.last()) {
+            (Some(previous), Some(signature)) => self
+                .request
+                .follow_ups
+                .get(previous)
+                .map(|f| f.message(&signature_bytes(signature)))
+                .unwrap_or_default(),
+            _ => self.request.message.clone(),
+        };
+        // At most 1 + MAX_FOLLOW_UPS messages (checked in `new`).
+        (u32::try_from(index).unwrap_or(u32::MAX), message)
     }
 
     /// `approved` or `rejected` if the participant decided.
@@ -874,4 +953,15 @@ impl Ceremony {
     pub fn review_record(&self) -> Option<&Review> {
         self.review.as_ref()
     }
+}
+
+/// The 64 bytes of an Ed25519 signature. An aggregate always encodes to 64
+/// bytes (the engine checked it with ed25519-dalek); were it not to, the
+/// zeros would make a follow-up message no agent signs.
+pub(crate) fn signature_bytes(signature: &Signature) -> [u8; 64] {
+    signature
+        .serialize()
+        .ok()
+        .and_then(|bytes| <[u8; 64]>::try_from(bytes.as_slice()).ok())
+        .unwrap_or([0; 64])
 }

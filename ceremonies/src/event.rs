@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 /// One input to [`crate::Ceremony::handle`]. The sender of each event is the
 /// authenticated caller, never a field the caller chose.
+// An approval (a signed statement and FROST commitments) is a few hundred
+// bytes larger than the other variants; events are handled one at a time,
+// so boxing it would only make every construction and match noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {

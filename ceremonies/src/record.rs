@@ -16,6 +16,10 @@ use crate::{Action, Event, Request, Timestamp};
 
 pub const ENTRY_PREFIX: &[u8] = b"quorate-entry/v1\n";
 
+// An approval (a signed statement and FROST commitments) is a few hundred
+// bytes larger than the other variants; events are handled one at a time,
+// so boxing it would only make every construction and match noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "entry", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Entry {

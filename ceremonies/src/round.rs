@@ -14,6 +14,8 @@ use crate::{KeyGroup, QuorumMet, Timestamp};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Round {
     attempt: u32,
+    /// Which message of the ceremony's batch the package signs (0 first).
+    batch_index: u32,
     formed_at: Timestamp,
     package: SigningPackage,
     signers: Vec<ParticipantId>,
@@ -80,6 +82,7 @@ impl Round {
         attempt: u32,
         quorum: QuorumMet,
         fresh: &mut BTreeMap<ParticipantId, SigningCommitments>,
+        batch_index: u32,
         message: &[u8],
         formed_at: Timestamp,
     ) -> Self {
@@ -91,6 +94,7 @@ impl Round {
         }
         Self {
             attempt,
+            batch_index,
             formed_at,
             package: SigningPackage::new(commitments, message),
             signers: quorum.signers().to_vec(),
@@ -101,6 +105,11 @@ impl Round {
 
     pub fn attempt(&self) -> u32 {
         self.attempt
+    }
+
+    /// Which message of the ceremony's batch the package signs (0 first).
+    pub fn batch_index(&self) -> u32 {
+        self.batch_index
     }
 
     pub fn formed_at(&self) -> Timestamp {

@@ -127,6 +127,7 @@ fn request(requester: &str, break_glass: Option<&str>) -> Request {
         break_glass: break_glass.map(Into::into),
         context: Vec::new(),
         key_group_version: 0,
+        follow_ups: Vec::new(),
     }
 }
 
@@ -267,7 +268,7 @@ impl Harness {
             assert_eq!(self.submit(s, now), vec![], "share of {s}");
         }
         let actions = self.submit(last, now);
-        let [Action::Close(Outcome::Signed { signature })] = actions.as_slice() else {
+        let [Action::Close(Outcome::Signed { signature, .. })] = actions.as_slice() else {
             panic!("the last share should close the ceremony as signed: {actions:?}");
         };
         assert!(self.ceremony.is_finished());

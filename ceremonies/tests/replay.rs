@@ -22,12 +22,14 @@ use support::transcript::{self as scenario, Recorded};
 static CLEAN: LazyLock<Recorded> = LazyLock::new(scenario::clean);
 static BREAK_GLASS: LazyLock<Recorded> = LazyLock::new(scenario::break_glass_reviewed);
 static REFORMED: LazyLock<Recorded> = LazyLock::new(scenario::reformed_after_invalid_share);
+static BATCH: LazyLock<Recorded> = LazyLock::new(scenario::minisign_batch);
 
-fn scenarios() -> [(&'static str, &'static Recorded); 3] {
+fn scenarios() -> [(&'static str, &'static Recorded); 4] {
     [
         ("clean", &CLEAN),
         ("break-glass", &BREAK_GLASS),
         ("reformed", &REFORMED),
+        ("batch", &BATCH),
     ]
 }
 
@@ -127,6 +129,45 @@ fn clean_transcripts_replay_to_the_recorded_outcome() {
     let text = check(&REFORMED.transcript).to_string();
     assert!(text.contains("INVALID signature share"), "{text}");
     assert!(text.contains("attempt 2"), "{text}");
+    // A batch: both messages' signatures are re-checked and reported.
+    let report = check(&BATCH.transcript);
+    let signatures = BATCH.ceremony.batch_signatures();
+    assert_eq!(signatures.len(), 2);
+    assert_eq!(
+        report.follow_up_signatures,
+        vec![hex::encode(
+            signatures[1].serialize().expect("signature bytes")
+        )]
+    );
+    let request = report.request.as_ref().expect("a request summary");
+    assert_eq!(request.follow_ups.len(), 1);
+    assert!(request.follow_ups[0].contains("hashed"), "{request:?}");
+}
+
+/// Every message of a replayed batch must verify: a transcript whose final
+/// signature is swapped for another valid-looking one is caught even when
+/// the log key holder logs it.
+#[test]
+fn a_batch_whose_follow_up_signature_was_altered_is_caught() {
+    let mut t = BATCH.transcript.clone();
+    let i = position(&t, |e| {
+        matches!(e, Entry::CeremonyEvent { decisions, .. }
+            if serde_json::to_value(decisions).expect("JSON")[0]["outcome"] == "signed")
+    });
+    alter(&mut t, i, "/decisions/0/follow_ups/0");
+    let report = check(&relogged(&BATCH, &t));
+    assert_eq!(
+        first(&report),
+        (Some(i), "decisions[0]".to_string()),
+        "{report}"
+    );
+    // And a statement that approves the message but not the batch's
+    // trusted comment does not count.
+    let mut t = BATCH.transcript.clone();
+    let i = position(&t, |e| is_event(e, "approved"));
+    alter(&mut t, i, "/event/statement/statement/follow_ups/0/suffix");
+    let report = check(&relogged(&BATCH, &t));
+    assert_eq!(first(&report).0, Some(i), "{report}");
 }
 
 #[test]
@@ -157,6 +198,10 @@ fn clean_reports_read_as_expected() {
     insta::assert_snapshot!(
         "reformed_after_invalid_share_report",
         check(&REFORMED.transcript).to_string()
+    );
+    insta::assert_snapshot!(
+        "minisign_batch_report",
+        check(&BATCH.transcript).to_string()
     );
 }
 

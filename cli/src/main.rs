@@ -100,7 +100,8 @@ enum Command {
     /// Ask for a signature over a small message (e.g. a SHA256SUMS manifest);
     /// with --format sshsig, an SSH signature over an artifact of any size;
     /// with --format dsse, a DSSE envelope of an in-toto statement naming
-    /// artifacts; with --git-tag, a signed annotated git tag.
+    /// artifacts; with --format minisign, a minisign signature file over an
+    /// artifact; with --git-tag, a signed annotated git tag.
     #[command(group(clap::ArgGroup::new("input").required(true).args(["message", "artifact", "git_tag"])))]
     Sign {
         #[arg(long)]
@@ -113,7 +114,7 @@ enum Command {
         /// for several artifacts).
         #[arg(long)]
         artifact: Vec<PathBuf>,
-        /// raw with --message, sshsig (or dsse) with --artifact, git-tag with --git-tag.
+        /// raw with --message, sshsig (or dsse, minisign) with --artifact, git-tag with --git-tag.
         #[arg(long, value_enum)]
         format: Option<SignatureFormat>,
         /// The SSHSIG namespace (what `ssh-keygen -Y verify -n` checks).
@@ -127,6 +128,10 @@ enum Command {
         /// https://quorate.dev/release-approval/v1).
         #[arg(long, requires = "artifact")]
         predicate_type: Option<String>,
+        /// minisign: the trusted comment, signed with the signature (one
+        /// line; default minisign's own, "timestamp:<now>\tfile:<name>\thashed").
+        #[arg(long, requires = "artifact")]
+        trusted_comment: Option<String>,
         /// Sign an annotated tag of this name in --repo; created as
         /// refs/tags/NAME once signed (needs --wait, or run `quorate
         /// signature ID --format git-tag --repo PATH` later).
@@ -152,7 +157,8 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
         /// With --wait: write the signature here (raw 64 bytes, the SSH
-        /// signature file, the DSSE envelope, or the signed tag object).
+        /// signature file, the DSSE envelope, the signed tag object, or the
+        /// minisign signature file, by default ARTIFACT.minisig).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
         /// Run under the key group's emergency policy. Flagged everywhere,
@@ -192,7 +198,8 @@ enum Command {
     /// Show where a ceremony stands.
     Status { ceremony: String },
     /// Write a signed ceremony's signature: the raw 64-byte Ed25519
-    /// signature, or the SSH signature file of an sshsig ceremony.
+    /// signature, or the file of its format (SSH signature, DSSE envelope,
+    /// git tag, minisign signature).
     Signature {
         ceremony: String,
         /// Where to write it (optional for git-tag: the tag goes into --repo).
@@ -214,7 +221,8 @@ enum Command {
         command: quorate::audit::AuditCommand,
     },
     /// Write a key group's public key: PEM SubjectPublicKeyInfo (openssl),
-    /// or an OpenSSH `ssh-ed25519` line and an allowed_signers line.
+    /// an OpenSSH `ssh-ed25519` line and an allowed_signers line, or a
+    /// minisign public key file.
     Pubkey {
         #[arg(long)]
         key_group: String,
@@ -366,6 +374,7 @@ async fn run() -> anyhow::Result<()> {
             namespace,
             predicate,
             predicate_type,
+            trusted_comment,
             git_tag,
             repo,
             commit,
@@ -389,7 +398,12 @@ async fn run() -> anyhow::Result<()> {
             {
                 anyhow::bail!("--predicate and --predicate-type go with --format dsse");
             }
+            if trusted_comment.is_some() && format != Some(SignatureFormat::Minisign) {
+                anyhow::bail!("--trusted-comment goes with --format minisign");
+            }
             let mut context = Vec::new();
+            let mut follow_ups = Vec::new();
+            let mut output = output;
             let (bytes, label, format) = match (message, artifact.as_slice(), git_tag, format) {
                 (Some(message), [], None, None | Some(SignatureFormat::Raw)) => {
                     let (bytes, label) = raw_request(&message)?;
@@ -411,6 +425,22 @@ async fn run() -> anyhow::Result<()> {
                     )?;
                     (bytes, label, SignatureFormat::Dsse)
                 }
+                // minisign: the artifact's BLAKE2b-512, then the global
+                // signature over that signature and the trusted comment.
+                (None, [artifact], None, Some(SignatureFormat::Minisign)) => {
+                    let (bytes, label, batch) =
+                        quorate::formats::minisign::request(artifact, trusted_comment.as_deref())?;
+                    follow_ups = batch;
+                    if wait {
+                        output.get_or_insert_with(|| {
+                            quorate::formats::minisign::default_output(artifact)
+                        });
+                    }
+                    (bytes, label, SignatureFormat::Minisign)
+                }
+                (None, _, None, Some(SignatureFormat::Minisign)) => {
+                    anyhow::bail!("a minisign signature covers one artifact: give one --artifact")
+                }
                 (None, [], Some(name), None | Some(SignatureFormat::GitTag)) => {
                     let repo = repo.as_deref().ok_or_else(|| {
                         anyhow::anyhow!("--git-tag needs --repo PATH (the git repository)")
@@ -427,7 +457,7 @@ async fn run() -> anyhow::Result<()> {
                     (bytes, label, SignatureFormat::GitTag)
                 }
                 (Some(_), _, _, _) => anyhow::bail!(
-                    "--format sshsig and dsse sign artifacts: give --artifact FILE, not --message"
+                    "--format sshsig, dsse and minisign sign artifacts: give --artifact FILE, not --message"
                 ),
                 (None, [], Some(_), _) => {
                     anyhow::bail!(
@@ -440,7 +470,7 @@ async fn run() -> anyhow::Result<()> {
                     )
                 }
                 _ => anyhow::bail!(
-                    "--artifact is signed through its digest: use --format sshsig or --format dsse (or sign a small message with --message, or a git tag with --git-tag)"
+                    "--artifact is signed through its digest: use --format sshsig, dsse or minisign (or sign a small message with --message, or a git tag with --git-tag)"
                 ),
             };
             let mut clients = Clients::connect(&target).await?;
@@ -455,6 +485,7 @@ async fn run() -> anyhow::Result<()> {
                     break_glass,
                     justification,
                     context,
+                    follow_ups: follow_ups.iter().map(Into::into).collect(),
                 })
                 .await
                 .map_err(status_error)?
@@ -621,6 +652,7 @@ async fn run() -> anyhow::Result<()> {
                         .unwrap_or_else(|| format!("quorate-{key_group}"));
                     format!("{}\n", sshsig::public_key_line(&key, &comment)?)
                 }
+                PubkeyFormat::Minisign => quorate_common::formats::minisign::public_key_file(&key),
             };
             if let (Some(path), Some(principal)) = (&allowed_signers, &principal) {
                 let line = sshsig::allowed_signers_line(principal, &namespace, &key)?;
@@ -674,6 +706,7 @@ fn write_signature(
         SignatureFormat::Raw => s.signature.clone(),
         SignatureFormat::Sshsig => formats::sshsig_armor(s, key)?.into_bytes(),
         SignatureFormat::Dsse => formats::dsse::envelope(s, key)?.into_bytes(),
+        SignatureFormat::Minisign => formats::minisign::signature_file(s, key)?.into_bytes(),
         SignatureFormat::GitTag => {
             let repo = repo.ok_or_else(|| {
                 anyhow::anyhow!(

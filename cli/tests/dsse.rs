@@ -8,15 +8,11 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use base64::Engine as _;
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::ParticipantId;
-use quorate_common::proto;
 use support::{quorate, quorate_offline, quorum_signs, said, text};
-
-const T: Duration = Duration::from_secs(30);
 
 /// The Python with securesystemslib that `.ci/run` installs
 /// (QUORATE_DSSE_PYTHON, else target/ci-venv). Fails, never skips.
@@ -82,18 +78,7 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
     .await;
     assert!(out.status.success(), "{}", said(&out));
     let id = text(&out.stdout).trim().to_string();
-    let alice = ParticipantId::new("alice").unwrap();
-    d.wait_pending(&alice, &id, T).await.unwrap();
-    let review = d
-        .control(&alice)
-        .await
-        .unwrap()
-        .show(proto::ShowRequest {
-            ceremony: id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let review = support::review(&d, "alice", &id).await;
     assert_eq!(
         review.artifacts,
         [

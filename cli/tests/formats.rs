@@ -4,16 +4,13 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 mod support;
 
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::ParticipantId;
-use quorate_common::proto;
 use support::{quorate, quorum_signs, text};
 
-const T: Duration = Duration::from_secs(30);
 const PRINCIPAL: &str = "releases@example.com";
 
 /// `ssh-keygen args < stdin`; fails, never skips, when ssh-keygen is missing.
@@ -110,18 +107,7 @@ async fn sshsig_over_a_large_artifact_verifies_with_ssh_keygen() {
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let id = text(&out.stdout).trim().to_string();
-    let alice = ParticipantId::new("alice").unwrap();
-    d.wait_pending(&alice, &id, T).await.unwrap();
-    let review = d
-        .control(&alice)
-        .await
-        .unwrap()
-        .show(proto::ShowRequest {
-            ceremony: id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let review = support::review(&d, "alice", &id).await;
     let expected = format!(
         "SSH signature (namespace file) over an artifact with SHA-512 {}",
         sha512_hex(&artifact)

@@ -52,18 +52,7 @@ async fn signed_tag_verifies_with_git_verify_tag_and_a_tampered_one_does_not() {
 
     // The approver sees the tag object, checked by the agent against the
     // digest it signs.
-    let alice = ParticipantId::new("alice").unwrap();
-    d.wait_pending(&alice, &id, T).await.unwrap();
-    let review = d
-        .control(&alice)
-        .await
-        .unwrap()
-        .show(proto::ShowRequest {
-            ceremony: id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let review = support::review(&d, "alice", &id).await;
     assert_eq!(
         review.artifacts[0],
         format!("git tag v1.0 on commit {head}")
@@ -348,6 +337,7 @@ FAILED  tag v1.0-evil: "
         .await
         .unwrap()
         .into_inner();
+    let alice = ParticipantId::new("alice").unwrap();
     d.wait_pending(&alice, &bad.id, T).await.unwrap();
     let mut control = d.control(&alice).await.unwrap();
     let err = control

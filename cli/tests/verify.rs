@@ -1,8 +1,9 @@
 //! `quorate verify`, the consumer's gate, on signatures made with fixed keys:
 //! every branch (missing, invalid, untrusted key, key not trusted for this,
-//! digest mismatch, good) for raw, sshsig and dsse, and `--manifest` with a
-//! mix of good and bad entries. (Real ceremonies' git tags and DSSE
-//! envelopes go through the gate in `git_tag.rs` and `dsse.rs`.)
+//! digest mismatch, good) for raw, sshsig, dsse and minisign, and
+//! `--manifest` with a mix of good and bad entries. (Real ceremonies' git
+//! tags, DSSE envelopes and minisign files go through the gate in
+//! `git_tag.rs`, `dsse.rs` and `minisign.rs`.)
 
 mod support;
 
@@ -10,6 +11,7 @@ use std::path::Path;
 
 use ed25519_dalek::{Signer, SigningKey};
 use quorate_common::formats::dsse::{self, Envelope, PAYLOAD_TYPE, Statement, Subject};
+use quorate_common::formats::minisign::{self, SignatureFile};
 use quorate_common::formats::sshsig::{self, Namespace};
 use quorate_common::pem::ed25519_public_key_pem;
 use support::{quorate_offline, said, text};
@@ -36,6 +38,23 @@ fn sshsig_file(seed: [u8; 32], ns: &str, artifact: &[u8]) -> String {
     sshsig::armor(&key.verifying_key().to_bytes(), &ns, &sig)
 }
 
+/// A minisign signature file by `seed`'s key over `artifact`, as a
+/// ceremony's batch makes it: the BLAKE2b-512, then the global signature.
+fn minisign_file(seed: [u8; 32], artifact: &[u8], comment: &str) -> String {
+    let key = SigningKey::from_bytes(&seed);
+    let (message, follow_ups) = minisign::batch(&minisign::blake2b512(artifact), comment).unwrap();
+    let signature = key.sign(&message).to_bytes();
+    let global_signature = key.sign(&follow_ups[0].message(&signature)).to_bytes();
+    SignatureFile {
+        untrusted_comment: "signature from a test key".into(),
+        key_id: minisign::key_id(&key.verifying_key().to_bytes()),
+        signature,
+        trusted_comment: comment.into(),
+        global_signature,
+    }
+    .write()
+}
+
 fn envelope(seed: [u8; 32], subjects: &[(&str, &[u8])]) -> String {
     let key = SigningKey::from_bytes(&seed);
     let subjects = subjects
@@ -53,14 +72,14 @@ fn envelope(seed: [u8; 32], subjects: &[(&str, &[u8])]) -> String {
         .to_json()
 }
 
-/// A trust policy: the TRUSTED key as `release` for app-* in sshsig and
-/// dsse, and as PEM for raw SHA256SUMS.
+/// A trust policy: the TRUSTED key as `release` for app-* in sshsig, dsse
+/// and minisign, and as PEM for raw SHA256SUMS.
 fn policy(dir: &Path) -> String {
     let public = SigningKey::from_bytes(&TRUSTED).verifying_key().to_bytes();
     let line = sshsig::public_key_line(&public, "release").unwrap();
     let pem = ed25519_public_key_pem(&public);
     let text = format!(
-        "[[key_group]]\nname = \"release\"\npublic_key = \"{line}\"\nformats = [\"sshsig\", \"dsse\"]\nartifacts = [\"app-*\"]\n\n\
+        "[[key_group]]\nname = \"release\"\npublic_key = \"{line}\"\nformats = [\"sshsig\", \"dsse\", \"minisign\"]\nartifacts = [\"app-*\"]\n\n\
          [[key_group]]\nname = \"manifests\"\npublic_key = \"\"\"\n{pem}\"\"\"\nformats = [\"raw\"]\nartifacts = [\"SHA256SUMS\"]\n"
     );
     let path = dir.join("trust.toml");
@@ -233,6 +252,81 @@ fn every_branch_of_the_gate_for_each_format() {
         ),
     );
 
+    // minisign
+    std::fs::write(
+        p("good.minisig"),
+        minisign_file(TRUSTED, &artifact, "app 1.0"),
+    )
+    .unwrap();
+    std::fs::write(
+        p("stranger.minisig"),
+        minisign_file(STRANGER, &artifact, "app 1.0"),
+    )
+    .unwrap();
+    std::fs::write(p("other.minisig"), minisign_file(TRUSTED, &artifact, "x")).unwrap();
+    std::fs::write(
+        p("comment.minisig"),
+        std::fs::read_to_string(p("good.minisig"))
+            .unwrap()
+            .replace("trusted comment: app 1.0", "trusted comment: app 6.6"),
+    )
+    .unwrap();
+    // The same signature line with the legacy algorithm "Ed".
+    let signed = std::fs::read_to_string(p("good.minisig")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let line = signed.lines().nth(1).unwrap();
+    let mut blob = base64::Engine::decode(&b64, line).unwrap();
+    blob[1] = b'd';
+    let legacy = signed.replace(line, &base64::Engine::encode(&b64, &blob));
+    std::fs::write(p("legacy.minisig"), legacy).unwrap();
+    std::fs::write(p("truncated.minisig"), "untrusted comment: x\n").unwrap();
+    let mini = |sig: &str, artifact: &Path| verify(&policy, "minisign", &p(sig), artifact);
+    starts(mini("good.minisig", &p("app-1.0.tar.gz")), good.clone());
+    starts(
+        mini("missing.minisig", &p("app-1.0.tar.gz")),
+        failed("signature present", "cannot read"),
+    );
+    starts(
+        mini("truncated.minisig", &p("app-1.0.tar.gz")),
+        failed(
+            "signature valid",
+            "not a minisign signature file: it ends before the signature",
+        ),
+    );
+    starts(
+        mini("legacy.minisig", &p("app-1.0.tar.gz")),
+        failed("signature valid", "a legacy minisign signature"),
+    );
+    starts(
+        mini("comment.minisig", &p("app-1.0.tar.gz")),
+        failed(
+            "signature valid",
+            "the global signature (over the signature and the trusted comment) does not verify",
+        ),
+    );
+    starts(
+        mini("stranger.minisig", &p("app-1.0.tar.gz")),
+        failed("signed by a trusted key group", "signed by minisign key id"),
+    );
+    starts(
+        mini("other.minisig", &p("other.tar.gz")),
+        failed(
+            "signed by a trusted key group",
+            "key group release may not sign \"other.tar.gz\"",
+        ),
+    );
+    starts(
+        mini("good.minisig", &p("evil/app-1.0.tar.gz")),
+        failed(
+            "artifact matches what was signed",
+            "the signature is not over app-1.0.tar.gz as it is now",
+        ),
+    );
+    starts(
+        mini("good.minisig", &p("app-9.0.tar.gz")),
+        failed("artifact matches what was signed", "the artifact"),
+    );
+
     // raw: a manifest signed as is
     let manifest = quorate_common::manifest::sha256sums_line("app-1.0.tar.gz", &artifact);
     std::fs::write(p("SHA256SUMS"), &manifest).unwrap();
@@ -349,6 +443,14 @@ fn manifest_checks_many_entries_and_fails_if_any_fails() {
         .unwrap();
         entries.push(serde_json::json!({"artifact": name, "signature": format!("{name}.sig"), "format": "sshsig"}));
         entries.push(serde_json::json!({"artifact": name, "signature": format!("{name}.intoto.json"), "format": "dsse"}));
+        if i < 2 {
+            std::fs::write(
+                p(&format!("{name}.minisig")),
+                minisign_file(TRUSTED, bytes.as_bytes(), &name),
+            )
+            .unwrap();
+            entries.push(serde_json::json!({"artifact": name, "signature": format!("{name}.minisig"), "format": "minisign"}));
+        }
     }
     std::fs::write(p("manifest.json"), serde_json::to_string(&entries).unwrap()).unwrap();
     let run = || {
@@ -363,14 +465,21 @@ fn manifest_checks_many_entries_and_fails_if_any_fails() {
     let out = run();
     assert!(out.status.success(), "{}", said(&out));
     assert!(
-        text(&out.stdout).ends_with("24 verified, 0 failed\n"),
+        text(&out.stdout).ends_with("26 verified, 0 failed\n"),
         "{}",
         said(&out)
     );
 
     // Break a few: a tampered artifact (both its entries fail), a missing
-    // signature, a stranger's signature, an unknown format.
+    // signature, a stranger's signature, an unknown format, a minisign file
+    // whose trusted comment was changed.
     std::fs::write(p("app-3.tar.gz"), b"tampered").unwrap();
+    let minisig = std::fs::read_to_string(p("app-1.tar.gz.minisig")).unwrap();
+    std::fs::write(
+        p("app-1.tar.gz.minisig"),
+        minisig.replace("trusted comment: app-1", "trusted comment: app-2"),
+    )
+    .unwrap();
     std::fs::remove_file(p("app-5.tar.gz.sig")).unwrap();
     std::fs::write(p("app-7.tar.gz.sig"), sshsig_file(STRANGER, "file", b"x")).unwrap();
     entries.push(serde_json::json!({"artifact": "app-1.tar.gz", "signature": "app-1.tar.gz.sig", "format": "pgp"}));
@@ -378,13 +487,15 @@ fn manifest_checks_many_entries_and_fails_if_any_fails() {
     let out = run();
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
     let stdout = text(&out.stdout);
-    assert!(stdout.ends_with("20 verified, 5 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("21 verified, 6 failed\n"), "{stdout}");
     for line in [
         "FAILED  app-3.tar.gz: check \"artifact matches what was signed\" failed: the signature is not over app-3.tar.gz",
         "FAILED  app-3.tar.gz: check \"artifact matches what was signed\" failed: app-3.tar.gz has SHA-256",
         "FAILED  app-5.tar.gz: check \"signature present\" failed: cannot read",
         "FAILED  app-7.tar.gz: check \"signed by a trusted key group\" failed: signed by ssh-ed25519",
         "FAILED  app-1.tar.gz: check \"signature valid\" failed: unknown format \"pgp\"",
+        "FAILED  app-1.tar.gz: check \"signature valid\" failed: the global signature",
+        "ok      app-0.tar.gz: signed by key group release",
         "ok      app-0.tar.gz: signed by key group release",
     ] {
         assert!(stdout.contains(line), "{line}\n{stdout}");

@@ -3,6 +3,7 @@
 //! conversions. Holds no ceremony logic (that is `quorate-ceremonies`) and
 //! does no network I/O.
 
+pub mod batch;
 pub mod digest;
 pub mod formats;
 pub mod hex_bytes;

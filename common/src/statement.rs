@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::batch::FollowUp;
 use crate::identity::{IdentityKey, PublicIdentity};
 use crate::{CeremonyId, KeyGroupName, ParticipantId, Sha256Digest};
 
@@ -34,6 +35,11 @@ pub struct Statement {
     pub decision: Decision,
     /// The approver's clock when it decided, ms since the Unix epoch.
     pub at_unix_ms: i64,
+    /// The follow-up messages of the batch the approver saw, each signed
+    /// after the message under this same decision (see [`crate::batch`]).
+    /// Left out when empty, so a single message's statement reads as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUp>,
 }
 
 impl Statement {

@@ -15,8 +15,8 @@
 //! ```toml
 //! [[key_group]]
 //! name = "release"
-//! public_key = "ssh-ed25519 AAAA..."     # or a PEM "-----BEGIN PUBLIC KEY-----" block
-//! formats = ["raw", "sshsig", "dsse", "git-tag"]
+//! public_key = "ssh-ed25519 AAAA..."     # or a PEM "-----BEGIN PUBLIC KEY-----" block, or a minisign public key
+//! formats = ["raw", "sshsig", "dsse", "git-tag", "minisign"]
 //! artifacts = ["app-*.tar.gz", "v*"]     # file names, statement subjects and tag names (`*`, `?`); default any
 //! namespaces = ["file"]                  # SSHSIG namespaces for sshsig; default ["file"]
 //! ```
@@ -28,6 +28,7 @@ use sha2::Digest as _;
 
 use crate::formats::dsse::{self, Envelope, PAYLOAD_TYPE, Statement};
 use crate::formats::git_tag;
+use crate::formats::minisign::{self, SignatureFile};
 use crate::formats::sshsig::{self, Namespace};
 
 /// The signature formats the gate checks.
@@ -35,6 +36,7 @@ use crate::formats::sshsig::{self, Namespace};
 pub enum Format {
     Dsse,
     GitTag,
+    Minisign,
     Raw,
     Sshsig,
 }
@@ -44,6 +46,7 @@ impl Format {
         match self {
             Self::Dsse => "dsse",
             Self::GitTag => "git-tag",
+            Self::Minisign => "minisign",
             Self::Raw => "raw",
             Self::Sshsig => "sshsig",
         }
@@ -56,11 +59,12 @@ impl std::str::FromStr for Format {
         Ok(match s {
             "dsse" => Self::Dsse,
             "git-tag" => Self::GitTag,
+            "minisign" => Self::Minisign,
             "raw" => Self::Raw,
             "sshsig" => Self::Sshsig,
             _ => {
                 return Err(format!(
-                    "unknown format {s:?}; use raw, sshsig, dsse or git-tag"
+                    "unknown format {s:?}; use raw, sshsig, dsse, git-tag or minisign"
                 ));
             }
         })
@@ -159,15 +163,18 @@ impl TrustPolicy {
         for g in wire.key_group {
             let key = sshsig::parse_public_key_line(&g.public_key)
                 .or_else(|| crate::pem::parse_ed25519_public_key_pem(&g.public_key))
+                .map(Ok)
+                .or_else(|| quorate_minisign_key(&g.public_key))
                 .ok_or_else(|| {
                     format!(
-                        "key group {:?}: public_key must be an `ssh-ed25519 AAAA...` line or a PEM Ed25519 public key (`quorate pubkey --format ssh` or `--format pem` prints it)",
+                        "key group {:?}: public_key must be an `ssh-ed25519 AAAA...` line, a PEM Ed25519 public key or a minisign public key (`quorate pubkey --format ssh`, `--format pem` or `--format minisign` prints it)",
                         g.name
                     )
-                })?;
+                })?
+                .map_err(|why| format!("key group {:?}: public_key: {why}", g.name))?;
             if g.formats.is_empty() {
                 return Err(format!(
-                    "key group {:?}: formats is empty; list what it may sign (raw, sshsig, dsse, git-tag)",
+                    "key group {:?}: formats is empty; list what it may sign (raw, sshsig, dsse, git-tag, minisign)",
                     g.name
                 ));
             }
@@ -289,6 +296,33 @@ fn ed25519_ok(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
         .is_ok()
 }
 
+/// The group key of a minisign public key (a key file's text or its base64
+/// line), if `text` is one; an error if its key id is not the one quorate
+/// derives from the key, as every signature of that key group names.
+fn quorate_minisign_key(text: &str) -> Option<Result<[u8; 32], String>> {
+    let key = minisign::PublicKey::parse(text).ok()?;
+    let derived = minisign::key_id(&key.key);
+    Some(if key.key_id == derived {
+        Ok(key.key)
+    } else {
+        Err(format!(
+            "a minisign key with key id {}, but a quorate key group's key has key id {} (`quorate pubkey --format minisign` writes it)",
+            minisign::key_id_hex(&key.key_id),
+            minisign::key_id_hex(&derived)
+        ))
+    })
+}
+
+/// The signature verifies, but not over the artifact `name` as it is.
+fn altered_artifact<T>(name: &str) -> Result<T, Failure> {
+    fail(
+        Check::Matches,
+        format!(
+            "the signature is not over {name} as it is now (the artifact or the signature was altered)"
+        ),
+    )
+}
+
 fn unknown_key(key: &[u8; 32]) -> String {
     let line = sshsig::public_key_line(key, "").unwrap_or_default();
     format!("signed by {line}, which no key group of the trust policy has")
@@ -360,12 +394,7 @@ pub fn verify_sshsig(
         &sshsig::signed_data(&file.namespace, sha512),
         &file.signature,
     ) {
-        return fail(
-            Check::Matches,
-            format!(
-                "the signature is not over {name} as it is now (the artifact or the signature was altered)"
-            ),
-        );
+        return altered_artifact(name);
     }
     Ok(Verified {
         key_group: group.name.clone(),
@@ -447,6 +476,53 @@ pub fn verify_dsse(
                 ),
             );
         }
+    }
+    Ok(Verified {
+        key_group: group.name.clone(),
+    })
+}
+
+/// A minisign signature file (`signature`) over the artifact `name` whose
+/// BLAKE2b-512 is `blake2b512`. Its key id names the key group; the global
+/// signature (over the file signature and the trusted comment) must verify
+/// under that key group's key, whatever the artifact, so a failure there is
+/// an altered signature file; then the file signature must be over the
+/// artifact's digest.
+pub fn verify_minisign(
+    policy: &TrustPolicy,
+    name: &str,
+    blake2b512: &[u8; 64],
+    signature: &str,
+) -> Result<Verified, Failure> {
+    let file = SignatureFile::parse(signature).or_else(|e| fail(Check::Valid, e.to_string()))?;
+    let known: Vec<&TrustedGroup> = policy
+        .groups
+        .iter()
+        .filter(|g| minisign::key_id(&g.key) == file.key_id)
+        .collect();
+    if known.is_empty() {
+        return fail(
+            Check::Trusted,
+            format!(
+                "signed by minisign key id {}, which no key group of the trust policy has",
+                minisign::key_id_hex(&file.key_id)
+            ),
+        );
+    }
+    let signers: Vec<&TrustedGroup> = known
+        .iter()
+        .copied()
+        .filter(|g| ed25519_ok(&g.key, &file.global_message(), &file.global_signature))
+        .collect();
+    if signers.is_empty() {
+        return fail(
+            Check::Valid,
+            "the global signature (over the signature and the trusted comment) does not verify: the signature file was altered",
+        );
+    }
+    let group = pick(&signers, |g| g.allows(Format::Minisign, &[name]))?;
+    if !ed25519_ok(&group.key, blake2b512, &file.signature) {
+        return altered_artifact(name);
     }
     Ok(Verified {
         key_group: group.name.clone(),

@@ -74,6 +74,16 @@ impl Versions {
     }
 }
 
+/// What a requester asks to have signed: the message (with its label and
+/// context) and the batch's follow-up messages.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    pub label: String,
+    pub message: Vec<u8>,
+    pub context: Vec<u8>,
+    pub follow_ups: Vec<quorate_common::batch::FollowUp>,
+}
+
 pub struct Hub<S> {
     store: S,
     authz: Authz,
@@ -254,11 +264,15 @@ impl<S: CeremonyStore> Hub<S> {
         &self,
         key_group: &str,
         requester: String,
-        label: String,
-        message: Vec<u8>,
+        asked: Asked,
         break_glass: Option<String>,
-        context: Vec<u8>,
     ) -> Result<Ceremony, HubError> {
+        let Asked {
+            label,
+            message,
+            context,
+            follow_ups,
+        } = asked;
         let name =
             KeyGroupName::new(key_group).map_err(|e| HubError::UnknownKeyGroup(e.to_string()))?;
         let group = self
@@ -274,6 +288,7 @@ impl<S: CeremonyStore> Hub<S> {
             break_glass,
             context,
             key_group_version: group.version,
+            follow_ups,
         };
         let ceremony = Ceremony::new(request.clone(), group)?;
         let id = request.id.clone();

@@ -92,6 +92,9 @@ impl Observer {
                         _ => {}
                     }
                 }
+                Action::ContinueBatch { signed, .. } => {
+                    tracing::info!(ceremony = %id, signed, "message of the batch signed; the next is signed next")
+                }
                 Action::DropSigner {
                     participant,
                     reason,

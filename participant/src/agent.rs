@@ -10,6 +10,7 @@ use std::time::Duration;
 use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::KeyPackage;
 use quorate_ceremonies::KeyGroup;
+use quorate_common::batch::FollowUp;
 use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
 use quorate_common::proto::audit_client::AuditClient;
 use quorate_common::proto::client::Identify;
@@ -26,7 +27,7 @@ use tonic::{Code, Status};
 use crate::AgentConfig;
 use crate::approvals::{Expected, check_signing_package};
 use crate::identity::{DecisionOf, load_identity, sign_decision};
-use crate::journal::{Decision, Entry, Journal};
+use crate::journal::{Decision, Entry, Journal, SignedAttempt};
 use crate::record_check::task::{self as record_task, Queue};
 use crate::record_check::{RecordCheck, fetch};
 use crate::signer::{self, Nonces};
@@ -44,6 +45,17 @@ fn check_context(id: &CeremonyId, status: &proto::CeremonyStatus) -> Result<(), 
             id: id.clone(),
             problem,
         })
+}
+
+/// The ceremony's follow-up messages, checked.
+fn follow_ups_of(
+    id: &CeremonyId,
+    status: &proto::CeremonyStatus,
+) -> Result<Vec<FollowUp>, AgentError> {
+    proto::convert::follow_ups("follow_ups", &status.follow_ups).map_err(|e| AgentError::Batch {
+        id: id.clone(),
+        problem: e.to_string(),
+    })
 }
 
 /// Why the approver's command could not be carried out.
@@ -64,6 +76,8 @@ pub enum AgentError {
         id: CeremonyId,
         problem: quorate_common::formats::git_tag::GitTagError,
     },
+    #[error("ceremony {id}: {problem}")]
+    Batch { id: CeremonyId, problem: String },
     #[error("ceremony is for key group {0}, which this agent holds no share of")]
     WrongKeyGroup(String),
     #[error("the coordinator refused: {0}")]
@@ -384,6 +398,7 @@ impl Agent {
         if status.key_group != self.group.name.as_str() {
             return Err(AgentError::WrongKeyGroup(status.key_group.clone()));
         }
+        let follow_ups = follow_ups_of(id, &status)?;
         let statement = sign_decision(
             &self.identity,
             DecisionOf {
@@ -392,6 +407,7 @@ impl Agent {
                 participant: &self.config.id,
                 message_sha256: digest,
                 break_glass: status.break_glass,
+                follow_ups: &follow_ups,
                 decision: match decision {
                     Decision::Approved => quorate_common::Decision::Approve,
                     Decision::Rejected => quorate_common::Decision::Reject {
@@ -405,6 +421,7 @@ impl Agent {
             decision,
             message_sha256: digest,
             break_glass: status.break_glass,
+            follow_ups,
             reason: reason.clone(),
             signed_attempts: Vec::new(),
             statement: statement.clone(),
@@ -544,8 +561,10 @@ impl Agent {
         work: &proto::Work,
         entry: Entry,
     ) -> Result<(), AgentError> {
-        if entry.message_sha256.0.as_slice() != status.message_sha256.as_slice() {
-            tracing::error!(ceremony = %id, "the coordinator now shows a different message than the one approved; refusing to take part");
+        if entry.message_sha256.0.as_slice() != status.message_sha256.as_slice()
+            || follow_ups_of(id, status).ok().as_ref() != Some(&entry.follow_ups)
+        {
+            tracing::error!(ceremony = %id, "the coordinator now shows a different message or batch than the one approved; refusing to take part");
             return Ok(());
         }
         let mut state = self.state.lock().await;
@@ -562,7 +581,7 @@ impl Agent {
                     return Ok(());
                 }
             };
-            if entry.signed_attempts.contains(&status.attempt) {
+            if entry.signed(status.attempt) {
                 // Our share of this attempt is sent: nothing more to do
                 // until the coordinator abandons it (and asks for fresh
                 // commitments without a package).
@@ -594,11 +613,24 @@ impl Agent {
                 return Ok(());
             };
             drop(state);
-            match signer::sign(&entry.message_sha256, &package, held.nonces, &self.key) {
+            // The message of the batch this package must sign: the approved
+            // one, or what its rule makes of the signature before it, which
+            // must verify under the group key.
+            let (message, expected) = match self.expected_message(status, &entry) {
+                Ok(expected) => expected,
+                Err(refusal) => {
+                    tracing::error!(participant = %self.config.id, ceremony = %id, %refusal, "signing package refused");
+                    return Ok(());
+                }
+            };
+            match signer::sign(&expected, &package, held.nonces, &self.key) {
                 Ok(share) => {
-                    let attempt = status.attempt;
+                    let signed = SignedAttempt {
+                        attempt: status.attempt,
+                        message,
+                    };
                     self.journal
-                        .update(id, |e| e.signed_attempts.push(attempt))
+                        .update(id, |e| e.signed_attempts.push(signed))
                         .await
                         .map_err(|e| AgentError::Journal(e.to_string()))?;
                     let reply = client
@@ -649,6 +681,7 @@ impl Agent {
             ceremony: id,
             key_group: &self.group.name,
             message_sha256: &entry.message_sha256,
+            follow_ups: &entry.follow_ups,
             break_glass: entry.break_glass,
         };
         // Our own approval is in the journal.
@@ -664,6 +697,33 @@ impl Agent {
             &expected,
             statements,
         )
+    }
+
+    /// Which message of the approved batch the current attempt signs (the
+    /// next after those the status lists signatures of) and the SHA-256 of
+    /// its bytes, rebuilt from the approved message and rules and the
+    /// earlier signatures, each checked under the group key.
+    fn expected_message(
+        &self,
+        status: &proto::CeremonyStatus,
+        entry: &Entry,
+    ) -> Result<(u32, Sha256Digest), String> {
+        let signatures =
+            proto::convert::batch_signatures("batch_signatures", &status.batch_signatures)
+                .map_err(|e| e.to_string())?;
+        let index = signatures.len();
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.group.group_key())
+            .map_err(|e| format!("the group key is not an Ed25519 key: {e}"))?;
+        let message = quorate_common::batch::message_at(
+            &status.message,
+            &entry.follow_ups,
+            &signatures,
+            index,
+            &key,
+        )
+        .map_err(|e| e.to_string())?;
+        let index = u32::try_from(index).map_err(|_| "too many signatures".to_string())?;
+        Ok((index, Sha256Digest::of(&message)))
     }
 
     /// Round 1: new nonces and their encoded commitments.

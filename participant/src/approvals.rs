@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use frost_ed25519::SigningPackage;
 use quorate_ceremonies::KeyGroup;
 use quorate_ceremonies::policy::check_signing_set;
+use quorate_common::batch::FollowUp;
 use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Roster, Sha256Digest};
 use quorate_common::{SignedStatement, Statement};
 
@@ -18,6 +19,8 @@ pub struct Expected<'a> {
     pub ceremony: &'a CeremonyId,
     pub key_group: &'a KeyGroupName,
     pub message_sha256: &'a Sha256Digest,
+    /// The batch's follow-up messages the approver saw.
+    pub follow_ups: &'a [FollowUp],
     pub break_glass: bool,
 }
 
@@ -155,6 +158,13 @@ pub fn check(
         return Err(format!(
             "it approved another message (SHA-256 {}) than this approver did ({})",
             s.message_sha256, expected.message_sha256
+        ));
+    }
+    if s.follow_ups != expected.follow_ups {
+        return Err(format!(
+            "it approved another batch ({} follow-up messages) than this approver did ({})",
+            s.follow_ups.len(),
+            expected.follow_ups.len()
         ));
     }
     if s.break_glass != expected.break_glass {

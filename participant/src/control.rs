@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
-use quorate_common::CeremonyId;
+use quorate_common::batch::FollowUp;
 use quorate_common::formats::dsse::describe_pae;
 use quorate_common::formats::git_tag::check_context;
+use quorate_common::formats::minisign;
 use quorate_common::formats::sshsig::describe_signed_data;
 use quorate_common::manifest::sha256s_or_label;
 use quorate_common::proto::{
     self, agent_control_client::AgentControlClient, agent_control_server::AgentControl,
 };
+use quorate_common::{CeremonyId, Sha256Digest};
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Request, Response, Status};
 
@@ -33,9 +35,21 @@ fn to_review(item: ReviewItem) -> proto::Review {
     // signs an artifact's SHA-512; otherwise the message is read as a
     // SHA256SUMS manifest.
     let (message, label) = (&item.status.message, &item.status.label);
+    let follow_ups = proto::convert::follow_ups("follow_ups", &item.status.follow_ups);
+    let batch = match &follow_ups {
+        Err(e) => vec![format!("*** REFUSED: {e} ***")],
+        Ok(follow_ups) => describe_batch(message, follow_ups),
+    };
+    let minisign = follow_ups
+        .ok()
+        .and_then(|f| minisign::trusted_comment_of(message, &f).map(str::to_string));
     let artifacts = match check_context(message, &item.status.context) {
         Err(e) => vec![format!("*** REFUSED: {e} ***")],
         Ok(Some(tag)) => tag.describe(),
+        Ok(None) if minisign.is_some() => vec![format!(
+            "{label} (minisign): BLAKE2b-512 {}",
+            hex::encode(message)
+        )],
         Ok(None) => match (describe_pae(message), describe_signed_data(message)) {
             (Some(subjects), _) => subjects,
             (None, Some(sshsig)) if label.is_empty() => vec![sshsig],
@@ -54,8 +68,31 @@ fn to_review(item: ReviewItem) -> proto::Review {
         }
         .into(),
         artifacts,
+        batch,
         ceremony: Some(item.status),
     }
+}
+
+/// Each message of a batch, in order, as the approver checks it: minisign's
+/// two signatures by name, any other batch by its rules. Empty for a single
+/// message.
+fn describe_batch(message: &[u8], follow_ups: &[FollowUp]) -> Vec<String> {
+    if follow_ups.is_empty() {
+        return Vec::new();
+    }
+    minisign::describe_batch(message, follow_ups).unwrap_or_else(|| {
+        std::iter::once(format!(
+            "1. the message below (SHA-256 {})",
+            Sha256Digest::of(message)
+        ))
+        .chain(
+            follow_ups
+                .iter()
+                .enumerate()
+                .map(|(i, f)| format!("{}. {}", i + 2, f.describe())),
+        )
+        .collect()
+    })
 }
 
 fn to_status(e: AgentError) -> Status {
@@ -65,7 +102,7 @@ fn to_status(e: AgentError) -> Status {
         AgentError::Closed { .. } | AgentError::Decided { .. } => {
             Status::failed_precondition(e.to_string())
         }
-        AgentError::DigestMismatch(_) | AgentError::Context { .. } => {
+        AgentError::DigestMismatch(_) | AgentError::Context { .. } | AgentError::Batch { .. } => {
             Status::data_loss(e.to_string())
         }
         AgentError::Coordinator(s) => Status::new(
@@ -180,6 +217,16 @@ pub fn describe(review: &proto::Review) -> String {
     let _ = writeln!(out, "artifacts:");
     for a in &review.artifacts {
         let _ = writeln!(out, "  {a}");
+    }
+    if !review.batch.is_empty() {
+        let _ = writeln!(
+            out,
+            "batch: {} messages, each signed in turn under this one approval:",
+            review.batch.len()
+        );
+        for m in &review.batch {
+            let _ = writeln!(out, "  {m}");
+        }
     }
     let _ = writeln!(out, "message SHA-256: {}", hex::encode(&c.message_sha256));
     if let Ok(Some(tag)) = check_context(&c.message, &c.context) {

@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use quorate_common::batch::FollowUp;
 use quorate_common::{
     CeremonyId, Decision, IdentityKey, KeyGroupName, ParticipantId, Passphrase, Roster,
     Sha256Digest, SignedStatement, Statement,
@@ -68,6 +69,8 @@ pub struct DecisionOf<'a> {
     pub message_sha256: Sha256Digest,
     pub break_glass: bool,
     pub decision: Decision,
+    /// The batch's follow-up messages the approver saw.
+    pub follow_ups: &'a [FollowUp],
 }
 
 /// Signs the decision, stamped with this machine's clock.
@@ -80,6 +83,7 @@ pub fn sign_decision(key: &IdentityKey, d: DecisionOf<'_>) -> SignedStatement {
         break_glass: d.break_glass,
         decision: d.decision,
         at_unix_ms: now_unix_ms(),
+        follow_ups: d.follow_ups.to_vec(),
     }
     .sign(key)
 }

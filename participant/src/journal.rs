@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use quorate_common::batch::FollowUp;
 use quorate_common::{CeremonyId, Sha256Digest};
 use serde::{Deserialize, Serialize};
 
@@ -26,9 +27,14 @@ pub struct Entry {
     /// Whether the approver decided on a break-glass ceremony.
     #[serde(default)]
     pub break_glass: bool,
-    /// Signing attempts this agent released a share for.
+    /// The batch's follow-up messages the approver decided on, signed
+    /// after the message under the same decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUp>,
+    /// Signing attempts this agent released a share for, each with the
+    /// message of the batch its package signed.
     #[serde(default)]
-    pub signed_attempts: Vec<u32>,
+    pub signed_attempts: Vec<SignedAttempt>,
     /// The signed statement sent to the coordinator
     /// (`SignedStatement::to_bytes`); empty in entries older than statements.
     #[serde(default, with = "quorate_common::hex_bytes")]
@@ -40,6 +46,45 @@ pub struct Entry {
     /// What the last check of the coordinator's record found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordCheck>,
+}
+
+/// One signing package this agent released a share for: its attempt
+/// (never two packages with one attempt number in a ceremony) and which
+/// message of the batch it signed (0 is the message itself). Each took
+/// nonces of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SignedAttemptForm")]
+pub struct SignedAttempt {
+    pub attempt: u32,
+    pub message: u32,
+}
+
+/// A signed attempt as journals wrote it: a bare attempt number (before
+/// batches, always message 0) or the attempt with its message.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SignedAttemptForm {
+    Attempt(u32),
+    Message { attempt: u32, message: u32 },
+}
+
+impl From<SignedAttemptForm> for SignedAttempt {
+    fn from(form: SignedAttemptForm) -> Self {
+        match form {
+            SignedAttemptForm::Attempt(attempt) => Self {
+                attempt,
+                message: 0,
+            },
+            SignedAttemptForm::Message { attempt, message } => Self { attempt, message },
+        }
+    }
+}
+
+impl Entry {
+    /// Whether this agent released a share for `attempt`.
+    pub fn signed(&self, attempt: u32) -> bool {
+        self.signed_attempts.iter().any(|s| s.attempt == attempt)
+    }
 }
 
 pub struct Journal {

@@ -7,6 +7,7 @@ use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use quorate_ceremonies::KeyGroup;
 use quorate_common::Policy;
+use quorate_common::batch::FollowUp;
 use quorate_common::{
     CeremonyId, Decision, IdentityKey, KeyGroupName, ParticipantId, Roster, RosterEntry,
     Sha256Digest, Statement,
@@ -57,6 +58,7 @@ impl Fixture {
             ceremony: &self.ceremony,
             key_group: &self.group,
             message_sha256: &self.digest,
+            follow_ups: &[],
             break_glass,
         }
     }
@@ -79,6 +81,7 @@ impl Fixture {
             break_glass: false,
             decision: Decision::Approve,
             at_unix_ms: 1_700_000_000_000,
+            follow_ups: Vec::new(),
         };
         edit(&mut s);
         s.sign(self.key(signer)).to_bytes()
@@ -129,6 +132,20 @@ fn an_approval_of_another_message_does_not_count() {
     });
     let set = f.judge(&[other], false);
     assert!(why_not(&set, "bob").contains("another message"));
+}
+
+#[test]
+fn an_approval_of_another_batch_does_not_count() {
+    let f = Fixture::new();
+    // Same message, but with a follow-up (a minisign trusted comment) this
+    // approver never saw.
+    let other = f.statement("bob", "bob", |s| {
+        s.follow_ups = vec![FollowUp::SignatureThen {
+            suffix: b"trusted comment: other".to_vec(),
+        }]
+    });
+    let set = f.judge(&[other], false);
+    assert!(why_not(&set, "bob").contains("another batch"));
 }
 
 #[test]
@@ -207,6 +224,7 @@ fn a_statement_by_someone_outside_the_roster_does_not_count() {
         break_glass: false,
         decision: Decision::Approve,
         at_unix_ms: 0,
+        follow_ups: Vec::new(),
     }
     .sign(&mallory)
     .to_bytes();

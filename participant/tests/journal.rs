@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quorate_common::{CeremonyId, Sha256Digest};
-use quorate_participant::journal::{Decision, Entry, Journal};
+use quorate_participant::journal::{Decision, Entry, Journal, SignedAttempt};
 use quorate_participant::record_check::task::{Request, wanted};
 use quorate_participant::record_check::{RecordCheck, RecordProblem};
 
@@ -22,6 +22,7 @@ fn entry() -> Entry {
         message_sha256: Sha256Digest::of(b"SHA256SUMS"),
         reason: None,
         break_glass: false,
+        follow_ups: Vec::new(),
         signed_attempts: Vec::new(),
         statement: b"{\"statement\":{}}".to_vec(),
         acknowledged: true,
@@ -40,6 +41,14 @@ fn an_entry_from_before_statements_still_reads() {
     });
     let entry: Entry = serde_json::from_value(old).unwrap();
     assert!(entry.statement.is_empty());
+    assert_eq!(
+        entry.signed_attempts,
+        vec![SignedAttempt {
+            attempt: 1,
+            message: 0
+        }]
+    );
+    assert!(entry.follow_ups.is_empty());
     assert!(!entry.acknowledged);
     assert_eq!(entry.record, None);
     assert_eq!(wanted(&id(), &entry, true), None);
@@ -52,7 +61,12 @@ async fn updates_keep_the_statement_and_the_outcome_survives_reopening() {
         let journal = Journal::open(dir.path()).unwrap();
         journal.put(&id(), &entry()).await.unwrap();
         journal
-            .update(&id(), |e| e.signed_attempts.push(3))
+            .update(&id(), |e| {
+                e.signed_attempts.push(SignedAttempt {
+                    attempt: 3,
+                    message: 1,
+                })
+            })
             .await
             .unwrap();
         let verified = RecordCheck::Verified {
@@ -76,7 +90,14 @@ async fn updates_keep_the_statement_and_the_outcome_survives_reopening() {
     let journal = Journal::open(dir.path()).unwrap();
     let back = journal.get(&id()).unwrap().unwrap();
     assert_eq!(back.statement, entry().statement);
-    assert_eq!(back.signed_attempts, vec![3]);
+    assert_eq!(
+        back.signed_attempts,
+        vec![SignedAttempt {
+            attempt: 3,
+            message: 1
+        }]
+    );
+    assert!(back.signed(3) && !back.signed(1));
     assert_eq!(
         back.record.unwrap().describe(),
         "included at 7 in a tree of 9"
@@ -124,6 +145,7 @@ fn numbered_entry(n: u8) -> Entry {
         message_sha256: Sha256Digest::of(&[n]),
         reason: None,
         break_glass: false,
+        follow_ups: Vec::new(),
         signed_attempts: Vec::new(),
         statement: vec![n; 200],
         acknowledged: false,

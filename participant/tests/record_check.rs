@@ -48,6 +48,7 @@ fn statement(key: &IdentityKey, at: i64, reject: bool) -> quorate_common::Signed
             Decision::Approve
         },
         at_unix_ms: at,
+        follow_ups: Vec::new(),
     }
     .sign(key)
 }

@@ -200,6 +200,7 @@ pub fn signed(
         break_glass: false,
         decision,
         at_unix_ms: 1_700_000_000_000,
+        follow_ups: Vec::new(),
     }
     .sign(&key)
     .to_bytes()

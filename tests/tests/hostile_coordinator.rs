@@ -1,8 +1,9 @@
 //! A real agent against a coordinator that lies: it sends a signing package
 //! whose message differs from the approved one, a signing set the policy
-//! forbids, or a signer whose approval it forged. The agent must refuse it,
-//! destroy the nonces, and sign only a package for the approved message
-//! whose every signer's signed approval checks out.
+//! forbids, a signer whose approval it forged, or a batch's follow-up that
+//! is not what the approved rule makes of the first signature. The agent
+//! must refuse it, destroy the nonces, and sign only a package for the
+//! approved message whose every signer's signed approval checks out.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
 use quorate::keygen;
 use quorate::local::sample_roster;
+use quorate_common::batch::FollowUp;
 use quorate_common::proto::signer_server::{Signer, SignerServer};
 use quorate_common::proto::{self, CeremonyState};
 use quorate_common::{KeyGroupName, sha256};
@@ -184,6 +186,27 @@ enum Lie {
     ForbiddenSigningSet,
     /// Erin never approved; the coordinator shows an approval it made up.
     ForgedApproval,
+    /// A batch (a minisign signature): the follow-up's package signs a
+    /// genuine signature of the message followed by another trusted comment
+    /// than the approved one.
+    OtherFollowUp,
+}
+
+/// The batch the ceremony signs: its follow-ups, and the signatures of
+/// the messages signed so far as the coordinator shows them.
+struct Batch {
+    follow_ups: Vec<FollowUp>,
+    signatures: Vec<Vec<u8>>,
+}
+
+impl Batch {
+    fn on(&self, mut w: proto::Work) -> proto::Work {
+        if let Some(status) = w.ceremony.as_mut() {
+            status.follow_ups = self.follow_ups.iter().map(Into::into).collect();
+            status.batch_signatures = self.signatures.clone();
+        }
+        w
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -199,6 +222,11 @@ async fn agent_refuses_a_signing_set_the_policy_forbids() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn agent_refuses_a_signer_whose_approval_was_forged() {
     agent_refuses(Lie::ForgedApproval).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agent_refuses_a_follow_up_that_is_not_the_approved_one() {
+    agent_refuses(Lie::OtherFollowUp).await;
 }
 
 async fn agent_refuses(lie: Lie) {
@@ -270,13 +298,22 @@ async fn agent_refuses(lie: Lie) {
     .unwrap();
 
     let approved = quorate_e2e::MANIFEST.as_bytes();
-    feed.send(Ok(work(
+    let mut batch = Batch {
+        follow_ups: Vec::new(),
+        signatures: Vec::new(),
+    };
+    if let Lie::OtherFollowUp = lie {
+        batch.follow_ups = vec![FollowUp::SignatureThen {
+            suffix: b"approved comment".to_vec(),
+        }];
+    }
+    feed.send(Ok(batch.on(work(
         approved,
         CeremonyState::CollectingApprovals,
         1,
         None,
         &Statements::new(),
-    )))
+    ))))
     .await
     .unwrap();
     let mut control = quorate_participant::control::connect(&agent.agent.config.socket_path())
@@ -318,6 +355,7 @@ async fn agent_refuses(lie: Lie) {
             break_glass: false,
             decision: quorate_common::Decision::Approve,
             at_unix_ms: 1_700_000_000_000,
+            follow_ups: batch.follow_ups.clone(),
         }
         .sign(&dealt.identities[i])
         .to_bytes()
@@ -349,13 +387,13 @@ async fn agent_refuses(lie: Lie) {
             ]
             .concat();
             let package = SigningPackage::new(commitments(alice_c), &tampered);
-            feed.send(Ok(work(
+            feed.send(Ok(batch.on(work(
                 approved,
                 CeremonyState::Signing,
                 3,
                 Some(&package),
                 &statements,
-            )))
+            ))))
             .await
             .unwrap();
         }
@@ -366,13 +404,13 @@ async fn agent_refuses(lie: Lie) {
             forged = forged.statement.sign(&dealt.identities[2]);
             statements.insert("erin".into(), forged.to_bytes());
             let package = SigningPackage::new(commitments(alice_c), approved);
-            feed.send(Ok(work(
+            feed.send(Ok(batch.on(work(
                 approved,
                 CeremonyState::Signing,
                 3,
                 Some(&package),
                 &statements,
-            )))
+            ))))
             .await
             .unwrap();
             statements.insert("erin".into(), genuine);
@@ -394,20 +432,64 @@ async fn agent_refuses(lie: Lie) {
                 &signers,
                 &statements,
             );
-            feed.send(Ok(w)).await.unwrap();
+            feed.send(Ok(batch.on(w))).await.unwrap();
+        }
+        Lie::OtherFollowUp => {
+            // A genuine signature of the approved message by carol, erin
+            // and bob, then a package for it followed by another comment.
+            let signers = [(1, "bob"), (2, "carol"), (4, "erin")];
+            let nonces: Vec<Nonces> = signers
+                .iter()
+                .map(|(i, _)| Nonces::generate(&key_of(*i), &mut OsRng))
+                .collect();
+            let set = signers
+                .iter()
+                .zip(&nonces)
+                .map(|((_, who), n)| (pid(who).identifier(), *n.commitments()))
+                .collect();
+            let first = SigningPackage::new(set, approved);
+            let shares = signers
+                .iter()
+                .zip(nonces)
+                .map(|((i, who), n)| {
+                    let digest = quorate_common::Sha256Digest::of(approved);
+                    let share = quorate_participant::signer::sign(&digest, &first, n, &key_of(*i));
+                    (pid(who).identifier(), share.unwrap())
+                })
+                .collect();
+            let signature = frost_ed25519::aggregate(&first, &shares, &public)
+                .unwrap()
+                .serialize()
+                .unwrap();
+            let mut other = signature.clone();
+            other.extend_from_slice(b"another comment");
+            let package = SigningPackage::new(commitments(alice_c), &other);
+            let lying = Batch {
+                follow_ups: batch.follow_ups.clone(),
+                signatures: vec![signature],
+            };
+            feed.send(Ok(lying.on(work(
+                approved,
+                CeremonyState::Signing,
+                3,
+                Some(&package),
+                &statements,
+            ))))
+            .await
+            .unwrap();
         }
     }
     // Then the honest package with the same commitment: the nonces are gone
     // (destroyed when the lie was refused), so the agent commits afresh
     // instead of signing. A share here would mean it signed the lie's nonces.
     let honest = SigningPackage::new(commitments(alice_c), approved);
-    feed.send(Ok(work(
+    feed.send(Ok(batch.on(work(
         approved,
         CeremonyState::Signing,
         4,
         Some(&honest),
         &statements,
-    )))
+    ))))
     .await
     .unwrap();
     let Call::Commit(fresh) = next(&mut calls).await else {
@@ -418,13 +500,13 @@ async fn agent_refuses(lie: Lie) {
     // With its fresh commitment in an honest package, it signs, and the
     // share is valid for the approved message.
     let honest = SigningPackage::new(commitments(fresh), approved);
-    feed.send(Ok(work(
+    feed.send(Ok(batch.on(work(
         approved,
         CeremonyState::Signing,
         6,
         Some(&honest),
         &statements,
-    )))
+    ))))
     .await
     .unwrap();
     let Call::Share(attempt, share) = next(&mut calls).await else {

@@ -182,6 +182,7 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
                     break_glass,
                     justification: justification.into(),
                     context: Vec::new(),
+                    follow_ups: Vec::new(),
                 })
                 .await
         }

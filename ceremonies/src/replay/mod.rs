@@ -21,6 +21,7 @@ use quorate_common::CeremonyId;
 use quorate_record::{Checkpoint, Hash, InclusionProof, LogVerifier};
 use serde::{Deserialize, Serialize};
 
+use crate::ceremony::signature_bytes;
 use crate::record::Entry;
 use crate::{Ceremony, KeyGroup, Outcome, Phase, change_roster};
 use quorate_common::keyfile::KeyGroupFile;
@@ -468,27 +469,35 @@ fn finish(ceremony: &Ceremony, report: &mut Report) {
             r.notes
         )
     });
-    if let Phase::Done(Outcome::Signed { signature }) = ceremony.phase() {
-        let group_key = ceremony.key_group().group_key();
-        let ok = signature
-            .serialize()
-            .ok()
-            .and_then(|bytes| <[u8; 64]>::try_from(bytes.as_slice()).ok())
-            .zip(ed25519_dalek::VerifyingKey::from_bytes(&group_key).ok())
-            .is_some_and(|(sig, key)| {
-                key.verify_strict(
-                    &ceremony.request().message,
-                    &ed25519_dalek::Signature::from_bytes(&sig),
+    if let Phase::Done(Outcome::Signed { .. }) = ceremony.phase() {
+        // Every message of the batch, each over the one its rule makes of
+        // the signature before it.
+        let signatures: Vec<[u8; 64]> = ceremony
+            .batch_signatures()
+            .iter()
+            .map(signature_bytes)
+            .collect();
+        let request = ceremony.request();
+        let verified = ed25519_dalek::VerifyingKey::from_bytes(&ceremony.key_group().group_key())
+            .map_err(|e| format!("the group key is not an Ed25519 key: {e}"))
+            .and_then(|key| {
+                quorate_common::batch::verify(
+                    &request.message,
+                    &request.follow_ups,
+                    &signatures,
+                    &key,
                 )
-                .is_ok()
+                .map_err(|e| e.to_string())
             });
-        if !ok {
+        if let Err(why) = verified {
             report.finding(
                 None,
                 "signature",
-                "the aggregate signature does not verify under the group key".into(),
+                format!("the aggregate signature does not verify: {why}"),
             );
         }
-        report.signature = Some(hex::encode(signature.serialize().unwrap_or_default()));
+        let mut hexes = signatures.iter().map(hex::encode);
+        report.signature = hexes.next();
+        report.follow_up_signatures = hexes.collect();
     }
 }

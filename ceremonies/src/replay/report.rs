@@ -21,6 +21,9 @@ pub struct Report {
     pub state: String,
     /// hex of the aggregate signature, if signed.
     pub signature: Option<String>,
+    /// hex of the signatures of a batch's follow-up messages, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follow_up_signatures: Vec<String>,
     pub review: Option<String>,
     /// Every discrepancy, the first one first.
     pub findings: Vec<Finding>,
@@ -73,6 +76,9 @@ pub struct RequestSummary {
     pub message_sha256: String,
     pub requested: String,
     pub break_glass: Option<String>,
+    /// How each follow-up message of the batch is built, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<String>,
 }
 
 impl RequestSummary {
@@ -83,6 +89,7 @@ impl RequestSummary {
             message_sha256: quorate_common::Sha256Digest::of(&request.message).to_string(),
             requested: time(request.created_at),
             break_glass: request.break_glass.clone(),
+            follow_ups: request.follow_ups.iter().map(|f| f.describe()).collect(),
         }
     }
 }
@@ -119,6 +126,7 @@ impl Report {
             steps: Vec::new(),
             state: "not replayed".into(),
             signature: None,
+            follow_up_signatures: Vec::new(),
             review: None,
             findings: Vec::new(),
         }
@@ -190,6 +198,9 @@ impl fmt::Display for Report {
                 r.label, r.requester, r.requested
             )?;
             writeln!(f, "  message sha256 {}", r.message_sha256)?;
+            for (i, rule) in r.follow_ups.iter().enumerate() {
+                writeln!(f, "  then message {}: {rule}", i + 1)?;
+            }
             if let Some(j) = &r.break_glass {
                 writeln!(f, "  BREAK-GLASS, justification: {j}")?;
             }
@@ -203,6 +214,13 @@ impl fmt::Display for Report {
         writeln!(f, "outcome: {}", self.state)?;
         if let Some(sig) = &self.signature {
             writeln!(f, "  signature {sig} verifies under the group key")?;
+        }
+        for (i, sig) in self.follow_up_signatures.iter().enumerate() {
+            writeln!(
+                f,
+                "  signature of message {} {sig} verifies under the group key",
+                i + 1
+            )?;
         }
         if let Some(r) = &self.review {
             writeln!(f, "  {r}")?;

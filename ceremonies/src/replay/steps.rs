@@ -1,5 +1,6 @@
 //! Events and decisions in words, and which field an engine error blames.
 
+use crate::ceremony::signature_bytes;
 use crate::{Action, Ceremony, CeremonyError, Event, Outcome, Timestamp};
 
 use super::report::{Step, time};
@@ -81,11 +82,27 @@ pub(super) fn describe_action(action: Option<&Action>) -> String {
             Outcome::Expired { reason } => format!("ceremony expired ({reason})"),
             Outcome::Failed { reason } => format!("ceremony failed ({reason})"),
             Outcome::Rejected { reason } => format!("ceremony rejected ({reason})"),
-            Outcome::Signed { signature } => format!(
-                "shares aggregated into signature {}",
-                hex::encode(signature.serialize().unwrap_or_default())
-            ),
+            Outcome::Signed {
+                signature,
+                follow_ups,
+            } => match follow_ups.last() {
+                None => format!(
+                    "shares aggregated into signature {}",
+                    hex::encode(signature_bytes(signature))
+                ),
+                Some(last) => format!(
+                    "shares aggregated into the signature of message {} of the batch, {}; \
+                     every message is signed",
+                    follow_ups.len(),
+                    hex::encode(signature_bytes(last))
+                ),
+            },
         },
+        Action::ContinueBatch { signed, signature } => format!(
+            "shares aggregated into the signature of message {signed} of the batch, {}; message {} is signed next",
+            hex::encode(signature_bytes(signature)),
+            signed + 1
+        ),
         Action::DropSigner {
             participant,
             reason,

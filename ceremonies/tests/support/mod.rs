@@ -48,6 +48,7 @@ pub fn statement(
         break_glass: request.break_glass.is_some(),
         decision,
         at_unix_ms: DECIDED_AT_UNIX_MS,
+        follow_ups: request.follow_ups.clone(),
     }
 }
 

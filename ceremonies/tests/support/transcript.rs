@@ -19,6 +19,7 @@ use quorate_ceremonies::replay::{TRANSCRIPT_FORMAT, Transcript, TranscriptEntry}
 use quorate_ceremonies::{
     Action, Ceremony, Event, KeyGroup, Outcome, Phase, Request, Timestamp, change_roster,
 };
+use quorate_common::batch::FollowUp;
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::policy::{Deadlines, Emergency};
 use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy};
@@ -167,7 +168,7 @@ impl Recorder {
     /// [`CEREMONY`] by `requester` (break-glass with that justification if
     /// `break_glass` is set).
     pub fn new(seed: u64, policy: Policy, requester: &str, break_glass: Option<&str>) -> Self {
-        Self::with_roles(seed, policy, requester, break_glass, None)
+        Self::with_options(seed, policy, requester, break_glass, None, Vec::new())
     }
 
     /// As [`Self::new`], with the roster changed to give each participant
@@ -177,7 +178,36 @@ impl Recorder {
         policy: Policy,
         requester: &str,
         break_glass: Option<&str>,
+        roles: &[(&str, &str)],
+    ) -> Self {
+        Self::with_options(
+            seed,
+            policy,
+            requester,
+            break_glass,
+            Some(roles),
+            Vec::new(),
+        )
+    }
+
+    /// As [`Recorder::new`], for a request whose batch has `follow_ups`.
+    pub fn with_batch(
+        seed: u64,
+        policy: Policy,
+        requester: &str,
+        break_glass: Option<&str>,
+        follow_ups: Vec<FollowUp>,
+    ) -> Self {
+        Self::with_options(seed, policy, requester, break_glass, None, follow_ups)
+    }
+
+    fn with_options(
+        seed: u64,
+        policy: Policy,
+        requester: &str,
+        break_glass: Option<&str>,
         roles: Option<&[(&str, &str)]>,
+        follow_ups: Vec<FollowUp>,
     ) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut now = T0;
@@ -265,6 +295,7 @@ impl Recorder {
             break_glass: break_glass.map(Into::into),
             context: Vec::new(),
             key_group_version: group.version,
+            follow_ups,
         };
         let ceremony = Ceremony::new(request.clone(), group.clone()).expect("a valid request");
         ours.push(log.len() as u64);
@@ -418,6 +449,7 @@ impl Recorder {
                     break_glass: None,
                     context: Vec::new(),
                     key_group_version: 0,
+                    follow_ups: Vec::new(),
                 };
                 self.other = Some(
                     Ceremony::new(request.clone(), self.group.clone()).expect("a valid request"),
@@ -510,7 +542,7 @@ pub fn after_roster_change() -> Recorded {
         emergency_policy(),
         "release-manager",
         None,
-        Some(&[("bob", "release")]),
+        &[("bob", "release")],
     );
     r.approve("alice");
     r.approve("carol");
@@ -577,6 +609,48 @@ pub fn reformed_after_invalid_share() -> Recorded {
     );
     r.commit("carol");
     r.interleave();
+    let actions = r.commit("erin");
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [Action::SendSigningPackage { attempt: 2, .. }]
+        ),
+        "{actions:?}"
+    );
+    assert!(signed(&r.sign_all()));
+    r.finish()
+}
+
+/// The trusted comment of [`minisign_batch`]'s global signature.
+pub const TRUSTED_COMMENT: &str = "timestamp:1700000000\tfile:quorate-1.0.0.tar.gz\thashed";
+
+/// (d) A batch of two messages, as a minisign signature needs: alice,
+/// carol and erin approve the message and the trusted comment; attempt 1
+/// signs the message; all three send fresh commitments and attempt 2 signs
+/// the first signature followed by the trusted comment.
+pub fn minisign_batch() -> Recorded {
+    let follow_ups = vec![FollowUp::SignatureThen {
+        suffix: TRUSTED_COMMENT.as_bytes().to_vec(),
+    }];
+    let mut r = Recorder::with_batch(4, emergency_policy(), "release-manager", None, follow_ups);
+    r.approve("alice");
+    r.interleave();
+    r.approve("carol");
+    r.approve("erin");
+    let actions = r.sign_all();
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [
+                Action::ContinueBatch { signed: 0, .. },
+                Action::RequestCommitments { .. }
+            ]
+        ),
+        "{actions:?}"
+    );
+    r.commit("alice");
+    r.interleave();
+    r.commit("carol");
     let actions = r.commit("erin");
     assert!(
         matches!(

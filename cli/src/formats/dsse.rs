@@ -3,7 +3,6 @@
 //! envelope; the ceremony's message is the PAE, so approvers see the
 //! statement itself.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use quorate_common::formats::dsse::{self, Envelope, PAYLOAD_TYPE, Statement, Subject};
@@ -11,21 +10,7 @@ use quorate_common::{MAX_MESSAGE_BYTES, proto};
 
 /// SHA-256 of the file at `path`, read in chunks (any size).
 pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {
-    use sha2::Digest;
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-        };
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().into())
+    Ok(super::digest_file::<sha2::Sha256>(path)?.into())
 }
 
 /// The ceremony's message (the PAE of the statement) and label

@@ -1,10 +1,12 @@
 //! The signature formats `quorate sign`, `signature` and `pubkey` write: the
 //! raw 64-byte Ed25519 signature, OpenSSH's SSHSIG (`ssh-keygen -Y verify`)
-//! over an artifact of any size, signed git tags (`git verify-tag`) and DSSE
-//! envelopes of in-toto statements.
+//! over an artifact of any size, signed git tags (`git verify-tag`), DSSE
+//! envelopes of in-toto statements and minisign signature files
+//! (`minisign -V`).
 
 pub mod dsse;
 pub mod git_tag;
+pub mod minisign;
 
 use std::io::Read;
 use std::path::Path;
@@ -29,6 +31,9 @@ pub enum SignatureFormat {
     /// A DSSE envelope of an in-toto statement naming the artifacts
     /// (`--artifact`, repeatable).
     Dsse,
+    /// A minisign signature file (prehashed, with a trusted comment) over
+    /// an artifact (`--artifact`), for `minisign -V`.
+    Minisign,
 }
 
 /// What `quorate pubkey` writes.
@@ -38,14 +43,20 @@ pub enum PubkeyFormat {
     Pem,
     /// An OpenSSH `ssh-ed25519 AAAA...` line.
     Ssh,
+    /// A minisign public key file, for `minisign -V -p`.
+    Minisign,
 }
 
 /// SHA-512 of the file at `path`, read in chunks (any size).
 pub fn sha512_file(path: &Path) -> anyhow::Result<[u8; 64]> {
-    use sha2::Digest;
+    Ok(digest_file::<sha2::Sha512>(path)?.into())
+}
+
+/// The digest `D` of the file at `path`, read in chunks (any size).
+pub fn digest_file<D: sha2::Digest>(path: &Path) -> anyhow::Result<sha2::digest::Output<D>> {
     let mut file = std::fs::File::open(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let mut hasher = sha2::Sha512::new();
+    let mut hasher = D::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match file.read(&mut buf) {
@@ -56,7 +67,7 @@ pub fn sha512_file(path: &Path) -> anyhow::Result<[u8; 64]> {
         };
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().into())
+    Ok(hasher.finalize())
 }
 
 /// The ceremony's message and label for an SSHSIG signature over

@@ -15,7 +15,7 @@ pub struct VerifyArgs {
     /// The trust policy (TOML): key groups' public keys and what each may sign.
     #[arg(long)]
     pub policy: PathBuf,
-    /// The signature file (raw, sshsig, dsse); a git tag carries its own.
+    /// The signature file (raw, sshsig, dsse, minisign); a git tag carries its own.
     #[arg(long, conflicts_with = "manifest")]
     pub signature: Option<PathBuf>,
     #[arg(long, value_enum, conflicts_with = "manifest")]
@@ -69,7 +69,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<i32> {
         return run_manifest(&policy, manifest);
     }
     let format = args.format.ok_or_else(|| {
-        anyhow::anyhow!("give --format raw|sshsig|dsse|git-tag (or --manifest FILE.json)")
+        anyhow::anyhow!("give --format raw|sshsig|dsse|git-tag|minisign (or --manifest FILE.json)")
     })?;
     let format = to_format(format);
     match (format, args.artifact.as_slice(), &args.repo, &args.tag) {
@@ -111,6 +111,7 @@ fn to_format(f: SignatureFormat) -> Format {
     match f {
         SignatureFormat::Dsse => Format::Dsse,
         SignatureFormat::GitTag => Format::GitTag,
+        SignatureFormat::Minisign => Format::Minisign,
         SignatureFormat::Raw => Format::Raw,
         SignatureFormat::Sshsig => Format::Sshsig,
     }
@@ -191,7 +192,7 @@ pub fn verify(
     };
     let sig = read(signature, Check::Present)?;
     match format {
-        Format::Raw | Format::Sshsig => {
+        Format::Raw | Format::Sshsig | Format::Minisign => {
             let [artifact] = artifacts else {
                 return Err(failure(Check::Matches, "give exactly one artifact"));
             };
@@ -199,13 +200,22 @@ pub fn verify(
             if !artifact.exists() {
                 return Err(artifact_missing(artifact));
             }
-            if format == Format::Raw {
-                let message = read(artifact, Check::Matches)?;
-                trust::verify_raw(policy, &name, &message, &sig)
-            } else {
-                let digest = crate::formats::sha512_file(artifact)
-                    .map_err(|e| failure(Check::Matches, e.to_string()))?;
-                trust::verify_sshsig(policy, &name, &digest, &String::from_utf8_lossy(&sig))
+            let text = String::from_utf8_lossy(&sig);
+            match format {
+                Format::Raw => {
+                    let message = read(artifact, Check::Matches)?;
+                    trust::verify_raw(policy, &name, &message, &sig)
+                }
+                Format::Minisign => {
+                    let digest = crate::formats::digest_file::<blake2::Blake2b512>(artifact)
+                        .map_err(|e| failure(Check::Matches, e.to_string()))?;
+                    trust::verify_minisign(policy, &name, &digest.into(), &text)
+                }
+                _ => {
+                    let digest = crate::formats::sha512_file(artifact)
+                        .map_err(|e| failure(Check::Matches, e.to_string()))?;
+                    trust::verify_sshsig(policy, &name, &digest, &text)
+                }
             }
         }
         Format::Dsse => {

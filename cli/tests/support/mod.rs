@@ -51,6 +51,24 @@ pub async fn quorum_signs(d: &LocalDeployment, id: &str) {
     d.wait_finished(id, t).await.unwrap();
 }
 
+/// What `who`'s agent shows its approver about ceremony `id`, once the
+/// ceremony is pending there.
+pub async fn review(d: &LocalDeployment, who: &str, id: &str) -> quorate_common::proto::Review {
+    let who = quorate_common::ParticipantId::new(who).unwrap();
+    d.wait_pending(&who, id, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    d.control(&who)
+        .await
+        .unwrap()
+        .show(quorate_common::proto::ShowRequest {
+            ceremony: id.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }

@@ -3,4 +3,5 @@
 
 pub mod dsse;
 pub mod git_tag;
+pub mod minisign;
 pub mod sshsig;

@@ -145,3 +145,55 @@ impl TryFrom<&KeyGroup> for KeyGroupFile {
             .map_err(|e| InvalidField::new("public_key_package", e))
     }
 }
+
+impl From<&crate::batch::FollowUp> for super::FollowUp {
+    fn from(follow_up: &crate::batch::FollowUp) -> Self {
+        use super::follow_up::Rule;
+        let rule = match follow_up {
+            crate::batch::FollowUp::SignatureThen { suffix } => Rule::SignatureThen(suffix.clone()),
+        };
+        Self { rule: Some(rule) }
+    }
+}
+
+/// The follow-ups of a request or status, checked: each names a rule, and
+/// the batch is within its limits.
+pub fn follow_ups(
+    field: &'static str,
+    wire: &[super::FollowUp],
+) -> Result<Vec<crate::batch::FollowUp>, InvalidField> {
+    use super::follow_up::Rule;
+    let follow_ups = wire
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match &f.rule {
+            Some(Rule::SignatureThen(suffix)) => Ok(crate::batch::FollowUp::SignatureThen {
+                suffix: suffix.clone(),
+            }),
+            None => Err(InvalidField::new(
+                field,
+                format!("follow-up {} names no rule", i + 1),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::batch::check(&follow_ups).map_err(|e| InvalidField::new(field, e))?;
+    Ok(follow_ups)
+}
+
+/// The 64-byte signatures of a status's batch.
+pub fn batch_signatures(
+    field: &'static str,
+    wire: &[Vec<u8>],
+) -> Result<Vec<[u8; 64]>, InvalidField> {
+    wire.iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| {
+                InvalidField::new(
+                    field,
+                    format!("signature {i} is {} bytes, not 64", bytes.len()),
+                )
+            })
+        })
+        .collect()
+}

@@ -99,15 +99,19 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
             }
             (true, j) => Some(j.to_string()),
         };
+        let follow_ups = proto::convert::follow_ups("follow_ups", &body.follow_ups)?;
         let ceremony = self
             .hub
             .create(
                 &body.key_group,
                 requester.to_string(),
-                body.label,
-                body.message,
+                crate::hub::Asked {
+                    label: body.label,
+                    message: body.message,
+                    context: body.context,
+                    follow_ups,
+                },
                 break_glass,
-                body.context,
             )
             .await
             .map_err(to_status_error)?;

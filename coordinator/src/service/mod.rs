@@ -89,6 +89,12 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
         label: c.request().label.clone(),
         message: c.request().message.clone(),
         context: c.request().context.clone(),
+        follow_ups: c.request().follow_ups.iter().map(Into::into).collect(),
+        batch_signatures: c
+            .batch_signatures()
+            .iter()
+            .filter_map(|s| s.serialize().ok())
+            .collect(),
         message_sha256: c.message_sha256().0.to_vec(),
         state: to_state(c.state()).into(),
         threshold: group.threshold.into(),

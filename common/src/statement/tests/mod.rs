@@ -11,6 +11,7 @@ fn statement() -> Statement {
         break_glass: false,
         decision: Decision::Approve,
         at_unix_ms: 1_700_000_000_000,
+        follow_ups: Vec::new(),
     }
 }
 

@@ -44,3 +44,32 @@ fn policy_errors_name_the_group_and_field() {
     );
     assert!(err(&format!("{ok}colour = 1\n")).contains("colour"));
 }
+
+#[test]
+fn a_minisign_key_is_trusted_only_with_quorate_s_key_id() {
+    let group_key = ed25519_dalek::SigningKey::from_bytes(&[4; 32])
+        .verifying_key()
+        .to_bytes();
+    let file = minisign::public_key_file(&group_key);
+    let policy = |key: &str| {
+        TrustPolicy::from_toml(&format!(
+            "[[key_group]]\nname = \"release\"\npublic_key = \"\"\"\n{key}\"\"\"\nformats = [\"minisign\"]\n"
+        ))
+    };
+    assert_eq!(policy(&file).unwrap().groups[0].key, group_key);
+    // The base64 line alone is a key too.
+    let line = file.lines().nth(1).unwrap();
+    assert_eq!(policy(line).unwrap().groups[0].key, group_key);
+    // A minisign key whose key id quorate would not write (one made by
+    // `minisign -G`) names both ids.
+    let mut blob =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, line).unwrap();
+    blob[2] ^= 0xff;
+    let other = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &blob);
+    let err = policy(&other).unwrap_err();
+    assert!(
+        err.contains("key group \"release\": public_key: a minisign key with key id")
+            && err.contains(&minisign::key_id_hex(&minisign::key_id(&group_key))),
+        "{err}"
+    );
+}
