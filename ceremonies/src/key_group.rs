@@ -1,43 +1,10 @@
 //! A key group as the engine needs it: parsed public key package and roster.
 
+use std::collections::BTreeSet;
+
 use frost_ed25519::keys::PublicKeyPackage;
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::{KeyGroupName, ParticipantId, Policy, Roster};
-
-/// `file` with `roster` in its place, if that is a roster change an
-/// operator may make: the same share holders (adding or removing one takes
-/// new key shares, so a new key group), with names, roles, identity keys
-/// and addresses free to change, and the policy still satisfiable.
-pub fn change_roster(file: &KeyGroupFile, roster: Roster) -> Result<KeyGroupFile, String> {
-    if roster == file.roster {
-        return Err(format!(
-            "it is the roster key group {} has already: nothing to change",
-            file.name
-        ));
-    }
-    let before: std::collections::BTreeSet<_> = file.roster.ids().collect();
-    let after: std::collections::BTreeSet<_> = roster.ids().collect();
-    if let Some(new) = after.difference(&before).next() {
-        return Err(format!(
-            "participant {new} holds no share of key group {}: adding a share holder needs new key shares, so a new key group",
-            file.name
-        ));
-    }
-    if let Some(gone) = before.difference(&after).next() {
-        return Err(format!(
-            "participant {gone} is missing: a roster change keeps every share holder of key group {} (removing one needs new key shares, so a new key group)",
-            file.name
-        ));
-    }
-    let changed = KeyGroupFile {
-        roster,
-        ..file.clone()
-    };
-    changed
-        .check()
-        .map_err(|(field, why)| format!("{field} {why}"))?;
-    Ok(changed)
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyGroup {
@@ -54,14 +21,7 @@ pub struct KeyGroup {
 
 impl KeyGroup {
     pub fn from_file(file: &KeyGroupFile) -> Result<Self, String> {
-        Ok(Self {
-            name: file.name.clone(),
-            threshold: file.threshold,
-            public_key_package: file.public_key_package()?,
-            roster: file.roster.clone(),
-            policy: file.policy.clone(),
-            version: 0,
-        })
+        Ok(Self::with_package(file, file.public_key_package()?))
     }
 
     /// The key group of a file already checked, with its parsed package.
@@ -76,11 +36,40 @@ impl KeyGroup {
         }
     }
 
-    /// The key group as roster change number `version` leaves it.
-    pub fn at_version(file: &KeyGroupFile, version: u64) -> Result<Self, String> {
+    /// The next version of the key group, with `roster` in place of its
+    /// own, if that is a roster change an operator may make: the same share
+    /// holders (adding or removing one takes new key shares, so a new key
+    /// group), with names, roles, identity keys and addresses free to
+    /// change, and the policy still satisfiable.
+    pub fn with_roster(&self, roster: Roster) -> Result<Self, String> {
+        if roster == self.roster {
+            return Err(format!(
+                "it is the roster key group {} has already: nothing to change",
+                self.name
+            ));
+        }
+        let before: BTreeSet<_> = self.roster.ids().collect();
+        let after: BTreeSet<_> = roster.ids().collect();
+        if let Some(new) = after.difference(&before).next() {
+            return Err(format!(
+                "participant {new} holds no share of key group {}: adding a share holder needs new key shares, so a new key group",
+                self.name
+            ));
+        }
+        if let Some(gone) = before.difference(&after).next() {
+            return Err(format!(
+                "participant {gone} is missing: a roster change keeps every share holder of key group {} (removing one needs new key shares, so a new key group)",
+                self.name
+            ));
+        }
+        roster.validate().map_err(|e| format!("roster {e}"))?;
+        self.policy
+            .validate(&roster, self.threshold)
+            .map_err(|e| format!("policy {e}"))?;
         Ok(Self {
-            version,
-            ..Self::from_file(file)?
+            roster,
+            version: self.version + 1,
+            ..self.clone()
         })
     }
 

@@ -32,7 +32,7 @@ mod time;
 pub use ceremony::{Action, Ceremony, Outcome, Phase, Request, Review};
 pub use error::CeremonyError;
 pub use event::Event;
-pub use key_group::{KeyGroup, change_roster};
+pub use key_group::KeyGroup;
 pub use policy::QuorumMet;
 pub use record::{Entry, EntryError};
 pub use round::Round;

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use base64::Engine as _;
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::ParticipantId;
-use support::{quorate, quorate_offline, quorum_signs, said, text};
+use support::{quorate, quorate_offline, quorate_ok, quorum_signs, said, text};
 
 /// The Python with securesystemslib that `.ci/run` installs
 /// (QUORATE_DSSE_PYTHON, else target/ci-venv). Fails, never skips.
@@ -61,7 +61,7 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         ))
     };
 
-    let out = quorate(
+    let out = quorate_ok(
         &d,
         &[
             "sign",
@@ -76,7 +76,6 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", said(&out));
     let id = text(&out.stdout).trim().to_string();
     let review = support::review(&d, "alice", &id).await;
     assert_eq!(
@@ -96,7 +95,7 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         "dsse:app-1.0.tar.gz+1 more"
     );
     quorum_signs(&d, &id).await;
-    let out = quorate(
+    quorate_ok(
         &d,
         &[
             "signature",
@@ -108,8 +107,7 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", said(&out));
-    let out = quorate(
+    quorate_ok(
         &d,
         &[
             "pubkey",
@@ -120,7 +118,6 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", said(&out));
 
     let both = [s("app-1.0.tar.gz"), s("app-1.0.sbom.json")];
     let both: Vec<&str> = both.iter().map(String::as_str).collect();
@@ -215,7 +212,7 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         br#"{"buildDefinition": {"buildType": "https://example.com/make"}}"#,
     )
     .unwrap();
-    let out = quorate(
+    quorate_ok(
         &d,
         &[
             "sign",
@@ -235,7 +232,6 @@ async fn dsse_envelope_verifies_with_securesystemslib_and_tampering_does_not() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", said(&out));
     let out = dsse_verify(
         &python,
         &s("prov.intoto.json"),

@@ -12,7 +12,7 @@ mod support;
 
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_common::formats::minisign::{self, SignatureFile};
-use support::{quorate, quorate_offline, quorum_signs, said, text};
+use support::{quorate, quorate_offline, quorate_ok, quorum_signs, said, text};
 
 const COMMENT: &str = "app 1.0, approved by engineering, security and release";
 
@@ -46,7 +46,7 @@ async fn minisign_over_a_large_artifact_verifies_with_minisign() {
     let digest = minisign::blake2b512(&artifact);
 
     // The consumer's key file.
-    let out = quorate(
+    quorate_ok(
         &d,
         &[
             "pubkey",
@@ -59,13 +59,12 @@ async fn minisign_over_a_large_artifact_verifies_with_minisign() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", said(&out));
     let key =
         minisign::PublicKey::parse(&std::fs::read_to_string(p("release.pub")).unwrap()).unwrap();
     assert_eq!(key.key_id, minisign::key_id(&key.key));
 
     // A ceremony over the digest and the trusted comment.
-    let out = quorate(
+    let out = quorate_ok(
         &d,
         &[
             "sign",
@@ -80,7 +79,6 @@ async fn minisign_over_a_large_artifact_verifies_with_minisign() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", said(&out));
     let id = text(&out.stdout).trim().to_string();
 
     // The approver sees both messages of the batch before approving.
@@ -112,9 +110,8 @@ async fn minisign_over_a_large_artifact_verifies_with_minisign() {
 
     // One approval each; two FROST signings.
     quorum_signs(&d, &id).await;
-    let out = quorate(&d, &["status", &id]).await;
-    assert!(out.status.success(), "{}", said(&out));
-    let out = quorate(
+    quorate_ok(&d, &["status", &id]).await;
+    quorate_ok(
         &d,
         &[
             "signature",
@@ -126,7 +123,6 @@ async fn minisign_over_a_large_artifact_verifies_with_minisign() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", said(&out));
     let written = std::fs::read_to_string(p("app.tar.gz.minisig")).unwrap();
     let file = SignatureFile::parse(&written).unwrap();
     assert_eq!(file.trusted_comment, COMMENT);

@@ -87,9 +87,11 @@ fn policy(dir: &Path) -> String {
     path.display().to_string()
 }
 
-/// `quorate verify --policy P --format F --signature S --artifact A`:
-/// its exit code and stdout.
-fn verify(policy: &str, format: &str, sig: &Path, artifact: &Path) -> (Option<i32>, String) {
+/// What `quorate verify` said: its exit code and stdout.
+type Said = (Option<i32>, String);
+
+/// `quorate verify --policy P --format F --signature S --artifact A`.
+fn verify(policy: &str, format: &str, sig: &Path, artifact: &Path) -> Said {
     let out = quorate_offline(&[
         "verify",
         "--policy",
@@ -104,7 +106,7 @@ fn verify(policy: &str, format: &str, sig: &Path, artifact: &Path) -> (Option<i3
     (out.status.code(), text(&out.stdout))
 }
 
-fn failed(check: &str, reason: &str) -> (Option<i32>, String) {
+fn failed(check: &str, reason: &str) -> Said {
     (
         Some(1),
         format!("NOT verified: check \"{check}\" failed: {reason}"),
@@ -121,7 +123,7 @@ fn every_branch_of_the_gate_for_each_format() {
     std::fs::create_dir(p("evil")).unwrap();
     std::fs::write(p("evil/app-1.0.tar.gz"), b"the backdoor\n").unwrap();
     std::fs::write(p("other.tar.gz"), &artifact).unwrap();
-    let starts = |(code, out): (Option<i32>, String), (want_code, want): (Option<i32>, String)| {
+    let starts = |(code, out): Said, (want_code, want): Said| {
         assert_eq!(code, want_code, "{out}");
         assert!(out.starts_with(&want), "{out}\nwanted: {want}");
     };
@@ -129,6 +131,12 @@ fn every_branch_of_the_gate_for_each_format() {
         Some(0),
         "verified: signed by key group release\n".to_string(),
     );
+    // Each case: the signature file, the artifact, and what verify says.
+    let branches = |format: &str, cases: Vec<(&str, &str, Said)>| {
+        for (sig, artifact, want) in cases {
+            starts(verify(&policy, format, &p(sig), &p(artifact)), want);
+        }
+    };
 
     // sshsig
     std::fs::write(p("good.sig"), sshsig_file(TRUSTED, "file", &artifact)).unwrap();
@@ -139,47 +147,58 @@ fn every_branch_of_the_gate_for_each_format() {
         "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
     )
     .unwrap();
-    let sshsig = |sig: &str, artifact: &Path| verify(&policy, "sshsig", &p(sig), artifact);
-    starts(sshsig("good.sig", &p("app-1.0.tar.gz")), good.clone());
-    starts(
-        sshsig("missing.sig", &p("app-1.0.tar.gz")),
-        failed("signature present", "cannot read"),
-    );
-    starts(
-        sshsig("garbled.sig", &p("app-1.0.tar.gz")),
-        failed("signature valid", "not an Ed25519 SSH signature file"),
-    );
-    starts(
-        sshsig("stranger.sig", &p("app-1.0.tar.gz")),
-        failed(
-            "signed by a trusted key group",
-            "signed by ssh-ed25519 AAAA",
-        ),
-    );
-    starts(
-        sshsig("git-ns.sig", &p("app-1.0.tar.gz")),
-        failed(
-            "signed by a trusted key group",
-            "signed in namespace git; key group release is trusted in file",
-        ),
-    );
-    starts(
-        sshsig("good.sig", &p("other.tar.gz")),
-        failed(
-            "signed by a trusted key group",
-            "key group release may not sign \"other.tar.gz\"",
-        ),
-    );
-    starts(
-        sshsig("good.sig", &p("evil/app-1.0.tar.gz")),
-        failed(
-            "artifact matches what was signed",
-            "the signature is not over app-1.0.tar.gz as it is now",
-        ),
-    );
-    starts(
-        sshsig("good.sig", &p("app-2.0.tar.gz")),
-        failed("artifact matches what was signed", "the artifact"),
+    branches(
+        "sshsig",
+        vec![
+            ("good.sig", "app-1.0.tar.gz", good.clone()),
+            (
+                "missing.sig",
+                "app-1.0.tar.gz",
+                failed("signature present", "cannot read"),
+            ),
+            (
+                "garbled.sig",
+                "app-1.0.tar.gz",
+                failed("signature valid", "not an Ed25519 SSH signature file"),
+            ),
+            (
+                "stranger.sig",
+                "app-1.0.tar.gz",
+                failed(
+                    "signed by a trusted key group",
+                    "signed by ssh-ed25519 AAAA",
+                ),
+            ),
+            (
+                "git-ns.sig",
+                "app-1.0.tar.gz",
+                failed(
+                    "signed by a trusted key group",
+                    "signed in namespace git; key group release is trusted in file",
+                ),
+            ),
+            (
+                "good.sig",
+                "other.tar.gz",
+                failed(
+                    "signed by a trusted key group",
+                    "key group release may not sign \"other.tar.gz\"",
+                ),
+            ),
+            (
+                "good.sig",
+                "evil/app-1.0.tar.gz",
+                failed(
+                    "artifact matches what was signed",
+                    "the signature is not over app-1.0.tar.gz as it is now",
+                ),
+            ),
+            (
+                "good.sig",
+                "app-2.0.tar.gz",
+                failed("artifact matches what was signed", "the artifact"),
+            ),
+        ],
     );
 
     // dsse
@@ -205,51 +224,65 @@ fn every_branch_of_the_gate_for_each_format() {
     altered["payload"] =
         serde_json::from_str::<serde_json::Value>(&other).unwrap()["payload"].clone();
     std::fs::write(p("altered.json"), altered.to_string()).unwrap();
-    let dsse = |sig: &str, artifact: &Path| verify(&policy, "dsse", &p(sig), artifact);
-    starts(dsse("good.json", &p("app-1.0.tar.gz")), good.clone());
-    starts(
-        dsse("missing.json", &p("app-1.0.tar.gz")),
-        failed("signature present", "cannot read"),
-    );
-    starts(
-        dsse("garbled.json", &p("app-1.0.tar.gz")),
-        failed("signature valid", "not a DSSE envelope"),
-    );
-    starts(
-        dsse("altered.json", &p("app-1.0.tar.gz")),
-        failed(
-            "signature valid",
-            "the signature by key group release does not verify",
-        ),
-    );
-    starts(
-        dsse("stranger.json", &p("app-1.0.tar.gz")),
-        failed(
-            "signed by a trusted key group",
-            "no signature of the envelope verifies",
-        ),
-    );
-    starts(
-        dsse("other.json", &p("other.tar.gz")),
-        failed(
-            "signed by a trusted key group",
-            "key group release may not sign \"other.tar.gz\"",
-        ),
-    );
-    starts(
-        dsse("good.json", &p("evil/app-1.0.tar.gz")),
-        failed(
-            "artifact matches what was signed",
-            "app-1.0.tar.gz has SHA-256",
-        ),
+    branches(
+        "dsse",
+        vec![
+            ("good.json", "app-1.0.tar.gz", good.clone()),
+            (
+                "missing.json",
+                "app-1.0.tar.gz",
+                failed("signature present", "cannot read"),
+            ),
+            (
+                "garbled.json",
+                "app-1.0.tar.gz",
+                failed("signature valid", "not a DSSE envelope"),
+            ),
+            (
+                "altered.json",
+                "app-1.0.tar.gz",
+                failed(
+                    "signature valid",
+                    "the signature by key group release does not verify",
+                ),
+            ),
+            (
+                "stranger.json",
+                "app-1.0.tar.gz",
+                failed(
+                    "signed by a trusted key group",
+                    "no signature of the envelope verifies",
+                ),
+            ),
+            (
+                "other.json",
+                "other.tar.gz",
+                failed(
+                    "signed by a trusted key group",
+                    "key group release may not sign \"other.tar.gz\"",
+                ),
+            ),
+            (
+                "good.json",
+                "evil/app-1.0.tar.gz",
+                failed(
+                    "artifact matches what was signed",
+                    "app-1.0.tar.gz has SHA-256",
+                ),
+            ),
+        ],
     );
     std::fs::write(p("app-2.0.tar.gz"), b"2").unwrap();
-    starts(
-        dsse("good.json", &p("app-2.0.tar.gz")),
-        failed(
-            "artifact matches what was signed",
-            "app-2.0.tar.gz is not a subject",
-        ),
+    branches(
+        "dsse",
+        vec![(
+            "good.json",
+            "app-2.0.tar.gz",
+            failed(
+                "artifact matches what was signed",
+                "app-2.0.tar.gz is not a subject",
+            ),
+        )],
     );
 
     // minisign
@@ -280,51 +313,63 @@ fn every_branch_of_the_gate_for_each_format() {
     let legacy = signed.replace(line, &base64::Engine::encode(&b64, &blob));
     std::fs::write(p("legacy.minisig"), legacy).unwrap();
     std::fs::write(p("truncated.minisig"), "untrusted comment: x\n").unwrap();
-    let mini = |sig: &str, artifact: &Path| verify(&policy, "minisign", &p(sig), artifact);
-    starts(mini("good.minisig", &p("app-1.0.tar.gz")), good.clone());
-    starts(
-        mini("missing.minisig", &p("app-1.0.tar.gz")),
-        failed("signature present", "cannot read"),
-    );
-    starts(
-        mini("truncated.minisig", &p("app-1.0.tar.gz")),
-        failed(
-            "signature valid",
-            "not a minisign signature file: it ends before the signature",
-        ),
-    );
-    starts(
-        mini("legacy.minisig", &p("app-1.0.tar.gz")),
-        failed("signature valid", "a legacy minisign signature"),
-    );
-    starts(
-        mini("comment.minisig", &p("app-1.0.tar.gz")),
-        failed(
-            "signature valid",
-            "the global signature (over the signature and the trusted comment) does not verify",
-        ),
-    );
-    starts(
-        mini("stranger.minisig", &p("app-1.0.tar.gz")),
-        failed("signed by a trusted key group", "signed by minisign key id"),
-    );
-    starts(
-        mini("other.minisig", &p("other.tar.gz")),
-        failed(
-            "signed by a trusted key group",
-            "key group release may not sign \"other.tar.gz\"",
-        ),
-    );
-    starts(
-        mini("good.minisig", &p("evil/app-1.0.tar.gz")),
-        failed(
-            "artifact matches what was signed",
-            "the signature is not over app-1.0.tar.gz as it is now",
-        ),
-    );
-    starts(
-        mini("good.minisig", &p("app-9.0.tar.gz")),
-        failed("artifact matches what was signed", "the artifact"),
+    branches(
+        "minisign",
+        vec![
+            ("good.minisig", "app-1.0.tar.gz", good.clone()),
+            (
+                "missing.minisig",
+                "app-1.0.tar.gz",
+                failed("signature present", "cannot read"),
+            ),
+            (
+                "truncated.minisig",
+                "app-1.0.tar.gz",
+                failed(
+                    "signature valid",
+                    "not a minisign signature file: it ends before the signature",
+                ),
+            ),
+            (
+                "legacy.minisig",
+                "app-1.0.tar.gz",
+                failed("signature valid", "a legacy minisign signature"),
+            ),
+            (
+                "comment.minisig",
+                "app-1.0.tar.gz",
+                failed(
+                    "signature valid",
+                    "the global signature (over the signature and the trusted comment) does not verify",
+                ),
+            ),
+            (
+                "stranger.minisig",
+                "app-1.0.tar.gz",
+                failed("signed by a trusted key group", "signed by minisign key id"),
+            ),
+            (
+                "other.minisig",
+                "other.tar.gz",
+                failed(
+                    "signed by a trusted key group",
+                    "key group release may not sign \"other.tar.gz\"",
+                ),
+            ),
+            (
+                "good.minisig",
+                "evil/app-1.0.tar.gz",
+                failed(
+                    "artifact matches what was signed",
+                    "the signature is not over app-1.0.tar.gz as it is now",
+                ),
+            ),
+            (
+                "good.minisig",
+                "app-9.0.tar.gz",
+                failed("artifact matches what was signed", "the artifact"),
+            ),
+        ],
     );
 
     // raw: a manifest signed as is
@@ -347,35 +392,44 @@ fn every_branch_of_the_gate_for_each_format() {
     std::fs::write(p("short.raw"), [0u8; 10]).unwrap();
     std::fs::create_dir(p("m")).unwrap();
     std::fs::write(p("m/SHA256SUMS"), format!("{manifest}extra\n")).unwrap();
-    let raw = |sig: &str, artifact: &Path| verify(&policy, "raw", &p(sig), artifact);
-    starts(
-        raw("SHA256SUMS.sig", &p("SHA256SUMS")),
-        (Some(0), "verified: signed by key group manifests\n".into()),
-    );
-    starts(
-        raw("missing.raw", &p("SHA256SUMS")),
-        failed("signature present", "cannot read"),
-    );
-    starts(
-        raw("short.raw", &p("SHA256SUMS")),
-        failed(
-            "signature valid",
-            "a raw Ed25519 signature is 64 bytes, this is 10",
-        ),
-    );
-    starts(
-        raw("stranger.raw", &p("SHA256SUMS")),
-        failed(
-            "signed by a trusted key group",
-            "no key group of the trust policy",
-        ),
-    );
-    starts(
-        raw("SHA256SUMS.sig", &p("m/SHA256SUMS")),
-        failed(
-            "signed by a trusted key group",
-            "no key group of the trust policy",
-        ),
+    branches(
+        "raw",
+        vec![
+            (
+                "SHA256SUMS.sig",
+                "SHA256SUMS",
+                (Some(0), "verified: signed by key group manifests\n".into()),
+            ),
+            (
+                "missing.raw",
+                "SHA256SUMS",
+                failed("signature present", "cannot read"),
+            ),
+            (
+                "short.raw",
+                "SHA256SUMS",
+                failed(
+                    "signature valid",
+                    "a raw Ed25519 signature is 64 bytes, this is 10",
+                ),
+            ),
+            (
+                "stranger.raw",
+                "SHA256SUMS",
+                failed(
+                    "signed by a trusted key group",
+                    "no key group of the trust policy",
+                ),
+            ),
+            (
+                "SHA256SUMS.sig",
+                "m/SHA256SUMS",
+                failed(
+                    "signed by a trusted key group",
+                    "no key group of the trust policy",
+                ),
+            ),
+        ],
     );
 
     // Usage errors say what to give.

@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use quorate_ceremonies::{
-    Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request, change_roster,
-};
+use quorate_ceremonies::{Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request};
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::{CeremonyId, KeyGroupName, ParticipantId, Party, Roster};
 use rand_core::{OsRng, RngCore};
@@ -45,32 +43,16 @@ struct Live {
 }
 
 /// Every roster version of a key group: entry n is the group as roster
-/// change n left it (0 as registered), with the file it was made from.
-struct Versions(Vec<(KeyGroupFile, Arc<KeyGroup>)>);
+/// change n left it (0 as registered). Never empty.
+struct Versions(Vec<Arc<KeyGroup>>);
 
 impl Versions {
-    fn registered(file: KeyGroupFile) -> Result<Self, String> {
-        let group = KeyGroup::from_file(&file)?;
-        Ok(Self(vec![(file, Arc::new(group))]))
-    }
-
-    /// Adds roster change number `self.0.len()`.
-    fn change(&mut self, roster: Roster) -> Result<(), String> {
-        let (file, _) = self.latest();
-        let file = change_roster(file, roster)?;
-        let group = KeyGroup::at_version(&file, self.0.len() as u64)?;
-        self.0.push((file, Arc::new(group)));
-        Ok(())
-    }
-
-    fn latest(&self) -> &(KeyGroupFile, Arc<KeyGroup>) {
-        // Never empty: made with the registration.
+    fn latest(&self) -> &Arc<KeyGroup> {
         &self.0[self.0.len() - 1]
     }
 
     fn at(&self, version: u64) -> Option<Arc<KeyGroup>> {
-        let i = usize::try_from(version).ok()?;
-        self.0.get(i).map(|(_, g)| g.clone())
+        self.0.get(usize::try_from(version).ok()?).cloned()
     }
 }
 
@@ -106,11 +88,13 @@ impl<S: CeremonyStore> Hub<S> {
                 key: format!("key group {name}"),
                 why,
             };
-            let mut versions = Versions::registered(stored.registered.clone()).map_err(corrupt)?;
+            let mut group = Arc::new(KeyGroup::from_file(&stored.registered).map_err(corrupt)?);
+            let mut versions = vec![group.clone()];
             for roster in stored.roster_changes {
-                versions.change(roster).map_err(corrupt)?;
+                group = Arc::new(group.with_roster(roster).map_err(corrupt)?);
+                versions.push(group.clone());
             }
-            key_groups.insert(name.clone(), versions);
+            key_groups.insert(name.clone(), Versions(versions));
         }
         let mut ceremonies = HashMap::new();
         let mut gate = Gate::new(Limits::default());
@@ -165,8 +149,7 @@ impl<S: CeremonyStore> Hub<S> {
         file: KeyGroupFile,
         by: String,
     ) -> Result<Arc<KeyGroup>, HubError> {
-        let versions = Versions::registered(file.clone()).map_err(HubError::InvalidKeyGroup)?;
-        let group = versions.latest().1.clone();
+        let group = Arc::new(KeyGroup::from_file(&file).map_err(HubError::InvalidKeyGroup)?);
         if self.key_group(&file.name).is_some() {
             return Err(HubError::KeyGroupExists(file.name));
         }
@@ -180,7 +163,7 @@ impl<S: CeremonyStore> Hub<S> {
             StoreError::Exists(_) => HubError::KeyGroupExists(name.clone()),
             e => e.into(),
         })?;
-        write(&self.key_groups).insert(name, versions);
+        write(&self.key_groups).insert(name, Versions(vec![group.clone()]));
         Ok(group)
     }
 
@@ -193,22 +176,19 @@ impl<S: CeremonyStore> Hub<S> {
         roster: Roster,
         by: String,
     ) -> Result<Arc<KeyGroup>, HubError> {
-        let (file, current) = read(&self.key_groups)
-            .get(name)
-            .map(|v| v.latest().clone())
+        let current = self
+            .key_group(name)
             .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
-        let changed = change_roster(&file, roster.clone())
-            .map_err(|why| HubError::InvalidRoster(name.clone(), why))?;
-        let version = current.version + 1;
         let group = Arc::new(
-            KeyGroup::at_version(&changed, version)
+            current
+                .with_roster(roster.clone())
                 .map_err(|why| HubError::InvalidRoster(name.clone(), why))?,
         );
         let entry = Entry::RosterChanged {
             at: self.clock.now(),
             by,
             key_group: name.clone(),
-            version,
+            version: group.version,
             roster,
         };
         self.store.append(vec![entry]).await.map_err(|e| match e {
@@ -221,7 +201,7 @@ impl<S: CeremonyStore> Hub<S> {
             .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
         // The record's unique key for (group, version) lets only one change
         // of each number through, so this is the next one.
-        versions.0.push((changed, group.clone()));
+        versions.0.push(group.clone());
         Ok(group)
     }
 
@@ -245,16 +225,14 @@ impl<S: CeremonyStore> Hub<S> {
     /// The key group as ceremonies requested now are judged: its latest
     /// roster.
     pub fn key_group(&self, name: &KeyGroupName) -> Option<Arc<KeyGroup>> {
-        read(&self.key_groups)
-            .get(name)
-            .map(|v| v.latest().1.clone())
+        read(&self.key_groups).get(name).map(|v| v.latest().clone())
     }
 
     /// Key groups whose roster lists `participant`.
     pub fn key_groups_of(&self, participant: &ParticipantId) -> Vec<KeyGroupName> {
         read(&self.key_groups)
             .values()
-            .map(|v| &v.latest().1)
+            .map(Versions::latest)
             .filter(|g| g.roster.get(participant).is_some())
             .map(|g| g.name.clone())
             .collect()

@@ -55,23 +55,6 @@ pub async fn start_with_clock(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<RunningCoordinator> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    let store = SledStore::open(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the store in {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    let log_key = Arc::new(crate::log_key::load_or_create(
-        &config.data_dir,
-        &config.log_origin,
-    )?);
-    let log_verifier_key = log_key.verifier_key();
     let tls = match (&config.tls, config.insecure_plaintext) {
         (Some(tls), _) => Some(tls),
         (None, true) => {
@@ -94,32 +77,38 @@ pub async fn start_with_clock(
              or set insecure_plaintext = true for a loopback-only development coordinator"
         ),
     };
-    let authz = crate::authz::Authz::new(&config.parties);
-    let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
-    // Who holds which role is part of the record: a changed [[party]] list
-    // is recorded before anyone is served under it.
-    if hub
-        .record_parties(
-            &config.parties,
-            "coordinator configuration [[party]]".into(),
-        )
-        .await?
-    {
-        tracing::info!(
-            parties = config.parties.len(),
-            "recorded a change of requesters, auditors and operators"
-        );
-    }
-    let observer = Observer {
-        metrics: Default::default(),
-        alert_command: config.alert_command.clone().map(Arc::new),
-        alert_webhook: config.alert_webhook.as_deref().map(Arc::from),
-    };
     if let Some(url) = &config.alert_webhook
         && !url.starts_with("http://")
     {
         anyhow::bail!("alert_webhook {url:?}: only http:// URLs are supported for now");
     }
+    // The configuration is checked before the store is opened: a refused
+    // start records nothing and leaves no sled lock behind for the next
+    // one to trip over.
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = SledStore::open(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the store in {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let log_key = Arc::new(crate::log_key::load_or_create(
+        &config.data_dir,
+        &config.log_origin,
+    )?);
+    let log_verifier_key = log_key.verifier_key();
+    let authz = crate::authz::Authz::new(&config.parties);
+    let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
+    let observer = Observer {
+        metrics: Default::default(),
+        alert_command: config.alert_command.clone().map(Arc::new),
+        alert_webhook: config.alert_webhook.as_deref().map(Arc::from),
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -136,6 +125,21 @@ pub async fn start_with_clock(
         .as_ref()
         .map(|l| l.local_addr())
         .transpose()?;
+    // Who holds which role is part of the record: a changed [[party]] list
+    // is recorded once the coordinator can serve, before anyone is served
+    // under it.
+    if hub
+        .record_parties(
+            &config.parties,
+            "coordinator configuration [[party]]".into(),
+        )
+        .await?
+    {
+        tracing::info!(
+            parties = config.parties.len(),
+            "recorded a change of requesters, auditors and operators"
+        );
+    }
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ceremony::signature_bytes;
 use crate::record::Entry;
-use crate::{Ceremony, KeyGroup, Outcome, Phase, change_roster};
+use crate::{Ceremony, KeyGroup, Outcome, Phase};
 use quorate_common::keyfile::KeyGroupFile;
 
 pub use report::{Finding, Report, Step};
@@ -235,7 +235,7 @@ fn run(
             return;
         }
     };
-    let Some((group, changes)) = roster_in_effect(key_group, registered, entries, report) else {
+    let Some((group, changes)) = roster_in_effect(registered, entries, report) else {
         return;
     };
     let mut summary = report::GroupSummary::new(&group, *at, by);
@@ -375,13 +375,11 @@ fn run(
 /// change must be of this key group, numbered 1, 2, ... in order, and one
 /// the coordinator may make (the same share holders, a valid policy).
 fn roster_in_effect(
-    file: &KeyGroupFile,
     registered: Arc<KeyGroup>,
     entries: &[Option<Entry>],
     report: &mut Report,
 ) -> Option<(Arc<KeyGroup>, Vec<String>)> {
-    let mut file = file.clone();
-    let mut version = 0;
+    let mut group = registered;
     let mut lines = Vec::new();
     for (i, entry) in entries.iter().enumerate().skip(1) {
         let Some(Entry::RosterChanged {
@@ -394,48 +392,38 @@ fn roster_in_effect(
         else {
             break;
         };
-        if *key_group != file.name {
+        if *key_group != group.name {
             report.finding(
                 Some(i),
                 "key_group",
-                format!("is a roster change of {key_group}, not of {}", file.name),
+                format!("is a roster change of {key_group}, not of {}", group.name),
             );
             return None;
         }
-        if *v != version + 1 {
+        if *v != group.version + 1 {
             report.finding(
                 Some(i),
                 "version",
                 format!(
                     "is {v}, but change {} comes next: a roster change is missing, repeated or out of order",
-                    version + 1
+                    group.version + 1
                 ),
             );
             return None;
         }
-        match change_roster(&file, roster.clone()) {
-            Ok(changed) => file = changed,
+        match group.with_roster(roster.clone()) {
+            Ok(changed) => group = Arc::new(changed),
             Err(why) => {
                 report.finding(Some(i), "roster", why);
                 return None;
             }
         }
-        version = *v;
         lines.push(format!(
             "roster version {v} recorded {} by {by}",
             report::time(*at)
         ));
     }
-    if version == 0 {
-        return Some((registered, lines));
-    }
-    match KeyGroup::at_version(&file, version) {
-        Ok(g) => Some((Arc::new(g), lines)),
-        Err(why) => {
-            report.finding(Some(0), "key_group", why);
-            None
-        }
-    }
+    Some((group, lines))
 }
 
 /// After entry `i` cannot be applied, the ceremony's later state is

@@ -16,9 +16,7 @@ use std::sync::Arc;
 use frost_ed25519::round2::SignatureShare;
 use quorate_ceremonies::record::Entry;
 use quorate_ceremonies::replay::{TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
-use quorate_ceremonies::{
-    Action, Ceremony, Event, KeyGroup, Outcome, Phase, Request, Timestamp, change_roster,
-};
+use quorate_ceremonies::{Action, Ceremony, Event, KeyGroup, Outcome, Phase, Request, Timestamp};
 use quorate_common::batch::FollowUp;
 use quorate_common::keyfile::KeyGroupFile;
 use quorate_common::policy::{Deadlines, Emergency};
@@ -255,8 +253,9 @@ impl Recorder {
             }
             .encode(),
         );
+        let registered = KeyGroup::from_file(&file).expect("a valid key group");
         let group = match roles {
-            None => KeyGroup::from_file(&file).expect("a valid key group"),
+            None => registered,
             Some(roles) => {
                 let mut roster = file.roster.clone();
                 for p in &mut roster.participants {
@@ -264,7 +263,9 @@ impl Recorder {
                         p.role = (*role).into();
                     }
                 }
-                let changed = change_roster(&file, roster.clone()).expect("a valid change");
+                let changed = registered
+                    .with_roster(roster.clone())
+                    .expect("a valid change");
                 ours.push(log.len() as u64);
                 log.push(
                     Entry::RosterChanged {
@@ -276,7 +277,7 @@ impl Recorder {
                     }
                     .encode(),
                 );
-                KeyGroup::at_version(&changed, 1).expect("a valid key group")
+                changed
             }
         };
         let group = Arc::new(group);

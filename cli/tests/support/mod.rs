@@ -31,6 +31,13 @@ pub async fn quorate(d: &LocalDeployment, args: &[&str]) -> Output {
     .unwrap()
 }
 
+/// As [`quorate`], which must succeed.
+pub async fn quorate_ok(d: &LocalDeployment, args: &[&str]) -> Output {
+    let out = quorate(d, args).await;
+    assert!(out.status.success(), "{}", said(&out));
+    out
+}
+
 /// Runs `quorate args` with no coordinator (e.g. `verify`).
 pub fn quorate_offline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quorate"))

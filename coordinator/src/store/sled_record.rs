@@ -386,34 +386,31 @@ impl CeremonyStore for SledStore {
 impl SledStore {
     /// (version, index) of each roster change of the key group, in order.
     fn roster_change_indexes(&self, group: &KeyGroupName) -> Result<Vec<(u64, u64)>, StoreError> {
-        let mut prefix = lookup(b'v', group.as_str().as_bytes());
-        prefix.push(0);
+        self.numbered(b'v', group.as_str())
+    }
+
+    fn event_indexes(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
+        let events = self.numbered(b'c', id.as_str())?;
+        Ok(events.into_iter().map(|(_, index)| index).collect())
+    }
+
+    /// (n, log index) of every [`numbered`] key of `name`, in order of n.
+    fn numbered(&self, tag: u8, name: &str) -> Result<Vec<(u64, u64)>, StoreError> {
+        let prefix = numbered_prefix(tag, name);
         self.tree
             .scan_prefix(&prefix)
             .map(|kv| {
                 let (k, v) = kv?;
                 let what = String::from_utf8_lossy(&k).to_string();
-                let version = k
+                let n = k
                     .get(prefix.len()..)
                     .and_then(|b| <[u8; 8]>::try_from(b).ok())
                     .map(u64::from_be_bytes)
                     .ok_or_else(|| StoreError::Corrupt {
                         key: what.clone(),
-                        why: "not a roster change key".into(),
+                        why: "does not end in an 8-byte number".into(),
                     })?;
-                Ok((version, index_of(&v, &what)?))
-            })
-            .collect()
-    }
-
-    fn event_indexes(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
-        let mut prefix = lookup(b'c', id.as_str().as_bytes());
-        prefix.push(0);
-        self.tree
-            .scan_prefix(&prefix)
-            .map(|kv| {
-                let (k, v) = kv?;
-                index_of(&v, &String::from_utf8_lossy(&k))
+                Ok((n, index_of(&v, &what)?))
             })
             .collect()
     }
@@ -491,18 +488,31 @@ fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
             lookup(b'r', request.id.as_str().as_bytes()),
             format!("ceremony {}", request.id),
         ),
-        Entry::CeremonyEvent { ceremony, seq, .. } => {
-            let mut key = lookup(b'c', ceremony.as_str().as_bytes());
-            key.push(0);
-            key.extend_from_slice(&seq.to_be_bytes());
-            (key, format!("event {seq} of ceremony {ceremony}"))
-        }
+        Entry::CeremonyEvent { ceremony, seq, .. } => (
+            numbered(b'c', ceremony.as_str(), *seq),
+            format!("event {seq} of ceremony {ceremony}"),
+        ),
     })
 }
 
 fn lookup(tag: u8, name: &[u8]) -> Vec<u8> {
     let mut key = vec![tag];
     key.extend_from_slice(name);
+    key
+}
+
+/// The key of item `n` of `name` (event n of a ceremony, roster change n of
+/// a key group): tag, name, 0, n big-endian, so that a prefix scan lists
+/// a name's items in order.
+fn numbered(tag: u8, name: &str, n: u64) -> Vec<u8> {
+    let mut key = numbered_prefix(tag, name);
+    key.extend_from_slice(&n.to_be_bytes());
+    key
+}
+
+fn numbered_prefix(tag: u8, name: &str) -> Vec<u8> {
+    let mut key = lookup(tag, name.as_bytes());
+    key.push(0);
     key
 }
 
