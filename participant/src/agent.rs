@@ -249,32 +249,41 @@ impl Agent {
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(50);
         loop {
-            let session = async {
-                let (mut client, audit) = self.connect().await?;
-                let mut feed = client
-                    .subscribe(proto::SubscribeRequest {})
-                    .await?
-                    .into_inner();
-                {
-                    let mut state = self.state.lock().await;
-                    state.client = Some(client);
-                    state.audit = Some(audit);
-                }
-                tracing::info!(participant = %self.config.id, "connected to the coordinator");
-                let mut queues = Queues::default();
-                while let Some(work) = feed.message().await? {
-                    queues.dispatch(&self, work);
-                }
-                anyhow::Ok(())
-            };
-            tokio::select! {
-                result = session => {
-                    match result {
-                        Ok(()) => tracing::warn!(participant = %self.config.id, "the coordinator closed the work feed"),
-                        Err(e) => tracing::warn!(participant = %self.config.id, error = %e, "work feed lost"),
+            let mut queues = Queues::default();
+            let stopped = {
+                let session = async {
+                    let (mut client, audit) = self.connect().await?;
+                    let mut feed = client
+                        .subscribe(proto::SubscribeRequest {})
+                        .await?
+                        .into_inner();
+                    {
+                        let mut state = self.state.lock().await;
+                        state.client = Some(client);
+                        state.audit = Some(audit);
                     }
+                    tracing::info!(participant = %self.config.id, "connected to the coordinator");
+                    while let Some(work) = feed.message().await? {
+                        queues.dispatch(&self, work);
+                    }
+                    anyhow::Ok(())
+                };
+                tokio::select! {
+                    result = session => {
+                        match result {
+                            Ok(()) => tracing::warn!(participant = %self.config.id, "the coordinator closed the work feed"),
+                            Err(e) => tracing::warn!(participant = %self.config.id, error = %e, "work feed lost"),
+                        }
+                        false
+                    }
+                    _ = stop.changed() => true,
                 }
-                _ = stop.changed() => return,
+            };
+            // The session's ceremony tasks end with it, and are waited
+            // for: once stopped, nothing of this agent holds its journal.
+            queues.tasks.shutdown().await;
+            if stopped {
+                return;
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
