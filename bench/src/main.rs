@@ -52,6 +52,23 @@ enum Command {
     /// memory benchmark's child process).
     #[command(hide = true)]
     ServeCoordinator { config: PathBuf },
+    /// Runs only 3-of-5 ceremonies at one concurrency and prints the rate
+    /// (for profiling P1/P2 under perf).
+    #[command(hide = true)]
+    Throughput {
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 640)]
+        total: usize,
+    },
+    /// Runs only the inclusion-proof benchmark (for profiling P4).
+    #[command(hide = true)]
+    Proofs {
+        #[arg(long, default_value_t = 1_000_000)]
+        log_size: u64,
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +88,12 @@ fn main() -> std::process::ExitCode {
             rt.block_on(async {
                 match args.command {
                     Some(Command::ServeCoordinator { ref config }) => memory::serve(config).await,
+                    Some(Command::Throughput { concurrency, total }) => {
+                        run::throughput_only(concurrency, total).await
+                    }
+                    Some(Command::Proofs { log_size, count }) => {
+                        run::proofs_only(log_size, count).await
+                    }
                     None => run::all(run::Settings::from(&args)).await,
                 }
             })

@@ -269,6 +269,36 @@ fn scale(report: &mut Report, growth: &[(Size, Duration, Duration)]) {
     }
 }
 
+/// Only 3-of-5 ceremonies, `concurrency` at a time: a target for a
+/// profiler, printing the rate and nothing else.
+pub async fn throughput_only(concurrency: usize, total: usize) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let cluster = Arc::new(Cluster::start(scratch.path(), THREE_OF_FIVE).await?);
+    cluster.ceremony().await?; // warm-up
+    let took = cluster.run_concurrently(concurrency, total).await?;
+    println!(
+        "{total} ceremonies, {concurrency} in flight: {:.0}/s",
+        total as f64 / took.as_secs_f64()
+    );
+    Arc::into_inner(cluster)
+        .ok_or_else(|| anyhow::anyhow!("a worker still holds the cluster"))?
+        .stop()
+        .await
+}
+
+/// Only the inclusion proofs of P4: a target for a profiler.
+pub async fn proofs_only(log_size: u64, count: usize) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let proofs = record::proofs(scratch.path(), log_size, count).await?;
+    println!(
+        "filled {log_size} entries in {:.1} s; proof mean {}, p99 {}",
+        proofs.fill.as_secs_f64(),
+        show(proofs.proof.mean()),
+        show(proofs.proof.percentile(99.0))
+    );
+    Ok(())
+}
+
 /// P2: ceremonies per second at 1, 8 and 64 in flight.
 async fn throughput(
     settings: &Settings,

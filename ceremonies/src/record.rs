@@ -9,7 +9,7 @@
 //! `docs/record.md` describes each kind with an example.
 
 use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::{CeremonyId, KeyGroupName, Party, Roster};
+use quorate_common::{CeremonyId, KeyGroupName, Party, Roster, SignedStatement};
 use serde::{Deserialize, Serialize};
 
 use crate::{Action, Event, Request, Timestamp};
@@ -101,6 +101,33 @@ impl Entry {
             return Err(EntryError::NotCanonical);
         }
         Ok(entry)
+    }
+
+    /// The ceremony and signed statement of an approval or rejection
+    /// entry, read without decoding the rest of it (its commitments and
+    /// decisions, whose points each cost a subgroup check) or checking that
+    /// it is canonical: for an agent looking for its own statement among a
+    /// ceremony's entries. Any other entry, or bytes that are not one, give
+    /// `None`.
+    pub fn statement_in(bytes: &[u8]) -> Option<(CeremonyId, SignedStatement)> {
+        #[derive(Deserialize)]
+        struct View {
+            entry: String,
+            ceremony: Option<CeremonyId>,
+            event: Option<EventView>,
+        }
+        #[derive(Deserialize)]
+        struct EventView {
+            #[serde(rename = "type")]
+            kind: String,
+            statement: Option<SignedStatement>,
+        }
+        let body = bytes.strip_prefix(ENTRY_PREFIX)?;
+        let view: View = serde_json::from_slice(body).ok()?;
+        let event = view.event?;
+        let is_decision = matches!(event.kind.as_str(), "approved" | "rejected");
+        (view.entry == "ceremony_event" && is_decision)
+            .then_some((view.ceremony?, event.statement?))
     }
 
     pub fn at(&self) -> Timestamp {

@@ -469,7 +469,7 @@ impl Agent {
         };
         let ack = reply.map_err(AgentError::Coordinator)?.into_inner();
         tracing::info!(participant = %self.config.id, ceremony = %id, ?decision, "decision sent");
-        let entry = self.acknowledge(id, entry).await;
+        let entry = self.acknowledge(id, entry);
         self.want_record_check(id, &entry, true);
         let status = ack.ceremony.unwrap_or(status);
         Ok(ReviewItem {
@@ -481,8 +481,8 @@ impl Agent {
 
     /// Notes in the journal that the coordinator holds our decision, and
     /// returns the entry as it now stands.
-    async fn acknowledge(&self, id: &CeremonyId, entry: Entry) -> Entry {
-        match self.journal.update(id, |e| e.acknowledged = true).await {
+    fn acknowledge(&self, id: &CeremonyId, entry: Entry) -> Entry {
+        match self.journal.note(id, |e| e.acknowledged = true) {
             Ok(Some(updated)) => updated,
             Ok(None) => entry,
             Err(e) => {
@@ -555,7 +555,7 @@ impl Agent {
         let listed = status.approvals.iter().any(|a| a.participant == me)
             || status.rejections.iter().any(|r| r.participant == me);
         let entry = if listed && !entry.acknowledged {
-            self.acknowledge(id, entry).await
+            self.acknowledge(id, entry)
         } else {
             entry
         };
@@ -583,6 +583,14 @@ impl Agent {
             .ok_or_else(|| AgentError::Offline("not connected".into()))?;
         let since = state.nonces.get(id).map(|h| h.since);
         if !work.signing_package.is_empty() {
+            if entry.signed(status.attempt) {
+                // Our share of this attempt is sent: nothing more to do
+                // until the coordinator abandons it (and asks for fresh
+                // commitments without a package). Checked before the
+                // package is parsed, which costs a subgroup check per
+                // commitment, at every later update.
+                return Ok(());
+            }
             let package = match SigningPackage::deserialize(&work.signing_package) {
                 Ok(p) => p,
                 Err(e) => {
@@ -590,12 +598,6 @@ impl Agent {
                     return Ok(());
                 }
             };
-            if entry.signed(status.attempt) {
-                // Our share of this attempt is sent: nothing more to do
-                // until the coordinator abandons it (and asks for fresh
-                // commitments without a package).
-                return Ok(());
-            }
             let ours = package.signing_commitment(self.key.identifier());
             let Some(held) = state.nonces.get(id) else {
                 // Restarted since committing: the package's nonces are gone.

@@ -1,7 +1,10 @@
 //! The agent's own record of what its approver decided and what it signed.
-//! It survives restarts (nonces do not); a decision is written and flushed
-//! before it is sent to the coordinator. It also keeps the latest checkpoint
-//! of the coordinator's log that the agent verified.
+//! It survives restarts (nonces do not); a decision, and each signing
+//! attempt a share is released for, is written and flushed before it is
+//! sent to the coordinator. It also keeps what the agent can learn again
+//! (that the coordinator acknowledged a decision, what a record check
+//! found, the latest checkpoint of the coordinator's log the agent
+//! verified), written without waiting for a flush.
 
 use std::path::Path;
 
@@ -139,6 +142,29 @@ impl Journal {
         id: &CeremonyId,
         change: impl Fn(&mut Entry),
     ) -> anyhow::Result<Option<Entry>> {
+        let new = self.change(id, change)?;
+        flush(&self.db).await?;
+        Ok(new)
+    }
+
+    /// Changes the entry of `id` like [`Journal::update`] without waiting
+    /// for a flush: sled writes it within half a second. For what the agent
+    /// can learn again after a crash (that the coordinator acknowledged a
+    /// decision, what a record check found), never for what it decided or
+    /// signed.
+    pub fn note(
+        &self,
+        id: &CeremonyId,
+        change: impl Fn(&mut Entry),
+    ) -> anyhow::Result<Option<Entry>> {
+        self.change(id, change)
+    }
+
+    fn change(
+        &self,
+        id: &CeremonyId,
+        change: impl Fn(&mut Entry),
+    ) -> anyhow::Result<Option<Entry>> {
         let mut failure = None;
         let new = self.db.update_and_fetch(id.as_str(), |old| {
             failure = None;
@@ -158,7 +184,6 @@ impl Journal {
         if let Some(e) = failure {
             anyhow::bail!("the journal entry of {id} does not read: {e}");
         }
-        flush(&self.db).await?;
         Ok(new.map(|b| serde_json::from_slice(&b)).transpose()?)
     }
 
@@ -171,9 +196,12 @@ impl Journal {
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
-    pub async fn set_checkpoint(&self, note: &str) -> anyhow::Result<()> {
+    /// Keeps `note` as the latest verified checkpoint, without waiting for
+    /// a flush: a crash may forget the last half-second's checkpoint, and
+    /// the next check then starts from the one before, which was verified
+    /// too.
+    pub fn set_checkpoint(&self, note: &str) -> anyhow::Result<()> {
         self.record.insert(CHECKPOINT, note.as_bytes())?;
-        flush(&self.db).await?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@
 pub mod fetch;
 pub mod task;
 
-use quorate_ceremonies::{Entry, Event};
+use quorate_ceremonies::Entry;
 use quorate_common::{CeremonyId, ParticipantId};
 use quorate_record::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, LogVerifier, check_consistency,
@@ -121,15 +121,7 @@ pub fn find_statement(
 ) -> Result<u64, RecordProblem> {
     let mut found = None;
     for (index, bytes) in entries {
-        let Ok(Entry::CeremonyEvent {
-            ceremony: of,
-            event,
-            ..
-        }) = Entry::decode(bytes)
-        else {
-            continue;
-        };
-        let (Event::Approved { statement, .. } | Event::Rejected { statement }) = event else {
+        let Some((of, statement)) = Entry::statement_in(bytes) else {
             continue;
         };
         if &of != ceremony || &statement.statement.participant != participant {

@@ -78,7 +78,7 @@ async fn updates_keep_the_statement_and_the_outcome_survives_reopening() {
             .update(&id(), |e| e.record = Some(verified.clone()))
             .await
             .unwrap();
-        journal.set_checkpoint("note\n").await.unwrap();
+        journal.set_checkpoint("note\n").unwrap();
         assert!(
             journal
                 .update(&CeremonyId::new("c2").unwrap(), |e| e.acknowledged = true)

@@ -189,7 +189,7 @@ async fn check_one(
     .await
     .map_err(|_| Transient("the coordinator did not answer in time".into()))??;
     if let Some(note) = &checked.good_note {
-        journal.set_checkpoint(note).await.map_err(journal_error)?;
+        journal.set_checkpoint(note).map_err(journal_error)?;
     }
     let record = match checked.outcome {
         Ok((index, tree_size)) => {
@@ -206,8 +206,7 @@ async fn check_one(
         }
     };
     journal
-        .update(id, |e| e.record = Some(record.clone()))
-        .await
+        .note(id, |e| e.record = Some(record.clone()))
         .map_err(journal_error)?;
     Ok(())
 }

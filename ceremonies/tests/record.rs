@@ -1,0 +1,71 @@
+//! `Entry::statement_in`, the agents' quick read of a recorded decision,
+//! against the full decoding: over every entry of recorded logs (several
+//! ceremonies interleaved), it finds exactly the approvals' and
+//! rejections' statements, with their ceremony, and nothing else.
+
+mod support;
+
+use quorate_ceremonies::Event;
+use quorate_ceremonies::record::{ENTRY_PREFIX, Entry};
+use support::transcript as scenario;
+
+/// What the full decoding says `statement_in` must find.
+fn expected(
+    entry: &Entry,
+) -> Option<(quorate_common::CeremonyId, quorate_common::SignedStatement)> {
+    match entry {
+        Entry::CeremonyEvent {
+            ceremony,
+            event: Event::Approved { statement, .. } | Event::Rejected { statement },
+            ..
+        } => Some((ceremony.clone(), statement.clone())),
+        _ => None,
+    }
+}
+
+#[test]
+fn statement_in_agrees_with_the_full_decoding_on_every_recorded_entry() {
+    let mut found = 0;
+    let mut kinds = std::collections::BTreeSet::new();
+    for recorded in [scenario::clean(), scenario::break_glass_reviewed()] {
+        for bytes in &recorded.log {
+            let entry = Entry::decode(bytes).expect("a recorded entry");
+            kinds.insert(entry.kind());
+            let want = expected(&entry);
+            found += usize::from(want.is_some());
+            assert_eq!(Entry::statement_in(bytes), want, "{entry:?}");
+        }
+    }
+    // The logs hold approvals and entries of other kinds.
+    assert!(found >= 6, "{found} statements found");
+    assert!(kinds.len() >= 3, "{kinds:?}");
+}
+
+#[test]
+fn statement_in_finds_a_rejection_and_nothing_in_what_is_not_an_entry() {
+    let recorded = scenario::clean();
+    let (ceremony, statement) = recorded
+        .log
+        .iter()
+        .find_map(|b| Entry::statement_in(b))
+        .expect("an approval");
+    let rejection = Entry::CeremonyEvent {
+        at: quorate_ceremonies::Timestamp(1_700_000_000_000),
+        ceremony: ceremony.clone(),
+        seq: 3,
+        event: Event::Rejected {
+            statement: statement.clone(),
+        },
+        decisions: Vec::new(),
+    }
+    .encode();
+    assert_eq!(Entry::statement_in(&rejection), Some((ceremony, statement)));
+    let body = &rejection[ENTRY_PREFIX.len()..];
+    assert_eq!(Entry::statement_in(body), None, "no prefix");
+    assert_eq!(
+        Entry::statement_in(&rejection[..rejection.len() - 1]),
+        None,
+        "truncated"
+    );
+    assert_eq!(Entry::statement_in(b""), None);
+}
