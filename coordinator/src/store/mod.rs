@@ -2,8 +2,10 @@
 //! RFC 6962-hashed log, durable before it is acknowledged.
 //!
 //! The log is the coordinator's only storage: key groups and ceremonies are
-//! rebuilt from it at start. [`sled_record`] keeps it in sled.
+//! rebuilt from it at start. [`sled_record`] keeps it in sled, and the
+//! tree's hashes in a file of their own ([`hash_file`]).
 
+mod hash_file;
 mod sled_record;
 
 use std::future::Future;

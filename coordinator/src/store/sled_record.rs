@@ -1,9 +1,15 @@
 //! The record in one sled tree, appended in groups.
 //!
-//! Keys: `e`‖index → entry bytes; `h`‖stored index → tree hash (Go tlog
-//! layout); and indexes into the log: `k`‖key group, `r`‖ceremony,
-//! `c`‖ceremony‖0‖seq → entry index. Only [`SledStore::append`] writes, and
-//! it refuses any key that exists: nothing is rewritten or deleted.
+//! Keys: `e`‖index → entry bytes; and indexes into the log: `k`‖key group,
+//! `r`‖ceremony, `c`‖ceremony‖0‖seq → entry index. Only
+//! [`SledStore::append`] writes them, and it refuses any key that exists:
+//! no entry or index is rewritten or deleted.
+//!
+//! The tree's stored hashes (Go tlog layout) live in the file `hashes`
+//! beside sled's own ([`HashFile`]); `H` holds how many of them were synced
+//! to disk, the one key that is rewritten (it only grows). Stores written
+//! before kept the hashes under `h`‖stored index; those keys are left as
+//! they are and the file is rebuilt from the entries.
 //!
 //! Group commit: callers queue their entries; whoever takes the writer lock
 //! writes everything queued in one atomic batch and one flush, then answers
@@ -11,19 +17,31 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use quorate_ceremonies::Entry;
 use quorate_common::{CeremonyId, KeyGroupName, Party};
 use quorate_record::{ConsistencyProof, Hash, HashStore, InclusionProof, RecordError};
 use tokio::sync::oneshot;
 
+use super::hash_file::HashFile;
 use super::{CeremonyStore, EventRecord, StoreError, StoredCeremony, StoredKeyGroup};
+
+/// The file of stored hashes, in the store's directory.
+const HASH_FILE: &str = "hashes";
+/// How many stored hashes were synced to the hash file, big-endian.
+const SYNCED: &[u8] = b"H";
+/// Hashes written between syncs of the hash file (about 8,000 entries):
+/// what a crash may leave to recompute at the next start.
+const SYNC_EVERY: u64 = 16_384;
 
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    hashes: Arc<HashFile>,
+    /// Stored hashes synced to the hash file, as `H` records it.
+    synced: AtomicU64,
     size: AtomicU64,
     queue: Mutex<Vec<Pending>>,
     writer: tokio::sync::Mutex<()>,
@@ -47,21 +65,13 @@ impl SledStore {
             }
             None => 0,
         };
-        let hashes = match tree.scan_prefix(b"h").next_back() {
-            Some(kv) => index_of(&kv?.0[1..], "the last hash key")? + 1,
-            None => 0,
-        };
-        if hashes != quorate_record::stored_hash_count(size) {
-            return Err(StoreError::Corrupt {
-                key: "h".into(),
-                why: format!("{size} entries need {} stored hashes, found {hashes}", {
-                    quorate_record::stored_hash_count(size)
-                }),
-            });
-        }
+        let hashes = HashFile::open(&dir.join(HASH_FILE)).map_err(hash_file_error)?;
+        let synced = rebuild_hashes(&db, &tree, &hashes, size)?;
         Ok(Self {
             db,
             tree,
+            hashes: Arc::new(hashes),
+            synced: AtomicU64::new(synced),
             size: AtomicU64::new(size),
             queue: Mutex::new(Vec::new()),
             writer: tokio::sync::Mutex::new(()),
@@ -77,6 +87,7 @@ impl SledStore {
             return;
         }
         let mut size = self.size.load(Ordering::SeqCst);
+        let first_hash = quorate_record::first_stored_index(size);
         let mut hashes = BTreeMap::new();
         let mut writes = Vec::new();
         let mut claimed = HashSet::new();
@@ -102,16 +113,22 @@ impl SledStore {
         for (k, v) in writes {
             batch.insert(k, v);
         }
-        let done = match self.tree.apply_batch(batch) {
-            Ok(()) => flush(&self.db).await.map_err(|e| {
-                self.broken.store(true, Ordering::SeqCst);
-                tracing::error!(error = %e, "the record could not be flushed; refusing appends");
-                e
-            }),
+        let done = match self.write_hashes(first_hash, &hashes, &mut batch).await {
+            Ok(synced) => match self.tree.apply_batch(batch) {
+                Ok(()) => flush(&self.db).await.map(|()| synced).map_err(|e| {
+                    self.broken.store(true, Ordering::SeqCst);
+                    tracing::error!(error = %e, "the record could not be flushed; refusing appends");
+                    e
+                }),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match done {
-            Ok(()) => {
+            Ok(synced) => {
+                if let Some(synced) = synced {
+                    self.synced.store(synced, Ordering::SeqCst);
+                }
                 self.size.store(size, Ordering::SeqCst);
                 for (p, indexes) in accepted {
                     let _ = p.reply.send(Ok(indexes));
@@ -125,6 +142,37 @@ impl SledStore {
                 }
             }
         }
+    }
+
+    /// Writes a group's new stored hashes (`first` onwards) to the hash
+    /// file before its entries go to sled. Every [`SYNC_EVERY`] hashes it
+    /// syncs the file, before sled can see the batch, and adds the synced
+    /// count to the batch, which it returns.
+    async fn write_hashes(
+        &self,
+        first: u64,
+        hashes: &BTreeMap<u64, Hash>,
+        batch: &mut sled::Batch,
+    ) -> sled::Result<Option<u64>> {
+        let new: Vec<Hash> = hashes.range(first..).map(|(_, h)| *h).collect();
+        let count = first + new.len() as u64;
+        let failed = |e: std::io::Error| {
+            self.broken.store(true, Ordering::SeqCst);
+            tracing::error!(error = %e, "the record's hash file could not be written; refusing appends");
+            sled::Error::Io(e)
+        };
+        self.hashes.write(first, &new).map_err(failed)?;
+        if count.saturating_sub(self.synced.load(Ordering::SeqCst)) < SYNC_EVERY {
+            return Ok(None);
+        }
+        let file = Arc::clone(&self.hashes);
+        tokio::task::spawn_blocking(move || file.sync())
+            .await
+            .map_err(|e| std::io::Error::other(format!("the sync task failed: {e}")))
+            .and_then(|synced| synced)
+            .map_err(failed)?;
+        batch.insert(SYNCED, &count.to_be_bytes());
+        Ok(Some(count))
     }
 
     /// Adds one caller's entries to the batch, or refuses them all.
@@ -148,7 +196,7 @@ impl SledStore {
         for (entry, key) in entries.iter().zip(&keys) {
             let bytes = entry.encode();
             let overlay = Overlay {
-                tree: &self.tree,
+                file: &self.hashes,
                 pending: hashes,
             };
             let new = match quorate_record::hashes_to_append(n, &bytes, &overlay) {
@@ -162,7 +210,6 @@ impl SledStore {
             let first = quorate_record::first_stored_index(n);
             for (i, h) in (first..).zip(new) {
                 hashes.insert(i, h);
-                local.push((key_of(b'h', i), h.0.to_vec()));
             }
             local.push((key_of(b'e', n), bytes));
             if let Some((key, _)) = key {
@@ -351,7 +398,7 @@ impl CeremonyStore for SledStore {
 
     fn root(&self, size: u64) -> Result<Hash, StoreError> {
         self.check_size(size)?;
-        Ok(quorate_record::root(size, &self.hash_reader())?)
+        Ok(quorate_record::root(size, &*self.hashes)?)
     }
 
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
@@ -361,11 +408,7 @@ impl CeremonyStore for SledStore {
                 "entry {index} is not in a tree of {size} entries"
             )));
         }
-        Ok(quorate_record::prove_inclusion(
-            index,
-            size,
-            &self.hash_reader(),
-        )?)
+        Ok(quorate_record::prove_inclusion(index, size, &*self.hashes)?)
     }
 
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
@@ -375,11 +418,7 @@ impl CeremonyStore for SledStore {
                 "old size {old} is larger than new size {new}"
             )));
         }
-        Ok(quorate_record::prove_consistency(
-            old,
-            new,
-            &self.hash_reader(),
-        )?)
+        Ok(quorate_record::prove_consistency(old, new, &*self.hashes)?)
     }
 }
 
@@ -424,23 +463,14 @@ impl SledStore {
         }
         Ok(())
     }
-
-    fn hash_reader(&self) -> Overlay<'_> {
-        Overlay {
-            tree: &self.tree,
-            pending: &EMPTY,
-        }
-    }
 }
 
 /// Index of the latest [`Entry::PartiesChanged`].
 const PARTIES: &[u8] = b"p";
 
-static EMPTY: BTreeMap<u64, Hash> = BTreeMap::new();
-
 /// Stored hashes: those of the batch being written, then those on disk.
 struct Overlay<'a> {
-    tree: &'a sled::Tree,
+    file: &'a HashFile,
     pending: &'a BTreeMap<u64, Hash>,
 }
 
@@ -448,21 +478,70 @@ impl HashStore for Overlay<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, RecordError> {
         indexes
             .iter()
-            .map(|&i| {
-                if let Some(h) = self.pending.get(&i) {
-                    return Ok(*h);
-                }
-                let missing = || RecordError::MissingHash(i);
-                let bytes = self
-                    .tree
-                    .get(key_of(b'h', i))
-                    .map_err(|_| missing())?
-                    .ok_or_else(missing)?;
-                let bytes: [u8; 32] = bytes.as_ref().try_into().map_err(|_| missing())?;
-                Ok(Hash(bytes))
+            .map(|&i| match self.pending.get(&i) {
+                Some(h) => Ok(*h),
+                None => self.file.read(i).map_err(|_| RecordError::MissingHash(i)),
             })
             .collect()
     }
+}
+
+/// Makes the hash file hold the stored hashes of the log's `size` entries,
+/// and returns how many are synced (all of them, afterwards). Hashes beyond
+/// what `H` says was synced may be missing or torn by a crash: they are
+/// dropped and recomputed from the entries, as are all of them in a store
+/// that kept its hashes in sled.
+fn rebuild_hashes(
+    db: &sled::Db,
+    tree: &sled::Tree,
+    file: &HashFile,
+    size: u64,
+) -> Result<u64, StoreError> {
+    let need = quorate_record::stored_hash_count(size);
+    let synced = match tree.get(SYNCED)? {
+        Some(v) => index_of(&v, "the synced hash count")?,
+        None => 0,
+    };
+    let on_file = file.len().map_err(hash_file_error)?;
+    if synced == need && on_file == need {
+        return Ok(need);
+    }
+    let trusted = synced.min(on_file).min(need);
+    // The most entries whose stored hashes all lie within the trusted ones.
+    let (mut kept, mut beyond) = (0, size + 1);
+    while beyond - kept > 1 {
+        let mid = kept + (beyond - kept) / 2;
+        if quorate_record::stored_hash_count(mid) <= trusted {
+            kept = mid;
+        } else {
+            beyond = mid;
+        }
+    }
+    tracing::info!(
+        entries = size - kept,
+        "recomputing the record's hashes that were not synced"
+    );
+    file.truncate(quorate_record::stored_hash_count(kept))
+        .map_err(hash_file_error)?;
+    for n in kept..size {
+        let entry = tree
+            .get(key_of(b'e', n))?
+            .ok_or_else(|| StoreError::Corrupt {
+                key: format!("entry {n}"),
+                why: "missing".into(),
+            })?;
+        let new = quorate_record::hashes_to_append(n, &entry, file)?;
+        file.write(quorate_record::first_stored_index(n), &new)
+            .map_err(hash_file_error)?;
+    }
+    file.sync().map_err(hash_file_error)?;
+    tree.insert(SYNCED, &need.to_be_bytes())?;
+    db.flush()?;
+    Ok(need)
+}
+
+fn hash_file_error(e: std::io::Error) -> StoreError {
+    StoreError::Failed(format!("the record's hash file ({HASH_FILE}): {e}"))
 }
 
 /// The lookup key an entry claims, and what to call it if it is taken.
