@@ -61,6 +61,13 @@ enum Command {
         #[arg(long, default_value_t = 640)]
         total: usize,
     },
+    /// Runs only the replay benchmark, on transcripts of 50 fresh 3-of-5
+    /// ceremonies (for profiling P5).
+    #[command(hide = true)]
+    Replays {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+    },
     /// Runs only the inclusion-proof benchmark (for profiling P4).
     #[command(hide = true)]
     Proofs {
@@ -91,6 +98,7 @@ fn main() -> std::process::ExitCode {
                     Some(Command::Throughput { concurrency, total }) => {
                         run::throughput_only(concurrency, total).await
                     }
+                    Some(Command::Replays { count }) => run::replays_only(count).await,
                     Some(Command::Proofs { log_size, count }) => {
                         run::proofs_only(log_size, count).await
                     }

@@ -286,6 +286,27 @@ pub async fn throughput_only(concurrency: usize, total: usize) -> anyhow::Result
         .await
 }
 
+/// Only the replays of P5: a target for a profiler.
+pub async fn replays_only(count: usize) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let cluster = Cluster::start(scratch.path(), THREE_OF_FIVE).await?;
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        ids.push(cluster.ceremony().await?.0);
+    }
+    let texts = transcripts(&cluster, &ids, ids.len()).await?;
+    let log_key = cluster.deployment.log_verifier_key.clone();
+    cluster.stop().await?;
+    let replays = replay::replays(&texts, &log_key, count, machine::cores())?;
+    println!(
+        "{} replays on {} threads: {:.0}/s",
+        replays.transcripts,
+        replays.threads,
+        replays.per_sec()
+    );
+    Ok(())
+}
+
 /// Only the inclusion proofs of P4: a target for a profiler.
 pub async fn proofs_only(log_size: u64, count: usize) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;

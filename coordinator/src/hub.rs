@@ -14,6 +14,7 @@ use tokio::sync::{broadcast, watch};
 use crate::authz::Authz;
 use crate::clock::Clock;
 use crate::limits::{Gate, LimitError, Limits};
+use crate::snapshot::Snapshot;
 use crate::store::{CeremonyStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +40,7 @@ pub enum HubError {
 }
 
 struct Live {
-    ceremony: Ceremony,
+    ceremony: Arc<Snapshot>,
 }
 
 /// Every roster version of a key group: entry n is the group as roster
@@ -123,7 +124,12 @@ impl<S: CeremonyStore> Hub<S> {
             if !ceremony.is_finished() {
                 gate.opened(id.clone(), &ceremony.request().requester);
             }
-            ceremonies.insert(id, Arc::new(tokio::sync::Mutex::new(Live { ceremony })));
+            ceremonies.insert(
+                id,
+                Arc::new(tokio::sync::Mutex::new(Live {
+                    ceremony: Snapshot::new(ceremony),
+                })),
+            );
         }
         Ok(Self {
             store,
@@ -244,7 +250,7 @@ impl<S: CeremonyStore> Hub<S> {
         requester: String,
         asked: Asked,
         break_glass: Option<String>,
-    ) -> Result<Ceremony, HubError> {
+    ) -> Result<Arc<Snapshot>, HubError> {
         let Asked {
             label,
             message,
@@ -268,7 +274,7 @@ impl<S: CeremonyStore> Hub<S> {
             key_group_version: group.version,
             follow_ups,
         };
-        let ceremony = Ceremony::new(request.clone(), group)?;
+        let ceremony = Snapshot::new(Ceremony::new(request.clone(), group)?);
         let id = request.id.clone();
         let at = request.created_at;
         lock(&self.gate).admit(&id, &request.requester, at)?;
@@ -283,7 +289,7 @@ impl<S: CeremonyStore> Hub<S> {
         lock(&self.ceremonies).insert(
             id.clone(),
             Arc::new(tokio::sync::Mutex::new(Live {
-                ceremony: ceremony.clone(),
+                ceremony: Arc::clone(&ceremony),
             })),
         );
         let _ = self.changes.send(id);
@@ -297,11 +303,11 @@ impl<S: CeremonyStore> Hub<S> {
         &self,
         id: &CeremonyId,
         event: Event,
-    ) -> Result<(Ceremony, Vec<Action>), HubError> {
+    ) -> Result<(Arc<Snapshot>, Vec<Action>), HubError> {
         let live = self.live(id)?;
         let mut live = live.lock().await;
         let at = self.clock.now();
-        let mut next = live.ceremony.clone();
+        let mut next = live.ceremony.ceremony().clone();
         let actions = next.handle(&event, at)?;
         let entry = Entry::CeremonyEvent {
             at,
@@ -311,8 +317,8 @@ impl<S: CeremonyStore> Hub<S> {
             decisions: actions.clone(),
         };
         self.store.append(vec![entry]).await?;
-        live.ceremony = next;
-        let snapshot = live.ceremony.clone();
+        let snapshot = Snapshot::new(next);
+        live.ceremony = Arc::clone(&snapshot);
         drop(live);
         if snapshot.is_finished() {
             lock(&self.gate).closed(id);
@@ -321,14 +327,14 @@ impl<S: CeremonyStore> Hub<S> {
         Ok((snapshot, actions))
     }
 
-    pub async fn ceremony(&self, id: &CeremonyId) -> Result<Ceremony, HubError> {
+    pub async fn ceremony(&self, id: &CeremonyId) -> Result<Arc<Snapshot>, HubError> {
         let live = self.live(id)?;
         let live = live.lock().await;
         Ok(live.ceremony.clone())
     }
 
     /// Every ceremony, oldest first.
-    pub async fn all_ceremonies(&self) -> Vec<Ceremony> {
+    pub async fn all_ceremonies(&self) -> Vec<Arc<Snapshot>> {
         let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
         let mut out = Vec::with_capacity(all.len());
         for live in all {
@@ -390,7 +396,7 @@ impl<S: CeremonyStore> Hub<S> {
     }
 
     /// Every ceremony not yet finished of the given key groups.
-    pub async fn open_ceremonies(&self, key_groups: &[KeyGroupName]) -> Vec<Ceremony> {
+    pub async fn open_ceremonies(&self, key_groups: &[KeyGroupName]) -> Vec<Arc<Snapshot>> {
         let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
         let mut out = Vec::new();
         for live in all {

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod observer;
 mod server;
 mod service;
+pub mod snapshot;
 pub mod store;
 pub mod tls;
 

@@ -89,7 +89,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// The text exposition, with the ceremony gauges counted afresh.
-    pub fn render(&self, ceremonies: &[Ceremony]) -> String {
+    pub fn render<'a>(&self, ceremonies: impl IntoIterator<Item = &'a Ceremony>) -> String {
         self.ceremonies.clear();
         for c in ceremonies {
             self.ceremonies

@@ -207,7 +207,9 @@ pub async fn start_with_clock(
                         Some(hub) => hub.all_ceremonies().await,
                         None => Vec::new(),
                     };
-                    observer.metrics.render(&ceremonies)
+                    observer
+                        .metrics
+                        .render(ceremonies.iter().map(|s| s.ceremony()))
                 }
             }),
         );

@@ -7,7 +7,7 @@ use quorate_common::proto::{self, ceremonies_server::Ceremonies};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{Admit, SharedHub, authorize, ceremony_id, to_status, to_status_error};
+use super::{Admit, SharedHub, authorize, ceremony_id, to_status_error};
 use crate::authz::Role;
 use crate::limits::{STREAM_PATIENCE, WATCH_BUFFER, bounded_stream};
 use crate::observer::Observer;
@@ -51,7 +51,7 @@ impl<S: CeremonyStore> CeremoniesService<S> {
             .map_err(to_status_error)?;
         self.observer
             .applied(&ceremony, &event, &actions, self.hub.now().unix_ms());
-        Ok(Response::new(to_status(&ceremony)))
+        Ok(Response::new(ceremony.status()))
     }
 }
 
@@ -116,7 +116,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
             .await
             .map_err(to_status_error)?;
         self.observer.created(&ceremony);
-        Ok(Response::new(to_status(&ceremony)))
+        Ok(Response::new(ceremony.status()))
     }
 
     async fn get(
@@ -127,7 +127,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         let id = ceremony_id(&request.get_ref().id)?;
         let ceremony = self.hub.ceremony(&id).await.map_err(to_status_error)?;
         may_see(&self.hub, &caller, &ceremony)?;
-        Ok(Response::new(to_status(&ceremony)))
+        Ok(Response::new(ceremony.status()))
     }
 
     async fn list(
@@ -155,7 +155,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
             .all_ceremonies()
             .await
             .iter()
-            .map(to_status)
+            .map(|c| c.status())
             .filter(|s| state == proto::CeremonyState::Unspecified || s.state() == state)
             .filter(|s| filter.key_group.is_empty() || s.key_group == filter.key_group)
             .filter(|s| everything || own_groups.iter().any(|g| g.as_str() == s.key_group))
@@ -233,7 +233,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         let hub = std::sync::Arc::downgrade(&self.hub);
         tokio::spawn(async move {
             let mut done = first.is_finished();
-            if tx.send(to_status(&first)).await.is_err() {
+            if tx.send(first.status()).await.is_err() {
                 return;
             }
             while !done {
@@ -253,7 +253,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                 drop(hub);
                 done = ceremony.is_finished();
                 let sent = tokio::select! {
-                    sent = tx.send(to_status(&ceremony)) => sent,
+                    sent = tx.send(ceremony.status()) => sent,
                     _ = stopping.changed() => return,
                 };
                 if sent.is_err() {

@@ -16,6 +16,7 @@ use tonic::Status;
 
 use crate::authz::{Membership, Role};
 use crate::hub::{Hub, HubError};
+use crate::snapshot::Snapshot;
 use crate::store::CeremonyStore;
 
 pub use audit::AuditService;
@@ -205,7 +206,7 @@ pub(crate) async fn ceremony_for<S: CeremonyStore>(
     hub: &Hub<S>,
     id: &CeremonyId,
     caller: &ParticipantId,
-) -> Result<Ceremony, Status> {
+) -> Result<Arc<Snapshot>, Status> {
     let ceremony = hub.ceremony(id).await.map_err(to_status_error)?;
     if ceremony.key_group().roster.get(caller).is_none() {
         return Err(Status::permission_denied(format!(

@@ -6,17 +6,18 @@ use std::sync::{Arc, Weak};
 
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
-use quorate_ceremonies::{Action, Ceremony, Event};
+use quorate_ceremonies::{Action, Event};
 use quorate_common::proto::{self, signer_server::Signer};
 use quorate_common::{Decision, KeyGroupName, ParticipantId, SignedStatement};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{Admit, SharedHub, authorize, ceremony_for, ceremony_id, to_status, to_status_error};
+use super::{Admit, SharedHub, authorize, ceremony_for, ceremony_id, to_status_error};
 use crate::hub::Hub;
 use crate::limits::{STREAM_PATIENCE, StreamSender, WORK_BUFFER, bounded_stream};
 use crate::observer::Observer;
+use crate::snapshot::Snapshot;
 use crate::store::CeremonyStore;
 
 pub struct SignerService<S> {
@@ -27,14 +28,14 @@ pub struct SignerService<S> {
 type WorkStream = Pin<Box<dyn Stream<Item = Result<proto::Work, Status>> + Send>>;
 
 /// The work item for `participant` about ceremony `c`.
-fn work_for(c: &Ceremony, participant: &ParticipantId) -> proto::Work {
+fn work_for(c: &Snapshot, participant: &ParticipantId) -> proto::Work {
     proto::Work {
-        ceremony: Some(to_status(c)),
+        ceremony: Some(c.status()),
         commitments_wanted: c.wants_commitments_from(participant),
-        signing_package: c
-            .package_for(participant)
-            .and_then(|round| round.package().serialize().ok())
-            .unwrap_or_default(),
+        signing_package: match c.package_for(participant) {
+            Some(_) => c.package().to_vec(),
+            None => Vec::new(),
+        },
     }
 }
 
@@ -127,7 +128,7 @@ impl<S: CeremonyStore> SignerService<S> {
             }
         }
         Ok(Response::new(proto::Ack {
-            ceremony: Some(to_status(&ceremony)),
+            ceremony: Some(ceremony.status()),
         }))
     }
 }
@@ -240,7 +241,8 @@ fn statement(caller: &ParticipantId, bytes: &[u8]) -> Result<SignedStatement, St
 
 /// Pushes a snapshot of the participant's open ceremonies, then every
 /// change to a ceremony of its key groups, until the agent goes away or the
-/// coordinator stops. A feed that falls behind the changes gets a fresh
+/// coordinator stops. Changes that pile up while it sends go out once per
+/// ceremony, as the ceremony then stands. A feed that falls behind the changes gets a fresh
 /// snapshot; an agent that falls behind its feed is cut off.
 async fn feed<S: CeremonyStore>(
     hub: Weak<Hub<S>>,
@@ -268,16 +270,34 @@ async fn feed<S: CeremonyStore>(
             _ = stopping.changed() => return,
         };
         let Some(strong) = hub.upgrade() else { return };
-        match changed {
-            Ok(id) => {
-                if let Ok(c) = strong.ceremony(&id).await
-                    && groups.contains(&c.request().key_group)
-                {
-                    snapshot.push(c);
-                }
+        let mut ids = match changed {
+            Ok(id) => vec![id],
+            Err(RecvError::Lagged(_)) => {
+                snapshot = strong.open_ceremonies(&groups).await;
+                continue;
             }
-            Err(RecvError::Lagged(_)) => snapshot = strong.open_ceremonies(&groups).await,
             Err(RecvError::Closed) => return,
+        };
+        // Changes that came meanwhile: each ceremony once, as it is now.
+        loop {
+            match changes.try_recv() {
+                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(_) => {}
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(_)) => {
+                    ids.clear();
+                    snapshot = strong.open_ceremonies(&groups).await;
+                    break;
+                }
+                Err(TryRecvError::Closed) => return,
+            }
+        }
+        for id in ids {
+            if let Ok(c) = strong.ceremony(&id).await
+                && groups.contains(&c.request().key_group)
+            {
+                snapshot.push(c);
+            }
         }
     }
 }
