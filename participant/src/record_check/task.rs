@@ -1,6 +1,7 @@
-//! Runs the record checks: one when the coordinator acknowledged a decision,
-//! one when the ceremony finished, and retries with backoff while the
-//! coordinator cannot be reached. A problem found is kept in the journal
+//! Runs the record checks: one shortly after the coordinator acknowledged a
+//! decision (unless the ceremony finished meanwhile), one when the ceremony
+//! finished, and retries with backoff while the coordinator cannot be
+//! reached. A problem found is kept in the journal
 //! and logged as an error; it is not checked again.
 
 use std::collections::BTreeMap;
@@ -18,6 +19,9 @@ use crate::Agent;
 use crate::journal::Entry;
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// How long the check of an open ceremony waits: one that finishes
+/// meanwhile (as automated ceremonies do) is checked once, when finished.
+const SETTLE: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(60);
 /// How long one check may wait on the coordinator.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -137,7 +141,7 @@ pub async fn run(agent: Arc<Agent>, verifier: LogVerifier, mut stop: watch::Rece
 fn schedule(due: &mut BTreeMap<CeremonyId, Due>, r: Request) {
     let now = Instant::now();
     let d = due.entry(r.ceremony).or_insert(Due {
-        at: now,
+        at: now + SETTLE,
         retry: FIRST_RETRY,
         finished: false,
     });
