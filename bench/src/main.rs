@@ -68,6 +68,14 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         count: usize,
     },
+    /// Runs only the durable-append benchmark (for profiling P4).
+    #[command(hide = true)]
+    Appends {
+        #[arg(long, default_value_t = 256)]
+        callers: usize,
+        #[arg(long, default_value_t = 200)]
+        per_caller: u64,
+    },
     /// Runs only the inclusion-proof benchmark (for profiling P4).
     #[command(hide = true)]
     Proofs {
@@ -99,6 +107,10 @@ fn main() -> std::process::ExitCode {
                         run::throughput_only(concurrency, total).await
                     }
                     Some(Command::Replays { count }) => run::replays_only(count).await,
+                    Some(Command::Appends {
+                        callers,
+                        per_caller,
+                    }) => run::appends_only(callers, per_caller).await,
                     Some(Command::Proofs { log_size, count }) => {
                         run::proofs_only(log_size, count).await
                     }

@@ -307,6 +307,19 @@ pub async fn replays_only(count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Only the durable appends of P4: a target for a profiler.
+pub async fn appends_only(callers: usize, per_caller: u64) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let appends = record::appends(scratch.path(), callers, per_caller).await?;
+    println!(
+        "{} entries by {} callers: {:.0}/s",
+        appends.entries,
+        appends.callers,
+        appends.per_sec()
+    );
+    Ok(())
+}
+
 /// Only the inclusion proofs of P4: a target for a profiler.
 pub async fn proofs_only(log_size: u64, count: usize) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
