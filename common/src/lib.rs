@@ -18,6 +18,7 @@ pub mod policy;
 pub mod roster;
 pub mod sealed;
 pub mod statement;
+pub mod store_lock;
 pub mod trust;
 
 #[cfg(feature = "proto")]

@@ -102,7 +102,7 @@ impl Journal {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        let db = sled::open(dir.join("journal"))
+        let db = quorate_common::store_lock::open(|| sled::open(dir.join("journal")))
             .map_err(|e| anyhow::anyhow!("cannot open the journal in {}: {e}", dir.display()))?;
         let record = db.open_tree("record")?;
         Ok(Self { db, record })

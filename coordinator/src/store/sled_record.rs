@@ -56,7 +56,7 @@ struct Pending {
 
 impl SledStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::open(dir)?;
+        let db = quorate_common::store_lock::open(|| sled::open(dir))?;
         let tree = db.open_tree("record")?;
         let size = match tree.scan_prefix(b"e").next_back() {
             Some(kv) => {
