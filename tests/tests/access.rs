@@ -147,6 +147,17 @@ async fn calls(
                     .await,
             ),
         ),
+        (
+            "Audit.StatementEvidence",
+            admitted(
+                &audit
+                    .statement_evidence(proto::StatementEvidenceRequest {
+                        ceremony: ceremony.into(),
+                        old_size: 0,
+                    })
+                    .await,
+            ),
+        ),
     ]
 }
 
@@ -183,36 +194,41 @@ async fn every_row_of_the_authorization_matrix() {
     let mut taken = other.clone();
     taken.name = "other2".into();
 
-    //                        Reg    Roster KGGet  Create Get    Watch  List   Cancel Review Sub    Commit Chkpt  CerEnt
-    let matrix: [(&str, [bool; 13]); 5] = [
+    //                        Reg    Roster KGGet  Create Get    Watch  List   Cancel Review Sub    Commit Chkpt  CerEnt StmtEv
+    let matrix: [(&str, [bool; 14]); 5] = [
         (
             REQUESTER,
             [
-                false, false, true, true, true, true, true, true, false, false, false, false, false,
+                false, false, true, true, true, true, true, true, false, false, false, false,
+                false, false,
             ],
         ),
         (
             AUDITOR,
             [
                 false, false, true, false, true, true, true, false, true, false, false, true, true,
+                false,
             ],
         ),
         (
             OPERATOR,
             [
                 true, true, true, false, true, true, true, false, false, false, false, true, true,
+                false,
             ],
         ),
         (
             "alice",
             [
                 false, false, true, false, true, true, true, false, false, true, true, true, true,
+                true,
             ],
         ),
         (
             "frank",
             [
-                false, false, true, false, false, false, true, false, false, true, true, true, true,
+                false, false, true, false, false, false, true, false, false, true, true, true,
+                true, true,
             ],
         ),
     ];

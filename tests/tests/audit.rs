@@ -178,3 +178,90 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// `Audit.StatementEvidence` gives an agent its whole record check in one
+/// tree: a checkpoint signed by the log key, the ceremony's entries, the
+/// inclusion proof of exactly the caller's statement, and a consistency
+/// proof from the tree it last verified. A participant with no statement
+/// gets no proof; a ceremony the record lacks has no entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn statement_evidence_proves_the_callers_own_statement() {
+    use quorate_common::proto;
+    use quorate_record::{Hash, InclusionProof, check_consistency, check_inclusion, leaf_hash};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy(dir.path()).await;
+    let log = audit::log_verifier(&d.log_verifier_key).unwrap();
+    let first = sign(&d, MANIFEST).await;
+    let mut auditor = d.clients("auditor").await.unwrap();
+    let early = log
+        .verify_checkpoint(&audit::checkpoint(&mut auditor.audit).await.unwrap())
+        .unwrap();
+    let id = sign(&d, "another  release\n").await;
+    let hashes = |list: Vec<Vec<u8>>| -> Vec<Hash> {
+        list.iter().map(|h| Hash::from_slice(h).unwrap()).collect()
+    };
+    let evidence = |who: &'static str, ceremony: String, old_size: u64| {
+        let d = &d;
+        async move {
+            let mut clients = d.clients(who).await.unwrap();
+            clients
+                .audit
+                .statement_evidence(proto::StatementEvidenceRequest { ceremony, old_size })
+                .await
+        }
+    };
+
+    for who in ["alice", "carol", "erin"] {
+        let reply = evidence(who, id.clone(), early.size)
+            .await
+            .unwrap()
+            .into_inner();
+        let checkpoint = log.verify_checkpoint(&reply.note).unwrap();
+        assert!(reply.entries.iter().all(|e| e.index < checkpoint.size));
+        // The proof is of the entry holding the caller's statement.
+        let ours = reply
+            .entries
+            .iter()
+            .find(|e| {
+                quorate_ceremonies::Entry::statement_in(&e.entry)
+                    .is_some_and(|(_, s)| s.statement.participant.as_str() == who)
+            })
+            .unwrap();
+        let proof = InclusionProof {
+            index: ours.index,
+            tree_size: checkpoint.size,
+            hashes: hashes(reply.inclusion),
+        };
+        check_inclusion(&proof, leaf_hash(&ours.entry), checkpoint.root).unwrap();
+        let consistency = quorate_record::ConsistencyProof {
+            old_size: early.size,
+            new_size: checkpoint.size,
+            hashes: hashes(reply.consistency),
+        };
+        check_consistency(&consistency, early.root, checkpoint.root).unwrap();
+    }
+    // Bob did not approve: the entries, but no proof.
+    let reply = evidence("bob", id.clone(), 0).await.unwrap().into_inner();
+    assert!(!reply.entries.is_empty());
+    assert!(reply.inclusion.is_empty() && reply.consistency.is_empty());
+    // Another ceremony's evidence proves alice's statement there instead.
+    let reply = evidence("alice", first.clone(), 0)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!reply.inclusion.is_empty());
+    // A ceremony the record lacks; a malformed id; a caller who is no
+    // participant.
+    let reply = evidence("alice", "00000000".into(), 0)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reply.entries.is_empty() && reply.inclusion.is_empty());
+    log.verify_checkpoint(&reply.note).unwrap();
+    let bad = evidence("alice", "not an id!".into(), 0).await.unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{bad:?}");
+    let refused = evidence("auditor", id.clone(), 0).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    d.stop().await.unwrap();
+}

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use quorate_ceremonies::Entry;
 use quorate_common::proto::{self, audit_server::Audit};
 use quorate_record::{Checkpoint, LogKey};
 use tonic::{Request, Response, Status};
@@ -29,6 +30,20 @@ impl<S: CeremonyStore> AuditService<S> {
             Admit::AnyParticipant,
             "read the record",
         )
+    }
+
+    /// The signed checkpoint of the log's first `size` entries.
+    fn note(&self, size: u64) -> Result<String, Status> {
+        let root = self.hub.store().root(size).map_err(store_error)?;
+        let checkpoint = Checkpoint {
+            origin: self.log_key.name().to_string(),
+            size,
+            root,
+        };
+        self.log_key.sign_checkpoint(&checkpoint).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a checkpoint");
+            Status::internal("cannot sign a checkpoint")
+        })
     }
 }
 
@@ -72,18 +87,8 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         request: Request<proto::CheckpointRequest>,
     ) -> Result<Response<proto::CheckpointReply>, Status> {
         self.reader(&request)?;
-        let store = self.hub.store();
-        let size = store.size();
-        let root = store.root(size).map_err(store_error)?;
-        let checkpoint = Checkpoint {
-            origin: self.log_key.name().to_string(),
-            size,
-            root,
-        };
-        let note = self.log_key.sign_checkpoint(&checkpoint).map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a checkpoint");
-            Status::internal("cannot sign a checkpoint")
-        })?;
+        let size = self.hub.store().size();
+        let note = self.note(size)?;
         Ok(Response::new(proto::CheckpointReply { note }))
     }
 
@@ -155,5 +160,61 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         })?;
         let entries = log_entries(store, indexes)?;
         Ok(Response::new(proto::CeremonyEntriesReply { entries }))
+    }
+
+    async fn statement_evidence(
+        &self,
+        request: Request<proto::StatementEvidenceRequest>,
+    ) -> Result<Response<proto::StatementEvidenceReply>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[],
+            Admit::AnyParticipant,
+            "fetch the evidence of a statement (for participants' agents)",
+        )?;
+        let proto::StatementEvidenceRequest { ceremony, old_size } = request.into_inner();
+        let id = ceremony_id(&ceremony)?;
+        let store = self.hub.store();
+        // One tree for everything: entries appended meanwhile are left out.
+        let size = store.size();
+        let note = self.note(size)?;
+        let consistency = if old_size > 0 && old_size < size {
+            store
+                .prove_consistency(old_size, size)
+                .map_err(store_error)?
+                .hashes
+        } else {
+            // Also when the agent's tree is larger: the agent sees the
+            // log shrank from the note itself.
+            Vec::new()
+        };
+        let indexes = match store.ceremony_entries(&id) {
+            Ok(indexes) => indexes,
+            Err(StoreError::OutOfRange(_)) => Vec::new(),
+            Err(e) => return Err(store_error(e)),
+        };
+        let entries = log_entries(store, indexes.into_iter().filter(|i| *i < size))?;
+        let ours = entries.iter().find(|e| {
+            Entry::statement_in(&e.entry).is_some_and(|(of, statement)| {
+                of == id && statement.statement.participant == caller
+            })
+        });
+        let inclusion = match ours {
+            Some(e) => {
+                store
+                    .prove_inclusion(e.index, size)
+                    .map_err(store_error)?
+                    .hashes
+            }
+            None => Vec::new(),
+        };
+        Ok(Response::new(proto::StatementEvidenceReply {
+            note,
+            consistency: consistency.into_iter().map(|h| h.0.to_vec()).collect(),
+            entries,
+            inclusion: inclusion.into_iter().map(|h| h.0.to_vec()).collect(),
+        }))
     }
 }
