@@ -193,14 +193,18 @@ pub async fn all(settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
     let mean = proofs.proof.mean();
-    report.push(
-        Row::new(
-            "P4",
-            format!("inclusion proof at {} entries (mean)", proofs.log_size),
-            show(mean),
-        )
-        .target("≤ 100 µs (at 10M)", mean <= Duration::from_micros(100)),
+    let mut row = Row::new(
+        "P4",
+        format!("inclusion proof at {} entries (mean)", proofs.log_size),
+        show(mean),
     );
+    // The target is at 10M entries: a smaller log is not judged by it.
+    if proofs.log_size >= 10_000_000 {
+        row = row.target("≤ 100 µs (at 10M)", mean <= Duration::from_micros(100));
+    } else {
+        row.target = "≤ 100 µs at 10M: not judged here".into();
+    }
+    report.push(row);
     report.note(format!(
         "P4 proofs: p99 {}; filling the log of {} entries took {:.1} s",
         show(proofs.proof.percentile(99.0)),
