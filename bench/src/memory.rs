@@ -165,17 +165,22 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
 
 /// A `Vm*` line of `/proc/<pid>/status`, in KiB.
 fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
+    proc_number(&format!("/proc/{pid}/status"), field)
+}
+
+/// The number on the `field:` line of a `/proc` file such as
+/// `/proc/<pid>/status` or `/proc/self/io` (a `kB` unit is dropped).
+pub fn proc_number(path: &str, field: &str) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
         .find_map(|line| {
             line.strip_prefix(field)?
-                .trim_start_matches(':')
+                .strip_prefix(':')?
                 .trim()
                 .trim_end_matches("kB")
                 .trim()
                 .parse()
                 .ok()
         })
-        .ok_or_else(|| anyhow::anyhow!("no {field} in /proc/{pid}/status"))
+        .ok_or_else(|| anyhow::anyhow!("no {field} in {path}"))
 }

@@ -11,6 +11,7 @@ use quorate_coordinator::store::{CeremonyStore, SledStore};
 use quorate_record::{check_inclusion, leaf_hash};
 use rand_core::RngCore;
 
+use crate::memory::proc_number;
 use crate::stats::Samples;
 
 pub struct Appends {
@@ -30,6 +31,10 @@ pub struct Proofs {
     /// Time to fill the log (batched appends, one flush per batch).
     pub fill: Duration,
     pub proof: Samples,
+    /// Bytes the process read from disk while proving (page-cache misses).
+    pub disk_read_during_proofs: u64,
+    /// The process's resident memory once the log was filled, in KiB.
+    pub rss_after_fill_kib: u64,
 }
 
 /// An entry of the size of a recorded approval's (~600 bytes).
@@ -90,13 +95,18 @@ pub async fn proofs(dir: &Path, size: u64, samples: usize) -> anyhow::Result<Pro
     }
     let fill = started.elapsed();
     let root = store.root(size)?;
+    let rss_after_fill_kib = proc_number("/proc/self/status", "VmRSS")?;
+    let mut disk_read_during_proofs = 0;
     let mut proof = Samples::default();
     let mut rng = rand_core::OsRng;
     for _ in 0..samples {
         let index = rng.next_u64() % size;
+        let read_before = proc_number("/proc/self/io", "read_bytes")?;
         let t0 = Instant::now();
         let p = store.prove_inclusion(index, size)?;
         proof.push(t0.elapsed());
+        disk_read_during_proofs +=
+            proc_number("/proc/self/io", "read_bytes")?.saturating_sub(read_before);
         check_inclusion(&p, leaf_hash(&store.entry(index)?), root)
             .map_err(|e| anyhow::anyhow!("proof of entry {index} does not check: {e}"))?;
     }
@@ -104,5 +114,7 @@ pub async fn proofs(dir: &Path, size: u64, samples: usize) -> anyhow::Result<Pro
         log_size: size,
         fill,
         proof,
+        disk_read_during_proofs,
+        rss_after_fill_kib,
     })
 }

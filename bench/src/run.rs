@@ -329,10 +329,13 @@ pub async fn proofs_only(log_size: u64, count: usize) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let proofs = record::proofs(scratch.path(), log_size, count).await?;
     println!(
-        "filled {log_size} entries in {:.1} s; proof mean {}, p99 {}",
+        "filled {log_size} entries in {:.1} s (RSS then {:.0} MiB); proof mean {}, p99 {}; \
+         {} KiB read from disk while proving",
         proofs.fill.as_secs_f64(),
+        proofs.rss_after_fill_kib as f64 / 1024.0,
         show(proofs.proof.mean()),
-        show(proofs.proof.percentile(99.0))
+        show(proofs.proof.percentile(99.0)),
+        proofs.disk_read_during_proofs / 1024
     );
     Ok(())
 }

@@ -14,6 +14,7 @@ use tokio::sync::{broadcast, watch};
 use crate::authz::Authz;
 use crate::clock::Clock;
 use crate::limits::{Gate, LimitError, Limits};
+use crate::poison::{lock, read, write};
 use crate::snapshot::Snapshot;
 use crate::store::{CeremonyStore, StoreError};
 
@@ -443,16 +444,4 @@ fn new_ceremony_id() -> CeremonyId {
     let mut bytes = [0u8; 8];
     OsRng.fill_bytes(&mut bytes);
     CeremonyId::new(hex::encode(bytes)).unwrap_or_else(|_| unreachable!("hex is a valid id"))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod log_key;
 pub mod metrics;
 pub mod observer;
+mod poison;
 mod server;
 mod service;
 pub mod snapshot;

@@ -182,6 +182,7 @@ pub async fn start_with_clock(
             AuditServer::new(AuditService {
                 hub: hub.clone(),
                 log_key,
+                latest_note: Default::default(),
             })
             .max_decoding_message_size(MAX_DECODE),
         )

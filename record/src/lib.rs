@@ -36,5 +36,5 @@ pub use proof::{
 };
 pub use tree::{
     HashStore, MAX_TREE_SIZE, MemoryTree, first_stored_index, hashes_to_append, root,
-    stored_hash_count,
+    stored_hash_coordinates, stored_hash_count, stored_hash_index,
 };

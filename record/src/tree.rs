@@ -48,6 +48,22 @@ pub fn first_stored_index(n: u64) -> u64 {
     tlog::stored_hash_index(0, n)
 }
 
+/// The tree coordinates `(level, n)` of stored hash `index`: the `n`th
+/// hash of level `level` (0 for leaves). None beyond the stored hashes of
+/// [`MAX_TREE_SIZE`] entries.
+pub fn stored_hash_coordinates(index: u64) -> Option<(u8, u64)> {
+    if index >= stored_hash_count(MAX_TREE_SIZE) {
+        return None;
+    }
+    Some(tlog::split_stored_hash_index(index))
+}
+
+/// Where the `n`th hash of level `level` is stored: the inverse of
+/// [`stored_hash_coordinates`].
+pub fn stored_hash_index(level: u8, n: u64) -> u64 {
+    tlog::stored_hash_index(level, n)
+}
+
 /// How many stored hashes a tree of `size` entries has. Saturates at
 /// `u64::MAX` beyond [`MAX_TREE_SIZE`].
 pub fn stored_hash_count(size: u64) -> u64 {

@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 
 use super::hash_file::HashFile;
 use super::{CeremonyStore, EventRecord, StoreError, StoredCeremony, StoredKeyGroup};
+use crate::poison::lock;
 
 /// The file of stored hashes, in the store's directory.
 const HASH_FILE: &str = "hashes";
@@ -620,10 +621,6 @@ fn broken() -> StoreError {
     StoreError::Failed(
         "an earlier write to the record could not be made durable; restart the coordinator".into(),
     )
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Makes everything written so far durable. sled 0.34's `flush_async`
