@@ -31,6 +31,7 @@ use crate::journal::{Decision, Entry, Journal, SignedAttempt};
 use crate::record_check::task::{self as record_task, Queue};
 use crate::record_check::{RecordCheck, fetch};
 use crate::signer::{self, Nonces};
+use crate::turns::Turns;
 
 type Client = SignerClient<InterceptedService<Channel, Identify>>;
 
@@ -114,10 +115,8 @@ pub struct Agent {
     record_checks: Queue,
     journal: Journal,
     state: Mutex<State>,
-    /// One lock per ceremony: work on one ceremony (a decision, a work
-    /// item) runs one at a time and in order, while different ceremonies
-    /// proceed concurrently.
-    ceremony_locks: std::sync::Mutex<HashMap<CeremonyId, Arc<Mutex<()>>>>,
+    /// Work on one ceremony runs one at a time and in order.
+    turns: Turns,
 }
 
 /// A ceremony as the agent presents it to its approver.
@@ -186,20 +185,8 @@ impl Agent {
                 client: None,
                 audit: None,
             }),
-            ceremony_locks: Default::default(),
+            turns: Turns::default(),
         })
-    }
-
-    /// Waits for the ceremony's turn (see [`Agent::ceremony_locks`]).
-    async fn lock_ceremony(&self, id: &CeremonyId) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self
-                .ceremony_locks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::clone(locks.entry(id.clone()).or_default())
-        };
-        lock.lock_owned().await
     }
 
     pub fn id(&self) -> &ParticipantId {
@@ -361,12 +348,12 @@ impl Agent {
     /// The approver approves: journal it, make nonces, send the approval
     /// with the commitments.
     pub async fn approve(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
-        let _turn = self.lock_ceremony(id).await;
+        let _turn = self.turns.take(id).await;
         self.decide(id, Decision::Approved, None).await
     }
 
     pub async fn reject(&self, id: &CeremonyId, reason: String) -> Result<ReviewItem, AgentError> {
-        let _turn = self.lock_ceremony(id).await;
+        let _turn = self.turns.take(id).await;
         self.decide(id, Decision::Rejected, Some(reason)).await
     }
 
@@ -500,7 +487,7 @@ impl Agent {
         let Ok(id) = CeremonyId::new(&status.id) else {
             return;
         };
-        let _turn = self.lock_ceremony(&id).await;
+        let _turn = self.turns.take(&id).await;
         let open = is_open(&status);
         {
             let mut state = self.state.lock().await;

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod journal;
 pub mod record_check;
 pub mod signer;
+mod turns;
 
 use std::sync::Arc;
 
