@@ -553,30 +553,41 @@ async fn run() -> anyhow::Result<()> {
                 }
             };
             let mut clients = Clients::connect(&target).await?;
-            let list = clients
-                .ceremonies
-                .list(proto::ListCeremoniesRequest {
-                    state: state.into(),
-                    key_group: key_group.unwrap_or_default(),
-                    break_glass,
-                    unreviewed,
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            if list.ceremonies.is_empty() {
-                println!("no ceremonies match");
+            let mut page_token = String::new();
+            let mut any = false;
+            loop {
+                let page = clients
+                    .ceremonies
+                    .list(proto::ListCeremoniesRequest {
+                        state: state.into(),
+                        key_group: key_group.clone().unwrap_or_default(),
+                        break_glass,
+                        unreviewed,
+                        page_size: 0,
+                        page_token,
+                    })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner();
+                for c in page.ceremonies {
+                    any = true;
+                    println!(
+                        "{}  {:<11} {:<24} {}{}  {}",
+                        c.id,
+                        c.key_group,
+                        state_name(&c),
+                        if c.break_glass { "BREAK-GLASS " } else { "" },
+                        c.label,
+                        c.summary
+                    );
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
             }
-            for c in list.ceremonies {
-                println!(
-                    "{}  {:<11} {:<24} {}{}  {}",
-                    c.id,
-                    c.key_group,
-                    state_name(&c),
-                    if c.break_glass { "BREAK-GLASS " } else { "" },
-                    c.label,
-                    c.summary
-                );
+            if !any {
+                println!("no ceremonies match");
             }
             Ok(())
         }

@@ -7,6 +7,7 @@ use quorate_common::proto::{self, ceremonies_server::Ceremonies};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use super::page;
 use super::{Admit, SharedHub, authorize, ceremony_id, to_status_error};
 use crate::authz::Role;
 use crate::limits::{STREAM_PATIENCE, WATCH_BUFFER, bounded_stream};
@@ -34,6 +35,14 @@ fn may_see<S: CeremonyStore>(
         Admit::ParticipantOf(&ceremony.request().key_group),
         "see this ceremony",
     )
+}
+
+/// Where `ceremony` stands in the list's order.
+fn cursor_of(ceremony: &quorate_ceremonies::Ceremony) -> page::Cursor {
+    page::Cursor {
+        created_at: ceremony.request().created_at,
+        id: ceremony.request().id.clone(),
+    }
 }
 
 type StatusStream = Pin<Box<dyn Stream<Item = Result<proto::CeremonyStatus, Status>> + Send>>;
@@ -149,20 +158,42 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         }
         let own_groups = self.hub.key_groups_of(&caller);
         let filter = request.into_inner();
+        let page_size = page::size(filter.page_size)?;
+        let after = page::Cursor::parse(&filter.page_token)?;
         let state = filter.state();
-        let ceremonies = self
+        let mut all: Vec<_> = self
             .hub
             .all_ceremonies()
             .await
-            .iter()
-            .map(|c| c.status())
-            .filter(|s| state == proto::CeremonyState::Unspecified || s.state() == state)
-            .filter(|s| filter.key_group.is_empty() || s.key_group == filter.key_group)
-            .filter(|s| everything || own_groups.iter().any(|g| g.as_str() == s.key_group))
-            .filter(|s| !filter.break_glass || s.break_glass)
-            .filter(|s| !filter.unreviewed || s.state() == proto::CeremonyState::AwaitingReview)
+            .into_iter()
+            .map(|c| (cursor_of(&c), c))
+            .filter(|(at, _)| after.as_ref().is_none_or(|after| at > after))
             .collect();
-        Ok(Response::new(proto::ListCeremoniesReply { ceremonies }))
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut matching = all
+            .into_iter()
+            .map(|(at, c)| (at, c.status()))
+            .filter(|(_, s)| state == proto::CeremonyState::Unspecified || s.state() == state)
+            .filter(|(_, s)| filter.key_group.is_empty() || s.key_group == filter.key_group)
+            .filter(|(_, s)| everything || own_groups.iter().any(|g| g.as_str() == s.key_group))
+            .filter(|(_, s)| !filter.break_glass || s.break_glass)
+            .filter(|(_, s)| {
+                !filter.unreviewed || s.state() == proto::CeremonyState::AwaitingReview
+            });
+        let mut ceremonies = Vec::new();
+        let mut last = None;
+        for (at, status) in matching.by_ref().take(page_size) {
+            ceremonies.push(status);
+            last = Some(at);
+        }
+        let next_page_token = match (last, matching.next()) {
+            (Some(last), Some(_)) => last.token(),
+            _ => String::new(),
+        };
+        Ok(Response::new(proto::ListCeremoniesReply {
+            ceremonies,
+            next_page_token,
+        }))
     }
 
     async fn cancel(

@@ -5,6 +5,7 @@
 mod audit;
 mod ceremonies;
 mod key_groups;
+mod page;
 mod signer;
 
 use std::sync::Arc;
