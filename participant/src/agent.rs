@@ -3,7 +3,7 @@
 //! coordinator needs them, a share for a package that carries exactly the
 //! approved message, nothing otherwise.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use crate::record_check::task::{self as record_task, Queue};
 use crate::record_check::{RecordCheck, fetch};
 use crate::signer::{self, Nonces};
 use crate::turns::Turns;
+use crate::work_book::WorkBook;
 
 type Client = SignerClient<InterceptedService<Channel, Identify>>;
 
@@ -90,8 +91,9 @@ pub enum AgentError {
 }
 
 struct State {
-    /// The latest work item per ceremony.
-    work: BTreeMap<CeremonyId, proto::Work>,
+    /// The latest work item per ceremony (open ones, and recent or still
+    /// needed finished ones).
+    work: WorkBook,
     /// Nonces per ceremony, in memory only.
     nonces: HashMap<CeremonyId, Held>,
     client: Option<Client>,
@@ -180,7 +182,7 @@ impl Agent {
             record_checks: Queue::default(),
             journal,
             state: Mutex::new(State {
-                work: BTreeMap::new(),
+                work: WorkBook::default(),
                 nonces: HashMap::new(),
                 client: None,
                 audit: None,
@@ -337,6 +339,24 @@ impl Agent {
             return Err(AgentError::DigestMismatch(id.clone()));
         }
         Ok(status)
+    }
+
+    /// Whether a finished ceremony must stay in the work book: a check of
+    /// the record is still to come for it, or one found a problem, which
+    /// stays in front of the approver.
+    fn still_needed(&self, id: &CeremonyId) -> bool {
+        if self.verifier.is_none() {
+            return false;
+        }
+        match self.journal.get(id) {
+            Ok(Some(entry)) => {
+                entry.record.as_ref().is_some_and(RecordCheck::is_problem)
+                    || record_task::wanted(id, &entry, false).is_some()
+            }
+            Ok(None) => false,
+            // Unknown: keep it.
+            Err(_) => true,
+        }
     }
 
     fn journal_entry(&self, id: &CeremonyId) -> Result<Option<Entry>, AgentError> {
@@ -499,7 +519,9 @@ impl Agent {
             if status.version < seen {
                 return;
             }
-            state.work.insert(id.clone(), work.clone());
+            state
+                .work
+                .insert(id.clone(), work.clone(), !open, |c| self.still_needed(c));
             if !open {
                 // Destroy any nonces left for a finished ceremony.
                 state.nonces.remove(&id);

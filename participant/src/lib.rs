@@ -16,6 +16,7 @@ pub mod journal;
 pub mod record_check;
 pub mod signer;
 mod turns;
+mod work_book;
 
 use std::sync::Arc;
 
