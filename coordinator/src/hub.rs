@@ -334,14 +334,17 @@ impl<S: CeremonyStore> Hub<S> {
         Ok(live.ceremony.clone())
     }
 
-    /// Every ceremony, oldest first.
+    /// Every ceremony, oldest first (by creation time, then id).
     pub async fn all_ceremonies(&self) -> Vec<Arc<Snapshot>> {
         let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
         let mut out = Vec::with_capacity(all.len());
         for live in all {
             out.push(live.lock().await.ceremony.clone());
         }
-        out.sort_by_key(|c| c.request().created_at);
+        out.sort_by(|a, b| {
+            let (a, b) = (a.request(), b.request());
+            (a.created_at, &a.id).cmp(&(b.created_at, &b.id))
+        });
         out
     }
 
@@ -408,7 +411,10 @@ impl<S: CeremonyStore> Hub<S> {
                 out.push(live.ceremony.clone());
             }
         }
-        out.sort_by_key(|c| c.request().created_at);
+        out.sort_by(|a, b| {
+            let (a, b) = (a.request(), b.request());
+            (a.created_at, &a.id).cmp(&(b.created_at, &b.id))
+        });
         out
     }
 

@@ -142,7 +142,7 @@ impl Journal {
         id: &CeremonyId,
         change: impl Fn(&mut Entry),
     ) -> anyhow::Result<Option<Entry>> {
-        let new = self.change(id, change)?;
+        let new = self.note(id, change)?;
         flush(&self.db).await?;
         Ok(new)
     }
@@ -153,14 +153,6 @@ impl Journal {
     /// decision, what a record check found), never for what it decided or
     /// signed.
     pub fn note(
-        &self,
-        id: &CeremonyId,
-        change: impl Fn(&mut Entry),
-    ) -> anyhow::Result<Option<Entry>> {
-        self.change(id, change)
-    }
-
-    fn change(
         &self,
         id: &CeremonyId,
         change: impl Fn(&mut Entry),

@@ -91,8 +91,12 @@ fn store_error(e: StoreError) -> Status {
 
 fn hashes(list: Vec<quorate_record::Hash>) -> proto::ProofReply {
     proto::ProofReply {
-        hashes: list.into_iter().map(|h| h.0.to_vec()).collect(),
+        hashes: hash_bytes(list),
     }
+}
+
+fn hash_bytes(list: Vec<quorate_record::Hash>) -> Vec<Vec<u8>> {
+    list.into_iter().map(|h| h.0.to_vec()).collect()
 }
 
 #[tonic::async_trait]
@@ -227,9 +231,9 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         };
         Ok(Response::new(proto::StatementEvidenceReply {
             note,
-            consistency: consistency.into_iter().map(|h| h.0.to_vec()).collect(),
+            consistency: hash_bytes(consistency),
             entries,
-            inclusion: inclusion.into_iter().map(|h| h.0.to_vec()).collect(),
+            inclusion: hash_bytes(inclusion),
         }))
     }
 }

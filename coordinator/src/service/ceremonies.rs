@@ -8,7 +8,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use super::page;
-use super::{Admit, SharedHub, authorize, ceremony_id, to_status_error};
+use super::{Admit, SharedHub, authorize, ceremony_id, to_state, to_status_error};
 use crate::authz::Role;
 use crate::limits::{STREAM_PATIENCE, WATCH_BUFFER, bounded_stream};
 use crate::observer::Observer;
@@ -161,35 +161,29 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         let page_size = page::size(filter.page_size)?;
         let after = page::Cursor::parse(&filter.page_token)?;
         let state = filter.state();
-        let mut all: Vec<_> = self
+        let wanted = |c: &quorate_ceremonies::Ceremony| {
+            let is = to_state(c.state());
+            let group = c.key_group().name.as_str();
+            (state == proto::CeremonyState::Unspecified || is == state)
+                && (filter.key_group.is_empty() || group == filter.key_group)
+                && (everything || own_groups.iter().any(|g| g.as_str() == group))
+                && (!filter.break_glass || c.is_break_glass())
+                && (!filter.unreviewed || is == proto::CeremonyState::AwaitingReview)
+        };
+        // Oldest first, by (created_at, id): the order page tokens follow.
+        let mut matching = self
             .hub
             .all_ceremonies()
             .await
             .into_iter()
-            .map(|c| (cursor_of(&c), c))
-            .filter(|(at, _)| after.as_ref().is_none_or(|after| at > after))
-            .collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut matching = all
-            .into_iter()
-            .map(|(at, c)| (at, c.status()))
-            .filter(|(_, s)| state == proto::CeremonyState::Unspecified || s.state() == state)
-            .filter(|(_, s)| filter.key_group.is_empty() || s.key_group == filter.key_group)
-            .filter(|(_, s)| everything || own_groups.iter().any(|g| g.as_str() == s.key_group))
-            .filter(|(_, s)| !filter.break_glass || s.break_glass)
-            .filter(|(_, s)| {
-                !filter.unreviewed || s.state() == proto::CeremonyState::AwaitingReview
-            });
-        let mut ceremonies = Vec::new();
-        let mut last = None;
-        for (at, status) in matching.by_ref().take(page_size) {
-            ceremonies.push(status);
-            last = Some(at);
-        }
-        let next_page_token = match (last, matching.next()) {
-            (Some(last), Some(_)) => last.token(),
+            .filter(|c| after.as_ref().is_none_or(|after| cursor_of(c) > *after) && wanted(c));
+        let page: Vec<_> = matching.by_ref().take(page_size).collect();
+        let next_page_token = match (page.last(), matching.next()) {
+            (Some(last), Some(_)) => cursor_of(last).token(),
             _ => String::new(),
         };
+        // Statuses only for the page.
+        let ceremonies = page.iter().map(|c| c.status()).collect();
         Ok(Response::new(proto::ListCeremoniesReply {
             ceremonies,
             next_page_token,
