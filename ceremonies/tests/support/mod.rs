@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod frozen;
 pub mod transcript;
 
 use std::collections::BTreeMap;

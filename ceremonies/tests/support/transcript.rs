@@ -146,6 +146,15 @@ pub fn transcript_of(log: &[Vec<u8>], ours: &[u64], ceremony: &str, key: &LogKey
     }
 }
 
+/// What a scenario's request asks to sign.
+pub struct Message {
+    pub label: String,
+    pub message: Vec<u8>,
+    /// What a digest-only message stands for (a git tag object).
+    pub context: Vec<u8>,
+    pub follow_ups: Vec<FollowUp>,
+}
+
 /// Plays the coordinator: runs events through the engine at its own clock's
 /// time and records each accepted one, as `Hub::apply` does.
 pub struct Recorder {
@@ -206,6 +215,31 @@ impl Recorder {
         break_glass: Option<&str>,
         roles: Option<&[(&str, &str)]>,
         follow_ups: Vec<FollowUp>,
+    ) -> Self {
+        Self::with_message(
+            seed,
+            policy,
+            requester,
+            break_glass,
+            roles,
+            Message {
+                label: "SHA256SUMS".into(),
+                message: MESSAGE.to_vec(),
+                context: Vec::new(),
+                follow_ups,
+            },
+        )
+    }
+
+    /// The most general setup: as [`Recorder::with_roles`] (no roster
+    /// change when `roles` is `None`), for a request of `message`.
+    pub fn with_message(
+        seed: u64,
+        policy: Policy,
+        requester: &str,
+        break_glass: Option<&str>,
+        roles: Option<&[(&str, &str)]>,
+        message: Message,
     ) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut now = T0;
@@ -290,13 +324,13 @@ impl Recorder {
             id: CeremonyId::new(CEREMONY).expect("a valid ceremony id"),
             key_group: group.name.clone(),
             requester: requester.into(),
-            label: "SHA256SUMS".into(),
-            message: MESSAGE.to_vec(),
+            label: message.label,
+            message: message.message,
             created_at: tick(),
             break_glass: break_glass.map(Into::into),
-            context: Vec::new(),
+            context: message.context,
             key_group_version: group.version,
-            follow_ups,
+            follow_ups: message.follow_ups,
         };
         let ceremony = Ceremony::new(request.clone(), group.clone()).expect("a valid request");
         ours.push(log.len() as u64);
@@ -323,6 +357,22 @@ impl Recorder {
         let at = Timestamp(self.now);
         self.now += TICK;
         at
+    }
+
+    /// Moves the recorder's clock on by `ms` (for deadlines to pass).
+    pub fn advance(&mut self, ms: i64) {
+        self.now += ms;
+    }
+
+    /// `name` rejects, giving `reason`.
+    pub fn reject(&mut self, name: &str, reason: &str) -> Vec<Action> {
+        let statement = self.agents[&pid(name)].decide(
+            &self.ceremony,
+            Decision::Reject {
+                reason: reason.into(),
+            },
+        );
+        self.apply(Event::Rejected { statement })
     }
 
     pub fn ceremony(&self) -> &Ceremony {

@@ -1,0 +1,228 @@
+//! The frozen record vectors: transcripts written by an earlier release,
+//! which every later release must decode and replay to the same verdict
+//! (DESIGN invariant 6), and a snapshot of how today's code encodes each
+//! kind of entry.
+//!
+//! `tests/vectors/v1/` holds, per scenario of `support::frozen`, the
+//! transcript as `quorate audit export` writes it (`NAME.transcript.json`),
+//! plus the log's verifier key (`log.vkey`) and what each replay must find
+//! (`expected.json`). They were written once, by
+//!
+//! ```sh
+//! QUORATE_WRITE_VECTORS=ceremonies/tests/vectors/v1 \
+//!   cargo test -p quorate-ceremonies --test vectors -- --ignored write_vectors
+//! ```
+//!
+//! and are never rewritten: a change that makes one fail changed how an
+//! old entry decodes or replays.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use quorate_ceremonies::record::Entry;
+use quorate_ceremonies::replay::{Report, Transcript, replay};
+use quorate_ceremonies::{Action, Event, Timestamp};
+use quorate_common::{CeremonyId, Party, PartyRole};
+use quorate_record::LogVerifier;
+use serde::{Deserialize, Serialize};
+
+/// What the replay of one frozen transcript must find: the verdict, not
+/// the words it is reported in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    state: String,
+    /// Events replayed.
+    steps: usize,
+    signature: Option<String>,
+    follow_up_signatures: Vec<String>,
+    break_glass: Option<String>,
+    reviewed: bool,
+}
+
+impl Expected {
+    fn of(report: &Report) -> Self {
+        Self {
+            state: report.state.clone(),
+            steps: report.steps.len(),
+            signature: report.signature.clone(),
+            follow_up_signatures: report.follow_up_signatures.clone(),
+            break_glass: report.request.as_ref().and_then(|r| r.break_glass.clone()),
+            reviewed: report.review.is_some(),
+        }
+    }
+}
+
+fn v1() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/v1")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn frozen_v1_transcripts_replay_to_their_recorded_verdict() {
+    let dir = v1();
+    let log = LogVerifier::parse(read(&dir.join("log.vkey")).trim()).expect("the log key");
+    let expected: BTreeMap<String, Expected> =
+        serde_json::from_str(&read(&dir.join("expected.json"))).expect("expected.json");
+    let files: BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("the vectors folder")
+        .map(|e| {
+            e.expect("a folder entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter_map(|name| name.strip_suffix(".transcript.json").map(String::from))
+        .collect();
+    assert_eq!(
+        files,
+        expected.keys().cloned().collect::<BTreeSet<_>>(),
+        "every frozen transcript has its expectation, and no expectation lacks its transcript"
+    );
+    // The cases the record must keep replaying, whatever else is added.
+    for case in [
+        "raw",
+        "sshsig",
+        "dsse",
+        "git-tag",
+        "minisign-batch",
+        "dropped-signer",
+        "invalid-share",
+        "expired",
+        "vetoed",
+        "cancelled",
+        "break-glass-reviewed",
+        "roster-change",
+    ] {
+        assert!(files.contains(case), "no frozen transcript for {case}");
+    }
+    for (name, want) in &expected {
+        let path = dir.join(format!("{name}.transcript.json"));
+        let transcript: Transcript = serde_json::from_str(&read(&path))
+            .unwrap_or_else(|e| panic!("{name}: not a transcript: {e}"));
+        // Every entry still decodes, to the very bytes recorded.
+        for (i, e) in transcript.entries.iter().enumerate() {
+            let entry = Entry::decode(e.entry.as_bytes())
+                .unwrap_or_else(|err| panic!("{name}: entry {i} no longer decodes: {err}"));
+            assert_eq!(entry.encode(), e.entry.as_bytes(), "{name}: entry {i}");
+        }
+        let report = replay(&transcript, &log);
+        assert!(report.passed, "{name}:\n{report}");
+        assert_eq!(report.findings, vec![], "{name}");
+        assert_eq!(&Expected::of(&report), want, "{name}");
+    }
+}
+
+/// Writes the vectors of today's code into `$QUORATE_WRITE_VECTORS`, a
+/// folder that must not exist yet: frozen vectors are never overwritten.
+#[test]
+#[ignore = "writes the frozen vectors; run by hand, once per record version"]
+fn write_vectors() {
+    let out = PathBuf::from(
+        std::env::var_os("QUORATE_WRITE_VECTORS").expect("QUORATE_WRITE_VECTORS=<new folder>"),
+    );
+    std::fs::create_dir(&out).expect("a new folder (frozen vectors are never overwritten)");
+    let key = support::transcript::log_key();
+    std::fs::write(out.join("log.vkey"), format!("{}\n", key.verifier_key())).expect("log.vkey");
+    let log = key.verifier().expect("the verifier");
+    let mut expected = BTreeMap::new();
+    for (name, recorded) in support::frozen::all() {
+        let report = replay(&recorded.transcript, &log);
+        assert!(report.passed, "{name}:\n{report}");
+        let json = serde_json::to_vec_pretty(&recorded.transcript).expect("a transcript");
+        std::fs::write(out.join(format!("{name}.transcript.json")), json).expect("a transcript");
+        expected.insert(name.to_string(), Expected::of(&report));
+    }
+    let json = serde_json::to_string_pretty(&expected).expect("expectations");
+    std::fs::write(out.join("expected.json"), json + "\n").expect("expected.json");
+}
+
+/// One entry of each kind, each event type and each decision, as today's
+/// code encodes it. A change here changes the record's bytes: new
+/// behaviour gets a new entry kind or version, never a new encoding of an
+/// old one.
+#[test]
+fn entry_encodings() {
+    let mut seen = BTreeSet::new();
+    let mut examples = Vec::new();
+    let mut keep = |shape: String, entry: &Entry| {
+        if seen.insert(shape.clone()) {
+            examples.push(format!(
+                "# {shape}\n{}\n",
+                String::from_utf8_lossy(&entry.encode())
+            ));
+        }
+    };
+    for (_, recorded) in support::frozen::all() {
+        for entry in recorded.entries() {
+            let kind = entry.kind().to_string();
+            match &entry {
+                Entry::CeremonyEvent {
+                    event, decisions, ..
+                } => {
+                    keep(format!("{kind}: {}", event_type(event)), &entry);
+                    for decision in decisions {
+                        keep(format!("decision: {}", decision_type(decision)), &entry);
+                    }
+                }
+                _ => keep(kind, &entry),
+            }
+        }
+    }
+    let at = Timestamp(1_700_000_000_000);
+    keep(
+        "parties changed".into(),
+        &Entry::PartiesChanged {
+            at,
+            by: "coordinator.toml".into(),
+            parties: vec![Party {
+                name: "release-manager".into(),
+                roles: vec![PartyRole::Requester],
+            }],
+        },
+    );
+    keep(
+        "refused action".into(),
+        &Entry::Refused {
+            at,
+            caller: "mallory".into(),
+            ceremony: Some(CeremonyId::new("release-1.0.0").expect("an id")),
+            action: "approve for alice".into(),
+            why: "participants act only as themselves".into(),
+        },
+    );
+    insta::assert_snapshot!(examples.concat());
+}
+
+fn event_type(event: &Event) -> &'static str {
+    match event {
+        Event::Approved { .. } => "approved",
+        Event::Cancelled { .. } => "cancelled",
+        Event::Committed { .. } => "committed",
+        Event::DeadlinePassed => "deadline passed",
+        Event::Rejected { .. } => "rejected",
+        Event::Reviewed { .. } => "reviewed",
+        Event::ShareSubmitted { .. } => "share submitted",
+    }
+}
+
+fn decision_type(action: &Action) -> String {
+    match action {
+        Action::AbandonAttempt { .. } => "abandon attempt".into(),
+        Action::Close(outcome) => format!(
+            "close ({})",
+            serde_json::to_value(outcome).expect("an outcome")["outcome"]
+                .as_str()
+                .unwrap_or("?")
+        ),
+        Action::ContinueBatch { .. } => "continue batch".into(),
+        Action::DropSigner { .. } => "drop signer".into(),
+        Action::RequestCommitments { .. } => "request commitments".into(),
+        Action::SendSigningPackage { .. } => "send signing package".into(),
+    }
+}
