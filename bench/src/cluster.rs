@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use quorate::client::Clients;
 use quorate::local::{LocalDeployment, Options, REQUESTER, is_finished};
-use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{ParticipantId, Roster, RosterEntry};
 use quorate_coordinator::limits::Limits;
+use quorate_types::{ParticipantId, Roster, RosterEntry};
+use quorate_wire::{self as proto, CeremonyState};
 
 use crate::size::Size;
 

@@ -12,8 +12,8 @@ use quorate::client::{Clients, Target};
 use quorate::keygen;
 use quorate::local::{OPERATOR, REQUESTER};
 use quorate::pki::LocalPki;
-use quorate_common::proto;
-use quorate_common::{KeyGroupName, Policy};
+use quorate_types::{KeyGroupName, Policy};
+use quorate_wire as proto;
 
 use crate::cluster::{KEY_GROUP, roster, unlimited};
 use crate::size::THREE_OF_FIVE;

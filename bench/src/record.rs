@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use quorate_ceremonies::{Entry, Timestamp};
 use quorate_coordinator::store::{CeremonyStore, SledStore};
-use quorate_record::{check_inclusion, leaf_hash};
+use quorate_tlog::{check_inclusion, leaf_hash};
 use rand_core::RngCore;
 
 use crate::memory::proc_number;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use quorate_ceremonies::replay::{Replayer, Transcript};
-use quorate_record::LogVerifier;
+use quorate_tlog::LogVerifier;
 
 pub struct Replays {
     pub transcripts: usize,

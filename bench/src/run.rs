@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quorate::local::AUDITOR;
-use quorate_common::CeremonyId;
+use quorate_types::CeremonyId;
 
 use crate::baseline::{self, Baseline};
 use crate::cluster::Cluster;

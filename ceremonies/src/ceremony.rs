@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use frost_ed25519::Signature;
 use frost_ed25519::round1::SigningCommitments;
-use quorate_common::batch::{self, FollowUp};
-use quorate_common::{
+use quorate_types::batch::{self, FollowUp};
+use quorate_types::{
     CeremonyId, Decision, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest,
     SignedStatement,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{self, Selection, Shortfall};
+use crate::quorum::{self, Selection, Shortfall};
 use crate::round::ShareCheck;
 use crate::time::human;
 use crate::{CeremonyError, Event, KeyGroup, Round, State, Timestamp};
-use quorate_common::policy::Rules;
+use quorate_types::policy::Rules;
 
 /// What a release manager asked for. Recorded first; never changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +27,7 @@ pub struct Request {
     pub requester: String,
     /// A human label, e.g. the message's file name.
     pub label: String,
-    #[serde(with = "quorate_common::hex_bytes")]
+    #[serde(with = "quorate_types::hex_bytes")]
     pub message: Vec<u8>,
     pub created_at: Timestamp,
     /// Set for a break-glass ceremony: the requester's written justification.
@@ -39,7 +39,7 @@ pub struct Request {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        with = "quorate_common::hex_bytes"
+        with = "quorate_types::hex_bytes"
     )]
     pub context: Vec<u8>,
     /// The key group's roster the ceremony is judged by: 0 as registered,
@@ -576,7 +576,7 @@ impl Ceremony {
         let rejected: BTreeSet<ParticipantId> =
             self.rejections.iter().map(|(p, _, _)| p.clone()).collect();
         let rules = self.rules();
-        let selection = policy::select(&policy::Inputs {
+        let selection = quorum::select(&quorum::Inputs {
             key_group: &self.key_group,
             rules: &rules,
             excluded: self.excluded(),
@@ -606,7 +606,7 @@ impl Ceremony {
             }
             Selection::NeedApprovals => self.phase = Phase::ExpectApprovals,
             Selection::Impossible => {
-                let missing = policy::describe_shortfall(&self.shortfall());
+                let missing = quorum::describe_shortfall(&self.shortfall());
                 let outcome = if rejected.is_empty() {
                     Outcome::Failed {
                         reason: format!(
@@ -656,7 +656,7 @@ impl Ceremony {
         }
         match &self.phase {
             Phase::ExpectApprovals if now >= created.after(deadlines.approval) => {
-                let missing = policy::describe_shortfall(&self.shortfall());
+                let missing = quorum::describe_shortfall(&self.shortfall());
                 self.expire(
                     format!(
                         "the approval deadline of {} passed; still needed {missing}",
@@ -763,7 +763,7 @@ impl Ceremony {
             .filter(|p| !self.dropped.contains_key(*p) && self.excluded() != Some(p.as_str()))
             .map(|p| self.key_group.role_of(p).unwrap_or_default())
             .collect();
-        policy::shortfall(&roles, &self.rules())
+        quorum::shortfall(&roles, &self.rules())
     }
 
     /// Counted approvers the ceremony waits on for fresh commitments.

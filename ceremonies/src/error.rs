@@ -1,6 +1,6 @@
 //! Why an event was refused. A refused event changes nothing.
 
-use quorate_common::ParticipantId;
+use quorate_types::ParticipantId;
 
 use crate::State;
 

@@ -2,8 +2,8 @@
 
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
-use quorate_common::ParticipantId;
-use quorate_common::SignedStatement;
+use quorate_types::ParticipantId;
+use quorate_types::SignedStatement;
 use serde::{Deserialize, Serialize};
 
 /// One input to [`crate::Ceremony::handle`]. The sender of each event is the

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use frost_ed25519::keys::PublicKeyPackage;
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::{KeyGroupName, ParticipantId, Policy, Roster};
+use quorate_types::KeyGroupFile;
+use quorate_types::{KeyGroupName, ParticipantId, Policy, Roster};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyGroup {

@@ -8,8 +8,8 @@
 //! one encoding and one leaf hash. A new encoding gets a new prefix.
 //! `docs/record.md` describes each kind with an example.
 
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::{CeremonyId, KeyGroupName, Party, Roster, SignedStatement};
+use quorate_types::KeyGroupFile;
+use quorate_types::{CeremonyId, KeyGroupName, Party, Roster, SignedStatement};
 use serde::{Deserialize, Serialize};
 
 use crate::{Action, Event, Request, Timestamp};

@@ -9,7 +9,7 @@ use frost_core::{BindingFactorList, Challenge, Field, GroupCommitment};
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
 use frost_ed25519::{Ed25519ScalarField, Ed25519Sha512, Identifier, Signature, SigningPackage};
-use quorate_common::ParticipantId;
+use quorate_types::ParticipantId;
 
 use crate::{KeyGroup, QuorumMet, Timestamp};
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::policy::describe_shortfall;
+use crate::quorum::describe_shortfall;
 use crate::{Ceremony, Outcome, Phase};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,10 +12,11 @@ use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Request, Round, State,
     Timestamp,
 };
-use quorate_common::batch::FollowUp;
-use quorate_common::{
-    CeremonyId, Decision, IdentityKey, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId,
-    Sha256Digest, SignedStatement, Statement,
+use quorate_secrets::IdentityKey;
+use quorate_types::batch::FollowUp;
+use quorate_types::{
+    CeremonyId, Decision, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest,
+    SignedStatement, Statement,
 };
 
 const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
@@ -1593,7 +1594,7 @@ fn a_batch_signs_each_message_in_turn_with_fresh_commitments() {
         .iter()
         .map(|s| s.serialize().expect("bytes").try_into().expect("64 bytes"))
         .collect();
-    quorate_common::batch::verify(MESSAGE, &h.ceremony.request().follow_ups, &bytes, &key)
+    quorate_types::batch::verify(MESSAGE, &h.ceremony.request().follow_ups, &bytes, &key)
         .expect("the whole batch verifies");
 
     // Replaying the log rebuilds the same ceremony.
@@ -1638,13 +1639,13 @@ fn an_oversized_batch_is_refused_at_the_request() {
     let mut many = request(MESSAGE);
     many.follow_ups = vec![
         FollowUp::SignatureThen { suffix: Vec::new() };
-        quorate_common::batch::MAX_FOLLOW_UPS + 1
+        quorate_types::batch::MAX_FOLLOW_UPS + 1
     ];
     let err = Ceremony::new(many, group.clone()).expect_err("too many follow-ups");
     assert!(err.to_string().contains("follow_ups"), "{err}");
     let mut long = request(MESSAGE);
     long.follow_ups = vec![FollowUp::SignatureThen {
-        suffix: vec![b'a'; quorate_common::batch::MAX_SUFFIX_BYTES + 1],
+        suffix: vec![b'a'; quorate_types::batch::MAX_SUFFIX_BYTES + 1],
     }];
     assert!(matches!(
         Ceremony::new(long, group),

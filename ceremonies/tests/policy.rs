@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use frost_ed25519::Signature;
-use quorate_ceremonies::policy::{PolicyViolation, check_signing_set};
+use quorate_ceremonies::quorum::{PolicyViolation, check_signing_set};
 use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Progress, Request, Round,
     State, Timestamp,
 };
-use quorate_common::policy::{Deadlines, Emergency};
-use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy, SignedStatement};
+use quorate_types::policy::{Deadlines, Emergency};
+use quorate_types::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy, SignedStatement};
 
 /// The roster: two engineers, two security people, one release engineer.
 const ROSTER: [(&str, &str); 5] = [

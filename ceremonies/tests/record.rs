@@ -10,9 +10,7 @@ use quorate_ceremonies::record::{ENTRY_PREFIX, Entry};
 use support::transcript as scenario;
 
 /// What the full decoding says `statement_in` must find.
-fn expected(
-    entry: &Entry,
-) -> Option<(quorate_common::CeremonyId, quorate_common::SignedStatement)> {
+fn expected(entry: &Entry) -> Option<(quorate_types::CeremonyId, quorate_types::SignedStatement)> {
     match entry {
         Entry::CeremonyEvent {
             ceremony,

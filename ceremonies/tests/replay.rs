@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 
 use quorate_ceremonies::record::{ENTRY_PREFIX, Entry};
 use quorate_ceremonies::replay::{Report, Transcript, replay};
-use quorate_common::CeremonyId;
-use quorate_record::{Checkpoint, LogKey};
+use quorate_tlog::{Checkpoint, LogKey};
+use quorate_types::CeremonyId;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
@@ -947,7 +947,7 @@ fn a_roster_change_left_out_or_altered_is_caught() {
     };
     let mut grown = roster.clone();
     let mut zed = grown.participants[0].clone();
-    zed.id = quorate_common::ParticipantId::new("zed").expect("an id");
+    zed.id = quorate_types::ParticipantId::new("zed").expect("an id");
     grown.participants.push(zed);
     let added = Entry::RosterChanged {
         at,

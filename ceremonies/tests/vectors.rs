@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use quorate_ceremonies::record::Entry;
 use quorate_ceremonies::replay::{Report, Transcript, replay};
 use quorate_ceremonies::{Action, Event, Timestamp};
-use quorate_common::{CeremonyId, Party, PartyRole};
-use quorate_record::LogVerifier;
+use quorate_tlog::LogVerifier;
+use quorate_types::{CeremonyId, Party, PartyRole};
 use serde::{Deserialize, Serialize};
 
 /// What the replay of one frozen transcript must find: the verdict, not

@@ -1,10 +1,10 @@
 //! Connecting to the coordinator as a named identity.
 
-use quorate_common::proto::audit_client::AuditClient;
-use quorate_common::proto::ceremonies_client::CeremoniesClient;
-use quorate_common::proto::client::Identify;
-use quorate_common::proto::key_groups_client::KeyGroupsClient;
-use quorate_common::proto::tls::TlsFiles;
+use quorate_wire::audit_client::AuditClient;
+use quorate_wire::ceremonies_client::CeremoniesClient;
+use quorate_wire::client::Identify;
+use quorate_wire::key_groups_client::KeyGroupsClient;
+use quorate_wire::tls::TlsFiles;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -31,7 +31,7 @@ pub struct Clients {
 
 impl Clients {
     pub async fn connect(target: &Target) -> anyhow::Result<Self> {
-        let channel = quorate_common::proto::tls::channel(&target.url, target.tls.as_ref())
+        let channel = quorate_wire::tls::channel(&target.url, target.tls.as_ref())
             .await
             .map_err(|e| anyhow::anyhow!("{e} (--coordinator / QUORATE_COORDINATOR)"))?;
         let identify = Identify::new(&target.identity).map_err(anyhow::Error::msg)?;

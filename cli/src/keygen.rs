@@ -6,7 +6,7 @@
 //! half; a participant that brings its own key lists it in the roster.
 //!
 //! Each participant's share and identity-key files are sealed with that
-//! participant's passphrase ([`quorate_common::sealed`]). `quorate keygen`
+//! participant's passphrase ([`quorate_secrets::sealed`]). `quorate keygen`
 //! asks one per participant on the terminal (twice each), or, in
 //! automation, takes `QUORATE_PASSPHRASE` for all of them; see
 //! [`passphrases`].
@@ -15,10 +15,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
-use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
-use quorate_common::passphrase::{self, PASSPHRASE_ENV};
-use quorate_common::sealed::KdfParams;
-use quorate_common::{IdentityKey, KeyGroupName, ParticipantId, Passphrase, Policy, Roster};
+use quorate_secrets::GroupFileIo;
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_secrets::passphrase::{self, PASSPHRASE_ENV};
+use quorate_secrets::sealed::KdfParams;
+use quorate_secrets::{IdentityKey, Passphrase};
+use quorate_types::KeyGroupFile;
+use quorate_types::{KeyGroupName, ParticipantId, Policy, Roster};
 use rand_core::OsRng;
 
 pub struct Dealt {

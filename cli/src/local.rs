@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{KeyGroupName, ParticipantId, Policy, Roster};
 use quorate_coordinator::{Config, RunningCoordinator};
 use quorate_participant::{AgentConfig, RunningAgent};
+use quorate_types::KeyGroupFile;
+use quorate_types::{KeyGroupName, ParticipantId, Policy, Roster};
+use quorate_wire::{self as proto, CeremonyState};
 
 use crate::client::{Clients, Target};
 use crate::keygen;
 use crate::pki::LocalPki;
-use quorate_common::proto::tls::TlsFiles;
 use quorate_coordinator::authz::{Party, Role};
+use quorate_wire::tls::TlsFiles;
 
 pub struct LocalDeployment {
     pub dir: PathBuf,
@@ -122,15 +122,15 @@ impl LocalDeployment {
         let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold, policy)?;
         // Each agent's key files are sealed with a random 256-bit passphrase
         // that no one types; it is handed to the agent in this process only.
-        let passphrases: BTreeMap<ParticipantId, quorate_common::Passphrase> = roster
+        let passphrases: BTreeMap<ParticipantId, quorate_secrets::Passphrase> = roster
             .ids()
-            .map(|id| (id.clone(), quorate_common::Passphrase::random()))
+            .map(|id| (id.clone(), quorate_secrets::Passphrase::random()))
             .collect();
         let written = keygen::write(
             &dealt,
             &dir.join("keys"),
             &passphrases,
-            &quorate_common::sealed::KdfParams::for_random_passphrase(),
+            &quorate_secrets::sealed::KdfParams::for_random_passphrase(),
         )?;
         let log_key = coordinator.log_verifier_key.clone();
         let mut deployment = Self {
@@ -352,7 +352,7 @@ pub fn is_finished(status: &proto::CeremonyStatus) -> bool {
 
 /// The quickstart's roster: two engineering, two security, one release.
 pub fn sample_roster(coordinator: Option<&str>) -> Roster {
-    let entry = |id: &str, name: &str, role: &str| quorate_common::RosterEntry {
+    let entry = |id: &str, name: &str, role: &str| quorate_types::RosterEntry {
         id: ParticipantId::new(id).unwrap_or_else(|_| unreachable!("valid literal")),
         name: name.into(),
         role: role.into(),

@@ -6,12 +6,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use quorate::client::{Clients, Target, status_error};
 use quorate::formats::{PubkeyFormat, SignatureFormat};
-use quorate_common::formats::sshsig::{self, Namespace};
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::pem::ed25519_public_key_pem;
-use quorate_common::proto::tls::TlsFiles;
-use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{KeyGroupName, MAX_MESSAGE_BYTES, Policy, Roster};
+use quorate_formats::pem::ed25519_public_key_pem;
+use quorate_formats::sshsig::{self, Namespace};
+use quorate_secrets::GroupFileIo;
+use quorate_types::KeyGroupFile;
+use quorate_types::{KeyGroupName, MAX_MESSAGE_BYTES, Policy, Roster};
+use quorate_wire::tls::TlsFiles;
+use quorate_wire::{self as proto, CeremonyState};
 
 #[derive(Parser)]
 #[command(
@@ -273,7 +274,7 @@ async fn run() -> anyhow::Result<()> {
             out,
             policy,
         } => {
-            let roster = Roster::load(&roster)?;
+            let roster = read_roster(&roster)?;
             let policy = match policy {
                 None => Policy::default(),
                 Some(path) => {
@@ -290,7 +291,7 @@ async fn run() -> anyhow::Result<()> {
                 &dealt,
                 &out,
                 &passphrases,
-                &quorate_common::sealed::KdfParams::default(),
+                &quorate_secrets::sealed::KdfParams::default(),
             )?;
             for p in paths {
                 println!("wrote {}", p.share.display());
@@ -326,7 +327,7 @@ async fn run() -> anyhow::Result<()> {
             roster,
             out,
         } => {
-            let mut roster = quorate_common::Roster::load(&roster)?;
+            let mut roster = read_roster(&roster)?;
             let mut clients = Clients::connect(&target).await?;
             let current = clients
                 .key_groups
@@ -663,7 +664,7 @@ async fn run() -> anyhow::Result<()> {
                         .unwrap_or_else(|| format!("quorate-{key_group}"));
                     format!("{}\n", sshsig::public_key_line(&key, &comment)?)
                 }
-                PubkeyFormat::Minisign => quorate_common::formats::minisign::public_key_file(&key),
+                PubkeyFormat::Minisign => quorate_formats::minisign::public_key_file(&key),
             };
             if let (Some(path), Some(principal)) = (&allowed_signers, &principal) {
                 let line = sshsig::allowed_signers_line(principal, &namespace, &key)?;
@@ -849,4 +850,11 @@ fn is_signed(s: &proto::CeremonyStatus) -> bool {
         s.state(),
         CeremonyState::Signed | CeremonyState::AwaitingReview
     ) && s.signature.len() == 64
+}
+
+/// Reads and checks a roster file, naming the file in any error.
+fn read_roster(path: &std::path::Path) -> anyhow::Result<Roster> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read roster {}: {e}", path.display()))?;
+    Roster::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

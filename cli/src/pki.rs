@@ -5,8 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
-use quorate_common::keyfile::write_file;
-use quorate_common::proto::tls::TlsFiles;
+use quorate_secrets::keyfile::write_file;
+use quorate_wire::tls::TlsFiles;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, SanType,

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use quorate_common::manifest::sha256sums_line;
-use quorate_common::pem::ed25519_public_key_pem;
-use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{ParticipantId, Roster};
+use quorate_formats::manifest::sha256sums_line;
+use quorate_formats::pem::ed25519_public_key_pem;
+use quorate_types::{ParticipantId, Roster};
+use quorate_wire::{self as proto, CeremonyState};
 
 use crate::local::{AUDITOR, LocalDeployment, REQUESTER, sample_roster};
 
@@ -160,7 +160,7 @@ async fn ceremony(
     std::fs::write(dir.join("group.pub.pem"), ed25519_public_key_pem(&key))?;
     step("wrote group.pub.pem (PEM SubjectPublicKeyInfo) and SHA256SUMS.sig (raw 64-byte Ed25519)");
 
-    let ceremony_id = quorate_common::CeremonyId::new(&id)?;
+    let ceremony_id = quorate_types::CeremonyId::new(&id)?;
     let mut auditor = deployment.clients(AUDITOR).await?;
     let transcript = crate::audit::export(&mut auditor.audit, &ceremony_id).await?;
     crate::audit::save_transcript(&transcript, &dir.join("ceremony.transcript"))?;

@@ -3,7 +3,8 @@
 use std::process::Output;
 
 use quorate::local::{LocalDeployment, sample_roster};
-use quorate_common::ParticipantId;
+use quorate_secrets::GroupFileIo;
+use quorate_types::ParticipantId;
 
 /// The TLS environment of the identity `args` name (`--identity X`), by
 /// default the release manager: its certificate says who it is.
@@ -66,7 +67,7 @@ async fn release_manager_commands_sign_and_openssl_verifies() {
     let manifest = dir.path().join("SHA256SUMS");
     std::fs::write(
         &manifest,
-        quorate_common::manifest::sha256sums_line("app.tar.gz", b"app"),
+        quorate_formats::manifest::sha256sums_line("app.tar.gz", b"app"),
     )
     .unwrap();
     let sig = dir.path().join("SHA256SUMS.sig");
@@ -118,7 +119,7 @@ async fn release_manager_commands_sign_and_openssl_verifies() {
 
     // Clear errors for what a release manager can get wrong.
     let big = dir.path().join("big.iso");
-    std::fs::write(&big, vec![0u8; quorate_common::MAX_MESSAGE_BYTES + 1]).unwrap();
+    std::fs::write(&big, vec![0u8; quorate_types::MAX_MESSAGE_BYTES + 1]).unwrap();
     let out = quorate(
         &d,
         &[
@@ -269,7 +270,7 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn break_glass_review_list_and_cancel_commands() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = quorate_common::Policy::from_toml(
+    let policy = quorate_types::Policy::from_toml(
         "[required]\nrelease = 1\n[emergency]\ndeclarers = [\"release-manager\"]\nreviewers = [\"auditor\"]\n",
     )
     .unwrap();
@@ -290,7 +291,7 @@ async fn break_glass_review_list_and_cancel_commands() {
     let manifest = dir.path().join("SHA256SUMS");
     std::fs::write(
         &manifest,
-        quorate_common::manifest::sha256sums_line("fix.tar.gz", b"fix"),
+        quorate_formats::manifest::sha256sums_line("fix.tar.gz", b"fix"),
     )
     .unwrap();
     let m = manifest.to_str().unwrap().to_string();
@@ -414,7 +415,7 @@ async fn an_operator_changes_a_roster_from_a_roster_file() {
     let said = text(&out.stdout);
     assert!(said.contains("roster version 1"), "{said}");
     assert!(said.contains("erin (security)"), "{said}");
-    let written = quorate_common::keyfile::KeyGroupFile::load(&out_file).unwrap();
+    let written = quorate_types::KeyGroupFile::load(&out_file).unwrap();
     let registered = &d.group;
     assert_eq!(written.roster.participants[0].name, "Alice Liddell");
     assert_eq!(written.public_key_package, registered.public_key_package);

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 use quorate::local::{LocalDeployment, sample_roster};
-use quorate_common::ParticipantId;
+use quorate_types::ParticipantId;
 use support::{quorate, quorate_offline, quorate_ok, quorum_signs, said, text};
 
 /// The Python with securesystemslib that `.ci/run` installs

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 mod support;
 
 use quorate::local::{LocalDeployment, sample_roster};
-use quorate_common::ParticipantId;
+use quorate_types::ParticipantId;
 use support::{quorate, quorum_signs, text};
 
 const PRINCIPAL: &str = "releases@example.com";
@@ -332,7 +332,7 @@ async fn sshsig_over_a_large_artifact_verifies_with_ssh_keygen() {
     // A raw ceremony has no SSH signature to export.
     std::fs::write(
         p("SHA256SUMS"),
-        quorate_common::manifest::sha256sums_line("a", b"a"),
+        quorate_formats::manifest::sha256sums_line("a", b"a"),
     )
     .unwrap();
     let out = quorate(

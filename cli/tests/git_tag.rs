@@ -8,8 +8,8 @@ mod support;
 use std::time::Duration;
 
 use quorate::local::{LocalDeployment, REQUESTER, sample_roster};
-use quorate_common::ParticipantId;
-use quorate_common::proto;
+use quorate_types::ParticipantId;
+use quorate_wire as proto;
 use support::{
     git, git_ok, quorate, quorate_offline, quorate_ok, quorum_signs, repo_with_a_commit, said, text,
 };
@@ -269,7 +269,7 @@ FAILED  tag v1.0-evil: "
 
     // A context that does not hash to the signed digest: the agent refuses
     // to show or approve it, and still lets its approver reject it.
-    let tag = quorate_common::formats::git_tag::TagObject::new(
+    let tag = quorate_formats::git_tag::TagObject::new(
         &head,
         "commit",
         "v3",

@@ -2,8 +2,9 @@
 //! with the passphrase it is given, at the default Argon2id costs.
 
 use quorate::local::sample_roster;
-use quorate_common::keyfile::KeyShareFile;
-use quorate_common::{IdentityKey, Passphrase, Roster};
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_secrets::{IdentityKey, Passphrase};
+use quorate_types::Roster;
 
 #[test]
 fn keygen_seals_each_participants_files_with_the_passphrase_from_the_environment() {

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 mod support;
 
 use quorate::local::{LocalDeployment, sample_roster};
-use quorate_common::formats::minisign::{self, SignatureFile};
+use quorate_formats::minisign::{self, SignatureFile};
 use support::{quorate, quorate_offline, quorate_ok, quorum_signs, said, text};
 
 const COMMENT: &str = "app 1.0, approved by engineering, security and release";

@@ -10,10 +10,10 @@ mod support;
 use std::path::Path;
 
 use ed25519_dalek::{Signer, SigningKey};
-use quorate_common::formats::dsse::{self, Envelope, PAYLOAD_TYPE, Statement, Subject};
-use quorate_common::formats::minisign::{self, SignatureFile};
-use quorate_common::formats::sshsig::{self, Namespace};
-use quorate_common::pem::ed25519_public_key_pem;
+use quorate_formats::dsse::{self, Envelope, InTotoStatement, PAYLOAD_TYPE, Subject};
+use quorate_formats::minisign::{self, SignatureFile};
+use quorate_formats::pem::ed25519_public_key_pem;
+use quorate_formats::sshsig::{self, Namespace};
 use support::{quorate_offline, said, text};
 
 const TRUSTED: [u8; 32] = [1; 32];
@@ -64,7 +64,7 @@ fn envelope(seed: [u8; 32], subjects: &[(&str, &[u8])]) -> String {
             sha256: sha256(bytes),
         })
         .collect();
-    let statement = Statement::new(subjects, None, None).unwrap();
+    let statement = InTotoStatement::new(subjects, None, None).unwrap();
     let pae = dsse::pae(PAYLOAD_TYPE, &statement.to_json());
     let sig = key.sign(&pae).to_bytes();
     Envelope::from_pae(&pae, &key.verifying_key().to_bytes(), &sig)
@@ -373,7 +373,7 @@ fn every_branch_of_the_gate_for_each_format() {
     );
 
     // raw: a manifest signed as is
-    let manifest = quorate_common::manifest::sha256sums_line("app-1.0.tar.gz", &artifact);
+    let manifest = quorate_formats::manifest::sha256sums_line("app-1.0.tar.gz", &artifact);
     std::fs::write(p("SHA256SUMS"), &manifest).unwrap();
     std::fs::write(
         p("SHA256SUMS.sig"),

@@ -10,11 +10,11 @@
 //! development) takes plaintext calls; those name themselves in the
 //! `x-quorate-identity` header, which identifies but does not authenticate.
 
-use quorate_common::ParticipantId;
+use quorate_types::ParticipantId;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tonic::{Request, Status};
 
-pub use quorate_common::proto::client::IDENTITY_HEADER;
+pub use quorate_wire::client::IDENTITY_HEADER;
 
 pub fn caller<T>(request: &Request<T>) -> Result<ParticipantId, Status> {
     match request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>() {

@@ -20,10 +20,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use quorate_common::ParticipantId;
+use quorate_types::ParticipantId;
 use tonic::Status;
 
-pub use quorate_common::{Party, PartyRole as Role};
+pub use quorate_types::{Party, PartyRole as Role};
 
 #[derive(Debug, Default)]
 pub struct Authz {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use quorate_ceremonies::{Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request};
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::{CeremonyId, KeyGroupName, ParticipantId, Party, Roster};
+use quorate_types::KeyGroupFile;
+use quorate_types::{CeremonyId, KeyGroupName, ParticipantId, Party, Roster};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
 
@@ -65,7 +65,7 @@ pub struct Asked {
     pub label: String,
     pub message: Vec<u8>,
     pub context: Vec<u8>,
-    pub follow_ups: Vec<quorate_common::batch::FollowUp>,
+    pub follow_ups: Vec<quorate_types::batch::FollowUp>,
 }
 
 pub struct Hub<S> {
@@ -216,7 +216,7 @@ impl<S: CeremonyStore> Hub<S> {
     /// starts with (from `by`, its configuration), unless the record lists
     /// exactly these already. Returns whether it recorded a change.
     pub async fn record_parties(&self, parties: &[Party], by: String) -> Result<bool, HubError> {
-        let parties = quorate_common::parties::normalize(parties);
+        let parties = quorate_types::parties::normalize(parties);
         if self.store.parties()?.as_ref() == Some(&parties) {
             return Ok(false);
         }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use quorate_ceremonies::Timestamp;
-use quorate_common::CeremonyId;
+use quorate_types::CeremonyId;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;

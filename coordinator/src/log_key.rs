@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use quorate_common::keyfile::write_file;
-use quorate_record::LogKey;
+use quorate_secrets::keyfile::write_file;
+use quorate_tlog::LogKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use quorate_common::proto::{
+use quorate_wire::{
     FILE_DESCRIPTOR_SET, audit_server::AuditServer, ceremonies_server::CeremoniesServer,
     key_groups_server::KeyGroupsServer, signer_server::SignerServer,
 };

@@ -11,7 +11,7 @@ use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
 use quorate_ceremonies::{Ceremony, Phase};
-use quorate_common::proto;
+use quorate_wire as proto;
 
 use crate::service::to_status;
 

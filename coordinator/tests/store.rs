@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use quorate_ceremonies::{Entry, Event, Request, Timestamp};
-use quorate_common::{CeremonyId, KeyGroupName};
 use quorate_coordinator::store::{CeremonyStore, SledStore, StoreError};
-use quorate_record::{MemoryTree, check_consistency, check_inclusion, leaf_hash};
+use quorate_tlog::{MemoryTree, check_consistency, check_inclusion, leaf_hash};
+use quorate_types::{CeremonyId, KeyGroupName};
 
 fn request(id: &str) -> Entry {
     Entry::CeremonyRequested {
@@ -192,7 +192,7 @@ async fn hashes_lost_or_torn_are_recomputed_from_the_entries() {
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.size(), 90);
     assert_provable(&store, &mirror, 1);
-    let count = quorate_record::stored_hash_count(90);
+    let count = quorate_tlog::stored_hash_count(90);
     assert_eq!(std::fs::metadata(&hashes).unwrap().len(), 32 * count);
 }
 

@@ -10,14 +10,17 @@ use std::time::Duration;
 use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::KeyPackage;
 use quorate_ceremonies::KeyGroup;
-use quorate_common::batch::FollowUp;
-use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
-use quorate_common::proto::audit_client::AuditClient;
-use quorate_common::proto::client::Identify;
-use quorate_common::proto::signer_client::SignerClient;
-use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{CeremonyId, IdentityKey, ParticipantId, Sha256Digest};
-use quorate_record::LogVerifier;
+use quorate_secrets::GroupFileIo;
+use quorate_secrets::IdentityKey;
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_tlog::LogVerifier;
+use quorate_types::KeyGroupFile;
+use quorate_types::batch::FollowUp;
+use quorate_types::{CeremonyId, ParticipantId, Sha256Digest};
+use quorate_wire::audit_client::AuditClient;
+use quorate_wire::client::Identify;
+use quorate_wire::signer_client::SignerClient;
+use quorate_wire::{self as proto, CeremonyState};
 use rand_core::OsRng;
 use tokio::sync::{Mutex, watch};
 use tonic::service::interceptor::InterceptedService;
@@ -41,7 +44,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// The ceremony's context (a git tag object) must hash to the digest its
 /// message signs before it is shown or approved.
 fn check_context(id: &CeremonyId, status: &proto::CeremonyStatus) -> Result<(), AgentError> {
-    quorate_common::formats::git_tag::check_context(&status.message, &status.context)
+    quorate_formats::git_tag::check_context(&status.message, &status.context)
         .map(|_| ())
         .map_err(|problem| AgentError::Context {
             id: id.clone(),
@@ -76,7 +79,7 @@ pub enum AgentError {
     #[error("ceremony {id}: {problem}")]
     Context {
         id: CeremonyId,
-        problem: quorate_common::formats::git_tag::GitTagError,
+        problem: quorate_formats::git_tag::GitTagError,
     },
     #[error("ceremony {id}: {problem}")]
     Batch { id: CeremonyId, problem: String },
@@ -223,7 +226,7 @@ impl Agent {
 
     async fn connect(&self) -> anyhow::Result<(Client, fetch::Client)> {
         let channel =
-            quorate_common::proto::tls::channel(&self.config.coordinator, self.config.tls.as_ref())
+            quorate_wire::tls::channel(&self.config.coordinator, self.config.tls.as_ref())
                 .await
                 .map_err(anyhow::Error::msg)?;
         let identify = Identify::new(self.config.id.as_str()).map_err(anyhow::Error::msg)?;
@@ -425,8 +428,8 @@ impl Agent {
                 break_glass: status.break_glass,
                 follow_ups: &follow_ups,
                 decision: match decision {
-                    Decision::Approved => quorate_common::Decision::Approve,
-                    Decision::Rejected => quorate_common::Decision::Reject {
+                    Decision::Approved => quorate_types::Decision::Approve,
+                    Decision::Rejected => quorate_types::Decision::Reject {
                         reason: reason.clone().unwrap_or_default(),
                     },
                 },
@@ -734,7 +737,7 @@ impl Agent {
         let index = signatures.len();
         let key = ed25519_dalek::VerifyingKey::from_bytes(&self.group.group_key())
             .map_err(|e| format!("the group key is not an Ed25519 key: {e}"))?;
-        let message = quorate_common::batch::message_at(
+        let message = quorate_types::batch::message_at(
             &status.message,
             &entry.follow_ups,
             &signatures,

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use frost_ed25519::SigningPackage;
 use quorate_ceremonies::KeyGroup;
-use quorate_ceremonies::policy::check_signing_set;
-use quorate_common::batch::FollowUp;
-use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Roster, Sha256Digest};
-use quorate_common::{SignedStatement, Statement};
+use quorate_ceremonies::quorum::check_signing_set;
+use quorate_types::batch::FollowUp;
+use quorate_types::{CeremonyId, Decision, KeyGroupName, ParticipantId, Roster, Sha256Digest};
+use quorate_types::{SignedStatement, Statement};
 
 /// What every counted approval must say: what this agent's approver saw.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use quorate_common::ParticipantId;
+use quorate_types::ParticipantId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,7 +16,7 @@ pub struct AgentConfig {
     /// (common name = this participant's id) and key. Required for an
     /// `https://` coordinator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<quorate_common::proto::tls::TlsFiles>,
+    pub tls: Option<quorate_wire::tls::TlsFiles>,
     /// The key-share file written by `quorate keygen`, sealed with this
     /// participant's passphrase; mode 0600.
     pub key_share: PathBuf,
@@ -31,7 +31,7 @@ pub struct AgentConfig {
     /// callers set it here. The agent takes it out when it has opened the
     /// files.
     #[serde(skip)]
-    pub passphrase: Option<quorate_common::Passphrase>,
+    pub passphrase: Option<quorate_secrets::Passphrase>,
     /// The key group's public file (`group.json` from `quorate keygen`): the
     /// roster and policy this agent enforces itself before it signs.
     pub key_group: PathBuf,
@@ -61,13 +61,13 @@ impl AgentConfig {
 
     /// Takes the passphrase out, so that it lives no longer than the
     /// opening of the key files.
-    pub fn take_passphrase(&mut self) -> anyhow::Result<quorate_common::Passphrase> {
+    pub fn take_passphrase(&mut self) -> anyhow::Result<quorate_secrets::Passphrase> {
         self.passphrase.take().ok_or_else(|| {
             anyhow::anyhow!(
                 "no passphrase to open {} with: `quorate-participant run` reads it from \
                  --passphrase-fd N, {} or the terminal",
                 self.key_share.display(),
-                quorate_common::passphrase::PASSPHRASE_ENV
+                quorate_secrets::passphrase::PASSPHRASE_ENV
             )
         })
     }

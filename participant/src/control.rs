@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
-use quorate_common::batch::FollowUp;
-use quorate_common::formats::dsse::describe_pae;
-use quorate_common::formats::git_tag::check_context;
-use quorate_common::formats::minisign;
-use quorate_common::formats::sshsig::describe_signed_data;
-use quorate_common::manifest::sha256s_or_label;
-use quorate_common::proto::{
-    self, agent_control_client::AgentControlClient, agent_control_server::AgentControl,
+use quorate_formats::dsse::describe_pae;
+use quorate_formats::git_tag::check_context;
+use quorate_formats::manifest::sha256s_or_label;
+use quorate_formats::minisign;
+use quorate_formats::sshsig::describe_signed_data;
+use quorate_types::batch::FollowUp;
+use quorate_types::{CeremonyId, Sha256Digest};
+use quorate_wire::{
+    self as proto, agent_control_client::AgentControlClient, agent_control_server::AgentControl,
 };
-use quorate_common::{CeremonyId, Sha256Digest};
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Request, Response, Status};
 

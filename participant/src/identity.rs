@@ -3,10 +3,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use quorate_common::batch::FollowUp;
-use quorate_common::{
-    CeremonyId, Decision, IdentityKey, KeyGroupName, ParticipantId, Passphrase, Roster,
-    Sha256Digest, SignedStatement, Statement,
+use quorate_secrets::{IdentityKey, Passphrase};
+use quorate_types::batch::FollowUp;
+use quorate_types::{
+    CeremonyId, Decision, KeyGroupName, ParticipantId, Roster, Sha256Digest, SignedStatement,
+    Statement,
 };
 
 use crate::AgentConfig;

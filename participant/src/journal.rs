@@ -8,8 +8,8 @@
 
 use std::path::Path;
 
-use quorate_common::batch::FollowUp;
-use quorate_common::{CeremonyId, Sha256Digest};
+use quorate_types::batch::FollowUp;
+use quorate_types::{CeremonyId, Sha256Digest};
 use serde::{Deserialize, Serialize};
 
 use crate::record_check::RecordCheck;
@@ -40,7 +40,7 @@ pub struct Entry {
     pub signed_attempts: Vec<SignedAttempt>,
     /// The signed statement sent to the coordinator
     /// (`SignedStatement::to_bytes`); empty in entries older than statements.
-    #[serde(default, with = "quorate_common::hex_bytes")]
+    #[serde(default, with = "quorate_types::hex_bytes")]
     pub statement: Vec<u8>,
     /// The coordinator acknowledged the statement (or lists the decision),
     /// so its record must hold it.
@@ -102,7 +102,7 @@ impl Journal {
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        let db = quorate_common::store_lock::open(|| sled::open(dir.join("journal")))
+        let db = quorate_secrets::store_lock::open(|| sled::open(dir.join("journal")))
             .map_err(|e| anyhow::anyhow!("cannot open the journal in {}: {e}", dir.display()))?;
         let record = db.open_tree("record")?;
         Ok(Self { db, record })

@@ -20,7 +20,7 @@ mod work_book;
 
 use std::sync::Arc;
 
-use quorate_common::proto::agent_control_server::AgentControlServer;
+use quorate_wire::agent_control_server::AgentControlServer;
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

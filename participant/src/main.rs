@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use quorate_common::proto;
 use quorate_participant::AgentConfig;
+use quorate_wire as proto;
 
 #[derive(Parser)]
 #[command(
@@ -65,7 +65,7 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = AgentConfig::load(&cli.config)?;
     if let Command::Run { passphrase_fd } = cli.command {
-        config.passphrase = Some(quorate_common::passphrase::obtain(
+        config.passphrase = Some(quorate_secrets::passphrase::obtain(
             passphrase_fd,
             &format!("passphrase for {}'s key files: ", config.id),
         )?);

@@ -10,11 +10,11 @@ pub mod fetch;
 pub mod task;
 
 use quorate_ceremonies::Entry;
-use quorate_common::{CeremonyId, ParticipantId};
-use quorate_record::{
+use quorate_tlog::{
     Checkpoint, ConsistencyProof, Hash, InclusionProof, LogVerifier, check_consistency,
     check_inclusion, leaf_hash,
 };
+use quorate_types::{CeremonyId, ParticipantId};
 use serde::{Deserialize, Serialize};
 
 /// What a check of the record found, as the journal keeps it.

@@ -8,7 +8,7 @@ use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::KeyPackage;
 use frost_ed25519::round1::{SigningCommitments, SigningNonces};
 use frost_ed25519::round2::SignatureShare;
-use quorate_common::Sha256Digest;
+use quorate_types::Sha256Digest;
 use rand_core::{CryptoRng, RngCore};
 
 /// Why the agent will not sign a package.

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use quorate_common::CeremonyId;
+use quorate_types::CeremonyId;
 use tokio::sync::OwnedMutexGuard;
 
 #[derive(Default)]

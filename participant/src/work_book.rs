@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use quorate_common::CeremonyId;
-use quorate_common::proto;
+use quorate_types::CeremonyId;
+use quorate_wire as proto;
 
 /// Finished ceremonies kept beyond those the agent still needs.
 pub const FINISHED_KEPT: usize = 1000;

@@ -6,13 +6,13 @@
 use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use quorate_ceremonies::KeyGroup;
-use quorate_common::Policy;
-use quorate_common::batch::FollowUp;
-use quorate_common::{
-    CeremonyId, Decision, IdentityKey, KeyGroupName, ParticipantId, Roster, RosterEntry,
-    Sha256Digest, Statement,
-};
 use quorate_participant::approvals::{ApprovalSet, Expected, check_signing_package};
+use quorate_secrets::IdentityKey;
+use quorate_types::Policy;
+use quorate_types::batch::FollowUp;
+use quorate_types::{
+    CeremonyId, Decision, KeyGroupName, ParticipantId, Roster, RosterEntry, Sha256Digest, Statement,
+};
 use rand_core::OsRng;
 
 fn pid(s: &str) -> ParticipantId {

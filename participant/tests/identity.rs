@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
-use quorate_common::{IdentityKey, ParticipantId, Roster, RosterEntry};
+use quorate_secrets::IdentityKey;
+
 use quorate_participant::AgentConfig;
 use quorate_participant::identity::load_identity;
+use quorate_types::{ParticipantId, Roster, RosterEntry};
 use rand_core::OsRng;
 
 fn pid(s: &str) -> ParticipantId {
@@ -28,11 +30,11 @@ fn config(dir: &Path, identity_key: &Path) -> AgentConfig {
     }
 }
 
-fn passphrase() -> quorate_common::Passphrase {
-    quorate_common::Passphrase::new("correct horse".to_string().into())
+fn passphrase() -> quorate_secrets::Passphrase {
+    quorate_secrets::Passphrase::new("correct horse".to_string().into())
 }
 
-fn roster(identity: Option<quorate_common::PublicIdentity>) -> Roster {
+fn roster(identity: Option<quorate_types::PublicIdentity>) -> Roster {
     Roster {
         participants: vec![RosterEntry {
             id: pid("alice"),
@@ -50,7 +52,7 @@ fn saved(dir: &Path, who: &str) -> (IdentityKey, std::path::PathBuf) {
     key.save(
         &path,
         &passphrase(),
-        &quorate_common::sealed::KdfParams::for_random_passphrase(),
+        &quorate_secrets::sealed::KdfParams::for_random_passphrase(),
     )
     .unwrap();
     (key, path)

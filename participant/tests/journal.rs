@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use quorate_common::{CeremonyId, Sha256Digest};
 use quorate_participant::journal::{Decision, Entry, Journal, SignedAttempt};
 use quorate_participant::record_check::task::{Request, wanted};
 use quorate_participant::record_check::{RecordCheck, RecordProblem};
+use quorate_types::{CeremonyId, Sha256Digest};
 
 fn id() -> CeremonyId {
     CeremonyId::new("c1").unwrap()

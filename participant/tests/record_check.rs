@@ -1,17 +1,16 @@
 //! The agent's judgement of the coordinator's record
 //! (`quorate_participant::record_check::assess`), over a log built here with
-//! `quorate_record::MemoryTree` and checkpoints signed by a fresh log key.
+//! `quorate_tlog::MemoryTree` and checkpoints signed by a fresh log key.
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
 use frost_ed25519::round1::SigningCommitments;
 use quorate_ceremonies::{Entry, Event, Timestamp};
-use quorate_common::{
-    CeremonyId, Decision, IdentityKey, KeyGroupName, ParticipantId, Sha256Digest, Statement,
-};
 use quorate_participant::record_check::{Evidence, RecordProblem, assess};
-use quorate_record::{
+use quorate_secrets::IdentityKey;
+use quorate_tlog::{
     Checkpoint, Hash, LogKey, LogVerifier, MemoryTree, prove_consistency, prove_inclusion,
 };
+use quorate_types::{CeremonyId, Decision, KeyGroupName, ParticipantId, Sha256Digest, Statement};
 use rand_core::OsRng;
 
 const LOG: &str = "coordinator.example/log";
@@ -33,7 +32,7 @@ fn commitments() -> SigningCommitments {
 }
 
 /// `who`'s signed statement about c1, approving unless `reject`.
-fn statement(key: &IdentityKey, at: i64, reject: bool) -> quorate_common::SignedStatement {
+fn statement(key: &IdentityKey, at: i64, reject: bool) -> quorate_types::SignedStatement {
     Statement {
         ceremony: ceremony(),
         key_group: KeyGroupName::new("release").unwrap(),
@@ -74,7 +73,7 @@ struct Log {
 }
 
 impl Log {
-    fn new(alice_in_record: quorate_common::SignedStatement, ours: Vec<u8>) -> Self {
+    fn new(alice_in_record: quorate_types::SignedStatement, ours: Vec<u8>) -> Self {
         let bob = IdentityKey::generate(pid("bob"), &mut OsRng);
         let entries = vec![
             event("c0", 0, Event::DeadlinePassed),

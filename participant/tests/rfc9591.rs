@@ -20,8 +20,8 @@ use frost_ed25519::{
     Ciphersuite, Ed25519ScalarField, Ed25519Sha512, Field, Identifier, Signature, SigningKey,
     SigningPackage, VerifyingKey,
 };
-use quorate_common::Sha256Digest;
 use quorate_participant::signer::{Nonces, Refusal, sign};
+use quorate_types::Sha256Digest;
 use serde::Deserialize;
 
 /// frost-ed25519 does not re-export the nonce type; the vector needs it to

@@ -9,12 +9,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use frost_ed25519::keys::{IdentifierList, KeyPackage};
-use quorate_common::keyfile::{KeyGroupFile, KeyShareFile};
-use quorate_common::sealed::KdfParams;
-use quorate_common::{
-    IdentityKey, KeyGroupName, ParticipantId, Passphrase, Policy, Roster, RosterEntry,
-};
 use quorate_participant::{Agent, AgentConfig};
+use quorate_secrets::GroupFileIo;
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_secrets::sealed::KdfParams;
+use quorate_secrets::{IdentityKey, Passphrase};
+use quorate_types::KeyGroupFile;
+use quorate_types::{KeyGroupName, ParticipantId, Policy, Roster, RosterEntry};
 use rand_core::OsRng;
 
 const PASSPHRASE: &str = "alice's own passphrase";

@@ -12,7 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
-use quorate_record::{Checkpoint, Hash, LogKey, LogVerifier, MemoryTree, RecordError};
+use quorate_tlog::{Checkpoint, Hash, LogKey, LogVerifier, MemoryTree, RecordError};
 use rand_core::OsRng;
 use sha2::{Digest, Sha256};
 use signed_note::{Note, StandardSigner};
@@ -420,7 +420,7 @@ fn invalid_key_names_and_origins_are_refused() {
         let cp = Checkpoint {
             origin: origin.into(),
             size: 0,
-            root: quorate_record::EMPTY_ROOT,
+            root: quorate_tlog::EMPTY_ROOT,
         };
         assert_eq!(
             key.sign_checkpoint(&cp).unwrap_err(),

@@ -2,7 +2,7 @@
 //! every inclusion and consistency proof equals the naive RFC 6962 PATH and
 //! PROOF (§2.1.1, §2.1.2) and verifies; altering any proof hash breaks it.
 
-use quorate_record::{
+use quorate_tlog::{
     Hash, MemoryTree, check_consistency, check_inclusion, first_stored_index, leaf_hash, node_hash,
     prove_consistency, prove_inclusion, root, stored_hash_count,
 };
@@ -146,7 +146,7 @@ fn inclusion_proofs_are_rfc_paths_and_verify_for_every_index() {
                 );
             }
             if index + 1 < size {
-                let moved = quorate_record::InclusionProof {
+                let moved = quorate_tlog::InclusionProof {
                     index: index as u64 + 1,
                     ..proof
                 };
@@ -194,7 +194,7 @@ fn consistency_proofs_are_rfc_proofs_and_verify_for_every_old_size() {
 
 #[test]
 fn checks_with_huge_sizes_fail_cleanly() {
-    use quorate_record::{ConsistencyProof, InclusionProof, ProofError};
+    use quorate_tlog::{ConsistencyProof, InclusionProof, ProofError};
     let h = leaf_hash(b"x");
     for (index, size) in [
         (u64::MAX - 1, u64::MAX),

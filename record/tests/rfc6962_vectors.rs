@@ -5,7 +5,7 @@
 //! The negative cases follow `corruptInclusionProof` and
 //! `corruptConsistencyProof` in the latter.
 
-use quorate_record::{
+use quorate_tlog::{
     ConsistencyProof, EMPTY_ROOT, Hash, InclusionProof, MemoryTree, ProofError, check_consistency,
     check_inclusion, leaf_hash, prove_consistency, prove_inclusion, root,
 };

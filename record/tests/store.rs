@@ -1,7 +1,7 @@
 //! How the tree functions treat the caller's store: hashes go where the Go
 //! tlog layout says, and store failures come back as named errors.
 
-use quorate_record::{
+use quorate_tlog::{
     Hash, HashStore, MAX_TREE_SIZE, MemoryTree, RecordError, first_stored_index, hashes_to_append,
     prove_consistency, prove_inclusion, root, stored_hash_count,
 };
@@ -164,7 +164,7 @@ fn hash_and_proofs_serialize_as_lowercase_hex() {
     assert_eq!(json["index"], 2);
     assert_eq!(json["tree_size"], 3);
     assert_eq!(json["hashes"][0], first.as_str());
-    let back: quorate_record::InclusionProof = serde_json::from_value(json).unwrap();
+    let back: quorate_tlog::InclusionProof = serde_json::from_value(json).unwrap();
     assert_eq!(back, proof);
 
     let upper: Hash = serde_json::from_str(&format!("\"{}\"", first.to_uppercase())).unwrap();

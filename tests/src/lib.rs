@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use quorate::local::{LocalDeployment, REQUESTER, sample_roster};
-use quorate_common::proto::client::Identify;
-use quorate_common::proto::signer_client::SignerClient;
-use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{ParticipantId, keyfile::KeyShareFile};
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_types::ParticipantId;
+use quorate_wire::client::Identify;
+use quorate_wire::signer_client::SignerClient;
+use quorate_wire::{self as proto, CeremonyState};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -93,7 +94,7 @@ pub async fn wait_for(
 /// A channel to the coordinator over mutual TLS with `id`'s certificate.
 pub async fn channel_as(d: &LocalDeployment, id: &str) -> Channel {
     let files = d.tls_files(id).unwrap();
-    quorate_common::proto::tls::channel(&d.url(), Some(&files))
+    quorate_wire::tls::channel(&d.url(), Some(&files))
         .await
         .unwrap()
 }
@@ -162,7 +163,7 @@ pub fn key_package(d: &LocalDeployment, id: &str) -> frost_ed25519::keys::KeyPac
 }
 
 /// The passphrase the local deployment sealed `id`'s key files with.
-pub fn passphrase<'a>(d: &'a LocalDeployment, id: &str) -> &'a quorate_common::Passphrase {
+pub fn passphrase<'a>(d: &'a LocalDeployment, id: &str) -> &'a quorate_secrets::Passphrase {
     d.agent_configs[&pid(id)]
         .passphrase
         .as_ref()
@@ -185,18 +186,18 @@ pub fn signed(
     who: &str,
     id: &str,
     message: &[u8],
-    decision: quorate_common::Decision,
+    decision: quorate_types::Decision,
 ) -> Vec<u8> {
-    let key = quorate_common::IdentityKey::load(
+    let key = quorate_secrets::IdentityKey::load(
         &d.agent_configs[&pid(who)].identity_key,
         passphrase(d, who),
     )
     .unwrap();
-    quorate_common::Statement {
-        ceremony: quorate_common::CeremonyId::new(id).unwrap(),
+    quorate_types::Statement {
+        ceremony: quorate_types::CeremonyId::new(id).unwrap(),
         key_group: d.group.name.clone(),
         participant: pid(who),
-        message_sha256: quorate_common::Sha256Digest::of(message),
+        message_sha256: quorate_types::Sha256Digest::of(message),
         break_glass: false,
         decision,
         at_unix_ms: 1_700_000_000_000,
@@ -212,7 +213,7 @@ pub fn approval(d: &LocalDeployment, who: &str, id: &str) -> Vec<u8> {
         who,
         id,
         MANIFEST.as_bytes(),
-        quorate_common::Decision::Approve,
+        quorate_types::Decision::Approve,
     )
 }
 

@@ -4,12 +4,12 @@
 
 use quorate::keygen;
 use quorate::local::{AUDITOR, OPERATOR, REQUESTER};
-use quorate_common::proto::{
-    self, audit_client::AuditClient, ceremonies_client::CeremoniesClient,
+use quorate_e2e::*;
+use quorate_types::{KeyGroupName, Roster};
+use quorate_wire::{
+    self as proto, audit_client::AuditClient, ceremonies_client::CeremoniesClient,
     key_groups_client::KeyGroupsClient, signer_client::SignerClient,
 };
-use quorate_common::{KeyGroupName, Roster};
-use quorate_e2e::*;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -284,7 +284,7 @@ async fn callers_must_prove_who_they_are() {
     let mut files = rogue.client(OPERATOR).unwrap();
     files.ca = d.pki.ca_cert();
     let refused = async {
-        let channel = quorate_common::proto::tls::channel(&d.url(), Some(&files)).await?;
+        let channel = quorate_wire::tls::channel(&d.url(), Some(&files)).await?;
         CeremoniesClient::new(channel)
             .get(get.clone())
             .await
@@ -300,7 +300,7 @@ async fn callers_must_prove_who_they_are() {
     // TLS the certificate decides, so it is still the requester.
     let mut groups = KeyGroupsClient::with_interceptor(
         channel_as(&d, REQUESTER).await,
-        quorate_common::proto::client::Identify::new(OPERATOR).unwrap(),
+        quorate_wire::client::Identify::new(OPERATOR).unwrap(),
     );
     let err = groups
         .register(proto::RegisterKeyGroupRequest {

@@ -4,9 +4,9 @@
 
 use quorate::audit;
 use quorate::client::{Clients, Target};
-use quorate_common::CeremonyId;
 use quorate_coordinator::Config;
 use quorate_e2e::*;
+use quorate_types::CeremonyId;
 
 async fn sign(d: &quorate::local::LocalDeployment, message: &str) -> String {
     let id = request(d, message).await;
@@ -56,7 +56,7 @@ async fn a_ceremony_replays_offline_and_the_log_stays_consistent() {
     }
     // Replayed against another log's key, it fails at the checkpoint.
     let other =
-        quorate_record::LogKey::generate(&mut rand_core::OsRng, "quorate.localhost/log").unwrap();
+        quorate_tlog::LogKey::generate(&mut rand_core::OsRng, "quorate.localhost/log").unwrap();
     let wrong = audit::replay_file(&path, &other.verifier().unwrap()).unwrap();
     assert_eq!(
         wrong.first_finding().unwrap().field,
@@ -107,7 +107,7 @@ async fn a_ceremony_replays_offline_and_the_log_stays_consistent() {
     for n in 0..(ok.new.size - ok.old.size + 3) {
         forked
             .ceremonies
-            .create(quorate_common::proto::CreateCeremonyRequest {
+            .create(quorate_wire::CreateCeremonyRequest {
                 key_group: "release".into(),
                 message: format!("{n}  other.tar.gz\n").into_bytes(),
                 label: "other".into(),
@@ -148,7 +148,7 @@ async fn record_of(d: &quorate::local::LocalDeployment, who: &str, id: &str) -> 
     let deadline = tokio::time::Instant::now() + T;
     loop {
         let review = control
-            .show(quorate_common::proto::ShowRequest {
+            .show(quorate_wire::ShowRequest {
                 ceremony: id.to_string(),
             })
             .await
@@ -186,8 +186,8 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 /// gets no proof; a ceremony the record lacks has no entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn statement_evidence_proves_the_callers_own_statement() {
-    use quorate_common::proto;
-    use quorate_record::{Hash, InclusionProof, check_consistency, check_inclusion, leaf_hash};
+    use quorate_tlog::{Hash, InclusionProof, check_consistency, check_inclusion, leaf_hash};
+    use quorate_wire as proto;
 
     let dir = tempfile::tempdir().unwrap();
     let d = deploy(dir.path()).await;
@@ -234,7 +234,7 @@ async fn statement_evidence_proves_the_callers_own_statement() {
             hashes: hashes(reply.inclusion),
         };
         check_inclusion(&proof, leaf_hash(&ours.entry), checkpoint.root).unwrap();
-        let consistency = quorate_record::ConsistencyProof {
+        let consistency = quorate_tlog::ConsistencyProof {
             old_size: early.size,
             new_size: checkpoint.size,
             hashes: hashes(reply.consistency),

@@ -4,9 +4,9 @@
 use frost_ed25519::SigningPackage;
 use frost_ed25519::round2::SignatureShare;
 use quorate::local::REQUESTER;
-use quorate_common::proto::{self, CeremonyState};
 use quorate_e2e::*;
 use quorate_participant::signer::Nonces;
+use quorate_wire::{self as proto, CeremonyState};
 use rand_core::OsRng;
 use tonic::Code;
 
@@ -51,7 +51,7 @@ async fn an_invalid_share_names_its_culprit_and_the_ceremony_re_forms() {
     };
     let forged = SigningPackage::new(package.signing_commitments().clone(), b"something else");
     let bad: SignatureShare = quorate_participant::signer::sign(
-        &quorate_common::Sha256Digest::of(b"something else"),
+        &quorate_types::Sha256Digest::of(b"something else"),
         &forged,
         nonces,
         &key,
@@ -199,7 +199,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
                 "dave",
                 &open,
                 MANIFEST.as_bytes(),
-                quorate_common::Decision::Reject {
+                quorate_types::Decision::Reject {
                     reason: "no".into(),
                 },
             ),
@@ -219,7 +219,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
                 "dave",
                 &open,
                 b"another manifest",
-                quorate_common::Decision::Approve,
+                quorate_types::Decision::Approve,
             ),
             commitments: nonces.commitments().serialize().unwrap(),
         })
@@ -254,12 +254,12 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
         "dave",
         &open,
         MANIFEST.as_bytes(),
-        quorate_common::Decision::Reject {
+        quorate_types::Decision::Reject {
             reason: "no".into(),
         },
     );
-    let mut altered = quorate_common::SignedStatement::from_bytes(&rejection).unwrap();
-    altered.statement.decision = quorate_common::Decision::Approve;
+    let mut altered = quorate_types::SignedStatement::from_bytes(&rejection).unwrap();
+    altered.statement.decision = quorate_types::Decision::Approve;
     check(
         dave.approve(proto::ApproveRequest {
             ceremony: open.clone(),
@@ -308,7 +308,7 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
         .ceremonies
         .create(proto::CreateCeremonyRequest {
             key_group: "release".into(),
-            message: vec![b'x'; quorate_common::MAX_MESSAGE_BYTES + 1],
+            message: vec![b'x'; quorate_types::MAX_MESSAGE_BYTES + 1],
             label: "big".into(),
             ..Default::default()
         })

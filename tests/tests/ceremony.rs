@@ -2,9 +2,9 @@
 
 use std::process::Command;
 
-use quorate_common::pem::ed25519_public_key_pem;
-use quorate_common::proto::{self, CeremonyState};
 use quorate_e2e::*;
+use quorate_formats::pem::ed25519_public_key_pem;
+use quorate_wire::{self as proto, CeremonyState};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -33,7 +33,7 @@ async fn three_of_five_signs_and_openssl_verifies() {
     let shown = quorate_participant::control::describe(&review);
     assert!(shown.contains("requested by: release-manager"), "{shown}");
     assert!(
-        shown.contains(&hex::encode(quorate_common::sha256(MANIFEST.as_bytes()))),
+        shown.contains(&hex::encode(quorate_types::sha256(MANIFEST.as_bytes()))),
         "{shown}"
     );
     assert!(shown.contains("quorate-1.0.0.zip"), "{shown}");
@@ -131,7 +131,7 @@ async fn rejections_that_leave_no_quorum_end_the_ceremony() {
                 "erin",
                 &id,
                 MANIFEST.as_bytes(),
-                quorate_common::Decision::Reject {
+                quorate_types::Decision::Reject {
                     reason: "late".into(),
                 },
             ),

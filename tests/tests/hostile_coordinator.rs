@@ -14,13 +14,13 @@ use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
 use quorate::keygen;
 use quorate::local::sample_roster;
-use quorate_common::batch::FollowUp;
-use quorate_common::proto::signer_server::{Signer, SignerServer};
-use quorate_common::proto::{self, CeremonyState};
-use quorate_common::{KeyGroupName, sha256};
 use quorate_e2e::{T, pid};
 use quorate_participant::AgentConfig;
 use quorate_participant::signer::Nonces;
+use quorate_types::batch::FollowUp;
+use quorate_types::{KeyGroupName, sha256};
+use quorate_wire::signer_server::{Signer, SignerServer};
+use quorate_wire::{self as proto, CeremonyState};
 use rand_core::OsRng;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
@@ -231,7 +231,7 @@ async fn agent_refuses_a_follow_up_that_is_not_the_approved_one() {
 
 async fn agent_refuses(lie: Lie) {
     let dir = tempfile::tempdir().unwrap();
-    let policy = quorate_common::Policy::from_toml(
+    let policy = quorate_types::Policy::from_toml(
         "[required]\nengineering = 1\nsecurity = 1\nrelease = 1\n",
     )
     .unwrap();
@@ -242,7 +242,7 @@ async fn agent_refuses(lie: Lie) {
         policy,
     )
     .unwrap();
-    let passphrase = quorate_common::Passphrase::random();
+    let passphrase = quorate_secrets::Passphrase::random();
     let passphrases = sample_roster(None)
         .ids()
         .map(|id| (id.clone(), passphrase.clone()))
@@ -251,7 +251,7 @@ async fn agent_refuses(lie: Lie) {
         &dealt,
         &dir.path().join("keys"),
         &passphrases,
-        &quorate_common::sealed::KdfParams::for_random_passphrase(),
+        &quorate_secrets::sealed::KdfParams::for_random_passphrase(),
     )
     .unwrap();
     let public = dealt.group.public_key_package().unwrap();
@@ -347,13 +347,13 @@ async fn agent_refuses(lie: Lie) {
     };
     // The others' genuine approvals, signed with their identity keys.
     let approve = |i: usize, who: &str| {
-        quorate_common::Statement {
-            ceremony: quorate_common::CeremonyId::new("c0ffee").unwrap(),
+        quorate_types::Statement {
+            ceremony: quorate_types::CeremonyId::new("c0ffee").unwrap(),
             key_group: KeyGroupName::new("release").unwrap(),
             participant: pid(who),
-            message_sha256: quorate_common::Sha256Digest::of(approved),
+            message_sha256: quorate_types::Sha256Digest::of(approved),
             break_glass: false,
-            decision: quorate_common::Decision::Approve,
+            decision: quorate_types::Decision::Approve,
             at_unix_ms: 1_700_000_000_000,
             follow_ups: batch.follow_ups.clone(),
         }
@@ -400,7 +400,7 @@ async fn agent_refuses(lie: Lie) {
         Lie::ForgedApproval => {
             // Carol's key signs "erin approves": not erin's signature.
             let genuine = statements["erin"].clone();
-            let mut forged = quorate_common::SignedStatement::from_bytes(&genuine).unwrap();
+            let mut forged = quorate_types::SignedStatement::from_bytes(&genuine).unwrap();
             forged = forged.statement.sign(&dealt.identities[2]);
             statements.insert("erin".into(), forged.to_bytes());
             let package = SigningPackage::new(commitments(alice_c), approved);
@@ -452,7 +452,7 @@ async fn agent_refuses(lie: Lie) {
                 .iter()
                 .zip(nonces)
                 .map(|((i, who), n)| {
-                    let digest = quorate_common::Sha256Digest::of(approved);
+                    let digest = quorate_types::Sha256Digest::of(approved);
                     let share = quorate_participant::signer::sign(&digest, &first, n, &key_of(*i));
                     (pid(who).identifier(), share.unwrap())
                 })

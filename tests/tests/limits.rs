@@ -4,10 +4,10 @@
 //! refused create records nothing.
 
 use quorate::local::{AUDITOR, LocalDeployment, OPERATOR, Options, REQUESTER, sample_roster};
-use quorate_common::proto::{self, CeremonyState};
 use quorate_coordinator::authz::{Party, Role};
 use quorate_coordinator::limits::{Limits, MAX_DECODE};
 use quorate_e2e::*;
+use quorate_wire::{self as proto, CeremonyState};
 use tonic::Code;
 
 /// A second release manager.

@@ -2,8 +2,8 @@
 //! refusal of a page token or size it cannot serve.
 
 use quorate::local::REQUESTER;
-use quorate_common::proto;
 use quorate_e2e::{MANIFEST, deploy, request};
+use quorate_wire as proto;
 use tonic::Code;
 
 async fn page(

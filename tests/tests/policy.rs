@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use quorate::local::{DEPUTY, LocalDeployment, Options, REQUESTER, sample_roster};
-use quorate_common::Policy;
-use quorate_common::proto::{self, CeremonyState};
 use quorate_e2e::*;
 use quorate_participant::signer::Nonces;
+use quorate_types::Policy;
+use quorate_wire::{self as proto, CeremonyState};
 use rand_core::OsRng;
 use tonic::Code;
 
@@ -114,7 +114,7 @@ async fn the_approval_deadline_expires_a_ceremony() {
                 "bob",
                 &id,
                 MANIFEST.as_bytes(),
-                quorate_common::Decision::Reject {
+                quorate_types::Decision::Reject {
                     reason: "late".into(),
                 },
             ),

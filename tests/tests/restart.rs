@@ -1,8 +1,8 @@
 //! Restarts: the coordinator mid-ceremony, an agent between approval and
 //! round 2.
 
-use quorate_common::proto::CeremonyState;
 use quorate_e2e::*;
+use quorate_wire::CeremonyState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn coordinator_restart_mid_ceremony_resumes_from_sled() {
@@ -66,7 +66,7 @@ async fn agent_restarted_before_the_package_forms_still_signs() {
     // The journal remembers the approval: Alice is not asked again.
     let mut control = d.control(&pid("alice")).await.unwrap();
     let pending = control
-        .pending(quorate_common::proto::PendingRequest {})
+        .pending(quorate_wire::PendingRequest {})
         .await
         .unwrap()
         .into_inner();

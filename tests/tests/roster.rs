@@ -7,9 +7,9 @@
 use quorate::audit;
 use quorate::local::{AUDITOR, OPERATOR, REQUESTER};
 use quorate_ceremonies::Entry;
-use quorate_common::proto::{self, key_groups_client::KeyGroupsClient};
-use quorate_common::{CeremonyId, Party, PartyRole};
 use quorate_e2e::*;
+use quorate_types::{CeremonyId, Party, PartyRole};
+use quorate_wire::{self as proto, key_groups_client::KeyGroupsClient};
 use tonic::Code;
 
 async fn sign(d: &quorate::local::LocalDeployment) -> String {

@@ -10,9 +10,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use quorate_common::keyfile::KeyShareFile;
-use quorate_common::sealed::{self, SecretKind};
 use quorate_e2e::*;
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_secrets::sealed::{self, SecretKind};
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Every log line, as written.
@@ -167,7 +167,8 @@ async fn a_ceremony_leaves_no_secret_in_logs_files_or_debug_output() {
     for (who, config) in &d.agent_configs {
         let passphrase = passphrase(&d, who.as_str());
         let share = KeyShareFile::load(&config.key_share, passphrase).unwrap();
-        let identity = quorate_common::IdentityKey::load(&config.identity_key, passphrase).unwrap();
+        let identity =
+            quorate_secrets::IdentityKey::load(&config.identity_key, passphrase).unwrap();
         let package = key_package(&d, who.as_str());
         shown.push_str(&format!(
             "{share:?} {identity:?} {passphrase:?} {package:?}"

@@ -17,14 +17,14 @@ mod steps;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use quorate_common::CeremonyId;
-use quorate_record::{Checkpoint, Hash, InclusionProof, LogVerifier};
+use quorate_tlog::{Checkpoint, Hash, InclusionProof, LogVerifier};
+use quorate_types::CeremonyId;
 use serde::{Deserialize, Serialize};
 
 use crate::ceremony::signature_bytes;
 use crate::record::Entry;
 use crate::{Ceremony, KeyGroup, Outcome, Phase};
-use quorate_common::keyfile::KeyGroupFile;
+use quorate_types::KeyGroupFile;
 
 pub use report::{Finding, Report, Step};
 
@@ -125,7 +125,7 @@ impl<'a> Replayer<'a> {
         report
     }
 
-    fn checkpoint(&self, note: &str) -> Result<Checkpoint, quorate_record::RecordError> {
+    fn checkpoint(&self, note: &str) -> Result<Checkpoint, quorate_tlog::RecordError> {
         if let Some(c) = lock(&self.checkpoints).get(note) {
             return Ok(c.clone());
         }
@@ -145,7 +145,7 @@ impl<'a> Replayer<'a> {
         bytes: &[u8],
         file: &KeyGroupFile,
     ) -> Result<Arc<KeyGroup>, (&'static str, String)> {
-        let leaf = quorate_record::leaf_hash(bytes);
+        let leaf = quorate_tlog::leaf_hash(bytes);
         if let Some(g) = lock(&self.key_groups).get(&leaf) {
             return Ok(g.clone());
         }
@@ -191,8 +191,8 @@ fn decode_all(
             tree_size: checkpoint.size,
             hashes: e.proof.clone(),
         };
-        let leaf = quorate_record::leaf_hash(e.entry.as_bytes());
-        if let Err(why) = quorate_record::check_inclusion(&proof, leaf, checkpoint.root) {
+        let leaf = quorate_tlog::leaf_hash(e.entry.as_bytes());
+        if let Err(why) = quorate_tlog::check_inclusion(&proof, leaf, checkpoint.root) {
             report.finding(
                 Some(i),
                 "proof",
@@ -469,7 +469,7 @@ fn finish(ceremony: &Ceremony, report: &mut Report) {
         let verified = ed25519_dalek::VerifyingKey::from_bytes(&ceremony.key_group().group_key())
             .map_err(|e| format!("the group key is not an Ed25519 key: {e}"))
             .and_then(|key| {
-                quorate_common::batch::verify(
+                quorate_types::batch::verify(
                     &request.message,
                     &request.follow_ups,
                     &signatures,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use quorate_common::CeremonyId;
+use quorate_types::CeremonyId;
 use serde::Serialize;
 
 use crate::{KeyGroup, Request, Timestamp};
@@ -86,7 +86,7 @@ impl RequestSummary {
         Self {
             requester: request.requester.clone(),
             label: request.label.clone(),
-            message_sha256: quorate_common::Sha256Digest::of(&request.message).to_string(),
+            message_sha256: quorate_types::Sha256Digest::of(&request.message).to_string(),
             requested: time(request.created_at),
             break_glass: request.break_glass.clone(),
             follow_ups: request.follow_ups.iter().map(|f| f.describe()).collect(),

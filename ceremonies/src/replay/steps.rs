@@ -13,7 +13,7 @@ pub(super) fn step(
     event: &Event,
     actions: &[Action],
 ) -> Step {
-    let role = |p: &quorate_common::ParticipantId| {
+    let role = |p: &quorate_types::ParticipantId| {
         before
             .key_group()
             .role_of(p)
@@ -28,8 +28,8 @@ pub(super) fn step(
         Event::Rejected { statement } => {
             let p = &statement.statement.participant;
             let reason = match &statement.statement.decision {
-                quorate_common::Decision::Reject { reason } => reason.as_str(),
-                quorate_common::Decision::Approve => "",
+                quorate_types::Decision::Reject { reason } => reason.as_str(),
+                quorate_types::Decision::Approve => "",
             };
             format!(
                 "{p} ({}) rejected: {reason:?}; signed statement verified",

@@ -7,8 +7,8 @@
 //! rewritten: every later release must replay it to the same verdict.
 
 use quorate_ceremonies::{Action, Event, Outcome};
-use quorate_common::Policy;
-use quorate_common::formats::{dsse, git_tag, sshsig};
+use quorate_formats::{dsse, git_tag, sshsig};
+use quorate_types::Policy;
 use sha2::Digest;
 
 use super::transcript::{self as scenario, Message, Recorded, Recorder, emergency_policy};
@@ -82,7 +82,7 @@ fn dsse() -> Recorded {
         name: name.into(),
         sha256: sha2::Sha256::digest(bytes).into(),
     };
-    let statement = dsse::Statement::new(
+    let statement = dsse::InTotoStatement::new(
         vec![
             subject(ARTIFACT_NAME, ARTIFACT),
             subject("quorate-1.0.0.sbom.json", b"{\"sbom\":true}\n"),

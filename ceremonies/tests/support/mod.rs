@@ -14,9 +14,8 @@ use frost_ed25519::keys::{IdentifierList, KeyPackage, PublicKeyPackage};
 use frost_ed25519::round1::{SigningCommitments, SigningNonces};
 use frost_ed25519::round2::SignatureShare;
 use quorate_ceremonies::Ceremony;
-use quorate_common::{
-    Decision, IdentityKey, ParticipantId, Roster, RosterEntry, SignedStatement, Statement,
-};
+use quorate_secrets::IdentityKey;
+use quorate_types::{Decision, ParticipantId, Roster, RosterEntry, SignedStatement, Statement};
 
 /// The approver's clock in every statement the agents sign here.
 pub const DECIDED_AT_UNIX_MS: i64 = 1_700_000_000_000;

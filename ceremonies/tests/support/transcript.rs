@@ -17,11 +17,11 @@ use frost_ed25519::round2::SignatureShare;
 use quorate_ceremonies::record::Entry;
 use quorate_ceremonies::replay::{TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
 use quorate_ceremonies::{Action, Ceremony, Event, KeyGroup, Outcome, Phase, Request, Timestamp};
-use quorate_common::batch::FollowUp;
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::policy::{Deadlines, Emergency};
-use quorate_common::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy};
-use quorate_record::{Checkpoint, LogKey, LogVerifier, MemoryTree, prove_inclusion};
+use quorate_tlog::{Checkpoint, LogKey, LogVerifier, MemoryTree, prove_inclusion};
+use quorate_types::KeyGroupFile;
+use quorate_types::batch::FollowUp;
+use quorate_types::policy::{Deadlines, Emergency};
+use quorate_types::{CeremonyId, Decision, KeyGroupName, ParticipantId, Policy};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 

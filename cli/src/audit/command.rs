@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use quorate_common::CeremonyId;
+use quorate_types::CeremonyId;
 
 use crate::client::{Clients, Target};
 

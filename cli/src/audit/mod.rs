@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use quorate_ceremonies::replay::{self, Report, TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
-use quorate_common::CeremonyId;
-use quorate_common::proto;
-use quorate_record::{Checkpoint, ConsistencyProof, Hash, LogVerifier};
+use quorate_tlog::{Checkpoint, ConsistencyProof, Hash, LogVerifier};
+use quorate_types::CeremonyId;
+use quorate_wire as proto;
 
 use crate::client::Audit;
 
@@ -157,7 +157,7 @@ pub async fn verify_log(
         new_size: new.size,
         hashes,
     };
-    quorate_record::check_consistency(&proof, old.root, new.root).map_err(|e| {
+    quorate_tlog::check_consistency(&proof, old.root, new.root).map_err(|e| {
         anyhow::anyhow!(
             "the log at size {} does not extend the log at size {}: {e}; \
              the coordinator rewrote or forked its history",

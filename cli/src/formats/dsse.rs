@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use quorate_common::formats::dsse::{self, Envelope, PAYLOAD_TYPE, Statement, Subject};
-use quorate_common::{MAX_MESSAGE_BYTES, proto};
+use quorate_formats::dsse::{self, Envelope, InTotoStatement, PAYLOAD_TYPE, Subject};
+use quorate_types::MAX_MESSAGE_BYTES;
+use quorate_wire as proto;
 
 /// SHA-256 of the file at `path`, read in chunks (any size).
 pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {
@@ -38,7 +39,7 @@ pub fn request(
                 })?)
             }
         };
-    let statement = Statement::new(subjects, predicate_type, predicate)?;
+    let statement = InTotoStatement::new(subjects, predicate_type, predicate)?;
     let message = dsse::pae(PAYLOAD_TYPE, &statement.to_json());
     if message.len() > MAX_MESSAGE_BYTES {
         anyhow::bail!(

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use quorate_common::formats::git_tag::TagObject;
-use quorate_common::proto;
+use quorate_formats::git_tag::TagObject;
+use quorate_wire as proto;
 
 /// Runs `git -C repo args` with `stdin`, returning its trimmed stdout, or an
 /// error naming the command and what git said.
@@ -121,7 +121,7 @@ pub fn write(
     s: &proto::CeremonyStatus,
     key: &[u8; 32],
 ) -> anyhow::Result<(String, String, String)> {
-    let tag = match quorate_common::formats::git_tag::check_context(&s.message, &s.context) {
+    let tag = match quorate_formats::git_tag::check_context(&s.message, &s.context) {
         Ok(Some(tag)) => tag,
         Ok(None) => anyhow::bail!(
             "ceremony {} did not sign a git tag (it was not requested with `quorate sign --git-tag NAME --repo PATH`)",

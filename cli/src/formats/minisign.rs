@@ -1,14 +1,14 @@
 //! minisign signature files (`minisign -Vm FILE -p KEY`) over an artifact
-//! of any size. The ceremony signs a batch (`quorate_common::batch`): the
+//! of any size. The ceremony signs a batch (`quorate_types::batch`): the
 //! artifact's BLAKE2b-512, then minisign's global signature over that
 //! signature and the trusted comment; see
-//! `quorate_common::formats::minisign` for the file formats and the key id.
+//! `quorate_formats::minisign` for the file formats and the key id.
 
 use std::path::{Path, PathBuf};
 
-use quorate_common::batch::FollowUp;
-use quorate_common::formats::minisign::{self, SignatureFile};
-use quorate_common::proto;
+use quorate_formats::minisign::{self, SignatureFile};
+use quorate_types::batch::FollowUp;
+use quorate_wire as proto;
 
 /// The ceremony's message, label and follow-ups for a minisign signature
 /// over `artifact`: its BLAKE2b-512, `minisign:<file name>`, and the global
@@ -56,7 +56,7 @@ pub fn signature_file(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Resu
     let signatures = proto::convert::batch_signatures("batch_signatures", &s.batch_signatures)?;
     let verifying = ed25519_dalek::VerifyingKey::from_bytes(key)
         .map_err(|e| anyhow::anyhow!("key group {}: bad group key: {e}", s.key_group))?;
-    quorate_common::batch::verify(&s.message, &follow_ups, &signatures, &verifying).map_err(
+    quorate_types::batch::verify(&s.message, &follow_ups, &signatures, &verifying).map_err(
         |e| {
             anyhow::anyhow!(
                 "ceremony {}: {e} (key group {}); not writing it",

@@ -12,8 +12,8 @@ use std::io::Read;
 use std::path::Path;
 
 use clap::ValueEnum;
-use quorate_common::formats::sshsig::{self, Namespace};
-use quorate_common::proto;
+use quorate_formats::sshsig::{self, Namespace};
+use quorate_wire as proto;
 
 use crate::client::{Clients, status_error};
 

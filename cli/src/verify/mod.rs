@@ -1,10 +1,10 @@
 //! `quorate verify`: the consumer's verification gate. Reads the files (and
-//! the git tag), then runs the pure checks of `quorate_common::trust`; one
+//! the git tag), then runs the pure checks of `quorate_formats::trust`; one
 //! signature, or a JSON manifest of many checked in parallel.
 
 use std::path::{Path, PathBuf};
 
-use quorate_common::trust::{self, Check, Failure, Format, TrustPolicy, Verified};
+use quorate_formats::trust::{self, Check, Failure, Format, TrustPolicy, Verified};
 use serde::Deserialize;
 
 use crate::formats::SignatureFormat;

@@ -51,7 +51,7 @@ pub fn quorate_offline(args: &[&str]) -> Output {
 pub async fn quorum_signs(d: &LocalDeployment, id: &str) {
     let t = std::time::Duration::from_secs(30);
     for who in ["alice", "carol", "erin"] {
-        d.approve(&quorate_common::ParticipantId::new(who).unwrap(), id, t)
+        d.approve(&quorate_types::ParticipantId::new(who).unwrap(), id, t)
             .await
             .unwrap();
     }
@@ -60,15 +60,15 @@ pub async fn quorum_signs(d: &LocalDeployment, id: &str) {
 
 /// What `who`'s agent shows its approver about ceremony `id`, once the
 /// ceremony is pending there.
-pub async fn review(d: &LocalDeployment, who: &str, id: &str) -> quorate_common::proto::Review {
-    let who = quorate_common::ParticipantId::new(who).unwrap();
+pub async fn review(d: &LocalDeployment, who: &str, id: &str) -> quorate_wire::Review {
+    let who = quorate_types::ParticipantId::new(who).unwrap();
     d.wait_pending(&who, id, std::time::Duration::from_secs(30))
         .await
         .unwrap();
     d.control(&who)
         .await
         .unwrap()
-        .show(quorate_common::proto::ShowRequest {
+        .show(quorate_wire::ShowRequest {
             ceremony: id.to_string(),
         })
         .await

@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use quorate_ceremonies::Entry;
-use quorate_common::proto::{self, audit_server::Audit};
-use quorate_record::{Checkpoint, LogKey};
+use quorate_tlog::{Checkpoint, LogKey};
+use quorate_wire::{self as proto, audit_server::Audit};
 use tonic::{Request, Response, Status};
 
 use super::{Admit, SharedHub, authorize, ceremony_id};
@@ -89,13 +89,13 @@ fn store_error(e: StoreError) -> Status {
     }
 }
 
-fn hashes(list: Vec<quorate_record::Hash>) -> proto::ProofReply {
+fn hashes(list: Vec<quorate_tlog::Hash>) -> proto::ProofReply {
     proto::ProofReply {
         hashes: hash_bytes(list),
     }
 }
 
-fn hash_bytes(list: Vec<quorate_record::Hash>) -> Vec<Vec<u8>> {
+fn hash_bytes(list: Vec<quorate_tlog::Hash>) -> Vec<Vec<u8>> {
     list.into_iter().map(|h| h.0.to_vec()).collect()
 }
 

@@ -2,8 +2,8 @@
 
 use std::pin::Pin;
 
-use quorate_common::MAX_MESSAGE_BYTES;
-use quorate_common::proto::{self, ceremonies_server::Ceremonies};
+use quorate_types::MAX_MESSAGE_BYTES;
+use quorate_wire::{self as proto, ceremonies_server::Ceremonies};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
@@ -25,7 +25,7 @@ const SEE: &[Role] = &[Role::Requester, Role::Auditor, Role::Operator];
 
 fn may_see<S: CeremonyStore>(
     hub: &crate::hub::Hub<S>,
-    caller: &quorate_common::ParticipantId,
+    caller: &quorate_types::ParticipantId,
     ceremony: &quorate_ceremonies::Ceremony,
 ) -> Result<(), Status> {
     authorize(
@@ -50,7 +50,7 @@ type StatusStream = Pin<Box<dyn Stream<Item = Result<proto::CeremonyStatus, Stat
 impl<S: CeremonyStore> CeremoniesService<S> {
     async fn record(
         &self,
-        id: &quorate_common::CeremonyId,
+        id: &quorate_types::CeremonyId,
         event: Event,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
         let (ceremony, actions) = self

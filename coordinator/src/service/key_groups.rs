@@ -1,9 +1,9 @@
 //! `quorate.v1.KeyGroups`: registering and reading key groups.
 
 use quorate_ceremonies::KeyGroup;
-use quorate_common::KeyGroupName;
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::proto::{self, key_groups_server::KeyGroups};
+use quorate_types::KeyGroupFile;
+use quorate_types::KeyGroupName;
+use quorate_wire::{self as proto, key_groups_server::KeyGroups};
 use tonic::{Request, Response, Status};
 
 use super::{Admit, SharedHub, authorize, to_status_error};

@@ -11,8 +11,8 @@ mod signer;
 use std::sync::Arc;
 
 use quorate_ceremonies::{Ceremony, CeremonyError, Phase, Progress, State};
-use quorate_common::proto;
-use quorate_common::{CeremonyId, ParticipantId};
+use quorate_types::{CeremonyId, ParticipantId};
+use quorate_wire as proto;
 use tonic::Status;
 
 use crate::authz::{Membership, Role};
@@ -31,7 +31,7 @@ pub(crate) type SharedHub<S> = Arc<Hub<S>>;
 pub(crate) enum Admit<'a> {
     NoParticipants,
     AnyParticipant,
-    ParticipantOf(&'a quorate_common::KeyGroupName),
+    ParticipantOf(&'a quorate_types::KeyGroupName),
 }
 
 /// Checks `who` may `action` (see [`crate::authz`]).

@@ -4,7 +4,7 @@
 //! removed, so a token stays good for as long as the coordinator's record.
 
 use quorate_ceremonies::Timestamp;
-use quorate_common::CeremonyId;
+use quorate_types::CeremonyId;
 use tonic::Status;
 
 /// Ceremonies per page when the caller does not say.

@@ -7,8 +7,8 @@ use std::sync::{Arc, Weak};
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
 use quorate_ceremonies::{Action, Event};
-use quorate_common::proto::{self, signer_server::Signer};
-use quorate_common::{Decision, KeyGroupName, ParticipantId, SignedStatement};
+use quorate_types::{Decision, KeyGroupName, ParticipantId, SignedStatement};
+use quorate_wire::{self as proto, signer_server::Signer};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -84,7 +84,7 @@ impl<S: CeremonyStore> SignerService<S> {
     async fn refused(
         &self,
         caller: &ParticipantId,
-        ceremony: Option<&quorate_common::CeremonyId>,
+        ceremony: Option<&quorate_types::CeremonyId>,
         action: &str,
         status: Status,
     ) -> Status {

@@ -23,7 +23,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::RwLock;
 
-use quorate_record::{Hash, HashStore, RecordError, stored_hash_coordinates, stored_hash_index};
+use quorate_tlog::{Hash, HashStore, RecordError, stored_hash_coordinates, stored_hash_index};
 
 use crate::poison::{read, write};
 

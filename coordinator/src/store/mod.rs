@@ -11,9 +11,9 @@ mod sled_record;
 use std::future::Future;
 
 use quorate_ceremonies::{Entry, Event, Request, Timestamp};
-use quorate_common::keyfile::KeyGroupFile;
-use quorate_common::{CeremonyId, Party, Roster};
-use quorate_record::{ConsistencyProof, Hash, InclusionProof};
+use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
+use quorate_types::KeyGroupFile;
+use quorate_types::{CeremonyId, Party, Roster};
 
 pub use sled_record::SledStore;
 
@@ -52,7 +52,7 @@ pub enum StoreError {
     #[error("{0}")]
     Failed(String),
     #[error("the record's tree: {0}")]
-    Tree(#[from] quorate_record::RecordError),
+    Tree(#[from] quorate_tlog::RecordError),
 }
 
 /// What the coordinator needs from storage: append entries, read them back,

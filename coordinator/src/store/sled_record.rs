@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use quorate_ceremonies::Entry;
-use quorate_common::{CeremonyId, KeyGroupName, Party};
-use quorate_record::{ConsistencyProof, Hash, HashStore, InclusionProof, RecordError};
+use quorate_tlog::{ConsistencyProof, Hash, HashStore, InclusionProof, RecordError};
+use quorate_types::{CeremonyId, KeyGroupName, Party};
 use tokio::sync::oneshot;
 
 use super::hash_file::HashFile;
@@ -57,7 +57,7 @@ struct Pending {
 
 impl SledStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = quorate_common::store_lock::open(|| sled::open(dir))?;
+        let db = quorate_secrets::store_lock::open(|| sled::open(dir))?;
         let tree = db.open_tree("record")?;
         let size = match tree.scan_prefix(b"e").next_back() {
             Some(kv) => {
@@ -88,7 +88,7 @@ impl SledStore {
             return;
         }
         let mut size = self.size.load(Ordering::SeqCst);
-        let first_hash = quorate_record::first_stored_index(size);
+        let first_hash = quorate_tlog::first_stored_index(size);
         let mut hashes = BTreeMap::new();
         let mut writes = Vec::new();
         let mut claimed = HashSet::new();
@@ -200,15 +200,15 @@ impl SledStore {
                 file: &self.hashes,
                 pending: hashes,
             };
-            let new = match quorate_record::hashes_to_append(n, &bytes, &overlay) {
+            let new = match quorate_tlog::hashes_to_append(n, &bytes, &overlay) {
                 Ok(new) => new,
                 Err(e) => {
                     // Take back this caller's hashes; the group goes on.
-                    hashes.split_off(&quorate_record::first_stored_index(*size));
+                    hashes.split_off(&quorate_tlog::first_stored_index(*size));
                     return Err(e.into());
                 }
             };
-            let first = quorate_record::first_stored_index(n);
+            let first = quorate_tlog::first_stored_index(n);
             for (i, h) in (first..).zip(new) {
                 hashes.insert(i, h);
             }
@@ -399,7 +399,7 @@ impl CeremonyStore for SledStore {
 
     fn root(&self, size: u64) -> Result<Hash, StoreError> {
         self.check_size(size)?;
-        Ok(quorate_record::root(size, &*self.hashes)?)
+        Ok(quorate_tlog::root(size, &*self.hashes)?)
     }
 
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
@@ -409,7 +409,7 @@ impl CeremonyStore for SledStore {
                 "entry {index} is not in a tree of {size} entries"
             )));
         }
-        Ok(quorate_record::prove_inclusion(index, size, &*self.hashes)?)
+        Ok(quorate_tlog::prove_inclusion(index, size, &*self.hashes)?)
     }
 
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
@@ -419,7 +419,7 @@ impl CeremonyStore for SledStore {
                 "old size {old} is larger than new size {new}"
             )));
         }
-        Ok(quorate_record::prove_consistency(old, new, &*self.hashes)?)
+        Ok(quorate_tlog::prove_consistency(old, new, &*self.hashes)?)
     }
 }
 
@@ -498,7 +498,7 @@ fn rebuild_hashes(
     file: &HashFile,
     size: u64,
 ) -> Result<u64, StoreError> {
-    let need = quorate_record::stored_hash_count(size);
+    let need = quorate_tlog::stored_hash_count(size);
     let synced = match tree.get(SYNCED)? {
         Some(v) => index_of(&v, "the synced hash count")?,
         None => 0,
@@ -512,7 +512,7 @@ fn rebuild_hashes(
     let (mut kept, mut beyond) = (0, size + 1);
     while beyond - kept > 1 {
         let mid = kept + (beyond - kept) / 2;
-        if quorate_record::stored_hash_count(mid) <= trusted {
+        if quorate_tlog::stored_hash_count(mid) <= trusted {
             kept = mid;
         } else {
             beyond = mid;
@@ -522,7 +522,7 @@ fn rebuild_hashes(
         entries = size - kept,
         "recomputing the record's hashes that were not synced"
     );
-    file.truncate(quorate_record::stored_hash_count(kept))
+    file.truncate(quorate_tlog::stored_hash_count(kept))
         .map_err(hash_file_error)?;
     for n in kept..size {
         let entry = tree
@@ -531,8 +531,8 @@ fn rebuild_hashes(
                 key: format!("entry {n}"),
                 why: "missing".into(),
             })?;
-        let new = quorate_record::hashes_to_append(n, &entry, file)?;
-        file.write(quorate_record::first_stored_index(n), &new)
+        let new = quorate_tlog::hashes_to_append(n, &entry, file)?;
+        file.write(quorate_tlog::first_stored_index(n), &new)
             .map_err(hash_file_error)?;
     }
     file.sync().map_err(hash_file_error)?;

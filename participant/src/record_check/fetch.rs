@@ -2,9 +2,9 @@
 //! service, in one `StatementEvidence` call, and judges it with
 //! [`super::assess`]. A failed call is [`Transient`]: retried, not reported.
 
-use quorate_common::proto::{self, audit_client::AuditClient, client::Identify};
-use quorate_common::{CeremonyId, ParticipantId};
-use quorate_record::{Checkpoint, Hash, LogVerifier};
+use quorate_tlog::{Checkpoint, Hash, LogVerifier};
+use quorate_types::{CeremonyId, ParticipantId};
+use quorate_wire::{self as proto, audit_client::AuditClient, client::Identify};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 

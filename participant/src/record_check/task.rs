@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use quorate_common::CeremonyId;
-use quorate_record::LogVerifier;
+use quorate_tlog::LogVerifier;
+use quorate_types::CeremonyId;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 

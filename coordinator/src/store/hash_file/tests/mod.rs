@@ -1,4 +1,4 @@
-use quorate_record::{MemoryTree, first_stored_index, hashes_to_append, stored_hash_count};
+use quorate_tlog::{MemoryTree, first_stored_index, hashes_to_append, stored_hash_count};
 
 use super::*;
 

@@ -1,0 +1,36 @@
+//! The domain vocabulary of quorate: identifiers, rosters, key-group
+//! policies, the public key-group file, approvers' signed statements and
+//! ceremony batches. Pure: no I/O, no clock, no randomness, no terminal;
+//! the engine (`quorate-ceremonies`) builds on it and so does everything
+//! else. Secrets live in `quorate-secrets`, consumer formats in
+//! `quorate-formats`, the wire in `quorate-wire`.
+
+pub mod batch;
+pub mod digest;
+pub mod hex_bytes;
+pub mod identity;
+pub mod ids;
+pub mod key_group;
+pub mod parties;
+pub mod policy;
+pub mod roster;
+pub mod statement;
+
+pub use digest::Sha256Digest;
+pub use identity::PublicIdentity;
+pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId};
+pub use key_group::KeyGroupFile;
+pub use parties::{Party, PartyRole};
+pub use policy::{Policy, PolicyError};
+pub use roster::{Roster, RosterEntry, RosterError};
+pub use statement::{Decision, SignedStatement, Statement, StatementSigner};
+
+/// Largest message a ceremony signs. Approvers must be able to read all of
+/// it, so it is a manifest of artifacts, never an artifact itself.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}

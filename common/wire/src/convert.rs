@@ -1,0 +1,204 @@
+//! Conversions at the wire boundary. Parsing a message checks it; a failure
+//! names the field.
+
+use quorate_types::KeyGroupFile;
+use quorate_types::{IdError, KeyGroupName, ParticipantId, Roster};
+
+use crate::{KeyGroup, RosterEntry};
+
+/// A field of a request that does not hold what it must.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub why: String,
+}
+
+impl InvalidField {
+    pub fn new(field: &'static str, why: impl ToString) -> Self {
+        Self {
+            field,
+            why: why.to_string(),
+        }
+    }
+}
+
+impl From<InvalidField> for tonic::Status {
+    fn from(e: InvalidField) -> Self {
+        tonic::Status::invalid_argument(e.to_string())
+    }
+}
+
+pub fn participant(field: &'static str, value: &str) -> Result<ParticipantId, InvalidField> {
+    ParticipantId::new(value).map_err(|e: IdError| InvalidField::new(field, e))
+}
+
+impl From<&KeyGroupFile> for KeyGroup {
+    fn from(file: &KeyGroupFile) -> Self {
+        KeyGroup {
+            name: file.name.to_string(),
+            threshold: file.threshold.into(),
+            public_key_package: hex::decode(&file.public_key_package).unwrap_or_default(),
+            roster: KeyGroup::from_roster(&file.roster),
+            policy_toml: file.policy.to_toml(),
+            roster_version: 0,
+        }
+    }
+}
+
+impl KeyGroup {
+    /// The roster's entries as the wire carries them.
+    pub fn from_roster(roster: &Roster) -> Vec<RosterEntry> {
+        roster
+            .participants
+            .iter()
+            .map(|p| RosterEntry {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                role: p.role.clone(),
+                identity: p.identity.map(|i| i.to_string()).unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+/// A roster from the wire: every entry with an identity key, valid as a
+/// whole.
+pub fn roster(entries: &[RosterEntry]) -> Result<Roster, InvalidField> {
+    let participants = entries
+        .iter()
+        .map(|p| {
+            let id = participant("roster.id", &p.id)?;
+            if p.identity.is_empty() {
+                return Err(InvalidField::new(
+                    "roster.identity",
+                    format!(
+                        "participant {id} has no identity key; every approver signs its \
+                         decisions, so list the public key of each (quorate keygen writes them)"
+                    ),
+                ));
+            }
+            let identity = quorate_types::PublicIdentity::parse(&p.identity)
+                .map_err(|e| InvalidField::new("roster.identity", format!("{id}: {e}")))?;
+            Ok(quorate_types::RosterEntry {
+                id,
+                name: p.name.clone(),
+                role: p.role.clone(),
+                coordinator: None,
+                identity: Some(identity),
+            })
+        })
+        .collect::<Result<Vec<_>, InvalidField>>()?;
+    let roster = Roster { participants };
+    roster
+        .validate()
+        .map_err(|e| InvalidField::new("roster", e))?;
+    Ok(roster)
+}
+
+impl TryFrom<&KeyGroup> for KeyGroupFile {
+    type Error = InvalidField;
+
+    fn try_from(group: &KeyGroup) -> Result<Self, InvalidField> {
+        let name = KeyGroupName::new(&group.name).map_err(|e| InvalidField::new("name", e))?;
+        let threshold = u16::try_from(group.threshold)
+            .ok()
+            .filter(|t| *t >= 1)
+            .ok_or_else(|| InvalidField::new("threshold", "must be between 1 and 65535"))?;
+        let package = frost_ed25519::keys::PublicKeyPackage::deserialize(&group.public_key_package)
+            .map_err(|e| InvalidField::new("public_key_package", e))?;
+        let roster = roster(&group.roster)?;
+        if usize::from(threshold) > roster.len() {
+            return Err(InvalidField::new(
+                "threshold",
+                format!("{threshold} is more than the {} participants", roster.len()),
+            ));
+        }
+        for p in &roster.participants {
+            if !package.verifying_shares().contains_key(&p.id.identifier()) {
+                return Err(InvalidField::new(
+                    "roster",
+                    format!(
+                        "participant {} has no verifying share in the public key package",
+                        p.id
+                    ),
+                ));
+            }
+        }
+        if package.verifying_shares().len() != roster.len() {
+            return Err(InvalidField::new(
+                "public_key_package",
+                "holds verifying shares of participants that are not in the roster",
+            ));
+        }
+        if package.min_signers().is_some_and(|m| m != threshold) {
+            return Err(InvalidField::new(
+                "threshold",
+                "differs from the public key package's min_signers",
+            ));
+        }
+        let policy = quorate_types::Policy::from_toml(&group.policy_toml)
+            .map_err(|e| InvalidField::new("policy_toml", e))?;
+        policy
+            .validate(&roster, threshold)
+            .map_err(|e| InvalidField::new("policy_toml", e))?;
+        KeyGroupFile::new(name, threshold, &package, roster, policy)
+            .map_err(|e| InvalidField::new("public_key_package", e))
+    }
+}
+
+impl From<&quorate_types::batch::FollowUp> for crate::FollowUp {
+    fn from(follow_up: &quorate_types::batch::FollowUp) -> Self {
+        use super::follow_up::Rule;
+        let rule = match follow_up {
+            quorate_types::batch::FollowUp::SignatureThen { suffix } => {
+                Rule::SignatureThen(suffix.clone())
+            }
+        };
+        Self { rule: Some(rule) }
+    }
+}
+
+/// The follow-ups of a request or status, checked: each names a rule, and
+/// the batch is within its limits.
+pub fn follow_ups(
+    field: &'static str,
+    wire: &[crate::FollowUp],
+) -> Result<Vec<quorate_types::batch::FollowUp>, InvalidField> {
+    use super::follow_up::Rule;
+    let follow_ups = wire
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match &f.rule {
+            Some(Rule::SignatureThen(suffix)) => {
+                Ok(quorate_types::batch::FollowUp::SignatureThen {
+                    suffix: suffix.clone(),
+                })
+            }
+            None => Err(InvalidField::new(
+                field,
+                format!("follow-up {} names no rule", i + 1),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    quorate_types::batch::check(&follow_ups).map_err(|e| InvalidField::new(field, e))?;
+    Ok(follow_ups)
+}
+
+/// The 64-byte signatures of a status's batch.
+pub fn batch_signatures(
+    field: &'static str,
+    wire: &[Vec<u8>],
+) -> Result<Vec<[u8; 64]>, InvalidField> {
+    wire.iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| {
+                InvalidField::new(
+                    field,
+                    format!("signature {i} is {} bytes, not 64", bytes.len()),
+                )
+            })
+        })
+        .collect()
+}
