@@ -6,9 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_ceremonies::{Entry, Timestamp};
 use quorate_coordinator::store::{CeremonyStore, SledStore};
 use quorate_tlog::{check_inclusion, leaf_hash};
+use quorate_types::KeyGroupName;
 use rand_core::RngCore;
 
 use crate::memory::proc_number;
@@ -41,10 +43,12 @@ pub struct Proofs {
 fn entry(n: u64) -> Entry {
     Entry::Refused {
         at: Timestamp(1_764_000_000_000 + n as i64),
-        caller: format!("bench-caller-{}", n % 97),
+        caller: format!("bench-caller-{}-{n:0>520}", n % 97),
         ceremony: None,
-        action: "approve".into(),
-        why: format!("{n:0>540}"),
+        action: RefusedAction::Approve,
+        why: RefusalReason::NotInRoster {
+            key_group: KeyGroupName::new("release").expect("a valid key group name"),
+        },
     }
 }
 

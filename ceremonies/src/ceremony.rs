@@ -1,5 +1,7 @@
 //! The ceremony state machine.
 
+mod restore;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -13,8 +15,10 @@ use quorate_types::{
 use serde::{Deserialize, Serialize};
 
 use crate::quorum::{self, Selection, Shortfall};
+use crate::reason::{
+    self, AbandonReason, Agrees, DropReason, ExpiryReason, FailureReason, RejectionReason,
+};
 use crate::round::ShareCheck;
-use crate::time::human;
 use crate::{CeremonyError, Event, KeyGroup, Round, State, Timestamp};
 use quorate_types::policy::Rules;
 
@@ -80,18 +84,19 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Outcome {
+    /// The requester called it off; `reason` is the requester's own words.
     Cancelled {
         by: String,
         reason: String,
     },
     Expired {
-        reason: String,
+        reason: ExpiryReason,
     },
     Failed {
-        reason: String,
+        reason: FailureReason,
     },
     Rejected {
-        reason: String,
+        reason: RejectionReason,
     },
     /// `signature` is the message's; a batch's follow-up messages'
     /// signatures follow in order.
@@ -109,7 +114,7 @@ pub enum Outcome {
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// The attempt's package is void; its signers' nonces must be destroyed.
-    AbandonAttempt { attempt: u32, reason: String },
+    AbandonAttempt { attempt: u32, reason: AbandonReason },
     /// The ceremony is over.
     Close(Outcome),
     /// Message `signed` of the batch is signed with `signature`; the next
@@ -118,7 +123,7 @@ pub enum Action {
     /// A participant is out of the signing set for the rest of the ceremony.
     DropSigner {
         participant: ParticipantId,
-        reason: String,
+        reason: DropReason,
     },
     /// These approvers must send fresh commitments.
     RequestCommitments { from: Vec<ParticipantId> },
@@ -127,6 +132,49 @@ pub enum Action {
         attempt: u32,
         signers: Vec<ParticipantId>,
     },
+}
+
+impl Action {
+    /// Whether this decision (the engine's, now) is the `recorded` one:
+    /// equal, except that a reason an earlier release recorded as prose
+    /// (v1) agrees with any reason of the same decision.
+    pub fn agrees_with(&self, recorded: &Action) -> bool {
+        match (self, recorded) {
+            (
+                Action::AbandonAttempt { attempt, reason },
+                Action::AbandonAttempt {
+                    attempt: a,
+                    reason: r,
+                },
+            ) => attempt == a && reason.agrees_with(r),
+            (
+                Action::DropSigner {
+                    participant,
+                    reason,
+                },
+                Action::DropSigner {
+                    participant: p,
+                    reason: r,
+                },
+            ) => participant == p && reason.agrees_with(r),
+            (Action::Close(outcome), Action::Close(o)) => outcome.agrees_with(o),
+            _ => self == recorded,
+        }
+    }
+}
+
+impl Outcome {
+    /// As [`Action::agrees_with`], for an outcome.
+    pub fn agrees_with(&self, recorded: &Outcome) -> bool {
+        match (self, recorded) {
+            (Outcome::Expired { reason }, Outcome::Expired { reason: r }) => reason.agrees_with(r),
+            (Outcome::Failed { reason }, Outcome::Failed { reason: r }) => reason.agrees_with(r),
+            (Outcome::Rejected { reason }, Outcome::Rejected { reason: r }) => {
+                reason.agrees_with(r)
+            }
+            _ => self == recorded,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,7 +190,7 @@ pub struct Ceremony {
     /// Unused round-1 commitments per approver.
     fresh: BTreeMap<ParticipantId, SigningCommitments>,
     /// Participants out of signing, with the reason.
-    dropped: BTreeMap<ParticipantId, String>,
+    dropped: BTreeMap<ParticipantId, DropReason>,
     /// Every commitment that has gone into a package: never taken again.
     used: Vec<SigningCommitments>,
     /// The post-incident review of a break-glass ceremony.
@@ -224,7 +272,13 @@ impl Ceremony {
                 request.context.len()
             )));
         }
-        Ok(Self {
+        Ok(Self::unjudged(request, key_group))
+    }
+
+    /// A ceremony of `request` with nothing applied yet, its request not
+    /// checked.
+    fn unjudged(request: Request, key_group: Arc<KeyGroup>) -> Self {
+        Self {
             message_sha256: Sha256Digest::of(&request.message),
             request,
             key_group,
@@ -240,7 +294,7 @@ impl Ceremony {
             last_round_at: None,
             version: 0,
             phase: Phase::ExpectApprovals,
-        })
+        }
     }
 
     /// Rebuilds a ceremony from its recorded events. Names the first event
@@ -312,7 +366,10 @@ impl Ceremony {
                 let role = self.key_group.role_of(participant).unwrap_or_default();
                 if self.key_group.policy.veto_roles.iter().any(|r| r == role) {
                     let outcome = Outcome::Rejected {
-                        reason: format!("vetoed by {participant} ({role}): {reason}"),
+                        reason: RejectionReason::Vetoed {
+                            by: participant.clone(),
+                            role: role.to_string(),
+                        },
                     };
                     self.phase = Phase::Done(outcome.clone());
                     return Ok(vec![Action::Close(outcome)]);
@@ -376,15 +433,18 @@ impl Ceremony {
                             }
                             // Every share verified, so this is not a signer's
                             // fault: fail rather than retry forever.
-                            Err(reason) => {
-                                let outcome = Outcome::Failed { reason };
+                            Err(()) => {
+                                let outcome = Outcome::Failed {
+                                    reason: FailureReason::AggregateInvalid,
+                                };
                                 self.phase = Phase::Done(outcome.clone());
                                 return Ok(vec![Action::Close(outcome)]);
                             }
                         }
                     }
                     ShareCheck::Valid => return Ok(actions),
-                    ShareCheck::Invalid(reason) => {
+                    ShareCheck::Invalid => {
+                        let reason = DropReason::InvalidShare { attempt: *attempt };
                         self.drop_signer(participant, reason, &mut actions);
                     }
                 }
@@ -526,7 +586,9 @@ impl Ceremony {
             self.phase = Phase::ExpectCommitments;
             actions.push(Action::AbandonAttempt {
                 attempt,
-                reason: format!("{participant} lost its nonces and sent fresh commitments"),
+                reason: AbandonReason::LostNonces {
+                    participant: participant.clone(),
+                },
             });
         }
         self.fresh.insert(participant.clone(), *commitments);
@@ -549,7 +611,7 @@ impl Ceremony {
     fn drop_signer(
         &mut self,
         participant: &ParticipantId,
-        reason: String,
+        reason: DropReason,
         actions: &mut Vec<Action>,
     ) {
         self.dropped.insert(participant.clone(), reason.clone());
@@ -561,7 +623,9 @@ impl Ceremony {
         if let Phase::ExpectShares(round) = &self.phase {
             actions.push(Action::AbandonAttempt {
                 attempt: round.attempt(),
-                reason: format!("{participant} was dropped: {reason}"),
+                reason: AbandonReason::SignerDropped {
+                    participant: participant.clone(),
+                },
             });
             self.phase = Phase::ExpectCommitments;
         }
@@ -606,23 +670,17 @@ impl Ceremony {
             }
             Selection::NeedApprovals => self.phase = Phase::ExpectApprovals,
             Selection::Impossible => {
-                let missing = quorum::describe_shortfall(&self.shortfall());
+                let still_needed = self.shortfall();
                 let outcome = if rejected.is_empty() {
                     Outcome::Failed {
-                        reason: format!(
-                            "too few participants are left to sign: still needs {missing}"
-                        ),
+                        reason: FailureReason::TooFewSigners { still_needed },
                     }
                 } else {
                     Outcome::Rejected {
-                        reason: format!(
-                            "rejected by {}; the rest cannot meet the policy (still needs {missing})",
-                            self.rejections
-                                .iter()
-                                .map(|(p, r, _)| format!("{p} ({r})"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
+                        reason: RejectionReason::QuorumImpossible {
+                            rejected_by: self.rejections.iter().map(|(p, ..)| p.clone()).collect(),
+                            still_needed,
+                        },
                     }
                 };
                 self.phase = Phase::Done(outcome.clone());
@@ -645,25 +703,17 @@ impl Ceremony {
         let deadlines = self.rules().deadlines;
         let created = self.request.created_at;
         if now >= created.after(deadlines.overall) {
-            self.expire(
-                format!(
-                    "the overall deadline of {} passed",
-                    human(deadlines.overall)
-                ),
-                actions,
-            );
+            let deadline_ms = reason::millis(deadlines.overall);
+            self.expire(ExpiryReason::OverallDeadline { deadline_ms }, actions);
             return Ok(());
         }
         match &self.phase {
             Phase::ExpectApprovals if now >= created.after(deadlines.approval) => {
-                let missing = quorum::describe_shortfall(&self.shortfall());
-                self.expire(
-                    format!(
-                        "the approval deadline of {} passed; still needed {missing}",
-                        human(deadlines.approval)
-                    ),
-                    actions,
-                );
+                let reason = ExpiryReason::ApprovalDeadline {
+                    deadline_ms: reason::millis(deadlines.approval),
+                    still_needed: self.shortfall(),
+                };
+                self.expire(reason, actions);
             }
             Phase::ExpectShares(round) if now >= round.formed_at().after(deadlines.signing) => {
                 let late: Vec<ParticipantId> = round
@@ -672,11 +722,10 @@ impl Ceremony {
                     .filter(|s| !round.has_share(s))
                     .cloned()
                     .collect();
-                let reason = format!(
-                    "sent no signature share within the signing deadline of {} (attempt {})",
-                    human(deadlines.signing),
-                    round.attempt()
-                );
+                let reason = DropReason::MissedSigningDeadline {
+                    attempt: round.attempt(),
+                    deadline_ms: reason::millis(deadlines.signing),
+                };
                 for signer in late {
                     self.drop_signer(&signer, reason.clone(), actions);
                 }
@@ -686,7 +735,7 @@ impl Ceremony {
         Ok(())
     }
 
-    fn expire(&mut self, reason: String, actions: &mut Vec<Action>) {
+    fn expire(&mut self, reason: ExpiryReason, actions: &mut Vec<Action>) {
         let outcome = Outcome::Expired { reason };
         self.phase = Phase::Done(outcome.clone());
         actions.push(Action::Close(outcome));
@@ -832,7 +881,7 @@ impl Ceremony {
         &self.rejections
     }
 
-    pub fn dropped(&self) -> &BTreeMap<ParticipantId, String> {
+    pub fn dropped(&self) -> &BTreeMap<ParticipantId, DropReason> {
         &self.dropped
     }
 

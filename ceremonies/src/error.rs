@@ -3,6 +3,7 @@
 use quorate_types::ParticipantId;
 
 use crate::State;
+use crate::reason::DropReason;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CeremonyError {
@@ -32,7 +33,7 @@ pub enum CeremonyError {
     #[error("{participant} was dropped from signing: {reason}")]
     ParticipantDropped {
         participant: ParticipantId,
-        reason: String,
+        reason: DropReason,
     },
     #[error("{who} may not {action}")]
     NotAllowed { who: String, action: String },

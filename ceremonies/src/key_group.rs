@@ -48,6 +48,19 @@ impl KeyGroup {
                 self.name
             ));
         }
+        roster.validate().map_err(|e| format!("roster {e}"))?;
+        self.policy
+            .validate(&roster, self.threshold)
+            .map_err(|e| format!("policy {e}"))?;
+        self.with_recorded_roster(roster)
+    }
+
+    /// The next version of the key group with a roster change the record
+    /// holds: checked only for keeping the share holders (FROST's shares
+    /// cannot follow any other change), not judged again under today's
+    /// rules for rosters and policies, which may be stricter than those it
+    /// was made under.
+    pub fn with_recorded_roster(&self, roster: Roster) -> Result<Self, String> {
         let before: BTreeSet<_> = self.roster.ids().collect();
         let after: BTreeSet<_> = roster.ids().collect();
         if let Some(new) = after.difference(&before).next() {
@@ -62,10 +75,6 @@ impl KeyGroup {
                 self.name
             ));
         }
-        roster.validate().map_err(|e| format!("roster {e}"))?;
-        self.policy
-            .validate(&roster, self.threshold)
-            .map_err(|e| format!("policy {e}"))?;
         Ok(Self {
             roster,
             version: self.version + 1,

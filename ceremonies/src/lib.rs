@@ -23,6 +23,7 @@ mod error;
 mod event;
 mod key_group;
 pub mod quorum;
+pub mod reason;
 pub mod record;
 pub mod replay;
 mod round;

@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use frost_ed25519::round1::SigningCommitments;
 use quorate_types::ParticipantId;
 use quorate_types::policy::{Rules, satisfiable};
+use serde::{Deserialize, Serialize};
 
 use crate::KeyGroup;
+use crate::reason::DropReason;
 
 /// Proof that a signing set satisfies the policy. Only this module makes
 /// one, and a signing round cannot be formed without one.
@@ -39,7 +41,8 @@ pub(crate) enum Selection {
 }
 
 /// What is still missing: approvals per role, and approvals from anyone.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Shortfall {
     pub by_role: BTreeMap<String, u16>,
     pub any: u16,
@@ -74,7 +77,7 @@ pub(crate) struct Inputs<'a> {
     /// Approvers in the order they approved.
     pub approvals: &'a [ParticipantId],
     pub rejected: &'a BTreeSet<ParticipantId>,
-    pub dropped: &'a BTreeMap<ParticipantId, String>,
+    pub dropped: &'a BTreeMap<ParticipantId, DropReason>,
     pub fresh: &'a BTreeMap<ParticipantId, SigningCommitments>,
 }
 

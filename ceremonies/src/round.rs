@@ -74,7 +74,7 @@ impl std::fmt::Debug for Derived {
 /// The result of checking one share.
 pub(crate) enum ShareCheck {
     Valid,
-    Invalid(String),
+    Invalid,
 }
 
 impl Round {
@@ -148,7 +148,7 @@ impl Round {
         let id = participant.identifier();
         let pubkeys = &key_group.public_key_package;
         let Some(verifying_share) = pubkeys.verifying_shares().get(&id) else {
-            return ShareCheck::Invalid("no verifying share in the key group".into());
+            return ShareCheck::Invalid;
         };
         let values = match &self.derived.0 {
             Some(v) => Some(v.clone()),
@@ -187,10 +187,7 @@ impl Round {
                 self.shares.insert(participant.clone(), *share);
                 ShareCheck::Valid
             }
-            Err(e) => ShareCheck::Invalid(format!(
-                "signature share for attempt {} does not verify: {e}",
-                self.attempt
-            )),
+            Err(_) => ShareCheck::Invalid,
         }
     }
 
@@ -207,7 +204,9 @@ impl Round {
 
     /// Aggregates the shares and checks the result as a consumer would, with
     /// ed25519-dalek's strict verification.
-    pub(crate) fn aggregate(&self, key_group: &KeyGroup) -> Result<Signature, String> {
+    /// An error means the aggregate of verified shares does not verify:
+    /// no signer is to blame.
+    pub(crate) fn aggregate(&self, key_group: &KeyGroup) -> Result<Signature, ()> {
         let shares = self
             .shares
             .iter()
@@ -224,17 +223,14 @@ impl Round {
             // is their group commitment and the sum of the shares.
             Some((v, z)) => Signature::new(v.group_commitment.clone().to_element(), z),
             None => frost_ed25519::aggregate(&self.package, &shares, &key_group.public_key_package)
-                .map_err(|e| format!("aggregation failed: {e}"))?,
+                .map_err(|_| ())?,
         };
-        let bytes = signature
-            .serialize()
-            .map_err(|e| format!("cannot encode the signature: {e}"))?;
-        let sig = ed25519_dalek::Signature::from_slice(&bytes)
-            .map_err(|e| format!("aggregate is not an Ed25519 signature: {e}"))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&key_group.group_key())
-            .map_err(|e| format!("group key is not an Ed25519 key: {e}"))?;
+        let bytes = signature.serialize().map_err(|_| ())?;
+        let sig = ed25519_dalek::Signature::from_slice(&bytes).map_err(|_| ())?;
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&key_group.group_key()).map_err(|_| ())?;
         key.verify_strict(self.package.message(), &sig)
-            .map_err(|e| format!("aggregate signature does not verify: {e}"))?;
+            .map_err(|_| ())?;
         Ok(signature)
     }
 }

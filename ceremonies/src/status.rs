@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::quorum::describe_shortfall;
+use crate::reason::RejectionReason;
 use crate::{Ceremony, Outcome, Phase};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +88,16 @@ fn write_outcome(c: &Ceremony, outcome: &Outcome, f: &mut fmt::Formatter<'_>) ->
             (true, Some(r)) => write!(f, "signed under BREAK-GLASS; reviewed by {}", r.by),
             (false, _) => f.write_str("signed"),
         },
-        Outcome::Rejected { reason } => write!(f, "rejected: {reason}"),
+        Outcome::Rejected { reason } => {
+            write!(f, "rejected: {reason}")?;
+            // A veto's words are the approver's, in its signed statement.
+            if let RejectionReason::Vetoed { by, .. } = reason
+                && let Some((_, words, _)) = c.rejections().iter().find(|(p, ..)| p == by)
+            {
+                write!(f, ": {words}")?;
+            }
+            Ok(())
+        }
         Outcome::Failed { reason } => write!(f, "failed: {reason}"),
         Outcome::Expired { reason } => write!(f, "expired: {reason}"),
         Outcome::Cancelled { by, reason } => write!(f, "cancelled by {by}: {reason}"),

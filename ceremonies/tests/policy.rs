@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use frost_ed25519::Signature;
 use quorate_ceremonies::quorum::{PolicyViolation, check_signing_set};
+use quorate_ceremonies::reason::{AbandonReason, DropReason, ExpiryReason, RejectionReason};
 use quorate_ceremonies::{
     Action, Ceremony, CeremonyError, Event, KeyGroup, Outcome, Phase, Progress, Request, Round,
     State, Timestamp,
@@ -315,15 +316,21 @@ impl Harness {
         self.group.role_of(&pid(name)).expect("in the roster")
     }
 
-    /// The outcome's reason, for a closed ceremony.
-    fn reason(&self) -> &str {
+    /// The outcome of a closed ceremony.
+    fn outcome(&self) -> Outcome {
         match self.ceremony.phase() {
-            Phase::Done(
-                Outcome::Expired { reason }
-                | Outcome::Rejected { reason }
-                | Outcome::Failed { reason }
-                | Outcome::Cancelled { reason, .. },
-            ) => reason,
+            Phase::Done(outcome) => outcome.clone(),
+            other => panic!("the ceremony is not closed: {other:?}"),
+        }
+    }
+
+    /// The outcome's reason as shown, for a closed ceremony.
+    fn reason(&self) -> String {
+        match self.ceremony.phase() {
+            Phase::Done(Outcome::Expired { reason }) => reason.to_string(),
+            Phase::Done(Outcome::Rejected { reason }) => reason.to_string(),
+            Phase::Done(Outcome::Failed { reason }) => reason.to_string(),
+            Phase::Done(Outcome::Cancelled { reason, .. }) => reason.clone(),
             other => panic!("the ceremony has no closing reason: {other:?}"),
         }
     }
@@ -365,7 +372,14 @@ fn drop_carol_at_signing_deadline(h: &mut Harness) -> Timestamp {
         .get(&pid("carol"))
         .expect("carol was dropped")
         .clone();
-    assert!(reason.contains("signing deadline"), "{reason}");
+    assert_eq!(
+        reason,
+        DropReason::MissedSigningDeadline {
+            attempt: 1,
+            deadline_ms: 60_000
+        }
+    );
+    assert!(reason.to_string().contains("signing deadline"), "{reason}");
     assert_eq!(h.ceremony.dropped().len(), 1, "only carol was late");
     assert_eq!(
         actions,
@@ -376,7 +390,9 @@ fn drop_carol_at_signing_deadline(h: &mut Harness) -> Timestamp {
             },
             Action::AbandonAttempt {
                 attempt: 1,
-                reason: format!("carol was dropped: {reason}"),
+                reason: AbandonReason::SignerDropped {
+                    participant: pid("carol")
+                },
             },
             // Alice's and erin's commitments went into attempt 1; dave's did
             // not, so they are still fresh.
@@ -728,14 +744,25 @@ fn a_rejection_from_a_veto_role_ends_the_ceremony() {
     h.approve("bob", at(2 * MINUTE));
     let actions = h.reject("carol", at(3 * MINUTE));
     assert_eq!(h.ceremony.state(), State::Rejected);
-    let reason = h.reason().to_string();
+    let reason = h.reason();
     assert!(reason.contains("vetoed by carol"), "{reason}");
     assert!(reason.contains("security"), "{reason}");
-    assert!(
-        reason.contains("the tarball does not match the CI build"),
-        "{reason}"
+    assert_eq!(
+        h.outcome(),
+        Outcome::Rejected {
+            reason: RejectionReason::Vetoed {
+                by: pid("carol"),
+                role: "security".into()
+            }
+        }
     );
-    assert_eq!(actions, vec![Action::Close(Outcome::Rejected { reason })]);
+    // The veto's words are carol's, in her signed statement, and shown.
+    let progress = h.progress();
+    assert!(
+        progress.contains("the tarball does not match the CI build"),
+        "{progress}"
+    );
+    assert_eq!(actions, vec![Action::Close(h.outcome())]);
     assert_eq!(h.ceremony.next_deadline(), None);
     let event = h.approval("erin");
     let err = h.refused(event, at(4 * MINUTE));
@@ -814,7 +841,16 @@ fn approval_deadline_expires_exactly_at_its_boundary() {
     assert!(reason.contains("approval deadline"), "{reason}");
     assert!(reason.contains("1h"), "{reason}");
     assert!(reason.contains("1 more approval from release"), "{reason}");
-    assert_eq!(actions, vec![Action::Close(Outcome::Expired { reason })]);
+    assert!(matches!(
+        h.outcome(),
+        Outcome::Expired {
+            reason: ExpiryReason::ApprovalDeadline {
+                deadline_ms: 3_600_000,
+                ..
+            }
+        }
+    ));
+    assert_eq!(actions, vec![Action::Close(h.outcome())]);
     let progress = h.progress();
     assert!(progress.contains("approval deadline"), "{progress}");
     assert_eq!(h.ceremony.next_deadline(), None);
@@ -903,7 +939,13 @@ fn overall_deadline_caps_the_commitment_phase() {
     assert_eq!(h.ceremony.state(), State::Expired);
     let reason = h.reason().to_string();
     assert!(reason.contains("overall deadline"), "{reason}");
-    assert_eq!(actions, vec![Action::Close(Outcome::Expired { reason })]);
+    assert!(matches!(
+        h.outcome(),
+        Outcome::Expired {
+            reason: ExpiryReason::OverallDeadline { .. }
+        }
+    ));
+    assert_eq!(actions, vec![Action::Close(h.outcome())]);
 }
 
 #[test]

@@ -67,3 +67,71 @@ fn statement_in_finds_a_rejection_and_nothing_in_what_is_not_an_entry() {
     );
     assert_eq!(Entry::statement_in(b""), None);
 }
+
+/// A closed ceremony loaded from its record (`Ceremony::from_record`, as a
+/// starting coordinator loads it) shows what the engine that ran it shows;
+/// an open one is not loaded that way.
+#[test]
+fn a_closed_ceremony_from_its_record_is_the_one_the_engine_left() {
+    for (name, recorded) in support::frozen::all() {
+        let entries = recorded.entries();
+        let Some(Entry::CeremonyRequested { request, .. }) = entries
+            .iter()
+            .find(|e| matches!(e, Entry::CeremonyRequested { .. }))
+        else {
+            panic!("{name}: no request");
+        };
+        let events: Vec<_> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::CeremonyEvent {
+                    at,
+                    event,
+                    decisions,
+                    ..
+                } => Some((event, *at, decisions.as_slice())),
+                _ => None,
+            })
+            .collect();
+        let engine = &recorded.ceremony;
+        let group = std::sync::Arc::new(engine.key_group().clone());
+        let loaded = quorate_ceremonies::Ceremony::from_record(
+            request.clone(),
+            group.clone(),
+            events.clone(),
+        )
+        .unwrap_or_else(|| panic!("{name}: the record closed it"));
+        assert_eq!(loaded.state(), engine.state(), "{name}");
+        assert_eq!(loaded.phase(), engine.phase(), "{name}");
+        assert_eq!(loaded.approvals(), engine.approvals(), "{name}");
+        assert_eq!(loaded.rejections(), engine.rejections(), "{name}");
+        assert_eq!(loaded.statements(), engine.statements(), "{name}");
+        assert_eq!(loaded.dropped(), engine.dropped(), "{name}");
+        assert_eq!(loaded.attempts(), engine.attempts(), "{name}");
+        assert_eq!(loaded.version(), engine.version(), "{name}");
+        assert_eq!(
+            loaded.batch_signatures(),
+            engine.batch_signatures(),
+            "{name}"
+        );
+        assert_eq!(loaded.review_record(), engine.review_record(), "{name}");
+        assert_eq!(
+            loaded.last_round_formed_at(),
+            engine.last_round_formed_at(),
+            "{name}"
+        );
+        // Without its last event (the close), the record is of an open
+        // ceremony, which is replayed instead.
+        let open = &events[..events.len() - 1];
+        if !open.iter().any(|(_, _, d)| {
+            d.iter()
+                .any(|a| matches!(a, quorate_ceremonies::Action::Close(_)))
+        }) {
+            assert!(
+                quorate_ceremonies::Ceremony::from_record(request.clone(), group, open.to_vec())
+                    .is_none(),
+                "{name}"
+            );
+        }
+    }
+}

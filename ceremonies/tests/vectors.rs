@@ -21,11 +21,11 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use quorate_ceremonies::record::Entry;
+use quorate_ceremonies::record::{Entry, RefusalReason, RefusedAction};
 use quorate_ceremonies::replay::{Report, Transcript, replay};
 use quorate_ceremonies::{Action, Event, Timestamp};
 use quorate_tlog::LogVerifier;
-use quorate_types::{CeremonyId, Party, PartyRole};
+use quorate_types::{CeremonyId, ParticipantId, Party, PartyRole};
 use serde::{Deserialize, Serialize};
 
 /// What the replay of one frozen transcript must find: the verdict, not
@@ -105,17 +105,78 @@ fn frozen_v1_transcripts_replay_to_their_recorded_verdict() {
         let path = dir.join(format!("{name}.transcript.json"));
         let transcript: Transcript = serde_json::from_str(&read(&path))
             .unwrap_or_else(|e| panic!("{name}: not a transcript: {e}"));
-        // Every entry still decodes, to the very bytes recorded.
+        // Every entry is still a v1 entry that decodes (which checks it is
+        // in v1's canonical form).
         for (i, e) in transcript.entries.iter().enumerate() {
-            let entry = Entry::decode(e.entry.as_bytes())
+            assert_eq!(Entry::version_of(e.entry.as_bytes()), Some(1), "{name}");
+            Entry::decode(e.entry.as_bytes())
                 .unwrap_or_else(|err| panic!("{name}: entry {i} no longer decodes: {err}"));
-            assert_eq!(entry.encode(), e.entry.as_bytes(), "{name}: entry {i}");
         }
         let report = replay(&transcript, &log);
         assert!(report.passed, "{name}:\n{report}");
         assert_eq!(report.findings, vec![], "{name}");
         assert_eq!(&Expected::of(&report), want, "{name}");
     }
+}
+
+/// The frozen invalid-share transcript with `change` made to the entry
+/// holding its dropped signer, logged afresh (as whoever holds the log key
+/// could) so that every proof holds: what the replay finds is about the
+/// entry itself.
+fn relogged_invalid_share(change: impl Fn(&str) -> String) -> (Transcript, usize) {
+    let text = read(&v1().join("invalid-share.transcript.json"));
+    let transcript: Transcript = serde_json::from_str(&text).expect("a transcript");
+    let mut log: Vec<Vec<u8>> = transcript
+        .entries
+        .iter()
+        .map(|e| e.entry.as_bytes().to_vec())
+        .collect();
+    let at = transcript
+        .entries
+        .iter()
+        .position(|e| e.entry.contains("drop_signer"))
+        .expect("an entry that drops a signer");
+    log[at] = change(&transcript.entries[at].entry).into_bytes();
+    let ours: Vec<u64> = (0..log.len() as u64).collect();
+    let key = support::transcript::log_key();
+    let relogged =
+        support::transcript::transcript_of(&log, &ours, transcript.ceremony.as_str(), &key);
+    (relogged, at)
+}
+
+#[test]
+fn a_v1_decision_is_checked_field_by_field_and_its_prose_is_left_alone() {
+    let log = LogVerifier::parse(read(&v1().join("log.vkey")).trim()).expect("the log key");
+    // As recorded, relogged: passes.
+    let (same, _) = relogged_invalid_share(|e| e.to_string());
+    let report = replay(&same, &log);
+    assert!(report.passed, "{report}");
+
+    // Another participant dropped: caught at that entry, in its decisions.
+    let (other, at) = relogged_invalid_share(|e| {
+        e.replace(
+            r#""action":"drop_signer","participant":"alice""#,
+            r#""action":"drop_signer","participant":"erin""#,
+        )
+    });
+    let report = replay(&other, &log);
+    assert!(!report.passed);
+    let first = report.first_finding().expect("a finding");
+    assert_eq!(first.entry, Some(at), "{report}");
+    assert!(first.field.starts_with("decisions["), "{report}");
+
+    // The v1 words reworded: words are shown, never compared (a new
+    // release may word its reasons differently, and frost-core's error
+    // text in them may change), so the replay still passes, and shows the
+    // words recorded.
+    let (reworded, _) =
+        relogged_invalid_share(|e| e.replace("Invalid signature share.", "the share is not valid"));
+    let report = replay(&reworded, &log);
+    assert!(report.passed, "{report}");
+    assert!(
+        report.to_string().contains("the share is not valid"),
+        "{report}"
+    );
 }
 
 /// Writes the vectors of today's code into `$QUORATE_WRITE_VECTORS`, a
@@ -143,7 +204,7 @@ fn write_vectors() {
 }
 
 /// One entry of each kind, each event type and each decision, as today's
-/// code encodes it. A change here changes the record's bytes: new
+/// code encodes it (`quorate-entry/v2`). A change here changes the record's bytes: new
 /// behaviour gets a new entry kind or version, never a new encoding of an
 /// old one.
 #[test]
@@ -192,8 +253,10 @@ fn entry_encodings() {
             at,
             caller: "mallory".into(),
             ceremony: Some(CeremonyId::new("release-1.0.0").expect("an id")),
-            action: "approve for alice".into(),
-            why: "participants act only as themselves".into(),
+            action: RefusedAction::Approve,
+            why: RefusalReason::ForeignStatement {
+                owner: ParticipantId::new("alice").expect("an id"),
+            },
         },
     );
     insta::assert_snapshot!(examples.concat());

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_ceremonies::{Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request};
 use quorate_types::KeyGroupFile;
 use quorate_types::{CeremonyId, KeyGroupName, ParticipantId, Party, Roster};
@@ -93,7 +94,7 @@ impl<S: CeremonyStore> Hub<S> {
             let mut group = Arc::new(KeyGroup::from_file(&stored.registered).map_err(corrupt)?);
             let mut versions = vec![group.clone()];
             for roster in stored.roster_changes {
-                group = Arc::new(group.with_roster(roster).map_err(corrupt)?);
+                group = Arc::new(group.with_recorded_roster(roster).map_err(corrupt)?);
                 versions.push(group.clone());
             }
             key_groups.insert(name.clone(), Versions(versions));
@@ -113,15 +114,26 @@ impl<S: CeremonyStore> Hub<S> {
                         request.key_group_version, request.key_group
                     ),
                 })?;
-            let ceremony = Ceremony::replay(
-                stored.request,
-                group,
-                stored.events.iter().map(|r| (&r.event, r.at)),
-            )
-            .map_err(|(index, e)| StoreError::Corrupt {
-                key: format!("event {index} of ceremony {id}"),
-                why: format!("does not replay: {e}"),
-            })?;
+            // A closed ceremony is loaded as recorded, never judged again
+            // (today's rules may refuse what its own allowed); an open one
+            // is replayed through the engine, under the rules it runs by.
+            let recorded = stored
+                .events
+                .iter()
+                .map(|r| (&r.event, r.at, r.decisions.as_slice()));
+            let ceremony =
+                match Ceremony::from_record(stored.request.clone(), group.clone(), recorded) {
+                    Some(closed) => closed,
+                    None => Ceremony::replay(
+                        stored.request,
+                        group,
+                        stored.events.iter().map(|r| (&r.event, r.at)),
+                    )
+                    .map_err(|(index, e)| StoreError::Corrupt {
+                        key: format!("event {index} of ceremony {id}"),
+                        why: format!("does not replay: {e}"),
+                    })?,
+                };
             if !ceremony.is_finished() {
                 gate.opened(id.clone(), &ceremony.request().requester);
             }
@@ -372,18 +384,18 @@ impl<S: CeremonyStore> Hub<S> {
         &self,
         caller: &ParticipantId,
         ceremony: Option<&CeremonyId>,
-        action: &str,
-        why: &str,
+        action: RefusedAction,
+        why: RefusalReason,
     ) {
         let entry = Entry::Refused {
             at: self.clock.now(),
             caller: caller.to_string(),
             ceremony: ceremony.cloned(),
-            action: action.to_string(),
-            why: why.to_string(),
+            action: action.clone(),
+            why,
         };
         if let Err(e) = self.store.append(vec![entry]).await {
-            tracing::error!(error = %e, %caller, action, "could not record a refusal");
+            tracing::error!(error = %e, %caller, %action, "could not record a refusal");
         }
     }
 

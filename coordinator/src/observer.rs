@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use quorate_ceremonies::reason::ExpiryReason;
 use quorate_ceremonies::{Action, Ceremony, Event, Outcome};
 
 use crate::metrics::{KeyGroupLabels, Metrics, TimeoutLabels};
@@ -70,17 +71,16 @@ impl Observer {
         for action in actions {
             match action {
                 Action::AbandonAttempt { attempt, reason } => {
-                    tracing::warn!(ceremony = %id, attempt, reason, "signing attempt abandoned")
+                    tracing::warn!(ceremony = %id, attempt, %reason, "signing attempt abandoned")
                 }
                 Action::Close(outcome) => {
                     tracing::info!(ceremony = %id, state = %c.state(), "ceremony finished");
                     match outcome {
                         Outcome::Signed { .. } => {}
                         Outcome::Expired { reason } => {
-                            let deadline = if reason.contains("overall") {
-                                "overall"
-                            } else {
-                                "approval"
+                            let deadline = match reason {
+                                ExpiryReason::OverallDeadline { .. } => "overall",
+                                _ => "approval",
                             };
                             self.metrics
                                 .timeouts
@@ -99,7 +99,7 @@ impl Observer {
                     participant,
                     reason,
                 } => {
-                    tracing::warn!(ceremony = %id, culprit = %participant, reason, "signer dropped");
+                    tracing::warn!(ceremony = %id, culprit = %participant, %reason, "signer dropped");
                     match event {
                         Event::ShareSubmitted { .. } => {
                             self.metrics.invalid_shares.inc();

@@ -4,6 +4,7 @@
 use frost_ed25519::SigningPackage;
 use frost_ed25519::round2::SignatureShare;
 use quorate::local::REQUESTER;
+use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_e2e::*;
 use quorate_participant::signer::Nonces;
 use quorate_wire::{self as proto, CeremonyState};
@@ -241,7 +242,9 @@ async fn bad_inputs_get_clear_statuses_and_change_nothing() {
     // The attempt is in the record.
     let refused = record_entries(&d).await.into_iter().any(|e| {
         matches!(&e, quorate_ceremonies::Entry::Refused { caller, action, why, .. }
-            if caller == "dave" && action == "approve" && why.contains("bob's decision"))
+            if caller == "dave"
+                && *action == RefusedAction::Approve
+                && *why == RefusalReason::ForeignStatement { owner: pid("bob") })
     });
     assert!(
         refused,

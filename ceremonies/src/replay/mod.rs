@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ceremony::signature_bytes;
 use crate::record::Entry;
-use crate::{Ceremony, KeyGroup, Outcome, Phase};
+use crate::{Action, Ceremony, KeyGroup, Outcome, Phase};
 use quorate_types::KeyGroupFile;
 
 pub use report::{Finding, Report, Step};
@@ -336,7 +336,8 @@ fn run(
         let before = ceremony.clone();
         match ceremony.handle(event, *at) {
             Ok(actions) => {
-                if let Some(j) = first_difference(&actions, decisions) {
+                let disagreement = first_disagreement(&actions, decisions);
+                if let Some(j) = disagreement {
                     report.finding(
                         Some(i),
                         &format!("decisions[{j}]"),
@@ -347,13 +348,20 @@ fn run(
                         ),
                     );
                 }
+                // Shown as recorded when they agree: a v1 entry's words
+                // are the record's, not today's.
+                let shown = if disagreement.is_none() {
+                    decisions
+                } else {
+                    &actions
+                };
                 report.steps.push(steps::step(
                     i,
                     transcript.entries[i].index,
                     *at,
                     &before,
                     event,
-                    &actions,
+                    shown,
                 ));
             }
             Err(e) => {
@@ -442,8 +450,12 @@ fn not_replayed(len: usize, i: usize, report: &mut Report) {
     }
 }
 
-fn first_difference<T: PartialEq>(a: &[T], b: &[T]) -> Option<usize> {
-    (0..a.len().max(b.len())).find(|&j| a.get(j) != b.get(j))
+/// The first decision the engine makes now that the record does not hold.
+fn first_disagreement(now: &[Action], recorded: &[Action]) -> Option<usize> {
+    (0..now.len().max(recorded.len())).find(|&j| match (now.get(j), recorded.get(j)) {
+        (Some(a), Some(b)) => !a.agrees_with(b),
+        _ => true,
+    })
 }
 
 /// The outcome, checked once more with plain Ed25519.

@@ -129,7 +129,7 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
             .iter()
             .map(|(p, reason)| proto::Dropped {
                 participant: p.to_string(),
-                reason: reason.clone(),
+                reason: reason.to_string(),
             })
             .collect(),
         signature: c

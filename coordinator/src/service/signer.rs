@@ -6,6 +6,7 @@ use std::sync::{Arc, Weak};
 
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
+use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_ceremonies::{Action, Event};
 use quorate_types::{Decision, KeyGroupName, ParticipantId, SignedStatement};
 use quorate_wire::{self as proto, signer_server::Signer};
@@ -69,31 +70,25 @@ impl<S: CeremonyStore> SignerService<S> {
         caller: &ParticipantId,
         ceremony: &str,
         bytes: &[u8],
-        action: &str,
+        action: RefusedAction,
     ) -> Result<SignedStatement, Status> {
-        match statement(caller, bytes) {
-            Ok(s) => Ok(s),
-            Err(status) => {
-                let id = ceremony_id(ceremony).ok();
-                Err(self.refused(caller, id.as_ref(), action, status).await)
-            }
-        }
-    }
-
-    /// Records a permission refusal in the record, then returns it.
-    async fn refused(
-        &self,
-        caller: &ParticipantId,
-        ceremony: Option<&quorate_types::CeremonyId>,
-        action: &str,
-        status: Status,
-    ) -> Status {
-        if status.code() == tonic::Code::PermissionDenied {
+        let signed = SignedStatement::from_bytes(bytes)
+            .map_err(|e| Status::invalid_argument(format!("statement: {e}")))?;
+        let owner = &signed.statement.participant;
+        if owner != caller {
+            let status = Status::permission_denied(format!(
+                "statement: it is {owner}'s decision, and {caller} may only hand in its own"
+            ));
+            let id = ceremony_id(ceremony).ok();
+            let why = RefusalReason::ForeignStatement {
+                owner: owner.clone(),
+            };
             self.hub
-                .record_refusal(caller, ceremony, action, status.message())
+                .record_refusal(caller, id.as_ref(), action, why)
                 .await;
+            return Err(status);
         }
-        status
+        Ok(signed)
     }
 
     async fn act(
@@ -104,7 +99,24 @@ impl<S: CeremonyStore> SignerService<S> {
     ) -> Result<Response<proto::Ack>, Status> {
         let id = ceremony_id(ceremony)?;
         if let Err(status) = ceremony_for(&self.hub, &id, caller).await {
-            return Err(self.refused(caller, Some(&id), "act", status).await);
+            // Acting in a ceremony outside one's key groups is recorded.
+            if status.code() == tonic::Code::PermissionDenied
+                && let Ok(c) = self.hub.ceremony(&id).await
+            {
+                let action = match &event {
+                    Event::Approved { .. } => RefusedAction::Approve,
+                    Event::Rejected { .. } => RefusedAction::Reject,
+                    Event::Committed { .. } => RefusedAction::Commit,
+                    _ => RefusedAction::SubmitShare,
+                };
+                let why = RefusalReason::NotInRoster {
+                    key_group: c.key_group().name.clone(),
+                };
+                self.hub
+                    .record_refusal(caller, Some(&id), action, why)
+                    .await;
+            }
+            return Err(status);
         }
         let (ceremony, actions) = self
             .hub
@@ -163,7 +175,12 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         let caller = self.participant(&request)?;
         let body = request.into_inner();
         let statement = self
-            .own_statement(&caller, &body.ceremony, &body.statement, "approve")
+            .own_statement(
+                &caller,
+                &body.ceremony,
+                &body.statement,
+                RefusedAction::Approve,
+            )
             .await?;
         let event = Event::Approved {
             statement,
@@ -179,7 +196,12 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         let caller = self.participant(&request)?;
         let body = request.into_inner();
         let statement = self
-            .own_statement(&caller, &body.ceremony, &body.statement, "reject")
+            .own_statement(
+                &caller,
+                &body.ceremony,
+                &body.statement,
+                RefusedAction::Reject,
+            )
             .await?;
         if let Decision::Reject { reason } = &statement.statement.decision
             && (reason.trim().is_empty() || reason.len() > 1024)
@@ -227,18 +249,6 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
 
 /// Parses a signed statement and checks it is the caller's own: nobody
 /// hands in another participant's decision. The engine checks the signature.
-fn statement(caller: &ParticipantId, bytes: &[u8]) -> Result<SignedStatement, Status> {
-    let signed = SignedStatement::from_bytes(bytes)
-        .map_err(|e| Status::invalid_argument(format!("statement: {e}")))?;
-    if signed.statement.participant != *caller {
-        return Err(Status::permission_denied(format!(
-            "statement: it is {}'s decision, and {caller} may only hand in its own",
-            signed.statement.participant
-        )));
-    }
-    Ok(signed)
-}
-
 /// Pushes a snapshot of the participant's open ceremonies, then every
 /// change to a ceremony of its key groups, until the agent goes away or the
 /// coordinator stops. Changes that pile up while it sends go out once per

@@ -10,18 +10,20 @@ mod sled_record;
 
 use std::future::Future;
 
-use quorate_ceremonies::{Entry, Event, Request, Timestamp};
+use quorate_ceremonies::{Action, Entry, Event, Request, Timestamp};
 use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
 use quorate_types::KeyGroupFile;
 use quorate_types::{CeremonyId, Party, Roster};
 
 pub use sled_record::SledStore;
 
-/// One accepted event with the time the engine saw it.
+/// One accepted event with the time the engine saw it and the decisions
+/// recorded with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
     pub at: Timestamp,
     pub event: Event,
+    pub decisions: Vec<Action>,
 }
 
 /// A key group as recorded: its registration and each roster change in

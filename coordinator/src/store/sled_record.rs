@@ -349,9 +349,17 @@ impl CeremonyStore for SledStore {
             let mut events = Vec::new();
             for i in self.event_indexes(&request.id)? {
                 match self.decoded(i)? {
-                    Entry::CeremonyEvent { at, event, seq, .. } if seq == events.len() as u64 => {
-                        events.push(EventRecord { at, event })
-                    }
+                    Entry::CeremonyEvent {
+                        at,
+                        event,
+                        seq,
+                        decisions,
+                        ..
+                    } if seq == events.len() as u64 => events.push(EventRecord {
+                        at,
+                        event,
+                        decisions,
+                    }),
                     other => return Err(not_a(i, "the next event of the ceremony", &other)),
                 }
             }

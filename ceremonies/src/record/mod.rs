@@ -1,12 +1,20 @@
 //! The record's entries and their one canonical encoding.
 //!
 //! Every state change of a key group or ceremony is one [`Entry`]. Its bytes
-//! are `quorate-entry/v1\n` followed by the entry's JSON as serde writes it:
+//! are `quorate-entry/v2\n` followed by the entry's JSON as serde writes it:
 //! fields in declaration order, no whitespace, binary values as lowercase
-//! hex, times as integer ms since the Unix epoch. [`Entry::decode`] accepts
-//! only bytes that [`Entry::encode`] would write, so each entry has exactly
-//! one encoding and one leaf hash. A new encoding gets a new prefix.
-//! `docs/record.md` describes each kind with an example.
+//! hex, times as integer ms since the Unix epoch. Why the engine decided
+//! something is a code with fields ([`crate::reason`]), never prose.
+//! [`Entry::decode`] accepts only bytes that the encoder of their version
+//! would write, so each entry has exactly one encoding and one leaf hash.
+//!
+//! Entries of the first release (`quorate-entry/v1\n`, [`v1`]) decode
+//! forever, into the same [`Entry`], with their prose kept as written. A new
+//! encoding gets a new prefix. `docs/record.md` describes each kind with an
+//! example.
+
+mod refusal;
+pub(crate) mod v1;
 
 use quorate_types::KeyGroupFile;
 use quorate_types::{CeremonyId, KeyGroupName, Party, Roster, SignedStatement};
@@ -14,7 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Action, Event, Request, Timestamp};
 
-pub const ENTRY_PREFIX: &[u8] = b"quorate-entry/v1\n";
+pub use refusal::{RefusalReason, RefusedAction};
+
+/// The prefix of every entry written now.
+pub const ENTRY_PREFIX: &[u8] = b"quorate-entry/v2\n";
 
 // An approval (a signed statement and FROST commitments) is a few hundred
 // bytes larger than the other variants; events are handled one at a time,
@@ -68,14 +79,14 @@ pub enum Entry {
         at: Timestamp,
         caller: String,
         ceremony: Option<CeremonyId>,
-        action: String,
-        why: String,
+        action: RefusedAction,
+        why: RefusalReason,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
-    #[error("does not start with {:?}", String::from_utf8_lossy(ENTRY_PREFIX))]
+    #[error("does not start with \"quorate-entry/v1\\n\" or \"quorate-entry/v2\\n\"")]
     UnknownFormat,
     #[error("is not a valid entry: {0}")]
     Malformed(String),
@@ -91,16 +102,36 @@ impl Entry {
         bytes
     }
 
+    /// Decodes an entry of any version, checking it is in canonical form.
     pub fn decode(bytes: &[u8]) -> Result<Self, EntryError> {
-        let body = bytes
-            .strip_prefix(ENTRY_PREFIX)
-            .ok_or(EntryError::UnknownFormat)?;
-        let entry: Entry =
-            serde_json::from_slice(body).map_err(|e| EntryError::Malformed(e.to_string()))?;
-        if entry.encode() != bytes {
-            return Err(EntryError::NotCanonical);
+        let malformed = |e: serde_json::Error| EntryError::Malformed(e.to_string());
+        if let Some(body) = bytes.strip_prefix(ENTRY_PREFIX) {
+            let entry: Entry = serde_json::from_slice(body).map_err(malformed)?;
+            if entry.encode() != bytes {
+                return Err(EntryError::NotCanonical);
+            }
+            return Ok(entry);
         }
-        Ok(entry)
+        if let Some(body) = bytes.strip_prefix(v1::PREFIX) {
+            let entry: v1::V1Entry = serde_json::from_slice(body).map_err(malformed)?;
+            if entry.encode() != bytes {
+                return Err(EntryError::NotCanonical);
+            }
+            return Ok(entry.into());
+        }
+        Err(EntryError::UnknownFormat)
+    }
+
+    /// The encoding version of an entry's bytes (1 or 2), if they start
+    /// like an entry.
+    pub fn version_of(bytes: &[u8]) -> Option<u8> {
+        if bytes.starts_with(ENTRY_PREFIX) {
+            Some(2)
+        } else if bytes.starts_with(v1::PREFIX) {
+            Some(1)
+        } else {
+            None
+        }
     }
 
     /// The ceremony and signed statement of an approval or rejection
@@ -122,7 +153,9 @@ impl Entry {
             kind: String,
             statement: Option<SignedStatement>,
         }
-        let body = bytes.strip_prefix(ENTRY_PREFIX)?;
+        let body = bytes
+            .strip_prefix(ENTRY_PREFIX)
+            .or_else(|| bytes.strip_prefix(v1::PREFIX))?;
         let view: View = serde_json::from_slice(body).ok()?;
         let event = view.event?;
         let is_decision = matches!(event.kind.as_str(), "approved" | "rejected");

@@ -1,0 +1,160 @@
+//! A coordinator starts over any history its record holds: a closed
+//! ceremony is loaded as recorded, never judged again under today's rules,
+//! and a recorded roster change is not re-validated against today's
+//! policy rules. (An auditor's replay still checks both offline.)
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use frost_ed25519::keys::IdentifierList;
+use quorate_ceremonies::reason::RejectionReason;
+use quorate_ceremonies::{Action, Entry, Event, Outcome, Request, State, Timestamp};
+use quorate_coordinator::authz::Authz;
+use quorate_coordinator::clock::SystemClock;
+use quorate_coordinator::hub::Hub;
+use quorate_coordinator::store::{CeremonyStore, SledStore};
+use quorate_types::{
+    CeremonyId, KeyGroupFile, KeyGroupName, ParticipantId, Policy, Roster, RosterEntry,
+};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn pid(id: &str) -> ParticipantId {
+    ParticipantId::new(id).unwrap()
+}
+
+fn roster(roles: &[(&str, &str)]) -> Roster {
+    Roster {
+        participants: roles
+            .iter()
+            .map(|(id, role)| RosterEntry {
+                id: pid(id),
+                name: id.to_uppercase(),
+                role: (*role).into(),
+                coordinator: None,
+                identity: None,
+            })
+            .collect(),
+    }
+}
+
+/// A 2-of-3 key group in which only release-manager may ask, and one
+/// security approval is required.
+fn key_group() -> KeyGroupFile {
+    let members = [
+        ("alice", "engineering"),
+        ("bob", "release"),
+        ("carol", "security"),
+    ];
+    let ids: Vec<_> = members.iter().map(|(n, _)| pid(n).identifier()).collect();
+    let (_, package) = frost_ed25519::keys::generate_with_dealer(
+        3,
+        2,
+        IdentifierList::Custom(&ids),
+        rand_core::OsRng,
+    )
+    .unwrap();
+    let policy = Policy {
+        requesters: vec!["release-manager".into()],
+        required: BTreeMap::from([("security".to_string(), 1)]),
+        ..Policy::default()
+    };
+    KeyGroupFile::new(
+        KeyGroupName::new("release").unwrap(),
+        2,
+        &package,
+        roster(&members),
+        policy,
+    )
+    .unwrap()
+}
+
+fn request(id: &str, requester: &str, version: u64) -> Request {
+    Request {
+        id: CeremonyId::new(id).unwrap(),
+        key_group: KeyGroupName::new("release").unwrap(),
+        requester: requester.into(),
+        label: "SHA256SUMS".into(),
+        message: format!("{id}\n").into_bytes(),
+        created_at: Timestamp(T0),
+        break_glass: None,
+        context: Vec::new(),
+        key_group_version: version,
+        follow_ups: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_history_todays_rules_would_refuse_still_loads_as_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = key_group();
+    let name = group.name.clone();
+    // Closed under rules that let "intruder" ask: today's policy lists
+    // only release-manager, so the engine would refuse this request.
+    let refused_today = request("c-old-rules", "intruder", 0);
+    let rejected = Outcome::Rejected {
+        reason: RejectionReason::Vetoed {
+            by: pid("carol"),
+            role: "security".into(),
+        },
+    };
+    // A roster change today's policy check refuses: nobody is in security
+    // any more, which the policy requires.
+    let no_security = roster(&[
+        ("alice", "engineering"),
+        ("bob", "release"),
+        ("carol", "release"),
+    ]);
+    let registered = quorate_ceremonies::KeyGroup::from_file(&group).unwrap();
+    assert!(
+        registered.with_roster(no_security.clone()).is_err(),
+        "today's rules refuse the change"
+    );
+    let entries = vec![
+        Entry::KeyGroupRegistered {
+            at: Timestamp(T0),
+            by: "operator".into(),
+            key_group: group.clone(),
+        },
+        Entry::CeremonyRequested {
+            at: Timestamp(T0),
+            request: refused_today.clone(),
+        },
+        Entry::CeremonyEvent {
+            at: Timestamp(T0 + 1),
+            ceremony: refused_today.id.clone(),
+            seq: 0,
+            event: Event::Cancelled {
+                by: "intruder".into(),
+                reason: "superseded".into(),
+            },
+            decisions: vec![Action::Close(rejected.clone())],
+        },
+        Entry::RosterChanged {
+            at: Timestamp(T0 + 2),
+            by: "operator".into(),
+            key_group: name.clone(),
+            version: 1,
+            roster: no_security,
+        },
+    ];
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        store.append(entries).await.unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    let hub = Hub::load(store, Arc::new(SystemClock), Authz::new(&[]))
+        .expect("the coordinator loads its own history");
+    let c = hub.ceremony(&refused_today.id).await.unwrap();
+    // As recorded: its outcome, not today's judgement (which would refuse
+    // the request, so there would be no ceremony to show).
+    assert_eq!(c.ceremony().state(), State::Rejected);
+    assert_eq!(
+        c.ceremony().phase(),
+        &quorate_ceremonies::Phase::Done(rejected)
+    );
+    assert_eq!(c.ceremony().version(), 1);
+    // Today's engine does refuse it: the load did not re-judge it.
+    let today = quorate_ceremonies::Ceremony::new(refused_today, Arc::new(registered));
+    assert!(today.is_err(), "today's rules refuse the old request");
+}
