@@ -19,6 +19,7 @@ use crate::reason::{
     self, AbandonReason, Agrees, DropReason, ExpiryReason, FailureReason, RejectionReason,
 };
 use crate::round::ShareCheck;
+use crate::statement_check::{Expected, StatementProblem, check_statement};
 use crate::{CeremonyError, Event, KeyGroup, Round, State, Timestamp};
 use quorate_types::policy::Rules;
 
@@ -484,71 +485,40 @@ impl Ceremony {
     ) -> Result<&'s ParticipantId, CeremonyError> {
         let statement = &signed.statement;
         let participant = &statement.participant;
-        let bad = |why: String| CeremonyError::BadStatement {
-            participant: participant.clone(),
-            why,
+        let expected = Expected {
+            ceremony: &self.request.id,
+            key_group: &self.key_group.name,
+            message_sha256: &self.message_sha256,
+            follow_ups: &self.request.follow_ups,
+            break_glass: self.request.break_glass.is_some(),
         };
-        let Some(entry) = self.key_group.roster.get(participant) else {
-            return Err(CeremonyError::UnknownParticipant {
-                participant: participant.clone(),
-                key_group: self.key_group.name.to_string(),
-            });
-        };
-        let Some(identity) = &entry.identity else {
-            return Err(bad(format!(
-                "the roster of key group {} lists no identity key for {participant}",
-                self.key_group.name
-            )));
-        };
-        if !signed.verify(identity) {
-            return Err(bad(format!(
-                "the signature does not verify with {participant}'s identity key"
-            )));
-        }
-        if statement.ceremony != self.request.id {
-            return Err(bad(format!(
-                "it is about ceremony {}, not {}",
-                statement.ceremony, self.request.id
-            )));
-        }
-        if statement.key_group != self.key_group.name {
-            return Err(bad(format!(
-                "it names key group {}, not {}",
-                statement.key_group, self.key_group.name
-            )));
-        }
-        if matches!(statement.decision, Decision::Approve) != approve {
-            return Err(bad(format!(
-                "it does not {} the ceremony",
-                if approve { "approve" } else { "reject" }
-            )));
-        }
-        if statement.break_glass != self.request.break_glass.is_some() {
-            return Err(bad(if self.request.break_glass.is_some() {
-                "this is a break-glass ceremony, but the statement does not acknowledge it".into()
-            } else {
-                "it claims a break-glass ceremony, but this one is not".into()
-            }));
+        match check_statement(&self.key_group.roster, &expected, signed, approve) {
+            Ok(()) => {}
+            Err(StatementProblem::NotInRoster { .. }) => {
+                return Err(CeremonyError::UnknownParticipant {
+                    participant: participant.clone(),
+                    key_group: self.key_group.name.to_string(),
+                });
+            }
+            Err(StatementProblem::OtherMessage { got, expected }) => {
+                return Err(CeremonyError::MessageMismatch {
+                    participant: participant.clone(),
+                    expected: expected.to_string(),
+                    got: got.to_string(),
+                });
+            }
+            Err(problem) => {
+                return Err(CeremonyError::BadStatement {
+                    participant: participant.clone(),
+                    why: problem.to_string(),
+                });
+            }
         }
         if let Some(decision) = self.decision_of(participant) {
             return Err(CeremonyError::AlreadyDecided {
                 participant: participant.clone(),
                 decision,
             });
-        }
-        if statement.message_sha256 != self.message_sha256 {
-            return Err(CeremonyError::MessageMismatch {
-                participant: participant.clone(),
-                expected: self.message_sha256.to_string(),
-                got: statement.message_sha256.to_string(),
-            });
-        }
-        if statement.follow_ups != self.request.follow_ups {
-            return Err(bad(format!(
-                "it decides on {} follow-up messages other than the {} of this ceremony's batch",
-                statement.follow_ups.len(),
-                self.request.follow_ups.len()
-            )));
         }
         Ok(participant)
     }

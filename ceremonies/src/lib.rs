@@ -27,6 +27,7 @@ pub mod reason;
 pub mod record;
 pub mod replay;
 mod round;
+pub mod statement_check;
 mod status;
 mod time;
 

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::KeyPackage;
 use quorate_ceremonies::KeyGroup;
 use quorate_secrets::GroupFileIo;
@@ -16,7 +15,7 @@ use quorate_secrets::keyfile::KeyShareFile;
 use quorate_tlog::LogVerifier;
 use quorate_types::KeyGroupFile;
 use quorate_types::batch::FollowUp;
-use quorate_types::{CeremonyId, ParticipantId, Sha256Digest};
+use quorate_types::{CeremonyId, CeremonyView, ParticipantId, Sha256Digest};
 use quorate_wire::audit_client::AuditClient;
 use quorate_wire::client::Identify;
 use quorate_wire::signer_client::SignerClient;
@@ -28,9 +27,9 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::AgentConfig;
-use crate::approvals::{Expected, check_signing_package};
+use crate::gate::{self, Refusal, Verdict};
 use crate::identity::{DecisionOf, load_identity, sign_decision};
-use crate::journal::{Decision, Entry, Journal, SignedAttempt};
+use crate::journal::{Decision, Entry, Journal, Refused, SignedAttempt};
 use crate::record_check::task::{self as record_task, Queue};
 use crate::record_check::{RecordCheck, fetch};
 use crate::signer::{self, Nonces};
@@ -130,6 +129,8 @@ pub struct ReviewItem {
     pub decision: Option<Decision>,
     /// What the agent's check of the coordinator's record found.
     pub record: Option<RecordCheck>,
+    /// What the signing gate refused in this ceremony.
+    pub refusals: Vec<Refused>,
 }
 
 impl Agent {
@@ -301,6 +302,7 @@ impl Agent {
                     status: status.clone(),
                     decision: None,
                     record: None,
+                    refusals: Vec::new(),
                 }),
                 // A decided ceremony whose record shows a problem stays in
                 // front of the approver.
@@ -309,6 +311,7 @@ impl Agent {
                         status: status.clone(),
                         decision: Some(entry.decision),
                         record: entry.record,
+                        refusals: entry.refusals,
                     })
                 }
                 _ => {}
@@ -321,10 +324,13 @@ impl Agent {
         let status = self.status_of(&*self.state.lock().await, id)?;
         check_context(id, &status)?;
         let entry = self.journal_entry(id)?;
+        let decision = entry.as_ref().map(|e| e.decision);
+        let (record, refusals) = entry.map_or((None, Vec::new()), |e| (e.record, e.refusals));
         Ok(ReviewItem {
             status,
-            decision: entry.as_ref().map(|e| e.decision),
-            record: entry.and_then(|e| e.record),
+            decision,
+            record,
+            refusals,
         })
     }
 
@@ -446,6 +452,7 @@ impl Agent {
             statement: statement.clone(),
             acknowledged: false,
             record: None,
+            refusals: Vec::new(),
         };
         self.journal
             .put(id, &entry)
@@ -486,6 +493,7 @@ impl Agent {
             status,
             decision: Some(decision),
             record: None,
+            refusals: Vec::new(),
         })
     }
 
@@ -575,6 +583,7 @@ impl Agent {
         entry
     }
 
+    /// Carries out what the signing gate decides about the ceremony.
     async fn carry_on(
         &self,
         id: &CeremonyId,
@@ -582,171 +591,107 @@ impl Agent {
         work: &proto::Work,
         entry: Entry,
     ) -> Result<(), AgentError> {
-        if entry.message_sha256.0.as_slice() != status.message_sha256.as_slice()
-            || follow_ups_of(id, status).ok().as_ref() != Some(&entry.follow_ups)
-        {
-            tracing::error!(ceremony = %id, "the coordinator now shows a different message or batch than the one approved; refusing to take part");
-            return Ok(());
-        }
+        let view = match CeremonyView::try_from(status) {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::error!(ceremony = %id, error = %e, "malformed ceremony status refused");
+                return Ok(());
+            }
+        };
         let mut state = self.state.lock().await;
         let mut client = state
             .client
             .clone()
             .ok_or_else(|| AgentError::Offline("not connected".into()))?;
-        let since = state.nonces.get(id).map(|h| h.since);
-        if !work.signing_package.is_empty() {
-            if entry.signed(status.attempt) {
-                // Our share of this attempt is sent: nothing more to do
-                // until the coordinator abandons it (and asks for fresh
-                // commitments without a package). Checked before the
-                // package is parsed, which costs a subgroup check per
-                // commitment, at every later update.
-                return Ok(());
-            }
-            let package = match SigningPackage::deserialize(&work.signing_package) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(ceremony = %id, error = %e, "malformed signing package refused");
-                    return Ok(());
-                }
-            };
-            let ours = package.signing_commitment(self.key.identifier());
-            let Some(held) = state.nonces.get(id) else {
-                // Restarted since committing: the package's nonces are gone.
-                drop(state);
-                return self.send_fresh_commitments(id, &mut client).await;
-            };
-            if ours.as_ref() != Some(held.nonces.commitments()) {
-                if status.version < held.since {
-                    // Formed before our newer commitments were recorded.
-                    return Ok(());
-                }
-                tracing::error!(participant = %self.config.id, ceremony = %id, "signing package carries a commitment this agent did not make; refused");
-                return Ok(());
-            }
-            if let Err(violation) = self.check_policy(id, status, &package, &entry) {
-                // A coordinator that assembles a forbidden signing set gets
-                // nothing, and these nonces are never used.
-                state.nonces.remove(id);
-                tracing::error!(participant = %self.config.id, ceremony = %id, %violation, "signing set violates the policy; refused");
-                return Ok(());
-            }
-            // Taken out: these nonces sign this package or nothing.
-            let Some(held) = state.nonces.remove(id) else {
-                return Ok(());
-            };
-            drop(state);
-            // The message of the batch this package must sign: the approved
-            // one, or what its rule makes of the signature before it, which
-            // must verify under the group key.
-            let (message, expected) = match self.expected_message(status, &entry) {
-                Ok(expected) => expected,
-                Err(refusal) => {
-                    tracing::error!(participant = %self.config.id, ceremony = %id, %refusal, "signing package refused");
-                    return Ok(());
-                }
-            };
-            match signer::sign(&expected, &package, held.nonces, &self.key) {
-                Ok(share) => {
-                    let signed = SignedAttempt {
-                        attempt: status.attempt,
-                        message,
-                    };
-                    self.journal
-                        .update(id, |e| e.signed_attempts.push(signed))
-                        .await
-                        .map_err(|e| AgentError::Journal(e.to_string()))?;
-                    let reply = client
-                        .submit_share(proto::SubmitShareRequest {
-                            ceremony: id.to_string(),
-                            attempt: status.attempt,
-                            signature_share: share.serialize(),
-                        })
-                        .await;
-                    tracing::info!(participant = %self.config.id, ceremony = %id, attempt = status.attempt, ok = reply.is_ok(), "signature share sent");
-                    reply.map(|_| ()).map_err(AgentError::Coordinator)
-                }
-                Err(refusal) => {
-                    tracing::error!(participant = %self.config.id, ceremony = %id, %refusal, "signing package refused");
-                    Ok(())
-                }
-            }
-        } else {
-            let me = self.config.id.as_str();
-            let in_signing_set = status.signing_set.iter().any(|s| s == me);
-            let wanted = match since {
-                // Asked after our commitments were recorded: they went into
-                // a package that was abandoned, so they are never reused.
-                Some(since) => work.commitments_wanted && status.version >= since,
-                // No nonces: lost in a restart, or used for a share.
-                None => work.commitments_wanted || !in_signing_set,
-            };
-            if wanted {
+        let held = state.nonces.get(id);
+        let verdict = gate::decide(&gate::Inputs {
+            me: &self.config.id,
+            group: &self.group,
+            entry: &entry,
+            held: held.map(|h| gate::Held {
+                commitments: h.nonces.commitments(),
+                since: h.since,
+            }),
+            ceremony: &view,
+            package: &work.signing_package,
+            commitments_wanted: work.commitments_wanted,
+        });
+        match verdict {
+            Verdict::Wait => Ok(()),
+            Verdict::CommitAfresh => {
                 state.nonces.remove(id);
                 drop(state);
-                return self.send_fresh_commitments(id, &mut client).await;
+                self.send_fresh_commitments(id, &mut client).await
             }
-            Ok(())
+            Verdict::Refuse(refusal) => {
+                if refusal.destroys_nonces() {
+                    // A coordinator that sends a forbidden package gets
+                    // nothing, and these nonces are never used.
+                    state.nonces.remove(id);
+                }
+                drop(state);
+                self.refused(id, &view, refusal).await
+            }
+            Verdict::Sign {
+                package,
+                message,
+                expected,
+            } => {
+                // Taken out: these nonces sign this package or nothing.
+                let Some(held) = state.nonces.remove(id) else {
+                    return Ok(());
+                };
+                drop(state);
+                let share = match signer::sign(&expected, &package, held.nonces, &self.key) {
+                    Ok(share) => share,
+                    Err(refusal) => {
+                        let refusal = Refusal::WrongMessage {
+                            why: refusal.to_string(),
+                        };
+                        return self.refused(id, &view, refusal).await;
+                    }
+                };
+                let signed = SignedAttempt {
+                    attempt: view.attempt,
+                    message,
+                };
+                self.journal
+                    .update(id, |e| e.signed_attempts.push(signed))
+                    .await
+                    .map_err(|e| AgentError::Journal(e.to_string()))?;
+                let reply = client
+                    .submit_share(proto::SubmitShareRequest {
+                        ceremony: id.to_string(),
+                        attempt: view.attempt,
+                        signature_share: share.serialize(),
+                    })
+                    .await;
+                tracing::info!(participant = %self.config.id, ceremony = %id, attempt = view.attempt, ok = reply.is_ok(), "signature share sent");
+                reply.map(|_| ()).map_err(AgentError::Coordinator)
+            }
         }
     }
 
-    /// The agent's own check that the package's signing set meets the
-    /// policy this agent holds, under the rules its approver saw, with a
-    /// signed approval of exactly that message from every signer.
-    fn check_policy(
+    /// Journals and reports a refusal of the signing gate.
+    async fn refused(
         &self,
         id: &CeremonyId,
-        status: &proto::CeremonyStatus,
-        package: &SigningPackage,
-        entry: &Entry,
-    ) -> Result<(), String> {
-        let expected = Expected {
-            ceremony: id,
-            key_group: &self.group.name,
-            message_sha256: &entry.message_sha256,
-            follow_ups: &entry.follow_ups,
-            break_glass: entry.break_glass,
+        view: &CeremonyView,
+        refusal: Refusal,
+    ) -> Result<(), AgentError> {
+        tracing::error!(participant = %self.config.id, ceremony = %id, attempt = view.attempt, %refusal, "refused to take part");
+        let refused = Refused {
+            version: view.version,
+            attempt: view.attempt,
+            refusal,
         };
-        // Our own approval is in the journal.
-        let statements = status
-            .approvals
-            .iter()
-            .map(|a| a.statement.as_slice())
-            .chain(std::iter::once(entry.statement.as_slice()));
-        check_signing_package(
-            &self.group,
-            &status.requester,
-            package,
-            &expected,
-            statements,
-        )
-    }
-
-    /// Which message of the approved batch the current attempt signs (the
-    /// next after those the status lists signatures of) and the SHA-256 of
-    /// its bytes, rebuilt from the approved message and rules and the
-    /// earlier signatures, each checked under the group key.
-    fn expected_message(
-        &self,
-        status: &proto::CeremonyStatus,
-        entry: &Entry,
-    ) -> Result<(u32, Sha256Digest), String> {
-        let signatures =
-            proto::convert::batch_signatures("batch_signatures", &status.batch_signatures)
-                .map_err(|e| e.to_string())?;
-        let index = signatures.len();
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.group.group_key())
-            .map_err(|e| format!("the group key is not an Ed25519 key: {e}"))?;
-        let message = quorate_types::batch::message_at(
-            &status.message,
-            &entry.follow_ups,
-            &signatures,
-            index,
-            &key,
-        )
-        .map_err(|e| e.to_string())?;
-        let index = u32::try_from(index).map_err(|_| "too many signatures".to_string())?;
-        Ok((index, Sha256Digest::of(&message)))
+        self.journal
+            .update(id, |e| {
+                e.note_refusal(refused.clone());
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| AgentError::Journal(e.to_string()))
     }
 
     /// Round 1: new nonces and their encoded commitments.

@@ -9,20 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use frost_ed25519::SigningPackage;
 use quorate_ceremonies::KeyGroup;
 use quorate_ceremonies::quorum::check_signing_set;
-use quorate_types::batch::FollowUp;
-use quorate_types::{CeremonyId, Decision, KeyGroupName, ParticipantId, Roster, Sha256Digest};
-use quorate_types::{SignedStatement, Statement};
+use quorate_ceremonies::statement_check::check_statement;
+use quorate_types::{ParticipantId, Roster, SignedStatement};
 
-/// What every counted approval must say: what this agent's approver saw.
-#[derive(Debug, Clone)]
-pub struct Expected<'a> {
-    pub ceremony: &'a CeremonyId,
-    pub key_group: &'a KeyGroupName,
-    pub message_sha256: &'a Sha256Digest,
-    /// The batch's follow-up messages the approver saw.
-    pub follow_ups: &'a [FollowUp],
-    pub break_glass: bool,
-}
+/// What every counted approval must say: what this agent's approver saw
+/// (the engine's own statement check, shared).
+pub use quorate_ceremonies::statement_check::Expected;
 
 /// A signer without a valid approval, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,50 +121,12 @@ pub fn check_signing_package<'s>(
         .map_err(|v| v.to_string())
 }
 
-/// Why one signed statement does not count as an approval of `expected`.
+/// Why one signed statement does not count as an approval of `expected`:
+/// the engine's check of a statement, for an approval.
 pub fn check(
     roster: &Roster,
     expected: &Expected<'_>,
     signed: &SignedStatement,
 ) -> Result<(), String> {
-    let s: &Statement = &signed.statement;
-    let entry = roster
-        .get(&s.participant)
-        .ok_or_else(|| format!("{} is not in the roster", s.participant))?;
-    let key = entry
-        .identity
-        .ok_or_else(|| format!("the roster lists no identity key for {}", s.participant))?;
-    if !signed.verify(&key) {
-        return Err("its signature does not verify with the roster's identity key".into());
-    }
-    if s.decision != Decision::Approve {
-        return Err("its statement rejects the ceremony".into());
-    }
-    if &s.ceremony != expected.ceremony {
-        return Err(format!("its statement is for ceremony {}", s.ceremony));
-    }
-    if &s.key_group != expected.key_group {
-        return Err(format!("its statement is for key group {}", s.key_group));
-    }
-    if &s.message_sha256 != expected.message_sha256 {
-        return Err(format!(
-            "it approved another message (SHA-256 {}) than this approver did ({})",
-            s.message_sha256, expected.message_sha256
-        ));
-    }
-    if s.follow_ups != expected.follow_ups {
-        return Err(format!(
-            "it approved another batch ({} follow-up messages) than this approver did ({})",
-            s.follow_ups.len(),
-            expected.follow_ups.len()
-        ));
-    }
-    if s.break_glass != expected.break_glass {
-        return Err(if expected.break_glass {
-            "its approver did not acknowledge break-glass".into()
-        } else {
-            "its statement is for a break-glass ceremony, this approver's was not".into()
-        });
-    }
-    Ok(())
+    check_statement(roster, expected, signed, true).map_err(|p| p.to_string())
 }

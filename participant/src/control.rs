@@ -69,6 +69,11 @@ fn to_review(item: ReviewItem) -> proto::Review {
         .into(),
         artifacts,
         batch,
+        refusals: item
+            .refusals
+            .iter()
+            .map(|r| format!("attempt {}: {}", r.attempt, r.refusal))
+            .collect(),
         ceremony: Some(item.status),
     }
 }
@@ -213,6 +218,9 @@ pub fn describe(review: &proto::Review) -> String {
         let _ = writeln!(out, "*** RECORD PROBLEM: {} ***", review.record);
     } else if !review.record.is_empty() {
         let _ = writeln!(out, "record:       {}", review.record);
+    }
+    for r in &review.refusals {
+        let _ = writeln!(out, "*** REFUSED by this agent: {r} ***");
     }
     let _ = writeln!(out, "artifacts:");
     for a in &review.artifacts {

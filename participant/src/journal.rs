@@ -12,6 +12,7 @@ use quorate_types::batch::FollowUp;
 use quorate_types::{CeremonyId, Sha256Digest};
 use serde::{Deserialize, Serialize};
 
+use crate::gate::Refusal;
 use crate::record_check::RecordCheck;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,22 @@ pub struct Entry {
     /// What the last check of the coordinator's record found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordCheck>,
+    /// What the signing gate refused, the latest [`MAX_REFUSALS`] (a
+    /// hostile coordinator can make it refuse without end).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<Refused>,
+}
+
+/// How many refusals an entry keeps.
+pub const MAX_REFUSALS: usize = 16;
+
+/// A refusal of the signing gate, with the ceremony version and attempt it
+/// was about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    pub version: u64,
+    pub attempt: u32,
+    pub refusal: Refusal,
 }
 
 /// One signing package this agent released a share for: its attempt
@@ -87,6 +104,18 @@ impl Entry {
     /// Whether this agent released a share for `attempt`.
     pub fn signed(&self, attempt: u32) -> bool {
         self.signed_attempts.iter().any(|s| s.attempt == attempt)
+    }
+
+    /// Notes a refusal, unless it repeats the latest one, keeping the
+    /// latest [`MAX_REFUSALS`]. Whether it was new.
+    pub fn note_refusal(&mut self, refused: Refused) -> bool {
+        if self.refusals.last() == Some(&refused) {
+            return false;
+        }
+        self.refusals.push(refused);
+        let excess = self.refusals.len().saturating_sub(MAX_REFUSALS);
+        self.refusals.drain(..excess);
+        true
     }
 }
 

@@ -5,12 +5,15 @@
 //! [`start`] runs an agent in the current process: the work feed from the
 //! coordinator ([`agent`]), the approver's control socket ([`control`]) and,
 //! when the agent has the coordinator's log key, the checks of the
-//! coordinator's record ([`record_check`]).
+//! coordinator's record ([`record_check`]). What it does about a ceremony
+//! it decided on is the [`gate`]'s decision, a pure function of its journal,
+//! its nonces' commitments and the ceremony; [`agent`] carries it out.
 
 pub mod agent;
 pub mod approvals;
 mod config;
 pub mod control;
+pub mod gate;
 pub mod identity;
 pub mod journal;
 pub mod record_check;

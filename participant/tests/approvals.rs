@@ -184,7 +184,10 @@ fn break_glass_must_be_acknowledged_by_every_statement() {
     // Under break-glass, only statements that saw it count.
     let set = f.judge(&[plain.clone(), acknowledged.clone()], true);
     assert_eq!(set.approved(), vec![pid("bob")]);
-    assert!(why_not(&set, "alice").contains("did not acknowledge break-glass"));
+    assert!(
+        why_not(&set, "alice")
+            .contains("break-glass ceremony, but the statement does not acknowledge it")
+    );
     // And a break-glass statement is no approval of an ordinary ceremony.
     let set = f.judge(&[plain, acknowledged], false);
     assert_eq!(set.approved(), vec![pid("alice")]);
@@ -337,5 +340,8 @@ fn emergency_rules_apply_only_when_every_statement_saw_break_glass() {
         .check_package(with_emergency(), &one_did_not, true)
         .unwrap_err();
     assert!(e.contains("signer bob"), "{e}");
-    assert!(e.contains("did not acknowledge break-glass"), "{e}");
+    assert!(
+        e.contains("break-glass ceremony, but the statement does not acknowledge it"),
+        "{e}"
+    );
 }

@@ -27,6 +27,7 @@ fn entry() -> Entry {
         statement: b"{\"statement\":{}}".to_vec(),
         acknowledged: true,
         record: None,
+        refusals: Vec::new(),
     }
 }
 
@@ -150,6 +151,7 @@ fn numbered_entry(n: u8) -> Entry {
         statement: vec![n; 200],
         acknowledged: false,
         record: None,
+        refusals: Vec::new(),
     }
 }
 
@@ -202,4 +204,29 @@ async fn write_concurrently(dir: &std::path::Path) -> Vec<Arc<Journal>> {
         done.unwrap();
     }
     journals
+}
+
+#[test]
+fn refusals_are_kept_once_each_and_only_the_latest() {
+    use quorate_participant::gate::Refusal;
+    use quorate_participant::journal::{MAX_REFUSALS, Refused};
+    let mut e = entry();
+    let refused = |version: u64| Refused {
+        version,
+        attempt: 1,
+        refusal: Refusal::ForeignCommitment,
+    };
+    assert!(e.note_refusal(refused(1)));
+    assert!(!e.note_refusal(refused(1)), "a repeat is not noted again");
+    for v in 2..=40 {
+        assert!(e.note_refusal(refused(v)));
+    }
+    assert_eq!(e.refusals.len(), MAX_REFUSALS);
+    assert_eq!(e.refusals.last(), Some(&refused(40)));
+    assert_eq!(e.refusals[0], refused(40 - MAX_REFUSALS as u64 + 1));
+    // They survive the journal's encoding, and an entry without any reads.
+    let back: Entry = serde_json::from_slice(&serde_json::to_vec(&e).unwrap()).unwrap();
+    assert_eq!(back, e);
+    let text = serde_json::to_string(&entry()).unwrap();
+    assert!(!text.contains("refusals"), "{text}");
 }

@@ -496,6 +496,22 @@ async fn agent_refuses(lie: Lie) {
         panic!("the agent released a share for a package it must refuse")
     };
     assert_ne!(fresh, alice_c);
+    // The refusal is in alice's journal, and `show` puts it before her.
+    let review = control
+        .show(proto::ShowRequest {
+            ceremony: "c0ffee".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let why = match lie {
+        Lie::OtherMessage | Lie::OtherFollowUp => "message is not the approved one",
+        Lie::ForgedApproval | Lie::ForbiddenSigningSet => "signing set violates the policy",
+    };
+    assert_eq!(review.refusals.len(), 1, "{:?}", review.refusals);
+    assert!(review.refusals[0].contains(why), "{:?}", review.refusals);
+    let shown = quorate_participant::control::describe(&review);
+    assert!(shown.contains("REFUSED by this agent"), "{shown}");
 
     // With its fresh commitment in an honest package, it signs, and the
     // share is valid for the approved message.

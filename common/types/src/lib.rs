@@ -15,6 +15,7 @@ pub mod parties;
 pub mod policy;
 pub mod roster;
 pub mod statement;
+pub mod view;
 
 pub use digest::Sha256Digest;
 pub use identity::PublicIdentity;
@@ -24,6 +25,7 @@ pub use parties::{Party, PartyRole};
 pub use policy::{Policy, PolicyError};
 pub use roster::{Roster, RosterEntry, RosterError};
 pub use statement::{Decision, SignedStatement, Statement, StatementSigner};
+pub use view::CeremonyView;
 
 /// Largest message a ceremony signs. Approvers must be able to read all of
 /// it, so it is a manifest of artifacts, never an artifact itself.

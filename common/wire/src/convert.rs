@@ -202,3 +202,54 @@ pub fn batch_signatures(
         })
         .collect()
 }
+
+/// Whether a ceremony in `state` still takes input.
+pub fn is_open(state: crate::CeremonyState) -> bool {
+    use crate::CeremonyState as S;
+    matches!(
+        state,
+        S::CollectingApprovals | S::CollectingCommitments | S::Signing
+    )
+}
+
+impl TryFrom<&crate::CeremonyStatus> for quorate_types::CeremonyView {
+    type Error = InvalidField;
+
+    /// Parses a status once, checking every field the view holds.
+    fn try_from(status: &crate::CeremonyStatus) -> Result<Self, InvalidField> {
+        let id =
+            quorate_types::CeremonyId::new(&status.id).map_err(|e| InvalidField::new("id", e))?;
+        let key_group =
+            KeyGroupName::new(&status.key_group).map_err(|e| InvalidField::new("key_group", e))?;
+        let message_sha256 = quorate_types::Sha256Digest::of(&status.message);
+        if message_sha256.0.as_slice() != status.message_sha256.as_slice() {
+            return Err(InvalidField::new(
+                "message_sha256",
+                "is not the SHA-256 of the message",
+            ));
+        }
+        let signing_set = status
+            .signing_set
+            .iter()
+            .map(|s| participant("signing_set", s))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            id,
+            key_group,
+            requester: status.requester.clone(),
+            message: status.message.clone(),
+            message_sha256,
+            follow_ups: follow_ups("follow_ups", &status.follow_ups)?,
+            batch_signatures: batch_signatures("batch_signatures", &status.batch_signatures)?,
+            version: status.version,
+            attempt: status.attempt,
+            signing_set,
+            approvals: status
+                .approvals
+                .iter()
+                .map(|a| a.statement.clone())
+                .collect(),
+            open: is_open(status.state()),
+        })
+    }
+}
