@@ -18,7 +18,7 @@ use crate::quorum::{self, Selection, Shortfall};
 use crate::reason::{
     self, AbandonReason, Agrees, DropReason, ExpiryReason, FailureReason, RejectionReason,
 };
-use crate::round::ShareCheck;
+use crate::round::{AggregateInvalid, ShareCheck};
 use crate::statement_check::{Expected, StatementProblem, check_statement};
 use crate::{CeremonyError, Event, KeyGroup, Round, State, Timestamp};
 use quorate_types::policy::Rules;
@@ -434,7 +434,7 @@ impl Ceremony {
                             }
                             // Every share verified, so this is not a signer's
                             // fault: fail rather than retry forever.
-                            Err(()) => {
+                            Err(AggregateInvalid) => {
                                 let outcome = Outcome::Failed {
                                     reason: FailureReason::AggregateInvalid,
                                 };

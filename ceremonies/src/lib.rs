@@ -29,6 +29,8 @@ pub mod replay;
 mod round;
 pub mod statement_check;
 mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 
 pub use ceremony::{Action, Ceremony, Outcome, Phase, Request, Review};
@@ -37,6 +39,6 @@ pub use event::Event;
 pub use key_group::KeyGroup;
 pub use quorum::QuorumMet;
 pub use record::{Entry, EntryError};
-pub use round::Round;
+pub use round::{AggregateInvalid, PackageCheck, Round};
 pub use status::{Progress, State};
 pub use time::{Timestamp, human};

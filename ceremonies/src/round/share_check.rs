@@ -14,7 +14,7 @@ use frost_ed25519::keys::VerifyingShare;
 use frost_ed25519::round2::SignatureShare;
 use frost_ed25519::{Identifier, SigningPackage};
 
-use super::PackageValues;
+use super::package_check::PackageValues;
 
 /// Whether `share`, from signer `id` of `package`, satisfies the share
 /// equation; `None` if an input is missing or does not convert (frost-core

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
 use super::holds;
-use crate::round::PackageValues;
+use crate::round::package_check::PackageValues;
 
 struct Round {
     public: PublicKeyPackage,
