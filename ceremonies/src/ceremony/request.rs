@@ -1,0 +1,110 @@
+//! What a requester asks for, and the checks a request must pass to
+//! start a ceremony: the key group and roster version it names, who may
+//! ask (or declare break-glass), and the limits of what can be signed.
+use super::*;
+
+/// What a release manager asked for. Recorded first; never changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: CeremonyId,
+    pub key_group: KeyGroupName,
+    /// The authenticated identity that asked.
+    pub requester: String,
+    /// A human label, e.g. the message's file name.
+    pub label: String,
+    #[serde(with = "quorate_types::hex_bytes")]
+    pub message: Vec<u8>,
+    pub created_at: Timestamp,
+    /// Set for a break-glass ceremony: the requester's written justification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<String>,
+    /// What a digest-only message stands for (a git tag object whose
+    /// SHA-512 the SSHSIG signed data holds); agents check it hashes to
+    /// that digest before showing it. Empty for most messages.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "quorate_types::hex_bytes"
+    )]
+    pub context: Vec<u8>,
+    /// The key group's roster the ceremony is judged by: 0 as registered,
+    /// n after the nth recorded roster change.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub key_group_version: u64,
+    /// Messages signed after `message`, in order, under the same
+    /// approvals, each built by its rule from the signature before it (a
+    /// minisign global signature). Empty for a single message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUp>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Whether `request` may start a ceremony of `key_group`.
+pub(super) fn check_request(request: &Request, key_group: &KeyGroup) -> Result<(), CeremonyError> {
+    if request.key_group != key_group.name {
+        return Err(CeremonyError::InvalidRequest(format!(
+            "request names key group {} but was given {}",
+            request.key_group, key_group.name
+        )));
+    }
+    if request.key_group_version != key_group.version {
+        return Err(CeremonyError::InvalidRequest(format!(
+            "request is judged by roster version {} of key group {}, but was given version {}",
+            request.key_group_version, key_group.name, key_group.version
+        )));
+    }
+    if request.message.is_empty() {
+        return Err(CeremonyError::InvalidRequest(
+            "the message to sign is empty".into(),
+        ));
+    }
+    let policy = &key_group.policy;
+    match &request.break_glass {
+        Some(justification) => {
+            if justification.trim().is_empty() {
+                return Err(CeremonyError::InvalidRequest(
+                    "a break-glass ceremony needs a written justification".into(),
+                ));
+            }
+            let emergency = policy.emergency.as_ref().ok_or_else(|| {
+                CeremonyError::InvalidRequest(format!(
+                    "key group {} has no emergency policy, so break-glass is not possible",
+                    key_group.name
+                ))
+            })?;
+            if !emergency.declarers.contains(&request.requester) {
+                return Err(CeremonyError::NotAllowed {
+                    who: request.requester.clone(),
+                    action: format!("declare break-glass for key group {}", key_group.name),
+                });
+            }
+        }
+        None => {
+            if !policy.requesters.is_empty() && !policy.requesters.contains(&request.requester) {
+                return Err(CeremonyError::NotAllowed {
+                    who: request.requester.clone(),
+                    action: format!("request ceremonies for key group {}", key_group.name),
+                });
+            }
+        }
+    }
+    if request.message.len() > MAX_MESSAGE_BYTES {
+        return Err(CeremonyError::InvalidRequest(format!(
+            "the message is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, \
+             so sign a manifest of the artifacts (e.g. SHA256SUMS) instead",
+            request.message.len()
+        )));
+    }
+    batch::check(&request.follow_ups)
+        .map_err(|e| CeremonyError::InvalidRequest(format!("follow_ups: {e}")))?;
+    if request.context.len() > MAX_MESSAGE_BYTES {
+        return Err(CeremonyError::InvalidRequest(format!(
+            "the context is {} bytes; at most {MAX_MESSAGE_BYTES} bytes",
+            request.context.len()
+        )));
+    }
+    Ok(())
+}
