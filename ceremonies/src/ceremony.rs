@@ -25,8 +25,7 @@ use frost_ed25519::Signature;
 use frost_ed25519::round1::SigningCommitments;
 use quorate_types::batch::{self, FollowUp};
 use quorate_types::{
-    CeremonyId, Decision, KeyGroupName, MAX_MESSAGE_BYTES, ParticipantId, Sha256Digest,
-    SignedStatement,
+    CeremonyId, Decision, KeyGroupName, ParticipantId, Sha256Digest, SignedStatement,
 };
 use serde::{Deserialize, Serialize};
 

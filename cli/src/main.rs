@@ -10,7 +10,8 @@ use quorate_formats::pem::ed25519_public_key_pem;
 use quorate_formats::sshsig::{self, Namespace};
 use quorate_secrets::GroupFileIo;
 use quorate_types::KeyGroupFile;
-use quorate_types::{KeyGroupName, MAX_MESSAGE_BYTES, Policy, Roster};
+use quorate_types::limits::LimitError;
+use quorate_types::{KeyGroupName, Policy, Roster};
 use quorate_wire::tls::TlsFiles;
 use quorate_wire::{self as proto, CeremonyState};
 
@@ -388,11 +389,15 @@ async fn run() -> anyhow::Result<()> {
             justification,
         } => {
             let justification = justification.unwrap_or_default();
-            if break_glass && justification.trim().is_empty() {
-                anyhow::bail!("--break-glass needs --justification \"why this cannot wait\"");
-            }
-            if !break_glass && !justification.is_empty() {
-                anyhow::bail!("--justification goes with --break-glass");
+            match quorate_types::limits::check_justification(break_glass, &justification) {
+                Err(LimitError::NoJustification) => {
+                    anyhow::bail!("--break-glass needs --justification \"why this cannot wait\"")
+                }
+                Err(LimitError::UnwantedJustification) => {
+                    anyhow::bail!("--justification goes with --break-glass")
+                }
+                Err(e) => anyhow::bail!("--{e}"),
+                Ok(_) => {}
             }
             if (predicate.is_some() || predicate_type.is_some())
                 && format != Some(SignatureFormat::Dsse)
@@ -741,11 +746,10 @@ fn write_signature(
 fn raw_request(message: &std::path::Path) -> anyhow::Result<(Vec<u8>, String)> {
     let bytes = std::fs::read(message)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", message.display()))?;
-    if bytes.len() > MAX_MESSAGE_BYTES {
+    if let Err(e) = quorate_types::limits::check_message(&bytes) {
         anyhow::bail!(
-            "{} is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, so sign a manifest of the artifacts (e.g. `sha256sum * > SHA256SUMS`) instead, or sign it with --format sshsig --artifact FILE",
-            message.display(),
-            bytes.len()
+            "{}: {e}, or sign it with --format sshsig --artifact FILE",
+            message.display()
         );
     }
     let label = message

@@ -159,12 +159,9 @@ impl AgentControl for ControlService {
     ) -> Result<Response<proto::Review>, Status> {
         let body = request.into_inner();
         let id = ceremony(&body.ceremony)?;
-        let reason = body.reason.trim().to_string();
-        if reason.is_empty() || reason.len() > 1024 {
-            return Err(Status::invalid_argument(
-                "reason: give a reason of 1 to 1024 bytes",
-            ));
-        }
+        let reason = quorate_types::limits::check_reason(&body.reason)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?
+            .to_string();
         let item = self.agent.reject(&id, reason).await.map_err(to_status)?;
         Ok(Response::new(to_review(item)))
     }

@@ -2,6 +2,7 @@
 //! start a ceremony: the key group and roster version it names, who may
 //! ask (or declare break-glass), and the limits of what can be signed.
 use super::*;
+use quorate_types::limits;
 
 /// What a release manager asked for. Recorded first; never changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,11 +65,7 @@ pub(super) fn check_request(request: &Request, key_group: &KeyGroup) -> Result<(
     let policy = &key_group.policy;
     match &request.break_glass {
         Some(justification) => {
-            if justification.trim().is_empty() {
-                return Err(CeremonyError::InvalidRequest(
-                    "a break-glass ceremony needs a written justification".into(),
-                ));
-            }
+            limits::check_justification(true, justification).map_err(invalid)?;
             let emergency = policy.emergency.as_ref().ok_or_else(|| {
                 CeremonyError::InvalidRequest(format!(
                     "key group {} has no emergency policy, so break-glass is not possible",
@@ -91,20 +88,14 @@ pub(super) fn check_request(request: &Request, key_group: &KeyGroup) -> Result<(
             }
         }
     }
-    if request.message.len() > MAX_MESSAGE_BYTES {
-        return Err(CeremonyError::InvalidRequest(format!(
-            "the message is {} bytes; at most {MAX_MESSAGE_BYTES} bytes can be signed, \
-             so sign a manifest of the artifacts (e.g. SHA256SUMS) instead",
-            request.message.len()
-        )));
-    }
+    limits::check_message(&request.message).map_err(invalid)?;
+    limits::check_context(&request.context).map_err(invalid)?;
+    limits::check_label(&request.label).map_err(invalid)?;
     batch::check(&request.follow_ups)
         .map_err(|e| CeremonyError::InvalidRequest(format!("follow_ups: {e}")))?;
-    if request.context.len() > MAX_MESSAGE_BYTES {
-        return Err(CeremonyError::InvalidRequest(format!(
-            "the context is {} bytes; at most {MAX_MESSAGE_BYTES} bytes",
-            request.context.len()
-        )));
-    }
     Ok(())
+}
+
+fn invalid(e: limits::LimitError) -> CeremonyError {
+    CeremonyError::InvalidRequest(e.to_string())
 }

@@ -33,11 +33,8 @@ impl Ceremony {
                 action: "review break-glass ceremonies of this key group".into(),
             });
         }
-        if notes.trim().is_empty() {
-            return Err(CeremonyError::InvalidRequest(
-                "a review needs notes on what was checked".into(),
-            ));
-        }
+        quorate_types::limits::check_notes(notes)
+            .map_err(|e| CeremonyError::InvalidRequest(e.to_string()))?;
         if self.review.is_some() {
             return Err(CeremonyError::NoReviewNeeded(
                 "it was reviewed already".into(),

@@ -8,6 +8,7 @@ pub mod dsse;
 pub mod git_tag;
 pub mod minisign;
 
+use quorate_types::limits::MAX_LABEL_BYTES;
 use std::io::Read;
 use std::path::Path;
 
@@ -84,10 +85,10 @@ pub fn sshsig_request(artifact: &Path, namespace: &Namespace) -> anyhow::Result<
     Ok((sshsig::signed_data(namespace, &digest), label))
 }
 
-/// Cuts a label to the coordinator's 256 bytes.
+/// Cuts a label to the longest a request takes.
 pub fn truncate_label(label: &mut String) {
-    if label.len() > 256 {
-        let mut end = 256;
+    if label.len() > MAX_LABEL_BYTES {
+        let mut end = MAX_LABEL_BYTES;
         while !label.is_char_boundary(end) {
             end -= 1;
         }

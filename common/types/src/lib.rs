@@ -11,6 +11,7 @@ pub mod hex_bytes;
 pub mod identity;
 pub mod ids;
 pub mod key_group;
+pub mod limits;
 pub mod parties;
 pub mod policy;
 pub mod roster;
@@ -27,9 +28,7 @@ pub use roster::{Roster, RosterEntry, RosterError};
 pub use statement::{Decision, SignedStatement, Statement, StatementSigner};
 pub use view::CeremonyView;
 
-/// Largest message a ceremony signs. Approvers must be able to read all of
-/// it, so it is a manifest of artifacts, never an artifact itself.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+pub use limits::MAX_MESSAGE_BYTES;
 
 /// SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 
-use quorate_types::MAX_MESSAGE_BYTES;
+use quorate_types::limits::{self, LimitError};
 use quorate_wire::{self as proto, ceremonies_server::Ceremonies};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -79,35 +79,12 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
             "request ceremonies",
         )?;
         let body = request.into_inner();
-        if body.message.len() > MAX_MESSAGE_BYTES {
-            return Err(Status::invalid_argument(format!(
-                "message: {} bytes is over the limit of {MAX_MESSAGE_BYTES}; sign a manifest \
-                 of the artifacts (e.g. SHA256SUMS) instead",
-                body.message.len()
-            )));
-        }
-        if body.label.len() > 256 {
-            return Err(Status::invalid_argument("label: longer than 256 bytes"));
-        }
-        let break_glass = match (body.break_glass, body.justification.trim()) {
-            (false, "") => None,
-            (false, _) => {
-                return Err(Status::invalid_argument(
-                    "justification: only a break-glass ceremony takes a justification",
-                ));
-            }
-            (true, "") => {
-                return Err(Status::invalid_argument(
-                    "justification: a break-glass ceremony needs a written justification",
-                ));
-            }
-            (true, j) if j.len() > 4096 => {
-                return Err(Status::invalid_argument(
-                    "justification: longer than 4096 bytes",
-                ));
-            }
-            (true, j) => Some(j.to_string()),
-        };
+        limits::check_message(&body.message).map_err(invalid)?;
+        limits::check_context(&body.context).map_err(invalid)?;
+        limits::check_label(&body.label).map_err(invalid)?;
+        let break_glass = limits::check_justification(body.break_glass, &body.justification)
+            .map_err(invalid)?
+            .map(str::to_string);
         let follow_ups = proto::convert::follow_ups("follow_ups", &body.follow_ups)?;
         let ceremony = self
             .hub
@@ -204,12 +181,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         )?;
         let body = request.into_inner();
         let id = ceremony_id(&body.id)?;
-        let reason = body.reason.trim();
-        if reason.is_empty() || reason.len() > 1024 {
-            return Err(Status::invalid_argument(
-                "reason: give a reason of 1 to 1024 bytes",
-            ));
-        }
+        let reason = limits::check_reason(&body.reason).map_err(invalid)?;
         let event = Event::Cancelled {
             by: caller.to_string(),
             reason: reason.to_string(),
@@ -231,9 +203,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         )?;
         let body = request.into_inner();
         let id = ceremony_id(&body.id)?;
-        if body.notes.len() > 16 * 1024 {
-            return Err(Status::invalid_argument("notes: longer than 16 KiB"));
-        }
+        limits::check_notes(&body.notes).map_err(invalid)?;
         let event = Event::Reviewed {
             by: caller.to_string(),
             notes: body.notes,
@@ -288,4 +258,9 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         });
         Ok(Response::new(Box::pin(rx)))
     }
+}
+
+/// A field over its limit is the caller's to fix.
+fn invalid(e: LimitError) -> Status {
+    Status::invalid_argument(e.to_string())
 }

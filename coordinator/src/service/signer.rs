@@ -204,11 +204,9 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
             )
             .await?;
         if let Decision::Reject { reason } = &statement.statement.decision
-            && (reason.trim().is_empty() || reason.len() > 1024)
+            && let Err(e) = quorate_types::limits::check_reason(reason)
         {
-            return Err(Status::invalid_argument(
-                "statement.reason: give a reason of 1 to 1024 bytes",
-            ));
+            return Err(Status::invalid_argument(format!("statement.{e}")));
         }
         let event = Event::Rejected { statement };
         self.act(&caller, &body.ceremony, event).await
