@@ -10,7 +10,7 @@ use quorate_coordinator::{Config, RunningCoordinator};
 use quorate_participant::{AgentConfig, RunningAgent};
 use quorate_types::KeyGroupFile;
 use quorate_types::{KeyGroupName, ParticipantId, Policy, Roster};
-use quorate_wire::{self as proto, CeremonyState};
+use quorate_wire as proto;
 
 use crate::client::{Clients, Target};
 use crate::keygen;
@@ -342,12 +342,7 @@ impl LocalDeployment {
 
 /// Whether a status is final.
 pub fn is_finished(status: &proto::CeremonyStatus) -> bool {
-    !matches!(
-        status.state(),
-        CeremonyState::CollectingApprovals
-            | CeremonyState::CollectingCommitments
-            | CeremonyState::Signing
-    )
+    !proto::convert::is_open(status.state())
 }
 
 /// The quickstart's roster: two engineering, two security, one release.

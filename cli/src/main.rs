@@ -546,17 +546,7 @@ async fn run() -> anyhow::Result<()> {
         } => {
             let state = match state {
                 None => proto::CeremonyState::Unspecified,
-                Some(name) => {
-                    let wanted = format!(
-                        "CEREMONY_STATE_{}",
-                        name.to_uppercase().replace(['-', ' '], "_")
-                    );
-                    proto::CeremonyState::from_str_name(&wanted).ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "unknown state {name:?}; use one of collecting-approvals, collecting-commitments, signing, signed, awaiting-review, rejected, failed, cancelled, expired"
-                        )
-                    })?
-                }
+                Some(name) => proto::convert::parse_state(&name).map_err(anyhow::Error::msg)?,
             };
             let mut clients = Clients::connect(&target).await?;
             let mut page_token = String::new();
@@ -769,11 +759,7 @@ async fn fetch(clients: &mut Clients, id: String) -> anyhow::Result<proto::Cerem
 }
 
 fn state_name(s: &proto::CeremonyStatus) -> String {
-    s.state()
-        .as_str_name()
-        .trim_start_matches("CEREMONY_STATE_")
-        .to_lowercase()
-        .replace('_', "-")
+    proto::convert::state_name(s.state())
 }
 
 fn describe(s: &proto::CeremonyStatus) -> String {

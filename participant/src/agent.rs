@@ -16,10 +16,10 @@ use quorate_tlog::LogVerifier;
 use quorate_types::KeyGroupFile;
 use quorate_types::batch::FollowUp;
 use quorate_types::{CeremonyId, CeremonyView, ParticipantId, Sha256Digest};
+use quorate_wire as proto;
 use quorate_wire::audit_client::AuditClient;
 use quorate_wire::client::Identify;
 use quorate_wire::signer_client::SignerClient;
-use quorate_wire::{self as proto, CeremonyState};
 use rand_core::OsRng;
 use tokio::sync::{Mutex, watch};
 use tonic::service::interceptor::InterceptedService;
@@ -779,19 +779,9 @@ impl Queues {
 }
 
 fn is_open(status: &proto::CeremonyStatus) -> bool {
-    matches!(
-        status.state(),
-        CeremonyState::CollectingApprovals
-            | CeremonyState::CollectingCommitments
-            | CeremonyState::Signing
-    )
+    proto::convert::is_open(status.state())
 }
 
 pub fn state_name(status: &proto::CeremonyStatus) -> String {
-    status
-        .state()
-        .as_str_name()
-        .trim_start_matches("CEREMONY_STATE_")
-        .to_lowercase()
-        .replace('_', " ")
+    proto::convert::state_name(status.state())
 }

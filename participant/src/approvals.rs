@@ -97,14 +97,10 @@ pub fn check_signing_package<'s>(
     statements: impl IntoIterator<Item = &'s [u8]>,
 ) -> Result<(), String> {
     let t = group.threshold;
-    let rules = if expected.break_glass {
-        group
-            .policy
-            .emergency_rules(t)
-            .ok_or("break-glass, but this key group has no emergency policy")?
-    } else {
-        group.policy.rules(t)
-    };
+    let rules = group
+        .policy
+        .rules_for(expected.break_glass, t)
+        .ok_or("break-glass, but this key group has no emergency policy")?;
     let mut signers = Vec::new();
     for id in package.signing_commitments().keys() {
         let p = group

@@ -7,10 +7,10 @@ impl Ceremony {
     pub fn rules(&self) -> Rules {
         let policy = &self.key_group.policy;
         let t = self.key_group.threshold;
-        match (&self.request.break_glass, policy.emergency_rules(t)) {
-            (Some(_), Some(rules)) => rules,
-            _ => policy.rules(t),
-        }
+        // A break-glass request needs an emergency policy to start.
+        policy
+            .rules_for(self.is_break_glass(), t)
+            .unwrap_or_else(|| policy.rules(t))
     }
 
     pub(super) fn excluded(&self) -> Option<&str> {

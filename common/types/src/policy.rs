@@ -210,6 +210,17 @@ impl Policy {
             .map(|e| rules(e.approvals, &e.required, e.deadlines, threshold))
     }
 
+    /// The rules a ceremony runs under: the emergency ones for break-glass,
+    /// the normal ones otherwise; `None` for break-glass without an
+    /// emergency policy (which no ceremony can be).
+    pub fn rules_for(&self, break_glass: bool, threshold: u16) -> Option<Rules> {
+        if break_glass {
+            self.emergency_rules(threshold)
+        } else {
+            Some(self.rules(threshold))
+        }
+    }
+
     /// Checks the policy can be met by `roster` with threshold `t`.
     pub fn validate(&self, roster: &Roster, t: u16) -> Result<(), PolicyError> {
         check_rules(

@@ -253,3 +253,55 @@ impl TryFrom<&crate::CeremonyStatus> for quorate_types::CeremonyView {
         })
     }
 }
+
+/// The name people use for a state: `collecting-approvals`, `signed`,
+/// `awaiting-review`, ... (the CLI shows and takes these).
+pub fn state_name(state: crate::CeremonyState) -> String {
+    state
+        .as_str_name()
+        .trim_start_matches("CEREMONY_STATE_")
+        .to_lowercase()
+        .replace('_', "-")
+}
+
+/// The state named `name` as [`state_name`] writes it (spaces and
+/// underscores also accepted), or the names there are.
+pub fn parse_state(name: &str) -> Result<crate::CeremonyState, String> {
+    let wanted = format!(
+        "CEREMONY_STATE_{}",
+        name.trim().to_uppercase().replace(['-', ' '], "_")
+    );
+    crate::CeremonyState::from_str_name(&wanted)
+        .filter(|s| *s != crate::CeremonyState::Unspecified)
+        .ok_or_else(|| {
+            let names: Vec<String> = (1..)
+                .map_while(|n| crate::CeremonyState::try_from(n).ok())
+                .map(state_name)
+                .collect();
+            format!("unknown state {name:?}; use one of {}", names.join(", "))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_read_back() {
+        use crate::CeremonyState as S;
+        for s in [S::CollectingApprovals, S::AwaitingReview, S::Signed] {
+            assert_eq!(parse_state(&state_name(s)), Ok(s));
+        }
+        assert_eq!(state_name(S::AwaitingReview), "awaiting-review");
+        assert_eq!(
+            parse_state("collecting approvals"),
+            Ok(S::CollectingApprovals)
+        );
+        let err = parse_state("done").unwrap_err();
+        assert!(
+            err.contains("collecting-approvals") && err.contains("expired"),
+            "{err}"
+        );
+        assert!(parse_state("unspecified").is_err());
+    }
+}
