@@ -1,0 +1,111 @@
+//! The work feed: one stream from the coordinator, reconnected with
+//! backoff, whose items are handed to one queue and task per ceremony.
+use super::*;
+
+impl Agent {
+    pub(super) async fn connect(&self) -> anyhow::Result<(Client, fetch::Client)> {
+        let channel =
+            quorate_wire::tls::channel(&self.config.coordinator, self.config.tls.as_ref())
+                .await
+                .map_err(anyhow::Error::msg)?;
+        let identify = Identify::new(self.config.id.as_str()).map_err(anyhow::Error::msg)?;
+        Ok((
+            SignerClient::with_interceptor(channel.clone(), identify.clone()),
+            AuditClient::with_interceptor(channel, identify),
+        ))
+    }
+
+    /// Keeps the work feed open until `stop` turns true, reconnecting with
+    /// backoff whenever the coordinator goes away.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let mut queues = Queues::default();
+            let stopped = {
+                let session = async {
+                    let (mut client, audit) = self.connect().await?;
+                    let mut feed = client
+                        .subscribe(proto::SubscribeRequest {})
+                        .await?
+                        .into_inner();
+                    {
+                        let mut state = self.state.lock().await;
+                        state.client = Some(client);
+                        state.audit = Some(audit);
+                    }
+                    tracing::info!(participant = %self.config.id, "connected to the coordinator");
+                    while let Some(work) = feed.message().await? {
+                        queues.dispatch(&self, work);
+                    }
+                    anyhow::Ok(())
+                };
+                tokio::select! {
+                    result = session => {
+                        match result {
+                            Ok(()) => tracing::warn!(participant = %self.config.id, "the coordinator closed the work feed"),
+                            Err(e) => tracing::warn!(participant = %self.config.id, error = %e, "work feed lost"),
+                        }
+                        false
+                    }
+                    _ = stop.changed() => true,
+                }
+            };
+            // The session's ceremony tasks end with it, and are waited
+            // for: once stopped, nothing of this agent holds its journal.
+            queues.tasks.shutdown().await;
+            if stopped {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+/// One queue and task per ceremony: ceremonies proceed side by side, each
+/// one's work in the order the coordinator sent it. A ceremony's task ends
+/// when the ceremony is finished; every task ends with the feed's session.
+#[derive(Default)]
+struct Queues {
+    senders: HashMap<CeremonyId, tokio::sync::mpsc::UnboundedSender<proto::Work>>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Queues {
+    fn dispatch(&mut self, agent: &Arc<Agent>, work: proto::Work) {
+        let Some(id) = work
+            .ceremony
+            .as_ref()
+            .and_then(|c| CeremonyId::new(&c.id).ok())
+        else {
+            return;
+        };
+        while self.tasks.try_join_next().is_some() {}
+        let work = match self.senders.get(&id) {
+            Some(queue) => match queue.send(work) {
+                Ok(()) => return,
+                // That ceremony's task ended; a new one takes this item.
+                Err(tokio::sync::mpsc::error::SendError(work)) => work,
+            },
+            None => work,
+        };
+        self.senders.retain(|_, queue| !queue.is_closed());
+        let (queue, mut items) = tokio::sync::mpsc::unbounded_channel();
+        // A new channel's receiver is alive: this send cannot fail.
+        let _ = queue.send(work);
+        self.senders.insert(id, queue);
+        let agent = Arc::clone(agent);
+        self.tasks.spawn(async move {
+            while let Some(work) = items.recv().await {
+                let finished = work.ceremony.as_ref().is_some_and(|c| !is_open(c));
+                agent.reconcile(work).await;
+                if finished {
+                    return;
+                }
+            }
+        });
+    }
+}
