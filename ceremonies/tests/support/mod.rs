@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod frozen;
+pub mod scenarios;
 pub mod transcript;
 
 use std::collections::BTreeMap;
