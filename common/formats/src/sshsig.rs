@@ -11,10 +11,17 @@
 //! back). [`armor`] wraps the resulting Ed25519 signature as the
 //! `-----BEGIN SSH SIGNATURE-----` file `ssh-keygen` reads. A `string` is a
 //! big-endian `uint32` length, then the bytes (RFC 4251).
+//!
+//! The signed data is ours to build: the ceremony signs it from the
+//! artifact's digest, which the `ssh-key` crate's `SshSig::signed_data`
+//! cannot take (it hashes the whole message itself). The signature file and
+//! the public key line are written with the `ssh-key` crate's encodings.
 
 use std::fmt;
 
 use base64::Engine as _;
+use ssh_key::public::{Ed25519PublicKey, KeyData};
+use ssh_key::{Algorithm, HashAlg, LineEnding, PublicKey, Signature, SshSig};
 
 /// The magic preamble of the signed data and of the signature blob.
 pub const MAGIC: &[u8; 6] = b"SSHSIG";
@@ -27,8 +34,6 @@ pub const DEFAULT_NAMESPACE: &str = "file";
 const KEY_TYPE: &str = "ssh-ed25519";
 const BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
 const END: &str = "-----END SSH SIGNATURE-----";
-/// `ssh-keygen` wraps the armored base64 at 70 columns.
-const LINE: usize = 70;
 /// Longest namespace accepted: namespaces are short names like `file` or `git`.
 pub const MAX_NAMESPACE_BYTES: usize = 128;
 
@@ -51,6 +56,8 @@ pub enum SshsigError {
     BadComment,
     #[error("not an Ed25519 SSH signature file (-----BEGIN SSH SIGNATURE-----): {0}")]
     BadSignatureFile(&'static str),
+    #[error("cannot write the OpenSSH public key line: {0}")]
+    PublicKeyLine(String),
 }
 
 /// A checked SSHSIG namespace: non-empty printable ASCII with no space, `"`
@@ -151,41 +158,34 @@ fn take_string<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     Some(value)
 }
 
-fn public_key_blob(key: &[u8; 32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + KEY_TYPE.len() + 4 + 32);
-    put_string(&mut out, KEY_TYPE.as_bytes());
-    put_string(&mut out, key);
-    out
+fn key_data(key: &[u8; 32]) -> KeyData {
+    KeyData::Ed25519(Ed25519PublicKey(*key))
 }
 
 /// The armored SSH signature file (`-----BEGIN SSH SIGNATURE-----`) for an
 /// Ed25519 `signature` by `public_key` over [`signed_data`] in `namespace`.
 pub fn armor(public_key: &[u8; 32], namespace: &Namespace, signature: &[u8; 64]) -> String {
-    let mut sig_blob = Vec::with_capacity(4 + KEY_TYPE.len() + 4 + 64);
-    put_string(&mut sig_blob, KEY_TYPE.as_bytes());
-    put_string(&mut sig_blob, signature);
+    try_armor(public_key, namespace, signature).expect(
+        "a 32-byte key, a checked non-empty namespace and a 64-byte signature always encode",
+    )
+}
 
-    let mut blob = Vec::new();
-    blob.extend_from_slice(MAGIC);
-    blob.extend_from_slice(&SIG_VERSION.to_be_bytes());
-    put_string(&mut blob, &public_key_blob(public_key));
-    put_string(&mut blob, namespace.0.as_bytes());
-    put_string(&mut blob, b"");
-    put_string(&mut blob, HASH_ALGORITHM.as_bytes());
-    put_string(&mut blob, &sig_blob);
-
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&blob);
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 64);
-    out.push_str(BEGIN);
-    out.push('\n');
-    // base64 is ASCII, so every 70-byte chunk is valid UTF-8.
-    for line in encoded.as_bytes().chunks(LINE) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(END);
-    out.push('\n');
-    out
+/// `ssh-key` checks what the types here already guarantee: a 64-byte
+/// Ed25519 signature, a non-empty namespace, lengths that fit a `u32`.
+fn try_armor(
+    public_key: &[u8; 32],
+    namespace: &Namespace,
+    signature: &[u8; 64],
+) -> ssh_key::Result<String> {
+    let signature = Signature::new(Algorithm::Ed25519, signature.to_vec())?;
+    let sshsig = SshSig::new(
+        key_data(public_key),
+        namespace.as_str(),
+        HashAlg::Sha512,
+        signature,
+    )?;
+    // ssh-keygen's 70 columns and LF line ends, and a final LF.
+    sshsig.to_pem(LineEnding::LF)
 }
 
 /// An OpenSSH public key line: `ssh-ed25519 AAAA... comment` (no comment if
@@ -194,12 +194,9 @@ pub fn public_key_line(key: &[u8; 32], comment: &str) -> Result<String, SshsigEr
     if comment.contains(['\n', '\r']) {
         return Err(SshsigError::BadComment);
     }
-    let encoded = base64::engine::general_purpose::STANDARD.encode(public_key_blob(key));
-    Ok(if comment.is_empty() {
-        format!("{KEY_TYPE} {encoded}")
-    } else {
-        format!("{KEY_TYPE} {encoded} {comment}")
-    })
+    PublicKey::new(key_data(key), comment)
+        .to_openssh()
+        .map_err(|e| SshsigError::PublicKeyLine(e.to_string()))
 }
 
 /// An allowed_signers line (see `ssh-keygen(1)`, ALLOWED SIGNERS) trusting
