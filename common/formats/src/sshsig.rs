@@ -15,11 +15,11 @@
 //! The signed data is ours to build: the ceremony signs it from the
 //! artifact's digest, which the `ssh-key` crate's `SshSig::signed_data`
 //! cannot take (it hashes the whole message itself). The signature file and
-//! the public key line are written with the `ssh-key` crate's encodings.
+//! the public key line are the `ssh-key` crate's encodings; this module adds
+//! what quorate requires of them (Ed25519, sha512, a checked namespace).
 
 use std::fmt;
 
-use base64::Engine as _;
 use ssh_key::public::{Ed25519PublicKey, KeyData};
 use ssh_key::{Algorithm, HashAlg, LineEnding, PublicKey, Signature, SshSig};
 
@@ -34,6 +34,9 @@ pub const DEFAULT_NAMESPACE: &str = "file";
 const KEY_TYPE: &str = "ssh-ed25519";
 const BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
 const END: &str = "-----END SSH SIGNATURE-----";
+/// `ssh-keygen` wraps the armored base64 at 70 columns (and
+/// `SshSig::from_pem` reads only that).
+const LINE: usize = 70;
 /// Longest namespace accepted: namespaces are short names like `file` or `git`.
 pub const MAX_NAMESPACE_BYTES: usize = 128;
 
@@ -238,52 +241,58 @@ pub fn parse_armor(text: &str) -> Result<SignatureFile, SshsigError> {
         .strip_prefix(BEGIN)
         .and_then(|t| t.strip_suffix(END))
         .ok_or(bad("no BEGIN/END SSH SIGNATURE lines"))?;
+    // OpenSSH reads the base64 however it is wrapped; `SshSig::from_pem`
+    // only as ssh-keygen writes it, at 70 columns, so rewrap it so.
     let b64: String = body.split_whitespace().collect();
-    let blob = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|_| bad("not base64"))?;
-    let mut rest = blob
-        .strip_prefix(MAGIC.as_slice())
-        .ok_or(bad("no SSHSIG magic"))?;
-    let (version, tail) = rest.split_first_chunk::<4>().ok_or(bad("truncated"))?;
-    rest = tail;
-    if u32::from_be_bytes(*version) != SIG_VERSION {
+    let mut pem = format!("{BEGIN}\n");
+    for line in b64.as_bytes().chunks(LINE) {
+        pem.push_str(std::str::from_utf8(line).map_err(|_| bad("not base64"))?);
+        pem.push('\n');
+    }
+    pem.push_str(END);
+    pem.push('\n');
+    let sshsig = SshSig::from_pem(&pem).map_err(|e| bad(decode_error(&e)))?;
+    // ssh-key 0.6 does not check that a length-prefixed field (the key,
+    // the signature) is read to its end: it would read the rest of the file
+    // from inside the key field. ssh-keygen refuses such a file; so does a
+    // check that the file is the one encoding of what was read.
+    if sshsig.to_pem(LineEnding::LF).ok().as_ref() != Some(&pem) {
+        return Err(bad("not the canonical encoding of its fields"));
+    }
+    if sshsig.version() != SIG_VERSION {
         return Err(bad("unknown version"));
     }
-    let key_blob = take_string(&mut rest).ok_or(bad("truncated"))?;
-    let public_key = parse_public_key_blob(key_blob).ok_or(bad("not an ssh-ed25519 key"))?;
-    let namespace = take_string(&mut rest)
-        .and_then(|n| std::str::from_utf8(n).ok())
-        .and_then(|n| Namespace::new(n).ok())
-        .ok_or(bad("bad namespace"))?;
-    let _reserved = take_string(&mut rest).ok_or(bad("truncated"))?;
-    if take_string(&mut rest) != Some(HASH_ALGORITHM.as_bytes()) {
+    let Some(public_key) = sshsig.public_key().ed25519() else {
+        return Err(bad("not an ssh-ed25519 key"));
+    };
+    let namespace = Namespace::new(sshsig.namespace()).map_err(|_| bad("bad namespace"))?;
+    if sshsig.hash_alg() != HashAlg::Sha512 {
         return Err(bad("hash algorithm is not sha512"));
     }
-    let mut sig_blob = take_string(&mut rest).ok_or(bad("truncated"))?;
-    if !rest.is_empty() {
-        return Err(bad("trailing data"));
-    }
-    if take_string(&mut sig_blob) != Some(KEY_TYPE.as_bytes()) {
+    if sshsig.algorithm() != Algorithm::Ed25519 {
         return Err(bad("not an ssh-ed25519 signature"));
     }
-    let signature = take_string(&mut sig_blob)
-        .and_then(|s| <[u8; 64]>::try_from(s).ok())
-        .filter(|_| sig_blob.is_empty())
-        .ok_or(bad("the signature is not 64 bytes"))?;
+    let signature = <[u8; 64]>::try_from(sshsig.signature_bytes())
+        .map_err(|_| bad("the signature is not 64 bytes"))?;
     Ok(SignatureFile {
-        public_key,
+        public_key: public_key.0,
         namespace,
         signature,
     })
 }
 
-fn parse_public_key_blob(mut blob: &[u8]) -> Option<[u8; 32]> {
-    if take_string(&mut blob)? != KEY_TYPE.as_bytes() {
-        return None;
+/// Why `SshSig::from_pem` refused a file, in the terms of this module.
+fn decode_error(e: &ssh_key::Error) -> &'static str {
+    match e {
+        ssh_key::Error::FormatEncoding => "no SSHSIG magic",
+        ssh_key::Error::Version { .. } => "unknown version",
+        ssh_key::Error::Namespace => "bad namespace",
+        ssh_key::Error::AlgorithmUnknown | ssh_key::Error::AlgorithmUnsupported { .. } => {
+            "unknown key, hash or signature algorithm"
+        }
+        ssh_key::Error::TrailingData { .. } => "trailing data",
+        _ => "not base64, or a field is truncated or malformed",
     }
-    let key = take_string(&mut blob)?.try_into().ok()?;
-    blob.is_empty().then_some(key)
 }
 
 /// The key of an OpenSSH `ssh-ed25519 AAAA... [comment]` line, or `None`.
@@ -292,10 +301,10 @@ pub fn parse_public_key_line(line: &str) -> Option<[u8; 32]> {
     if words.next()? != KEY_TYPE {
         return None;
     }
-    let blob = base64::engine::general_purpose::STANDARD
-        .decode(words.next()?)
-        .ok()?;
-    parse_public_key_blob(&blob)
+    // `from_openssh` wants single spaces and no leading blanks; the comment
+    // is not needed, so it gets just the two words.
+    let key = PublicKey::from_openssh(&format!("{KEY_TYPE} {}", words.next()?)).ok()?;
+    key.key_data().ed25519().map(|k| k.0)
 }
 
 #[cfg(test)]

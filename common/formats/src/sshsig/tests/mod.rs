@@ -285,3 +285,133 @@ fn readers_accept_what_they_accepted() {
         );
     }
 }
+
+/// A `string` (RFC 4251) of `bytes`.
+fn string(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_string(&mut out, bytes);
+    out
+}
+
+/// An armored file around `blob`, on one base64 line.
+fn armored(blob: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
+    format!("{BEGIN}\n{b64}\n{END}\n")
+}
+
+/// A signature blob: magic, `version`, then `fields` as strings.
+fn sig_blob(version: u32, fields: &[&[u8]]) -> Vec<u8> {
+    let mut out = [&MAGIC[..], &version.to_be_bytes()].concat();
+    for field in fields {
+        put_string(&mut out, field);
+    }
+    out
+}
+
+#[test]
+fn parse_armor_refuses_what_ssh_keygen_refuses() {
+    let key = [string(b"ssh-ed25519"), string(&[3; 32])].concat();
+    let sig = [string(b"ssh-ed25519"), string(&[9; 64])].concat();
+    let file = |version, key: &[u8], ns: &[u8], reserved: &[u8], hash: &[u8], sig: &[u8]| {
+        parse_armor(&armored(&sig_blob(
+            version,
+            &[key, ns, reserved, hash, sig],
+        )))
+    };
+    let reason = |r: Result<SignatureFile, SshsigError>| match r {
+        Err(SshsigError::BadSignatureFile(why)) => why,
+        other => panic!("{other:?}"),
+    };
+    let want = SignatureFile {
+        public_key: [3; 32],
+        namespace: Namespace::default(),
+        signature: [9; 64],
+    };
+    assert_eq!(
+        file(1, &key, b"file", b"", b"sha512", &sig),
+        Ok(want.clone())
+    );
+    // The reserved field is for future use; readers ignore it (and the
+    // signed data has it empty, so such a file does not verify).
+    assert_eq!(file(1, &key, b"file", b"tag", b"sha512", &sig), Ok(want));
+
+    assert_eq!(
+        reason(file(0, &key, b"file", b"", b"sha512", &sig)),
+        "unknown version"
+    );
+    assert_eq!(
+        reason(file(2, &key, b"file", b"", b"sha512", &sig)),
+        "unknown version"
+    );
+    assert_eq!(
+        reason(file(1, &key, b"file", b"", b"sha256", &sig)),
+        "hash algorithm is not sha512"
+    );
+    assert_eq!(
+        reason(file(1, &key, b"", b"", b"sha512", &sig)),
+        "bad namespace"
+    );
+    assert_eq!(
+        reason(file(1, &key, b"my file", b"", b"sha512", &sig)),
+        "bad namespace"
+    );
+    let sk_key = [
+        string(b"sk-ssh-ed25519@openssh.com"),
+        string(&[3; 32]),
+        string(b"ssh:"),
+    ]
+    .concat();
+    assert_eq!(
+        reason(file(1, &sk_key, b"file", b"", b"sha512", &sig)),
+        "not an ssh-ed25519 key"
+    );
+    let sk_sig = [
+        string(b"sk-ssh-ed25519@openssh.com"),
+        string(&[9; 64]),
+        vec![1, 0, 0, 0, 7],
+    ]
+    .concat();
+    assert_eq!(
+        reason(file(1, &key, b"file", b"", b"sha512", &sk_sig)),
+        "not an ssh-ed25519 signature"
+    );
+    let short_sig = [string(b"ssh-ed25519"), string(&[9; 63])].concat();
+    assert!(file(1, &key, b"file", b"", b"sha512", &short_sig).is_err());
+    let long_key = [string(b"ssh-ed25519"), string(&[3; 33])].concat();
+    assert!(file(1, &long_key, b"file", b"", b"sha512", &sig).is_err());
+    let mut trailing = sig_blob(1, &[&key, b"file", b"", b"sha512", &sig]);
+    trailing.push(0);
+    assert!(parse_armor(&armored(&trailing)).is_err());
+
+    // A key field holding the key then the rest of the file: ssh-key 0.6
+    // reads the key, then the rest from inside the key field, and takes it;
+    // ssh-keygen reads the key field to its end and refuses it.
+    let rest = [
+        string(b"file"),
+        string(b""),
+        string(b"sha512"),
+        string(&sig),
+    ]
+    .concat();
+    let smuggled = [
+        &MAGIC[..],
+        &SIG_VERSION.to_be_bytes(),
+        &string(&[key.clone(), rest].concat()),
+    ]
+    .concat();
+    let refused = parse_armor(&armored(&smuggled)).unwrap_err();
+    assert_eq!(
+        refused,
+        SshsigError::BadSignatureFile("not the canonical encoding of its fields")
+    );
+
+    // Non-zero bits in the last base64 digit before the padding: `k` and
+    // `l` differ only in the bit the padding leaves over.
+    let text = armor(&[3; 32], &Namespace::new("git").unwrap(), &[9; 64]);
+    let (head, tail) = text.split_once("=\n").unwrap();
+    assert!(head.ends_with('k'), "{head}");
+    let loose = format!("{}l=\n{tail}", &head[..head.len() - 1]);
+    assert!(parse_armor(&text).is_ok());
+    assert!(parse_armor(&loose).is_err(), "{loose}");
+}
