@@ -11,10 +11,17 @@
 //! back). [`armor`] wraps the resulting Ed25519 signature as the
 //! `-----BEGIN SSH SIGNATURE-----` file `ssh-keygen` reads. A `string` is a
 //! big-endian `uint32` length, then the bytes (RFC 4251).
+//!
+//! The signed data is ours to build: the ceremony signs it from the
+//! artifact's digest, which the `ssh-key` crate's `SshSig::signed_data`
+//! cannot take (it hashes the whole message itself). The signature file and
+//! the public key line are the `ssh-key` crate's encodings; this module adds
+//! what quorate requires of them (Ed25519, sha512, a checked namespace).
 
 use std::fmt;
 
-use base64::Engine as _;
+use ssh_key::public::{Ed25519PublicKey, KeyData};
+use ssh_key::{Algorithm, HashAlg, LineEnding, PublicKey, Signature, SshSig};
 
 /// The magic preamble of the signed data and of the signature blob.
 pub const MAGIC: &[u8; 6] = b"SSHSIG";
@@ -27,7 +34,8 @@ pub const DEFAULT_NAMESPACE: &str = "file";
 const KEY_TYPE: &str = "ssh-ed25519";
 const BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
 const END: &str = "-----END SSH SIGNATURE-----";
-/// `ssh-keygen` wraps the armored base64 at 70 columns.
+/// `ssh-keygen` wraps the armored base64 at 70 columns (and
+/// `SshSig::from_pem` reads only that).
 const LINE: usize = 70;
 /// Longest namespace accepted: namespaces are short names like `file` or `git`.
 pub const MAX_NAMESPACE_BYTES: usize = 128;
@@ -51,6 +59,8 @@ pub enum SshsigError {
     BadComment,
     #[error("not an Ed25519 SSH signature file (-----BEGIN SSH SIGNATURE-----): {0}")]
     BadSignatureFile(&'static str),
+    #[error("cannot write the OpenSSH public key line: {0}")]
+    PublicKeyLine(String),
 }
 
 /// A checked SSHSIG namespace: non-empty printable ASCII with no space, `"`
@@ -151,41 +161,34 @@ fn take_string<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     Some(value)
 }
 
-fn public_key_blob(key: &[u8; 32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + KEY_TYPE.len() + 4 + 32);
-    put_string(&mut out, KEY_TYPE.as_bytes());
-    put_string(&mut out, key);
-    out
+fn key_data(key: &[u8; 32]) -> KeyData {
+    KeyData::Ed25519(Ed25519PublicKey(*key))
 }
 
 /// The armored SSH signature file (`-----BEGIN SSH SIGNATURE-----`) for an
 /// Ed25519 `signature` by `public_key` over [`signed_data`] in `namespace`.
 pub fn armor(public_key: &[u8; 32], namespace: &Namespace, signature: &[u8; 64]) -> String {
-    let mut sig_blob = Vec::with_capacity(4 + KEY_TYPE.len() + 4 + 64);
-    put_string(&mut sig_blob, KEY_TYPE.as_bytes());
-    put_string(&mut sig_blob, signature);
+    try_armor(public_key, namespace, signature).expect(
+        "a 32-byte key, a checked non-empty namespace and a 64-byte signature always encode",
+    )
+}
 
-    let mut blob = Vec::new();
-    blob.extend_from_slice(MAGIC);
-    blob.extend_from_slice(&SIG_VERSION.to_be_bytes());
-    put_string(&mut blob, &public_key_blob(public_key));
-    put_string(&mut blob, namespace.0.as_bytes());
-    put_string(&mut blob, b"");
-    put_string(&mut blob, HASH_ALGORITHM.as_bytes());
-    put_string(&mut blob, &sig_blob);
-
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&blob);
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 64);
-    out.push_str(BEGIN);
-    out.push('\n');
-    // base64 is ASCII, so every 70-byte chunk is valid UTF-8.
-    for line in encoded.as_bytes().chunks(LINE) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(END);
-    out.push('\n');
-    out
+/// `ssh-key` checks what the types here already guarantee: a 64-byte
+/// Ed25519 signature, a non-empty namespace, lengths that fit a `u32`.
+fn try_armor(
+    public_key: &[u8; 32],
+    namespace: &Namespace,
+    signature: &[u8; 64],
+) -> ssh_key::Result<String> {
+    let signature = Signature::new(Algorithm::Ed25519, signature.to_vec())?;
+    let sshsig = SshSig::new(
+        key_data(public_key),
+        namespace.as_str(),
+        HashAlg::Sha512,
+        signature,
+    )?;
+    // ssh-keygen's 70 columns and LF line ends, and a final LF.
+    sshsig.to_pem(LineEnding::LF)
 }
 
 /// An OpenSSH public key line: `ssh-ed25519 AAAA... comment` (no comment if
@@ -194,12 +197,9 @@ pub fn public_key_line(key: &[u8; 32], comment: &str) -> Result<String, SshsigEr
     if comment.contains(['\n', '\r']) {
         return Err(SshsigError::BadComment);
     }
-    let encoded = base64::engine::general_purpose::STANDARD.encode(public_key_blob(key));
-    Ok(if comment.is_empty() {
-        format!("{KEY_TYPE} {encoded}")
-    } else {
-        format!("{KEY_TYPE} {encoded} {comment}")
-    })
+    PublicKey::new(key_data(key), comment)
+        .to_openssh()
+        .map_err(|e| SshsigError::PublicKeyLine(e.to_string()))
 }
 
 /// An allowed_signers line (see `ssh-keygen(1)`, ALLOWED SIGNERS) trusting
@@ -241,52 +241,58 @@ pub fn parse_armor(text: &str) -> Result<SignatureFile, SshsigError> {
         .strip_prefix(BEGIN)
         .and_then(|t| t.strip_suffix(END))
         .ok_or(bad("no BEGIN/END SSH SIGNATURE lines"))?;
+    // OpenSSH reads the base64 however it is wrapped; `SshSig::from_pem`
+    // only as ssh-keygen writes it, at 70 columns, so rewrap it so.
     let b64: String = body.split_whitespace().collect();
-    let blob = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|_| bad("not base64"))?;
-    let mut rest = blob
-        .strip_prefix(MAGIC.as_slice())
-        .ok_or(bad("no SSHSIG magic"))?;
-    let (version, tail) = rest.split_first_chunk::<4>().ok_or(bad("truncated"))?;
-    rest = tail;
-    if u32::from_be_bytes(*version) != SIG_VERSION {
+    let mut pem = format!("{BEGIN}\n");
+    for line in b64.as_bytes().chunks(LINE) {
+        pem.push_str(std::str::from_utf8(line).map_err(|_| bad("not base64"))?);
+        pem.push('\n');
+    }
+    pem.push_str(END);
+    pem.push('\n');
+    let sshsig = SshSig::from_pem(&pem).map_err(|e| bad(decode_error(&e)))?;
+    // ssh-key 0.6 does not check that a length-prefixed field (the key,
+    // the signature) is read to its end: it would read the rest of the file
+    // from inside the key field. ssh-keygen refuses such a file; so does a
+    // check that the file is the one encoding of what was read.
+    if sshsig.to_pem(LineEnding::LF).ok().as_ref() != Some(&pem) {
+        return Err(bad("not the canonical encoding of its fields"));
+    }
+    if sshsig.version() != SIG_VERSION {
         return Err(bad("unknown version"));
     }
-    let key_blob = take_string(&mut rest).ok_or(bad("truncated"))?;
-    let public_key = parse_public_key_blob(key_blob).ok_or(bad("not an ssh-ed25519 key"))?;
-    let namespace = take_string(&mut rest)
-        .and_then(|n| std::str::from_utf8(n).ok())
-        .and_then(|n| Namespace::new(n).ok())
-        .ok_or(bad("bad namespace"))?;
-    let _reserved = take_string(&mut rest).ok_or(bad("truncated"))?;
-    if take_string(&mut rest) != Some(HASH_ALGORITHM.as_bytes()) {
+    let Some(public_key) = sshsig.public_key().ed25519() else {
+        return Err(bad("not an ssh-ed25519 key"));
+    };
+    let namespace = Namespace::new(sshsig.namespace()).map_err(|_| bad("bad namespace"))?;
+    if sshsig.hash_alg() != HashAlg::Sha512 {
         return Err(bad("hash algorithm is not sha512"));
     }
-    let mut sig_blob = take_string(&mut rest).ok_or(bad("truncated"))?;
-    if !rest.is_empty() {
-        return Err(bad("trailing data"));
-    }
-    if take_string(&mut sig_blob) != Some(KEY_TYPE.as_bytes()) {
+    if sshsig.algorithm() != Algorithm::Ed25519 {
         return Err(bad("not an ssh-ed25519 signature"));
     }
-    let signature = take_string(&mut sig_blob)
-        .and_then(|s| <[u8; 64]>::try_from(s).ok())
-        .filter(|_| sig_blob.is_empty())
-        .ok_or(bad("the signature is not 64 bytes"))?;
+    let signature = <[u8; 64]>::try_from(sshsig.signature_bytes())
+        .map_err(|_| bad("the signature is not 64 bytes"))?;
     Ok(SignatureFile {
-        public_key,
+        public_key: public_key.0,
         namespace,
         signature,
     })
 }
 
-fn parse_public_key_blob(mut blob: &[u8]) -> Option<[u8; 32]> {
-    if take_string(&mut blob)? != KEY_TYPE.as_bytes() {
-        return None;
+/// Why `SshSig::from_pem` refused a file, in the terms of this module.
+fn decode_error(e: &ssh_key::Error) -> &'static str {
+    match e {
+        ssh_key::Error::FormatEncoding => "no SSHSIG magic",
+        ssh_key::Error::Version { .. } => "unknown version",
+        ssh_key::Error::Namespace => "bad namespace",
+        ssh_key::Error::AlgorithmUnknown | ssh_key::Error::AlgorithmUnsupported { .. } => {
+            "unknown key, hash or signature algorithm"
+        }
+        ssh_key::Error::TrailingData { .. } => "trailing data",
+        _ => "not base64, or a field is truncated or malformed",
     }
-    let key = take_string(&mut blob)?.try_into().ok()?;
-    blob.is_empty().then_some(key)
 }
 
 /// The key of an OpenSSH `ssh-ed25519 AAAA... [comment]` line, or `None`.
@@ -295,10 +301,10 @@ pub fn parse_public_key_line(line: &str) -> Option<[u8; 32]> {
     if words.next()? != KEY_TYPE {
         return None;
     }
-    let blob = base64::engine::general_purpose::STANDARD
-        .decode(words.next()?)
-        .ok()?;
-    parse_public_key_blob(&blob)
+    // `from_openssh` wants single spaces and no leading blanks; the comment
+    // is not needed, so it gets just the two words.
+    let key = PublicKey::from_openssh(&format!("{KEY_TYPE} {}", words.next()?)).ok()?;
+    key.key_data().ed25519().map(|k| k.0)
 }
 
 #[cfg(test)]
