@@ -35,7 +35,7 @@ fn sshsig_file(seed: [u8; 32], ns: &str, artifact: &[u8]) -> String {
     let sig = key
         .sign(&sshsig::signed_data(&ns, &sha512(artifact)))
         .to_bytes();
-    sshsig::armor(&key.verifying_key().to_bytes(), &ns, &sig)
+    sshsig::armor(&key.verifying_key().to_bytes(), &ns, &sig).unwrap()
 }
 
 /// A minisign signature file by `seed`'s key over `artifact`, as a

@@ -130,7 +130,7 @@ pub fn write(
         Err(e) => anyhow::bail!("ceremony {}: {e}", s.id),
     };
     let signature = super::checked_signature(s, key)?;
-    let signed = tag.signed(key, &signature);
+    let signed = tag.signed(key, &signature)?;
     let id = git(repo, &["mktag"], Some(signed.as_bytes()))?;
     let refname = format!("refs/tags/{}", tag.name());
     git(repo, &["update-ref", &refname, &id, ""], None).map_err(|e| {

@@ -132,7 +132,7 @@ pub fn sshsig_armor(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result
             s.id
         );
     };
-    Ok(sshsig::armor(key, &namespace, &checked_signature(s, key)?))
+    Ok(sshsig::armor(key, &namespace, &checked_signature(s, key)?)?)
 }
 
 /// A signed ceremony's 64-byte signature, after checking it over the

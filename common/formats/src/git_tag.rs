@@ -179,10 +179,14 @@ impl TagObject {
 
     /// The signed tag object git stores: the tag object, then the armored
     /// SSH signature of its bytes.
-    pub fn signed(&self, public_key: &[u8; 32], signature: &[u8; 64]) -> String {
+    pub fn signed(
+        &self,
+        public_key: &[u8; 32],
+        signature: &[u8; 64],
+    ) -> Result<String, sshsig::SshsigError> {
         let mut out = self.text();
-        out.push_str(&sshsig::armor(public_key, &git_namespace(), signature));
-        out
+        out.push_str(&sshsig::armor(public_key, &git_namespace(), signature)?);
+        Ok(out)
     }
 
     /// What an approver is shown, one line each.

@@ -59,8 +59,8 @@ pub enum SshsigError {
     BadComment,
     #[error("not an Ed25519 SSH signature file (-----BEGIN SSH SIGNATURE-----): {0}")]
     BadSignatureFile(&'static str),
-    #[error("cannot write the OpenSSH public key line: {0}")]
-    PublicKeyLine(String),
+    #[error("cannot encode it in OpenSSH's format: {0}")]
+    Encoding(String),
 }
 
 /// A checked SSHSIG namespace: non-empty printable ASCII with no space, `"`
@@ -167,28 +167,26 @@ fn key_data(key: &[u8; 32]) -> KeyData {
 
 /// The armored SSH signature file (`-----BEGIN SSH SIGNATURE-----`) for an
 /// Ed25519 `signature` by `public_key` over [`signed_data`] in `namespace`.
-pub fn armor(public_key: &[u8; 32], namespace: &Namespace, signature: &[u8; 64]) -> String {
-    try_armor(public_key, namespace, signature).expect(
-        "a 32-byte key, a checked non-empty namespace and a 64-byte signature always encode",
-    )
-}
-
-/// `ssh-key` checks what the types here already guarantee: a 64-byte
-/// Ed25519 signature, a non-empty namespace, lengths that fit a `u32`.
-fn try_armor(
+///
+/// `ssh-key` checks what the types here already guarantee (a 64-byte
+/// Ed25519 signature, a non-empty namespace), so it fails only if the crate
+/// changes what it accepts.
+pub fn armor(
     public_key: &[u8; 32],
     namespace: &Namespace,
     signature: &[u8; 64],
-) -> ssh_key::Result<String> {
-    let signature = Signature::new(Algorithm::Ed25519, signature.to_vec())?;
+) -> Result<String, SshsigError> {
+    let encoding = |e: ssh_key::Error| SshsigError::Encoding(e.to_string());
+    let signature = Signature::new(Algorithm::Ed25519, signature.to_vec()).map_err(encoding)?;
     let sshsig = SshSig::new(
         key_data(public_key),
         namespace.as_str(),
         HashAlg::Sha512,
         signature,
-    )?;
+    )
+    .map_err(encoding)?;
     // ssh-keygen's 70 columns and LF line ends, and a final LF.
-    sshsig.to_pem(LineEnding::LF)
+    sshsig.to_pem(LineEnding::LF).map_err(encoding)
 }
 
 /// An OpenSSH public key line: `ssh-ed25519 AAAA... comment` (no comment if
@@ -199,7 +197,7 @@ pub fn public_key_line(key: &[u8; 32], comment: &str) -> Result<String, SshsigEr
     }
     PublicKey::new(key_data(key), comment)
         .to_openssh()
-        .map_err(|e| SshsigError::PublicKeyLine(e.to_string()))
+        .map_err(|e| SshsigError::Encoding(e.to_string()))
 }
 
 /// An allowed_signers line (see `ssh-keygen(1)`, ALLOWED SIGNERS) trusting

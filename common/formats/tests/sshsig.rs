@@ -43,7 +43,7 @@ fn ssh_keygen_accepts_a_fixed_key_signature_and_rejects_a_tampered_file() {
         let ns = Namespace::new(ns).unwrap();
         let signature = key.sign(&signed_data(&ns, &sha512(&artifact))).to_bytes();
         let sig = dir.path().join(format!("{ns}.sig"));
-        std::fs::write(&sig, armor(&public, &ns, &signature)).unwrap();
+        std::fs::write(&sig, armor(&public, &ns, &signature).unwrap()).unwrap();
         let signers = dir.path().join("allowed_signers");
         std::fs::write(
             &signers,

@@ -31,7 +31,7 @@ fn matches_ssh_keygen_byte_for_byte() {
     let ns = Namespace::default();
     let data = signed_data(&ns, &sha512(KAT_MESSAGE));
     let sig = key.sign(&data).to_bytes();
-    assert_eq!(armor(&public, &ns, &sig), KAT_ARMOR);
+    assert_eq!(armor(&public, &ns, &sig).unwrap(), KAT_ARMOR);
     assert_eq!(public_key_line(&public, "kat").unwrap(), KAT_PUBLIC);
     assert_eq!(
         allowed_signers_line("release@example.com", &ns, &public).unwrap(),
@@ -111,7 +111,7 @@ fn refuses_bad_names() {
 #[test]
 fn parse_armor_reads_back_what_armor_writes_and_the_openssh_file() {
     let ns = Namespace::new("file").unwrap();
-    let file = parse_armor(&armor(&[3; 32], &ns, &[9; 64])).unwrap();
+    let file = parse_armor(&armor(&[3; 32], &ns, &[9; 64]).unwrap()).unwrap();
     assert_eq!(
         file,
         SignatureFile {
@@ -192,7 +192,7 @@ fn output_is_fixed_byte_for_byte() {
         );
         assert_eq!(parse_signed_data(&data), Some((ns.clone(), digest)));
         let signature = key.sign(&data).to_bytes();
-        let armored = armor(&public, &ns, &signature);
+        let armored = armor(&public, &ns, &signature).unwrap();
         assert_eq!(armored, *want_armor, "namespace {ns}");
         assert_eq!(
             parse_armor(want_armor),
@@ -408,7 +408,7 @@ fn parse_armor_refuses_what_ssh_keygen_refuses() {
 
     // Non-zero bits in the last base64 digit before the padding: `k` and
     // `l` differ only in the bit the padding leaves over.
-    let text = armor(&[3; 32], &Namespace::new("git").unwrap(), &[9; 64]);
+    let text = armor(&[3; 32], &Namespace::new("git").unwrap(), &[9; 64]).unwrap();
     let (head, tail) = text.split_once("=\n").unwrap();
     assert!(head.ends_with('k'), "{head}");
     let loose = format!("{}l=\n{tail}", &head[..head.len() - 1]);
