@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use quorate_formats::trust::{self, Check, Failure, Format, TrustPolicy, Verified};
+use quorate_formats::trust::{Check, Failure, Format, TrustPolicy, Verified};
 use serde::Deserialize;
 
 use crate::formats::SignatureFormat;
@@ -185,7 +185,7 @@ pub fn verify(
                     format!("{tag} is not an annotated tag ({e})"),
                 )
             })?;
-        return trust::verify_git_tag(policy, tag, &object);
+        return quorate_formats::git_tag::verify(policy, tag, &object);
     }
     let Some(signature) = signature else {
         return Err(failure(Check::Present, "no signature file given"));
@@ -204,17 +204,17 @@ pub fn verify(
             match format {
                 Format::Raw => {
                     let message = read(artifact, Check::Matches)?;
-                    trust::verify_raw(policy, &name, &message, &sig)
+                    quorate_formats::raw::verify(policy, &name, &message, &sig)
                 }
                 Format::Minisign => {
                     let digest = crate::formats::digest_file::<blake2::Blake2b512>(artifact)
                         .map_err(|e| failure(Check::Matches, e.to_string()))?;
-                    trust::verify_minisign(policy, &name, &digest.into(), &text)
+                    quorate_formats::minisign::verify(policy, &name, &digest.into(), &text)
                 }
                 _ => {
                     let digest = crate::formats::sha512_file(artifact)
                         .map_err(|e| failure(Check::Matches, e.to_string()))?;
-                    trust::verify_sshsig(policy, &name, &digest, &text)
+                    quorate_formats::sshsig::verify(policy, &name, &digest, &text)
                 }
             }
         }
@@ -228,7 +228,7 @@ pub fn verify(
                     .map_err(|e| failure(Check::Matches, e.to_string()))?;
                 digests.push((name_of(artifact)?, digest));
             }
-            trust::verify_dsse(policy, &digests, &sig)
+            quorate_formats::dsse::verify(policy, &digests, &sig)
         }
         Format::GitTag => Err(failure(
             Check::Present,

@@ -16,6 +16,9 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+mod verify;
+pub use verify::verify;
+
 /// The payload type of an in-toto statement.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The statement type this module writes.

@@ -21,6 +21,9 @@ use sha2::Digest as _;
 
 use super::sshsig::{self, Namespace};
 
+mod verify;
+pub use verify::verify;
+
 /// The SSHSIG namespace git signs and verifies tags in.
 pub const NAMESPACE: &str = "git";
 

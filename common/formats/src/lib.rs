@@ -10,5 +10,6 @@ pub mod git_tag;
 pub mod manifest;
 pub mod minisign;
 pub mod pem;
+pub mod raw;
 pub mod sshsig;
 pub mod trust;

@@ -31,6 +31,9 @@ use blake2::Digest as _;
 
 use quorate_types::batch::FollowUp;
 
+mod verify;
+pub use verify::verify;
+
 /// The signature algorithm quorate writes: Ed25519 over BLAKE2b-512 of the file.
 pub const PREHASHED: &[u8; 2] = b"ED";
 /// The legacy algorithm (Ed25519 over the whole file), which quorate

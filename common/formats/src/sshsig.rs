@@ -23,6 +23,9 @@ use std::fmt;
 use ssh_key::public::{Ed25519PublicKey, KeyData};
 use ssh_key::{Algorithm, HashAlg, LineEnding, PublicKey, Signature, SshSig};
 
+mod verify;
+pub use verify::verify;
+
 /// The magic preamble of the signed data and of the signature blob.
 pub const MAGIC: &[u8; 6] = b"SSHSIG";
 /// The signature blob version this module writes.

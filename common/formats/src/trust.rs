@@ -10,6 +10,11 @@
 //! 4. [`Check::Matches`]: what it signs matches the artifact (its digest, or
 //!    the tag it is stored as).
 //!
+//! Each format's check lives beside the format: [`crate::raw::verify`],
+//! [`crate::sshsig::verify`], [`crate::dsse::verify`],
+//! [`crate::minisign::verify`], [`crate::git_tag::verify`]. This module holds
+//! the policy and what those checks share.
+//!
 //! A trust policy (TOML):
 //!
 //! ```toml
@@ -24,11 +29,8 @@
 use std::fmt;
 
 use serde::Deserialize;
-use sha2::Digest as _;
 
-use crate::dsse::{self, Envelope, InTotoStatement, PAYLOAD_TYPE};
-use crate::git_tag;
-use crate::minisign::{self, SignatureFile};
+use crate::minisign;
 use crate::sshsig::{self, Namespace};
 
 /// The signature formats the gate checks.
@@ -104,7 +106,7 @@ impl fmt::Display for Failure {
     }
 }
 
-fn fail<T>(check: Check, reason: impl Into<String>) -> Result<T, Failure> {
+pub(crate) fn fail<T>(check: Check, reason: impl Into<String>) -> Result<T, Failure> {
     Err(Failure {
         check,
         reason: reason.into(),
@@ -203,7 +205,7 @@ impl TrustPolicy {
     }
 
     /// The groups holding `key`, or a "trusted" failure naming it.
-    fn by_key(&self, key: &[u8; 32]) -> Result<Vec<&TrustedGroup>, Failure> {
+    pub(crate) fn by_key(&self, key: &[u8; 32]) -> Result<Vec<&TrustedGroup>, Failure> {
         let groups: Vec<_> = self.groups.iter().filter(|g| &g.key == key).collect();
         if groups.is_empty() {
             return fail(Check::Trusted, unknown_key(key));
@@ -214,7 +216,7 @@ impl TrustPolicy {
 
 impl TrustedGroup {
     /// May this group sign `name` in `format`?
-    fn allows(&self, format: Format, names: &[&str]) -> Result<(), Failure> {
+    pub(crate) fn allows(&self, format: Format, names: &[&str]) -> Result<(), Failure> {
         if !self.formats.contains(&format) {
             return fail(
                 Check::Trusted,
@@ -248,7 +250,7 @@ impl TrustedGroup {
 
 /// The first of `candidates` (groups with the signing key) that `allows`
 /// this signature, or why the first one does not.
-fn pick<'a>(
+pub(crate) fn pick<'a>(
     candidates: &[&'a TrustedGroup],
     allows: impl Fn(&TrustedGroup) -> Result<(), Failure>,
 ) -> Result<&'a TrustedGroup, Failure> {
@@ -290,10 +292,25 @@ pub fn glob(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-fn ed25519_ok(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+pub(crate) fn ed25519_ok(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
     ed25519_dalek::VerifyingKey::from_bytes(key)
         .and_then(|k| k.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)))
         .is_ok()
+}
+
+/// The signature verifies, but not over the artifact `name` as it is.
+pub(crate) fn altered_artifact<T>(name: &str) -> Result<T, Failure> {
+    fail(
+        Check::Matches,
+        format!(
+            "the signature is not over {name} as it is now (the artifact or the signature was altered)"
+        ),
+    )
+}
+
+pub(crate) fn unknown_key(key: &[u8; 32]) -> String {
+    let line = sshsig::public_key_line(key, "").unwrap_or_default();
+    format!("signed by {line}, which no key group of the trust policy has")
 }
 
 /// The group key of a minisign public key (a key file's text or its base64
@@ -310,276 +327,6 @@ fn quorate_minisign_key(text: &str) -> Option<Result<[u8; 32], String>> {
             minisign::key_id_hex(&key.key_id),
             minisign::key_id_hex(&derived)
         ))
-    })
-}
-
-/// The signature verifies, but not over the artifact `name` as it is.
-fn altered_artifact<T>(name: &str) -> Result<T, Failure> {
-    fail(
-        Check::Matches,
-        format!(
-            "the signature is not over {name} as it is now (the artifact or the signature was altered)"
-        ),
-    )
-}
-
-fn unknown_key(key: &[u8; 32]) -> String {
-    let line = sshsig::public_key_line(key, "").unwrap_or_default();
-    format!("signed by {line}, which no key group of the trust policy has")
-}
-
-/// A raw 64-byte Ed25519 `signature` over the file `name` holding `message`
-/// (e.g. a SHA256SUMS manifest). A raw signature names no key, so an
-/// invalid signature and an untrusted key look alike: both fail "trusted".
-pub fn verify_raw(
-    policy: &TrustPolicy,
-    name: &str,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<Verified, Failure> {
-    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
-        return fail(
-            Check::Valid,
-            format!(
-                "a raw Ed25519 signature is 64 bytes, this is {}",
-                signature.len()
-            ),
-        );
-    };
-    let signers: Vec<_> = policy
-        .groups
-        .iter()
-        .filter(|g| ed25519_ok(&g.key, message, &signature))
-        .collect();
-    if signers.is_empty() {
-        return fail(
-            Check::Trusted,
-            format!(
-                "no key group of the trust policy has a key that verifies this signature over {name} (another key signed it, or {name} or the signature was altered)"
-            ),
-        );
-    }
-    let group = pick(&signers, |g| g.allows(Format::Raw, &[name]))?;
-    Ok(Verified {
-        key_group: group.name.clone(),
-    })
-}
-
-/// An armored SSH signature (`signature`) over the artifact `name` whose
-/// SHA-512 is `sha512`.
-pub fn verify_sshsig(
-    policy: &TrustPolicy,
-    name: &str,
-    sha512: &[u8; 64],
-    signature: &str,
-) -> Result<Verified, Failure> {
-    let file = sshsig::parse_armor(signature).or_else(|e| fail(Check::Valid, e.to_string()))?;
-    let group = pick(&policy.by_key(&file.public_key)?, |g| {
-        g.allows(Format::Sshsig, &[name])?;
-        if !g.namespaces.iter().any(|n| n == file.namespace.as_str()) {
-            return fail(
-                Check::Trusted,
-                format!(
-                    "signed in namespace {}; key group {} is trusted in {}",
-                    file.namespace,
-                    g.name,
-                    g.namespaces.join(", ")
-                ),
-            );
-        }
-        Ok(())
-    })?;
-    if !ed25519_ok(
-        &file.public_key,
-        &sshsig::signed_data(&file.namespace, sha512),
-        &file.signature,
-    ) {
-        return altered_artifact(name);
-    }
-    Ok(Verified {
-        key_group: group.name.clone(),
-    })
-}
-
-/// A DSSE envelope (JSON) of an in-toto statement that must name each of
-/// `artifacts` (file name, SHA-256) with that digest.
-pub fn verify_dsse(
-    policy: &TrustPolicy,
-    artifacts: &[(String, [u8; 32])],
-    envelope: &[u8],
-) -> Result<Verified, Failure> {
-    let valid = |e: dsse::DsseError| Failure {
-        check: Check::Valid,
-        reason: e.to_string(),
-    };
-    let envelope = Envelope::parse(envelope).map_err(valid)?;
-    if envelope.payload_type != PAYLOAD_TYPE {
-        return fail(
-            Check::Valid,
-            format!(
-                "payloadType is {:?}, not {PAYLOAD_TYPE}",
-                envelope.payload_type
-            ),
-        );
-    }
-    let pae = envelope.pae().map_err(valid)?;
-    let statement = InTotoStatement::parse(&envelope.payload().map_err(valid)?).map_err(valid)?;
-    let mut known = None;
-    let mut signers = Vec::new();
-    for s in &envelope.signatures {
-        let sig = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &s.sig)
-            .ok()
-            .and_then(|b| <[u8; 64]>::try_from(b).ok());
-        for g in &policy.groups {
-            if known.is_none() && s.keyid == dsse::keyid(&g.key) {
-                known = Some(g);
-            }
-            if sig.is_some_and(|sig| ed25519_ok(&g.key, &pae, &sig)) {
-                signers.push(g);
-            }
-        }
-    }
-    if signers.is_empty() {
-        return match known {
-            Some(g) => fail(
-                Check::Valid,
-                format!(
-                    "the signature by key group {} does not verify (the envelope was altered)",
-                    g.name
-                ),
-            ),
-            None => fail(
-                Check::Trusted,
-                "no signature of the envelope verifies under a key group of the trust policy (signed by another key)",
-            ),
-        };
-    }
-    let names: Vec<&str> = statement.subjects.iter().map(|s| s.name.as_str()).collect();
-    let group = pick(&signers, |g| g.allows(Format::Dsse, &names))?;
-    for (name, digest) in artifacts {
-        let Some(subject) = statement.subjects.iter().find(|s| &s.name == name) else {
-            return fail(
-                Check::Matches,
-                format!(
-                    "{name} is not a subject of the statement (it names {})",
-                    names.join(", ")
-                ),
-            );
-        };
-        if &subject.sha256 != digest {
-            return fail(
-                Check::Matches,
-                format!(
-                    "{name} has SHA-256 {}, the statement says {}",
-                    hex::encode(digest),
-                    hex::encode(subject.sha256)
-                ),
-            );
-        }
-    }
-    Ok(Verified {
-        key_group: group.name.clone(),
-    })
-}
-
-/// A minisign signature file (`signature`) over the artifact `name` whose
-/// BLAKE2b-512 is `blake2b512`. Its key id names the key group; the global
-/// signature (over the file signature and the trusted comment) must verify
-/// under that key group's key, whatever the artifact, so a failure there is
-/// an altered signature file; then the file signature must be over the
-/// artifact's digest.
-pub fn verify_minisign(
-    policy: &TrustPolicy,
-    name: &str,
-    blake2b512: &[u8; 64],
-    signature: &str,
-) -> Result<Verified, Failure> {
-    let file = SignatureFile::parse(signature).or_else(|e| fail(Check::Valid, e.to_string()))?;
-    let known: Vec<&TrustedGroup> = policy
-        .groups
-        .iter()
-        .filter(|g| minisign::key_id(&g.key) == file.key_id)
-        .collect();
-    if known.is_empty() {
-        return fail(
-            Check::Trusted,
-            format!(
-                "signed by minisign key id {}, which no key group of the trust policy has",
-                minisign::key_id_hex(&file.key_id)
-            ),
-        );
-    }
-    let signers: Vec<&TrustedGroup> = known
-        .iter()
-        .copied()
-        .filter(|g| ed25519_ok(&g.key, &file.global_message(), &file.global_signature))
-        .collect();
-    if signers.is_empty() {
-        return fail(
-            Check::Valid,
-            "the global signature (over the signature and the trusted comment) does not verify: the signature file was altered",
-        );
-    }
-    let group = pick(&signers, |g| g.allows(Format::Minisign, &[name]))?;
-    if !ed25519_ok(&group.key, blake2b512, &file.signature) {
-        return altered_artifact(name);
-    }
-    Ok(Verified {
-        key_group: group.name.clone(),
-    })
-}
-
-/// A git tag object as `git cat-file tag` prints it, found at
-/// `refs/tags/<ref_name>`.
-pub fn verify_git_tag(
-    policy: &TrustPolicy,
-    ref_name: &str,
-    tag_object: &[u8],
-) -> Result<Verified, Failure> {
-    let text = String::from_utf8_lossy(tag_object);
-    let Some(at) = text.find("\n-----BEGIN SSH SIGNATURE-----").map(|i| i + 1) else {
-        return fail(
-            Check::Present,
-            format!("tag {ref_name} carries no SSH signature"),
-        );
-    };
-    let (payload, armored) = text.split_at(at);
-    let file = sshsig::parse_armor(armored).or_else(|e| fail(Check::Valid, e.to_string()))?;
-    if file.namespace.as_str() != git_tag::NAMESPACE {
-        return fail(
-            Check::Valid,
-            format!("signed in namespace {}, not git", file.namespace),
-        );
-    }
-    let tag = git_tag::TagObject::parse(payload.as_bytes())
-        .or_else(|e| fail(Check::Valid, e.to_string()))?;
-    let group = pick(&policy.by_key(&file.public_key)?, |g| {
-        g.allows(Format::GitTag, &[tag.name()])
-    })?;
-    let digest: [u8; 64] = sha2::Sha512::digest(payload.as_bytes()).into();
-    if !ed25519_ok(
-        &file.public_key,
-        &sshsig::signed_data(&file.namespace, &digest),
-        &file.signature,
-    ) {
-        return fail(
-            Check::Matches,
-            format!(
-                "the signature is not over tag {ref_name} as it is now (the tag object was altered)"
-            ),
-        );
-    }
-    if tag.name() != ref_name {
-        return fail(
-            Check::Matches,
-            format!(
-                "the signed tag is named {}, but it is stored as refs/tags/{ref_name}",
-                tag.name()
-            ),
-        );
-    }
-    Ok(Verified {
-        key_group: group.name.clone(),
     })
 }
 
