@@ -4,6 +4,9 @@
 //! `--manifest` with a mix of good and bad entries. (Real ceremonies' git
 //! tags, DSSE envelopes and minisign files go through the gate in
 //! `git_tag.rs`, `dsse.rs` and `minisign.rs`.)
+//!
+//! Over 500 lines: one table of branches per format, kept side by side so
+//! that a branch missing from one format shows.
 
 mod support;
 

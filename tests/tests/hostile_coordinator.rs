@@ -4,6 +4,10 @@
 //! is not what the approved rule makes of the first signature. The agent
 //! must refuse it, destroy the nonces, and sign only a package for the
 //! approved message whose every signer's signed approval checks out.
+//!
+//! Over 500 lines: the lying coordinator is a gRPC server of its own; the
+//! gate's cases are table tests in `participant/src/gate/tests`, and these
+//! four stay end to end.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;

@@ -9,6 +9,9 @@
 //! identity keys, every round-1 nonce), the clock starts at [`T0`] and steps
 //! one second per logged entry, and the log key has a fixed seed, so the
 //! same scenario gives the same bytes every run.
+//!
+//! Over 500 lines: the recorder is one coordinator stand-in, kept whole so
+//! that it records exactly as `Hub::apply` does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
