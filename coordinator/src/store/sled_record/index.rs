@@ -1,0 +1,116 @@
+//! The indexes into the log: which entry holds a key group's registration
+//! and roster changes, a ceremony's request and events, the latest parties.
+//! Each is a key written once, with the entry's index as its value.
+
+use super::*;
+
+/// Index of the latest [`Entry::PartiesChanged`].
+pub(super) const PARTIES: &[u8] = b"p";
+
+impl SledStore {
+    pub(super) fn index_at(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+        match self.tree.get(key)? {
+            Some(v) => Ok(Some(index_of(&v, &String::from_utf8_lossy(key))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// (version, index) of each roster change of the key group, in order.
+    pub(super) fn roster_change_indexes(
+        &self,
+        group: &KeyGroupName,
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        self.numbered(b'v', group.as_str())
+    }
+
+    pub(super) fn event_indexes(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
+        let events = self.numbered(b'c', id.as_str())?;
+        Ok(events.into_iter().map(|(_, index)| index).collect())
+    }
+
+    /// (n, log index) of every [`numbered`] key of `name`, in order of n.
+    fn numbered(&self, tag: u8, name: &str) -> Result<Vec<(u64, u64)>, StoreError> {
+        let prefix = numbered_prefix(tag, name);
+        self.tree
+            .scan_prefix(&prefix)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let what = String::from_utf8_lossy(&k).to_string();
+                let n = k
+                    .get(prefix.len()..)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: what.clone(),
+                        why: "does not end in an 8-byte number".into(),
+                    })?;
+                Ok((n, index_of(&v, &what)?))
+            })
+            .collect()
+    }
+}
+
+/// The lookup key an entry claims, and what to call it if it is taken.
+pub(super) fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
+    Some(match entry {
+        Entry::Refused { .. } | Entry::PartiesChanged { .. } => return None,
+        Entry::RosterChanged {
+            key_group, version, ..
+        } => {
+            let mut key = lookup(b'v', key_group.as_str().as_bytes());
+            key.push(0);
+            key.extend_from_slice(&version.to_be_bytes());
+            (
+                key,
+                format!("roster change {version} of key group {key_group}"),
+            )
+        }
+        Entry::KeyGroupRegistered { key_group, .. } => (
+            lookup(b'k', key_group.name.as_str().as_bytes()),
+            format!("key group {}", key_group.name),
+        ),
+        Entry::CeremonyRequested { request, .. } => (
+            lookup(b'r', request.id.as_str().as_bytes()),
+            format!("ceremony {}", request.id),
+        ),
+        Entry::CeremonyEvent { ceremony, seq, .. } => (
+            numbered(b'c', ceremony.as_str(), *seq),
+            format!("event {seq} of ceremony {ceremony}"),
+        ),
+    })
+}
+
+pub(super) fn lookup(tag: u8, name: &[u8]) -> Vec<u8> {
+    let mut key = vec![tag];
+    key.extend_from_slice(name);
+    key
+}
+
+/// The key of item `n` of `name` (event n of a ceremony, roster change n of
+/// a key group): tag, name, 0, n big-endian, so that a prefix scan lists
+/// a name's items in order.
+pub(super) fn numbered(tag: u8, name: &str, n: u64) -> Vec<u8> {
+    let mut key = numbered_prefix(tag, name);
+    key.extend_from_slice(&n.to_be_bytes());
+    key
+}
+
+pub(super) fn numbered_prefix(tag: u8, name: &str) -> Vec<u8> {
+    let mut key = lookup(tag, name.as_bytes());
+    key.push(0);
+    key
+}
+
+pub(super) fn key_of(tag: u8, index: u64) -> Vec<u8> {
+    let mut key = vec![tag];
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
+pub(super) fn index_of(bytes: &[u8], what: &str) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
+        key: what.to_string(),
+        why: "not an 8-byte index".into(),
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
