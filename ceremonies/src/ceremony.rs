@@ -14,8 +14,8 @@ mod review;
 mod signing;
 
 pub use decisions::{Action, Outcome};
-pub use request::Request;
 use request::check_request;
+pub use request::{KNOWN_RULES, RULES, Request};
 pub use review::Review;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -33,7 +33,7 @@ mod status;
 pub mod testing;
 mod time;
 
-pub use ceremony::{Action, Ceremony, Outcome, Phase, Request, Review};
+pub use ceremony::{Action, Ceremony, KNOWN_RULES, Outcome, Phase, RULES, Request, Review};
 pub use error::CeremonyError;
 pub use event::Event;
 pub use key_group::KeyGroup;

@@ -135,3 +135,46 @@ fn a_closed_ceremony_from_its_record_is_the_one_the_engine_left() {
         }
     }
 }
+
+/// A request runs by the rules version it names; 1 is left out of the
+/// encoding (so requests recorded before rules had numbers read as 1), and
+/// a version this release does not know is refused, naming it.
+#[test]
+fn a_request_names_the_rules_it_runs_by() {
+    let recorded = scenario::clean();
+    let entries = recorded.entries();
+    let Some(Entry::CeremonyRequested { request, at }) = entries
+        .iter()
+        .find(|e| matches!(e, Entry::CeremonyRequested { .. }))
+    else {
+        panic!("no request");
+    };
+    assert_eq!(request.rules, 1);
+    assert_eq!(quorate_ceremonies::RULES, 1);
+    let bytes = Entry::CeremonyRequested {
+        at: *at,
+        request: request.clone(),
+    }
+    .encode();
+    assert!(!String::from_utf8_lossy(&bytes).contains("\"rules\""));
+
+    let mut later = request.clone();
+    later.rules = 2;
+    let bytes = Entry::CeremonyRequested {
+        at: *at,
+        request: later.clone(),
+    }
+    .encode();
+    assert!(String::from_utf8_lossy(&bytes).contains("\"rules\":2"));
+    let Ok(Entry::CeremonyRequested { request: back, .. }) = Entry::decode(&bytes) else {
+        panic!("a request of later rules still decodes");
+    };
+    assert_eq!(back.rules, 2);
+    let group = std::sync::Arc::new(recorded.ceremony.key_group().clone());
+    let err = quorate_ceremonies::Ceremony::new(later, group).expect_err("unknown rules");
+    assert!(
+        matches!(&err, quorate_ceremonies::CeremonyError::InvalidRequest(why)
+            if why.contains("version 2 of the ceremony rules")),
+        "{err:?}"
+    );
+}

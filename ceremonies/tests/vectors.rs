@@ -179,6 +179,48 @@ fn a_v1_decision_is_checked_field_by_field_and_its_prose_is_left_alone() {
     );
 }
 
+/// A transcript whose request names rules this release does not know is
+/// not judged by today's rules: the replay stops at the request.
+#[test]
+fn a_request_of_unknown_rules_is_not_replayed_by_todays_rules() {
+    let log = LogVerifier::parse(read(&v1().join("log.vkey")).trim()).expect("the log key");
+    let text = read(&v1().join("raw.transcript.json"));
+    let transcript: Transcript = serde_json::from_str(&text).expect("a transcript");
+    let mut entries: Vec<Vec<u8>> = transcript
+        .entries
+        .iter()
+        .map(|e| e.entry.as_bytes().to_vec())
+        .collect();
+    let at = transcript
+        .entries
+        .iter()
+        .position(|e| e.entry.contains("\"entry\":\"ceremony_requested\""))
+        .expect("a request");
+    let request = String::from_utf8(entries[at].clone()).expect("UTF-8");
+    let later = request
+        .strip_suffix("}}")
+        .map(|head| format!("{head},\"rules\":2}}}}"))
+        .expect("a request entry ends its request and itself");
+    assert!(Entry::decode(later.as_bytes()).is_ok(), "{later}");
+    entries[at] = later.into_bytes();
+    let ours: Vec<u64> = (0..entries.len() as u64).collect();
+    let relogged = support::transcript::transcript_of(
+        &entries,
+        &ours,
+        transcript.ceremony.as_str(),
+        &support::transcript::log_key(),
+    );
+    let report = replay(&relogged, &log);
+    assert!(!report.passed);
+    let first = report.first_finding().expect("a finding");
+    assert_eq!(first.entry, Some(at), "{report}");
+    assert!(
+        first.problem.contains("version 2 of the ceremony rules"),
+        "{report}"
+    );
+    assert!(report.steps.is_empty(), "no event was judged: {report}");
+}
+
 /// Writes the vectors of today's code into `$QUORATE_WRITE_VECTORS`, a
 /// folder that must not exist yet: frozen vectors are never overwritten.
 #[test]

@@ -285,6 +285,7 @@ impl<S: CeremonyStore> Hub<S> {
             break_glass,
             context,
             key_group_version: group.version,
+            rules: quorate_ceremonies::RULES,
             follow_ups,
         };
         let ceremony = Snapshot::new(Ceremony::new(request.clone(), group)?);

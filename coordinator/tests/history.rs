@@ -80,6 +80,7 @@ fn request(id: &str, requester: &str, version: u64) -> Request {
         break_glass: None,
         context: Vec::new(),
         key_group_version: version,
+        rules: 1,
         follow_ups: Vec::new(),
     }
 }

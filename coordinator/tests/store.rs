@@ -21,6 +21,7 @@ fn request(id: &str) -> Entry {
             break_glass: None,
             context: Vec::new(),
             key_group_version: 0,
+            rules: 1,
             follow_ups: Vec::new(),
         },
     }

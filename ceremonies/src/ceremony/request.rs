@@ -1,6 +1,16 @@
 //! What a requester asks for, and the checks a request must pass to
 //! start a ceremony: the key group and roster version it names, who may
-//! ask (or declare break-glass), and the limits of what can be signed.
+//! ask (or declare break-glass), the limits of what can be signed, and the
+//! version of the rules it runs by.
+//!
+//! A ceremony runs by the version of the engine's rules its request names,
+//! for life. A release that changes a rule (who counts, a deadline's
+//! effect) gives the new rules the next number and keeps the old ones for
+//! the ceremonies that run by them, so a coordinator resuming an open
+//! ceremony, and an auditor replaying any ceremony, judge it as it was
+//! judged. A release refuses a request naming rules it does not know:
+//! it could only misjudge it.
+
 use super::*;
 use quorate_types::limits;
 
@@ -37,6 +47,24 @@ pub struct Request {
     /// minisign global signature). Empty for a single message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub follow_ups: Vec<FollowUp>,
+    /// The version of the engine's rules the ceremony runs by ([`RULES`]
+    /// for new requests). Left out when 1, so the requests recorded before
+    /// rules had numbers (v1 entries) read as 1 and encode as they were.
+    #[serde(default = "first_rules", skip_serializing_if = "is_first_rules")]
+    pub rules: u32,
+}
+
+/// The version of the rules this release runs new ceremonies by.
+pub const RULES: u32 = 1;
+/// Every version of the rules this release can run a ceremony by.
+pub const KNOWN_RULES: &[u32] = &[1];
+
+fn first_rules() -> u32 {
+    1
+}
+
+fn is_first_rules(n: &u32) -> bool {
+    *n == 1
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -45,6 +73,13 @@ fn is_zero(n: &u64) -> bool {
 
 /// Whether `request` may start a ceremony of `key_group`.
 pub(super) fn check_request(request: &Request, key_group: &KeyGroup) -> Result<(), CeremonyError> {
+    if !KNOWN_RULES.contains(&request.rules) {
+        return Err(CeremonyError::InvalidRequest(format!(
+            "it runs by version {} of the ceremony rules, which this release does not know \
+             (it knows {KNOWN_RULES:?}): judge it with the release that made it, or a later one",
+            request.rules
+        )));
+    }
     if request.key_group != key_group.name {
         return Err(CeremonyError::InvalidRequest(format!(
             "request names key group {} but was given {}",

@@ -71,6 +71,7 @@ fn request(message: &[u8]) -> Request {
         break_glass: None,
         context: Vec::new(),
         key_group_version: 0,
+        rules: 1,
         follow_ups: Vec::new(),
     }
 }

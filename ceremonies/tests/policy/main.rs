@@ -142,6 +142,7 @@ fn request(requester: &str, break_glass: Option<&str>) -> Request {
         break_glass: break_glass.map(Into::into),
         context: Vec::new(),
         key_group_version: 0,
+        rules: 1,
         follow_ups: Vec::new(),
     }
 }

@@ -333,6 +333,7 @@ impl Recorder {
             break_glass: break_glass.map(Into::into),
             context: message.context,
             key_group_version: group.version,
+            rules: 1,
             follow_ups: message.follow_ups,
         };
         let ceremony = Ceremony::new(request.clone(), group.clone()).expect("a valid request");
@@ -503,6 +504,7 @@ impl Recorder {
                     break_glass: None,
                     context: Vec::new(),
                     key_group_version: 0,
+                    rules: 1,
                     follow_ups: Vec::new(),
                 };
                 self.other = Some(
