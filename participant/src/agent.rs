@@ -31,7 +31,7 @@ use tonic::{Code, Status};
 use crate::AgentConfig;
 use crate::gate::{self, Refusal, Verdict};
 use crate::identity::{DecisionOf, load_identity, sign_decision};
-use crate::journal::{Decision, Entry, Journal, Refused, SignedAttempt};
+use crate::journal::{Decision, Entry, Journal, Refused, SentShare, SignedAttempt};
 use crate::record_check::task::{self as record_task, Queue};
 use crate::record_check::{RecordCheck, fetch};
 use crate::signer::{self, Nonces};
@@ -45,6 +45,9 @@ mod work;
 type Client = SignerClient<InterceptedService<Channel, Identify>>;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How often an agent looks for decisions and shares the coordinator does
+/// not hold yet, to send them again.
+pub const RESEND_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the approver's command could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,11 @@ pub enum AgentError {
     WrongKeyGroup(String),
     #[error("the coordinator refused: {0}")]
     Coordinator(Status),
+    #[error(
+        "ceremony {id}: your decision is journaled, but the coordinator has not acknowledged it \
+         ({why}); this agent sends it again until it does"
+    )]
+    Undelivered { id: CeremonyId, why: String },
     #[error("the coordinator cannot be reached: {0}")]
     Offline(String),
     #[error("journal: {0}")]

@@ -114,7 +114,9 @@ fn to_status(e: AgentError) -> Status {
             s.code(),
             format!("the coordinator refused: {}", s.message()),
         ),
-        AgentError::Offline(_) => Status::unavailable(e.to_string()),
+        AgentError::Offline(_) | AgentError::Undelivered { .. } => {
+            Status::unavailable(e.to_string())
+        }
         AgentError::Journal(_) => Status::internal(e.to_string()),
     }
 }

@@ -55,6 +55,10 @@ pub enum Verdict {
         message: u32,
         expected: Sha256Digest,
     },
+    /// Send again the share this agent sent for this very package, which
+    /// the coordinator does not hold (lost to a crash): its nonces are
+    /// never used again, so resending is safe.
+    Resend { share: Vec<u8> },
     /// Destroy any nonces held and send fresh commitments.
     CommitAfresh,
     /// Nothing to do now.
@@ -125,9 +129,20 @@ pub fn decide(inputs: &Inputs<'_>) -> Verdict {
     }
     if entry.signed(ceremony.attempt) {
         // Our share of this attempt is out: nothing more until the
-        // coordinator abandons it. Checked before the package is parsed,
-        // which costs a subgroup check per commitment.
-        return Verdict::Wait;
+        // coordinator abandons it, unless it lost the share (a crash), in
+        // which case the very same share goes again. Checked before the
+        // package is parsed, which costs a subgroup check per commitment.
+        return match entry.sent_share(ceremony.attempt) {
+            Some(sent)
+                if !ceremony.shares_received.contains(me)
+                    && sent.package_sha256 == Sha256Digest::of(package) =>
+            {
+                Verdict::Resend {
+                    share: sent.share.clone(),
+                }
+            }
+            _ => Verdict::Wait,
+        };
     }
     let package = match SigningPackage::deserialize(package) {
         Ok(p) => p,

@@ -72,11 +72,25 @@ pub struct Refused {
 /// (never two packages with one attempt number in a ceremony) and which
 /// message of the batch it signed (0 is the message itself). Each took
 /// nonces of their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "SignedAttemptForm")]
 pub struct SignedAttempt {
     pub attempt: u32,
     pub message: u32,
+    /// The share sent, and the package it is for, so that a share lost to
+    /// a crash is sent again (its nonces are never used again). Absent in
+    /// entries written before shares were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<SentShare>,
+}
+
+/// A signature share as sent: public once sent, so kept in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentShare {
+    /// SHA-256 of the signing package's bytes as the coordinator sent them.
+    pub package_sha256: Sha256Digest,
+    #[serde(with = "quorate_types::hex_bytes")]
+    pub share: Vec<u8>,
 }
 
 /// A signed attempt as journals wrote it: a bare attempt number (before
@@ -85,7 +99,12 @@ pub struct SignedAttempt {
 #[serde(untagged)]
 enum SignedAttemptForm {
     Attempt(u32),
-    Message { attempt: u32, message: u32 },
+    Message {
+        attempt: u32,
+        message: u32,
+        #[serde(default)]
+        sent: Option<SentShare>,
+    },
 }
 
 impl From<SignedAttemptForm> for SignedAttempt {
@@ -94,8 +113,17 @@ impl From<SignedAttemptForm> for SignedAttempt {
             SignedAttemptForm::Attempt(attempt) => Self {
                 attempt,
                 message: 0,
+                sent: None,
             },
-            SignedAttemptForm::Message { attempt, message } => Self { attempt, message },
+            SignedAttemptForm::Message {
+                attempt,
+                message,
+                sent,
+            } => Self {
+                attempt,
+                message,
+                sent,
+            },
         }
     }
 }
@@ -104,6 +132,14 @@ impl Entry {
     /// Whether this agent released a share for `attempt`.
     pub fn signed(&self, attempt: u32) -> bool {
         self.signed_attempts.iter().any(|s| s.attempt == attempt)
+    }
+
+    /// The share this agent sent for `attempt`, if it kept it.
+    pub fn sent_share(&self, attempt: u32) -> Option<&SentShare> {
+        self.signed_attempts
+            .iter()
+            .find(|s| s.attempt == attempt)
+            .and_then(|s| s.sent.as_ref())
     }
 
     /// Notes a refusal, unless it repeats the latest one, keeping the

@@ -46,7 +46,8 @@ fn an_entry_from_before_statements_still_reads() {
         entry.signed_attempts,
         vec![SignedAttempt {
             attempt: 1,
-            message: 0
+            message: 0,
+            sent: None,
         }]
     );
     assert!(entry.follow_ups.is_empty());
@@ -66,6 +67,7 @@ async fn updates_keep_the_statement_and_the_outcome_survives_reopening() {
                 e.signed_attempts.push(SignedAttempt {
                     attempt: 3,
                     message: 1,
+                    sent: None,
                 })
             })
             .await
@@ -95,7 +97,8 @@ async fn updates_keep_the_statement_and_the_outcome_survives_reopening() {
         back.signed_attempts,
         vec![SignedAttempt {
             attempt: 3,
-            message: 1
+            message: 1,
+            sent: None,
         }]
     );
     assert!(back.signed(3) && !back.signed(1));

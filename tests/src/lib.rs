@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: a local deployment in a temporary
 //! directory, and raw gRPC clients that act as one participant.
 
+pub mod process;
+
 use std::time::Duration;
 
 use quorate::local::{LocalDeployment, REQUESTER, sample_roster};

@@ -24,6 +24,8 @@ pub struct CeremonyView {
     pub attempt: u32,
     /// The signers of the signing package that is out.
     pub signing_set: Vec<ParticipantId>,
+    /// The signers whose shares of that package the coordinator holds.
+    pub shares_received: Vec<ParticipantId>,
     /// The signed statements the coordinator lists as approvals, as sent.
     pub approvals: Vec<Vec<u8>>,
     /// Still taking input: not signed, rejected, expired, failed or cancelled.

@@ -233,9 +233,15 @@ impl TryFrom<&crate::CeremonyStatus> for quorate_types::CeremonyView {
             .iter()
             .map(|s| participant("signing_set", s))
             .collect::<Result<_, _>>()?;
+        let shares_received = status
+            .shares_received
+            .iter()
+            .map(|s| participant("shares_received", s))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             id,
             key_group,
+            shares_received,
             requester: status.requester.clone(),
             message: status.message.clone(),
             message_sha256,

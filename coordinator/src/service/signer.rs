@@ -182,9 +182,25 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
                 RefusedAction::Approve,
             )
             .await?;
-        let event = Event::Approved {
-            statement,
-            commitments: commitments(&body.commitments)?,
+        let commitments = commitments(&body.commitments)?;
+        // An agent resends its approval until it is acknowledged (a crash
+        // or the network may have lost the reply). A resent approval is
+        // idempotent: the approval stands, and the commitments it brings
+        // replace those whose nonces the agent never kept.
+        let id = ceremony_id(&body.ceremony)?;
+        let resent = ceremony_for(&self.hub, &id, &caller)
+            .await
+            .is_ok_and(|c| c.approval_of(&caller) == Some(&statement));
+        let event = if resent {
+            Event::Committed {
+                participant: caller.clone(),
+                commitments,
+            }
+        } else {
+            Event::Approved {
+                statement,
+                commitments,
+            }
         };
         self.act(&caller, &body.ceremony, event).await
     }
@@ -207,6 +223,15 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
             && let Err(e) = quorate_types::limits::check_reason(reason)
         {
             return Err(Status::invalid_argument(format!("statement.{e}")));
+        }
+        // A resent rejection (its reply was lost) is acknowledged as is.
+        let id = ceremony_id(&body.ceremony)?;
+        if let Ok(c) = ceremony_for(&self.hub, &id, &caller).await
+            && c.statements().contains(&statement)
+        {
+            return Ok(Response::new(proto::Ack {
+                ceremony: Some(c.status()),
+            }));
         }
         let event = Event::Rejected { statement };
         self.act(&caller, &body.ceremony, event).await

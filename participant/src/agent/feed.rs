@@ -34,8 +34,34 @@ impl Agent {
                         state.audit = Some(audit);
                     }
                     tracing::info!(participant = %self.config.id, "connected to the coordinator");
-                    while let Some(work) = feed.message().await? {
-                        queues.dispatch(&self, work);
+                    let mut resend = tokio::time::interval(RESEND_EVERY);
+                    loop {
+                        tokio::select! {
+                            work = feed.message() => match work? {
+                                Some(work) => queues.dispatch(&self, work),
+                                None => break,
+                            },
+                            _ = resend.tick() => {
+                                // What the coordinator may have lost goes
+                                // through its ceremony's queue again.
+                                let owed: Vec<proto::Work> = {
+                                    let state = self.state.lock().await;
+                                    state
+                                        .work
+                                        .values()
+                                        .filter(|w| {
+                                            w.ceremony.as_ref().is_some_and(|c| {
+                                                is_open(c) && self.owes_a_resend(c)
+                                            })
+                                        })
+                                        .cloned()
+                                        .collect()
+                                };
+                                for work in owed {
+                                    queues.dispatch(&self, work);
+                                }
+                            }
+                        }
                     }
                     anyhow::Ok(())
                 };

@@ -148,6 +148,26 @@ impl Agent {
             });
         }
         if let Some(entry) = self.journal_entry(id)? {
+            // The same decision, not delivered yet: deliver it now.
+            if entry.decision == decision && !entry.acknowledged {
+                let mut client = state
+                    .client
+                    .clone()
+                    .ok_or_else(|| AgentError::Offline("not connected yet".into()))?;
+                drop(state);
+                let ack = self.deliver(id, entry, &mut client).await.map_err(|e| {
+                    AgentError::Undelivered {
+                        id: id.clone(),
+                        why: e.to_string(),
+                    }
+                })?;
+                return Ok(ReviewItem {
+                    status: ack.ceremony.unwrap_or(status),
+                    decision: Some(decision),
+                    record: None,
+                    refusals: Vec::new(),
+                });
+            }
             return Err(AgentError::Decided {
                 id: id.clone(),
                 decision: entry.decision,
@@ -198,13 +218,41 @@ impl Agent {
             .put(id, &entry)
             .await
             .map_err(|e| AgentError::Journal(e.to_string()))?;
-        let reply = match decision {
+        let ack =
+            self.deliver(id, entry, &mut client)
+                .await
+                .map_err(|e| AgentError::Undelivered {
+                    id: id.clone(),
+                    why: e.to_string(),
+                })?;
+        let status = ack.ceremony.unwrap_or(status);
+        Ok(ReviewItem {
+            status,
+            decision: Some(decision),
+            record: None,
+            refusals: Vec::new(),
+        })
+    }
+
+    /// Sends the journaled decision `entry`: an approval with fresh
+    /// commitments (whose nonces are then held), or a rejection. Once the
+    /// coordinator acknowledges it, the journal notes so. Until then the
+    /// agent sends it again at each news of the ceremony and every
+    /// [`RESEND_EVERY`] (DESIGN invariant 7); the coordinator takes a
+    /// resend as the same decision.
+    pub(super) async fn deliver(
+        &self,
+        id: &CeremonyId,
+        entry: Entry,
+        client: &mut Client,
+    ) -> Result<proto::Ack, AgentError> {
+        let reply = match entry.decision {
             Decision::Approved => {
                 let (nonces, commitments) = self.fresh_nonces()?;
                 let reply = client
                     .approve(proto::ApproveRequest {
                         ceremony: id.to_string(),
-                        statement,
+                        statement: entry.statement.clone(),
                         commitments,
                     })
                     .await;
@@ -219,21 +267,15 @@ impl Agent {
                 client
                     .reject(proto::RejectRequest {
                         ceremony: id.to_string(),
-                        statement,
+                        statement: entry.statement.clone(),
                     })
                     .await
             }
         };
         let ack = reply.map_err(AgentError::Coordinator)?.into_inner();
-        tracing::info!(participant = %self.config.id, ceremony = %id, ?decision, "decision sent");
+        tracing::info!(participant = %self.config.id, ceremony = %id, decision = ?entry.decision, "decision delivered");
         let entry = self.acknowledge(id, entry);
         self.want_record_check(id, &entry, true);
-        let status = ack.ceremony.unwrap_or(status);
-        Ok(ReviewItem {
-            status,
-            decision: Some(decision),
-            record: None,
-            refusals: Vec::new(),
-        })
+        Ok(ack)
     }
 }

@@ -49,6 +49,8 @@ impl Agent {
                 self.decide(&id, Decision::Approved, None).await.map(|_| ())
             }
             None => Ok(()),
+            // Journaled, not yet held by the coordinator: send it again.
+            Some(entry) if !entry.acknowledged => self.redeliver(&id, entry).await,
             Some(entry) if entry.decision == Decision::Rejected => Ok(()),
             Some(entry) => self.carry_on(&id, &status, &work, entry).await,
         };
@@ -68,6 +70,30 @@ impl Agent {
                 entry
             }
         }
+    }
+
+    /// Sends a journaled decision the coordinator does not list yet.
+    async fn redeliver(&self, id: &CeremonyId, entry: Entry) -> Result<(), AgentError> {
+        let client = self.state.lock().await.client.clone();
+        let mut client = client.ok_or_else(|| AgentError::Offline("not connected".into()))?;
+        self.deliver(id, entry, &mut client).await.map(|_| ())
+    }
+
+    /// Whether the ceremony waits on something this agent sent that the
+    /// coordinator may have lost: a decision it has not acknowledged, or a
+    /// share of the current attempt it does not hold.
+    pub(super) fn owes_a_resend(&self, status: &proto::CeremonyStatus) -> bool {
+        let Ok(id) = CeremonyId::new(&status.id) else {
+            return false;
+        };
+        let Ok(Some(entry)) = self.journal.get(&id) else {
+            return false;
+        };
+        let me = self.config.id.as_str();
+        !entry.acknowledged
+            || (status.signing_set.iter().any(|s| s == me)
+                && !status.shares_received.iter().any(|s| s == me)
+                && entry.sent_share(status.attempt).is_some())
     }
 
     /// Marks the decision acknowledged once the coordinator lists it, and
@@ -126,6 +152,22 @@ impl Agent {
         });
         match verdict {
             Verdict::Wait => Ok(()),
+            Verdict::Resend { share } => {
+                drop(state);
+                let reply = client
+                    .submit_share(proto::SubmitShareRequest {
+                        ceremony: id.to_string(),
+                        attempt: view.attempt,
+                        signature_share: share,
+                    })
+                    .await;
+                tracing::info!(participant = %self.config.id, ceremony = %id, attempt = view.attempt, ok = reply.is_ok(), "signature share sent again");
+                match reply {
+                    // It arrived after all.
+                    Err(status) if status.code() == Code::AlreadyExists => Ok(()),
+                    reply => reply.map(|_| ()).map_err(AgentError::Coordinator),
+                }
+            }
             Verdict::CommitAfresh => {
                 state.nonces.remove(id);
                 drop(state);
@@ -162,9 +204,13 @@ impl Agent {
                 let signed = SignedAttempt {
                     attempt: view.attempt,
                     message,
+                    sent: Some(SentShare {
+                        package_sha256: Sha256Digest::of(&work.signing_package),
+                        share: share.serialize(),
+                    }),
                 };
                 self.journal
-                    .update(id, |e| e.signed_attempts.push(signed))
+                    .update(id, |e| e.signed_attempts.push(signed.clone()))
                     .await
                     .map_err(|e| AgentError::Journal(e.to_string()))?;
                 let reply = client

@@ -99,6 +99,7 @@ impl Fixture {
             version: 5,
             attempt: 1,
             signing_set: Vec::new(),
+            shares_received: Vec::new(),
             approvals: Vec::new(),
             open: true,
         };
@@ -168,6 +169,7 @@ struct Row {
 
 #[derive(Debug, PartialEq)]
 enum Want {
+    Resend,
     Sign { message: u32 },
     CommitAfresh,
     Wait,
@@ -211,6 +213,7 @@ fn check(f: &Fixture, rows: &[Row]) {
                 assert_eq!(*expected, Sha256Digest::of(MESSAGE), "{}", row.name);
                 Want::Sign { message: *message }
             }
+            Verdict::Resend { .. } => Want::Resend,
             Verdict::CommitAfresh => Want::CommitAfresh,
             Verdict::Wait => Want::Wait,
             Verdict::Refuse(r) => Want::Refuse(code(r)),
@@ -400,6 +403,7 @@ fn what_alice_did_not_approve_or_no_longer_concerns_her() {
     f.entry.signed_attempts.push(SignedAttempt {
         attempt: 1,
         message: 0,
+        sent: None,
     });
     check(&f, &[row("her share of attempt 1 is out", Want::Wait)]);
     f.entry.signed_attempts.clear();
@@ -438,4 +442,49 @@ fn only_refusals_over_a_package_naming_her_nonces_destroy_them() {
     .map(code)
     .collect();
     assert_eq!(destroys, ["policy_violation", "wrong_message"]);
+}
+
+#[test]
+fn a_share_the_coordinator_lost_is_sent_again_for_that_package_only() {
+    let mut f = Fixture::new();
+    let package = f.package(&["alice", "carol", "erin"], MESSAGE);
+    let share = vec![7; 32];
+    f.entry.signed_attempts.push(SignedAttempt {
+        attempt: 1,
+        message: 0,
+        sent: Some(crate::journal::SentShare {
+            package_sha256: Sha256Digest::of(&package),
+            share: share.clone(),
+        }),
+    });
+    f.view.signing_set = vec![pid("alice"), pid("carol"), pid("erin")];
+    let row = |name, package: &Vec<u8>, want| Row {
+        name,
+        held_since: None,
+        package: package.clone(),
+        commitments_wanted: false,
+        want,
+    };
+    check(
+        &f,
+        &[row(
+            "the coordinator lacks her share of this package",
+            &package,
+            Want::Resend,
+        )],
+    );
+    let Verdict::Resend { share: again } = run(&f, &row("", &package, Want::Resend)) else {
+        panic!("a resend");
+    };
+    assert_eq!(again, share, "the very share she sent");
+    check(
+        &f,
+        &[row(
+            "another package under the same attempt: nothing is signed or sent",
+            &f.package(&["alice", "carol", "dave"], MESSAGE),
+            Want::Wait,
+        )],
+    );
+    f.view.shares_received = vec![pid("alice")];
+    check(&f, &[row("the coordinator holds it", &package, Want::Wait)]);
 }

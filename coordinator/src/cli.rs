@@ -1,0 +1,65 @@
+//! The `quorate-coordinator` command: parses its arguments and serves until
+//! Ctrl-C or SIGTERM, then stops gracefully (in-flight calls finish, the
+//! store closes). The binary's `main` is this.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "quorate-coordinator",
+    version,
+    about = "The quorate signing coordinator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve gRPC with the state in the configured sled directory.
+    Serve {
+        /// coordinator.toml: `listen = "127.0.0.1:7400"`, `data_dir = "..."`.
+        #[arg(long)]
+        config: PathBuf,
+        /// Serve plaintext, with callers naming themselves, on loopback
+        /// only: for development on one machine. Without it the
+        /// configuration must have [tls].
+        #[arg(long)]
+        insecure_plaintext: bool,
+    },
+}
+
+/// Runs the command line of `quorate-coordinator`.
+pub async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            config,
+            insecure_plaintext,
+        } => {
+            let mut config = crate::Config::load(&config)?;
+            config.insecure_plaintext |= insecure_plaintext;
+            let running = crate::start(&config).await?;
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => {
+                    r?;
+                    tracing::info!("interrupted; stopping");
+                }
+                _ = terminate.recv() => {
+                    tracing::info!("terminated; stopping");
+                }
+            }
+            running.stop().await
+        }
+    }
+}

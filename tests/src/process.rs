@@ -1,0 +1,145 @@
+//! A deployment's coordinator as a separate OS process, to be killed with
+//! SIGKILL (or stopped with SIGTERM) and started again over the same store.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use quorate::local::LocalDeployment;
+use serde::Serialize;
+
+use crate::T;
+
+/// The coordinator of a [`LocalDeployment`], run by the real command line
+/// (`bin`) as a child process: same port, store, TLS files and parties.
+pub struct CoordinatorProcess {
+    bin: PathBuf,
+    config: PathBuf,
+    child: Option<Child>,
+}
+
+#[derive(Serialize)]
+struct Toml<'a> {
+    listen: String,
+    data_dir: &'a Path,
+    log_origin: &'a str,
+    tls: Tls<'a>,
+    party: &'a [quorate_types::Party],
+}
+
+#[derive(Serialize)]
+struct Tls<'a> {
+    cert: &'a Path,
+    key: &'a Path,
+    client_ca: &'a Path,
+}
+
+impl CoordinatorProcess {
+    /// Stops `d`'s in-process coordinator and starts the same coordinator
+    /// as a process of `bin`, serving before this returns.
+    pub async fn take_over(d: &mut LocalDeployment, bin: &str) -> Self {
+        d.stop_coordinator()
+            .await
+            .expect("the in-process coordinator stops");
+        let c = &d.coordinator_config;
+        let tls = c.tls.as_ref().expect("a local deployment serves TLS");
+        let toml = toml::to_string(&Toml {
+            listen: c.listen.to_string(),
+            data_dir: &c.data_dir,
+            log_origin: &c.log_origin,
+            tls: Tls {
+                cert: &tls.cert,
+                key: &tls.key,
+                client_ca: &tls.client_ca,
+            },
+            party: &c.parties,
+        })
+        .expect("the configuration encodes");
+        let config = d.dir.join("coordinator.toml");
+        std::fs::write(&config, toml).expect("the configuration is written");
+        let mut process = Self {
+            bin: PathBuf::from(bin),
+            config,
+            child: None,
+        };
+        process.start(d).await;
+        process
+    }
+
+    /// Starts the process and waits until it serves.
+    pub async fn start(&mut self, d: &LocalDeployment) {
+        assert!(self.child.is_none(), "already running");
+        let child = Command::new(&self.bin)
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the coordinator process starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + T;
+        loop {
+            if let Ok(mut clients) = d.clients(quorate::local::AUDITOR).await
+                && clients
+                    .audit
+                    .checkpoint(quorate_wire::CheckpointRequest {})
+                    .await
+                    .is_ok()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the coordinator did not serve within {T:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL is sent");
+        child.wait().expect("the process is reaped");
+    }
+
+    /// Sends `signal` (e.g. "STOP", "TERM") to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// SIGTERM, then waits (at most [`T`]) for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + T;
+        loop {
+            if let Some(status) = child.try_wait().expect("the process is waited for") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the coordinator did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for CoordinatorProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

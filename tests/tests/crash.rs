@@ -1,0 +1,115 @@
+//! The coordinator as a real process, killed with SIGKILL (and stopped with
+//! SIGTERM) while ceremonies are under way: a crash never loses an approval
+//! or a signature share, and an approved ceremony still signs, well within
+//! its signing deadline (no signer is dropped for a share the crash lost).
+
+use quorate::local::REQUESTER;
+use quorate_e2e::process::CoordinatorProcess;
+use quorate_e2e::*;
+use quorate_wire::{self as proto, CeremonyState};
+use tonic::Code;
+
+const BIN: &str = env!("CARGO_BIN_EXE_quorate-coordinator-process");
+
+/// A deployment whose coordinator runs as a process, and a ceremony that
+/// alice and carol approved (erin's approval is the third it needs).
+async fn approved_by_two(
+    dir: &std::path::Path,
+) -> (quorate::local::LocalDeployment, CoordinatorProcess, String) {
+    let mut d = deploy(dir).await;
+    let coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
+    let id = request(&d, MANIFEST).await;
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    d.approve(&pid("carol"), &id, T).await.unwrap();
+    (d, coordinator, id)
+}
+
+/// Approved by everyone, signed at the first attempt, nobody dropped.
+fn signed_without_loss(d: &quorate::local::LocalDeployment, s: &proto::CeremonyStatus) {
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    assert!(s.dropped.is_empty(), "{:?}", s.dropped);
+    assert_eq!(s.attempt, 1, "{}", s.summary);
+    verify(d, s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_approval_given_while_the_coordinator_is_down_is_delivered_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, mut coordinator, id) = approved_by_two(dir.path()).await;
+    d.wait_pending(&pid("erin"), &id, T).await.unwrap();
+
+    coordinator.kill();
+    // Erin approves while the coordinator is dead: journaled, not lost.
+    let err = d
+        .control(&pid("erin"))
+        .await
+        .unwrap()
+        .approve(proto::DecideRequest {
+            ceremony: id.clone(),
+            reason: String::new(),
+        })
+        .await
+        .expect_err("nobody to deliver the approval to");
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(err.message().contains("journaled"), "{}", err.message());
+
+    coordinator.start(&d).await;
+    // The agent sends it again on its own; the ceremony signs.
+    let s = d.wait_finished(&id, T).await.unwrap();
+    signed_without_loss(&d, &s);
+    let approvers: Vec<&str> = s.approvals.iter().map(|a| a.participant.as_str()).collect();
+    assert_eq!(approvers, ["alice", "carol", "erin"]);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shares_caught_in_a_crash_are_sent_again_and_the_ceremony_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, mut coordinator, id) = approved_by_two(dir.path()).await;
+    // Erin's approval forms the package. The coordinator is frozen at
+    // once, so the shares the agents send reach a process that never
+    // records them, and then it is killed.
+    d.approve(&pid("erin"), &id, T).await.unwrap();
+    coordinator.signal("STOP");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    coordinator.kill();
+
+    coordinator.start(&d).await;
+    let s = d.wait_finished(&id, T).await.unwrap();
+    signed_without_loss(&d, &s);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_stops_the_coordinator_gracefully_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
+    let id = request(&d, MANIFEST).await;
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    let before = status(&d, &id).await;
+
+    let exit = coordinator.terminate();
+    assert!(
+        exit.success(),
+        "SIGTERM ends the coordinator cleanly: {exit}"
+    );
+    coordinator.start(&d).await;
+    assert_eq!(status(&d, &id).await, before);
+    d.approve(&pid("carol"), &id, T).await.unwrap();
+    d.approve(&pid("erin"), &id, T).await.unwrap();
+    let s = d.wait_finished(&id, T).await.unwrap();
+    signed_without_loss(&d, &s);
+    // The requester is still served after the restart.
+    let listed = d
+        .clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .list(proto::ListCeremoniesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.ceremonies.len(), 1);
+    d.stop().await.unwrap();
+}
