@@ -51,3 +51,57 @@ pub fn status_error(status: tonic::Status) -> anyhow::Error {
         status.message()
     )
 }
+
+/// How many times a create is tried when the coordinator cannot be
+/// reached or its reply is lost.
+pub const CREATE_TRIES: u32 = 6;
+
+/// Whether a failed call may simply be made again: the coordinator was
+/// not reached, or its answer was lost.
+fn transient(status: &tonic::Status) -> bool {
+    use tonic::Code;
+    matches!(
+        status.code(),
+        Code::Unavailable
+            | Code::Unknown
+            | Code::Cancelled
+            | Code::DeadlineExceeded
+            | Code::Aborted
+    )
+}
+
+/// Asks for a ceremony under `request.request_id` (made up if empty),
+/// trying again, with the same request id, while the coordinator cannot be
+/// reached or its reply is lost: a request made twice makes one ceremony.
+/// If it still cannot confirm the request, the error says how to find it.
+pub async fn create_ceremony(
+    target: &Target,
+    mut request: quorate_wire::CreateCeremonyRequest,
+) -> anyhow::Result<quorate_wire::CeremonyStatus> {
+    if request.request_id.is_empty() {
+        let mut bytes = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+        request.request_id = hex::encode(bytes);
+    }
+    let mut pause = std::time::Duration::from_millis(100);
+    let mut last = String::new();
+    for _ in 0..CREATE_TRIES {
+        match Clients::connect(target).await {
+            Ok(mut clients) => match clients.ceremonies.create(request.clone()).await {
+                Ok(status) => return Ok(status.into_inner()),
+                Err(status) if transient(&status) => last = status.message().to_string(),
+                Err(status) => return Err(status_error(status)),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+    }
+    anyhow::bail!(
+        "the coordinator did not confirm the request ({last}); it may have made it: run the \
+         same command with --request-id {} to get that ceremony (a request is never made \
+         twice), or look for it with `quorate ceremonies --key-group {}`",
+        request.request_id,
+        request.key_group
+    )
+}

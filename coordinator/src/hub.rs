@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_ceremonies::{Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request};
 use quorate_types::KeyGroupFile;
-use quorate_types::{CeremonyId, KeyGroupName, ParticipantId, Party, Roster};
+use quorate_types::{CeremonyId, KeyGroupName, ParticipantId, Party, RequestId, Roster};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
 
@@ -33,6 +33,14 @@ pub enum HubError {
     InvalidRoster(KeyGroupName, String),
     #[error("the roster of key group {0} changed meanwhile; read it again and retry")]
     RosterRace(KeyGroupName),
+    #[error(
+        "request_id: {request} named ceremony {ceremony}, another request of yours; \
+         choose a new request id for a new request"
+    )]
+    RequestIdTaken {
+        request: RequestId,
+        ceremony: CeremonyId,
+    },
     #[error(transparent)]
     Ceremony(#[from] CeremonyError),
     #[error(transparent)]
@@ -257,26 +265,54 @@ impl<S: CeremonyStore> Hub<S> {
             .collect()
     }
 
+    /// Records a new ceremony of `key_group` for `requester`; with a
+    /// `request_id`, the ceremony that request made if it was made before.
+    /// Whether it was made now.
     pub async fn create(
         &self,
         key_group: &str,
         requester: String,
         asked: Asked,
         break_glass: Option<String>,
-    ) -> Result<Arc<Snapshot>, HubError> {
+        request_id: Option<RequestId>,
+    ) -> Result<(Arc<Snapshot>, bool), HubError> {
         let Asked {
             label,
             message,
             context,
             follow_ups,
         } = asked;
+        let id = match &request_id {
+            Some(r) => CeremonyId::of_request(&requester, r),
+            None => new_ceremony_id(),
+        };
+        // A request made again (a retry after a lost reply) gets the
+        // ceremony it made, whatever happened to it since; another request
+        // under the same request id is refused.
+        if let (Some(request), Ok(made)) = (&request_id, self.ceremony(&id).await) {
+            let first = made.request();
+            let same = first.requester == requester
+                && first.key_group.as_str() == key_group
+                && first.message == message
+                && first.label == label
+                && first.context == context
+                && first.follow_ups == follow_ups
+                && first.break_glass == break_glass;
+            if !same {
+                return Err(HubError::RequestIdTaken {
+                    request: request.clone(),
+                    ceremony: id,
+                });
+            }
+            return Ok((made, false));
+        }
         let name =
             KeyGroupName::new(key_group).map_err(|e| HubError::UnknownKeyGroup(e.to_string()))?;
         let group = self
             .key_group(&name)
             .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
         let request = Request {
-            id: new_ceremony_id(),
+            id,
             key_group: name,
             requester,
             label,
@@ -307,7 +343,7 @@ impl<S: CeremonyStore> Hub<S> {
             })),
         );
         let _ = self.changes.send(id);
-        Ok(ceremony)
+        Ok((ceremony, true))
     }
 
     /// Hands `event` to the ceremony's engine; if the engine accepts it,

@@ -113,3 +113,100 @@ async fn sigterm_stops_the_coordinator_gracefully_and_nothing_is_lost() {
     assert_eq!(listed.ceremonies.len(), 1);
     d.stop().await.unwrap();
 }
+
+/// The one ceremony a requester has made so far, if exactly one.
+async fn only_ceremony(d: &quorate::local::LocalDeployment) -> proto::CeremonyStatus {
+    let mut listed = d
+        .clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .list(proto::ListCeremoniesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .ceremonies;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    listed.remove(0)
+}
+
+fn manifest_request(request_id: &str) -> proto::CreateCeremonyRequest {
+    proto::CreateCeremonyRequest {
+        key_group: "release".into(),
+        message: MANIFEST.as_bytes().to_vec(),
+        label: "SHA256SUMS".into(),
+        request_id: request_id.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_made_again_gets_the_ceremony_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy(dir.path()).await;
+    let mut clients = d.clients(REQUESTER).await.unwrap();
+    let first = clients
+        .ceremonies
+        .create(manifest_request("release-1.0-rc1"))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = clients
+        .ceremonies
+        .create(manifest_request("release-1.0-rc1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.id, first.id);
+    assert_eq!(only_ceremony(&d).await.id, first.id);
+
+    // The same request id for another message is refused, naming it.
+    let mut other = manifest_request("release-1.0-rc1");
+    other.message = b"another manifest\n".to_vec();
+    let err = clients.ceremonies.create(other).await.unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists, "{err}");
+    assert!(err.message().contains("request_id") && err.message().contains(&first.id));
+    // A request id that is not a name is refused; nothing more is made.
+    let err = clients
+        .ceremonies
+        .create(manifest_request("not a name"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err}");
+    assert!(
+        err.message().starts_with("request_id:"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(only_ceremony(&d).await.id, first.id);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_caught_in_a_crash_is_retried_and_made_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
+    let target = d.target(REQUESTER).unwrap();
+    // The coordinator is frozen while the request is on its way, then
+    // killed and started again: `quorate sign`'s create tries again with
+    // the same request id.
+    coordinator.signal("STOP");
+    let asking = tokio::spawn(async move {
+        quorate::client::create_ceremony(&target, manifest_request("")).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    coordinator.kill();
+    coordinator.start(&d).await;
+    let made = tokio::time::timeout(T, asking)
+        .await
+        .expect("the request is answered")
+        .unwrap()
+        .expect("the request is made after the restart");
+    assert_eq!(only_ceremony(&d).await.id, made.id);
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &made.id, T).await.unwrap();
+    }
+    signed_without_loss(&d, &d.wait_finished(&made.id, T).await.unwrap());
+    d.stop().await.unwrap();
+}

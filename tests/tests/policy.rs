@@ -181,8 +181,7 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
                     label: "SHA256SUMS".into(),
                     break_glass,
                     justification: justification.into(),
-                    context: Vec::new(),
-                    follow_ups: Vec::new(),
+                    ..Default::default()
                 })
                 .await
         }

@@ -79,6 +79,11 @@ pub struct Args {
     /// Why break-glass is needed (mandatory with --break-glass).
     #[arg(long)]
     pub justification: Option<String>,
+    /// Your own name for this request (default: a random one). The same
+    /// request with the same id returns the ceremony it made, never a
+    /// second one: use it to retry a request whose answer was lost.
+    #[arg(long)]
+    pub request_id: Option<String>,
 }
 
 pub async fn run(args: Args, target: &Target) -> anyhow::Result<()> {
@@ -101,6 +106,7 @@ pub async fn run(args: Args, target: &Target) -> anyhow::Result<()> {
         output,
         break_glass,
         justification,
+        request_id,
     } = args;
     let justification = justification.unwrap_or_default();
     match quorate_types::limits::check_justification(break_glass, &justification) {
@@ -187,9 +193,9 @@ pub async fn run(args: Args, target: &Target) -> anyhow::Result<()> {
     let mut clients = Clients::connect(target).await?;
     // The group key wraps the signature (and checks it first).
     let key = quorate::formats::group_key(&mut clients, &key_group).await?;
-    let status = clients
-        .ceremonies
-        .create(proto::CreateCeremonyRequest {
+    let status = quorate::client::create_ceremony(
+        target,
+        proto::CreateCeremonyRequest {
             key_group,
             message: bytes,
             label,
@@ -197,10 +203,10 @@ pub async fn run(args: Args, target: &Target) -> anyhow::Result<()> {
             justification,
             context,
             follow_ups: follow_ups.iter().map(Into::into).collect(),
-        })
-        .await
-        .map_err(status_error)?
-        .into_inner();
+            request_id: request_id.unwrap_or_default(),
+        },
+    )
+    .await?;
     println!("{}", status.id);
     if !wait {
         if format == SignatureFormat::GitTag {

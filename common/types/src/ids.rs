@@ -98,6 +98,24 @@ name_type!(
     KeyGroupName,
     "key group name"
 );
+name_type!(
+    /// A requester's own name for one request, so that a retry of it
+    /// (after a lost reply) finds the ceremony it made instead of making
+    /// another.
+    RequestId,
+    "request id"
+);
+
+impl CeremonyId {
+    /// The id of the ceremony `requester` asks for under `request`: the
+    /// same for every retry, another for every requester.
+    pub fn of_request(requester: &str, request: &RequestId) -> CeremonyId {
+        let digest =
+            crate::sha256(format!("quorate-request/v1\n{requester}\n{}", request.0).as_bytes());
+        // 16 hex digits are a valid id.
+        CeremonyId(hex::encode(&digest[..8]))
+    }
+}
 
 impl ParticipantId {
     /// The FROST identifier of this participant: a hash of its id, so that
@@ -122,6 +140,20 @@ mod tests {
         assert!(ParticipantId::new("x".repeat(65)).is_err());
         let err = KeyGroupName::new("../etc").unwrap_err();
         assert!(err.to_string().contains("key group name"));
+    }
+
+    #[test]
+    fn a_request_id_names_one_ceremony_per_requester() {
+        let r = RequestId::new("b6f1c0de").unwrap();
+        let id = CeremonyId::of_request("release-manager", &r);
+        assert_eq!(id, CeremonyId::of_request("release-manager", &r));
+        assert_ne!(id, CeremonyId::of_request("release-deputy", &r));
+        assert_ne!(
+            id,
+            CeremonyId::of_request("release-manager", &RequestId::new("b6f1c0df").unwrap())
+        );
+        assert!(CeremonyId::new(id.as_str()).is_ok());
+        assert_eq!(id.as_str().len(), 16);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod view;
 
 pub use digest::Sha256Digest;
 pub use identity::PublicIdentity;
-pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId};
+pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId, RequestId};
 pub use key_group::KeyGroupFile;
 pub use parties::{Party, PartyRole};
 pub use policy::{Policy, PolicyError};

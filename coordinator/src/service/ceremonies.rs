@@ -86,7 +86,14 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
             .map_err(invalid)?
             .map(str::to_string);
         let follow_ups = proto::convert::follow_ups("follow_ups", &body.follow_ups)?;
-        let ceremony = self
+        let request_id = match body.request_id.as_str() {
+            "" => None,
+            r => Some(
+                quorate_types::RequestId::new(r)
+                    .map_err(|e| Status::invalid_argument(format!("request_id: {e}")))?,
+            ),
+        };
+        let (ceremony, made) = self
             .hub
             .create(
                 &body.key_group,
@@ -98,10 +105,13 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                     follow_ups,
                 },
                 break_glass,
+                request_id,
             )
             .await
             .map_err(to_status_error)?;
-        self.observer.created(&ceremony);
+        if made {
+            self.observer.created(&ceremony);
+        }
         Ok(Response::new(ceremony.status()))
     }
 

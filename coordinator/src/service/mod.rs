@@ -161,7 +161,9 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         HubError::UnknownCeremony(_) | HubError::UnknownKeyGroup(_) => {
             Status::not_found(e.to_string())
         }
-        HubError::KeyGroupExists(_) => Status::already_exists(e.to_string()),
+        HubError::KeyGroupExists(_) | HubError::RequestIdTaken { .. } => {
+            Status::already_exists(e.to_string())
+        }
         HubError::InvalidKeyGroup(_) | HubError::InvalidRoster(..) => {
             Status::invalid_argument(e.to_string())
         }
