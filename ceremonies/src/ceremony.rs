@@ -77,6 +77,8 @@ pub struct Ceremony {
     last_round_at: Option<Timestamp>,
     /// Events applied so far.
     version: u64,
+    /// The time of the latest event (the request's, before any).
+    last_at: Timestamp,
     phase: Phase,
 }
 
@@ -89,6 +91,7 @@ impl Ceremony {
     /// A ceremony of `request` with nothing applied yet, its request not
     /// checked.
     fn unjudged(request: Request, key_group: Arc<KeyGroup>) -> Self {
+        let created_at = request.created_at;
         Self {
             message_sha256: Sha256Digest::of(&request.message),
             request,
@@ -104,6 +107,7 @@ impl Ceremony {
             attempts: 0,
             last_round_at: None,
             version: 0,
+            last_at: created_at,
             phase: Phase::ExpectApprovals,
         }
     }
@@ -127,6 +131,7 @@ impl Ceremony {
         let mut next = self.clone();
         let actions = next.apply(event, now)?;
         next.version += 1;
+        next.last_at = next.last_at.max(now);
         *self = next;
         Ok(actions)
     }

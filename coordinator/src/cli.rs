@@ -30,6 +30,13 @@ enum Command {
         #[arg(long)]
         insecure_plaintext: bool,
     },
+    /// Print the record's verifier key (`<origin>+<key id>+<key>`), which
+    /// agents (`log_key` in agent.toml) and auditors (`--log-key`) check
+    /// the record's checkpoints with. Reads only the data directory.
+    LogKey {
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 /// Runs the command line of `quorate-coordinator`.
@@ -41,6 +48,12 @@ pub async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::LogKey { config } => {
+            let config = crate::Config::load(&config)?;
+            let key = crate::log_key::load(&config.data_dir, &config.log_origin)?;
+            println!("{}", key.verifier_key());
+            Ok(())
+        }
         Command::Serve {
             config,
             insecure_plaintext,

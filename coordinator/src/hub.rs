@@ -356,7 +356,9 @@ impl<S: CeremonyStore> Hub<S> {
     ) -> Result<(Arc<Snapshot>, Vec<Action>), HubError> {
         let live = self.live(id)?;
         let mut live = live.lock().await;
-        let at = self.clock.now();
+        // Never before the ceremony's latest event, whatever the clock
+        // says (it may step back): the record never goes back in time.
+        let at = self.clock.now().max(live.ceremony.last_event_at());
         let mut next = live.ceremony.ceremony().clone();
         let actions = next.handle(&event, at)?;
         let entry = Entry::CeremonyEvent {

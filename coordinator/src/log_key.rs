@@ -35,6 +35,18 @@ pub fn load_or_create(data_dir: &Path, origin: &str) -> anyhow::Result<LogKey> {
         tracing::info!(verifier_key = %key.verifier_key(), "made a new log key");
         return Ok(key);
     }
+    load(data_dir, origin)
+}
+
+/// Loads the log key of `data_dir`, which must have one for `origin`.
+pub fn load(data_dir: &Path, origin: &str) -> anyhow::Result<LogKey> {
+    let path = data_dir.join(FILE_NAME);
+    if !path.exists() {
+        anyhow::bail!(
+            "{} holds no log key yet: the coordinator makes it at its first start",
+            data_dir.display()
+        );
+    }
     let bytes = Zeroizing::new(
         std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
     );

@@ -159,3 +159,63 @@ async fn a_history_todays_rules_would_refuse_still_loads_as_recorded() {
     let today = quorate_ceremonies::Ceremony::new(refused_today, Arc::new(registered));
     assert!(today.is_err(), "today's rules refuse the old request");
 }
+
+/// A clock that can be set.
+struct Dial(std::sync::atomic::AtomicI64);
+
+impl quorate_coordinator::clock::Clock for Dial {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn a_clock_that_steps_back_never_takes_the_record_back_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let dial = Arc::new(Dial(std::sync::atomic::AtomicI64::new(T0)));
+    let hub = Hub::load(
+        SledStore::open(dir.path()).unwrap(),
+        dial.clone(),
+        Authz::new(&[]),
+    )
+    .unwrap();
+    hub.register_key_group(key_group(), "operator".into())
+        .await
+        .unwrap();
+    let (made, _) = hub
+        .create(
+            "release",
+            "release-manager".into(),
+            quorate_coordinator::hub::Asked {
+                label: "SHA256SUMS".into(),
+                message: b"abc  file\n".to_vec(),
+                context: Vec::new(),
+                follow_ups: Vec::new(),
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let created = made.request().created_at;
+    // The clock steps back a minute (an NTP correction, a VM restore).
+    dial.0
+        .store(T0 - 60_000, std::sync::atomic::Ordering::SeqCst);
+    let (after, _) = hub
+        .apply(
+            made.id(),
+            Event::Cancelled {
+                by: "release-manager".into(),
+                reason: "wrong build".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.ceremony().state(), State::Cancelled);
+    let store = hub.store();
+    let last = Entry::decode(&store.entry(store.size() - 1).unwrap()).unwrap();
+    let Entry::CeremonyEvent { at, .. } = last else {
+        panic!("the cancellation is the last entry: {last:?}");
+    };
+    assert_eq!(at, created, "recorded no earlier than the request");
+}

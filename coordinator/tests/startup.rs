@@ -34,3 +34,49 @@ async fn plaintext_needs_the_insecure_flag_and_loopback() {
     assert!(running.addr.ip().is_loopback());
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn log_key_prints_the_verifier_key_of_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coordinator.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ninsecure_plaintext = true\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let log_key = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quorate-coordinator"))
+            .args(["log-key", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    // Before the first start there is none, and it says so.
+    let out = log_key();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds no log key yet"), "{err}");
+    assert!(
+        !dir.path().join("data/log-key.json").exists(),
+        "nothing was made"
+    );
+
+    let mut config = config(dir.path(), "127.0.0.1:0");
+    config.insecure_plaintext = true;
+    let running = quorate_coordinator::start(&config).await.unwrap();
+    let expected = running.log_verifier_key.clone();
+    // While it runs, and after.
+    let out = log_key();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected);
+    running.stop().await.unwrap();
+    let out = log_key();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected);
+}

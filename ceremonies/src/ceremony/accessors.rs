@@ -175,6 +175,13 @@ impl Ceremony {
         }
     }
 
+    /// The time of the latest event (the request's, before any): the
+    /// earliest the next event may be recorded at, so that a clock that
+    /// steps back never makes the record go back in time.
+    pub fn last_event_at(&self) -> Timestamp {
+        self.last_at
+    }
+
     /// When the latest signing package was formed, in unix ms.
     pub fn last_round_formed_at(&self) -> Option<i64> {
         self.last_round_at.map(|t| t.unix_ms())

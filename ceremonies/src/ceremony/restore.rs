@@ -67,6 +67,7 @@ impl Ceremony {
                 }
             }
             c.version += 1;
+            c.last_at = c.last_at.max(at);
         }
         c.phase = Phase::Done(outcome?);
         Some(c)
