@@ -82,33 +82,12 @@ pub async fn start_with_clock(
     {
         anyhow::bail!("alert_webhook {url:?}: only http:// URLs are supported for now");
     }
-    // The configuration is checked before the store is opened: a refused
-    // start records nothing and leaves no sled lock behind for the next
-    // one to trip over.
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    let store = SledStore::open(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the store in {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    let log_key = Arc::new(crate::log_key::load_or_create(
-        &config.data_dir,
-        &config.log_origin,
-    )?);
-    let log_verifier_key = log_key.verifier_key();
-    let authz = crate::authz::Authz::new(&config.parties);
-    let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
-    let observer = Observer {
-        metrics: Default::default(),
-        alert_command: config.alert_command.clone().map(Arc::new),
-        alert_webhook: config.alert_webhook.as_deref().map(Arc::from),
-    };
+    // Everything that can refuse a start is tried before anything is
+    // written: the TLS files are read and the ports taken first, then the
+    // store is opened, and only then is a log key made. A refused start
+    // writes nothing and leaves no lock behind for the next one.
+    let grpc_tls = tls.map(|t| t.grpc()).transpose()?;
+    let metrics_tls = tls.map(|t| t.metrics()).transpose()?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -125,6 +104,38 @@ pub async fn start_with_clock(
         .as_ref()
         .map(|l| l.local_addr())
         .transpose()?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = SledStore::open(&config.data_dir).map_err(|e| {
+        if e.to_string().contains("could not acquire lock") {
+            anyhow::anyhow!(
+                "another coordinator holds {} (its store is locked): stop that one, or give \
+                 this one another data_dir",
+                config.data_dir.display()
+            )
+        } else {
+            anyhow::anyhow!(
+                "cannot open the store in {}: {e}",
+                config.data_dir.display()
+            )
+        }
+    })?;
+    let log_key = Arc::new(crate::log_key::load_or_create(
+        &config.data_dir,
+        &config.log_origin,
+    )?);
+    let log_verifier_key = log_key.verifier_key();
+    let authz = crate::authz::Authz::new(&config.parties);
+    let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
+    let observer = Observer {
+        metrics: Default::default(),
+        alert_command: config.alert_command.clone().map(Arc::new),
+        alert_webhook: config.alert_webhook.as_deref().map(Arc::from),
+    };
     // Who holds which role is part of the record: a changed [[party]] list
     // is recorded once the coordinator can serve, before anyone is served
     // under it.
@@ -160,10 +171,9 @@ pub async fn start_with_clock(
         .build_v1()?;
 
     let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = tls {
-        builder = builder.tls_config(tls.grpc()?)?;
+    if let Some(tls) = grpc_tls {
+        builder = builder.tls_config(tls)?;
     }
-    let metrics_tls = tls.map(|t| t.metrics()).transpose()?;
     let router = builder
         .add_service(health)
         .add_service(reflection)

@@ -80,3 +80,55 @@ async fn log_key_prints_the_verifier_key_of_the_data_directory() {
     let out = log_key();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected);
 }
+
+/// Whatever refuses a start, it refuses it before anything is written: no
+/// data directory, no log key, no record entry.
+#[tokio::test]
+async fn a_refused_start_writes_nothing_and_says_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    // A certificate that is not there.
+    let mut missing_cert: quorate_coordinator::Config = toml::from_str(&format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\n",
+        data.display(),
+        dir.path().join("nope.crt").display(),
+        dir.path().join("nope.key").display(),
+        dir.path().join("ca.crt").display(),
+    ))
+    .unwrap();
+    missing_cert.insecure_plaintext = false;
+    let err = quorate_coordinator::start(&missing_cert)
+        .await
+        .err()
+        .expect("a missing certificate is refused");
+    assert!(err.to_string().contains("nope.crt"), "{err}");
+    assert!(!data.exists(), "nothing was written");
+
+    // A port another process holds.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut busy = config(dir.path(), &taken.local_addr().unwrap().to_string());
+    busy.insecure_plaintext = true;
+    let err = quorate_coordinator::start(&busy)
+        .await
+        .err()
+        .expect("a port in use is refused");
+    assert!(err.to_string().contains("cannot listen on"), "{err}");
+    assert!(!data.exists(), "nothing was written");
+
+    // A store another coordinator holds: the first keeps serving.
+    let mut first = config(dir.path(), "127.0.0.1:0");
+    first.insecure_plaintext = true;
+    let running = quorate_coordinator::start(&first).await.unwrap();
+    let key = std::fs::read(data.join("log-key.json")).unwrap();
+    let err = quorate_coordinator::start(&first)
+        .await
+        .err()
+        .expect("a held store is refused");
+    assert!(
+        err.to_string().contains("another coordinator holds"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(data.join("log-key.json")).unwrap(), key);
+    running.stop().await.unwrap();
+}
