@@ -76,7 +76,15 @@ async fn run() -> anyhow::Result<()> {
             )
             .init();
         let running = quorate_participant::start(config).await?;
-        tokio::signal::ctrl_c().await?;
+        // Ctrl-C or SIGTERM (`systemctl stop`): the ceremony tasks finish
+        // or stop, the journal is flushed and closed, and it exits 0.
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = terminate.recv() => {}
+        }
+        tracing::info!("stopping");
         running.stop().await;
         return Ok(());
     }

@@ -162,9 +162,9 @@ fn the_configuration_file_cannot_carry_a_passphrase() {
 }
 
 /// `quorate-participant run` as an approver starts it, with `passphrase`
-/// handed over as `how`; what it printed if it exited, or `None` if it
-/// came up and listened on its control socket.
-fn run_agent(dir: &Path, how: &str, passphrase: &str) -> Option<String> {
+/// handed over as `how`: the running process once it listens on its
+/// control socket, or what it printed if it exited.
+fn spawn_agent(dir: &Path, how: &str, passphrase: &str) -> Result<std::process::Child, String> {
     let mut config = alice(dir);
     config.socket = Some(dir.join("agent.sock"));
     std::fs::write(dir.join("agent.toml"), toml::to_string(&config).unwrap()).unwrap();
@@ -195,12 +195,10 @@ fn run_agent(dir: &Path, how: &str, passphrase: &str) -> Option<String> {
         if let Some(_status) = child.try_wait().unwrap() {
             let mut err = String::new();
             std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-            return Some(err);
+            return Err(err);
         }
         if dir.join("agent.sock").exists() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return None;
+            return Ok(child);
         }
         assert!(
             Instant::now() < deadline,
@@ -208,6 +206,44 @@ fn run_agent(dir: &Path, how: &str, passphrase: &str) -> Option<String> {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// As [`spawn_agent`], killing the agent once it is up: `None` if it came
+/// up, else what it printed.
+fn run_agent(dir: &Path, how: &str, passphrase: &str) -> Option<String> {
+    match spawn_agent(dir, how, passphrase) {
+        Ok(mut child) => {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            None
+        }
+        Err(printed) => Some(printed),
+    }
+}
+
+#[test]
+fn sigterm_stops_the_agent_cleanly_and_releases_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_agent(dir.path(), "env", PASSPHRASE).expect("the agent runs");
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the agent did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    // Its journal is closed: another agent opens it at once.
+    quorate_participant::journal::Journal::open(&dir.path().join("state")).unwrap();
 }
 
 #[test]
