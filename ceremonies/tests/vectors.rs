@@ -331,3 +331,41 @@ fn decision_type(action: &Action) -> String {
         Action::SendSigningPackage { .. } => "send signing package".into(),
     }
 }
+
+/// A v1 entry (whose prose no replay compares) after a v2 one is not one
+/// any release wrote: the replay names it.
+#[test]
+fn a_v1_entry_after_a_v2_entry_is_caught() {
+    let log = LogVerifier::parse(read(&v1().join("log.vkey")).trim()).expect("the log key");
+    // The invalid-share ceremony recorded today (v2), with its dropped
+    // signer's entry swapped for the frozen v1 one.
+    let recorded = support::transcript::reformed_after_invalid_share();
+    let frozen: Transcript =
+        serde_json::from_str(&read(&v1().join("invalid-share.transcript.json"))).expect("v1");
+    let position = |t: &Transcript| {
+        t.entries
+            .iter()
+            .position(|e| e.entry.contains("drop_signer"))
+            .expect("a dropped signer")
+    };
+    let mut entries: Vec<Vec<u8>> = recorded
+        .transcript
+        .entries
+        .iter()
+        .map(|e| e.entry.as_bytes().to_vec())
+        .collect();
+    let at = position(&recorded.transcript);
+    entries[at] = frozen.entries[position(&frozen)].entry.clone().into_bytes();
+    let ours: Vec<u64> = (0..entries.len() as u64).collect();
+    let relogged = support::transcript::transcript_of(
+        &entries,
+        &ours,
+        recorded.transcript.ceremony.as_str(),
+        &support::transcript::log_key(),
+    );
+    let report = replay(&relogged, &log);
+    assert!(!report.passed);
+    let first = report.first_finding().expect("a finding");
+    assert_eq!(first.entry, Some(at), "{report}");
+    assert!(first.problem.contains("quorate-entry/v1"), "{report}");
+}

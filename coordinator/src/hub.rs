@@ -41,6 +41,8 @@ pub enum HubError {
         request: RequestId,
         ceremony: CeremonyId,
     },
+    #[error("request_id: {0} is being made by another call; ask again to get its ceremony")]
+    RequestInFlight(RequestId),
     #[error(transparent)]
     Ceremony(#[from] CeremonyError),
     #[error(transparent)]
@@ -333,6 +335,12 @@ impl<S: CeremonyStore> Hub<S> {
             .append(vec![Entry::CeremonyRequested { at, request }])
             .await
         {
+            // The same request id made at once by another call, which
+            // holds the ceremony open: its admission stands, and a retry
+            // gets that ceremony.
+            if let (Some(request), StoreError::Exists(_)) = (request_id, &e) {
+                return Err(HubError::RequestInFlight(request));
+            }
             lock(&self.gate).closed(&id);
             return Err(e.into());
         }

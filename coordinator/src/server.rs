@@ -124,13 +124,14 @@ pub async fn start_with_clock(
             )
         }
     })?;
+    let authz = crate::authz::Authz::new(&config.parties);
+    let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
+    // Made only once the record has loaded: a refused start makes none.
     let log_key = Arc::new(crate::log_key::load_or_create(
         &config.data_dir,
         &config.log_origin,
     )?);
     let log_verifier_key = log_key.verifier_key();
-    let authz = crate::authz::Authz::new(&config.parties);
-    let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
     let observer = Observer {
         metrics: Default::default(),
         alert_command: config.alert_command.clone().map(Arc::new),

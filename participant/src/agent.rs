@@ -92,6 +92,9 @@ struct State {
     nonces: HashMap<CeremonyId, Held>,
     client: Option<Client>,
     audit: Option<fetch::Client>,
+    /// Ceremonies whose last resend the coordinator refused for good:
+    /// not resent again until news of them arrives.
+    quiet: std::collections::HashSet<CeremonyId>,
 }
 
 /// Nonces with the ceremony version at which the coordinator recorded their
@@ -181,6 +184,7 @@ impl Agent {
                 work: WorkBook::default(),
                 nonces: HashMap::new(),
                 client: None,
+                quiet: Default::default(),
                 audit: None,
             }),
             turns: Turns::default(),

@@ -75,13 +75,14 @@ async fn run() -> anyhow::Result<()> {
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
             )
             .init();
-        let running = quorate_participant::start(config).await?;
         // Ctrl-C or SIGTERM (`systemctl stop`): the ceremony tasks finish
         // or stop, the journal is flushed and closed, and it exits 0.
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let running = quorate_participant::start(config).await?;
         tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
+            _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
         tracing::info!("stopping");

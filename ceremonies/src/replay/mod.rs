@@ -171,8 +171,24 @@ fn decode_all(
     report: &mut Report,
 ) -> Vec<Option<Entry>> {
     let mut previous: Option<u64> = None;
+    let mut later_version: Option<usize> = None;
     let mut out = Vec::with_capacity(transcript.entries.len());
     for (i, e) in transcript.entries.iter().enumerate() {
+        // v1 is the first release's wording: once a later version was
+        // written, a v1 entry (whose prose no replay compares) is not one
+        // the coordinator wrote.
+        match (Entry::version_of(e.entry.as_bytes()), later_version) {
+            (Some(1), Some(first)) => report.finding(
+                Some(i),
+                "entry",
+                format!(
+                    "is a quorate-entry/v1 entry after entry {first}, a later version's: \
+                     no release writes v1 entries after it"
+                ),
+            ),
+            (Some(v), None) if v > 1 => later_version = Some(i),
+            _ => {}
+        }
         if let Some(p) = previous
             && e.index <= p
         {

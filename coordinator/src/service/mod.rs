@@ -167,7 +167,7 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         HubError::InvalidKeyGroup(_) | HubError::InvalidRoster(..) => {
             Status::invalid_argument(e.to_string())
         }
-        HubError::RosterRace(_) => Status::aborted(e.to_string()),
+        HubError::RosterRace(_) | HubError::RequestInFlight(_) => Status::aborted(e.to_string()),
         HubError::Store(_) => {
             tracing::error!(error = %e, "storage failure");
             Status::unavailable(e.to_string())

@@ -51,7 +51,10 @@ impl Agent {
                                         .values()
                                         .filter(|w| {
                                             w.ceremony.as_ref().is_some_and(|c| {
-                                                is_open(c) && self.owes_a_resend(c)
+                                                is_open(c)
+                                                    && !CeremonyId::new(&c.id)
+                                                        .is_ok_and(|id| state.quiet.contains(&id))
+                                                    && self.owes_a_resend(c)
                                             })
                                         })
                                         .cloned()

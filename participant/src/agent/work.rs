@@ -25,6 +25,10 @@ impl Agent {
             if status.version < seen {
                 return;
             }
+            // News of the ceremony: resends may go again.
+            if status.version > seen {
+                state.quiet.remove(&id);
+            }
             state
                 .work
                 .insert(id.clone(), work.clone(), !open, |c| self.still_needed(c));
@@ -72,11 +76,27 @@ impl Agent {
         }
     }
 
-    /// Sends a journaled decision the coordinator does not list yet.
+    /// Sends a journaled decision the coordinator does not list yet. A
+    /// refusal that sending again cannot change (the ceremony ended
+    /// meanwhile, say) quiets the resends until news of the ceremony.
     async fn redeliver(&self, id: &CeremonyId, entry: Entry) -> Result<(), AgentError> {
         let client = self.state.lock().await.client.clone();
         let mut client = client.ok_or_else(|| AgentError::Offline("not connected".into()))?;
-        self.deliver(id, entry, &mut client).await.map(|_| ())
+        let result = self.deliver(id, entry, &mut client).await.map(|_| ());
+        self.quiet_if_final(id, &result).await;
+        result
+    }
+
+    /// Stops the periodic resends of ceremony `id` after a final refusal.
+    pub(super) async fn quiet_if_final<T>(&self, id: &CeremonyId, result: &Result<T, AgentError>) {
+        if let Err(AgentError::Coordinator(status)) = result
+            && !matches!(
+                status.code(),
+                Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded
+            )
+        {
+            self.state.lock().await.quiet.insert(id.clone());
+        }
     }
 
     /// Whether the ceremony waits on something this agent sent that the
@@ -106,8 +126,11 @@ impl Agent {
         open: bool,
     ) -> Entry {
         let me = self.config.id.as_str();
-        let listed = status.approvals.iter().any(|a| a.participant == me)
-            || status.rejections.iter().any(|r| r.participant == me);
+        // Listed with the decision journaled, not another.
+        let listed = match entry.decision {
+            Decision::Approved => status.approvals.iter().any(|a| a.participant == me),
+            Decision::Rejected => status.rejections.iter().any(|r| r.participant == me),
+        };
         let entry = if listed && !entry.acknowledged {
             self.acknowledge(id, entry)
         } else {
@@ -162,11 +185,13 @@ impl Agent {
                     })
                     .await;
                 tracing::info!(participant = %self.config.id, ceremony = %id, attempt = view.attempt, ok = reply.is_ok(), "signature share sent again");
-                match reply {
+                let result = match reply {
                     // It arrived after all.
                     Err(status) if status.code() == Code::AlreadyExists => Ok(()),
                     reply => reply.map(|_| ()).map_err(AgentError::Coordinator),
-                }
+                };
+                self.quiet_if_final(id, &result).await;
+                result
             }
             Verdict::CommitAfresh => {
                 state.nonces.remove(id);
