@@ -8,6 +8,7 @@
 //! two cores); `--quick` runs each benchmark once, small, as CI does.
 
 mod baseline;
+mod chaos;
 mod cluster;
 mod machine;
 mod memory;
@@ -52,6 +53,20 @@ enum Command {
     /// memory benchmark's child process).
     #[command(hide = true)]
     ServeCoordinator { config: PathBuf },
+    /// Kills a coordinator process with SIGKILL through many ceremonies
+    /// and checks that nothing is lost, reordered or stuck.
+    Chaos {
+        /// How many ceremonies, one kill each.
+        #[arg(long, default_value_t = 20)]
+        runs: u64,
+        /// The seed of the kills' timing.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The coordinator process of `chaos` (serves until killed or
+    /// SIGTERM).
+    #[command(hide = true)]
+    ChaosCoordinator { config: PathBuf },
     /// Runs only 3-of-5 ceremonies at one concurrency and prints the rate
     /// (for profiling P1/P2 under perf).
     #[command(hide = true)]
@@ -103,6 +118,21 @@ fn main() -> std::process::ExitCode {
             rt.block_on(async {
                 match args.command {
                     Some(Command::ServeCoordinator { ref config }) => memory::serve(config).await,
+                    Some(Command::ChaosCoordinator { ref config }) => {
+                        quorate_coordinator::cli::serve(config, false).await
+                    }
+                    Some(Command::Chaos { runs, seed }) => {
+                        let dir = tempfile::tempdir()?;
+                        let exe = std::env::current_exe()?;
+                        let found =
+                            chaos::run(dir.path(), runs, seed, &exe, &["chaos-coordinator"])
+                                .await?;
+                        println!("{found}");
+                        if !found.clean() {
+                            anyhow::bail!("the chaos run found violations");
+                        }
+                        Ok(())
+                    }
                     Some(Command::Throughput { concurrency, total }) => {
                         run::throughput_only(concurrency, total).await
                     }

@@ -57,22 +57,24 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Serve {
             config,
             insecure_plaintext,
-        } => {
-            let mut config = crate::Config::load(&config)?;
-            config.insecure_plaintext |= insecure_plaintext;
-            let running = crate::start(&config).await?;
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => {
-                    r?;
-                    tracing::info!("interrupted; stopping");
-                }
-                _ = terminate.recv() => {
-                    tracing::info!("terminated; stopping");
-                }
-            }
-            running.stop().await
-        }
+        } => serve(&config, insecure_plaintext).await,
     }
+}
+
+/// Serves the coordinator `config` describes until Ctrl-C or SIGTERM, then
+/// stops it gracefully.
+pub async fn serve(config: &std::path::Path, insecure_plaintext: bool) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut config = crate::Config::load(config)?;
+    config.insecure_plaintext |= insecure_plaintext;
+    // Taken before the start, which may take a while to load the record:
+    // a signal meanwhile stops the coordinator once it is up.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let running = crate::start(&config).await?;
+    tokio::select! {
+        _ = interrupt.recv() => tracing::info!("interrupted; stopping"),
+        _ = terminate.recv() => tracing::info!("terminated; stopping"),
+    }
+    running.stop().await
 }

@@ -14,6 +14,8 @@ use crate::T;
 /// (`bin`) as a child process: same port, store, TLS files and parties.
 pub struct CoordinatorProcess {
     bin: PathBuf,
+    /// The arguments before the configuration file's path.
+    args: Vec<String>,
     config: PathBuf,
     child: Option<Child>,
 }
@@ -36,8 +38,14 @@ struct Tls<'a> {
 
 impl CoordinatorProcess {
     /// Stops `d`'s in-process coordinator and starts the same coordinator
-    /// as a process of `bin`, serving before this returns.
+    /// as a process of `bin` (`serve --config FILE`), serving before this
+    /// returns.
     pub async fn take_over(d: &mut LocalDeployment, bin: &str) -> Self {
+        Self::take_over_with(d, Path::new(bin), &["serve", "--config"]).await
+    }
+
+    /// As [`Self::take_over`], running `bin args... FILE`.
+    pub async fn take_over_with(d: &mut LocalDeployment, bin: &Path, args: &[&str]) -> Self {
         d.stop_coordinator()
             .await
             .expect("the in-process coordinator stops");
@@ -58,7 +66,8 @@ impl CoordinatorProcess {
         let config = d.dir.join("coordinator.toml");
         std::fs::write(&config, toml).expect("the configuration is written");
         let mut process = Self {
-            bin: PathBuf::from(bin),
+            bin: bin.to_path_buf(),
+            args: args.iter().map(|a| a.to_string()).collect(),
             config,
             child: None,
         };
@@ -70,10 +79,11 @@ impl CoordinatorProcess {
     pub async fn start(&mut self, d: &LocalDeployment) {
         assert!(self.child.is_none(), "already running");
         let child = Command::new(&self.bin)
-            .args(["serve", "--config"])
+            .args(&self.args)
             .arg(&self.config)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
             .spawn()
             .expect("the coordinator process starts");
         self.child = Some(child);
