@@ -1,4 +1,4 @@
-//! A deployment as users run it, on loopback: the coordinator on sled with
+//! A deployment as users run it, on loopback: the coordinator on redb with
 //! mutual TLS, one agent per participant approving automatically, and a
 //! requester that asks for signatures and waits for them.
 

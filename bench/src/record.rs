@@ -1,4 +1,4 @@
-//! P4: the record. Durable appends through the coordinator's own sled store
+//! P4: the record. Durable appends through the coordinator's own redb store
 //! (each caller answered only after its group's flush), one caller at a
 //! time and many at once, and inclusion proofs in a large log.
 
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_ceremonies::{Entry, Timestamp};
-use quorate_coordinator::store::{CeremonyStore, SledStore};
+use quorate_coordinator::store::{CeremonyStore, RedbStore};
 use quorate_tlog::{check_inclusion, leaf_hash};
 use quorate_types::KeyGroupName;
 use rand_core::RngCore;
@@ -55,7 +55,7 @@ fn entry(n: u64) -> Entry {
 /// `callers` tasks each append `per_caller` entries one at a time, each
 /// waiting for its entry to be durable before the next.
 pub async fn appends(dir: &Path, callers: usize, per_caller: u64) -> anyhow::Result<Appends> {
-    let store = Arc::new(SledStore::open(dir)?);
+    let store = Arc::new(RedbStore::open(dir)?);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..callers {
@@ -89,7 +89,7 @@ pub async fn appends(dir: &Path, callers: usize, per_caller: u64) -> anyhow::Res
 /// root, outside the timing).
 pub async fn proofs(dir: &Path, size: u64, samples: usize) -> anyhow::Result<Proofs> {
     const BATCH: u64 = 20_000;
-    let store = SledStore::open(dir)?;
+    let store = RedbStore::open(dir)?;
     let started = Instant::now();
     let mut next = 0;
     while next < size {

@@ -1,4 +1,4 @@
-//! A whole deployment on loopback in this process: a coordinator on sled in
+//! A whole deployment on loopback in this process: a coordinator on redb in
 //! a directory, one agent per roster entry, and a registered key group.
 //! The quickstart runs one; the end-to-end tests run many.
 
@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use quorate_coordinator::store::Opener;
 use quorate_coordinator::{Config, RunningCoordinator};
 use quorate_participant::{AgentConfig, RunningAgent};
 use quorate_types::KeyGroupFile;
@@ -29,6 +30,8 @@ pub struct LocalDeployment {
     pub log_verifier_key: String,
     pub agents: BTreeMap<ParticipantId, RunningAgent>,
     pub agent_configs: BTreeMap<ParticipantId, AgentConfig>,
+    /// How the coordinator opens its database, if not from its file.
+    store: Option<Opener>,
 }
 
 /// What a local deployment may be started with.
@@ -44,6 +47,9 @@ pub struct Options {
     /// Start every agent approving every request without asking (the
     /// benchmarks' automated approvers).
     pub auto_approve: bool,
+    /// How the coordinator opens its database at every start (tests of
+    /// disk faults); `None`: its file in the data directory.
+    pub store: Option<Opener>,
 }
 
 /// Release managers' identity in local deployments.
@@ -55,6 +61,14 @@ pub const DEPUTY: &str = "release-deputy";
 pub const AUDITOR: &str = "auditor";
 /// Who registers key groups in local deployments.
 pub const OPERATOR: &str = "operator";
+
+async fn start_coordinator(
+    config: &Config,
+    store: Option<Opener>,
+) -> anyhow::Result<RunningCoordinator> {
+    let clock = std::sync::Arc::new(quorate_coordinator::clock::SystemClock);
+    quorate_coordinator::start_with_store(config, clock, store).await
+}
 
 fn party(name: &str, role: Role) -> Party {
     Party {
@@ -89,6 +103,7 @@ impl LocalDeployment {
             alert_webhook,
             limits,
             auto_approve,
+            store,
         } = options;
         let pki = LocalPki::create(&dir.join("tls"))?;
         let server = pki.server()?;
@@ -113,7 +128,7 @@ impl LocalDeployment {
             log_origin: quorate_coordinator::config::default_origin(),
             limits,
         };
-        let coordinator = quorate_coordinator::start(&coordinator_config).await?;
+        let coordinator = start_coordinator(&coordinator_config, store.clone()).await?;
         // Restarts must come back on the same port.
         let coordinator_config = Config {
             listen: coordinator.addr,
@@ -142,6 +157,7 @@ impl LocalDeployment {
             log_verifier_key: log_key.clone(),
             agents: BTreeMap::new(),
             agent_configs: BTreeMap::new(),
+            store,
         };
         deployment
             .clients(OPERATOR)
@@ -241,7 +257,8 @@ impl LocalDeployment {
     }
 
     pub async fn start_coordinator(&mut self) -> anyhow::Result<()> {
-        self.coordinator = Some(quorate_coordinator::start(&self.coordinator_config).await?);
+        self.coordinator =
+            Some(start_coordinator(&self.coordinator_config, self.store.clone()).await?);
         Ok(())
     }
 

@@ -31,7 +31,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     );
     let deployment = LocalDeployment::start(dir, "quickstart", &roster, 3).await?;
     step(&format!(
-        "coordinator on {} (mutual TLS: a throwaway CA in tls/ issued every party's certificate) with its sled store in {}",
+        "coordinator on {} (mutual TLS: a throwaway CA in tls/ issued every party's certificate) with its store in {}",
         deployment.url(),
         deployment.coordinator_config.data_dir.display()
     ));

@@ -19,7 +19,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve gRPC with the state in the configured sled directory.
+    /// Serve gRPC with the state in the configured data directory.
     Serve {
         /// coordinator.toml: `listen = "127.0.0.1:7400"`, `data_dir = "..."`.
         #[arg(long)]
@@ -37,6 +37,23 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Copy the record of an earlier release's store (sled) into a new
+    /// data directory, with its log key, and prove that the new log's root
+    /// hash equals the old one's. The old store is only read; point
+    /// data_dir at the new directory afterwards. Needs quorate-sled-export
+    /// (`cargo install --locked --path tools/sled-export`).
+    Migrate {
+        /// The earlier release's data_dir.
+        #[arg(long, value_name = "OLD_DIR")]
+        from_sled: PathBuf,
+        /// The new data_dir: empty, or missing.
+        #[arg(long, value_name = "NEW_DIR")]
+        to: PathBuf,
+        /// The quorate-sled-export program, if not beside this one or on
+        /// the PATH.
+        #[arg(long, env = quorate_secrets::sled_export::EXPORTER_ENV)]
+        exporter: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line of `quorate-coordinator`.
@@ -52,6 +69,23 @@ pub async fn main() -> anyhow::Result<()> {
             let config = crate::Config::load(&config)?;
             let key = crate::log_key::load(&config.data_dir, &config.log_origin)?;
             println!("{}", key.verifier_key());
+            Ok(())
+        }
+        Command::Migrate {
+            from_sled,
+            to,
+            exporter,
+        } => {
+            let done = crate::migrate::from_sled(&from_sled, &to, exporter.as_deref()).await?;
+            println!(
+                "migrated {} entries from {} to {}; the new root hash {} equals the old store's, \
+                 from {}",
+                done.entries,
+                from_sled.display(),
+                to.display(),
+                done.root,
+                done.old_root_from
+            );
             Ok(())
         }
         Command::Serve {
@@ -72,9 +106,12 @@ pub async fn serve(config: &std::path::Path, insecure_plaintext: bool) -> anyhow
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let running = crate::start(&config).await?;
-    tokio::select! {
-        _ = interrupt.recv() => tracing::info!("interrupted; stopping"),
-        _ = terminate.recv() => tracing::info!("terminated; stopping"),
-    }
-    running.stop().await
+    running
+        .until(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("interrupted; stopping"),
+                _ = terminate.recv() => tracing::info!("terminated; stopping"),
+            }
+        })
+        .await
 }

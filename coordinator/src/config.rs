@@ -10,7 +10,7 @@ use serde::Deserialize;
 pub struct Config {
     /// Where the gRPC server listens, e.g. `127.0.0.1:7400`.
     pub listen: SocketAddr,
-    /// Directory of the sled store; created if missing.
+    /// Directory of the store (redb); created if missing.
     pub data_dir: PathBuf,
     /// Where Prometheus scrapes `/metrics` (plain HTTP), if anywhere.
     #[serde(default)]

@@ -1,7 +1,7 @@
 //! Carries and stores messages; makes no policy decisions.
 //!
 //! The coordinator serves the gRPC contract of `proto/quorate.proto`,
-//! appends every accepted change to the record (an RFC 6962 log in sled,
+//! appends every accepted change to the record (an RFC 6962 log in redb,
 //! flushed before the reply), serves the record's signed checkpoints and
 //! proofs, and feeds each participant agent its work over a server stream. Every
 //! decision about a ceremony is made by `quorate-ceremonies`; this crate
@@ -17,6 +17,7 @@ pub mod hub;
 pub mod limits;
 pub mod log_key;
 pub mod metrics;
+pub mod migrate;
 pub mod observer;
 mod poison;
 mod server;
@@ -26,4 +27,4 @@ pub mod store;
 pub mod tls;
 
 pub use config::Config;
-pub use server::{RunningCoordinator, start, start_with_clock};
+pub use server::{RunningCoordinator, start, start_with_clock, start_with_store};

@@ -16,7 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
 use crate::observer::Observer;
 use crate::service::{AuditService, CeremoniesService, KeyGroupsService, SignerService};
-use crate::store::SledStore;
+use crate::store::{CeremonyStore, Opener, RedbStore, StoreError};
 
 /// Largest request the coordinator decodes (a message plus framing).
 const MAX_DECODE: usize = 256 * 1024;
@@ -44,6 +44,18 @@ impl RunningCoordinator {
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await?
     }
+
+    /// Serves until `signal` resolves, then stops gracefully; or until the
+    /// coordinator stops by itself (its store halted), with why.
+    pub async fn until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let Self { stop, mut task, .. } = self;
+        tokio::select! {
+            _ = signal => {}
+            done = &mut task => return done?,
+        }
+        let _ = stop.send(());
+        task.await?
+    }
 }
 
 /// Opens the store in `config.data_dir`, reloads every ceremony and serves.
@@ -54,6 +66,16 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningCoordinator> {
 pub async fn start_with_clock(
     config: &Config,
     clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningCoordinator> {
+    start_with_store(config, clock, None).await
+}
+
+/// As [`start_with_clock`], with the store's database opened by `opener`
+/// if given (tests of disk faults), else the file in `config.data_dir`.
+pub async fn start_with_store(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    opener: Option<Opener>,
 ) -> anyhow::Result<RunningCoordinator> {
     let tls = match (&config.tls, config.insecure_plaintext) {
         (Some(tls), _) => Some(tls),
@@ -110,8 +132,12 @@ pub async fn start_with_clock(
             config.data_dir.display()
         )
     })?;
-    let store = SledStore::open(&config.data_dir).map_err(|e| {
-        if e.to_string().contains("could not acquire lock") {
+    let store = match opener {
+        Some(opener) => RedbStore::open_with(&config.data_dir, opener),
+        None => RedbStore::open(&config.data_dir),
+    }
+    .map_err(|e| {
+        if let StoreError::Held = e {
             anyhow::anyhow!(
                 "another coordinator holds {} (its store is locked): stop that one, or give \
                  this one another data_dir",
@@ -155,16 +181,16 @@ pub async fn start_with_clock(
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
-        .set_serving::<SignerServer<SignerService<SledStore>>>()
+        .set_serving::<SignerServer<SignerService<RedbStore>>>()
         .await;
     health_reporter
-        .set_serving::<CeremoniesServer<CeremoniesService<SledStore>>>()
+        .set_serving::<CeremoniesServer<CeremoniesService<RedbStore>>>()
         .await;
     health_reporter
-        .set_serving::<KeyGroupsServer<KeyGroupsService<SledStore>>>()
+        .set_serving::<KeyGroupsServer<KeyGroupsService<RedbStore>>>()
         .await;
     health_reporter
-        .set_serving::<AuditServer<AuditService<SledStore>>>()
+        .set_serving::<AuditServer<AuditService<RedbStore>>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -251,9 +277,19 @@ pub async fn start_with_clock(
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let signal_hub = hub.clone();
+    // A store that cannot go on stops the coordinator, with why.
+    let halted = hub.store().halted();
+    let halt = Arc::new(std::sync::Mutex::new(None));
+    let halt_reason = Arc::clone(&halt);
     let task = tokio::spawn(async move {
         let shutdown = async move {
-            let _ = stopped.await;
+            tokio::select! {
+                _ = stopped => {}
+                why = halted => {
+                    tracing::error!(%why, "the record cannot go on; stopping");
+                    *crate::poison::lock(&halt_reason) = Some(why);
+                }
+            }
             // End the agents' streams so that the server can drain.
             signal_hub.stop();
         };
@@ -269,9 +305,12 @@ pub async fn start_with_clock(
         if let Some(m) = metrics {
             let _ = m.await;
         }
-        // Last reference: closing the hub closes sled.
+        // Last reference: closing the hub closes the store.
         drop(hub);
-        Ok(())
+        match crate::poison::lock(&halt).take() {
+            Some(why) => Err(anyhow::anyhow!(why)),
+            None => Ok(()),
+        }
     });
     tracing::info!(%addr, ?metrics_addr, "coordinator listening");
     Ok(RunningCoordinator {

@@ -12,7 +12,7 @@ use quorate_ceremonies::{Action, Entry, Event, Outcome, Request, State, Timestam
 use quorate_coordinator::authz::Authz;
 use quorate_coordinator::clock::SystemClock;
 use quorate_coordinator::hub::Hub;
-use quorate_coordinator::store::{CeremonyStore, SledStore};
+use quorate_coordinator::store::{CeremonyStore, RedbStore};
 use quorate_types::{
     CeremonyId, KeyGroupFile, KeyGroupName, ParticipantId, Policy, Roster, RosterEntry,
 };
@@ -140,10 +140,10 @@ async fn a_history_todays_rules_would_refuse_still_loads_as_recorded() {
         },
     ];
     {
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
         store.append(entries).await.unwrap();
     }
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
     let hub = Hub::load(store, Arc::new(SystemClock), Authz::new(&[]))
         .expect("the coordinator loads its own history");
     let c = hub.ceremony(&refused_today.id).await.unwrap();
@@ -174,7 +174,7 @@ async fn a_clock_that_steps_back_never_takes_the_record_back_in_time() {
     let dir = tempfile::tempdir().unwrap();
     let dial = Arc::new(Dial(std::sync::atomic::AtomicI64::new(T0)));
     let hub = Hub::load(
-        SledStore::open(dir.path()).unwrap(),
+        RedbStore::open(dir.path()).unwrap(),
         dial.clone(),
         Authz::new(&[]),
     )

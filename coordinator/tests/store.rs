@@ -1,10 +1,10 @@
-//! The record in sled: append-only, durable across reopening, provable, and
+//! The record in redb: append-only, durable across reopening, provable, and
 //! safe under concurrent appends (group commit).
 
 use std::sync::Arc;
 
 use quorate_ceremonies::{Entry, Event, Request, Timestamp};
-use quorate_coordinator::store::{CeremonyStore, SledStore, StoreError};
+use quorate_coordinator::store::{CeremonyStore, RedbStore, StoreError};
 use quorate_tlog::{MemoryTree, check_consistency, check_inclusion, leaf_hash};
 use quorate_types::{CeremonyId, KeyGroupName};
 
@@ -43,7 +43,7 @@ async fn appends_are_durable_provable_and_never_overwritten() {
     let mut mirror = MemoryTree::new();
     let entries = vec![request("c1"), event("c1", 0), event("c1", 1)];
     {
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
         let indexes = store.append(entries.clone()).await.unwrap();
         assert_eq!(indexes, vec![0, 1, 2]);
         for e in &entries {
@@ -62,7 +62,7 @@ async fn appends_are_durable_provable_and_never_overwritten() {
         assert!(matches!(err, StoreError::Exists(_)), "{err}");
         assert_eq!(store.size(), 3, "a refused append wrote nothing");
     }
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
     assert_eq!(store.size(), 3);
     assert_eq!(store.root(3).unwrap(), mirror.root());
     for (i, e) in entries.iter().enumerate() {
@@ -92,7 +92,7 @@ async fn appends_are_durable_provable_and_never_overwritten() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_share_flushes_and_keep_one_order() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let store = Arc::new(RedbStore::open(dir.path()).unwrap());
     let mut tasks = Vec::new();
     for c in 0..32 {
         let store = store.clone();
@@ -126,7 +126,7 @@ async fn concurrent_appends_share_flushes_and_keep_one_order() {
 
 /// Checks the store's root, a proof of every `step`th entry and a
 /// consistency proof against the mirror of its entries.
-fn assert_provable(store: &SledStore, mirror: &MemoryTree, step: usize) {
+fn assert_provable(store: &RedbStore, mirror: &MemoryTree, step: usize) {
     let size = store.size();
     assert_eq!(store.root(size).unwrap(), mirror.root(), "root of {size}");
     for i in (0..size).step_by(step) {
@@ -140,7 +140,7 @@ fn assert_provable(store: &SledStore, mirror: &MemoryTree, step: usize) {
 
 /// Appends `count` ceremony requests named from `from`, in batches of
 /// `batch`, to the store and the mirror.
-async fn fill(store: &SledStore, mirror: &mut MemoryTree, from: usize, count: usize, batch: usize) {
+async fn fill(store: &RedbStore, mirror: &mut MemoryTree, from: usize, count: usize, batch: usize) {
     let entries: Vec<Entry> = (from..from + count)
         .map(|i| request(&format!("c{i}")))
         .collect();
@@ -152,7 +152,7 @@ async fn fill(store: &SledStore, mirror: &mut MemoryTree, from: usize, count: us
     }
 }
 
-/// The tree's hashes live in a file beside sled's, synced only now and
+/// The tree's hashes live in a file beside the database, synced only now and
 /// then: whatever of it a crash loses or tears beyond the last sync is
 /// recomputed from the entries when the store opens.
 #[tokio::test]
@@ -161,14 +161,14 @@ async fn hashes_lost_or_torn_are_recomputed_from_the_entries() {
     let hashes = dir.path().join("hashes");
     let mut mirror = MemoryTree::new();
     {
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
         fill(&store, &mut mirror, 0, 50, 7).await;
         assert_provable(&store, &mirror, 1);
     }
-    // The whole file gone (as in a store that kept its hashes in sled).
+    // The whole file gone (as in a store that kept no hash file).
     std::fs::remove_file(&hashes).unwrap();
     {
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
         assert_provable(&store, &mirror, 1);
         fill(&store, &mut mirror, 50, 20, 3).await;
     }
@@ -180,7 +180,7 @@ async fn hashes_lost_or_torn_are_recomputed_from_the_entries() {
     file.set_len(32 * 40 + 5).unwrap();
     drop(file);
     {
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
         assert_provable(&store, &mirror, 1);
         fill(&store, &mut mirror, 70, 20, 4).await;
     }
@@ -190,7 +190,7 @@ async fn hashes_lost_or_torn_are_recomputed_from_the_entries() {
     bytes[len - 32 * 10..].fill(0xa5);
     bytes.extend([0x5a; 100]);
     std::fs::write(&hashes, bytes).unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
     assert_eq!(store.size(), 90);
     assert_provable(&store, &mirror, 1);
     let count = quorate_tlog::stored_hash_count(90);
@@ -204,11 +204,11 @@ async fn a_log_past_a_hash_file_sync_stays_provable() {
     let dir = tempfile::tempdir().unwrap();
     let mut mirror = MemoryTree::new();
     {
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
         fill(&store, &mut mirror, 0, 9_500, 1_000).await;
         assert_provable(&store, &mirror, 97);
     }
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
     assert_eq!(store.size(), 9_500);
     assert_provable(&store, &mirror, 97);
     fill(&store, &mut mirror, 9_500, 10, 10).await;

@@ -5,8 +5,13 @@
 //! (that the coordinator acknowledged a decision, what a record check
 //! found, the latest checkpoint of the coordinator's log the agent
 //! verified), written without waiting for a flush.
+//!
+//! [`Journal`] gives typed entries over a [`JournalStore`]: [`RedbJournal`]
+//! on disk (`journal.redb` in the state directory). [`migrate`] copies a
+//! journal of earlier releases, which kept it in sled.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use quorate_types::batch::FollowUp;
 use quorate_types::{CeremonyId, Sha256Digest};
@@ -155,26 +160,36 @@ impl Entry {
     }
 }
 
+pub mod migrate;
+mod redb_journal;
+mod store;
+
+pub use redb_journal::RedbJournal;
+pub use store::JournalStore;
+
+/// The journal: typed entries over a [`JournalStore`].
+#[derive(Clone)]
 pub struct Journal {
-    db: sled::Db,
-    /// The latest verified checkpoint note, under [`CHECKPOINT`].
-    record: sled::Tree,
+    store: Arc<dyn JournalStore>,
 }
 
-const CHECKPOINT: &str = "checkpoint";
-
 impl Journal {
+    /// Opens the journal in the agent's state directory.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        let db = quorate_secrets::store_lock::open(|| sled::open(dir.join("journal")))
-            .map_err(|e| anyhow::anyhow!("cannot open the journal in {}: {e}", dir.display()))?;
-        let record = db.open_tree("record")?;
-        Ok(Self { db, record })
+        Ok(Self::on(RedbJournal::open(dir)?))
+    }
+
+    /// A journal kept in `store`.
+    pub fn on(store: impl JournalStore) -> Self {
+        Self {
+            store: Arc::new(store),
+        }
     }
 
     pub fn get(&self, id: &CeremonyId) -> anyhow::Result<Option<Entry>> {
-        match self.db.get(id.as_str())? {
+        match self.store.get(id.as_str())? {
             None => Ok(None),
             Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
         }
@@ -182,39 +197,44 @@ impl Journal {
 
     /// Every entry, by ceremony id; entries that do not read are skipped.
     pub fn entries(&self) -> Vec<(CeremonyId, Entry)> {
-        self.db
-            .iter()
-            .filter_map(Result::ok)
+        let all = match self.store.all() {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::error!(error = %e, "the journal could not be read");
+                return Vec::new();
+            }
+        };
+        all.into_iter()
             .filter_map(|(k, v)| {
-                let id = CeremonyId::new(std::str::from_utf8(&k).ok()?).ok()?;
-                Some((id, serde_json::from_slice(&v).ok()?))
+                Some((CeremonyId::new(&k).ok()?, serde_json::from_slice(&v).ok()?))
             })
             .collect()
     }
 
-    /// Writes and flushes `entry`.
+    /// Writes `entry` and makes it durable.
     pub async fn put(&self, id: &CeremonyId, entry: &Entry) -> anyhow::Result<()> {
-        self.db.insert(id.as_str(), serde_json::to_vec(entry)?)?;
-        flush(&self.db).await?;
-        Ok(())
+        let bytes = serde_json::to_vec(entry)?;
+        self.store
+            .update(id.as_str(), &mut |_| Ok(Some(bytes.clone())))?;
+        self.sync().await
     }
 
     /// Changes the entry of `id` in place (atomically, so concurrent
-    /// updates of other fields are kept) and flushes it. `None` if there is
-    /// no entry.
+    /// updates of other fields are kept) and makes it durable. `None` if
+    /// there is no entry.
     pub async fn update(
         &self,
         id: &CeremonyId,
         change: impl Fn(&mut Entry),
     ) -> anyhow::Result<Option<Entry>> {
         let new = self.note(id, change)?;
-        flush(&self.db).await?;
+        self.sync().await?;
         Ok(new)
     }
 
-    /// Changes the entry of `id` like [`Journal::update`] without waiting
-    /// for a flush: sled writes it within half a second. For what the agent
-    /// can learn again after a crash (that the coordinator acknowledged a
+    /// Changes the entry of `id` like [`Journal::update`] without making
+    /// it durable: the next durable write does. For what the agent can
+    /// learn again after a crash (that the coordinator acknowledged a
     /// decision, what a record check found), never for what it decided or
     /// signed.
     pub fn note(
@@ -222,54 +242,36 @@ impl Journal {
         id: &CeremonyId,
         change: impl Fn(&mut Entry),
     ) -> anyhow::Result<Option<Entry>> {
-        let mut failure = None;
-        let new = self.db.update_and_fetch(id.as_str(), |old| {
-            failure = None;
-            let old = old?;
-            let changed = serde_json::from_slice::<Entry>(old).and_then(|mut entry| {
-                change(&mut entry);
-                serde_json::to_vec(&entry)
-            });
-            match changed {
-                Ok(bytes) => Some(bytes),
-                Err(e) => {
-                    failure = Some(e);
-                    Some(old.to_vec())
-                }
-            }
+        let new = self.store.update(id.as_str(), &mut |old| {
+            let Some(old) = old else {
+                return Ok(None);
+            };
+            let mut entry: Entry = serde_json::from_slice(old)
+                .map_err(|e| anyhow::anyhow!("the journal entry of {id} does not read: {e}"))?;
+            change(&mut entry);
+            Ok(Some(serde_json::to_vec(&entry)?))
         })?;
-        if let Some(e) = failure {
-            anyhow::bail!("the journal entry of {id} does not read: {e}");
-        }
         Ok(new.map(|b| serde_json::from_slice(&b)).transpose()?)
     }
 
     /// The latest checkpoint note of the coordinator's log this agent
     /// verified.
     pub fn checkpoint(&self) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .record
-            .get(CHECKPOINT)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+        self.store.checkpoint()
     }
 
-    /// Keeps `note` as the latest verified checkpoint, without waiting for
-    /// a flush: a crash may forget the last half-second's checkpoint, and
-    /// the next check then starts from the one before, which was verified
-    /// too.
+    /// Keeps `note` as the latest verified checkpoint, without making it
+    /// durable: a crash may forget it, and the next check then starts from
+    /// the one before, which was verified too.
     pub fn set_checkpoint(&self, note: &str) -> anyhow::Result<()> {
-        self.record.insert(CHECKPOINT, note.as_bytes())?;
-        Ok(())
+        self.store.set_checkpoint(note)
     }
-}
 
-/// Makes the journal durable. sled 0.34's `flush_async` can hang for good
-/// when flushes overlap (sled issues #1241 and #1308), so the blocking
-/// flush runs on tokio's blocking pool instead.
-async fn flush(db: &sled::Db) -> anyhow::Result<()> {
-    let db = db.clone();
-    tokio::task::spawn_blocking(move || db.flush())
-        .await
-        .map_err(|e| anyhow::anyhow!("the journal's flush task failed: {e}"))??;
-    Ok(())
+    /// Makes every change so far durable, on tokio's blocking pool.
+    async fn sync(&self) -> anyhow::Result<()> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.sync())
+            .await
+            .map_err(|e| anyhow::anyhow!("the journal's sync task failed: {e}"))?
+    }
 }

@@ -39,6 +39,16 @@ enum Command {
         #[arg(long, value_name = "N")]
         passphrase_fd: Option<u32>,
     },
+    /// Copy the journal of an earlier release (sled, `journal/` in the
+    /// state directory) into this release's (`journal.redb`). The old
+    /// journal is only read. Needs quorate-sled-export (`cargo install
+    /// --locked --path tools/sled-export`).
+    MigrateJournal {
+        /// The quorate-sled-export program, if not beside this one or on
+        /// the PATH.
+        #[arg(long, env = quorate_secrets::sled_export::EXPORTER_ENV)]
+        exporter: Option<PathBuf>,
+    },
     /// List the ceremonies waiting for your decision.
     Pending,
     /// Show everything a ceremony will sign.
@@ -89,9 +99,20 @@ async fn run() -> anyhow::Result<()> {
         running.stop().await;
         return Ok(());
     }
+    if let Command::MigrateJournal { exporter } = &cli.command {
+        let copied = quorate_participant::journal::migrate::from_sled(
+            &config.state_dir,
+            exporter.as_deref(),
+        )?;
+        println!(
+            "copied {copied} ceremonies' journal entries into {}",
+            config.state_dir.join("journal.redb").display()
+        );
+        return Ok(());
+    }
     let mut client = quorate_participant::control::connect(&config.socket_path()).await?;
     match cli.command {
-        Command::Run { .. } => unreachable!("handled above"),
+        Command::Run { .. } | Command::MigrateJournal { .. } => unreachable!("handled above"),
         Command::Pending => {
             let reviews = client
                 .pending(proto::PendingRequest {})

@@ -2,7 +2,7 @@
 //! read, updates keep other fields, and which record checks an entry needs
 //! (`quorate_participant::record_check::task::wanted`); and many
 //! ceremonies' decisions flushed at once in several journals of one
-//! process, as agents now do (sled 0.34's `flush_async` could hang there).
+//! process, as agents do.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -232,4 +232,64 @@ fn refusals_are_kept_once_each_and_only_the_latest() {
     assert_eq!(back, e);
     let text = serde_json::to_string(&entry()).unwrap();
     assert!(!text.contains("refusals"), "{text}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// A journal of the release that kept it in sled
+/// (`tests/vectors/v1-journal`, written once by sled 0.34.7) is refused
+/// as it is, then migrated whole (needs `quorate-sled-export`, which
+/// `tests/run` builds and names in `QUORATE_SLED_EXPORT`).
+#[test]
+fn a_sled_journal_is_refused_then_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/v1-journal"),
+        dir.path(),
+    );
+    let refused = Journal::open(dir.path())
+        .err()
+        .expect("an old journal is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("quorate-participant migrate-journal"),
+        "{refused}"
+    );
+
+    let copied = quorate_participant::journal::migrate::from_sled(dir.path(), None).unwrap();
+    assert_eq!(copied, 2);
+    let journal = Journal::open(dir.path()).unwrap();
+    let c1 = journal
+        .get(&CeremonyId::new("c1").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(c1.decision, Decision::Approved);
+    assert!(c1.signed(1));
+    let c2 = journal
+        .get(&CeremonyId::new("c2").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(c2.decision, Decision::Rejected);
+    assert_eq!(c2.reason.as_deref(), Some("not the build CI made"));
+    assert_eq!(c2.statement, b"{}".to_vec());
+    assert_eq!(journal.entries().len(), 2);
+    assert_eq!(
+        journal.checkpoint().unwrap().as_deref(),
+        Some("quorate.example/log\n3\nAAAA\n\n- sig\n")
+    );
+    drop(journal);
+
+    let again = quorate_participant::journal::migrate::from_sled(dir.path(), None).unwrap_err();
+    assert!(again.to_string().contains("exists already"), "{again}");
 }

@@ -1,18 +1,23 @@
-//! A coordinator store written by an earlier release opens and serves
-//! under this one (DESIGN invariant 6).
+//! A coordinator store written by an earlier release is migrated, then
+//! opens and serves under this one (DESIGN invariant 6).
 //!
 //! `tests/vectors/v1-store/` holds the data directory of a real
 //! coordinator, written by the release whose record entries were
-//! `quorate-entry/v1`, after four ceremonies: one signed, one vetoed, one
-//! cancelled and one still collecting approvals. It was written once by
+//! `quorate-entry/v1` and whose store was sled, after four ceremonies: one
+//! signed, one vetoed, one cancelled and one still collecting approvals.
+//! It was written once by
 //!
 //! ```sh
 //! QUORATE_WRITE_STORE=tests/vectors/v1-store \
 //!   cargo test -p quorate-e2e --test frozen_store -- --ignored write_store
 //! ```
 //!
-//! and is never rewritten. The test copies it, starts a coordinator on the
-//! copy with fresh TLS, and checks that every ceremony is there in its
+//! (which now writes a store of today's format, for the next frozen store)
+//! and is never rewritten. The test copies it, checks that a coordinator
+//! refuses it as it is, migrates it (`quorate-coordinator migrate
+//! --from-sled`, which needs `quorate-sled-export`: `tests/run` builds it
+//! and names it in `QUORATE_SLED_EXPORT`), starts a coordinator on the
+//! migrated store with fresh TLS, and checks that every ceremony is there in its
 //! recorded state, that each replays offline against the frozen log key,
 //! and that new ceremonies are recorded after the old entries, across a
 //! restart.
@@ -26,6 +31,7 @@ use quorate::pki::LocalPki;
 use quorate_coordinator::authz::{Party, Role};
 use quorate_coordinator::clock::Clock;
 use quorate_coordinator::config::Config;
+use quorate_coordinator::migrate::OldRoot;
 use quorate_e2e::*;
 use quorate_tlog::LogVerifier;
 use quorate_types::{CeremonyId, Policy};
@@ -74,6 +80,35 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// A copy of the frozen sled store in `dir/old`.
+fn old_store(dir: &Path) -> PathBuf {
+    let old = dir.join("old");
+    copy_dir(&frozen_dir().join("coordinator"), &old);
+    // git keeps no file modes but the executable bit; the log key is
+    // refused unless only its owner may read it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = old.join("log-key.json");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    old
+}
+
+/// Every file under `dir` with its bytes.
+fn files_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(files_of(&entry.path()));
+        } else {
+            out.insert(entry.path(), std::fs::read(entry.path()).unwrap());
+        }
+    }
+    out
 }
 
 fn state_name(status: &proto::CeremonyStatus) -> String {
@@ -182,6 +217,16 @@ async fn write_store() {
 /// A coordinator on a copy of the frozen store, with fresh TLS and the
 /// same parties the store's record lists.
 async fn start_on(dir: &Path, pki: &LocalPki, now: i64) -> quorate_coordinator::RunningCoordinator {
+    start_on_dir(&dir.join("coordinator"), pki, now)
+        .await
+        .unwrap()
+}
+
+async fn start_on_dir(
+    data_dir: &Path,
+    pki: &LocalPki,
+    now: i64,
+) -> anyhow::Result<quorate_coordinator::RunningCoordinator> {
     let server = pki.server().unwrap();
     let party = |name: &str, role| Party {
         name: name.into(),
@@ -201,16 +246,14 @@ async fn start_on(dir: &Path, pki: &LocalPki, now: i64) -> quorate_coordinator::
             party(OPERATOR, Role::Operator),
         ],
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.join("coordinator"),
+        data_dir: data_dir.to_path_buf(),
         metrics_listen: None,
         alert_command: None,
         alert_webhook: None,
         log_origin: quorate_coordinator::config::default_origin(),
         limits: Default::default(),
     };
-    quorate_coordinator::start_with_clock(&config, std::sync::Arc::new(Still(now)))
-        .await
-        .unwrap()
+    quorate_coordinator::start_with_clock(&config, std::sync::Arc::new(Still(now))).await
 }
 
 async fn clients(addr: std::net::SocketAddr, pki: &LocalPki, who: &str) -> Clients {
@@ -273,19 +316,40 @@ async fn a_v1_store_opens_serves_and_grows() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &frozen_dir.join("coordinator"),
-        &dir.path().join("coordinator"),
-    );
-    // git keeps no file modes but the executable bit; the log key is
-    // refused unless only its owner may read it.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let key = dir.path().join("coordinator/log-key.json");
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    let old = old_store(dir.path());
     let pki = LocalPki::create(&dir.path().join("tls")).unwrap();
+
+    // The old store is refused as it is: a new record beside it would
+    // hide its history.
+    let refused = start_on_dir(&old, &pki, expected.written_at)
+        .await
+        .err()
+        .expect("a start on a sled store is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("quorate-coordinator migrate --from-sled"),
+        "{refused}"
+    );
+
+    // Migrated into the data directory the coordinator serves, the old
+    // store left as it was.
+    let before_migration = files_of(&old);
+    let migrated =
+        quorate_coordinator::migrate::from_sled(&old, &dir.path().join("coordinator"), None)
+            .await
+            .unwrap();
+    assert_eq!(
+        files_of(&old),
+        before_migration,
+        "the old store is only read"
+    );
+    assert_eq!(migrated.entries, 17);
+    assert_eq!(
+        migrated.old_root_from,
+        OldRoot::HashFile { synced: false },
+        "small stores never synced their hash file"
+    );
 
     let coordinator = start_on(dir.path(), &pki, expected.written_at).await;
     assert_eq!(coordinator.log_verifier_key, log.verifier_key());
@@ -362,4 +426,29 @@ async fn a_v1_store_opens_serves_and_grows() {
     };
     quorate_tlog::check_consistency(&proof, old.root, new_checkpoint.root).unwrap();
     coordinator.stop().await.unwrap();
+}
+
+/// A migration whose old root does not match what it copied keeps
+/// nothing: here the old store's hash file was damaged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_whose_roots_differ_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = old_store(dir.path());
+    let hashes = old.join("hashes");
+    let mut bytes = std::fs::read(&hashes).unwrap();
+    // Every hash, so that whichever the root is made of is wrong.
+    for slot in bytes.chunks_mut(32) {
+        slot[0] ^= 1;
+    }
+    std::fs::write(&hashes, bytes).unwrap();
+    let new = dir.path().join("new");
+    let err = quorate_coordinator::migrate::from_sled(&old, &new, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("differs from the old one's"), "{err}");
+    assert!(err.contains("nothing was migrated"), "{err}");
+    for made in ["record.redb", "hashes", "log-key.json"] {
+        assert!(!new.join(made).exists(), "{made} was left behind");
+    }
 }

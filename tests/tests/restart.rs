@@ -5,7 +5,7 @@ use quorate_e2e::*;
 use quorate_wire::CeremonyState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn coordinator_restart_mid_ceremony_resumes_from_sled() {
+async fn coordinator_restart_mid_ceremony_resumes_from_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let mut d = deploy(dir.path()).await;
     let id = request(&d, MANIFEST).await;

@@ -12,9 +12,9 @@
 //!
 //! The file holds derived data: every hash follows from the entries. The
 //! store writes a group's hashes before it flushes the group's entries,
-//! syncs the file only now and then, and keeps in sled how many hashes
+//! syncs the file only now and then, and keeps in the database how many hashes
 //! were synced; on opening it keeps that many and recomputes the rest from
-//! the entries (see `SledStore::open`), so a crash can only lose or tear
+//! the entries (see `RedbStore::open`), so a crash can only lose or tear
 //! hashes that are recomputed.
 
 use std::fs::{File, OpenOptions};

@@ -2,11 +2,11 @@
 //! RFC 6962-hashed log, durable before it is acknowledged.
 //!
 //! The log is the coordinator's only storage: key groups and ceremonies are
-//! rebuilt from it at start. [`sled_record`] keeps it in sled, and the
+//! rebuilt from it at start. [`redb_record`] keeps it in redb, and the
 //! tree's hashes in a file of their own ([`hash_file`]).
 
-mod hash_file;
-mod sled_record;
+pub(crate) mod hash_file;
+mod redb_record;
 
 use std::future::Future;
 
@@ -15,7 +15,7 @@ use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
 use quorate_types::KeyGroupFile;
 use quorate_types::{CeremonyId, Party, Roster};
 
-pub use sled_record::SledStore;
+pub use redb_record::{DATABASE_FILE, HASH_FILE, Opener, RedbStore, is_sled_store};
 
 /// One accepted event with the time the engine saw it and the decisions
 /// recorded with it.
@@ -44,7 +44,14 @@ pub struct StoredCeremony {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage failed: {0}")]
-    Sled(#[from] sled::Error),
+    Storage(#[from] redb::Error),
+    #[error("another process holds the store (its database is locked)")]
+    Held,
+    #[error(
+        "{0} holds a record in the sled format of earlier releases: copy it with \
+         `quorate-coordinator migrate --from-sled {0} --to NEW_DIR`, then set data_dir to NEW_DIR"
+    )]
+    OldFormat(String),
     #[error("the record is corrupt at {key}: {why}")]
     Corrupt { key: String, why: String },
     #[error("{0} is recorded already; the record is never rewritten")]
@@ -68,6 +75,13 @@ pub trait CeremonyStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
     /// Number of entries.
     fn size(&self) -> u64;
+    /// Resolves, with why, once the store cannot go on: the record and
+    /// this process's state may disagree (a write whose outcome is
+    /// unknown). The coordinator then stops, for a restart that rebuilds
+    /// its state from the record.
+    fn halted(&self) -> impl Future<Output = String> + Send + 'static {
+        std::future::pending()
+    }
     /// The canonical bytes of entry `index`.
     fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
     /// Every registered key group with its roster changes, in log order.

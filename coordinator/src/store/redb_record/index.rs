@@ -7,12 +7,27 @@ use super::*;
 /// Index of the latest [`Entry::PartiesChanged`].
 pub(super) const PARTIES: &[u8] = b"p";
 
-impl SledStore {
+impl RedbStore {
     pub(super) fn index_at(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
-        match self.tree.get(key)? {
-            Some(v) => Ok(Some(index_of(&v, &String::from_utf8_lossy(key))?)),
-            None => Ok(None),
+        let read = self.inner.reader()?;
+        let lookups = read.open_table(LOOKUPS).map_err(storage)?;
+        Ok(lookups.get(key).map_err(storage)?.map(|v| v.value()))
+    }
+
+    /// Every lookup key that starts with `prefix`, in key order, with the
+    /// index it names.
+    pub(super) fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, u64)>, StoreError> {
+        let read = self.inner.reader()?;
+        let lookups = read.open_table(LOOKUPS).map_err(storage)?;
+        let mut out = Vec::new();
+        for kv in lookups.range(prefix..).map_err(storage)? {
+            let (k, v) = kv.map_err(storage)?;
+            if !k.value().starts_with(prefix) {
+                break;
+            }
+            out.push((k.value().to_vec(), v.value()));
         }
+        Ok(out)
     }
 
     /// (version, index) of each roster change of the key group, in order.
@@ -31,20 +46,18 @@ impl SledStore {
     /// (n, log index) of every [`numbered`] key of `name`, in order of n.
     fn numbered(&self, tag: u8, name: &str) -> Result<Vec<(u64, u64)>, StoreError> {
         let prefix = numbered_prefix(tag, name);
-        self.tree
-            .scan_prefix(&prefix)
-            .map(|kv| {
-                let (k, v) = kv?;
-                let what = String::from_utf8_lossy(&k).to_string();
+        self.scan(&prefix)?
+            .into_iter()
+            .map(|(k, index)| {
                 let n = k
                     .get(prefix.len()..)
                     .and_then(|b| <[u8; 8]>::try_from(b).ok())
                     .map(u64::from_be_bytes)
                     .ok_or_else(|| StoreError::Corrupt {
-                        key: what.clone(),
+                        key: String::from_utf8_lossy(&k).to_string(),
                         why: "does not end in an 8-byte number".into(),
                     })?;
-                Ok((n, index_of(&v, &what)?))
+                Ok((n, index))
             })
             .collect()
     }
@@ -99,18 +112,4 @@ pub(super) fn numbered_prefix(tag: u8, name: &str) -> Vec<u8> {
     let mut key = lookup(tag, name.as_bytes());
     key.push(0);
     key
-}
-
-pub(super) fn key_of(tag: u8, index: u64) -> Vec<u8> {
-    let mut key = vec![tag];
-    key.extend_from_slice(&index.to_be_bytes());
-    key
-}
-
-pub(super) fn index_of(bytes: &[u8], what: &str) -> Result<u64, StoreError> {
-    let bytes: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
-        key: what.to_string(),
-        why: "not an 8-byte index".into(),
-    })?;
-    Ok(u64::from_be_bytes(bytes))
 }

@@ -6,19 +6,15 @@ use super::*;
 
 /// Makes the hash file hold the stored hashes of the log's `size` entries,
 /// and returns how many are synced (all of them, afterwards). Hashes beyond
-/// what `H` says was synced may be missing or torn by a crash: they are
+/// what the database says was synced may be missing or torn by a crash: they are
 /// dropped and recomputed from the entries, as are all of them in a store
-/// that kept its hashes in sled.
-pub(super) fn rebuild_hashes(
-    db: &sled::Db,
-    tree: &sled::Tree,
-    file: &HashFile,
-    size: u64,
-) -> Result<u64, StoreError> {
+/// that kept no hash file.
+pub(super) fn rebuild_hashes(db: &Database, file: &HashFile, size: u64) -> Result<u64, StoreError> {
     let need = quorate_tlog::stored_hash_count(size);
-    let synced = match tree.get(SYNCED)? {
-        Some(v) => index_of(&v, "the synced hash count")?,
-        None => 0,
+    let synced = {
+        let read = db.begin_read().map_err(storage)?;
+        let meta = read.open_table(META).map_err(storage)?;
+        meta.get(SYNCED).map_err(storage)?.map_or(0, |v| v.value())
     };
     let on_file = file.len().map_err(hash_file_error)?;
     if synced == need && on_file == need {
@@ -41,20 +37,30 @@ pub(super) fn rebuild_hashes(
     );
     file.truncate(quorate_tlog::stored_hash_count(kept))
         .map_err(hash_file_error)?;
-    for n in kept..size {
-        let entry = tree
-            .get(key_of(b'e', n))?
-            .ok_or_else(|| StoreError::Corrupt {
-                key: format!("entry {n}"),
-                why: "missing".into(),
-            })?;
-        let new = quorate_tlog::hashes_to_append(n, &entry, file)?;
-        file.write(quorate_tlog::first_stored_index(n), &new)
-            .map_err(hash_file_error)?;
+    {
+        let read = db.begin_read().map_err(storage)?;
+        let entries = read.open_table(ENTRIES).map_err(storage)?;
+        for (expected, kv) in (kept..).zip(entries.range(kept..size).map_err(storage)?) {
+            let (n, entry) = kv.map_err(storage)?;
+            let n = n.value();
+            if n != expected {
+                return Err(StoreError::Corrupt {
+                    key: format!("entry {expected}"),
+                    why: "missing".into(),
+                });
+            }
+            let new = quorate_tlog::hashes_to_append(n, entry.value(), file)?;
+            file.write(quorate_tlog::first_stored_index(n), &new)
+                .map_err(hash_file_error)?;
+        }
     }
     file.sync().map_err(hash_file_error)?;
-    tree.insert(SYNCED, &need.to_be_bytes())?;
-    db.flush()?;
+    let txn = db.begin_write().map_err(storage)?;
+    txn.open_table(META)
+        .map_err(storage)?
+        .insert(SYNCED, need)
+        .map_err(storage)?;
+    txn.commit().map_err(storage)?;
     Ok(need)
 }
 
