@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: a local deployment in a temporary
 //! directory, and raw gRPC clients that act as one participant.
 
+pub mod faulty_disk;
 pub mod process;
 
 use std::time::Duration;
@@ -23,8 +24,8 @@ pub fn pid(id: &str) -> ParticipantId {
     ParticipantId::new(id).unwrap()
 }
 
-/// The quickstart's 3-of-5 roster, deployed in `dir`.
-pub async fn deploy(dir: &std::path::Path) -> LocalDeployment {
+/// Logs to the test's output: warnings, or what `RUST_LOG` asks for.
+pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -32,6 +33,11 @@ pub async fn deploy(dir: &std::path::Path) -> LocalDeployment {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// The quickstart's 3-of-5 roster, deployed in `dir`.
+pub async fn deploy(dir: &std::path::Path) -> LocalDeployment {
+    init_tracing();
     LocalDeployment::start(dir, "release", &sample_roster(None), 3)
         .await
         .unwrap()

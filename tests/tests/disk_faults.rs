@@ -1,0 +1,194 @@
+//! A full disk or a failed fsync under the record: the write is refused,
+//! never acknowledged.
+//!
+//! - A full disk fails the write before it commits: once there is room
+//!   again, the next append succeeds without a restart, at the index after
+//!   the last acknowledged entry.
+//! - A failed fsync leaves the write's outcome unknown (the entry may be
+//!   in the file all the same, as here): the store halts, so that the
+//!   coordinator stops and a restart rebuilds its state from the record,
+//!   whatever it holds.
+//!
+//! The faults come from `quorate_e2e::faulty_disk`, a redb storage backend
+//! that wraps the real file backend and fails on command.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use quorate::local::{LocalDeployment, Options, REQUESTER, sample_roster};
+use quorate_ceremonies::{Entry, Event, Timestamp};
+use quorate_coordinator::store::{CeremonyStore, RedbStore, StoreError};
+use quorate_e2e::faulty_disk::{Faults, open_faulty, opener};
+use quorate_e2e::{MANIFEST, T};
+use quorate_tlog::MemoryTree;
+use quorate_types::CeremonyId;
+use quorate_wire as proto;
+
+fn event(seq: u64) -> Entry {
+    Entry::CeremonyEvent {
+        at: Timestamp(1_700_000_000_000 + seq as i64),
+        ceremony: CeremonyId::new("c1").unwrap(),
+        seq,
+        event: Event::DeadlinePassed,
+        decisions: Vec::new(),
+    }
+}
+
+fn failed(result: Result<Vec<u64>, StoreError>) -> String {
+    match result {
+        Err(StoreError::Failed(why)) => why,
+        other => panic!("expected a failed write, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_or_failed_fsync_is_refused_and_the_store_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let mut acknowledged = Vec::new();
+    {
+        let store = open_faulty(dir.path(), &faults);
+        for seq in 0..3 {
+            store.append(vec![event(seq)]).await.unwrap();
+            acknowledged.push(event(seq));
+        }
+
+        // The disk fills: the append is refused, and again while it stays
+        // full (the store cannot open its database again yet).
+        faults.full.store(true, Ordering::SeqCst);
+        let why = failed(store.append(vec![event(3)]).await);
+        assert!(why.contains("could not be written"), "{why}");
+        let why = failed(store.append(vec![event(3)]).await);
+        assert!(why.contains("free disk space"), "{why}");
+        assert_eq!(store.size(), 3);
+
+        // Space returns: the next append goes on from the last
+        // acknowledged entry, in this same process.
+        faults.full.store(false, Ordering::SeqCst);
+        assert_eq!(store.append(vec![event(3)]).await.unwrap(), vec![3]);
+        acknowledged.push(event(3));
+
+        // An fsync fails: refused, and the store halts, saying why.
+        faults.sync_fails.store(true, Ordering::SeqCst);
+        let halted = store.halted();
+        let why = failed(store.append(vec![event(4)]).await);
+        assert!(why.contains("could not be written"), "{why}");
+        faults.sync_fails.store(false, Ordering::SeqCst);
+        let why = failed(store.append(vec![event(5)]).await);
+        assert!(
+            why.contains("holds 5 entries, not the 4 acknowledged"),
+            "{why}"
+        );
+        let halted = tokio::time::timeout(std::time::Duration::from_secs(5), halted)
+            .await
+            .expect("the store halts");
+        assert!(halted.contains("start it again"), "{halted}");
+        assert_eq!(store.size(), 4);
+    }
+
+    // Reopened (a restart): the acknowledged entries, then the one whose
+    // fsync failed, which reached the file all the same.
+    {
+        let store = RedbStore::open(dir.path()).unwrap();
+        assert_eq!(store.size(), 5);
+        assert_eq!(store.entry(4).unwrap(), event(4).encode());
+        // The ceremony's next event is 5: event 4 is in the record.
+        assert!(matches!(
+            store.append(vec![event(4)]).await,
+            Err(StoreError::Exists(_))
+        ));
+        store.append(vec![event(5)]).await.unwrap();
+        acknowledged.push(event(4));
+        acknowledged.push(event(5));
+    }
+
+    // Reopened on the plain file: exactly the acknowledged entries, and the
+    // tree over them.
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_eq!(store.size(), acknowledged.len() as u64);
+    let mut mirror = MemoryTree::new();
+    for (i, e) in acknowledged.iter().enumerate() {
+        assert_eq!(store.entry(i as u64).unwrap(), e.encode(), "entry {i}");
+        mirror.append(&e.encode());
+    }
+    assert_eq!(store.root(store.size()).unwrap(), mirror.root());
+}
+
+/// Asks for a signature over the manifest with `request_id`: the
+/// ceremony's id, or the refusal.
+async fn create(d: &LocalDeployment, request_id: &str) -> Result<String, tonic::Status> {
+    let mut requester = d.clients(REQUESTER).await.unwrap();
+    let created = requester
+        .ceremonies
+        .create(proto::CreateCeremonyRequest {
+            key_group: "release".into(),
+            message: MANIFEST.as_bytes().to_vec(),
+            label: "SHA256SUMS".into(),
+            request_id: request_id.into(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(created.into_inner().id)
+}
+
+/// The refusal of a request, which must be UNAVAILABLE and say `why`.
+async fn unavailable(d: &LocalDeployment, request_id: &str, why: &str) {
+    let refused = create(d, request_id).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert!(refused.message().contains(why), "{refused:?}");
+}
+
+async fn signs(d: &LocalDeployment, id: &str) {
+    let status = d.wait_finished(id, T).await.unwrap();
+    assert_eq!(status.state(), proto::CeremonyState::Signed, "{id}");
+}
+
+/// End to end over gRPC: a coordinator whose disk fills answers
+/// UNAVAILABLE, saying why, and signs again once there is room, without a
+/// restart; after a failed fsync it stops by itself, and once restarted it
+/// serves what its record holds, and the retried request signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_coordinator_on_a_failing_disk_answers_unavailable_and_recovers() {
+    quorate_e2e::init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let options = Options {
+        auto_approve: true,
+        store: Some(opener(&dir.path().join("coordinator"), &faults)),
+        ..Options::default()
+    };
+    let mut d =
+        LocalDeployment::start_with(dir.path(), "release", &sample_roster(None), 3, options)
+            .await
+            .unwrap();
+
+    // The disk fills: the request is refused with UNAVAILABLE, saying why.
+    faults.full.store(true, Ordering::SeqCst);
+    unavailable(&d, "while-full", "could not be written").await;
+
+    // Room again: the same request goes through and signs, no restart.
+    faults.full.store(false, Ordering::SeqCst);
+    let id = create(&d, "while-full").await.unwrap();
+    signs(&d, &id).await;
+
+    // An fsync fails: refused.
+    faults.sync_fails.store(true, Ordering::SeqCst);
+    unavailable(&d, "fsync-failed", "could not be written").await;
+    faults.sync_fails.store(false, Ordering::SeqCst);
+    // The write reached the file all the same: the coordinator's state
+    // and its record may disagree, so it refuses, saying so, and stops.
+    unavailable(&d, "fsync-failed", "start it again").await;
+    let coordinator = d.coordinator.take().unwrap();
+    let stopped = tokio::time::timeout(T, coordinator.wait())
+        .await
+        .expect("the coordinator stops by itself")
+        .unwrap_err();
+    assert!(stopped.to_string().contains("start it again"), "{stopped}");
+
+    // Restarted, it serves its record; the retried request (which the
+    // record may or may not hold) signs.
+    d.start_coordinator().await.unwrap();
+    signs(&d, &id).await;
+    let retried = create(&d, "fsync-failed").await.unwrap();
+    signs(&d, &retried).await;
+}
