@@ -22,6 +22,7 @@ mod ceremony;
 mod error;
 mod event;
 mod key_group;
+pub mod lifecycle;
 pub mod quorum;
 pub mod reason;
 pub mod record;

@@ -1,5 +1,6 @@
 //! Hands each ceremony the time when one of its deadlines passes. The
-//! engine decides what that means; this task only watches the clock.
+//! engine decides what that means; this task only watches the clock. It is
+//! supervised: if it panics, it is started again (and says so).
 
 use std::sync::Weak;
 use std::time::Duration;
@@ -12,7 +13,25 @@ use crate::store::CeremonyStore;
 /// Longest sleep between looks at the deadlines.
 const MAX_SLEEP: Duration = Duration::from_secs(5);
 
-pub(crate) async fn run<S: CeremonyStore>(hub: Weak<Hub<S>>, observer: crate::observer::Observer) {
+/// Runs the deadline task until the coordinator stops, starting it again
+/// whenever it panics.
+pub(crate) async fn supervise<S: CeremonyStore>(
+    hub: Weak<Hub<S>>,
+    observer: crate::observer::Observer,
+) {
+    loop {
+        let task = tokio::spawn(run(hub.clone(), observer.clone()));
+        match task.await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "the deadline task died; starting it again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn run<S: CeremonyStore>(hub: Weak<Hub<S>>, observer: crate::observer::Observer) {
     let Some(strong) = hub.upgrade() else { return };
     let mut changes = strong.subscribe_changes();
     let mut stopping = strong.stopping();
@@ -28,8 +47,17 @@ pub(crate) async fn run<S: CeremonyStore>(hub: Weak<Hub<S>>, observer: crate::ob
                     &actions,
                     strong.now().unix_ms(),
                 ),
-                // Another event moved the deadline first: nothing to do.
-                Err(e) => tracing::debug!(ceremony = %id, error = %e, "deadline not applied"),
+                // The record refused the write, or another event moved the
+                // deadline first: look at the ceremony's deadline again in
+                // a while, so that none is forgotten.
+                Err(e) => {
+                    if let crate::hub::HubError::Store(_) = e {
+                        tracing::warn!(ceremony = %id, error = %e, "deadline not recorded; trying again");
+                    } else {
+                        tracing::debug!(ceremony = %id, error = %e, "deadline not applied");
+                    }
+                    strong.retry_deadline(&id).await;
+                }
             }
         }
         let wait = next

@@ -1,6 +1,9 @@
-//! The coordinator's live state: every ceremony's engine, fed events in
-//! order, each event stored and flushed before it takes effect, and a feed
-//! of which ceremony changed for the streams that push work out.
+//! The coordinator's live state: every live ceremony's engine, fed events
+//! in order, each event stored and flushed before it takes effect, and a
+//! feed of which ceremony changed for the streams that push work out.
+//! Ended ceremonies are read from the record when asked for ([`resident`]).
+
+mod resident;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -18,6 +21,8 @@ use crate::limits::{Gate, LimitError, Limits};
 use crate::poison::{lock, read, write};
 use crate::snapshot::Snapshot;
 use crate::store::{CeremonyStore, StoreError};
+use quorate_ceremonies::lifecycle::is_live;
+use resident::{Deadlines, Gauges};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -55,6 +60,17 @@ struct Live {
     ceremony: Arc<Snapshot>,
 }
 
+/// A live ceremony, locked by whoever feeds it an event.
+type Shared = Arc<tokio::sync::Mutex<Live>>;
+
+/// A ceremony as the hub serves it, with the index of its request in the
+/// record (the order ceremonies are listed in).
+#[derive(Clone)]
+pub struct Listed {
+    pub index: u64,
+    pub ceremony: Arc<Snapshot>,
+}
+
 /// Every roster version of a key group: entry n is the group as roster
 /// change n left it (0 as registered). Never empty.
 struct Versions(Vec<Arc<KeyGroup>>);
@@ -84,7 +100,10 @@ pub struct Hub<S> {
     authz: Authz,
     clock: Arc<dyn Clock>,
     key_groups: RwLock<HashMap<KeyGroupName, Versions>>,
-    ceremonies: Mutex<HashMap<CeremonyId, Arc<tokio::sync::Mutex<Live>>>>,
+    /// The live ceremonies, with the index of each one's request.
+    ceremonies: Mutex<HashMap<CeremonyId, (u64, Shared)>>,
+    gauges: Mutex<Gauges>,
+    deadlines: Mutex<Deadlines>,
     changes: broadcast::Sender<CeremonyId>,
     stopping: watch::Sender<bool>,
     /// Admission of new ceremonies (see [`crate::limits`]).
@@ -92,7 +111,7 @@ pub struct Hub<S> {
 }
 
 impl<S: CeremonyStore> Hub<S> {
-    /// Loads every key group and replays every ceremony from the store.
+    /// Loads every key group and the live ceremonies from the store.
     pub fn load(store: S, clock: Arc<dyn Clock>, authz: Authz) -> Result<Self, HubError> {
         let mut key_groups = HashMap::new();
         for stored in store.key_groups()? {
@@ -111,47 +130,28 @@ impl<S: CeremonyStore> Hub<S> {
         }
         let mut ceremonies = HashMap::new();
         let mut gate = Gate::new(Limits::default());
-        for stored in store.ceremonies()? {
-            let id = stored.request.id.clone();
-            let request = &stored.request;
-            let group = key_groups
-                .get(&request.key_group)
-                .and_then(|v| v.at(request.key_group_version))
-                .ok_or_else(|| StoreError::Corrupt {
-                    key: format!("request of ceremony {id}"),
-                    why: format!(
-                        "names roster version {} of key group {}, which the record lacks",
-                        request.key_group_version, request.key_group
-                    ),
-                })?;
-            // A closed ceremony is loaded as recorded, never judged again
-            // (today's rules may refuse what its own allowed); an open one
-            // is replayed through the engine, under the rules it runs by.
-            let recorded = stored
-                .events
-                .iter()
-                .map(|r| (&r.event, r.at, r.decisions.as_slice()));
-            let ceremony =
-                match Ceremony::from_record(stored.request.clone(), group.clone(), recorded) {
-                    Some(closed) => closed,
-                    None => Ceremony::replay(
-                        stored.request,
-                        group,
-                        stored.events.iter().map(|r| (&r.event, r.at)),
-                    )
-                    .map_err(|(index, e)| StoreError::Corrupt {
-                        key: format!("event {index} of ceremony {id}"),
-                        why: format!("does not replay: {e}"),
-                    })?,
-                };
+        let mut gauges = Gauges::default();
+        let mut deadlines = Deadlines::default();
+        for ended in store.ended_counts()? {
+            gauges.add(ended.state, ended.key_group, ended.count);
+        }
+        for stored in store.live_ceremonies()? {
+            let index = stored.index;
+            let ceremony = rebuild(&key_groups, stored)?;
+            let id = ceremony.id().clone();
             if !ceremony.is_finished() {
                 gate.opened(id.clone(), &ceremony.request().requester);
             }
+            gauges.moved(None, &ceremony);
+            deadlines.moved(&ceremony);
             ceremonies.insert(
                 id,
-                Arc::new(tokio::sync::Mutex::new(Live {
-                    ceremony: Snapshot::new(ceremony),
-                })),
+                (
+                    index,
+                    Arc::new(tokio::sync::Mutex::new(Live {
+                        ceremony: Snapshot::new(ceremony),
+                    })),
+                ),
             );
         }
         Ok(Self {
@@ -160,6 +160,8 @@ impl<S: CeremonyStore> Hub<S> {
             clock,
             key_groups: RwLock::new(key_groups),
             ceremonies: Mutex::new(ceremonies),
+            gauges: Mutex::new(gauges),
+            deadlines: Mutex::new(deadlines),
             changes: broadcast::channel(1024).0,
             stopping: watch::channel(false).0,
             gate: Mutex::new(gate),
@@ -330,25 +332,33 @@ impl<S: CeremonyStore> Hub<S> {
         let id = request.id.clone();
         let at = request.created_at;
         lock(&self.gate).admit(&id, &request.requester, at)?;
-        if let Err(e) = self
+        let index = match self
             .store
             .append(vec![Entry::CeremonyRequested { at, request }])
             .await
         {
-            // The same request id made at once by another call, which
-            // holds the ceremony open: its admission stands, and a retry
-            // gets that ceremony.
-            if let (Some(request), StoreError::Exists(_)) = (request_id, &e) {
-                return Err(HubError::RequestInFlight(request));
+            Ok(indexes) => indexes.first().copied().unwrap_or_default(),
+            Err(e) => {
+                // The same request id made at once by another call, which
+                // holds the ceremony open: its admission stands, and a
+                // retry gets that ceremony.
+                if let (Some(request), StoreError::Exists(_)) = (request_id, &e) {
+                    return Err(HubError::RequestInFlight(request));
+                }
+                lock(&self.gate).closed(&id);
+                return Err(e.into());
             }
-            lock(&self.gate).closed(&id);
-            return Err(e.into());
-        }
+        };
+        lock(&self.gauges).moved(None, &ceremony);
+        lock(&self.deadlines).moved(&ceremony);
         lock(&self.ceremonies).insert(
             id.clone(),
-            Arc::new(tokio::sync::Mutex::new(Live {
-                ceremony: Arc::clone(&ceremony),
-            })),
+            (
+                index,
+                Arc::new(tokio::sync::Mutex::new(Live {
+                    ceremony: Arc::clone(&ceremony),
+                })),
+            ),
         );
         let _ = self.changes.send(id);
         Ok((ceremony, true))
@@ -363,6 +373,16 @@ impl<S: CeremonyStore> Hub<S> {
         event: Event,
     ) -> Result<(Arc<Snapshot>, Vec<Action>), HubError> {
         let live = self.live(id)?;
+        let live = match live {
+            Some(live) => live,
+            // An ended ceremony, read from the record: its engine refuses
+            // most events, but a break-glass one takes its review. Two at
+            // once cannot both be recorded: the record takes each event
+            // number once.
+            None => Arc::new(tokio::sync::Mutex::new(Live {
+                ceremony: self.ended(id)?,
+            })),
+        };
         let mut live = live.lock().await;
         // Never before the ceremony's latest event, whatever the clock
         // says (it may step back): the record never goes back in time.
@@ -378,7 +398,13 @@ impl<S: CeremonyStore> Hub<S> {
         };
         self.store.append(vec![entry]).await?;
         let snapshot = Snapshot::new(next);
-        live.ceremony = Arc::clone(&snapshot);
+        let before = std::mem::replace(&mut live.ceremony, Arc::clone(&snapshot));
+        lock(&self.gauges).moved(Some(&before), &snapshot);
+        lock(&self.deadlines).moved(&snapshot);
+        if !is_live(snapshot.state()) {
+            // Ended: it leaves memory; the record serves it from now on.
+            lock(&self.ceremonies).remove(id);
+        }
         drop(live);
         if snapshot.is_finished() {
             lock(&self.gate).closed(id);
@@ -387,42 +413,103 @@ impl<S: CeremonyStore> Hub<S> {
         Ok((snapshot, actions))
     }
 
+    /// The ceremony as it stands: live from memory, ended from the record.
     pub async fn ceremony(&self, id: &CeremonyId) -> Result<Arc<Snapshot>, HubError> {
-        let live = self.live(id)?;
-        let live = live.lock().await;
-        Ok(live.ceremony.clone())
+        match self.live(id)? {
+            Some(live) => Ok(live.lock().await.ceremony.clone()),
+            None => self.ended(id),
+        }
     }
 
-    /// Every ceremony, oldest first (by creation time, then id).
-    pub async fn all_ceremonies(&self) -> Vec<Arc<Snapshot>> {
-        let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
+    /// The live ceremonies, in order of request.
+    pub async fn live_ceremonies(&self) -> Vec<Listed> {
+        let mut all: Vec<_> = lock(&self.ceremonies)
+            .values()
+            .map(|(index, live)| (*index, live.clone()))
+            .collect();
+        all.sort_by_key(|(index, _)| *index);
         let mut out = Vec::with_capacity(all.len());
-        for live in all {
-            out.push(live.lock().await.ceremony.clone());
+        for (index, live) in all {
+            out.push(Listed {
+                index,
+                ceremony: live.lock().await.ceremony.clone(),
+            });
         }
-        out.sort_by(|a, b| {
-            let (a, b) = (a.request(), b.request());
-            (a.created_at, &a.id).cmp(&(b.created_at, &b.id))
-        });
         out
+    }
+
+    /// Up to `limit` ceremonies, live or ended, in order of request after
+    /// the one whose request is at `after`; `wanted` filters. Reads the
+    /// record: a page of history costs what it skips and lists.
+    pub async fn history(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        wanted: impl Fn(&Ceremony) -> bool,
+    ) -> Result<Vec<Listed>, HubError> {
+        const CHUNK: usize = 256;
+        let mut out = Vec::new();
+        let mut cursor = after;
+        while out.len() < limit {
+            let chunk = self.store.requests_after(cursor, CHUNK)?;
+            let Some((last, _)) = chunk.last() else { break };
+            cursor = Some(*last);
+            for (index, id) in chunk {
+                let ceremony = self.ceremony(&id).await?;
+                if wanted(&ceremony) {
+                    out.push(Listed { index, ceremony });
+                    if out.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Ceremonies whose next deadline has passed, and the earliest deadline
     /// still to come.
     pub async fn due(&self) -> (Vec<CeremonyId>, Option<quorate_ceremonies::Timestamp>) {
         let now = self.clock.now();
-        let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
+        let (candidates, next) = lock(&self.deadlines).take_due(now);
         let mut due = Vec::new();
-        let mut next = None;
-        for live in all {
+        for id in candidates {
+            let Ok(Some(live)) = self.live(&id) else {
+                continue;
+            };
             let live = live.lock().await;
             match live.ceremony.next_deadline() {
-                Some(d) if d <= now => due.push(live.ceremony.id().clone()),
-                Some(d) => next = Some(next.map_or(d, |n: quorate_ceremonies::Timestamp| n.min(d))),
-                None => {}
+                Some(d) if d <= now => due.push(id),
+                // Moved meanwhile: keep it.
+                next => lock(&self.deadlines).set(&id, next),
             }
         }
         (due, next)
+    }
+
+    /// Looks at the ceremony's deadline again in a second: a deadline
+    /// that could not be applied (the record refused the write) is not
+    /// forgotten.
+    pub async fn retry_deadline(&self, id: &CeremonyId) {
+        let Ok(Some(live)) = self.live(id) else {
+            return;
+        };
+        let next = live.lock().await.ceremony.next_deadline();
+        if let Some(next) = next {
+            let soon = quorate_ceremonies::Timestamp(self.clock.now().unix_ms() + 1000);
+            lock(&self.deadlines).set(id, Some(next.max(soon)));
+        }
+    }
+
+    /// Ceremonies by (state, key group, count), every one in the record.
+    pub fn counts(&self) -> Vec<(String, String, u64)> {
+        lock(&self.gauges).counts()
+    }
+
+    /// How many ceremonies have a deadline waiting: for tests of what
+    /// memory holds.
+    pub fn deadlines_held(&self) -> usize {
+        lock(&self.deadlines).len()
     }
 
     /// Records that `caller` was refused `action`, so the attempt is in the
@@ -460,7 +547,10 @@ impl<S: CeremonyStore> Hub<S> {
 
     /// Every ceremony not yet finished of the given key groups.
     pub async fn open_ceremonies(&self, key_groups: &[KeyGroupName]) -> Vec<Arc<Snapshot>> {
-        let all: Vec<_> = lock(&self.ceremonies).values().cloned().collect();
+        let all: Vec<_> = lock(&self.ceremonies)
+            .values()
+            .map(|(_, live)| live.clone())
+            .collect();
         let mut out = Vec::new();
         for live in all {
             let live = live.lock().await;
@@ -497,11 +587,57 @@ impl<S: CeremonyStore> Hub<S> {
         self.stopping.send_replace(true);
     }
 
-    fn live(&self, id: &CeremonyId) -> Result<Arc<tokio::sync::Mutex<Live>>, HubError> {
-        lock(&self.ceremonies)
-            .get(id)
-            .cloned()
-            .ok_or_else(|| HubError::UnknownCeremony(id.clone()))
+    /// The live ceremony `id`; `None` if it is not live (ended, or
+    /// unknown).
+    fn live(&self, id: &CeremonyId) -> Result<Option<Shared>, HubError> {
+        Ok(lock(&self.ceremonies).get(id).map(|(_, live)| live.clone()))
+    }
+
+    /// An ended ceremony, read from the record.
+    fn ended(&self, id: &CeremonyId) -> Result<Arc<Snapshot>, HubError> {
+        let stored = self
+            .store
+            .ceremony(id)?
+            .ok_or_else(|| HubError::UnknownCeremony(id.clone()))?;
+        let key_groups = read(&self.key_groups);
+        Ok(Snapshot::new(rebuild(&key_groups, stored)?))
+    }
+}
+
+/// A recorded ceremony rebuilt: a closed one as recorded, never judged
+/// again (today's rules may refuse what its own allowed); an open one
+/// replayed through the engine, under the rules it runs by.
+fn rebuild(
+    key_groups: &HashMap<KeyGroupName, Versions>,
+    stored: crate::store::StoredCeremony,
+) -> Result<Ceremony, StoreError> {
+    let id = stored.request.id.clone();
+    let request = &stored.request;
+    let group = key_groups
+        .get(&request.key_group)
+        .and_then(|v| v.at(request.key_group_version))
+        .ok_or_else(|| StoreError::Corrupt {
+            key: format!("request of ceremony {id}"),
+            why: format!(
+                "names roster version {} of key group {}, which the record lacks",
+                request.key_group_version, request.key_group
+            ),
+        })?;
+    let recorded = stored
+        .events
+        .iter()
+        .map(|r| (&r.event, r.at, r.decisions.as_slice()));
+    match Ceremony::from_record(stored.request.clone(), group.clone(), recorded) {
+        Some(closed) => Ok(closed),
+        None => Ceremony::replay(
+            stored.request,
+            group,
+            stored.events.iter().map(|r| (&r.event, r.at)),
+        )
+        .map_err(|(index, e)| StoreError::Corrupt {
+            key: format!("event {index} of ceremony {id}"),
+            why: format!("does not replay: {e}"),
+        }),
     }
 }
 

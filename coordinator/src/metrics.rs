@@ -8,7 +8,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use quorate_ceremonies::Ceremony;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
@@ -88,16 +87,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// The text exposition, with the ceremony gauges counted afresh.
-    pub fn render<'a>(&self, ceremonies: impl IntoIterator<Item = &'a Ceremony>) -> String {
+    /// The text exposition, with the ceremony gauges set to `counts`:
+    /// (state, key group, how many ceremonies), as the hub keeps them.
+    pub fn render(&self, counts: impl IntoIterator<Item = (String, String, u64)>) -> String {
         self.ceremonies.clear();
-        for c in ceremonies {
+        for (state, key_group, n) in counts {
             self.ceremonies
-                .get_or_create(&StateLabels {
-                    state: c.state().to_string(),
-                    key_group: c.key_group().name.to_string(),
-                })
-                .inc();
+                .get_or_create(&StateLabels { state, key_group })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());

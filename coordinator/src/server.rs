@@ -230,7 +230,7 @@ pub async fn start_with_store(
             })
             .max_decoding_message_size(MAX_DECODE),
         );
-    let deadlines = tokio::spawn(crate::deadlines::run(
+    let deadlines = tokio::spawn(crate::deadlines::supervise(
         Arc::downgrade(&hub),
         observer.clone(),
     ));
@@ -241,13 +241,8 @@ pub async fn start_with_store(
                 let hub = Arc::downgrade(&hub);
                 let observer = observer.clone();
                 move || async move {
-                    let ceremonies = match hub.upgrade() {
-                        Some(hub) => hub.all_ceremonies().await,
-                        None => Vec::new(),
-                    };
-                    observer
-                        .metrics
-                        .render(ceremonies.iter().map(|s| s.ceremony()))
+                    let counts = hub.upgrade().map(|hub| hub.counts()).unwrap_or_default();
+                    observer.metrics.render(counts)
                 }
             }),
         );

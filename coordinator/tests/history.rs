@@ -160,6 +160,11 @@ async fn a_history_todays_rules_would_refuse_still_loads_as_recorded() {
     assert!(today.is_err(), "today's rules refuse the old request");
 }
 
+/// A hub on the store in `dir`, with the time `dial` says.
+fn hub_on(dir: &std::path::Path, dial: &Arc<Dial>) -> Hub<RedbStore> {
+    Hub::load(RedbStore::open(dir).unwrap(), dial.clone(), Authz::new(&[])).unwrap()
+}
+
 /// A clock that can be set.
 struct Dial(std::sync::atomic::AtomicI64);
 
@@ -173,12 +178,7 @@ impl quorate_coordinator::clock::Clock for Dial {
 async fn a_clock_that_steps_back_never_takes_the_record_back_in_time() {
     let dir = tempfile::tempdir().unwrap();
     let dial = Arc::new(Dial(std::sync::atomic::AtomicI64::new(T0)));
-    let hub = Hub::load(
-        RedbStore::open(dir.path()).unwrap(),
-        dial.clone(),
-        Authz::new(&[]),
-    )
-    .unwrap();
+    let hub = hub_on(dir.path(), &dial);
     hub.register_key_group(key_group(), "operator".into())
         .await
         .unwrap();
@@ -218,4 +218,89 @@ async fn a_clock_that_steps_back_never_takes_the_record_back_in_time() {
         panic!("the cancellation is the last entry: {last:?}");
     };
     assert_eq!(at, created, "recorded no earlier than the request");
+}
+
+/// Five cancelled ceremonies and one open, as the hub counts them.
+fn assert_counts(hub: &Hub<RedbStore>) {
+    let mut counts = hub.counts();
+    counts.sort();
+    assert_eq!(
+        counts,
+        vec![
+            ("cancelled".into(), "release".into(), 5),
+            ("collecting approvals".into(), "release".into(), 1),
+        ]
+    );
+}
+
+/// Memory holds the live ceremonies only: an ended one leaves it as it
+/// ends, and is read from the record when asked for; the counts by state
+/// cover every ceremony, across a restart that loads only live ones.
+#[tokio::test]
+async fn ended_ceremonies_leave_memory_and_are_read_from_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let dial = Arc::new(Dial(std::sync::atomic::AtomicI64::new(T0)));
+    let asked = |n: u32| quorate_coordinator::hub::Asked {
+        label: "SHA256SUMS".into(),
+        message: format!("release {n}\n").into_bytes(),
+        context: Vec::new(),
+        follow_ups: Vec::new(),
+    };
+    let mut ended = Vec::new();
+    let open;
+    {
+        let hub = hub_on(dir.path(), &dial);
+        hub.register_key_group(key_group(), "operator".into())
+            .await
+            .unwrap();
+        for n in 0..5 {
+            let (made, _) = hub
+                .create("release", "release-manager".into(), asked(n), None, None)
+                .await
+                .unwrap();
+            let event = Event::Cancelled {
+                by: "release-manager".into(),
+                reason: "superseded".into(),
+            };
+            hub.apply(made.id(), event).await.unwrap();
+            ended.push(made.id().clone());
+        }
+        let (made, _) = hub
+            .create("release", "release-manager".into(), asked(9), None, None)
+            .await
+            .unwrap();
+        open = made.id().clone();
+        let live: Vec<_> = hub.live_ceremonies().await;
+        assert_eq!(live.len(), 1, "only the open ceremony is in memory");
+        assert_eq!(live[0].ceremony.id(), &open);
+        assert_eq!(hub.deadlines_held(), 1, "and only its deadline");
+        let cancelled = hub.ceremony(&ended[0]).await.unwrap();
+        assert_eq!(cancelled.state(), State::Cancelled, "read from the record");
+        assert_counts(&hub);
+        // An ended ceremony takes no more input, read from the record.
+        let again = Event::Cancelled {
+            by: "release-manager".into(),
+            reason: "twice".into(),
+        };
+        assert!(hub.apply(&ended[1], again).await.is_err());
+    }
+
+    // Restarted: the record's live set alone is loaded; the counts of
+    // the ended ones come from the store, not from reading them.
+    let hub = hub_on(dir.path(), &dial);
+    let live: Vec<_> = hub.live_ceremonies().await;
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].ceremony.id(), &open);
+    assert_counts(&hub);
+    for id in &ended {
+        assert_eq!(hub.ceremony(id).await.unwrap().state(), State::Cancelled);
+    }
+    let history = hub.history(None, 100, |_| true).await.unwrap();
+    let listed: Vec<_> = history.iter().map(|l| l.ceremony.id().clone()).collect();
+    let mut all = ended.clone();
+    all.push(open);
+    assert_eq!(
+        listed, all,
+        "history lists every ceremony in order of request"
+    );
 }

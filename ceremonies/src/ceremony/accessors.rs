@@ -158,11 +158,19 @@ impl Ceremony {
             Phase::ExpectApprovals => State::CollectingApprovals,
             Phase::ExpectCommitments => State::CollectingCommitments,
             Phase::ExpectShares(_) => State::Signing,
-            Phase::Done(Outcome::Signed { .. }) => State::Signed,
-            Phase::Done(Outcome::Expired { .. }) => State::Expired,
-            Phase::Done(Outcome::Rejected { .. }) => State::Rejected,
-            Phase::Done(Outcome::Failed { .. }) => State::Failed,
-            Phase::Done(Outcome::Cancelled { .. }) => State::Cancelled,
+            Phase::Done(outcome) => Self::state_of_outcome(outcome),
+        }
+    }
+
+    /// The state a ceremony closed with `outcome` is in, break-glass
+    /// review aside.
+    pub(crate) fn state_of_outcome(outcome: &Outcome) -> State {
+        match outcome {
+            Outcome::Signed { .. } => State::Signed,
+            Outcome::Expired { .. } => State::Expired,
+            Outcome::Rejected { .. } => State::Rejected,
+            Outcome::Failed { .. } => State::Failed,
+            Outcome::Cancelled { .. } => State::Cancelled,
         }
     }
 

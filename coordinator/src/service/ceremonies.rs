@@ -1,5 +1,6 @@
 //! `quorate.v1.Ceremonies`: what a release manager calls.
 
+use crate::hub::Listed;
 use std::pin::Pin;
 
 use quorate_types::limits::{self, LimitError};
@@ -38,13 +39,6 @@ fn may_see<S: CeremonyStore>(
 }
 
 /// Where `ceremony` stands in the list's order.
-fn cursor_of(ceremony: &quorate_ceremonies::Ceremony) -> page::Cursor {
-    page::Cursor {
-        created_at: ceremony.request().created_at,
-        id: ceremony.request().id.clone(),
-    }
-}
-
 type StatusStream = Pin<Box<dyn Stream<Item = Result<proto::CeremonyStatus, Status>> + Send>>;
 
 impl<S: CeremonyStore> CeremoniesService<S> {
@@ -157,18 +151,33 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                 && (!filter.break_glass || c.is_break_glass())
                 && (!filter.unreviewed || is == proto::CeremonyState::AwaitingReview)
         };
-        // Oldest first, by (created_at, id): the order page tokens follow.
-        let mut matching = self
-            .hub
-            .all_ceremonies()
-            .await
-            .into_iter()
-            .filter(|c| after.as_ref().is_none_or(|after| cursor_of(c) > *after) && wanted(c));
-        let page: Vec<_> = matching.by_ref().take(page_size).collect();
-        let next_page_token = match (page.last(), matching.next()) {
-            (Some(last), Some(_)) => cursor_of(last).token(),
+        // Oldest first, by request: the order page tokens follow. A list
+        // of live states reads memory only; any other reads the record.
+        let live_only = filter.unreviewed
+            || quorate_wire::convert::is_open(state)
+            || state == proto::CeremonyState::AwaitingReview;
+        let after = after.map(|c| c.0);
+        let mut matching: Vec<Listed> = if live_only {
+            self.hub
+                .live_ceremonies()
+                .await
+                .into_iter()
+                .filter(|l| after.is_none_or(|a| l.index > a) && wanted(&l.ceremony))
+                .take(page_size + 1)
+                .collect()
+        } else {
+            self.hub
+                .history(after, page_size + 1, |c| wanted(c))
+                .await
+                .map_err(to_status_error)?
+        };
+        let more = matching.len() > page_size;
+        matching.truncate(page_size);
+        let next_page_token = match (matching.last(), more) {
+            (Some(last), true) => page::Cursor(last.index).token(),
             _ => String::new(),
         };
+        let page: Vec<_> = matching.into_iter().map(|l| l.ceremony).collect();
         // Statuses only for the page.
         let ceremonies = page.iter().map(|c| c.status()).collect();
         Ok(Response::new(proto::ListCeremoniesReply {

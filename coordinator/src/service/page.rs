@@ -1,10 +1,8 @@
-//! Pages of the ceremony list. Ceremonies are listed oldest first, by
-//! creation time and then id, and a page token names the last ceremony a
-//! reply held: `<created_at in unix ms>:<ceremony id>`. A ceremony is never
-//! removed, so a token stays good for as long as the coordinator's record.
+//! Pages of the ceremony list. Ceremonies are listed oldest first, in the
+//! order of their requests in the record, and a page token names the last
+//! ceremony a reply held by its request's index in the record. The record
+//! is never rewritten, so a token stays good for as long as the record.
 
-use quorate_ceremonies::Timestamp;
-use quorate_types::CeremonyId;
 use tonic::Status;
 
 /// Ceremonies per page when the caller does not say.
@@ -12,17 +10,15 @@ pub const DEFAULT_PAGE: u32 = 100;
 /// Most ceremonies per page.
 pub const MAX_PAGE: u32 = 1000;
 
-/// Where a list stands: ceremonies after this one come next.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor {
-    pub created_at: Timestamp,
-    pub id: CeremonyId,
-}
+/// Where a list stands: ceremonies whose request comes after this index
+/// come next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor(pub u64);
 
 impl Cursor {
     /// The token a reply gives to go on after this ceremony.
     pub fn token(&self) -> String {
-        format!("{}:{}", self.created_at.unix_ms(), self.id)
+        format!("r{}", self.0)
     }
 
     /// The cursor of `token`; None for the empty token (from the start).
@@ -30,16 +26,15 @@ impl Cursor {
         if token.is_empty() {
             return Ok(None);
         }
-        let bad = || {
-            Status::invalid_argument(format!(
-                "page_token {token:?} is not one this coordinator gave: pass a reply's next_page_token, or none to start at the oldest ceremony"
-            ))
-        };
-        let (ms, id) = token.split_once(':').ok_or_else(bad)?;
-        Ok(Some(Self {
-            created_at: Timestamp(ms.parse().map_err(|_| bad())?),
-            id: CeremonyId::new(id).map_err(|_| bad())?,
-        }))
+        let index = token
+            .strip_prefix('r')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "page_token {token:?} is not one this coordinator gave: pass a reply's next_page_token, or none to start at the oldest ceremony"
+                ))
+            })?;
+        Ok(Some(Self(index)))
     }
 }
 

@@ -37,8 +37,19 @@ pub struct StoredKeyGroup {
 /// A ceremony as recorded: its request and every event, in order.
 #[derive(Debug, Clone)]
 pub struct StoredCeremony {
+    /// The index of the request's entry.
+    pub index: u64,
     pub request: Request,
     pub events: Vec<EventRecord>,
+}
+
+/// How many ceremonies of a key group ended in a final state (its name,
+/// as `quorate_ceremonies::State` displays it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedCount {
+    pub key_group: String,
+    pub state: String,
+    pub count: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +99,23 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn key_groups(&self) -> Result<Vec<StoredKeyGroup>, StoreError>;
     /// The requesters, auditors and operators the record last listed.
     fn parties(&self) -> Result<Option<Vec<Party>>, StoreError>;
-    /// Every ceremony with its events, in log order.
+    /// Every ceremony with its events (reads the whole history).
     fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError>;
+    /// Every live ceremony (open, or signed under break-glass and awaiting
+    /// review) with its events, in order of request.
+    fn live_ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError>;
+    /// One ceremony with its events, live or ended.
+    fn ceremony(&self, id: &CeremonyId) -> Result<Option<StoredCeremony>, StoreError>;
+    /// How many ceremonies ended, by key group and final state.
+    fn ended_counts(&self) -> Result<Vec<EndedCount>, StoreError>;
+    /// Up to `limit` ceremonies by the index of their request, after the
+    /// one at `after` (from the first if `None`): the order history is
+    /// listed in.
+    fn requests_after(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, CeremonyId)>, StoreError>;
     /// Indexes of the ceremony's entries: its key group's registration, the
     /// roster changes up to the version it is judged by, its request, then
     /// its events.

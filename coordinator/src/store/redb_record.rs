@@ -36,15 +36,17 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::{oneshot, watch};
 
 use super::hash_file::HashFile;
-use super::{CeremonyStore, EventRecord, StoreError, StoredCeremony, StoredKeyGroup};
+use super::{CeremonyStore, EndedCount, EventRecord, StoreError, StoredCeremony, StoredKeyGroup};
 use crate::poison::{lock, read, write};
 
 mod group_commit;
 mod index;
+mod live;
 mod recovery;
 
 use group_commit::Pending;
 use index::{PARTIES, lookup, lookup_key};
+use live::{ENDED, LIVE, REQUESTS};
 use recovery::{hash_file_error, rebuild_hashes};
 
 /// The database file, in the store's directory.
@@ -111,6 +113,9 @@ impl Inner {
         txn.open_table(ENTRIES).map_err(storage)?;
         txn.open_table(LOOKUPS).map_err(storage)?;
         txn.open_table(META).map_err(storage)?;
+        txn.open_table(LIVE).map_err(storage)?;
+        txn.open_table(ENDED).map_err(storage)?;
+        txn.open_table(REQUESTS).map_err(storage)?;
         txn.commit().map_err(storage)?;
         let size = {
             let read = db.begin_read().map_err(storage)?;
@@ -191,6 +196,8 @@ impl RedbStore {
     /// Opens the store in `dir` with its database opened by `opener`
     /// (tests of disk faults give a redb backend of their own).
     pub fn open_with(dir: &Path, opener: Opener) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Failed(format!("cannot create the store's directory: {e}")))?;
         let hashes = HashFile::open(&dir.join(HASH_FILE)).map_err(hash_file_error)?;
         let inner = Inner {
             db: RwLock::new(None),
@@ -351,30 +358,71 @@ impl CeremonyStore for RedbStore {
     }
 
     fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError> {
+        self.scan(b"r")?
+            .into_iter()
+            .map(|(_, index)| self.stored(index))
+            .collect()
+    }
+
+    fn live_ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError> {
+        let read = self.inner.reader()?;
+        let live = read.open_table(LIVE).map_err(storage)?;
+        let mut requests = Vec::new();
+        for kv in live.range(..).map_err(storage)? {
+            let (_, v) = kv.map_err(storage)?;
+            requests.push(v.value().0);
+        }
+        requests.sort_unstable();
+        requests.into_iter().map(|i| self.stored(i)).collect()
+    }
+
+    fn ceremony(&self, id: &CeremonyId) -> Result<Option<StoredCeremony>, StoreError> {
+        let size = self.size();
+        match self
+            .index_at(&lookup(b'r', id.as_str().as_bytes()))?
+            .filter(|i| *i < size)
+        {
+            Some(index) => Ok(Some(self.stored(index)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn ended_counts(&self) -> Result<Vec<EndedCount>, StoreError> {
+        let read = self.inner.reader()?;
+        let ended = read.open_table(ENDED).map_err(storage)?;
         let mut out = Vec::new();
-        for (_, index) in self.scan(b"r")? {
-            let request = match self.decoded(index)? {
-                Entry::CeremonyRequested { request, .. } => request,
-                other => return Err(not_a(index, "ceremony request", &other)),
-            };
-            let mut events = Vec::new();
-            for i in self.event_indexes(&request.id)? {
-                match self.decoded(i)? {
-                    Entry::CeremonyEvent {
-                        at,
-                        event,
-                        seq,
-                        decisions,
-                        ..
-                    } if seq == events.len() as u64 => events.push(EventRecord {
-                        at,
-                        event,
-                        decisions,
-                    }),
-                    other => return Err(not_a(i, "the next event of the ceremony", &other)),
-                }
+        for kv in ended.range(..).map_err(storage)? {
+            let (k, v) = kv.map_err(storage)?;
+            let (key_group, state) = k.value();
+            out.push(EndedCount {
+                key_group: key_group.to_string(),
+                state: state.to_string(),
+                count: v.value(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn requests_after(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, CeremonyId)>, StoreError> {
+        let read = self.inner.reader()?;
+        let requests = read.open_table(REQUESTS).map_err(storage)?;
+        let from = after.map_or(0, |a| a.saturating_add(1));
+        let size = self.size();
+        let mut out = Vec::new();
+        for kv in requests.range(from..size).map_err(storage)? {
+            if out.len() >= limit {
+                break;
             }
-            out.push(StoredCeremony { request, events });
+            let (k, v) = kv.map_err(storage)?;
+            let id = CeremonyId::new(v.value()).map_err(|e| StoreError::Corrupt {
+                key: format!("request {}", k.value()),
+                why: e.to_string(),
+            })?;
+            out.push((k.value(), id));
         }
         Ok(out)
     }
@@ -451,6 +499,41 @@ impl CeremonyStore for RedbStore {
 }
 
 impl RedbStore {
+    /// The ceremony whose request is entry `index`, with its events.
+    fn stored(&self, index: u64) -> Result<StoredCeremony, StoreError> {
+        let request = match self.decoded(index)? {
+            Entry::CeremonyRequested { request, .. } => request,
+            other => return Err(not_a(index, "ceremony request", &other)),
+        };
+        let size = self.size();
+        let mut events = Vec::new();
+        for i in self.event_indexes(&request.id)? {
+            if i >= size {
+                // Committed a moment ago, not yet counted in the log.
+                break;
+            }
+            match self.decoded(i)? {
+                Entry::CeremonyEvent {
+                    at,
+                    event,
+                    seq,
+                    decisions,
+                    ..
+                } if seq == events.len() as u64 => events.push(EventRecord {
+                    at,
+                    event,
+                    decisions,
+                }),
+                other => return Err(not_a(i, "the next event of the ceremony", &other)),
+            }
+        }
+        Ok(StoredCeremony {
+            index,
+            request,
+            events,
+        })
+    }
+
     fn check_size(&self, size: u64) -> Result<(), StoreError> {
         if size > self.size() {
             return Err(StoreError::OutOfRange(format!(

@@ -6,6 +6,8 @@
 
 use redb::{ReadableTable, Table};
 
+use super::live::{Changes, ENDED, LIVE, REQUESTS};
+
 use super::*;
 
 pub(super) struct Pending {
@@ -21,6 +23,7 @@ pub(super) struct Staged {
     entries: Vec<(u64, Vec<u8>)>,
     lookups: Vec<(Vec<u8>, u64)>,
     claimed: HashSet<Vec<u8>>,
+    live: Changes,
 }
 
 impl Inner {
@@ -84,8 +87,9 @@ impl Inner {
         let mut staged = Staged::default();
         let synced = {
             let mut lookups = txn.open_table(LOOKUPS).map_err(storage)?;
+            let mut live = txn.open_table(LIVE).map_err(storage)?;
             for p in batch {
-                match self.stage(&p.entries, &lookups, &mut size, &mut staged) {
+                match self.stage(&p.entries, &lookups, &live, &mut size, &mut staged) {
                     Ok(indexes) => accepted.push((p, indexes)),
                     Err(e) => {
                         let _ = p.reply.send(Err(e));
@@ -102,6 +106,11 @@ impl Inner {
             for (key, index) in &staged.lookups {
                 lookups.insert(key.as_slice(), index).map_err(storage)?;
             }
+            staged.live.write(
+                &mut live,
+                &mut txn.open_table(ENDED).map_err(storage)?,
+                &mut txn.open_table(REQUESTS).map_err(storage)?,
+            )?;
             let first = quorate_tlog::first_stored_index(start);
             let mut meta = txn.open_table(META).map_err(storage)?;
             self.write_hashes(first, &staged.hashes, &mut meta)?
@@ -136,6 +145,7 @@ impl Inner {
         &self,
         entries: &[(Entry, Vec<u8>)],
         lookups: &Table<&[u8], u64>,
+        live: &Table<&str, (u64, bool, &str)>,
         size: &mut u64,
         staged: &mut Staged,
     ) -> Result<Vec<u64>, StoreError> {
@@ -151,6 +161,7 @@ impl Inner {
         let mut indexes = Vec::with_capacity(entries.len());
         let mut local_entries = Vec::new();
         let mut local_lookups = Vec::new();
+        let mut local_live = staged.live.clone();
         for ((entry, bytes), key) in entries.iter().zip(&keys) {
             let overlay = Overlay {
                 file: &self.hashes,
@@ -178,6 +189,12 @@ impl Inner {
                 // The latest list of parties replaces the one before.
                 local_lookups.push((PARTIES.to_vec(), n));
             }
+            if let Err(e) = local_live.note(n, entry, live) {
+                staged
+                    .hashes
+                    .split_off(&quorate_tlog::first_stored_index(*size));
+                return Err(e);
+            }
             indexes.push(n);
             n += 1;
         }
@@ -188,6 +205,7 @@ impl Inner {
         *size = n;
         staged.entries.extend(local_entries);
         staged.lookups.extend(local_lookups);
+        staged.live = local_live;
         Ok(indexes)
     }
 }

@@ -2,11 +2,8 @@ use super::*;
 
 #[test]
 fn a_token_names_the_ceremony_it_was_made_from() {
-    let cursor = Cursor {
-        created_at: Timestamp(1_764_000_000_123),
-        id: CeremonyId::new("0123456789abcdef").unwrap(),
-    };
-    assert_eq!(cursor.token(), "1764000000123:0123456789abcdef");
+    let cursor = Cursor(1234);
+    assert_eq!(cursor.token(), "r1234");
     assert_eq!(Cursor::parse(&cursor.token()).unwrap(), Some(cursor));
     assert_eq!(Cursor::parse("").unwrap(), None);
 }
@@ -15,10 +12,11 @@ fn a_token_names_the_ceremony_it_was_made_from() {
 fn a_token_not_made_here_is_refused_by_name() {
     for token in [
         "nonsense",
-        "12:",
-        ":abc",
-        "x:0123456789abcdef",
-        "12:bad id!",
+        "12",
+        "r",
+        "r-1",
+        "r12x",
+        "1764000000123:0123456789abcdef",
     ] {
         let e = Cursor::parse(token).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument, "{token}");
