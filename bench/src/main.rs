@@ -10,6 +10,7 @@
 mod baseline;
 mod chaos;
 mod cluster;
+mod history;
 mod machine;
 mod memory;
 mod record;
@@ -91,6 +92,13 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         per_caller: u64,
     },
+    /// Runs only the long-history benchmark: start, memory, List and
+    /// /metrics over a store of this many ended ceremonies.
+    #[command(hide = true)]
+    History {
+        #[arg(long, default_value_t = 1_000_000)]
+        ended: usize,
+    },
     /// Runs only the inclusion-proof benchmark (for profiling P4).
     #[command(hide = true)]
     Proofs {
@@ -137,6 +145,13 @@ fn main() -> std::process::ExitCode {
                         run::throughput_only(concurrency, total).await
                     }
                     Some(Command::Replays { count }) => run::replays_only(count).await,
+                    Some(Command::History { ended }) => {
+                        let dir = tempfile::tempdir()?;
+                        let found = history::measure(dir.path(), ended).await?;
+                        let mut report = report::Report::default();
+                        run::history_rows(&mut report, &found);
+                        Ok(())
+                    }
                     Some(Command::Appends {
                         callers,
                         per_caller,

@@ -29,11 +29,16 @@ pub struct Memory {
 }
 
 /// The hidden command the child runs: start the coordinator of `config`,
-/// print its address, and serve until stdin closes.
+/// print its address and its `/metrics` address (`-` if none), and serve
+/// until stdin closes.
 pub async fn serve(config: &Path) -> anyhow::Result<()> {
     let config = quorate_coordinator::Config::load(config)?;
     let running = quorate_coordinator::start(&config).await?;
     println!("{}", running.addr);
+    match running.metrics_addr {
+        Some(addr) => println!("{addr}"),
+        None => println!("-"),
+    }
     std::io::stdout().flush()?;
     tokio::task::spawn_blocking(|| {
         let mut sink = String::new();
@@ -43,8 +48,56 @@ pub async fn serve(config: &Path) -> anyhow::Result<()> {
     running.stop().await
 }
 
+/// Starts `serve-coordinator` on `config` in a process of its own; returns
+/// it with its gRPC address and its `/metrics` address (`-` if none).
+pub(crate) async fn spawn(config: &Path) -> anyhow::Result<(Coordinator, String, String)> {
+    let mut child = Coordinator(
+        Command::new(std::env::current_exe()?)
+            .arg("serve-coordinator")
+            .arg(config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?,
+    );
+    let stdout = child
+        .0
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the coordinator's stdout"))?;
+    let (addr, metrics) = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut next = || {
+            lines
+                .next()
+                .unwrap_or_else(|| Err(std::io::Error::other("the coordinator printed nothing")))
+        };
+        Ok::<_, std::io::Error>((next()?, next()?))
+    })
+    .await??;
+    Ok((child, addr.trim().to_string(), metrics.trim().to_string()))
+}
+
+/// A 3-of-5 key group of the benchmarks, dealt.
+pub(crate) fn deal_three_of_five() -> anyhow::Result<keygen::Dealt> {
+    keygen::deal(
+        KeyGroupName::new(KEY_GROUP)?,
+        &roster(THREE_OF_FIVE.n)?,
+        THREE_OF_FIVE.t,
+        Policy::default(),
+    )
+}
+
 /// Kills the child if measuring fails half way.
-struct Coordinator(Child);
+pub(crate) struct Coordinator(pub(crate) Child);
+
+impl Coordinator {
+    /// Asks the child to stop (it serves until its stdin closes).
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut stdin) = self.0.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+    }
+}
 
 impl Drop for Coordinator {
     fn drop(&mut self) {
@@ -82,26 +135,9 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
             ca = server.client_ca,
         ),
     )?;
-    let mut child = Coordinator(
-        Command::new(std::env::current_exe()?)
-            .arg("serve-coordinator")
-            .arg(&config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?,
-    );
+    let (mut child, addr, _) = spawn(&config).await?;
     let pid = child.0.id();
-    let stdout = child
-        .0
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("the coordinator's stdout"))?;
-    let addr = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await??;
-    let url = format!("https://{}", addr.trim());
+    let url = format!("https://{addr}");
     let target = |identity: &str| -> anyhow::Result<Target> {
         Ok(Target {
             url: url.clone(),
@@ -109,12 +145,7 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
             tls: Some(pki.client(identity)?),
         })
     };
-    let dealt = keygen::deal(
-        KeyGroupName::new(KEY_GROUP)?,
-        &roster(THREE_OF_FIVE.n)?,
-        THREE_OF_FIVE.t,
-        Policy::default(),
-    )?;
+    let dealt = deal_three_of_five()?;
     Clients::connect(&target(OPERATOR)?)
         .await?
         .key_groups
@@ -152,9 +183,7 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
     }
     let open_kib = rss_kib(pid, "VmRSS")?;
     let peak_kib = rss_kib(pid, "VmHWM")?;
-    if let Some(mut stdin) = child.0.stdin.take() {
-        let _ = stdin.write_all(b"\n");
-    }
+    child.stop();
     Ok(Memory {
         open,
         idle_kib,
@@ -164,7 +193,7 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
 }
 
 /// A `Vm*` line of `/proc/<pid>/status`, in KiB.
-fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+pub(crate) fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     proc_number(&format!("/proc/{pid}/status"), field)
 }
 

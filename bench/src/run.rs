@@ -9,6 +9,7 @@ use quorate_types::CeremonyId;
 
 use crate::baseline::{self, Baseline};
 use crate::cluster::Cluster;
+use crate::history;
 use crate::report::{Report, Row};
 use crate::size::{SIZES, Size, THREE_OF_FIVE};
 use crate::stats::{Samples, power_law_exponent, show};
@@ -243,6 +244,11 @@ pub async fn all(settings: Settings) -> anyhow::Result<()> {
         mem.open_kib.saturating_sub(mem.idle_kib) as f64 / mem.open.max(1) as f64
     ));
 
+    // A long history.
+    let ended = settings.pick(10_000, 1_000_000);
+    let history = history::measure(&root.join("history"), ended).await?;
+    history_rows(&mut report, &history);
+
     if let Some(path) = &settings.markdown {
         std::fs::write(
             path,
@@ -387,4 +393,41 @@ async fn transcripts(
         out.push(serde_json::to_string(&transcript)?);
     }
     Ok(out)
+}
+
+/// The rows of the long-history benchmark: start, memory, List and
+/// /metrics with `ended` ceremonies in the store.
+pub fn history_rows(report: &mut Report, h: &history::History) {
+    let with = format!("{} ended ceremonies", h.ended);
+    report.push(
+        Row::new(
+            "history",
+            format!("start to first served call, {with}"),
+            format!("{:.2} s", h.first_call.as_secs_f64()),
+        )
+        .target("≤ 5 s", h.first_call <= Duration::from_secs(5)),
+    );
+    report.push(
+        Row::new(
+            "history",
+            format!("coordinator RSS, {with}"),
+            format!("{:.1} MiB", h.rss_kib as f64 / 1024.0),
+        )
+        .target("≤ 200 MiB", h.rss_kib <= 200 * 1024),
+    );
+    report.push(Row::new(
+        "history",
+        format!("List of {} open ceremonies, {with}", history::OPEN),
+        format!("{:.1} ms", h.list.as_secs_f64() * 1e3),
+    ));
+    report.push(Row::new(
+        "history",
+        format!("/metrics scrape, {with}"),
+        format!("{:.1} ms", h.metrics.as_secs_f64() * 1e3),
+    ));
+    report.note(format!(
+        "history: {} entries written straight into the store in {:.1} s",
+        2 * h.ended + history::OPEN + 1,
+        h.written_in.as_secs_f64()
+    ));
 }
