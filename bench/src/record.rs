@@ -52,6 +52,25 @@ fn entry(n: u64) -> Entry {
     }
 }
 
+/// The disk's own rate of durable 600-byte appends: a write at the end of
+/// a file then `fdatasync`, `count` times, in the store's directory. One
+/// caller's durable appends cannot beat it.
+pub fn disk_syncs_per_sec(dir: &Path, count: u32) -> anyhow::Result<f64> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("fsync-probe"))?;
+    let record = [0x5au8; 600];
+    let started = Instant::now();
+    for _ in 0..count {
+        file.write_all(&record)?;
+        file.sync_data()?;
+    }
+    Ok(f64::from(count) / started.elapsed().as_secs_f64())
+}
+
 /// `callers` tasks each append `per_caller` entries one at a time, each
 /// waiting for its entry to be durable before the next.
 pub async fn appends(dir: &Path, callers: usize, per_caller: u64) -> anyhow::Result<Appends> {

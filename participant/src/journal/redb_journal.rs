@@ -2,8 +2,12 @@
 //! directory. Changes are committed without waiting for the disk
 //! (`Durability::None`); [`JournalStore::sync`] commits with redb's
 //! default durability, which makes them and every change before durable.
+//! Syncs are grouped: a sync that finds its changes made durable by
+//! another, which ran while it waited, returns without one of its own.
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -19,6 +23,10 @@ const CHECKPOINT: &str = "checkpoint";
 
 pub struct RedbJournal {
     db: Database,
+    /// Changes committed so far.
+    changes: AtomicU64,
+    /// How many of them a sync made durable; held while syncing.
+    synced: Mutex<u64>,
 }
 
 impl RedbJournal {
@@ -52,7 +60,11 @@ impl RedbJournal {
         txn.open_table(ENTRIES)?;
         txn.open_table(RECORD)?;
         txn.commit()?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            changes: AtomicU64::new(0),
+            synced: Mutex::new(0),
+        })
     }
 }
 
@@ -89,14 +101,23 @@ impl JournalStore for RedbJournal {
             }
         };
         txn.commit()?;
+        self.changes.fetch_add(1, Ordering::SeqCst);
         Ok(stored)
     }
 
     fn sync(&self) -> anyhow::Result<()> {
+        let wanted = self.changes.load(Ordering::SeqCst);
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        if *synced >= wanted {
+            // Another sync, which ran while this one waited, covered it.
+            return Ok(());
+        }
+        let covers = self.changes.load(Ordering::SeqCst);
         // An empty commit of full durability makes the non-durable
         // commits before it durable.
         let txn = self.db.begin_write()?;
         txn.commit()?;
+        *synced = covers;
         Ok(())
     }
 
@@ -111,6 +132,7 @@ impl JournalStore for RedbJournal {
         txn.set_durability(Durability::None)?;
         txn.open_table(RECORD)?.insert(CHECKPOINT, note)?;
         txn.commit()?;
+        self.changes.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }
