@@ -13,6 +13,7 @@ mod cluster;
 mod history;
 mod machine;
 mod memory;
+mod parties;
 mod record;
 mod replay;
 mod report;
@@ -68,6 +69,10 @@ enum Command {
     /// SIGTERM).
     #[command(hide = true)]
     ChaosCoordinator { config: PathBuf },
+    /// Runs an agent from its agent.toml (passphrase in
+    /// QUORATE_PASSPHRASE) until SIGTERM (the CPU benchmark's children).
+    #[command(hide = true)]
+    ServeAgent { config: PathBuf },
     /// Runs only 3-of-5 ceremonies at one concurrency and prints the rate
     /// (for profiling P1/P2 under perf).
     #[command(hide = true)]
@@ -126,6 +131,7 @@ fn main() -> std::process::ExitCode {
             rt.block_on(async {
                 match args.command {
                     Some(Command::ServeCoordinator { ref config }) => memory::serve(config).await,
+                    Some(Command::ServeAgent { ref config }) => parties::serve_agent(config).await,
                     Some(Command::ChaosCoordinator { ref config }) => {
                         quorate_coordinator::cli::serve(config, false).await
                     }

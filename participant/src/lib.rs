@@ -56,6 +56,23 @@ impl RunningAgent {
     }
 }
 
+/// Runs the agent until Ctrl-C or SIGTERM (`systemctl stop`), then stops
+/// it gracefully: the ceremony tasks finish or stop, the journal is made
+/// durable and closed. `config` must carry the passphrase.
+pub async fn serve(config: AgentConfig) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let running = start(config).await?;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("stopping");
+    running.stop().await;
+    Ok(())
+}
+
 /// Opens the sealed key share and identity key with `config.passphrase`
 /// (the identity key checked against the roster), opens the journal, binds
 /// the control socket and connects to the coordinator.

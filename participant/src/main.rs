@@ -85,19 +85,8 @@ async fn run() -> anyhow::Result<()> {
                     .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
             )
             .init();
-        // Ctrl-C or SIGTERM (`systemctl stop`): the ceremony tasks finish
-        // or stop, the journal is flushed and closed, and it exits 0.
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        let running = quorate_participant::start(config).await?;
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        tracing::info!("stopping");
-        running.stop().await;
-        return Ok(());
+        // Until Ctrl-C or SIGTERM; then it stops gracefully and exits 0.
+        return quorate_participant::serve(config).await;
     }
     if let Command::MigrateJournal { exporter } = &cli.command {
         let copied = quorate_participant::journal::migrate::from_sled(

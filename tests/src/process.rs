@@ -10,6 +10,32 @@ use serde::Serialize;
 
 use crate::T;
 
+/// A child process, killed if still running when dropped.
+#[derive(Default)]
+struct Running(Option<Child>);
+
+impl Running {
+    fn pid(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    fn kill(&mut self) {
+        let mut child = self.0.take().expect("running");
+        child.kill().expect("SIGKILL is sent");
+        child.wait().expect("the process is reaped");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// The coordinator of a [`LocalDeployment`], run by the real command line
 /// (`bin`) as a child process: same port, store, TLS files and parties.
 pub struct CoordinatorProcess {
@@ -17,7 +43,7 @@ pub struct CoordinatorProcess {
     /// The arguments before the configuration file's path.
     args: Vec<String>,
     config: PathBuf,
-    child: Option<Child>,
+    child: Running,
 }
 
 #[derive(Serialize)]
@@ -69,7 +95,7 @@ impl CoordinatorProcess {
             bin: bin.to_path_buf(),
             args: args.iter().map(|a| a.to_string()).collect(),
             config,
-            child: None,
+            child: Running::default(),
         };
         process.start(d).await;
         process
@@ -77,7 +103,7 @@ impl CoordinatorProcess {
 
     /// Starts the process and waits until it serves.
     pub async fn start(&mut self, d: &LocalDeployment) {
-        assert!(self.child.is_none(), "already running");
+        assert!(self.child.0.is_none(), "already running");
         let child = Command::new(&self.bin)
             .args(&self.args)
             .arg(&self.config)
@@ -86,7 +112,7 @@ impl CoordinatorProcess {
             .stdout(Stdio::null())
             .spawn()
             .expect("the coordinator process starts");
-        self.child = Some(child);
+        self.child = Running(Some(child));
         let deadline = Instant::now() + T;
         loop {
             if let Ok(mut clients) = d.clients(quorate::local::AUDITOR).await
@@ -107,14 +133,12 @@ impl CoordinatorProcess {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
+        self.child.pid()
     }
 
     /// SIGKILL: the process gets no chance to finish anything.
     pub fn kill(&mut self) {
-        let mut child = self.child.take().expect("running");
-        child.kill().expect("SIGKILL is sent");
-        child.wait().expect("the process is reaped");
+        self.child.kill()
     }
 
     /// Sends `signal` (e.g. "STOP", "TERM") to the process.
@@ -130,7 +154,7 @@ impl CoordinatorProcess {
     /// SIGTERM, then waits (at most [`T`]) for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         self.signal("TERM");
-        let mut child = self.child.take().expect("running");
+        let mut child = self.child.0.take().expect("running");
         let deadline = Instant::now() + T;
         loop {
             if let Some(status) = child.try_wait().expect("the process is waited for") {
@@ -145,11 +169,90 @@ impl CoordinatorProcess {
     }
 }
 
-impl Drop for CoordinatorProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+/// An agent of a [`LocalDeployment`] run as a child process (`bin args...
+/// FILE`, FILE its agent.toml; the passphrase in `QUORATE_PASSPHRASE`):
+/// same key files, journal and control socket as in process.
+pub struct AgentProcess {
+    bin: PathBuf,
+    args: Vec<String>,
+    config: PathBuf,
+    socket: PathBuf,
+    passphrase: zeroize::Zeroizing<String>,
+    child: Running,
+}
+
+impl AgentProcess {
+    /// Stops `d`'s in-process agent `id` and starts the same agent as a
+    /// process, serving its control socket before this returns.
+    pub async fn take_over_with(
+        d: &mut LocalDeployment,
+        id: &quorate_types::ParticipantId,
+        bin: &Path,
+        args: &[&str],
+    ) -> Self {
+        d.stop_agent(id).await;
+        let config = d.agent_configs.get(id).expect("an agent of the deployment");
+        let passphrase = config
+            .passphrase
+            .as_ref()
+            .expect("an in-process passphrase");
+        let passphrase = zeroize::Zeroizing::new(
+            String::from_utf8(passphrase.as_bytes().to_vec()).expect("a UTF-8 passphrase"),
+        );
+        let path = d.dir.join(format!("agent-{id}.toml"));
+        std::fs::write(
+            &path,
+            toml::to_string(config).expect("the configuration encodes"),
+        )
+        .expect("the configuration is written");
+        let mut process = Self {
+            bin: bin.to_path_buf(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            config: path,
+            socket: config.socket_path(),
+            passphrase,
+            child: Running::default(),
+        };
+        process.start().await;
+        process
+    }
+
+    /// Starts the process and waits until its control socket answers.
+    pub async fn start(&mut self) {
+        assert!(self.child.0.is_none(), "already running");
+        let _ = std::fs::remove_file(&self.socket);
+        let child = Command::new(&self.bin)
+            .args(&self.args)
+            .arg(&self.config)
+            .env(
+                quorate_secrets::passphrase::PASSPHRASE_ENV,
+                &*self.passphrase,
+            )
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the agent process starts");
+        self.child = Running(Some(child));
+        let deadline = Instant::now() + T;
+        while quorate_participant::control::connect(&self.socket)
+            .await
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the agent did not serve within {T:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        self.child.kill()
     }
 }
