@@ -22,7 +22,8 @@ use crate::poison::{lock, read, write};
 use crate::snapshot::Snapshot;
 use crate::store::{CeremonyStore, StoreError};
 use quorate_ceremonies::lifecycle::is_live;
-use resident::{Deadlines, Gauges};
+pub use resident::CAPACITY as RECENT_CAPACITY;
+use resident::{Deadlines, Gauges, Recent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -104,6 +105,9 @@ pub struct Hub<S> {
     ceremonies: Mutex<HashMap<CeremonyId, (u64, Shared)>>,
     gauges: Mutex<Gauges>,
     deadlines: Mutex<Deadlines>,
+    /// The latest ceremonies to end, so that those following them do not
+    /// each read them from the record.
+    recent: Mutex<Recent>,
     changes: broadcast::Sender<CeremonyId>,
     stopping: watch::Sender<bool>,
     /// Admission of new ceremonies (see [`crate::limits`]).
@@ -162,6 +166,7 @@ impl<S: CeremonyStore> Hub<S> {
             ceremonies: Mutex::new(ceremonies),
             gauges: Mutex::new(gauges),
             deadlines: Mutex::new(deadlines),
+            recent: Mutex::new(Recent::default()),
             changes: broadcast::channel(1024).0,
             stopping: watch::channel(false).0,
             gate: Mutex::new(gate),
@@ -402,8 +407,10 @@ impl<S: CeremonyStore> Hub<S> {
         lock(&self.gauges).moved(Some(&before), &snapshot);
         lock(&self.deadlines).moved(&snapshot);
         if !is_live(snapshot.state()) {
-            // Ended: it leaves memory; the record serves it from now on.
+            // Ended: it leaves the live set; the record serves it from now
+            // on, and the recent ones are kept at hand.
             lock(&self.ceremonies).remove(id);
+            lock(&self.recent).keep(id.clone(), Arc::clone(&snapshot));
         }
         drop(live);
         if snapshot.is_finished() {
@@ -506,6 +513,12 @@ impl<S: CeremonyStore> Hub<S> {
         lock(&self.gauges).counts()
     }
 
+    /// How many ended ceremonies are kept at hand (at most
+    /// [`RECENT_CAPACITY`]): for tests of what memory holds.
+    pub fn recent_held(&self) -> usize {
+        lock(&self.recent).len()
+    }
+
     /// How many ceremonies have a deadline waiting: for tests of what
     /// memory holds.
     pub fn deadlines_held(&self) -> usize {
@@ -593,8 +606,12 @@ impl<S: CeremonyStore> Hub<S> {
         Ok(lock(&self.ceremonies).get(id).map(|(_, live)| live.clone()))
     }
 
-    /// An ended ceremony, read from the record.
+    /// An ended ceremony: one of the latest to end, or read from the
+    /// record.
     fn ended(&self, id: &CeremonyId) -> Result<Arc<Snapshot>, HubError> {
+        if let Some(recent) = lock(&self.recent).get(id) {
+            return Ok(recent);
+        }
         let stored = self
             .store
             .ceremony(id)?

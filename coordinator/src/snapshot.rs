@@ -4,8 +4,8 @@
 //! requester watching it. Its status (statements re-encoded, points
 //! compressed) and signing package are made once, at the first ask, and
 //! shared, rather than once per feed; a reader holds the snapshot, not a
-//! copy of the ceremony. An open ceremony's snapshot keeps its status
-//! (about a kilobyte) until the next change.
+//! copy of the ceremony. A snapshot keeps its status (about a kilobyte)
+//! until the next change.
 
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
@@ -34,13 +34,9 @@ impl Snapshot {
         &self.ceremony
     }
 
-    /// The ceremony's status as the services show it. Kept only while the
-    /// ceremony is open: finished ones stay in memory for good and are
-    /// seldom asked for.
+    /// The ceremony's status as the services show it, made at the first
+    /// ask.
     pub fn status(&self) -> proto::CeremonyStatus {
-        if self.ceremony.is_finished() {
-            return to_status(&self.ceremony);
-        }
         self.status
             .get_or_init(|| to_status(&self.ceremony))
             .clone()

@@ -274,6 +274,7 @@ async fn ended_ceremonies_leave_memory_and_are_read_from_the_record() {
         assert_eq!(live.len(), 1, "only the open ceremony is in memory");
         assert_eq!(live[0].ceremony.id(), &open);
         assert_eq!(hub.deadlines_held(), 1, "and only its deadline");
+        assert_eq!(hub.recent_held(), 5, "the latest to end, kept at hand");
         let cancelled = hub.ceremony(&ended[0]).await.unwrap();
         assert_eq!(cancelled.state(), State::Cancelled, "read from the record");
         assert_counts(&hub);
@@ -291,6 +292,7 @@ async fn ended_ceremonies_leave_memory_and_are_read_from_the_record() {
     let live: Vec<_> = hub.live_ceremonies().await;
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].ceremony.id(), &open);
+    assert_eq!(hub.recent_held(), 0, "nothing ended since the start");
     assert_counts(&hub);
     for id in &ended {
         assert_eq!(hub.ceremony(id).await.unwrap().state(), State::Cancelled);

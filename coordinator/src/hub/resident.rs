@@ -6,7 +6,10 @@
 //! start. Memory, start time, `/metrics` and the list of open ceremonies
 //! grow with what is live, not with history.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::snapshot::Snapshot;
 
 use quorate_ceremonies::lifecycle::is_live;
 use quorate_ceremonies::{Ceremony, Timestamp};
@@ -92,5 +95,93 @@ impl Deadlines {
     /// How many ceremonies have a deadline waiting.
     pub fn len(&self) -> usize {
         self.of.len()
+    }
+}
+
+/// The latest ceremonies to end, as they ended: every party that follows
+/// a ceremony (each agent's feed, each watcher, each record check) asks
+/// for it once it ends, and reading it from the record each time would
+/// cost far more than this. At most [`CAPACITY`], the oldest leaving
+/// first.
+pub struct Recent<T = Arc<Snapshot>> {
+    by_id: HashMap<CeremonyId, T>,
+    order: VecDeque<CeremonyId>,
+}
+
+/// How many ended ceremonies [`Recent`] keeps.
+pub const CAPACITY: usize = 1024;
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Self {
+            by_id: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    pub fn get(&self, id: &CeremonyId) -> Option<T> {
+        self.by_id.get(id).cloned()
+    }
+
+    /// Keeps `ended` as ceremony `id` (replacing an older copy of it).
+    pub fn keep(&mut self, id: CeremonyId, ended: T) {
+        if self.by_id.insert(id.clone(), ended).is_none() {
+            self.order.push_back(id);
+        }
+        while self.order.len() > CAPACITY {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_id.remove(&oldest);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: usize) -> CeremonyId {
+        CeremonyId::new(format!("{n:016x}")).unwrap()
+    }
+
+    #[test]
+    fn recent_keeps_the_latest_and_drops_the_oldest() {
+        let mut recent = Recent::default();
+        for n in 0..CAPACITY + 10 {
+            recent.keep(id(n), n);
+        }
+        assert_eq!(recent.len(), CAPACITY);
+        assert_eq!(recent.get(&id(9)), None, "the oldest left");
+        assert_eq!(recent.get(&id(10)), Some(10));
+        assert_eq!(recent.get(&id(CAPACITY + 9)), Some(CAPACITY + 9));
+        // A newer copy replaces the one kept, in its place.
+        recent.keep(id(10), 99);
+        assert_eq!(recent.get(&id(10)), Some(99));
+        assert_eq!(recent.len(), CAPACITY);
+    }
+
+    #[test]
+    fn deadlines_come_due_in_order_once_each() {
+        let mut d = Deadlines::default();
+        d.set(&id(1), Some(Timestamp(30)));
+        d.set(&id(2), Some(Timestamp(10)));
+        d.set(&id(3), Some(Timestamp(20)));
+        // Moved: only the new deadline counts.
+        d.set(&id(1), Some(Timestamp(15)));
+        d.set(&id(3), None);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d.take_due(Timestamp(5)), (vec![], Some(Timestamp(10))));
+        assert_eq!(
+            d.take_due(Timestamp(20)),
+            (vec![id(2), id(1)], None),
+            "earliest first; the moved and removed ones not again"
+        );
+        assert_eq!(d.len(), 0);
     }
 }
