@@ -1,11 +1,12 @@
-//! The chaos harness: ceremonies through a coordinator that runs as a
-//! separate process and is killed with SIGKILL at random points, then
-//! started again over its store, with the invariants checked after every
-//! kill and at the end.
+//! The chaos harness: ceremonies through a coordinator and five agents
+//! that each run as a separate process; one of them is killed with SIGKILL
+//! at a random point of each ceremony, then started again over its store
+//! or journal, with the invariants checked after every kill and at the
+//! end.
 //!
 //! Each run asks for one ceremony (through `quorate sign`'s retrying,
 //! idempotent create) from auto-approving agents and kills the coordinator
-//! at one of three points, drawn at random: while the request is appended
+//! or one agent, drawn at random, at one of three points, drawn at random: while the request is appended
 //! (0-20 ms after it is sent), once the first approval is in (between
 //! approvals and round 2), or once the signing package is out (mid-round).
 //! It starts it again after a random 0-100 ms. Checked:
@@ -23,8 +24,7 @@
 //!   dropped a signer (every agent here is honest and alive: only a share
 //!   a crash lost misses the signing deadline).
 //!
-//! The agents and requesters run in this process; only the coordinator is
-//! killed.
+//! The requester runs in this process and is not killed.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use quorate::local::{AUDITOR, LocalDeployment, Options, REQUESTER, sample_roster};
 use quorate_ceremonies::{Entry, Event};
-use quorate_e2e::process::CoordinatorProcess;
+use quorate_e2e::process::{AgentProcess, CoordinatorProcess};
 use quorate_tlog::{Checkpoint, ConsistencyProof, Hash, LogVerifier};
 use quorate_wire::{self as proto, CeremonyState};
 
@@ -41,6 +41,8 @@ use quorate_wire::{self as proto, CeremonyState};
 pub struct Chaos {
     pub runs: u64,
     pub kills: u64,
+    /// Of the kills, those of an agent (the others killed the coordinator).
+    pub agent_kills: u64,
     pub lost: u64,
     pub reordered: u64,
     pub nonce_reuse: u64,
@@ -52,9 +54,11 @@ impl std::fmt::Display for Chaos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "runs {}, kills {}, lost {}, reordered {}, nonce reuse {}, stuck {}, failed-by-crash {}",
+            "runs {}, kills {} ({} of agents), lost {}, reordered {}, nonce reuse {}, stuck {}, \
+             failed-by-crash {}",
             self.runs,
             self.kills,
+            self.agent_kills,
             self.lost,
             self.reordered,
             self.nonce_reuse,
@@ -161,14 +165,21 @@ async fn wait_until(
     }
 }
 
+/// Who a run kills: the coordinator, or agent `n` of the five.
+enum Victim {
+    Coordinator,
+    Agent(usize),
+}
+
 /// Runs `runs` kills with `seed` in `dir`; the coordinator process is
-/// `program args... CONFIG`.
+/// `program coordinator_args... CONFIG`, each agent's `program
+/// agent_args... CONFIG`.
 pub async fn run(
     dir: &Path,
     runs: u64,
     seed: u64,
     program: &Path,
-    args: &[&str],
+    (coordinator_args, agent_args): (&[&str], &[&str]),
 ) -> anyhow::Result<Chaos> {
     let mut dice = Dice(seed);
     let options = Options {
@@ -178,7 +189,13 @@ pub async fn run(
     let mut d =
         LocalDeployment::start_with(dir, "release", &sample_roster(None), 3, options).await?;
     let log = LogVerifier::parse(&d.log_verifier_key)?;
-    let mut coordinator = CoordinatorProcess::take_over_with(&mut d, program, args).await;
+    let mut coordinator =
+        CoordinatorProcess::take_over_with(&mut d, program, coordinator_args).await;
+    let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
+    let mut agents = Vec::new();
+    for id in &ids {
+        agents.push(AgentProcess::take_over_with(&mut d, id, program, agent_args).await);
+    }
     let mut found = Chaos::default();
     let mut checkpoints = vec![checkpoint(&d, &log).await?];
     let mut made = Vec::new();
@@ -187,8 +204,12 @@ pub async fn run(
         let mut asking = Some(tokio::spawn(async move {
             quorate::client::create_ceremony(&target, request(n)).await
         }));
-        // Where the kill lands: while the request is appended, between
-        // approvals and round 2, or mid-round.
+        // Whom it kills, and where the kill lands: while the request is
+        // appended, between approvals and round 2, or mid-round.
+        let victim = match dice.below(2) {
+            0 => Victim::Coordinator,
+            _ => Victim::Agent(dice.below(agents.len() as u64) as usize),
+        };
         let point = dice.below(3);
         let mut asked = None;
         if point == 0 {
@@ -209,10 +230,21 @@ pub async fn run(
             })
             .await;
         }
-        coordinator.kill();
+        let pause = Duration::from_millis(dice.below(100));
+        match victim {
+            Victim::Coordinator => {
+                coordinator.kill();
+                tokio::time::sleep(pause).await;
+                coordinator.start(&d).await;
+            }
+            Victim::Agent(a) => {
+                agents[a].kill();
+                found.agent_kills += 1;
+                tokio::time::sleep(pause).await;
+                agents[a].start().await;
+            }
+        }
         found.kills += 1;
-        tokio::time::sleep(Duration::from_millis(dice.below(100))).await;
-        coordinator.start(&d).await;
         found.runs += 1;
         let status = match (asked, asking) {
             (Some(status), _) => status,
@@ -290,6 +322,7 @@ pub async fn run(
             }
         }
     }
+    drop(agents);
     drop(coordinator);
     d.stop().await?;
     Ok(found)

@@ -55,8 +55,8 @@ enum Command {
     /// memory benchmark's child process).
     #[command(hide = true)]
     ServeCoordinator { config: PathBuf },
-    /// Kills a coordinator process with SIGKILL through many ceremonies
-    /// and checks that nothing is lost, reordered or stuck.
+    /// Kills the coordinator or an agent process with SIGKILL through many
+    /// ceremonies and checks that nothing is lost, reordered or stuck.
     Chaos {
         /// How many ceremonies, one kill each.
         #[arg(long, default_value_t = 20)]
@@ -138,9 +138,14 @@ fn main() -> std::process::ExitCode {
                     Some(Command::Chaos { runs, seed }) => {
                         let dir = tempfile::tempdir()?;
                         let exe = std::env::current_exe()?;
-                        let found =
-                            chaos::run(dir.path(), runs, seed, &exe, &["chaos-coordinator"])
-                                .await?;
+                        let found = chaos::run(
+                            dir.path(),
+                            runs,
+                            seed,
+                            &exe,
+                            (&["chaos-coordinator"], &["serve-agent"]),
+                        )
+                        .await?;
                         println!("{found}");
                         if !found.clean() {
                             anyhow::bail!("the chaos run found violations");

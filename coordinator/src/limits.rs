@@ -35,7 +35,7 @@ pub const WATCH_BUFFER: usize = 16;
 pub const STREAM_PATIENCE: Duration = Duration::from_secs(30);
 
 /// `[limits]` in `coordinator.toml`. Every field is optional.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "RawLimits")]
 pub struct Limits {
     /// Ceremonies not yet finished, across every requester and key group.

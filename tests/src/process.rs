@@ -53,6 +53,7 @@ struct Toml<'a> {
     log_origin: &'a str,
     tls: Tls<'a>,
     party: &'a [quorate_types::Party],
+    limits: &'a quorate_coordinator::limits::Limits,
 }
 
 #[derive(Serialize)]
@@ -87,6 +88,7 @@ impl CoordinatorProcess {
                 client_ca: &tls.client_ca,
             },
             party: &c.parties,
+            limits: &c.limits,
         })
         .expect("the configuration encodes");
         let config = d.dir.join("coordinator.toml");
