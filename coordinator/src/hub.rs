@@ -181,6 +181,15 @@ impl<S: CeremonyStore> Hub<S> {
 
     /// Records the key group's registration by `by`, then serves it.
     pub async fn register_key_group(
+        self: &Arc<Self>,
+        file: KeyGroupFile,
+        by: String,
+    ) -> Result<Arc<KeyGroup>, HubError> {
+        let hub = Arc::clone(self);
+        to_the_end(async move { hub.register_key_group_now(file, by).await }).await
+    }
+
+    async fn register_key_group_now(
         &self,
         file: KeyGroupFile,
         by: String,
@@ -207,6 +216,16 @@ impl<S: CeremonyStore> Hub<S> {
     /// ceremonies requested from now on by it. Ceremonies already open keep
     /// the roster they were requested under.
     pub async fn change_roster(
+        self: &Arc<Self>,
+        name: &KeyGroupName,
+        roster: Roster,
+        by: String,
+    ) -> Result<Arc<KeyGroup>, HubError> {
+        let (hub, name) = (Arc::clone(self), name.clone());
+        to_the_end(async move { hub.change_roster_now(&name, roster, by).await }).await
+    }
+
+    async fn change_roster_now(
         &self,
         name: &KeyGroupName,
         roster: Roster,
@@ -278,6 +297,22 @@ impl<S: CeremonyStore> Hub<S> {
     /// `request_id`, the ceremony that request made if it was made before.
     /// Whether it was made now.
     pub async fn create(
+        self: &Arc<Self>,
+        key_group: &str,
+        requester: String,
+        asked: Asked,
+        break_glass: Option<String>,
+        request_id: Option<RequestId>,
+    ) -> Result<(Arc<Snapshot>, bool), HubError> {
+        let (hub, key_group) = (Arc::clone(self), key_group.to_string());
+        to_the_end(async move {
+            hub.create_now(&key_group, requester, asked, break_glass, request_id)
+                .await
+        })
+        .await
+    }
+
+    async fn create_now(
         &self,
         key_group: &str,
         requester: String,
@@ -373,6 +408,15 @@ impl<S: CeremonyStore> Hub<S> {
     /// records it with the engine's decisions (durably), and only then lets
     /// it take effect.
     pub async fn apply(
+        self: &Arc<Self>,
+        id: &CeremonyId,
+        event: Event,
+    ) -> Result<(Arc<Snapshot>, Vec<Action>), HubError> {
+        let (hub, id) = (Arc::clone(self), id.clone());
+        to_the_end(async move { hub.apply_now(&id, event).await }).await
+    }
+
+    async fn apply_now(
         &self,
         id: &CeremonyId,
         event: Event,
@@ -656,6 +700,19 @@ fn rebuild(
             why: format!("does not replay: {e}"),
         }),
     }
+}
+
+/// Runs a change to its end even if its caller goes away (a cancelled
+/// call): a change is recorded, then takes effect in memory, and stopping
+/// between the two would leave the record ahead of the hub.
+async fn to_the_end<T: Send + 'static>(
+    change: impl std::future::Future<Output = Result<T, HubError>> + Send + 'static,
+) -> Result<T, HubError> {
+    tokio::spawn(change).await.map_err(|e| {
+        HubError::Store(StoreError::Failed(format!(
+            "a change stopped half way ({e}); restart the coordinator"
+        )))
+    })?
 }
 
 fn new_ceremony_id() -> CeremonyId {

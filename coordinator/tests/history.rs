@@ -161,8 +161,8 @@ async fn a_history_todays_rules_would_refuse_still_loads_as_recorded() {
 }
 
 /// A hub on the store in `dir`, with the time `dial` says.
-fn hub_on(dir: &std::path::Path, dial: &Arc<Dial>) -> Hub<RedbStore> {
-    Hub::load(RedbStore::open(dir).unwrap(), dial.clone(), Authz::new(&[])).unwrap()
+fn hub_on(dir: &std::path::Path, dial: &Arc<Dial>) -> Arc<Hub<RedbStore>> {
+    Arc::new(Hub::load(RedbStore::open(dir).unwrap(), dial.clone(), Authz::new(&[])).unwrap())
 }
 
 /// A clock that can be set.

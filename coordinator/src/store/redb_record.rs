@@ -68,7 +68,7 @@ const SYNC_EVERY: u64 = 16_384;
 pub struct RedbStore {
     inner: Arc<Inner>,
     queue: Mutex<Vec<Pending>>,
-    writer: tokio::sync::Mutex<()>,
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Opens the store's database.
@@ -213,7 +213,7 @@ impl RedbStore {
         Ok(Self {
             inner: Arc::new(inner),
             queue: Mutex::new(Vec::new()),
-            writer: tokio::sync::Mutex::new(()),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -241,7 +241,7 @@ impl RedbStore {
             // for the writer (else each caller would commit again in turn).
             biased;
             answered = &mut answer => return answered.map_err(|_| went_away())?,
-            _writer = self.writer.lock() => {
+            writer = Arc::clone(&self.writer).lock_owned() => {
                 // Whoever held the writer answered all it took; what is
                 // queued now, ours included unless answered, is ours to write.
                 if let Ok(answered) = answer.try_recv() {
@@ -250,9 +250,16 @@ impl RedbStore {
                 let batch = std::mem::take(&mut *lock(&self.queue));
                 if !batch.is_empty() {
                     let inner = Arc::clone(&self.inner);
-                    // A failed task drops the batch's reply senders:
-                    // every caller in it hears that the writer went away.
-                    let _ = tokio::task::spawn_blocking(move || inner.write(batch)).await;
+                    // The write holds the writer until it is done, even if
+                    // this caller goes away meanwhile (a cancelled call):
+                    // the next group must start where this one ends. A
+                    // failed task drops the batch's reply senders: every
+                    // caller in it hears that the writer went away.
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let _writer = writer;
+                        inner.write(batch)
+                    })
+                    .await;
                 }
             }
         }

@@ -101,7 +101,17 @@ impl Inner {
             }
             let mut entries = txn.open_table(ENTRIES).map_err(storage)?;
             for (index, bytes) in &staged.entries {
-                entries.insert(index, bytes.as_slice()).map_err(storage)?;
+                // Never over an entry: the transaction is dropped unwritten.
+                if entries
+                    .insert(index, bytes.as_slice())
+                    .map_err(storage)?
+                    .is_some()
+                {
+                    return Err(StoreError::Corrupt {
+                        key: format!("entry {index}"),
+                        why: "a write would have replaced it; nothing was written".into(),
+                    });
+                }
             }
             for (key, index) in &staged.lookups {
                 lookups.insert(key.as_slice(), index).map_err(storage)?;
