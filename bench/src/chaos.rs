@@ -5,8 +5,12 @@
 //! end.
 //!
 //! Each run asks for one ceremony (through `quorate sign`'s retrying,
-//! idempotent create) from auto-approving agents and kills the coordinator
-//! or one agent, drawn at random, at one of three points, drawn at random: while the request is appended
+//! idempotent create, in a requester process of its own) from
+//! auto-approving agents and kills the coordinator, one agent or the
+//! requester, drawn at random. The requester is killed 0-40 ms after it
+//! starts and then run again with the same request id, as a user runs
+//! `quorate sign` again; the others at one of three points, drawn at
+//! random: while the request is appended
 //! (0-20 ms after it is sent), once the first approval is in (between
 //! approvals and round 2), or once the signing package is out (mid-round).
 //! It starts it again after a random 0-100 ms. Checked:
@@ -24,7 +28,9 @@
 //!   dropped a signer (every agent here is honest and alive: only a share
 //!   a crash lost misses the signing deadline).
 //!
-//! The requester runs in this process and is not killed.
+//! - **duplicated**: more ceremonies in the record than runs (a request
+//!   asked again that made one of its own), or a requester that got
+//!   another ceremony than its request id names.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -41,36 +47,49 @@ use quorate_wire::{self as proto, CeremonyState};
 pub struct Chaos {
     pub runs: u64,
     pub kills: u64,
-    /// Of the kills, those of an agent (the others killed the coordinator).
+    /// Of the kills, those of an agent.
     pub agent_kills: u64,
+    /// Of the kills, those of the requester.
+    pub requester_kills: u64,
     pub lost: u64,
     pub reordered: u64,
     pub nonce_reuse: u64,
     pub stuck: u64,
     pub failed_by_crash: u64,
+    /// Ceremonies beyond one per run: a request asked again that made a
+    /// ceremony of its own.
+    pub duplicated: u64,
 }
 
 impl std::fmt::Display for Chaos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "runs {}, kills {} ({} of agents), lost {}, reordered {}, nonce reuse {}, stuck {}, \
-             failed-by-crash {}",
+            "runs {}, kills {} ({} of agents, {} of the requester), lost {}, reordered {}, \
+             nonce reuse {}, stuck {}, failed-by-crash {}, duplicated {}",
             self.runs,
             self.kills,
             self.agent_kills,
+            self.requester_kills,
             self.lost,
             self.reordered,
             self.nonce_reuse,
             self.stuck,
-            self.failed_by_crash
+            self.failed_by_crash,
+            self.duplicated
         )
     }
 }
 
 impl Chaos {
     pub fn clean(&self) -> bool {
-        self.lost + self.reordered + self.nonce_reuse + self.stuck + self.failed_by_crash == 0
+        self.lost
+            + self.reordered
+            + self.nonce_reuse
+            + self.stuck
+            + self.failed_by_crash
+            + self.duplicated
+            == 0
     }
 }
 
@@ -142,6 +161,24 @@ async fn consistent(d: &LocalDeployment, old: &Checkpoint, new: &Checkpoint) -> 
     quorate_tlog::check_consistency(&proof, old.root, new.root).is_ok()
 }
 
+/// Takes the latest checkpoint and returns how many of the earlier ones it
+/// is not consistent with; keeps it.
+async fn extends(
+    d: &LocalDeployment,
+    log: &LogVerifier,
+    checkpoints: &mut Vec<Checkpoint>,
+) -> anyhow::Result<u64> {
+    let now = checkpoint(d, log).await?;
+    let mut inconsistent = 0;
+    for old in checkpoints.iter() {
+        if !consistent(d, old, &now).await {
+            inconsistent += 1;
+        }
+    }
+    checkpoints.push(now);
+    Ok(inconsistent)
+}
+
 /// Polls the ceremony until `reached` holds (at most 10 s).
 async fn wait_until(
     d: &LocalDeployment,
@@ -165,10 +202,81 @@ async fn wait_until(
     }
 }
 
-/// Who a run kills: the coordinator, or agent `n` of the five.
+/// Who a run kills: the coordinator, agent `n` of the five, or the
+/// requester.
 enum Victim {
     Coordinator,
     Agent(usize),
+    Requester,
+}
+
+/// The requester: `quorate sign`'s retrying, idempotent create in a child
+/// process (this binary as `chaos-requester`), one request id per run.
+struct Requester {
+    program: std::path::PathBuf,
+    target: quorate::client::Target,
+    seed: u64,
+}
+
+impl Requester {
+    fn request_id(&self, n: u64) -> String {
+        format!("chaos-{}-{n}", self.seed)
+    }
+
+    fn spawn(&self, n: u64) -> anyhow::Result<std::process::Child> {
+        let tls = self
+            .target
+            .tls
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("the deployment serves TLS"))?;
+        Ok(std::process::Command::new(&self.program)
+            .arg("chaos-requester")
+            .args([
+                "--url",
+                &self.target.url,
+                "--identity",
+                &self.target.identity,
+            ])
+            .arg("--ca")
+            .arg(&tls.ca)
+            .arg("--cert")
+            .arg(&tls.cert)
+            .arg("--key")
+            .arg(&tls.key)
+            .args(["--request-id", &self.request_id(n), "--n", &n.to_string()])
+            .env("RUST_LOG", "error")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?)
+    }
+
+    /// Waits for a requester child: the ceremony id it printed.
+    async fn answer(child: std::process::Child) -> anyhow::Result<String> {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await??;
+        if !out.status.success() {
+            anyhow::bail!(
+                "the requester failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+/// The hidden command a requester child runs: ask for ceremony `n`'s
+/// signature with `request_id` through `quorate sign`'s retrying create,
+/// and print the ceremony's id.
+pub async fn request_once(
+    target: quorate::client::Target,
+    request_id: String,
+    n: u64,
+) -> anyhow::Result<()> {
+    let mut asked = request(n);
+    asked.request_id = request_id;
+    let status = quorate::client::create_ceremony(&target, asked).await?;
+    println!("{}", status.id);
+    Ok(())
 }
 
 /// Runs `runs` kills with `seed` in `dir`; the coordinator process is
@@ -196,31 +304,59 @@ pub async fn run(
     for id in &ids {
         agents.push(AgentProcess::take_over_with(&mut d, id, program, agent_args).await);
     }
+    let requester = Requester {
+        program: program.to_path_buf(),
+        target: d.target(REQUESTER)?,
+        seed,
+    };
     let mut found = Chaos::default();
     let mut checkpoints = vec![checkpoint(&d, &log).await?];
     let mut made = Vec::new();
     for n in 0..runs {
-        let target = d.target(REQUESTER)?;
-        let mut asking = Some(tokio::spawn(async move {
-            quorate::client::create_ceremony(&target, request(n)).await
-        }));
         // Whom it kills, and where the kill lands: while the request is
         // appended, between approvals and round 2, or mid-round.
-        let victim = match dice.below(2) {
+        let victim = match dice.below(3) {
             0 => Victim::Coordinator,
-            _ => Victim::Agent(dice.below(agents.len() as u64) as usize),
+            1 => Victim::Agent(dice.below(agents.len() as u64) as usize),
+            _ => Victim::Requester,
         };
         let point = dice.below(3);
+        // The agent to kill; `None`: the coordinator.
+        let agent = match victim {
+            Victim::Coordinator => None,
+            Victim::Agent(a) => Some(a),
+            Victim::Requester => {
+                // Killed at once or mid-call; then asked again with the same
+                // request id, as a user runs `quorate sign` again.
+                let mut child = requester.spawn(n)?;
+                tokio::time::sleep(Duration::from_millis(dice.below(40))).await;
+                let _ = child.kill();
+                let _ = child.wait();
+                found.kills += 1;
+                found.requester_kills += 1;
+                found.runs += 1;
+                let id = Requester::answer(requester.spawn(n)?).await?;
+                let expected = quorate_types::CeremonyId::of_request(
+                    REQUESTER,
+                    &quorate_types::RequestId::new(requester.request_id(n))?,
+                );
+                if id != expected.as_str() {
+                    found.duplicated += 1;
+                }
+                made.push(id);
+                found.reordered += extends(&d, &log, &mut checkpoints).await?;
+                continue;
+            }
+        };
+        let mut asking = Some(requester.spawn(n)?);
         let mut asked = None;
         if point == 0 {
             tokio::time::sleep(Duration::from_millis(dice.below(20))).await;
-        } else if let Some(handle) = asking.take() {
-            let status = handle.await?;
-            let id = match &status {
-                Ok(s) => s.id.clone(),
-                Err(e) => anyhow::bail!("run {n}: the request was never confirmed: {e}"),
-            };
-            asked = Some(status);
+        } else if let Some(child) = asking.take() {
+            let id = Requester::answer(child)
+                .await
+                .map_err(|e| anyhow::anyhow!("run {n}: the request was never confirmed: {e}"))?;
+            asked = Some(id.clone());
             wait_until(&d, &id, |s| {
                 if point == 1 {
                     !s.approvals.is_empty()
@@ -231,13 +367,13 @@ pub async fn run(
             .await;
         }
         let pause = Duration::from_millis(dice.below(100));
-        match victim {
-            Victim::Coordinator => {
+        match agent {
+            None => {
                 coordinator.kill();
                 tokio::time::sleep(pause).await;
                 coordinator.start(&d).await;
             }
-            Victim::Agent(a) => {
+            Some(a) => {
                 agents[a].kill();
                 found.agent_kills += 1;
                 tokio::time::sleep(pause).await;
@@ -246,24 +382,17 @@ pub async fn run(
         }
         found.kills += 1;
         found.runs += 1;
-        let status = match (asked, asking) {
-            (Some(status), _) => status,
-            (None, Some(handle)) => handle.await?,
-            (None, None) => anyhow::bail!("run {n}: no request was sent"),
-        };
-        match status {
-            Ok(status) => made.push(status.id),
+        let id = match (asked, asking) {
+            (Some(id), _) => id,
             // Never confirmed: the retries ran out (a failure to report,
             // not a loss: nothing was acknowledged).
-            Err(e) => anyhow::bail!("run {n}: the request was never confirmed: {e}"),
-        }
-        let now = checkpoint(&d, &log).await?;
-        for old in &checkpoints {
-            if !consistent(&d, old, &now).await {
-                found.reordered += 1;
-            }
-        }
-        checkpoints.push(now);
+            (None, Some(child)) => Requester::answer(child)
+                .await
+                .map_err(|e| anyhow::anyhow!("run {n}: the request was never confirmed: {e}"))?,
+            (None, None) => anyhow::bail!("run {n}: no request was sent"),
+        };
+        made.push(id);
+        found.reordered += extends(&d, &log, &mut checkpoints).await?;
     }
     // Every ceremony ends, signed: every approver approved, and no kill
     // left fewer live approvers than t.
@@ -297,6 +426,26 @@ pub async fn run(
             found.failed_by_crash += 1;
         }
     }
+    // One ceremony per run: a request asked again made none of its own.
+    let mut listed = 0;
+    let mut token = String::new();
+    loop {
+        let page = clients
+            .ceremonies
+            .list(proto::ListCeremoniesRequest {
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        listed += page.ceremonies.len() as u64;
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    found.duplicated += listed.saturating_sub(runs);
     // Every transcript replays; no commitment was recorded twice.
     let mut audit = d.clients(AUDITOR).await?.audit;
     let mut commitments = HashSet::new();

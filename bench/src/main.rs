@@ -69,6 +69,25 @@ enum Command {
     /// SIGTERM).
     #[command(hide = true)]
     ChaosCoordinator { config: PathBuf },
+    /// Asks once for a chaos run's ceremony with a request id and prints
+    /// its id (the chaos harness's requester processes).
+    #[command(hide = true)]
+    ChaosRequester {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        identity: String,
+        #[arg(long)]
+        ca: PathBuf,
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        request_id: String,
+        #[arg(long)]
+        n: u64,
+    },
     /// Runs an agent from its agent.toml (passphrase in
     /// QUORATE_PASSPHRASE) until SIGTERM (the CPU benchmark's children).
     #[command(hide = true)]
@@ -132,6 +151,26 @@ fn main() -> std::process::ExitCode {
                 match args.command {
                     Some(Command::ServeCoordinator { ref config }) => memory::serve(config).await,
                     Some(Command::ServeAgent { ref config }) => parties::serve_agent(config).await,
+                    Some(Command::ChaosRequester {
+                        ref url,
+                        ref identity,
+                        ref ca,
+                        ref cert,
+                        ref key,
+                        ref request_id,
+                        n,
+                    }) => {
+                        let target = quorate::client::Target {
+                            url: url.clone(),
+                            identity: identity.clone(),
+                            tls: Some(quorate_wire::tls::TlsFiles {
+                                ca: ca.clone(),
+                                cert: cert.clone(),
+                                key: key.clone(),
+                            }),
+                        };
+                        chaos::request_once(target, request_id.clone(), n).await
+                    }
                     Some(Command::ChaosCoordinator { ref config }) => {
                         quorate_coordinator::cli::serve(config, false).await
                     }
