@@ -10,6 +10,7 @@
 mod baseline;
 mod chaos;
 mod cluster;
+mod full_disk;
 mod history;
 mod machine;
 mod memory;
@@ -55,8 +56,10 @@ enum Command {
     /// memory benchmark's child process).
     #[command(hide = true)]
     ServeCoordinator { config: PathBuf },
-    /// Kills the coordinator or an agent process with SIGKILL through many
-    /// ceremonies and checks that nothing is lost, reordered or stuck.
+    /// Kills the coordinator, an agent or the requester process with
+    /// SIGKILL through many ceremonies and checks that nothing is lost,
+    /// reordered, duplicated or stuck; then fills the coordinator's disk
+    /// (a small tmpfs, where the machine allows mounting one).
     Chaos {
         /// How many ceremonies, one kill each.
         #[arg(long, default_value_t = 20)]
@@ -186,8 +189,14 @@ fn main() -> std::process::ExitCode {
                         )
                         .await?;
                         println!("{found}");
+                        let disk = tempfile::tempdir()?;
+                        let full = full_disk::run(disk.path(), &exe).await?;
+                        println!("{full}");
                         if !found.clean() {
                             anyhow::bail!("the chaos run found violations");
+                        }
+                        if let full_disk::FullDisk::Failed(_) = full {
+                            anyhow::bail!("the coordinator mishandled a full disk");
                         }
                         Ok(())
                     }
