@@ -20,7 +20,10 @@
 //! - **reordered**: a checkpoint not consistent with every earlier one, or
 //!   a transcript whose replay finds anything (entries missing, repeated or
 //!   out of order, a decision the engine would not make);
-//! - **nonce reuse**: one round-1 commitment recorded twice in the log;
+//! - **nonce reuse**: one round-1 commitment recorded twice in the log, or
+//!   used for two signing packages by an agent's own journal (each share
+//!   the agent sent is journaled with the commitments whose nonces made
+//!   it, and the package's digest);
 //! - **stuck**: a ceremony not finished within its signing deadline after
 //!   the last kill;
 //! - **failed-by-crash**: a ceremony every approver approved that did not
@@ -159,6 +162,29 @@ async fn consistent(d: &LocalDeployment, old: &Checkpoint, new: &Checkpoint) -> 
         hashes,
     };
     quorate_tlog::check_consistency(&proof, old.root, new.root).is_ok()
+}
+
+/// How many commitments some agent's journal shows used for more than one
+/// signing package (the agents must be stopped: the journals are locked).
+fn journaled_reuse(d: &LocalDeployment) -> anyhow::Result<u64> {
+    let mut reused = 0;
+    for config in d.agent_configs.values() {
+        let journal = quorate_participant::journal::Journal::open(&config.state_dir)?;
+        let mut packages: std::collections::HashMap<Vec<u8>, HashSet<_>> = Default::default();
+        for (_, entry) in journal.entries() {
+            for sent in entry.signed_attempts.iter().filter_map(|a| a.sent.as_ref()) {
+                if sent.commitments.is_empty() {
+                    continue;
+                }
+                packages
+                    .entry(sent.commitments.clone())
+                    .or_default()
+                    .insert(sent.package_sha256);
+            }
+        }
+        reused += packages.values().filter(|p| p.len() > 1).count() as u64;
+    }
+    Ok(reused)
 }
 
 /// Takes the latest checkpoint and returns how many of the earlier ones it
@@ -471,7 +497,10 @@ pub async fn run(
             }
         }
     }
+    // No agent used one commitment (one pair of nonces) for two packages,
+    // by the agents' own journals.
     drop(agents);
+    found.nonce_reuse += journaled_reuse(&d)?;
     drop(coordinator);
     d.stop().await?;
     Ok(found)

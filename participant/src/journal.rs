@@ -96,6 +96,15 @@ pub struct SentShare {
     pub package_sha256: Sha256Digest,
     #[serde(with = "quorate_types::hex_bytes")]
     pub share: Vec<u8>,
+    /// The round-1 commitments whose nonces made the share (public), so
+    /// that no commitment can be seen used for two packages. Empty in
+    /// entries written before they were kept.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "quorate_types::hex_bytes"
+    )]
+    pub commitments: Vec<u8>,
 }
 
 /// A signed attempt as journals wrote it: a bare attempt number (before

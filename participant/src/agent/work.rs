@@ -217,6 +217,7 @@ impl Agent {
                     return Ok(());
                 };
                 drop(state);
+                let commitments = held.nonces.commitments().serialize().unwrap_or_default();
                 let share = match signer::sign(&expected, &package, held.nonces, &self.key) {
                     Ok(share) => share,
                     Err(refusal) => {
@@ -232,6 +233,7 @@ impl Agent {
                     sent: Some(SentShare {
                         package_sha256: Sha256Digest::of(&work.signing_package),
                         share: share.serialize(),
+                        commitments,
                     }),
                 };
                 self.journal

@@ -455,6 +455,7 @@ fn a_share_the_coordinator_lost_is_sent_again_for_that_package_only() {
         sent: Some(crate::journal::SentShare {
             package_sha256: Sha256Digest::of(&package),
             share: share.clone(),
+            commitments: Vec::new(),
         }),
     });
     f.view.signing_set = vec![pid("alice"), pid("carol"), pid("erin")];
