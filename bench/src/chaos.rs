@@ -328,7 +328,7 @@ pub async fn run(
     let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
     let mut agents = Vec::new();
     for id in &ids {
-        agents.push(AgentProcess::take_over_with(&mut d, id, program, agent_args).await);
+        agents.push(AgentProcess::take_over_with(&mut d, id, program, agent_args).await?);
     }
     let requester = Requester {
         program: program.to_path_buf(),
@@ -403,7 +403,7 @@ pub async fn run(
                 agents[a].kill();
                 found.agent_kills += 1;
                 tokio::time::sleep(pause).await;
-                agents[a].start().await;
+                agents[a].start().await?;
             }
         }
         found.kills += 1;

@@ -43,7 +43,8 @@ pub async fn measure(dir: &Path, ceremonies: usize) -> anyhow::Result<PartyCpu> 
     let mut agents = Vec::new();
     for id in &ids {
         let agent =
-            AgentProcess::take_over_with(&mut cluster.deployment, id, &exe, &["serve-agent"]).await;
+            AgentProcess::take_over_with(&mut cluster.deployment, id, &exe, &["serve-agent"])
+                .await?;
         agents.push((id.to_string(), agent));
     }
     let mut pids = vec![("coordinator".to_string(), coordinator.pid())];

@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use quorate_secrets::sled_export::{self, Record};
+use quorate_secrets::sled_export::{self, Record, is_sled_store};
 use quorate_tlog::{Hash, HashStore, MemoryTree, RecordError};
 
 use crate::log_key;
 use crate::store::hash_file::HashFile;
-use crate::store::{CeremonyStore, DATABASE_FILE, HASH_FILE, RedbStore, is_sled_store};
+use crate::store::{CeremonyStore, DATABASE_FILE, HASH_FILE, RedbStore};
 
 /// The sled tree that held the record.
 const TREE: &[u8] = b"record";

@@ -77,8 +77,11 @@ impl StorageBackend for FaultyDisk {
 }
 
 /// The store in `dir` on a disk with `faults`.
-pub fn open_faulty(dir: &std::path::Path, faults: &Arc<Faults>) -> RedbStore {
-    RedbStore::open_with(dir, opener(dir, faults)).unwrap()
+pub fn open_faulty(
+    dir: &std::path::Path,
+    faults: &Arc<Faults>,
+) -> Result<RedbStore, quorate_coordinator::store::StoreError> {
+    RedbStore::open_with(dir, opener(dir, faults))
 }
 
 /// Opens the database in `dir` on a disk with `faults`.

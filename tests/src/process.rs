@@ -191,22 +191,20 @@ impl AgentProcess {
         id: &quorate_types::ParticipantId,
         bin: &Path,
         args: &[&str],
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         d.stop_agent(id).await;
-        let config = d.agent_configs.get(id).expect("an agent of the deployment");
+        let config = d
+            .agent_configs
+            .get(id)
+            .ok_or_else(|| anyhow::anyhow!("no agent {id} in the deployment"))?;
         let passphrase = config
             .passphrase
             .as_ref()
-            .expect("an in-process passphrase");
-        let passphrase = zeroize::Zeroizing::new(
-            String::from_utf8(passphrase.as_bytes().to_vec()).expect("a UTF-8 passphrase"),
-        );
+            .ok_or_else(|| anyhow::anyhow!("agent {id} has no passphrase in process"))?;
+        let passphrase =
+            zeroize::Zeroizing::new(String::from_utf8(passphrase.as_bytes().to_vec())?);
         let path = d.dir.join(format!("agent-{id}.toml"));
-        std::fs::write(
-            &path,
-            toml::to_string(config).expect("the configuration encodes"),
-        )
-        .expect("the configuration is written");
+        std::fs::write(&path, toml::to_string(config)?)?;
         let mut process = Self {
             bin: bin.to_path_buf(),
             args: args.iter().map(|a| a.to_string()).collect(),
@@ -215,13 +213,15 @@ impl AgentProcess {
             passphrase,
             child: Running::default(),
         };
-        process.start().await;
-        process
+        process.start().await?;
+        Ok(process)
     }
 
     /// Starts the process and waits until its control socket answers.
-    pub async fn start(&mut self) {
-        assert!(self.child.0.is_none(), "already running");
+    pub async fn start(&mut self) -> anyhow::Result<()> {
+        if self.child.0.is_some() {
+            anyhow::bail!("the agent process is running already");
+        }
         let _ = std::fs::remove_file(&self.socket);
         let child = Command::new(&self.bin)
             .args(&self.args)
@@ -234,19 +234,19 @@ impl AgentProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
-            .expect("the agent process starts");
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.bin.display()))?;
         self.child = Running(Some(child));
         let deadline = Instant::now() + T;
         while quorate_participant::control::connect(&self.socket)
             .await
             .is_err()
         {
-            assert!(
-                Instant::now() < deadline,
-                "the agent did not serve within {T:?}"
-            );
+            if Instant::now() >= deadline {
+                anyhow::bail!("the agent did not serve within {T:?}");
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        Ok(())
     }
 
     pub fn pid(&self) -> u32 {

@@ -47,7 +47,7 @@ async fn a_full_disk_or_failed_fsync_is_refused_and_the_store_recovers() {
     let faults = Arc::new(Faults::default());
     let mut acknowledged = Vec::new();
     {
-        let store = open_faulty(dir.path(), &faults);
+        let store = open_faulty(dir.path(), &faults).unwrap();
         for seq in 0..3 {
             store.append(vec![event(seq)]).await.unwrap();
             acknowledged.push(event(seq));

@@ -15,7 +15,7 @@ use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
 use quorate_types::KeyGroupFile;
 use quorate_types::{CeremonyId, Party, Roster};
 
-pub use redb_record::{DATABASE_FILE, HASH_FILE, Opener, RedbStore, is_sled_store};
+pub use redb_record::{DATABASE_FILE, HASH_FILE, Opener, RedbStore};
 
 /// One accepted event with the time the engine saw it and the decisions
 /// recorded with it.

@@ -185,7 +185,7 @@ impl Inner {
 impl RedbStore {
     /// Opens the store in `dir`, creating it if it holds none.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        if is_sled_store(dir) && !dir.join(DATABASE_FILE).exists() {
+        if quorate_secrets::sled_export::is_sled_store(dir) && !dir.join(DATABASE_FILE).exists() {
             // A new record beside the old one would hide its history.
             return Err(StoreError::OldFormat(dir.display().to_string()));
         }
@@ -508,7 +508,21 @@ impl CeremonyStore for RedbStore {
 impl RedbStore {
     /// The ceremony whose request is entry `index`, with its events.
     fn stored(&self, index: u64) -> Result<StoredCeremony, StoreError> {
-        let request = match self.decoded(index)? {
+        // One read transaction for the request and every event.
+        let read = self.inner.reader()?;
+        let entries = read.open_table(ENTRIES).map_err(storage)?;
+        let decoded = |i: u64| -> Result<Entry, StoreError> {
+            let corrupt = |why: String| StoreError::Corrupt {
+                key: format!("entry {i}"),
+                why,
+            };
+            let bytes = entries
+                .get(i)
+                .map_err(storage)?
+                .ok_or_else(|| corrupt("missing".into()))?;
+            Entry::decode(bytes.value()).map_err(|e| corrupt(e.to_string()))
+        };
+        let request = match decoded(index)? {
             Entry::CeremonyRequested { request, .. } => request,
             other => return Err(not_a(index, "ceremony request", &other)),
         };
@@ -519,7 +533,7 @@ impl RedbStore {
                 // Committed a moment ago, not yet counted in the log.
                 break;
             }
-            match self.decoded(i)? {
+            match decoded(i)? {
                 Entry::CeremonyEvent {
                     at,
                     event,
@@ -564,11 +578,6 @@ fn broken(e: &StoreError) -> StoreError {
         "an earlier write to the record failed and the record cannot be opened again yet \
          ({e}); free disk space or fix the disk, and the next write tries again"
     ))
-}
-
-/// Whether `dir` holds a sled database, as earlier releases wrote.
-pub fn is_sled_store(dir: &Path) -> bool {
-    dir.join("conf").is_file() && dir.join("db").is_file()
 }
 
 /// Any of redb's errors, as the store reports it.

@@ -19,7 +19,7 @@ const CHECKPOINT: &[u8] = b"checkpoint";
 /// `state_dir`; returns how many ceremonies' entries it copied.
 pub fn from_sled(state_dir: &Path, exporter: Option<&Path>) -> anyhow::Result<usize> {
     let old = state_dir.join("journal");
-    if !old.join("conf").is_file() {
+    if !sled_export::is_sled_store(&old) {
         anyhow::bail!(
             "{} holds no journal of an earlier release (no sled database): nothing to migrate",
             old.display()

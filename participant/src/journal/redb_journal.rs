@@ -35,7 +35,7 @@ impl RedbJournal {
     /// starting afresh beside it would forget what the approver decided.
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
         let old = dir.join("journal");
-        if old.join("conf").is_file() && !dir.join(DATABASE_FILE).exists() {
+        if quorate_secrets::sled_export::is_sled_store(&old) && !dir.join(DATABASE_FILE).exists() {
             anyhow::bail!(
                 "{} holds a journal in the sled format of earlier releases: copy it with \
                  `quorate-participant migrate-journal` (state_dir {}), then start again",

@@ -116,11 +116,15 @@ impl Inner {
             for (key, index) in &staged.lookups {
                 lookups.insert(key.as_slice(), index).map_err(storage)?;
             }
-            staged.live.write(
-                &mut live,
-                &mut txn.open_table(ENDED).map_err(storage)?,
-                &mut txn.open_table(REQUESTS).map_err(storage)?,
-            )?;
+            // Most groups (events that neither open nor end a ceremony)
+            // touch none of these tables.
+            if !staged.live.is_empty() {
+                staged.live.write(
+                    &mut live,
+                    &mut txn.open_table(ENDED).map_err(storage)?,
+                    &mut txn.open_table(REQUESTS).map_err(storage)?,
+                )?;
+            }
             let first = quorate_tlog::first_stored_index(start);
             let mut meta = txn.open_table(META).map_err(storage)?;
             self.write_hashes(first, &staged.hashes, &mut meta)?

@@ -41,6 +41,14 @@ pub(super) struct Changes {
 }
 
 impl Changes {
+    /// Whether the group changes none of the tables.
+    pub(super) fn is_empty(&self) -> bool {
+        self.opened.is_empty()
+            && self.ended.is_empty()
+            && self.counts.is_empty()
+            && self.requests.is_empty()
+    }
+
     /// Notes what entry `index` changes, given the live set as it stands
     /// in `live` with these changes on top.
     pub(super) fn note(
