@@ -21,6 +21,7 @@
 mod ceremony;
 mod error;
 mod event;
+pub mod key;
 mod key_group;
 pub mod lifecycle;
 pub mod quorum;

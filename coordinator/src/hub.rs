@@ -3,6 +3,7 @@
 //! feed of which ceremony changed for the streams that push work out.
 //! Ended ceremonies are read from the record when asked for ([`resident`]).
 
+mod keys;
 mod resident;
 
 use std::collections::HashMap;
@@ -49,6 +50,17 @@ pub enum HubError {
     },
     #[error("request_id: {0} is being made by another call; ask again to get its ceremony")]
     RequestInFlight(RequestId),
+    #[error("no key ceremony {0}")]
+    UnknownKeyCeremony(quorate_types::KeyCeremonyId),
+    #[error("key group {0} is being made by key ceremony {1} already; cancel it first")]
+    KeyCeremonyOpen(KeyGroupName, quorate_types::KeyCeremonyId),
+    #[error("{caller} may post only its own key messages; this one is signed as {signer}")]
+    NotYourMessage {
+        caller: ParticipantId,
+        signer: ParticipantId,
+    },
+    #[error(transparent)]
+    Key(quorate_ceremonies::key::KeyError),
     #[error(transparent)]
     Ceremony(#[from] CeremonyError),
     #[error(transparent)]
@@ -112,6 +124,7 @@ pub struct Hub<S> {
     stopping: watch::Sender<bool>,
     /// Admission of new ceremonies (see [`crate::limits`]).
     gate: Mutex<Gate>,
+    keys: keys::KeyCeremonies,
 }
 
 impl<S: CeremonyStore> Hub<S> {
@@ -158,7 +171,9 @@ impl<S: CeremonyStore> Hub<S> {
                 ),
             );
         }
+        let keys = keys::KeyCeremonies::load(&store)?;
         Ok(Self {
+            keys,
             store,
             authz,
             clock,

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use quorate_wire::{
     FILE_DESCRIPTOR_SET, audit_server::AuditServer, ceremonies_server::CeremoniesServer,
-    key_groups_server::KeyGroupsServer, signer_server::SignerServer,
+    key_ceremonies_server::KeyCeremoniesServer, key_groups_server::KeyGroupsServer,
+    signer_server::SignerServer,
 };
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -15,7 +16,9 @@ use crate::Config;
 use crate::clock::{Clock, SystemClock};
 use crate::hub::Hub;
 use crate::observer::Observer;
-use crate::service::{AuditService, CeremoniesService, KeyGroupsService, SignerService};
+use crate::service::{
+    AuditService, CeremoniesService, KeyCeremoniesService, KeyGroupsService, SignerService,
+};
 use crate::store::{CeremonyStore, Opener, RedbStore, StoreError};
 
 /// Largest request the coordinator decodes (a message plus framing).
@@ -190,6 +193,9 @@ pub async fn start_with_store(
         .set_serving::<KeyGroupsServer<KeyGroupsService<RedbStore>>>()
         .await;
     health_reporter
+        .set_serving::<KeyCeremoniesServer<KeyCeremoniesService<RedbStore>>>()
+        .await;
+    health_reporter
         .set_serving::<AuditServer<AuditService<RedbStore>>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
@@ -206,6 +212,10 @@ pub async fn start_with_store(
         .add_service(reflection)
         .add_service(
             KeyGroupsServer::new(KeyGroupsService { hub: hub.clone() })
+                .max_decoding_message_size(MAX_DECODE),
+        )
+        .add_service(
+            KeyCeremoniesServer::new(KeyCeremoniesService { hub: hub.clone() })
                 .max_decoding_message_size(MAX_DECODE),
         )
         .add_service(

@@ -17,9 +17,11 @@ mod refusal;
 pub(crate) mod v1;
 
 use quorate_types::KeyGroupFile;
-use quorate_types::{CeremonyId, KeyGroupName, Party, Roster, SignedStatement};
+use quorate_types::key_ceremony::KeyProposal;
+use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, Party, Roster, SignedStatement};
 use serde::{Deserialize, Serialize};
 
+use crate::key::{KeyDecision, KeyEvent};
 use crate::{Action, Event, Request, Timestamp};
 
 pub use refusal::{RefusalReason, RefusedAction};
@@ -72,6 +74,25 @@ pub enum Entry {
         seq: u64,
         event: Event,
         decisions: Vec<Action>,
+    },
+    /// An operator proposed a key group that its participants make among
+    /// themselves by DKG ([`crate::key`]).
+    KeyCeremonyProposed {
+        at: Timestamp,
+        by: String,
+        ceremony: KeyCeremonyId,
+        proposal: KeyProposal,
+    },
+    /// Input number `seq` (from 0) of a key ceremony, and what the
+    /// ceremony decided from it. The event that registers the group is
+    /// followed by the group's [`Entry::KeyGroupRegistered`], by
+    /// `key ceremony <id>`.
+    KeyCeremonyEvent {
+        at: Timestamp,
+        ceremony: KeyCeremonyId,
+        seq: u64,
+        event: KeyEvent,
+        decisions: Vec<KeyDecision>,
     },
     /// An authenticated caller tried to act for someone else or outside
     /// its key groups, and was refused. Changes no ceremony.
@@ -170,6 +191,8 @@ impl Entry {
             | Entry::PartiesChanged { at, .. }
             | Entry::CeremonyRequested { at, .. }
             | Entry::CeremonyEvent { at, .. }
+            | Entry::KeyCeremonyProposed { at, .. }
+            | Entry::KeyCeremonyEvent { at, .. }
             | Entry::Refused { at, .. } => *at,
         }
     }
@@ -179,7 +202,9 @@ impl Entry {
         match self {
             Entry::KeyGroupRegistered { .. }
             | Entry::RosterChanged { .. }
-            | Entry::PartiesChanged { .. } => None,
+            | Entry::PartiesChanged { .. }
+            | Entry::KeyCeremonyProposed { .. }
+            | Entry::KeyCeremonyEvent { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
             Entry::Refused { ceremony, .. } => ceremony.as_ref(),
@@ -194,6 +219,8 @@ impl Entry {
             Entry::PartiesChanged { .. } => "parties changed",
             Entry::CeremonyRequested { .. } => "ceremony requested",
             Entry::CeremonyEvent { .. } => "ceremony event",
+            Entry::KeyCeremonyProposed { .. } => "key ceremony proposed",
+            Entry::KeyCeremonyEvent { .. } => "key ceremony event",
             Entry::Refused { .. } => "refused action",
         }
     }

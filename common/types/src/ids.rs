@@ -94,6 +94,12 @@ name_type!(
     "ceremony id"
 );
 name_type!(
+    /// A key ceremony (a DKG, refresh, repair or enrolment), as named by
+    /// the coordinator when it was proposed.
+    KeyCeremonyId,
+    "key ceremony id"
+);
+name_type!(
     /// A key group registered with the coordinator.
     KeyGroupName,
     "key group name"

@@ -10,6 +10,7 @@ pub mod digest;
 pub mod hex_bytes;
 pub mod identity;
 pub mod ids;
+pub mod key_ceremony;
 pub mod key_group;
 pub mod limits;
 pub mod parties;
@@ -20,7 +21,7 @@ pub mod view;
 
 pub use digest::Sha256Digest;
 pub use identity::PublicIdentity;
-pub use ids::{CeremonyId, IdError, KeyGroupName, ParticipantId, RequestId};
+pub use ids::{CeremonyId, IdError, KeyCeremonyId, KeyGroupName, ParticipantId, RequestId};
 pub use key_group::KeyGroupFile;
 pub use parties::{Party, PartyRole};
 pub use policy::{Policy, PolicyError};

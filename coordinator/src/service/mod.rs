@@ -4,6 +4,7 @@
 
 mod audit;
 mod ceremonies;
+mod key_ceremonies;
 mod key_groups;
 mod page;
 mod signer;
@@ -22,6 +23,7 @@ use crate::store::CeremonyStore;
 
 pub use audit::AuditService;
 pub use ceremonies::CeremoniesService;
+pub use key_ceremonies::KeyCeremoniesService;
 pub use key_groups::KeyGroupsService;
 pub use signer::SignerService;
 
@@ -158,9 +160,12 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
 
 pub(crate) fn to_status_error(e: HubError) -> Status {
     match e {
-        HubError::UnknownCeremony(_) | HubError::UnknownKeyGroup(_) => {
-            Status::not_found(e.to_string())
-        }
+        HubError::UnknownCeremony(_)
+        | HubError::UnknownKeyGroup(_)
+        | HubError::UnknownKeyCeremony(_) => Status::not_found(e.to_string()),
+        HubError::KeyCeremonyOpen(..) => Status::already_exists(e.to_string()),
+        HubError::NotYourMessage { .. } => Status::permission_denied(e.to_string()),
+        HubError::Key(e) => key_error(e),
         HubError::KeyGroupExists(_) | HubError::RequestIdTaken { .. } => {
             Status::already_exists(e.to_string())
         }
@@ -177,6 +182,22 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
             tracing::warn!(refused = %e, "limit reached");
             e.into()
         }
+    }
+}
+
+fn key_error(e: quorate_ceremonies::key::KeyError) -> Status {
+    use quorate_ceremonies::key::KeyError as K;
+    let message = e.to_string();
+    match e {
+        K::Proposal { .. }
+        | K::OtherCeremony(_)
+        | K::BadSignature(_)
+        | K::OtherProposal { .. }
+        | K::BadRecipient(_)
+        | K::BadEnvelope(_) => Status::invalid_argument(message),
+        K::NotInRoster(_) => Status::permission_denied(message),
+        K::Repeated(..) => Status::already_exists(message),
+        K::Finished(_) | K::OutOfTurn { .. } => Status::failed_precondition(message),
     }
 }
 

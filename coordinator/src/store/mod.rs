@@ -45,6 +45,14 @@ pub struct StoredCeremony {
 
 /// How many ceremonies of a key group ended in a final state (its name,
 /// as `quorate_ceremonies::State` displays it).
+/// A key ceremony's entries in record order: its proposal, its events
+/// and, once it registered a key group, that registration.
+#[derive(Debug, Clone)]
+pub struct StoredKeyCeremony {
+    pub proposed: Entry,
+    pub events: Vec<Entry>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndedCount {
     pub key_group: String,
@@ -101,6 +109,9 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn parties(&self) -> Result<Option<Vec<Party>>, StoreError>;
     /// Every ceremony with its events (reads the whole history).
     fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError>;
+    /// Every key ceremony, oldest first (they are few: one per key group
+    /// made or changed).
+    fn key_ceremonies(&self) -> Result<Vec<StoredKeyCeremony>, StoreError>;
     /// Every live ceremony (open, or signed under break-glass and awaiting
     /// review) with its events, in order of request.
     fn live_ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError>;

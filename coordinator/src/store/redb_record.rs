@@ -31,12 +31,15 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use quorate_ceremonies::Entry;
 use quorate_tlog::{ConsistencyProof, Hash, HashStore, InclusionProof, RecordError};
-use quorate_types::{CeremonyId, KeyGroupName, Party};
+use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, Party};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::{oneshot, watch};
 
 use super::hash_file::HashFile;
-use super::{CeremonyStore, EndedCount, EventRecord, StoreError, StoredCeremony, StoredKeyGroup};
+use super::{
+    CeremonyStore, EndedCount, EventRecord, StoreError, StoredCeremony, StoredKeyCeremony,
+    StoredKeyGroup,
+};
 use crate::poison::{lock, read, write};
 
 mod group_commit;
@@ -322,6 +325,26 @@ impl CeremonyStore for RedbStore {
                 why: "missing".into(),
             }),
         }
+    }
+
+    fn key_ceremonies(&self) -> Result<Vec<StoredKeyCeremony>, StoreError> {
+        let mut proposals: Vec<(Vec<u8>, u64)> = self.scan(b"K")?;
+        proposals.sort_unstable_by_key(|(_, index)| *index);
+        proposals
+            .into_iter()
+            .map(|(_, index)| {
+                let proposed = self.decoded(index)?;
+                let Entry::KeyCeremonyProposed { ceremony, .. } = &proposed else {
+                    return Err(not_a(index, "key ceremony proposal", &proposed));
+                };
+                let events = self
+                    .key_event_indexes(ceremony)?
+                    .into_iter()
+                    .map(|i| self.decoded(i))
+                    .collect::<Result<_, _>>()?;
+                Ok(StoredKeyCeremony { proposed, events })
+            })
+            .collect()
     }
 
     fn key_groups(&self) -> Result<Vec<StoredKeyGroup>, StoreError> {

@@ -38,6 +38,11 @@ impl RedbStore {
         self.numbered(b'v', group.as_str())
     }
 
+    pub(super) fn key_event_indexes(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError> {
+        let events = self.numbered(b'e', id.as_str())?;
+        Ok(events.into_iter().map(|(_, index)| index).collect())
+    }
+
     pub(super) fn event_indexes(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
         let events = self.numbered(b'c', id.as_str())?;
         Ok(events.into_iter().map(|(_, index)| index).collect())
@@ -89,6 +94,14 @@ pub(super) fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
         Entry::CeremonyEvent { ceremony, seq, .. } => (
             numbered(b'c', ceremony.as_str(), *seq),
             format!("event {seq} of ceremony {ceremony}"),
+        ),
+        Entry::KeyCeremonyProposed { ceremony, .. } => (
+            lookup(b'K', ceremony.as_str().as_bytes()),
+            format!("key ceremony {ceremony}"),
+        ),
+        Entry::KeyCeremonyEvent { ceremony, seq, .. } => (
+            numbered(b'e', ceremony.as_str(), *seq),
+            format!("event {seq} of key ceremony {ceremony}"),
         ),
     })
 }

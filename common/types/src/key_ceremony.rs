@@ -1,0 +1,190 @@
+//! Key ceremonies: an operator's proposal of a key group that its
+//! participants make among themselves by DKG, and the messages each
+//! participant signs with its identity key to take part.
+//!
+//! A [`KeyMessage`] is signed like a statement: the identity key signs
+//! `quorate-key-message/v1\n` followed by the message's JSON (fields in
+//! declaration order, no spaces, bytes as lowercase hex). The coordinator
+//! relays and records messages but cannot make or alter one; round-2
+//! packages travel sealed to their recipient (`quorate-envelope`), so it
+//! cannot read them either.
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::PublicIdentity;
+use crate::statement::{Signature, StatementSigner};
+use crate::{KeyCeremonyId, KeyGroupName, ParticipantId, Policy, Roster, Sha256Digest};
+
+pub const KEY_MESSAGE_CONTEXT: &[u8] = b"quorate-key-message/v1\n";
+
+/// The most participants a key group made by DKG may have.
+pub const MAX_PARTICIPANTS: usize = 255;
+
+/// What an operator proposes: a new key group, made by DKG among the
+/// roster's agents. Every participant approves exactly these bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyProposal {
+    pub key_group: KeyGroupName,
+    /// FROST's t: the fewest signers that can sign. It can never change
+    /// for this group key; a new threshold needs a new key group.
+    pub threshold: u16,
+    /// Every participant, each with the identity key that signs its key
+    /// messages.
+    pub roster: Roster,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+impl KeyProposal {
+    /// SHA-256 of the proposal's JSON: what each participant signs that it
+    /// agreed to.
+    pub fn digest(&self) -> Sha256Digest {
+        Sha256Digest::of(&serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Checks the proposal can make a key group: a valid roster of 2 to
+    /// [`MAX_PARTICIPANTS`], each with an identity key, a threshold from 2
+    /// to the roster's size, and a policy the roster can meet. Names the
+    /// field that is wrong.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        self.roster
+            .validate()
+            .map_err(|e| ("roster", e.to_string()))?;
+        let n = self.roster.len();
+        if !(2..=MAX_PARTICIPANTS).contains(&n) {
+            return Err((
+                "roster",
+                format!("lists {n} participants; a key group has 2 to {MAX_PARTICIPANTS}"),
+            ));
+        }
+        if let Some(p) = self.roster.participants.iter().find(|p| p.identity.is_none()) {
+            return Err((
+                "roster",
+                format!(
+                    "participant {} has no identity key; each signs its key messages with one",
+                    p.id
+                ),
+            ));
+        }
+        if self.threshold < 2 || usize::from(self.threshold) > n {
+            return Err((
+                "threshold",
+                format!(
+                    "is {}; it must be from 2 to the {n} participants",
+                    self.threshold
+                ),
+            ));
+        }
+        self.policy
+            .validate(&self.roster, self.threshold)
+            .map_err(|e| ("policy", e.to_string()))
+    }
+
+    pub fn identity_of(&self, participant: &ParticipantId) -> Option<PublicIdentity> {
+        self.roster.get(participant).and_then(|p| p.identity)
+    }
+}
+
+/// One step a participant takes in a DKG.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyStep {
+    /// The approver agreed to the proposal with this digest: its round-1
+    /// package (commitment and proof of knowledge) and the public half of
+    /// the session key that round-2 packages to it are sealed to.
+    Join {
+        proposal_sha256: Sha256Digest,
+        #[serde(with = "crate::hex_bytes")]
+        round1: Vec<u8>,
+        #[serde(with = "crate::hex_bytes")]
+        encryption_key: Vec<u8>,
+    },
+    /// The approver declined the proposal.
+    Decline {
+        proposal_sha256: Sha256Digest,
+        reason: String,
+    },
+    /// A round-2 package for `to`, sealed to `to`'s session key.
+    Round2 {
+        to: ParticipantId,
+        #[serde(with = "crate::hex_bytes")]
+        enc: Vec<u8>,
+        #[serde(with = "crate::hex_bytes")]
+        ciphertext: Vec<u8>,
+    },
+    /// The public key package this participant computed: group key and
+    /// every verifying share.
+    Confirm {
+        #[serde(with = "crate::hex_bytes")]
+        public_key_package: Vec<u8>,
+    },
+    /// `accused`'s round-2 package to this participant does not open or
+    /// does not verify. The session key is revealed so that anyone can
+    /// open that package and judge.
+    Complain {
+        accused: ParticipantId,
+        #[serde(with = "crate::hex_bytes")]
+        session_key: Vec<u8>,
+    },
+}
+
+impl KeyStep {
+    pub fn name(&self) -> &'static str {
+        match self {
+            KeyStep::Join { .. } => "join",
+            KeyStep::Decline { .. } => "decline",
+            KeyStep::Round2 { .. } => "round 2",
+            KeyStep::Confirm { .. } => "confirm",
+            KeyStep::Complain { .. } => "complain",
+        }
+    }
+}
+
+/// A step of one participant in one key ceremony.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyMessage {
+    pub ceremony: KeyCeremonyId,
+    pub participant: ParticipantId,
+    pub step: KeyStep,
+}
+
+impl KeyMessage {
+    /// The bytes the identity key signs.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut bytes = KEY_MESSAGE_CONTEXT.to_vec();
+        bytes.extend(serde_json::to_vec(self).unwrap_or_default());
+        bytes
+    }
+
+    pub fn sign(self, key: &impl StatementSigner) -> SignedKeyMessage {
+        let signature = Signature(key.sign_bytes(&self.signed_bytes()));
+        SignedKeyMessage {
+            message: self,
+            signature,
+        }
+    }
+}
+
+/// A key message and its identity-key signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedKeyMessage {
+    pub message: KeyMessage,
+    pub signature: Signature,
+}
+
+impl SignedKeyMessage {
+    pub fn verify(&self, key: &PublicIdentity) -> bool {
+        key.verify(&self.message.signed_bytes(), &self.signature.0)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not a signed key message: {e}"))
+    }
+}

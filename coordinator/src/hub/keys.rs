@@ -1,0 +1,231 @@
+//! Key ceremonies in the hub: every one in memory (there is one per key
+//! group made), each input recorded before it takes effect, and the key
+//! group a ceremony makes registered in the same commit as the event that
+//! made it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use quorate_ceremonies::Entry;
+use quorate_ceremonies::key::rebuild::{rebuild, registered_by};
+use quorate_ceremonies::key::{KeyCeremony, KeyError, KeyEvent};
+use quorate_types::key_ceremony::{KeyProposal, SignedKeyMessage};
+use quorate_types::{KeyCeremonyId, ParticipantId};
+use rand_core::{OsRng, RngCore};
+use tokio::sync::broadcast;
+
+use super::{Hub, HubError, Versions, to_the_end};
+use crate::poison::write;
+use crate::store::{CeremonyStore, StoreError};
+
+/// Every key ceremony, and a feed of which one changed.
+pub(super) struct KeyCeremonies {
+    all: tokio::sync::Mutex<BTreeMap<KeyCeremonyId, Arc<KeyCeremony>>>,
+    changes: broadcast::Sender<KeyCeremonyId>,
+}
+
+impl KeyCeremonies {
+    /// Rebuilds every recorded key ceremony through the engine.
+    pub(super) fn load(store: &impl CeremonyStore) -> Result<Self, StoreError> {
+        let mut all = BTreeMap::new();
+        for stored in store.key_ceremonies()? {
+            let key = rebuild(&stored.proposed, &stored.events).map_err(|e| {
+                StoreError::Corrupt {
+                    key: format!("key ceremony {}", e.ceremony),
+                    why: e.why,
+                }
+            })?;
+            all.insert(key.id().clone(), Arc::new(key));
+        }
+        Ok(Self {
+            all: tokio::sync::Mutex::new(all),
+            changes: broadcast::channel(256).0,
+        })
+    }
+}
+
+impl<S: CeremonyStore> Hub<S> {
+    /// Records `by`'s proposal of a key group made by DKG.
+    pub async fn propose_key_group(
+        self: &Arc<Self>,
+        proposal: KeyProposal,
+        by: String,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let hub = Arc::clone(self);
+        to_the_end(async move { hub.propose_now(proposal, by).await }).await
+    }
+
+    async fn propose_now(
+        &self,
+        proposal: KeyProposal,
+        by: String,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let name = proposal.key_group.clone();
+        if self.key_group(&name).is_some() {
+            return Err(HubError::KeyGroupExists(name));
+        }
+        let mut all = self.keys.all.lock().await;
+        if let Some(open) = all
+            .values()
+            .find(|k| k.proposal().key_group == name && !k.phase().is_finished())
+        {
+            return Err(HubError::KeyCeremonyOpen(name, open.id().clone()));
+        }
+        let at = self.clock.now();
+        let key = KeyCeremony::propose(new_key_ceremony_id(), proposal.clone(), at, by.clone())?;
+        let entry = Entry::KeyCeremonyProposed {
+            at,
+            by,
+            ceremony: key.id().clone(),
+            proposal,
+        };
+        self.store.append(vec![entry]).await?;
+        let key = Arc::new(key);
+        all.insert(key.id().clone(), key.clone());
+        let _ = self.keys.changes.send(key.id().clone());
+        Ok(key)
+    }
+
+    /// Records `caller`'s signed messages to key ceremony `id`, all or
+    /// none, and registers the key group if they complete it.
+    pub async fn post_key_messages(
+        self: &Arc<Self>,
+        id: KeyCeremonyId,
+        caller: ParticipantId,
+        messages: Vec<SignedKeyMessage>,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let hub = Arc::clone(self);
+        to_the_end(async move {
+            let events = messages
+                .into_iter()
+                .map(|message| {
+                    if message.message.participant != caller {
+                        return Err(HubError::NotYourMessage {
+                            caller: caller.clone(),
+                            signer: message.message.participant.clone(),
+                        });
+                    }
+                    Ok(KeyEvent::Message { message })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            hub.feed_key_ceremony(&id, events).await
+        })
+        .await
+    }
+
+    /// Records `by`'s cancellation of key ceremony `id`.
+    pub async fn cancel_key_ceremony(
+        self: &Arc<Self>,
+        id: KeyCeremonyId,
+        by: String,
+        reason: String,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let hub = Arc::clone(self);
+        to_the_end(async move {
+            hub.feed_key_ceremony(&id, vec![KeyEvent::Cancelled { by, reason }])
+                .await
+        })
+        .await
+    }
+
+    async fn feed_key_ceremony(
+        &self,
+        id: &KeyCeremonyId,
+        events: Vec<KeyEvent>,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let mut all = self.keys.all.lock().await;
+        let current = all
+            .get(id)
+            .ok_or_else(|| HubError::UnknownKeyCeremony(id.clone()))?;
+        let mut key = KeyCeremony::clone(current);
+        let mut entries = Vec::new();
+        for event in events {
+            let at = self.clock.now();
+            let seq = key.version();
+            let decisions = key.handle(event.clone(), at)?;
+            entries.push(Entry::KeyCeremonyEvent {
+                at,
+                ceremony: id.clone(),
+                seq,
+                event,
+                decisions,
+            });
+            if key.phase().is_finished() {
+                break;
+            }
+        }
+        let registered = key.registered().cloned();
+        if let Some(file) = &registered {
+            if self.key_group(&file.name).is_some() {
+                return Err(HubError::KeyGroupExists(file.name.clone()));
+            }
+            entries.push(Entry::KeyGroupRegistered {
+                at: self.clock.now(),
+                by: registered_by(&key),
+                key_group: file.clone(),
+            });
+        }
+        if entries.is_empty() {
+            return Ok(current.clone());
+        }
+        self.store.append(entries).await?;
+        if let Some(file) = registered {
+            let group = quorate_ceremonies::KeyGroup::from_file(&file)
+                .map_err(HubError::InvalidKeyGroup)?;
+            write(&self.key_groups).insert(file.name.clone(), Versions(vec![Arc::new(group)]));
+        }
+        let key = Arc::new(key);
+        all.insert(id.clone(), key.clone());
+        let _ = self.keys.changes.send(id.clone());
+        Ok(key)
+    }
+
+    pub async fn key_ceremony(&self, id: &KeyCeremonyId) -> Result<Arc<KeyCeremony>, HubError> {
+        self.keys
+            .all
+            .lock()
+            .await
+            .get(id)
+            .cloned()
+            .ok_or_else(|| HubError::UnknownKeyCeremony(id.clone()))
+    }
+
+    /// The open key ceremonies whose roster names `participant`.
+    pub async fn key_ceremonies_of(&self, participant: &ParticipantId) -> Vec<Arc<KeyCeremony>> {
+        self.keys
+            .all
+            .lock()
+            .await
+            .values()
+            .filter(|k| !k.phase().is_finished() && k.proposal().roster.get(participant).is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `participant` is in the roster of key ceremony `id`.
+    pub async fn in_key_ceremony(&self, id: &KeyCeremonyId, participant: &ParticipantId) -> bool {
+        self.keys
+            .all
+            .lock()
+            .await
+            .get(id)
+            .is_some_and(|k| k.proposal().roster.get(participant).is_some())
+    }
+
+    pub fn subscribe_key_changes(&self) -> broadcast::Receiver<KeyCeremonyId> {
+        self.keys.changes.subscribe()
+    }
+}
+
+impl From<KeyError> for HubError {
+    fn from(e: KeyError) -> Self {
+        HubError::Key(e)
+    }
+}
+
+fn new_key_ceremony_id() -> KeyCeremonyId {
+    let mut bytes = [0u8; 8];
+    OsRng.fill_bytes(&mut bytes);
+    KeyCeremonyId::new(format!("key-{}", hex::encode(bytes)))
+        .unwrap_or_else(|_| unreachable!("hex is a valid id"))
+}
