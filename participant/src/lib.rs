@@ -13,6 +13,7 @@ pub mod agent;
 pub mod approvals;
 mod config;
 pub mod control;
+pub mod dkg;
 pub mod gate;
 pub mod identity;
 pub mod journal;

@@ -1,0 +1,337 @@
+//! This agent's side of a DKG, sans I/O: given the messages the coordinator
+//! relays, what to sign and send next.
+//!
+//! The agent trusts the proposal its approver agreed to, not the
+//! coordinator: every relayed message must be signed by the identity key
+//! the proposal lists for its sender. Round-2 packages are sealed to each
+//! recipient's session key and opened only here. A package that does not
+//! open or verify is answered with a complaint that reveals this agent's
+//! session key (used for this ceremony only), so that anyone can judge.
+//! Secrets (the polynomial, the round-2 shares, the new share) are
+//! zeroized when dropped.
+
+use std::collections::BTreeMap;
+
+use frost_ed25519::Identifier;
+use frost_ed25519::keys::dkg::{self, round1, round2};
+use frost_ed25519::keys::{KeyPackage, PublicKeyPackage};
+use quorate_ceremonies::key::KeyPhase;
+use quorate_ceremonies::key::dkg::round2_binding;
+use quorate_envelope::{Sealed, SessionKey};
+use quorate_secrets::IdentityKey;
+use quorate_types::key_ceremony::{KeyMessage, KeyProposal, KeyStep, SignedKeyMessage};
+use quorate_types::{KeyCeremonyId, ParticipantId};
+use rand_core::CryptoRngCore;
+
+/// Why this agent stopped taking part.
+#[derive(Debug, thiserror::Error)]
+pub enum DkgError {
+    #[error("this agent ({0}) is not in the proposal's roster")]
+    NotInRoster(ParticipantId),
+    #[error("the proposal's roster lists no identity key for {0}")]
+    NoIdentity(ParticipantId),
+    #[error("this agent's identity key is not the one the proposal lists for {0}")]
+    WrongIdentity(ParticipantId),
+    #[error(
+        "the coordinator relayed a message for {participant} that is not signed by its identity key \
+         in the proposal (or is for another ceremony); refusing to go on"
+    )]
+    Forged { participant: ParticipantId },
+    #[error("{participant}'s round-1 package: {why}")]
+    Round1 {
+        participant: ParticipantId,
+        why: String,
+    },
+    #[error("FROST: {0}")]
+    Frost(#[from] frost_ed25519::Error),
+    #[error("sealing to {to}: {why}")]
+    Seal { to: ParticipantId, why: String },
+}
+
+/// What to do next.
+pub enum Next {
+    /// Send these messages.
+    Send(Vec<SignedKeyMessage>),
+    /// Nothing until more messages arrive.
+    Wait,
+    /// This agent's new share and the group, with the confirmation to send
+    /// once the share is sealed at rest. The group is registered when every
+    /// participant has confirmed it.
+    Share {
+        key_package: KeyPackage,
+        public_key_package: PublicKeyPackage,
+        confirm: SignedKeyMessage,
+    },
+}
+
+/// This agent in one DKG.
+pub struct Dkg {
+    ceremony: KeyCeremonyId,
+    me: ParticipantId,
+    proposal: KeyProposal,
+    session: SessionKey,
+    round1_secret: round1::SecretPackage,
+    /// Every other participant's round-1 package, once all have joined.
+    round1: Option<BTreeMap<Identifier, round1::Package>>,
+    round2_secret: Option<round2::SecretPackage>,
+    done: bool,
+}
+
+impl Dkg {
+    /// The approver agreed to `proposal`: a fresh polynomial and session
+    /// key, and this agent's signed join.
+    pub fn join(
+        ceremony: KeyCeremonyId,
+        proposal: KeyProposal,
+        identity: &IdentityKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(Self, SignedKeyMessage), DkgError> {
+        let me = identity.participant().clone();
+        let listed = proposal
+            .roster
+            .get(&me)
+            .ok_or_else(|| DkgError::NotInRoster(me.clone()))?;
+        if listed.identity != Some(identity.public()) {
+            return Err(DkgError::WrongIdentity(me));
+        }
+        let n = u16::try_from(proposal.roster.len()).unwrap_or(u16::MAX);
+        let (round1_secret, package) =
+            dkg::part1(me.identifier(), n, proposal.threshold, &mut *rng)?;
+        let session = SessionKey::generate(rng);
+        let join = KeyMessage {
+            ceremony: ceremony.clone(),
+            participant: me.clone(),
+            step: KeyStep::Join {
+                proposal_sha256: proposal.digest(),
+                round1: package.serialize()?,
+                encryption_key: session.public().to_vec(),
+            },
+        }
+        .sign(identity);
+        Ok((
+            Self {
+                ceremony,
+                me,
+                proposal,
+                session,
+                round1_secret,
+                round1: None,
+                round2_secret: None,
+                done: false,
+            },
+            join,
+        ))
+    }
+
+    /// The approver declined `proposal`, for `reason`.
+    pub fn decline(
+        ceremony: KeyCeremonyId,
+        proposal: &KeyProposal,
+        reason: String,
+        identity: &IdentityKey,
+    ) -> SignedKeyMessage {
+        KeyMessage {
+            ceremony,
+            participant: identity.participant().clone(),
+            step: KeyStep::Decline {
+                proposal_sha256: proposal.digest(),
+                reason,
+            },
+        }
+        .sign(identity)
+    }
+
+    pub fn ceremony(&self) -> &KeyCeremonyId {
+        &self.ceremony
+    }
+
+    /// What to send, given the ceremony's `phase` and every message the
+    /// coordinator relays for it (checked here, whatever the coordinator
+    /// says).
+    pub fn advance(
+        &mut self,
+        phase: KeyPhase,
+        relayed: &[SignedKeyMessage],
+        identity: &IdentityKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Next, DkgError> {
+        if self.done {
+            return Ok(Next::Wait);
+        }
+        for message in relayed {
+            self.check_signed(message)?;
+        }
+        match phase {
+            KeyPhase::Exchanging if self.round2_secret.is_none() => {
+                self.send_round2(relayed, identity, rng)
+            }
+            KeyPhase::Confirming if self.round2_secret.is_some() => self.finish(relayed, identity),
+            _ => Ok(Next::Wait),
+        }
+    }
+
+    fn send_round2(
+        &mut self,
+        relayed: &[SignedKeyMessage],
+        identity: &IdentityKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Next, DkgError> {
+        let mut round1 = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        for message in relayed {
+            let sender = &message.message.participant;
+            if let KeyStep::Join {
+                round1: bytes,
+                encryption_key,
+                ..
+            } = &message.message.step
+                && sender != &self.me
+            {
+                let package = round1::Package::deserialize(bytes).map_err(|e| DkgError::Round1 {
+                    participant: sender.clone(),
+                    why: e.to_string(),
+                })?;
+                round1.insert(sender.identifier(), package);
+                keys.insert(sender.identifier(), (sender.clone(), encryption_key.clone()));
+            }
+        }
+        if round1.len() + 1 < self.proposal.roster.len() {
+            return Ok(Next::Wait);
+        }
+        let (secret, packages) = dkg::part2(self.round1_secret.clone(), &round1)?;
+        let mut out = Vec::new();
+        for (id, package) in packages {
+            let Some((to, key)) = keys.get(&id) else {
+                continue;
+            };
+            let plaintext = zeroize::Zeroizing::new(package.serialize()?);
+            let binding = round2_binding(self.ceremony.as_str(), self.me.as_str(), to.as_str());
+            let sealed = quorate_envelope::seal(key, &binding, &plaintext, rng).map_err(|e| {
+                DkgError::Seal {
+                    to: to.clone(),
+                    why: e.to_string(),
+                }
+            })?;
+            out.push(self.signed(
+                KeyStep::Round2 {
+                    to: to.clone(),
+                    enc: sealed.enc,
+                    ciphertext: sealed.ciphertext,
+                },
+                identity,
+            ));
+        }
+        self.round1 = Some(round1);
+        self.round2_secret = Some(secret);
+        Ok(Next::Send(out))
+    }
+
+    fn finish(
+        &mut self,
+        relayed: &[SignedKeyMessage],
+        identity: &IdentityKey,
+    ) -> Result<Next, DkgError> {
+        let (Some(secret), Some(round1)) = (&self.round2_secret, &self.round1) else {
+            return Ok(Next::Wait);
+        };
+        let mut received = BTreeMap::new();
+        for message in relayed {
+            let sender = &message.message.participant;
+            let KeyStep::Round2 {
+                to,
+                enc,
+                ciphertext,
+            } = &message.message.step
+            else {
+                continue;
+            };
+            if to != &self.me {
+                continue;
+            }
+            let binding = round2_binding(self.ceremony.as_str(), sender.as_str(), to.as_str());
+            let sealed = Sealed {
+                enc: enc.clone(),
+                ciphertext: ciphertext.clone(),
+            };
+            let opened = quorate_envelope::open(&self.session, &binding, &sealed)
+                .ok()
+                .and_then(|plaintext| round2::Package::deserialize(&plaintext).ok());
+            let Some(package) = opened else {
+                return Ok(self.complain(sender.clone(), identity));
+            };
+            received.insert(sender.identifier(), package);
+        }
+        if received.len() < round1.len() {
+            return Ok(Next::Wait);
+        }
+        match dkg::part3(secret, round1, &received) {
+            Ok((key_package, public_key_package)) => {
+                self.done = true;
+                let confirm = self.signed(
+                    KeyStep::Confirm {
+                        public_key_package: public_key_package.serialize()?,
+                    },
+                    identity,
+                );
+                Ok(Next::Share {
+                    key_package,
+                    public_key_package,
+                    confirm,
+                })
+            }
+            Err(frost_ed25519::Error::InvalidSecretShare {
+                culprit: Some(culprit),
+            }) => match self.participant_of(&culprit) {
+                Some(accused) => Ok(self.complain(accused, identity)),
+                None => Err(frost_ed25519::Error::InvalidSecretShare {
+                    culprit: Some(culprit),
+                }
+                .into()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn complain(&mut self, accused: ParticipantId, identity: &IdentityKey) -> Next {
+        self.done = true;
+        let session_key = self.session.reveal().to_vec();
+        Next::Send(vec![self.signed(
+            KeyStep::Complain {
+                accused,
+                session_key,
+            },
+            identity,
+        )])
+    }
+
+    fn participant_of(&self, id: &Identifier) -> Option<ParticipantId> {
+        self.proposal
+            .roster
+            .ids()
+            .find(|p| &p.identifier() == id)
+            .cloned()
+    }
+
+    fn signed(&self, step: KeyStep, identity: &IdentityKey) -> SignedKeyMessage {
+        KeyMessage {
+            ceremony: self.ceremony.clone(),
+            participant: self.me.clone(),
+            step,
+        }
+        .sign(identity)
+    }
+
+    fn check_signed(&self, message: &SignedKeyMessage) -> Result<(), DkgError> {
+        let sender = &message.message.participant;
+        let key = self
+            .proposal
+            .identity_of(sender)
+            .ok_or_else(|| DkgError::NoIdentity(sender.clone()))?;
+        if message.message.ceremony != self.ceremony || !message.verify(&key) {
+            return Err(DkgError::Forged {
+                participant: sender.clone(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,419 @@
+//! Agents' DKG against the engine that judges it, in one process: the
+//! messages go from each agent's `Dkg` to the engine's `KeyCeremony` and
+//! back as the coordinator would relay them, so that every rule of both
+//! sides is exercised without a network (tests/tests/dkg.rs runs the same
+//! over gRPC and TLS).
+
+use std::collections::BTreeMap;
+
+use frost_ed25519::keys::dkg::{round1, round2};
+use frost_ed25519::keys::{KeyPackage, PublicKeyPackage, SigningShare};
+use quorate_ceremonies::Timestamp;
+use quorate_ceremonies::key::{KeyCeremony, KeyDecision, KeyEvent, KeyFault, KeyPhase};
+use quorate_participant::dkg::{Dkg, DkgError, Next};
+use quorate_secrets::IdentityKey;
+use quorate_types::key_ceremony::{KeyMessage, KeyProposal, KeyStep, SignedKeyMessage};
+use quorate_types::{KeyCeremonyId, KeyGroupName, ParticipantId, Policy, Roster, RosterEntry};
+use rand_core::OsRng;
+
+const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+struct Party {
+    identity: IdentityKey,
+    dkg: Option<Dkg>,
+    share: Option<(KeyPackage, PublicKeyPackage)>,
+}
+
+struct Run {
+    key: KeyCeremony,
+    parties: BTreeMap<ParticipantId, Party>,
+    at: i64,
+}
+
+fn id(name: &str) -> ParticipantId {
+    ParticipantId::new(name).unwrap()
+}
+
+impl Run {
+    fn new(threshold: u16) -> Self {
+        let mut parties = BTreeMap::new();
+        let mut entries = Vec::new();
+        for name in NAMES {
+            let identity = IdentityKey::generate(id(name), &mut OsRng);
+            entries.push(RosterEntry {
+                id: id(name),
+                name: name.to_string(),
+                role: "engineering".into(),
+                coordinator: None,
+                identity: Some(identity.public()),
+            });
+            parties.insert(
+                id(name),
+                Party {
+                    identity,
+                    dkg: None,
+                    share: None,
+                },
+            );
+        }
+        let proposal = KeyProposal {
+            key_group: KeyGroupName::new("release").unwrap(),
+            threshold,
+            roster: Roster {
+                participants: entries,
+            },
+            policy: Policy::default(),
+        };
+        let key = KeyCeremony::propose(
+            KeyCeremonyId::new("key-1").unwrap(),
+            proposal,
+            Timestamp(1),
+            "operator".into(),
+        )
+        .unwrap();
+        Self {
+            key,
+            parties,
+            at: 2,
+        }
+    }
+
+    fn post(&mut self, message: SignedKeyMessage) -> Vec<KeyDecision> {
+        self.at += 1;
+        self.key
+            .handle(KeyEvent::Message { message }, Timestamp(self.at))
+            .unwrap()
+    }
+
+    /// Every agent joins; `tamper` may change each message before it is
+    /// posted.
+    fn join_all(&mut self, tamper: &mut dyn FnMut(&Party, SignedKeyMessage) -> SignedKeyMessage) {
+        let names: Vec<_> = self.parties.keys().cloned().collect();
+        for name in names {
+            if self.key.phase().is_finished() {
+                return;
+            }
+            let party = self.parties.get_mut(&name).unwrap();
+            let (dkg, join) = Dkg::join(
+                self.key.id().clone(),
+                self.key.proposal().clone(),
+                &party.identity,
+                &mut OsRng,
+            )
+            .unwrap();
+            party.dkg = Some(dkg);
+            let join = tamper(party, join);
+            self.post(join);
+        }
+    }
+
+    /// One pass over the agents: each reads what is relayed to it and
+    /// posts what it sends.
+    fn pass(&mut self, tamper: &mut dyn FnMut(&Party, SignedKeyMessage) -> SignedKeyMessage) {
+        let names: Vec<_> = self.parties.keys().cloned().collect();
+        for name in names {
+            if self.key.phase().is_finished() {
+                return;
+            }
+            let relayed: Vec<SignedKeyMessage> = self
+                .key
+                .messages_for(Some(&name))
+                .into_iter()
+                .cloned()
+                .collect();
+            let phase = self.key.phase();
+            let party = self.parties.get_mut(&name).unwrap();
+            let next = party
+                .dkg
+                .as_mut()
+                .unwrap()
+                .advance(phase, &relayed, &party.identity, &mut OsRng)
+                .unwrap();
+            let out = match next {
+                Next::Send(messages) => messages,
+                Next::Wait => Vec::new(),
+                Next::Share {
+                    key_package,
+                    public_key_package,
+                    confirm,
+                } => {
+                    party.share = Some((key_package, public_key_package));
+                    vec![confirm]
+                }
+            };
+            let out: Vec<_> = out.into_iter().map(|m| tamper(party, m)).collect();
+            for message in out {
+                self.post(message);
+            }
+        }
+    }
+
+    fn run(&mut self, tamper: &mut dyn FnMut(&Party, SignedKeyMessage) -> SignedKeyMessage) {
+        self.join_all(tamper);
+        for _ in 0..4 {
+            self.pass(tamper);
+        }
+    }
+}
+
+fn untouched(_: &Party, m: SignedKeyMessage) -> SignedKeyMessage {
+    m
+}
+
+fn resigned(party: &Party, step: KeyStep, of: &SignedKeyMessage) -> SignedKeyMessage {
+    KeyMessage {
+        ceremony: of.message.ceremony.clone(),
+        participant: of.message.participant.clone(),
+        step,
+    }
+    .sign(&party.identity)
+}
+
+#[test]
+fn five_agents_make_a_three_of_five_group_that_signs() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    assert_eq!(run.key.phase(), KeyPhase::Registered);
+    let registered = run.key.registered().unwrap().clone();
+    let package = registered.public_key_package().unwrap();
+    for party in run.parties.values() {
+        let (key_package, public) = party.share.as_ref().unwrap();
+        assert_eq!(public, &package);
+        assert_eq!(key_package.verifying_key(), package.verifying_key());
+    }
+    // Three of the new shares sign; the signature is plain Ed25519.
+    let message = b"SHA256SUMS";
+    let signers: Vec<_> = run.parties.values().take(3).collect();
+    let mut nonces = BTreeMap::new();
+    let mut commitments = BTreeMap::new();
+    for p in &signers {
+        let (kp, _) = p.share.as_ref().unwrap();
+        let (n, c) = frost_ed25519::round1::commit(kp.signing_share(), &mut OsRng);
+        nonces.insert(*kp.identifier(), n);
+        commitments.insert(*kp.identifier(), c);
+    }
+    let signing = frost_ed25519::SigningPackage::new(commitments, message);
+    let mut shares = BTreeMap::new();
+    for p in &signers {
+        let (kp, _) = p.share.as_ref().unwrap();
+        let share =
+            frost_ed25519::round2::sign(&signing, &nonces[kp.identifier()], kp).unwrap();
+        shares.insert(*kp.identifier(), share);
+    }
+    let signature = frost_ed25519::aggregate(&signing, &shares, &package).unwrap();
+    let group = ed25519_dalek::VerifyingKey::from_bytes(
+        &package.verifying_key().serialize().unwrap().try_into().unwrap(),
+    )
+    .unwrap();
+    let signature =
+        ed25519_dalek::Signature::from_slice(&signature.serialize().unwrap()).unwrap();
+    group.verify_strict(message, &signature).unwrap();
+}
+
+#[test]
+fn a_bad_proof_of_knowledge_names_its_sender() {
+    let mut run = Run::new(3);
+    let mut first_proof = None;
+    run.join_all(&mut |party, join| {
+        let KeyStep::Join {
+            proposal_sha256,
+            round1: bytes,
+            encryption_key,
+        } = &join.message.step
+        else {
+            unreachable!()
+        };
+        let package = round1::Package::deserialize(bytes).unwrap();
+        // bob sends alice's proof with his own commitment.
+        let Some(proof) = first_proof else {
+            first_proof = Some(*package.proof_of_knowledge());
+            return join;
+        };
+        let forged = round1::Package::new(package.commitment().clone(), proof);
+        resigned(
+            party,
+            KeyStep::Join {
+                proposal_sha256: *proposal_sha256,
+                round1: forged.serialize().unwrap(),
+                encryption_key: encryption_key.clone(),
+            },
+            &join,
+        )
+    });
+    assert_eq!(run.key.phase(), KeyPhase::Failed);
+    assert_eq!(
+        run.key.failure(),
+        Some(&(Some(id("bob")), KeyFault::BadProofOfKnowledge))
+    );
+}
+
+#[test]
+fn a_bad_round2_share_is_shown_by_its_recipients_complaint() {
+    let mut run = Run::new(3);
+    let victim_key = |run: &Run| match &run
+        .key
+        .messages_for(None)
+        .into_iter()
+        .find(|m| m.message.participant == id("carol") && matches!(m.message.step, KeyStep::Join { .. }))
+        .unwrap()
+        .message
+        .step
+    {
+        KeyStep::Join { encryption_key, .. } => encryption_key.clone(),
+        _ => unreachable!(),
+    };
+    run.join_all(&mut untouched);
+    let carol_key = victim_key(&run);
+    // dave seals carol a share that is not on his polynomial.
+    let mut tamper = |party: &Party, m: SignedKeyMessage| match &m.message.step {
+        KeyStep::Round2 { to, .. }
+            if m.message.participant == id("dave") && to == &id("carol") =>
+        {
+            let wrong = round2::Package::new(SigningShare::deserialize(&[7; 32]).unwrap());
+            let binding = quorate_ceremonies::key::dkg::round2_binding("key-1", "dave", "carol");
+            let sealed = quorate_envelope::seal(
+                &carol_key,
+                &binding,
+                &wrong.serialize().unwrap(),
+                &mut OsRng,
+            )
+            .unwrap();
+            resigned(
+                party,
+                KeyStep::Round2 {
+                    to: to.clone(),
+                    enc: sealed.enc,
+                    ciphertext: sealed.ciphertext,
+                },
+                &m,
+            )
+        }
+        _ => m,
+    };
+    for _ in 0..4 {
+        run.pass(&mut tamper);
+    }
+    assert_eq!(run.key.phase(), KeyPhase::Failed);
+    assert_eq!(
+        run.key.failure(),
+        Some(&(Some(id("dave")), KeyFault::BadRound2Share))
+    );
+}
+
+/// erin announces a session key the test holds, so her agent cannot open
+/// the honest packages sealed to it and complains; the test then reveals
+/// that key (or, with `reveal` false, a key she never announced).
+fn erin_complains(reveal: bool) -> Option<(Option<ParticipantId>, KeyFault)> {
+    let mut run = Run::new(3);
+    let held = quorate_envelope::SessionKey::generate(&mut OsRng);
+    let other = quorate_envelope::SessionKey::generate(&mut OsRng);
+    let mut tamper = |party: &Party, m: SignedKeyMessage| {
+        if m.message.participant != id("erin") {
+            return m;
+        }
+        match &m.message.step {
+            KeyStep::Join {
+                proposal_sha256,
+                round1,
+                ..
+            } => resigned(
+                party,
+                KeyStep::Join {
+                    proposal_sha256: *proposal_sha256,
+                    round1: round1.clone(),
+                    encryption_key: held.public().to_vec(),
+                },
+                &m,
+            ),
+            KeyStep::Complain { accused, .. } => resigned(
+                party,
+                KeyStep::Complain {
+                    accused: accused.clone(),
+                    session_key: if reveal { &held } else { &other }.reveal().to_vec(),
+                },
+                &m,
+            ),
+            _ => m,
+        }
+    };
+    run.run(&mut tamper);
+    assert_eq!(run.key.phase(), KeyPhase::Failed);
+    run.key.failure().cloned()
+}
+
+#[test]
+fn a_false_complaint_names_the_complainer() {
+    assert_eq!(
+        erin_complains(true),
+        Some((Some(id("erin")), KeyFault::FalseComplaint))
+    );
+    assert_eq!(
+        erin_complains(false),
+        Some((Some(id("erin")), KeyFault::RevealedWrongKey))
+    );
+}
+
+#[test]
+fn an_agent_refuses_a_message_its_sender_did_not_sign() {
+    let mut run = Run::new(3);
+    run.join_all(&mut untouched);
+    let mut relayed: Vec<SignedKeyMessage> =
+        run.key.messages_for(Some(&id("alice"))).into_iter().cloned().collect();
+    // The coordinator swaps bob's session key for its own.
+    if let KeyStep::Join { encryption_key, .. } = &mut relayed[1].message.step {
+        encryption_key[0] ^= 1;
+    }
+    let alice = run.parties.get_mut(&id("alice")).unwrap();
+    let err = alice
+        .dkg
+        .as_mut()
+        .unwrap()
+        .advance(KeyPhase::Exchanging, &relayed, &alice.identity, &mut OsRng)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, DkgError::Forged { ref participant } if participant == &relayed[1].message.participant),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_engine_refuses_what_nobody_can_be_blamed_for() {
+    let mut run = Run::new(3);
+    let alice = &run.parties[&id("alice")];
+    let (_, join) = Dkg::join(
+        run.key.id().clone(),
+        run.key.proposal().clone(),
+        &alice.identity,
+        &mut OsRng,
+    )
+    .unwrap();
+    // Signed by nobody it claims: refused, nothing recorded.
+    let mut forged = join.clone();
+    forged.message.participant = id("bob");
+    let at = Timestamp(5);
+    assert!(run
+        .key
+        .handle(KeyEvent::Message { message: forged }, at)
+        .is_err());
+    // Out of turn: a confirm while joining.
+    let early = resigned(
+        alice,
+        KeyStep::Confirm {
+            public_key_package: vec![1],
+        },
+        &join,
+    );
+    assert!(run
+        .key
+        .handle(KeyEvent::Message { message: early }, at)
+        .is_err());
+    assert_eq!(run.key.version(), 0);
+    run.key
+        .handle(KeyEvent::Message { message: join.clone() }, at)
+        .unwrap();
+    let again = run.key.handle(KeyEvent::Message { message: join }, at);
+    assert!(again.is_err());
+    assert_eq!(run.key.version(), 1);
+    assert_eq!(run.key.phase(), KeyPhase::Joining);
+}
