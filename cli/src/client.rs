@@ -3,6 +3,7 @@
 use quorate_wire::audit_client::AuditClient;
 use quorate_wire::ceremonies_client::CeremoniesClient;
 use quorate_wire::client::Identify;
+use quorate_wire::key_ceremonies_client::KeyCeremoniesClient;
 use quorate_wire::key_groups_client::KeyGroupsClient;
 use quorate_wire::tls::TlsFiles;
 use tonic::service::interceptor::InterceptedService;
@@ -11,6 +12,7 @@ use tonic::transport::Channel;
 pub type Ceremonies = CeremoniesClient<InterceptedService<Channel, Identify>>;
 pub type KeyGroups = KeyGroupsClient<InterceptedService<Channel, Identify>>;
 pub type Audit = AuditClient<InterceptedService<Channel, Identify>>;
+pub type KeyCeremonies = KeyCeremoniesClient<InterceptedService<Channel, Identify>>;
 
 /// Where the coordinator is and who this client is: over TLS, the client
 /// certificate says who; `identity` only names a caller of a development
@@ -26,6 +28,7 @@ pub struct Target {
 pub struct Clients {
     pub ceremonies: Ceremonies,
     pub key_groups: KeyGroups,
+    pub key_ceremonies: KeyCeremonies,
     pub audit: Audit,
 }
 
@@ -38,6 +41,10 @@ impl Clients {
         Ok(Self {
             ceremonies: CeremoniesClient::with_interceptor(channel.clone(), identify.clone()),
             key_groups: KeyGroupsClient::with_interceptor(channel.clone(), identify.clone()),
+            key_ceremonies: KeyCeremoniesClient::with_interceptor(
+                channel.clone(),
+                identify.clone(),
+            ),
             audit: AuditClient::with_interceptor(channel, identify),
         })
     }

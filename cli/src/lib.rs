@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod client;
 pub mod formats;
+pub mod key_group;
 pub mod keygen;
 pub mod local;
 pub mod pki;

@@ -2,6 +2,8 @@
 //! a directory, one agent per roster entry, and a registered key group.
 //! The quickstart runs one; the end-to-end tests run many.
 
+mod dkg;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,6 +52,75 @@ pub struct Options {
     /// How the coordinator opens its database at every start (tests of
     /// disk faults); `None`: its file in the data directory.
     pub store: Option<Opener>,
+    /// Make the key group by DKG among the agents (as the quickstart
+    /// does) instead of dealing it here.
+    pub dkg: bool,
+}
+
+/// Where a local deployment's agents live and what they trust.
+struct Made<'a> {
+    dir: &'a Path,
+    pki: &'a LocalPki,
+    url: &'a str,
+    log_key: &'a str,
+    auto_approve: bool,
+}
+
+/// Deals the key group on this machine (the offline trusted dealer),
+/// registers it, and returns it with each agent's configuration.
+async fn deal(
+    made: &Made<'_>,
+    operator: &Target,
+    name: &str,
+    roster: &Roster,
+    threshold: u16,
+    policy: Policy,
+) -> anyhow::Result<(KeyGroupFile, BTreeMap<ParticipantId, AgentConfig>)> {
+    let dir = made.dir;
+    let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold, policy)?;
+    // Each agent's key files are sealed with a random 256-bit passphrase
+    // that no one types; it is handed to the agent in this process only.
+    let passphrases: BTreeMap<ParticipantId, quorate_secrets::Passphrase> = roster
+        .ids()
+        .map(|id| (id.clone(), quorate_secrets::Passphrase::random()))
+        .collect();
+    let written = keygen::write(
+        &dealt,
+        &dir.join("keys"),
+        &passphrases,
+        &quorate_secrets::sealed::KdfParams::for_random_passphrase(),
+    )?;
+    Clients::connect(operator)
+        .await?
+        .key_groups
+        .register(proto::RegisterKeyGroupRequest {
+            key_group: Some(proto::KeyGroup::from(&dealt.group)),
+        })
+        .await?;
+    let mut configs = BTreeMap::new();
+    for (entry, files) in roster.participants.iter().zip(written) {
+        let identity_key = files.identity.ok_or_else(|| {
+            anyhow::anyhow!(
+                "a local deployment makes every identity key; {} brought one",
+                entry.id
+            )
+        })?;
+        let config = AgentConfig {
+            tls: Some(made.pki.client(entry.id.as_str())?),
+            id: entry.id.clone(),
+            coordinator: made.url.to_string(),
+            key_share: files.share,
+            identity_key,
+            passphrase: passphrases.get(&entry.id).cloned(),
+            log_key: Some(made.log_key.to_string()),
+            key_group: dir.join("keys").join("group.json"),
+            state_dir: dir.join("agents").join(entry.id.as_str()),
+            socket: None,
+            auto_approve: made.auto_approve,
+        };
+        configs.insert(entry.id.clone(), config);
+    }
+    Ok((dealt.group, configs))
 }
 
 /// Release managers' identity in local deployments.
@@ -104,6 +175,7 @@ impl LocalDeployment {
             limits,
             auto_approve,
             store,
+            dkg,
         } = options;
         let pki = LocalPki::create(&dir.join("tls"))?;
         let server = pki.server()?;
@@ -134,64 +206,60 @@ impl LocalDeployment {
             listen: coordinator.addr,
             ..coordinator_config
         };
-        let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold, policy)?;
-        // Each agent's key files are sealed with a random 256-bit passphrase
-        // that no one types; it is handed to the agent in this process only.
-        let passphrases: BTreeMap<ParticipantId, quorate_secrets::Passphrase> = roster
-            .ids()
-            .map(|id| (id.clone(), quorate_secrets::Passphrase::random()))
-            .collect();
-        let written = keygen::write(
-            &dealt,
-            &dir.join("keys"),
-            &passphrases,
-            &quorate_secrets::sealed::KdfParams::for_random_passphrase(),
-        )?;
         let log_key = coordinator.log_verifier_key.clone();
+        let url = format!("https://{}", coordinator_config.listen);
+        let operator = Target {
+            url: url.clone(),
+            identity: OPERATOR.into(),
+            tls: Some(pki.client(OPERATOR)?),
+        };
+        let made = Made {
+            dir,
+            pki: &pki,
+            url: &url,
+            log_key: &log_key,
+            auto_approve,
+        };
+        let (group, agent_configs) = if dkg {
+            let (roster, configs) = dkg::agent_configs(&made, roster)?;
+            let group = dkg::make(&operator, name, &roster, threshold, &policy, &configs).await?;
+            (group, configs)
+        } else {
+            deal(&made, &operator, name, roster, threshold, policy).await?
+        };
         let mut deployment = Self {
             dir: dir.to_owned(),
             coordinator: Some(coordinator),
             coordinator_config,
-            group: dealt.group,
+            group,
             pki,
-            log_verifier_key: log_key.clone(),
+            log_verifier_key: log_key,
             agents: BTreeMap::new(),
-            agent_configs: BTreeMap::new(),
+            agent_configs,
             store,
         };
-        deployment
-            .clients(OPERATOR)
-            .await?
-            .key_groups
-            .register(proto::RegisterKeyGroupRequest {
-                key_group: Some(proto::KeyGroup::from(&deployment.group)),
-            })
-            .await?;
-        for (entry, files) in roster.participants.iter().zip(written) {
-            let identity_key = files.identity.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "a local deployment makes every identity key; {} brought one",
-                    entry.id
-                )
-            })?;
-            let tls = Some(deployment.pki.client(entry.id.as_str())?);
-            let config = AgentConfig {
-                tls,
-                id: entry.id.clone(),
-                coordinator: deployment.url(),
-                key_share: files.share,
-                identity_key,
-                passphrase: passphrases.get(&entry.id).cloned(),
-                log_key: Some(log_key.clone()),
-                key_group: dir.join("keys").join("group.json"),
-                state_dir: dir.join("agents").join(entry.id.as_str()),
-                socket: None,
-                auto_approve,
-            };
-            deployment.agent_configs.insert(entry.id.clone(), config);
-            deployment.start_agent(&entry.id).await?;
+        let ids: Vec<_> = deployment.agent_configs.keys().cloned().collect();
+        for id in ids {
+            deployment.start_agent(&id).await?;
         }
         Ok(deployment)
+    }
+
+    /// A new agent `id` with a fresh identity key and no key group yet (to
+    /// join one made by DKG), living in `agents/<id>` of this deployment.
+    pub fn new_agent(
+        &self,
+        id: &ParticipantId,
+    ) -> anyhow::Result<(AgentConfig, quorate_types::PublicIdentity)> {
+        let url = self.url();
+        let made = Made {
+            dir: &self.dir,
+            pki: &self.pki,
+            url: &url,
+            log_key: &self.log_verifier_key,
+            auto_approve: false,
+        };
+        dkg::new_agent(&made, id)
     }
 
     /// Where the running coordinator serves `/metrics`.

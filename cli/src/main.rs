@@ -54,9 +54,17 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
-    /// Deal a new key group: one share file per roster entry and group.json.
+    /// Key groups made by DKG among their agents, with no dealer: create
+    /// (propose and wait), status, cancel.
+    KeyGroup {
+        #[command(subcommand)]
+        command: commands::key_group::Command,
+    },
+    /// OFFLINE TRUSTED DEALER: deal a new key group on this machine, which
+    /// sees the whole group key and every share while it runs. Prefer
+    /// `quorate key-group create`, where no machine ever holds the key.
     ///
-    /// Each participant's share and identity-key files are sealed with a
+    /// Writes one share file per roster entry and group.json. Each participant's share and identity-key files are sealed with a
     /// passphrase: asked per participant on the terminal, or, when
     /// QUORATE_PASSPHRASE is set, that one for all of them.
     Keygen(commands::keygen::Args),
@@ -123,6 +131,7 @@ async fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Quickstart { dir } => quorate::quickstart::run(&dir).await,
         Command::Audit { command } => quorate::audit::run(command, &target).await,
+        Command::KeyGroup { command } => commands::key_group::run(command, &target).await,
         Command::Keygen(args) => commands::keygen::run(args, &target).await,
         Command::Register(args) => commands::register::run(args, &target).await,
         Command::ChangeRoster(args) => commands::change_roster::run(args, &target).await,

@@ -20,22 +20,7 @@ pub fn load_identity(
     passphrase: &Passphrase,
 ) -> anyhow::Result<IdentityKey> {
     let path = &config.identity_key;
-    if !path.exists() {
-        anyhow::bail!(
-            "the identity key {} does not exist; `quorate keygen` writes one per participant \
-             (<id>.identity.json), and identity_key in the agent's configuration names it",
-            path.display()
-        );
-    }
-    let key = IdentityKey::load(path, passphrase)?;
-    if key.participant() != &config.id {
-        anyhow::bail!(
-            "{} is the identity key of {}, but this agent is {}",
-            path.display(),
-            key.participant(),
-            config.id
-        );
-    }
+    let key = open_identity(config, passphrase)?;
     let entry = roster.get(&config.id).ok_or_else(|| {
         anyhow::anyhow!(
             "{} is not in the roster of {}",
@@ -59,6 +44,30 @@ pub fn load_identity(
         ),
         Some(_) => Ok(key),
     }
+}
+
+/// Opens `config.identity_key` with `passphrase` and checks that it is this
+/// participant's.
+pub fn open_identity(config: &AgentConfig, passphrase: &Passphrase) -> anyhow::Result<IdentityKey> {
+    let path = &config.identity_key;
+    if !path.exists() {
+        anyhow::bail!(
+            "the identity key {} does not exist; `quorate-participant init` makes one (or \
+             `quorate keygen` deals one per participant), and identity_key in the agent's \
+             configuration names it",
+            path.display()
+        );
+    }
+    let key = IdentityKey::load(path, passphrase)?;
+    if key.participant() != &config.id {
+        anyhow::bail!(
+            "{} is the identity key of {}, but this agent is {}",
+            path.display(),
+            key.participant(),
+            config.id
+        );
+    }
+    Ok(key)
 }
 
 /// What the approver decided about one ceremony's message, as the agent

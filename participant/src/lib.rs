@@ -16,6 +16,7 @@ pub mod control;
 pub mod dkg;
 pub mod gate;
 pub mod identity;
+pub mod join;
 pub mod journal;
 pub mod record_check;
 pub mod signer;

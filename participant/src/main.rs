@@ -39,6 +39,27 @@ enum Command {
         #[arg(long, value_name = "N")]
         passphrase_fd: Option<u32>,
     },
+    /// Make this participant's identity key (the file agent.toml's
+    /// identity_key names), sealed with its passphrase, and print its public
+    /// half for the operator's roster.
+    Init {
+        #[arg(long, value_name = "N")]
+        passphrase_fd: Option<u32>,
+    },
+    /// Join the key group an operator proposed (`quorate key-group
+    /// create`): review the proposal, then make the group by DKG with the
+    /// other agents. Writes the sealed share and the key group's file that
+    /// agent.toml names; `run` signs with them afterwards.
+    Join {
+        /// The key ceremony to join, when several name this agent.
+        #[arg(long)]
+        ceremony: Option<String>,
+        /// Join without asking (the proposal is printed all the same).
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, value_name = "N")]
+        passphrase_fd: Option<u32>,
+    },
     /// Copy the journal of an earlier release (sled, `journal/` in the
     /// state directory) into this release's (`journal.redb`). The old
     /// journal is only read. Needs quorate-sled-export (`cargo install
@@ -88,6 +109,21 @@ async fn run() -> anyhow::Result<()> {
         // Until Ctrl-C or SIGTERM; then it stops gracefully and exits 0.
         return quorate_participant::serve(config).await;
     }
+    match &cli.command {
+        Command::Init { passphrase_fd } => return init(config, *passphrase_fd),
+        Command::Join {
+            ceremony,
+            yes,
+            passphrase_fd,
+        } => {
+            config.passphrase = Some(quorate_secrets::passphrase::obtain(
+                *passphrase_fd,
+                &format!("passphrase for {}'s key files: ", config.id),
+            )?);
+            return join(config, ceremony.as_deref(), *yes).await;
+        }
+        _ => {}
+    }
     if let Command::MigrateJournal { exporter } = &cli.command {
         let copied = quorate_participant::journal::migrate::from_sled(
             &config.state_dir,
@@ -101,7 +137,10 @@ async fn run() -> anyhow::Result<()> {
     }
     let mut client = quorate_participant::control::connect(&config.socket_path()).await?;
     match cli.command {
-        Command::Run { .. } | Command::MigrateJournal { .. } => unreachable!("handled above"),
+        Command::Run { .. }
+        | Command::MigrateJournal { .. }
+        | Command::Init { .. }
+        | Command::Join { .. } => unreachable!("handled above"),
         Command::Pending => {
             let reviews = client
                 .pending(proto::PendingRequest {})
@@ -151,4 +190,70 @@ async fn run() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn init(config: AgentConfig, passphrase_fd: Option<u32>) -> anyhow::Result<()> {
+    let path = &config.identity_key;
+    if path.exists() {
+        anyhow::bail!(
+            "{} exists; this participant has an identity key already",
+            path.display()
+        );
+    }
+    let passphrase = quorate_secrets::passphrase::obtain(
+        passphrase_fd,
+        &format!("new passphrase for {}'s key files: ", config.id),
+    )?;
+    let key = quorate_secrets::IdentityKey::generate(config.id.clone(), &mut rand_core::OsRng);
+    key.save(
+        path,
+        &passphrase,
+        &quorate_secrets::sealed::KdfParams::default(),
+    )?;
+    println!(
+        "identity key of {} written to {}",
+        config.id,
+        path.display()
+    );
+    println!("its public half, for the roster: {}", key.public());
+    Ok(())
+}
+
+async fn join(config: AgentConfig, ceremony: Option<&str>, yes: bool) -> anyhow::Result<()> {
+    use quorate_participant::join::{Answer, Joined};
+    let ceremony = ceremony
+        .map(quorate_types::KeyCeremonyId::new)
+        .transpose()?;
+    let outcome = quorate_participant::join::join(
+        config,
+        ceremony,
+        &quorate_secrets::sealed::KdfParams::default(),
+        |proposed| {
+            print!("{}", proposed.describe());
+            if yes || ask("join this key group? [y/N] ") {
+                Answer::Join
+            } else {
+                Answer::Decline("the approver declined".into())
+            }
+        },
+    )
+    .await?;
+    match outcome {
+        Joined::Registered(group) => println!(
+            "key group {} registered; group key {}. Start the agent with `quorate-participant run`.",
+            group.name, group.group_key
+        ),
+        Joined::Declined => {
+            println!("declined; the key ceremony has failed and nothing was written")
+        }
+    }
+    Ok(())
+}
+
+fn ask(prompt: &str) -> bool {
+    use std::io::Write;
+    print!("{prompt}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y")
 }

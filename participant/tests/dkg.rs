@@ -196,17 +196,20 @@ fn five_agents_make_a_three_of_five_group_that_signs() {
     let mut shares = BTreeMap::new();
     for p in &signers {
         let (kp, _) = p.share.as_ref().unwrap();
-        let share =
-            frost_ed25519::round2::sign(&signing, &nonces[kp.identifier()], kp).unwrap();
+        let share = frost_ed25519::round2::sign(&signing, &nonces[kp.identifier()], kp).unwrap();
         shares.insert(*kp.identifier(), share);
     }
     let signature = frost_ed25519::aggregate(&signing, &shares, &package).unwrap();
     let group = ed25519_dalek::VerifyingKey::from_bytes(
-        &package.verifying_key().serialize().unwrap().try_into().unwrap(),
+        &package
+            .verifying_key()
+            .serialize()
+            .unwrap()
+            .try_into()
+            .unwrap(),
     )
     .unwrap();
-    let signature =
-        ed25519_dalek::Signature::from_slice(&signature.serialize().unwrap()).unwrap();
+    let signature = ed25519_dalek::Signature::from_slice(&signature.serialize().unwrap()).unwrap();
     group.verify_strict(message, &signature).unwrap();
 }
 
@@ -254,7 +257,9 @@ fn a_bad_round2_share_is_shown_by_its_recipients_complaint() {
         .key
         .messages_for(None)
         .into_iter()
-        .find(|m| m.message.participant == id("carol") && matches!(m.message.step, KeyStep::Join { .. }))
+        .find(|m| {
+            m.message.participant == id("carol") && matches!(m.message.step, KeyStep::Join { .. })
+        })
         .unwrap()
         .message
         .step
@@ -266,9 +271,7 @@ fn a_bad_round2_share_is_shown_by_its_recipients_complaint() {
     let carol_key = victim_key(&run);
     // dave seals carol a share that is not on his polynomial.
     let mut tamper = |party: &Party, m: SignedKeyMessage| match &m.message.step {
-        KeyStep::Round2 { to, .. }
-            if m.message.participant == id("dave") && to == &id("carol") =>
-        {
+        KeyStep::Round2 { to, .. } if m.message.participant == id("dave") && to == &id("carol") => {
             let wrong = round2::Package::new(SigningShare::deserialize(&[7; 32]).unwrap());
             let binding = quorate_ceremonies::key::dkg::round2_binding("key-1", "dave", "carol");
             let sealed = quorate_envelope::seal(
@@ -357,8 +360,12 @@ fn a_false_complaint_names_the_complainer() {
 fn an_agent_refuses_a_message_its_sender_did_not_sign() {
     let mut run = Run::new(3);
     run.join_all(&mut untouched);
-    let mut relayed: Vec<SignedKeyMessage> =
-        run.key.messages_for(Some(&id("alice"))).into_iter().cloned().collect();
+    let mut relayed: Vec<SignedKeyMessage> = run
+        .key
+        .messages_for(Some(&id("alice")))
+        .into_iter()
+        .cloned()
+        .collect();
     // The coordinator swaps bob's session key for its own.
     if let KeyStep::Join { encryption_key, .. } = &mut relayed[1].message.step {
         encryption_key[0] ^= 1;
@@ -392,10 +399,11 @@ fn the_engine_refuses_what_nobody_can_be_blamed_for() {
     let mut forged = join.clone();
     forged.message.participant = id("bob");
     let at = Timestamp(5);
-    assert!(run
-        .key
-        .handle(KeyEvent::Message { message: forged }, at)
-        .is_err());
+    assert!(
+        run.key
+            .handle(KeyEvent::Message { message: forged }, at)
+            .is_err()
+    );
     // Out of turn: a confirm while joining.
     let early = resigned(
         alice,
@@ -404,13 +412,19 @@ fn the_engine_refuses_what_nobody_can_be_blamed_for() {
         },
         &join,
     );
-    assert!(run
-        .key
-        .handle(KeyEvent::Message { message: early }, at)
-        .is_err());
+    assert!(
+        run.key
+            .handle(KeyEvent::Message { message: early }, at)
+            .is_err()
+    );
     assert_eq!(run.key.version(), 0);
     run.key
-        .handle(KeyEvent::Message { message: join.clone() }, at)
+        .handle(
+            KeyEvent::Message {
+                message: join.clone(),
+            },
+            at,
+        )
         .unwrap();
     let again = run.key.handle(KeyEvent::Message { message: join }, at);
     assert!(again.is_err());

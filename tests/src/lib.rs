@@ -227,6 +227,16 @@ pub fn approval(d: &LocalDeployment, who: &str, id: &str) -> Vec<u8> {
 
 /// Every entry of the coordinator's record, read as the auditor.
 pub async fn record_entries(d: &LocalDeployment) -> Vec<quorate_ceremonies::Entry> {
+    raw_record(d)
+        .await
+        .iter()
+        .map(|e| quorate_ceremonies::Entry::decode(e).unwrap())
+        .collect()
+}
+
+/// Every entry of the coordinator's record as the bytes it keeps, read as
+/// the auditor.
+pub async fn raw_record(d: &LocalDeployment) -> Vec<Vec<u8>> {
     let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
     let note = audit
         .checkpoint(proto::CheckpointRequest {})
@@ -244,9 +254,7 @@ pub async fn record_entries(d: &LocalDeployment) -> Vec<quorate_ceremonies::Entr
             .await
             .unwrap()
             .into_inner();
-        for e in reply.entries {
-            out.push(quorate_ceremonies::Entry::decode(&e.entry).unwrap());
-        }
+        out.extend(reply.entries.into_iter().map(|e| e.entry));
         start = end;
     }
     out

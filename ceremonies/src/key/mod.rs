@@ -277,13 +277,14 @@ impl KeyCeremony {
                 if self.joined.contains_key(sender) {
                     return Err(KeyError::Repeated(sender.clone(), "join"));
                 }
-                let round1 =
-                    match dkg::check_round1(sender, round1, self.proposal.threshold) {
-                        Ok(package) => package,
-                        Err(fault) => return Ok(vec![self.fail(Some(sender.clone()), fault)]),
-                    };
+                let round1 = match dkg::check_round1(sender, round1, self.proposal.threshold) {
+                    Ok(package) => package,
+                    Err(fault) => return Ok(vec![self.fail(Some(sender.clone()), fault)]),
+                };
                 let Ok(encryption_key) = quorate_envelope::check_public(encryption_key) else {
-                    return Ok(vec![self.fail(Some(sender.clone()), KeyFault::WeakSessionKey)]);
+                    return Ok(vec![
+                        self.fail(Some(sender.clone()), KeyFault::WeakSessionKey),
+                    ]);
                 };
                 self.joined.insert(
                     sender.clone(),
@@ -337,7 +338,10 @@ impl KeyCeremony {
                 }
                 let key = (sender.clone(), to.clone());
                 if self.round2.contains_key(&key) {
-                    return Err(KeyError::Repeated(sender.clone(), "round 2 to that recipient"));
+                    return Err(KeyError::Repeated(
+                        sender.clone(),
+                        "round 2 to that recipient",
+                    ));
                 }
                 self.round2.insert(key, signed.clone());
                 let n = self.proposal.roster.len();

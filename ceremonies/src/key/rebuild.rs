@@ -50,7 +50,10 @@ pub fn rebuild<'a>(
             decisions,
         } = entry
         else {
-            return Err(fail(format!("holds a {} entry among its events", entry.kind())));
+            return Err(fail(format!(
+                "holds a {} entry among its events",
+                entry.kind()
+            )));
         };
         if of != ceremony || *seq != key.version() {
             return Err(fail(format!(
@@ -72,7 +75,10 @@ pub fn rebuild<'a>(
 
 /// Checks that `registered` (the key group registration following the
 /// ceremony's last event) is the group the ceremony made.
-pub fn check_registration(key: &KeyCeremony, registered: &KeyGroupFile) -> Result<(), RebuildError> {
+pub fn check_registration(
+    key: &KeyCeremony,
+    registered: &KeyGroupFile,
+) -> Result<(), RebuildError> {
     let fail = |why: &str| RebuildError {
         ceremony: key.id().to_string(),
         why: why.into(),
@@ -82,7 +88,9 @@ pub fn check_registration(key: &KeyCeremony, registered: &KeyGroupFile) -> Resul
         Some(_) => Err(fail(
             "the registered key group is not the one its participants computed and confirmed",
         )),
-        None => Err(fail("a key group is registered that the ceremony never made")),
+        None => Err(fail(
+            "a key group is registered that the ceremony never made",
+        )),
     }
 }
 

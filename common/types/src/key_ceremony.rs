@@ -58,7 +58,12 @@ impl KeyProposal {
                 format!("lists {n} participants; a key group has 2 to {MAX_PARTICIPANTS}"),
             ));
         }
-        if let Some(p) = self.roster.participants.iter().find(|p| p.identity.is_none()) {
+        if let Some(p) = self
+            .roster
+            .participants
+            .iter()
+            .find(|p| p.identity.is_none())
+        {
             return Err((
                 "roster",
                 format!(

@@ -29,12 +29,11 @@ impl KeyCeremonies {
     pub(super) fn load(store: &impl CeremonyStore) -> Result<Self, StoreError> {
         let mut all = BTreeMap::new();
         for stored in store.key_ceremonies()? {
-            let key = rebuild(&stored.proposed, &stored.events).map_err(|e| {
-                StoreError::Corrupt {
+            let key =
+                rebuild(&stored.proposed, &stored.events).map_err(|e| StoreError::Corrupt {
                     key: format!("key ceremony {}", e.ceremony),
                     why: e.why,
-                }
-            })?;
+                })?;
             all.insert(key.id().clone(), Arc::new(key));
         }
         Ok(Self {

@@ -143,10 +143,7 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         self.check(&caller, &[], !mine.is_empty(), "list key ceremonies")
             .await?;
         Ok(Response::new(proto::PendingKeyCeremoniesReply {
-            ceremonies: mine
-                .iter()
-                .map(|k| status(k, Some(&caller)))
-                .collect(),
+            ceremonies: mine.iter().map(|k| status(k, Some(&caller))).collect(),
         }))
     }
 
@@ -255,7 +252,10 @@ fn to_state(phase: KeyPhase) -> proto::KeyCeremonyState {
 
 /// The status `reader` gets (`None`: an operator or auditor, who sees
 /// every message).
-pub(crate) fn status(key: &KeyCeremony, reader: Option<&ParticipantId>) -> proto::KeyCeremonyStatus {
+pub(crate) fn status(
+    key: &KeyCeremony,
+    reader: Option<&ParticipantId>,
+) -> proto::KeyCeremonyStatus {
     let (culprit, fault) = match key.failure() {
         Some((culprit, fault)) => (
             culprit.as_ref().map(|c| c.to_string()).unwrap_or_default(),

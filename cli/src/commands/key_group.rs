@@ -1,0 +1,118 @@
+//! `quorate key-group`: key groups made by DKG among their agents, with no
+//! dealer: `create` proposes one and waits until the agents have made and
+//! registered it; `status` and `cancel` follow or call off a key ceremony.
+
+use std::path::PathBuf;
+
+use quorate::client::{Clients, Target, status_error};
+use quorate_secrets::GroupFileIo;
+use quorate_types::Policy;
+use quorate_wire as proto;
+
+use super::read_roster;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Propose a key group to its agents and wait while they make it by
+    /// DKG: each approver joins with `quorate-participant join`. Writes the
+    /// registered group's public file (group.json). The threshold can never
+    /// change for this group key: a new threshold needs a new key group.
+    Create(CreateArgs),
+    /// Show where a key ceremony stands.
+    Status { id: String },
+    /// Call off a key ceremony that has not ended (operator).
+    Cancel {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub threshold: u16,
+    /// The roster (TOML): every participant with its identity key (from
+    /// `quorate-participant init`).
+    #[arg(long)]
+    pub roster: PathBuf,
+    /// The key group's policy (TOML); without it, any t approvals sign.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Where to write the registered group's public file.
+    #[arg(long, default_value = "group.json")]
+    pub out: PathBuf,
+}
+
+pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
+    let mut clients = Clients::connect(target).await?;
+    let client = &mut clients.key_ceremonies;
+    match command {
+        Command::Create(args) => {
+            let roster = read_roster(&args.roster)?;
+            let policy = match &args.policy {
+                None => Policy::default(),
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                    Policy::from_toml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+            };
+            let proposed =
+                quorate::key_group::propose(client, &args.name, args.threshold, &roster, &policy)
+                    .await?;
+            println!(
+                "key ceremony {} proposed; each approver now runs `quorate-participant join`",
+                proposed.id
+            );
+            let mut last = String::new();
+            let group = quorate::key_group::follow(client, &proposed.id, |s| {
+                if s.summary != last {
+                    println!("  {}", s.summary);
+                    last = s.summary.clone();
+                }
+            })
+            .await?;
+            group.save(&args.out)?;
+            println!(
+                "key group {} registered: {} of {}, group key {}; wrote {}",
+                group.name,
+                group.threshold,
+                group.roster.len(),
+                group.group_key,
+                args.out.display()
+            );
+        }
+        Command::Status { id } => {
+            let s = client
+                .get(proto::GetKeyCeremonyRequest { id })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            println!(
+                "key ceremony {} of key group {}: {}",
+                s.id, s.key_group, s.summary
+            );
+            println!(
+                "  proposed by {}; joined: {}",
+                s.proposed_by,
+                s.joined.join(", ")
+            );
+            if !s.confirmed.is_empty() {
+                println!("  confirmed: {}", s.confirmed.join(", "));
+            }
+        }
+        Command::Cancel { id, reason } => {
+            let s = client
+                .cancel(proto::CancelKeyCeremonyRequest { id, reason })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            println!("key ceremony {}: {}", s.id, s.summary);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! A local deployment's key group made by DKG, as a real one is: each
+//! agent makes its own identity key, the operator proposes the group over
+//! gRPC, every agent joins and runs its side of the DKG through the
+//! coordinator, and each writes its own sealed share and copy of the group
+//! file. No key material passes through this process's other parts.
+
+use std::collections::BTreeMap;
+
+use quorate_participant::AgentConfig;
+use quorate_participant::join::{Answer, Joined};
+use quorate_secrets::sealed::KdfParams;
+use quorate_secrets::{IdentityKey, Passphrase};
+use quorate_types::{KeyGroupFile, ParticipantId, Policy, PublicIdentity, Roster};
+use rand_core::OsRng;
+
+use super::Made;
+use crate::client::{Clients, Target};
+
+/// The agents' configurations, before their key group exists, and the
+/// roster with each one's new identity key.
+pub(super) fn agent_configs(
+    d: &Made<'_>,
+    roster: &Roster,
+) -> anyhow::Result<(Roster, BTreeMap<ParticipantId, AgentConfig>)> {
+    let mut with_keys = roster.clone();
+    let mut configs = BTreeMap::new();
+    for entry in &mut with_keys.participants {
+        let (config, identity) = new_agent(d, &entry.id)?;
+        entry.identity = Some(identity);
+        configs.insert(entry.id.clone(), config);
+    }
+    Ok((with_keys, configs))
+}
+
+/// A new agent `id` with a fresh identity key (as `quorate-participant
+/// init` makes it) and no key group yet, living in `agents/<id>`.
+pub(super) fn new_agent(
+    d: &Made<'_>,
+    id: &ParticipantId,
+) -> anyhow::Result<(AgentConfig, PublicIdentity)> {
+    let home = d.dir.join("agents").join(id.as_str());
+    std::fs::create_dir_all(&home)?;
+    let passphrase = Passphrase::random();
+    let identity_key = home.join("identity.json");
+    let identity = IdentityKey::generate(id.clone(), &mut OsRng);
+    identity.save(
+        &identity_key,
+        &passphrase,
+        &KdfParams::for_random_passphrase(),
+    )?;
+    let config = AgentConfig {
+        tls: Some(d.pki.client(id.as_str())?),
+        id: id.clone(),
+        coordinator: d.url.to_string(),
+        key_share: home.join("share.json"),
+        identity_key,
+        passphrase: Some(passphrase),
+        log_key: Some(d.log_key.to_string()),
+        key_group: home.join("group.json"),
+        state_dir: home.join("state"),
+        socket: None,
+        auto_approve: d.auto_approve,
+    };
+    Ok((config, identity.public()))
+}
+
+/// Proposes the group, has every agent join, and returns the registered
+/// group once all of them have written it.
+pub(super) async fn make(
+    operator: &Target,
+    name: &str,
+    roster: &Roster,
+    threshold: u16,
+    policy: &Policy,
+    configs: &BTreeMap<ParticipantId, AgentConfig>,
+) -> anyhow::Result<KeyGroupFile> {
+    let mut operator = Clients::connect(operator).await?.key_ceremonies;
+    let proposed =
+        crate::key_group::propose(&mut operator, name, threshold, roster, policy).await?;
+    let joins: Vec<_> = configs
+        .values()
+        .map(|config| {
+            let config = config.clone();
+            let id = quorate_types::KeyCeremonyId::new(&proposed.id);
+            tokio::spawn(async move {
+                quorate_participant::join::join(
+                    config,
+                    Some(id?),
+                    &KdfParams::for_random_passphrase(),
+                    |_| Answer::Join,
+                )
+                .await
+            })
+        })
+        .collect();
+    let registered = crate::key_group::follow(&mut operator, &proposed.id, |_| {}).await;
+    for join in joins {
+        match join.await?? {
+            Joined::Registered(group) if registered.as_ref().is_ok_and(|r| r == &group) => {}
+            Joined::Registered(_) => anyhow::bail!("an agent wrote another key group"),
+            Joined::Declined => anyhow::bail!("an agent declined"),
+        }
+    }
+    registered
+}

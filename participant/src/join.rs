@@ -1,0 +1,287 @@
+//! Joining a key group made by DKG: this agent's approver reviews the
+//! proposal, the agent runs its side of the DKG ([`crate::dkg`]) through the
+//! coordinator, seals its new share at rest before it confirms the group,
+//! and writes the key group's file once every participant has confirmed
+//! it. The share and group files are the ones `agent.toml` names, so
+//! `quorate-participant run` signs with them afterwards.
+//!
+//! The DKG's secrets live in this process only: an agent stopped in the
+//! middle cannot resume, and the operator cancels and proposes again.
+
+use std::time::Duration;
+
+use quorate_ceremonies::key::KeyPhase;
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_secrets::sealed::KdfParams;
+use quorate_secrets::{GroupFileIo, IdentityKey};
+use quorate_types::key_ceremony::{KeyProposal, SignedKeyMessage};
+use quorate_types::{KeyCeremonyId, KeyGroupFile};
+use quorate_wire as proto;
+use quorate_wire::client::Identify;
+use quorate_wire::key_ceremonies_client::KeyCeremoniesClient;
+use rand_core::OsRng;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::AgentConfig;
+use crate::dkg::{Dkg, Next};
+
+type Client = KeyCeremoniesClient<InterceptedService<Channel, Identify>>;
+
+/// What the approver decides about a proposal.
+pub enum Answer {
+    Join,
+    Decline(String),
+}
+
+/// A proposal as the approver reviews it.
+pub struct Proposed {
+    pub ceremony: KeyCeremonyId,
+    pub proposal: KeyProposal,
+    pub proposed_by: String,
+}
+
+impl Proposed {
+    /// What the approver is asked to agree to, in a few lines.
+    pub fn describe(&self) -> String {
+        let p = &self.proposal;
+        let mut out = format!(
+            "key ceremony {}: {} proposes key group {}, made by DKG among its agents\n\
+             threshold: {} of {} (it can never change for this group key)\n\
+             proposal sha256: {}\n",
+            self.ceremony,
+            self.proposed_by,
+            p.key_group,
+            p.threshold,
+            p.roster.len(),
+            p.digest()
+        );
+        for entry in &p.roster.participants {
+            let identity = entry.identity.map(|i| i.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<12} {:<14} {}  identity {}\n",
+                entry.id, entry.role, entry.name, identity
+            ));
+        }
+        out
+    }
+}
+
+/// How a join ended (once per process: its size does not matter).
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Joined {
+    Registered(KeyGroupFile),
+    Declined,
+}
+
+/// Waits for a key ceremony naming this agent (`ceremony`, or the only
+/// open one), asks `decide`, and takes part to the end. The share is
+/// sealed with `config`'s passphrase under `kdf`.
+pub async fn join(
+    mut config: AgentConfig,
+    ceremony: Option<KeyCeremonyId>,
+    kdf: &KdfParams,
+    decide: impl FnOnce(&Proposed) -> Answer,
+) -> anyhow::Result<Joined> {
+    for path in [&config.key_share, &config.key_group] {
+        if path.exists() {
+            anyhow::bail!(
+                "{} exists: this agent holds a key group already; give it a new agent.toml \
+                 (another key_share and key_group path) to join another",
+                path.display()
+            );
+        }
+    }
+    let passphrase = config.take_passphrase()?;
+    let identity = crate::identity::open_identity(&config, &passphrase)?;
+    let mut client = connect(&config).await?;
+    let status = pending(&mut client, ceremony).await?;
+    let proposed = Proposed {
+        ceremony: KeyCeremonyId::new(&status.id)?,
+        proposal: serde_json::from_slice(&status.proposal)
+            .map_err(|e| anyhow::anyhow!("the coordinator sent a proposal that is not one: {e}"))?,
+        proposed_by: status.proposed_by.clone(),
+    };
+    if proposed.proposal.digest().0.as_slice() != status.proposal_sha256.as_slice() {
+        anyhow::bail!("the coordinator's proposal digest does not match its proposal; refusing");
+    }
+    let id = proposed.ceremony.clone();
+    let (mut dkg, first) = match decide(&proposed) {
+        Answer::Decline(reason) => {
+            let decline = Dkg::decline(id.clone(), &proposed.proposal, reason, &identity);
+            post(&mut client, &id, vec![decline]).await?;
+            return Ok(Joined::Declined);
+        }
+        Answer::Join => Dkg::join(id.clone(), proposed.proposal.clone(), &identity, &mut OsRng)?,
+    };
+    post(&mut client, &id, vec![first]).await?;
+    let mut saved = None;
+    let result = run(
+        &mut client,
+        &mut dkg,
+        &identity,
+        &config,
+        &passphrase,
+        kdf,
+        &mut saved,
+    )
+    .await;
+    if !matches!(result, Ok(Joined::Registered(_))) && saved.is_some() {
+        // A share of a group that was never registered signs nothing.
+        let _ = std::fs::remove_file(&config.key_share);
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    client: &mut Client,
+    dkg: &mut Dkg,
+    identity: &IdentityKey,
+    config: &AgentConfig,
+    passphrase: &quorate_secrets::Passphrase,
+    kdf: &KdfParams,
+    saved: &mut Option<frost_ed25519::keys::PublicKeyPackage>,
+) -> anyhow::Result<Joined> {
+    let id = dkg.ceremony().clone();
+    let mut stream = client
+        .watch(proto::GetKeyCeremonyRequest { id: id.to_string() })
+        .await?
+        .into_inner();
+    while let Some(status) = stream.message().await? {
+        let phase = phase_of(&status)?;
+        if phase == KeyPhase::Failed {
+            anyhow::bail!(
+                "key ceremony {id} failed: {}",
+                if status.culprit.is_empty() {
+                    status.fault.clone()
+                } else {
+                    format!("{}: {}", status.culprit, status.fault)
+                }
+            );
+        }
+        if phase == KeyPhase::Registered {
+            return registered(&status, config, saved.as_ref());
+        }
+        let relayed = status
+            .messages
+            .iter()
+            .map(|m| SignedKeyMessage::from_bytes(m).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        match dkg.advance(phase, &relayed, identity, &mut OsRng)? {
+            Next::Wait => {}
+            Next::Send(messages) => post(client, &id, messages).await?,
+            Next::Share {
+                key_package,
+                public_key_package,
+                confirm,
+            } => {
+                let name = config_group(&status)?;
+                KeyShareFile::new(name, config.id.clone(), &key_package)?.save(
+                    &config.key_share,
+                    passphrase,
+                    kdf,
+                )?;
+                *saved = Some(public_key_package);
+                post(client, &id, vec![confirm]).await?;
+            }
+        }
+    }
+    anyhow::bail!(
+        "the coordinator ended the key ceremony's stream before it ended; run join again once it is back (the ceremony must be proposed again)"
+    )
+}
+
+/// Checks the registered group is the one this agent computed and its
+/// approver agreed to, then writes it.
+fn registered(
+    status: &proto::KeyCeremonyStatus,
+    config: &AgentConfig,
+    saved: Option<&frost_ed25519::keys::PublicKeyPackage>,
+) -> anyhow::Result<Joined> {
+    let group = status
+        .registered
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("registered, but the coordinator sent no key group"))?;
+    let file = KeyGroupFile::try_from(group)?;
+    let Some(mine) = saved else {
+        anyhow::bail!("the key group was registered before this agent confirmed it; refusing");
+    };
+    if &file.public_key_package().map_err(anyhow::Error::msg)? != mine {
+        anyhow::bail!("the registered key group is not the one this agent computed; refusing");
+    }
+    file.save(&config.key_group)?;
+    Ok(Joined::Registered(file))
+}
+
+fn config_group(status: &proto::KeyCeremonyStatus) -> anyhow::Result<quorate_types::KeyGroupName> {
+    Ok(quorate_types::KeyGroupName::new(&status.key_group)?)
+}
+
+fn phase_of(status: &proto::KeyCeremonyStatus) -> anyhow::Result<KeyPhase> {
+    use proto::KeyCeremonyState as S;
+    Ok(match status.state() {
+        S::Joining => KeyPhase::Joining,
+        S::Exchanging => KeyPhase::Exchanging,
+        S::Confirming => KeyPhase::Confirming,
+        S::Registered => KeyPhase::Registered,
+        S::Failed => KeyPhase::Failed,
+        S::Unspecified => anyhow::bail!("the coordinator sent a key ceremony with no state"),
+    })
+}
+
+async fn connect(config: &AgentConfig) -> anyhow::Result<Client> {
+    let channel = quorate_wire::tls::channel(&config.coordinator, config.tls.as_ref())
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let identify = Identify::new(config.id.as_str()).map_err(anyhow::Error::msg)?;
+    Ok(KeyCeremoniesClient::with_interceptor(channel, identify))
+}
+
+/// The ceremony to join: `wanted`, or the only one naming this agent,
+/// waiting up to a minute for one to be proposed.
+async fn pending(
+    client: &mut Client,
+    wanted: Option<KeyCeremonyId>,
+) -> anyhow::Result<proto::KeyCeremonyStatus> {
+    for _ in 0..600 {
+        let mut open = client
+            .pending(proto::PendingKeyCeremoniesRequest {})
+            .await?
+            .into_inner()
+            .ceremonies;
+        if let Some(wanted) = &wanted {
+            open.retain(|c| c.id == wanted.as_str());
+        }
+        match open.len() {
+            0 => tokio::time::sleep(Duration::from_millis(100)).await,
+            1 => return Ok(open.remove(0)),
+            _ => anyhow::bail!(
+                "{} key ceremonies name this agent ({}); choose one with --ceremony",
+                open.len(),
+                open.iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    anyhow::bail!(
+        "no key ceremony names this agent after a minute; ask the operator to propose one (quorate key-group create)"
+    )
+}
+
+async fn post(
+    client: &mut Client,
+    id: &KeyCeremonyId,
+    messages: Vec<SignedKeyMessage>,
+) -> anyhow::Result<()> {
+    client
+        .post(proto::PostKeyMessagesRequest {
+            ceremony: id.to_string(),
+            messages: messages.iter().map(SignedKeyMessage::to_bytes).collect(),
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,380 @@
+//! Key groups made by DKG among real agents over gRPC and mutual TLS: the
+//! group signs what openssl verifies; a coordinator that keeps every byte
+//! relayed to it cannot find a share in them; a participant with a bad
+//! proof is named and the run ends cleanly, and a new run succeeds.
+
+use std::process::Command;
+
+use frost_ed25519::keys::dkg::round1;
+use quorate::local::{LocalDeployment, OPERATOR, Options, sample_roster};
+use quorate_e2e::*;
+use quorate_formats::pem::ed25519_public_key_pem;
+use quorate_participant::join::{Answer, Joined};
+use quorate_secrets::IdentityKey;
+use quorate_secrets::sealed::KdfParams;
+use quorate_types::key_ceremony::{KeyMessage, KeyStep, SignedKeyMessage};
+use quorate_types::{KeyCeremonyId, ParticipantId, Policy, Roster, RosterEntry};
+use quorate_wire as proto;
+use quorate_wire::client::Identify;
+use quorate_wire::key_ceremonies_client::KeyCeremoniesClient;
+use rand_core::OsRng;
+use tonic::Code;
+
+async fn deploy_dkg(dir: &std::path::Path) -> LocalDeployment {
+    init_tracing();
+    LocalDeployment::start_with(
+        dir,
+        "release",
+        &sample_roster(None),
+        3,
+        Options {
+            dkg: true,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_made_by_dkg_signs_what_openssl_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy_dkg(dir.path()).await;
+    // Registered by the key ceremony, not by an operator's upload.
+    let entries = record_entries(&d).await;
+    let by = entries.iter().find_map(|e| match e {
+        quorate_ceremonies::Entry::KeyGroupRegistered { by, key_group, .. }
+            if key_group.name.as_str() == "release" =>
+        {
+            Some(by.clone())
+        }
+        _ => None,
+    });
+    assert!(by.unwrap().starts_with("key ceremony key-"));
+    // Each agent wrote the same group file, and its own sealed share.
+    for id in d.agent_configs.keys() {
+        let config = &d.agent_configs[id];
+        let group: quorate_types::KeyGroupFile =
+            serde_json::from_slice(&std::fs::read(&config.key_group).unwrap()).unwrap();
+        assert_eq!(group, d.group);
+        let share = key_package(&d, id.as_str());
+        let sealed = std::fs::read_to_string(&config.key_share).unwrap();
+        let secret = hex::encode(share.signing_share().serialize());
+        assert!(
+            !sealed.contains(&secret),
+            "{id}'s share is not sealed at rest"
+        );
+    }
+
+    let id = request(&d, MANIFEST).await;
+    for who in ["bob", "dave", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    let s = d.wait_finished(&id, T).await.unwrap();
+    verify(&d, &s);
+
+    let key: [u8; 32] = hex::decode(&d.group.group_key).unwrap().try_into().unwrap();
+    let pem = dir.path().join("group.pub.pem");
+    std::fs::write(&pem, ed25519_public_key_pem(&key)).unwrap();
+    std::fs::write(dir.path().join("SHA256SUMS"), MANIFEST).unwrap();
+    std::fs::write(dir.path().join("SHA256SUMS.sig"), &s.signature).unwrap();
+    let out = Command::new("openssl")
+        .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+        .arg(&pem)
+        .arg("-rawin")
+        .arg("-in")
+        .arg(dir.path().join("SHA256SUMS"))
+        .arg("-sigfile")
+        .arg(dir.path().join("SHA256SUMS.sig"))
+        .output()
+        .expect("the openssl binary is installed (see .ci/run)");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Signature Verified Successfully"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A restarted coordinator rebuilds the key ceremony from its record.
+    let mut d = d;
+    let before = key_ceremony(&d, None).await;
+    d.stop_coordinator().await.unwrap();
+    d.start_coordinator().await.unwrap();
+    let after = key_ceremony(&d, Some(&before.id)).await;
+    assert_eq!(after.state(), proto::KeyCeremonyState::Registered);
+    assert_eq!(after.messages, before.messages);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_coordinator_keeping_every_relayed_byte_finds_no_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy_dkg(dir.path()).await;
+    // Everything the coordinator was sent and kept: every record entry,
+    // and every key message as its operator reads them.
+    let mut seen: Vec<Vec<u8>> = raw_record(&d).await;
+    seen.extend(key_ceremony(&d, None).await.messages);
+    assert!(
+        seen.iter()
+            .any(|m| m.windows(8).any(|w| w == b"\"round2\""))
+    );
+
+    // What a share would look like in them: a scalar whose multiple of the
+    // base point is a verifying share, or the group key (the whole secret).
+    let package = d.group.public_key_package().unwrap();
+    let mut targets: Vec<[u8; 32]> = package
+        .verifying_shares()
+        .values()
+        .map(|v| v.serialize().unwrap().try_into().unwrap())
+        .collect();
+    targets.push(
+        package
+            .verifying_key()
+            .serialize()
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
+
+    // The search finds a share where there is one (the agent's own share
+    // file's content, unsealed)...
+    let share = key_package(&d, "alice");
+    let control = [b"xx".to_vec(), share.serialize().unwrap()].concat();
+    assert!(find_secret(&[control], &targets).is_some());
+    // ...and the secret the shares make is a real one the search would see.
+    let shares: Vec<_> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|p| key_package(&d, p))
+        .collect();
+    let group_secret = frost_ed25519::keys::reconstruct(&shares).unwrap();
+    assert!(find_secret(&[group_secret.serialize()], &targets).is_some());
+
+    // In everything the coordinator kept, raw or hex-decoded, it finds none.
+    assert_eq!(find_secret(&seen, &targets), None);
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bad_proof_is_named_the_run_ends_and_a_new_run_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy(dir.path()).await;
+    let names = ["ann", "ben", "cat"];
+    let mut configs = Vec::new();
+    let mut roster = Roster {
+        participants: Vec::new(),
+    };
+    for name in names {
+        let (config, identity) = d.new_agent(&pid(name)).unwrap();
+        roster.participants.push(RosterEntry {
+            id: pid(name),
+            name: name.into(),
+            role: "ops".into(),
+            coordinator: None,
+            identity: Some(identity),
+        });
+        configs.push(config);
+    }
+    let mut operator = d.clients(OPERATOR).await.unwrap().key_ceremonies;
+    let proposed =
+        quorate::key_group::propose(&mut operator, "ops", 2, &roster, &Policy::default())
+            .await
+            .unwrap();
+    let key_id = KeyCeremonyId::new(&proposed.id).unwrap();
+
+    // ann and ben are honest agents.
+    let honest: Vec<_> = configs[..2]
+        .iter()
+        .map(|c| tokio::spawn(join(c.clone(), key_id.clone())))
+        .collect();
+
+    // Both have joined before cat speaks.
+    let deadline = tokio::time::Instant::now() + T;
+    while key_ceremony(&d, Some(&proposed.id)).await.joined.len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ann and ben did not join"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // cat signs a join whose proof of knowledge is not for its commitment.
+    let cat = IdentityKey::load(
+        &configs[2].identity_key,
+        configs[2].passphrase.as_ref().unwrap(),
+    )
+    .unwrap();
+    let (_, mine) = frost_ed25519::keys::dkg::part1(pid("cat").identifier(), 3, 2, OsRng).unwrap();
+    let (_, other) = frost_ed25519::keys::dkg::part1(pid("cat").identifier(), 3, 2, OsRng).unwrap();
+    let forged = round1::Package::new(mine.commitment().clone(), *other.proof_of_knowledge());
+    let session = quorate_envelope::SessionKey::generate(&mut OsRng);
+    let join_step = |round1: Vec<u8>| KeyStep::Join {
+        proposal_sha256: roster_proposal_digest(&proposed),
+        round1,
+        encryption_key: session.public().to_vec(),
+    };
+    let mut as_cat = client_as(&d, "cat").await;
+
+    // Nobody may post another's message, or a message of a ceremony whose
+    // roster does not name them; neither changes anything.
+    let by_cat_as_ann = signed(&key_id, "cat", join_step(mine.serialize().unwrap()), &cat);
+    let mut as_ann = client_as(&d, "ann").await;
+    let refused = as_ann
+        .post(post(&key_id, &by_cat_as_ann))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    let mut as_alice = client_as(&d, "alice").await;
+    let refused = as_alice
+        .post(post(&key_id, &by_cat_as_ann))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+
+    let bad = signed(&key_id, "cat", join_step(forged.serialize().unwrap()), &cat);
+    let status = as_cat.post(post(&key_id, &bad)).await.unwrap().into_inner();
+    assert_eq!(status.state(), proto::KeyCeremonyState::Failed);
+    assert_eq!(status.culprit, "cat");
+    assert!(
+        status.fault.contains("proof of knowledge"),
+        "{}",
+        status.fault
+    );
+    for joined in honest {
+        let err = joined.await.unwrap().unwrap_err().to_string();
+        assert!(err.contains("cat") && err.contains("proof"), "{err}");
+    }
+    // Nothing of it is registered, and no share is left on disk.
+    let mut clients = d.clients(OPERATOR).await.unwrap();
+    let missing = clients
+        .key_groups
+        .get(proto::GetKeyGroupRequest { name: "ops".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    for c in &configs {
+        assert!(!c.key_share.exists() && !c.key_group.exists());
+    }
+    // The record names the culprit.
+    let entries = record_entries(&d).await;
+    assert!(entries.iter().any(|e| matches!(e,
+        quorate_ceremonies::Entry::KeyCeremonyEvent { decisions, .. }
+            if decisions.iter().any(|d| matches!(d,
+                quorate_ceremonies::key::KeyDecision::Failed { culprit: Some(c), fault: quorate_ceremonies::key::KeyFault::BadProofOfKnowledge } if c.as_str() == "cat")))));
+
+    // The operator proposes again; this time everyone is honest.
+    let again = quorate::key_group::propose(&mut operator, "ops", 2, &roster, &Policy::default())
+        .await
+        .unwrap();
+    let again_id = KeyCeremonyId::new(&again.id).unwrap();
+    let joins: Vec<_> = configs
+        .iter()
+        .map(|c| tokio::spawn(join(c.clone(), again_id.clone())))
+        .collect();
+    let group = quorate::key_group::follow(&mut operator, &again.id, |_| {})
+        .await
+        .unwrap();
+    for j in joins {
+        assert!(matches!(j.await.unwrap().unwrap(), Joined::Registered(g) if g == group));
+    }
+    assert_eq!(group.threshold, 2);
+    d.stop().await.unwrap();
+}
+
+async fn join(
+    config: quorate_participant::AgentConfig,
+    id: KeyCeremonyId,
+) -> anyhow::Result<Joined> {
+    quorate_participant::join::join(
+        config,
+        Some(id),
+        &KdfParams::for_random_passphrase(),
+        |_| Answer::Join,
+    )
+    .await
+}
+
+type KeyClient = KeyCeremoniesClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Identify>,
+>;
+
+async fn client_as(d: &LocalDeployment, id: &str) -> KeyClient {
+    KeyCeremoniesClient::with_interceptor(channel_as(d, id).await, Identify::new(id).unwrap())
+}
+
+fn roster_proposal_digest(status: &proto::KeyCeremonyStatus) -> quorate_types::Sha256Digest {
+    quorate_types::Sha256Digest::from_slice(&status.proposal_sha256).unwrap()
+}
+
+fn signed(id: &KeyCeremonyId, who: &str, step: KeyStep, key: &IdentityKey) -> SignedKeyMessage {
+    KeyMessage {
+        ceremony: id.clone(),
+        participant: ParticipantId::new(who).unwrap(),
+        step,
+    }
+    .sign(key)
+}
+
+fn post(id: &KeyCeremonyId, message: &SignedKeyMessage) -> proto::PostKeyMessagesRequest {
+    proto::PostKeyMessagesRequest {
+        ceremony: id.to_string(),
+        messages: vec![message.to_bytes()],
+    }
+}
+
+/// The deployment's key ceremony (`id`, or the only one), as its operator
+/// reads it: every message.
+async fn key_ceremony(d: &LocalDeployment, id: Option<&str>) -> proto::KeyCeremonyStatus {
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => record_entries(d)
+            .await
+            .into_iter()
+            .find_map(|e| match e {
+                quorate_ceremonies::Entry::KeyCeremonyProposed { ceremony, .. } => {
+                    Some(ceremony.to_string())
+                }
+                _ => None,
+            })
+            .unwrap(),
+    };
+    d.clients(OPERATOR)
+        .await
+        .unwrap()
+        .key_ceremonies
+        .get(proto::GetKeyCeremonyRequest { id })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The first 32-byte window of `seen` (raw, or decoded from any run of hex
+/// digits) that is a scalar whose multiple of the base point is one of
+/// `targets`: a signing share or the group's secret.
+fn find_secret(seen: &[Vec<u8>], targets: &[[u8; 32]]) -> Option<Vec<u8>> {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    let mut buffers: Vec<Vec<u8>> = seen.to_vec();
+    for bytes in seen {
+        for run in bytes.split(|b| !b.is_ascii_hexdigit()) {
+            let even = &run[..run.len() / 2 * 2];
+            for start in [0, 1] {
+                if let Some(slice) = even.get(start..)
+                    && let Ok(decoded) = hex::decode(&slice[..slice.len() / 2 * 2])
+                {
+                    buffers.push(decoded);
+                }
+            }
+        }
+    }
+    for buffer in &buffers {
+        for window in buffer.windows(32) {
+            let bytes: [u8; 32] = window.try_into().unwrap();
+            let Some(scalar) = Option::<Scalar>::from(Scalar::from_canonical_bytes(bytes)) else {
+                continue;
+            };
+            let point = EdwardsPoint::mul_base(&scalar).compress().to_bytes();
+            if targets.contains(&point) {
+                return Some(window.to_vec());
+            }
+        }
+    }
+    None
+}
