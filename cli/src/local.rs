@@ -32,6 +32,8 @@ pub struct LocalDeployment {
     pub log_verifier_key: String,
     pub agents: BTreeMap<ParticipantId, RunningAgent>,
     pub agent_configs: BTreeMap<ParticipantId, AgentConfig>,
+    /// The key ceremony that made the key group, when it was made by DKG.
+    pub key_ceremony: Option<quorate_types::KeyCeremonyId>,
     /// How the coordinator opens its database, if not from its file.
     store: Option<Opener>,
 }
@@ -220,12 +222,14 @@ impl LocalDeployment {
             log_key: &log_key,
             auto_approve,
         };
-        let (group, agent_configs) = if dkg {
+        let (group, agent_configs, key_ceremony) = if dkg {
             let (roster, configs) = dkg::agent_configs(&made, roster)?;
-            let group = dkg::make(&operator, name, &roster, threshold, &policy, &configs).await?;
-            (group, configs)
+            let (group, id) =
+                dkg::make(&operator, name, &roster, threshold, &policy, &configs).await?;
+            (group, configs, Some(id))
         } else {
-            deal(&made, &operator, name, roster, threshold, policy).await?
+            let (group, configs) = deal(&made, &operator, name, roster, threshold, policy).await?;
+            (group, configs, None)
         };
         let mut deployment = Self {
             dir: dir.to_owned(),
@@ -236,6 +240,7 @@ impl LocalDeployment {
             log_verifier_key: log_key,
             agents: BTreeMap::new(),
             agent_configs,
+            key_ceremony,
             store,
         };
         let ids: Vec<_> = deployment.agent_configs.keys().cloned().collect();

@@ -9,7 +9,7 @@ use quorate_formats::pem::ed25519_public_key_pem;
 use quorate_types::{ParticipantId, Roster};
 use quorate_wire::{self as proto, CeremonyState};
 
-use crate::local::{AUDITOR, LocalDeployment, REQUESTER, sample_roster};
+use crate::local::{AUDITOR, LocalDeployment, Options, REQUESTER, sample_roster};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -29,18 +29,31 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     step(
         "roster: alice, bob (engineering), carol, dave (security), erin (release); threshold 3 of 5",
     );
-    let deployment = LocalDeployment::start(dir, "quickstart", &roster, 3).await?;
+    let options = Options {
+        dkg: true,
+        ..Options::default()
+    };
+    let deployment = LocalDeployment::start_with(dir, "quickstart", &roster, 3, options).await?;
     step(&format!(
         "coordinator on {} (mutual TLS: a throwaway CA in tls/ issued every party's certificate) with its store in {}",
         deployment.url(),
         deployment.coordinator_config.data_dir.display()
     ));
     step(&format!(
-        "dealt key group `quickstart` (group key {}); shares and identity keys, each sealed with its agent's passphrase, in {}",
+        "the 5 agents made key group `quickstart` by DKG through the coordinator (key ceremony {}): \
+         each made its own identity key, joined, and sealed its round-2 packages to each other agent; \
+         no machine ever held the group key. Group key {}",
+        deployment
+            .key_ceremony
+            .as_ref()
+            .map(|k| k.as_str())
+            .unwrap_or_default(),
         deployment.group.group_key,
-        dir.join("keys").display()
     ));
-    step("started 5 participant agents; each holds only its own share");
+    step(&format!(
+        "started the 5 agents; each holds only its own share, sealed with its passphrase, in {}",
+        dir.join("agents").join("<id>").display()
+    ));
 
     let result = ceremony(dir, &deployment, &roster, &step).await;
     deployment.stop().await?;
@@ -67,6 +80,14 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
 /// The auditor's part, offline: nothing is running any more.
 fn audit(dir: &Path, id: &str, step: &impl Fn(&str)) -> anyhow::Result<()> {
     let log = crate::audit::log_verifier(&dir.join("log.vkey").display().to_string())?;
+    let key = crate::audit::replay_key_file(&dir.join("key-ceremony.transcript"), &log)?;
+    step(&format!(
+        "replayed key-ceremony.transcript offline: {} agents' signed messages and proofs; \
+         group key and {} verifying shares recomputed from the commitments ({})",
+        key.joined.len(),
+        key.verifying_shares,
+        key.outcome
+    ));
     let report = crate::audit::replay_file(&dir.join("ceremony.transcript"), &log)?;
     if let Some(first) = report.first_finding() {
         print!("{report}");
@@ -169,9 +190,19 @@ async fn ceremony(
         dir.join("log.vkey"),
         format!("{}\n", deployment.log_verifier_key),
     )?;
+    let key_ceremony = deployment
+        .key_ceremony
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the quickstart's key group was not made by DKG"))?;
+    let key_transcript = crate::audit::export_key(&mut auditor.audit, key_ceremony).await?;
+    std::fs::write(
+        dir.join("key-ceremony.transcript"),
+        serde_json::to_vec_pretty(&key_transcript)?,
+    )?;
     step(&format!(
-        "exported ceremony.transcript ({} record entries with inclusion proofs), the signed checkpoint, and log.vkey",
-        transcript.entries.len()
+        "exported ceremony.transcript ({} record entries with inclusion proofs), key-ceremony.transcript ({}), the signed checkpoint, and log.vkey",
+        transcript.entries.len(),
+        key_transcript.entries.len()
     ));
     Ok(id)
 }

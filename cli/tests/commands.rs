@@ -255,6 +255,30 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
         text(&out.stdout)
     );
 
+    // The key group was made by DKG; its key ceremony replays offline too,
+    // and its JSON names the group key group.pub.pem holds.
+    assert!(
+        stdout.contains("made key group `quickstart` by DKG"),
+        "{stdout}"
+    );
+    let out = replay(&demo.join("key-ceremony.transcript"), true);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(key["outcome"], "registered");
+    assert_eq!(key["verifying_shares"], 5);
+    let pem = std::fs::read_to_string(demo.join("group.pub.pem")).unwrap();
+    let group_key = hex::decode(key["group_key"].as_str().unwrap()).unwrap();
+    assert!(
+        pem.contains(&base64_of_spki(&group_key)),
+        "{pem} does not hold {key}"
+    );
+    let original = std::fs::read_to_string(demo.join("key-ceremony.transcript")).unwrap();
+    let cut = original.replacen(r#"\"seq\":2,"#, r#"\"seq\":3,"#, 1);
+    assert_ne!(cut, original);
+    let path = dir.path().join("cut.transcript");
+    std::fs::write(&path, cut).unwrap();
+    assert_eq!(replay(&path, false).status.code(), Some(1));
+
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(["quickstart", "--dir", demo.to_str().unwrap()])
         .output()
@@ -445,4 +469,12 @@ async fn an_operator_changes_a_roster_from_a_roster_file() {
         text(&out.stderr)
     );
     d.stop().await.unwrap();
+}
+
+/// The base64 of an Ed25519 key's SubjectPublicKeyInfo, as a PEM holds it.
+fn base64_of_spki(key: &[u8]) -> String {
+    use base64::Engine;
+    let mut der = hex::decode("302a300506032b6570032100").unwrap();
+    der.extend_from_slice(key);
+    base64::engine::general_purpose::STANDARD.encode(der)
 }

@@ -94,9 +94,29 @@ async fn a_group_made_by_dkg_signs_what_openssl_verifies() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // An auditor replays the key ceremony offline: every signed message,
+    // proof and confirmation, and the group recomputed from the commitments.
+    let before = key_ceremony(&d, None).await;
+    let transcript = key_transcript(&d, &before.id).await;
+    let replayed = replay_key(&d, &transcript).unwrap();
+    assert_eq!(replayed.outcome, "registered");
+    assert_eq!(
+        replayed.group_key.as_deref(),
+        Some(d.group.group_key.as_str())
+    );
+    assert_eq!((replayed.threshold, replayed.verifying_shares), (3, 5));
+    assert_eq!(replayed.confirmed.len(), 5);
+    // Without its registration, or with an event left out, it does not.
+    let mut cut = transcript.clone();
+    cut.entries.pop();
+    let err = replay_key(&d, &cut).unwrap_err();
+    assert!(err.why.contains("lacks the registration"), "{err}");
+    let mut gap = transcript.clone();
+    gap.entries.remove(3);
+    assert!(replay_key(&d, &gap).is_err());
+
     // A restarted coordinator rebuilds the key ceremony from its record.
     let mut d = d;
-    let before = key_ceremony(&d, None).await;
     d.stop_coordinator().await.unwrap();
     d.start_coordinator().await.unwrap();
     let after = key_ceremony(&d, Some(&before.id)).await;
@@ -260,6 +280,12 @@ async fn a_bad_proof_is_named_the_run_ends_and_a_new_run_succeeds() {
             if decisions.iter().any(|d| matches!(d,
                 quorate_ceremonies::key::KeyDecision::Failed { culprit: Some(c), fault: quorate_ceremonies::key::KeyFault::BadProofOfKnowledge } if c.as_str() == "cat")))));
 
+    // The failed run replays offline to the same verdict.
+    let replayed = replay_key(&d, &key_transcript(&d, &proposed.id).await).unwrap();
+    assert_eq!(replayed.outcome, "failed");
+    assert!(replayed.failure.unwrap().starts_with("cat: "));
+    assert_eq!(replayed.group_key, None);
+
     // The operator proposes again; this time everyone is honest.
     let again = quorate::key_group::propose(&mut operator, "ops", 2, &roster, &Policy::default())
         .await
@@ -277,6 +303,27 @@ async fn a_bad_proof_is_named_the_run_ends_and_a_new_run_succeeds() {
     }
     assert_eq!(group.threshold, 2);
     d.stop().await.unwrap();
+}
+
+async fn key_transcript(
+    d: &LocalDeployment,
+    id: &str,
+) -> quorate_ceremonies::key::transcript::KeyTranscript {
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    quorate::audit::export_key(&mut audit, &KeyCeremonyId::new(id).unwrap())
+        .await
+        .unwrap()
+}
+
+fn replay_key(
+    d: &LocalDeployment,
+    transcript: &quorate_ceremonies::key::transcript::KeyTranscript,
+) -> Result<
+    quorate_ceremonies::key::transcript::KeyReplayed,
+    quorate_ceremonies::key::transcript::KeyReplayError,
+> {
+    let log = quorate_tlog::LogVerifier::parse(&d.log_verifier_key).unwrap();
+    quorate_ceremonies::key::transcript::replay(transcript, &log)
 }
 
 async fn join(

@@ -19,6 +19,7 @@
 pub mod dkg;
 mod error;
 pub mod rebuild;
+pub mod transcript;
 
 use std::collections::BTreeMap;
 

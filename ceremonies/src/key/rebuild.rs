@@ -95,6 +95,6 @@ pub fn check_registration(
 }
 
 /// Who registers a key group made by a key ceremony.
-pub fn registered_by(key: &KeyCeremony) -> String {
-    format!("key ceremony {}", key.id())
+pub fn registered_by(id: &quorate_types::KeyCeremonyId) -> String {
+    format!("key ceremony {id}")
 }

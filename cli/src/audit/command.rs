@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use quorate_types::CeremonyId;
+use quorate_types::{CeremonyId, KeyCeremonyId};
 
 use crate::client::{Clients, Target};
 
@@ -17,8 +17,18 @@ pub enum AuditCommand {
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
+    /// Write a key ceremony's transcript (`key-...`): its proposal, every
+    /// event and the registration of the group it made, each with an
+    /// inclusion proof.
+    ExportKey {
+        ceremony: String,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
     /// Replay a transcript offline with the same engine the coordinator
-    /// runs; exits non-zero on any discrepancy and names where it is.
+    /// runs; exits non-zero on any discrepancy and names where it is. A key
+    /// ceremony's transcript is replayed too: every signed message, proof
+    /// and complaint, and the group key and verifying shares recomputed.
     Replay {
         transcript: PathBuf,
         /// The log's verifier key (`name+id+key`) or a file holding it.
@@ -59,6 +69,52 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                 output.display(),
                 transcript.entries.len()
             );
+            Ok(())
+        }
+        AuditCommand::ExportKey { ceremony, output } => {
+            let id = KeyCeremonyId::new(&ceremony)
+                .map_err(|e| anyhow::anyhow!("key ceremony {ceremony:?}: {e}"))?;
+            let mut clients = Clients::connect(target).await?;
+            let transcript = super::export_key(&mut clients.audit, &id).await?;
+            std::fs::write(&output, serde_json::to_vec_pretty(&transcript)?)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            println!(
+                "wrote {} ({} entries)",
+                output.display(),
+                transcript.entries.len()
+            );
+            Ok(())
+        }
+        AuditCommand::Replay {
+            transcript,
+            log_key,
+            json,
+        } if super::is_key_transcript(&transcript)? => {
+            let log = super::log_verifier(&log_key)?;
+            let replayed = super::replay_key_file(&transcript, &log)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&replayed)?);
+            } else {
+                println!(
+                    "key ceremony {} of key group {} (proposed by {}): {}",
+                    replayed.ceremony, replayed.key_group, replayed.proposed_by, replayed.outcome
+                );
+                println!("  joined: {}", join(&replayed.joined));
+                println!("  confirmed: {}", join(&replayed.confirmed));
+                if let Some(key) = &replayed.group_key {
+                    println!(
+                        "  group key {key}, {} of {} verifying shares, recomputed from the commitments",
+                        replayed.threshold, replayed.verifying_shares
+                    );
+                }
+                if let Some(failure) = &replayed.failure {
+                    println!("  failed: {failure}");
+                }
+                println!(
+                    "  every entry is in the log at size {}",
+                    replayed.checkpoint_size
+                );
+            }
             Ok(())
         }
         AuditCommand::Replay {
@@ -105,4 +161,11 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn join(ids: &[quorate_types::ParticipantId]) -> String {
+    ids.iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

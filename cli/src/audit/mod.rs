@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
+use quorate_ceremonies::key::transcript::{KEY_TRANSCRIPT_FORMAT, KeyTranscript};
 use quorate_ceremonies::replay::{self, Report, TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
 use quorate_tlog::{Checkpoint, ConsistencyProof, Hash, LogVerifier};
-use quorate_types::CeremonyId;
+use quorate_types::{CeremonyId, KeyCeremonyId};
 use quorate_wire as proto;
 
 use crate::client::Audit;
@@ -43,10 +44,6 @@ pub async fn checkpoint(audit: &mut Audit) -> anyhow::Result<String> {
 /// everything.
 pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<Transcript> {
     let note = checkpoint(audit).await?;
-    let body = note.split("\n\n").next().unwrap_or_default();
-    let size = Checkpoint::parse(&format!("{body}\n"))
-        .map_err(|e| anyhow::anyhow!("the coordinator's checkpoint: {e}"))?
-        .size;
     let listed = audit
         .ceremony_entries(proto::CeremonyEntriesRequest {
             ceremony: ceremony.to_string(),
@@ -54,6 +51,48 @@ pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<
         .await?
         .into_inner()
         .entries;
+    let entries = prove_all(audit, &note, listed).await?;
+    Ok(Transcript {
+        format: TRANSCRIPT_FORMAT.into(),
+        ceremony: ceremony.clone(),
+        checkpoint: note,
+        entries,
+    })
+}
+
+/// As [`export`], for a key ceremony: its proposal, events and the
+/// registration of the key group it made.
+pub async fn export_key(
+    audit: &mut Audit,
+    ceremony: &KeyCeremonyId,
+) -> anyhow::Result<KeyTranscript> {
+    let note = checkpoint(audit).await?;
+    let listed = audit
+        .key_ceremony_entries(proto::KeyCeremonyEntriesRequest {
+            ceremony: ceremony.to_string(),
+        })
+        .await?
+        .into_inner()
+        .entries;
+    let entries = prove_all(audit, &note, listed).await?;
+    Ok(KeyTranscript {
+        format: KEY_TRANSCRIPT_FORMAT.into(),
+        ceremony: ceremony.clone(),
+        checkpoint: note,
+        entries,
+    })
+}
+
+/// Each listed entry with its inclusion proof in the tree of `note`.
+async fn prove_all(
+    audit: &mut Audit,
+    note: &str,
+    listed: Vec<proto::LogEntry>,
+) -> anyhow::Result<Vec<TranscriptEntry>> {
+    let body = note.split("\n\n").next().unwrap_or_default();
+    let size = Checkpoint::parse(&format!("{body}\n"))
+        .map_err(|e| anyhow::anyhow!("the coordinator's checkpoint: {e}"))?
+        .size;
     let mut entries = Vec::with_capacity(listed.len());
     for proto::LogEntry { index, entry } in listed {
         let entry = String::from_utf8(entry)
@@ -73,12 +112,7 @@ pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<
             proof,
         });
     }
-    Ok(Transcript {
-        format: TRANSCRIPT_FORMAT.into(),
-        ceremony: ceremony.clone(),
-        checkpoint: note,
-        entries,
-    })
+    Ok(entries)
 }
 
 fn proof_hashes(reply: proto::ProofReply) -> anyhow::Result<Vec<Hash>> {
@@ -106,6 +140,33 @@ pub fn save_transcript(transcript: &Transcript, path: &Path) -> anyhow::Result<(
 /// Replays a transcript file offline.
 pub fn replay_file(path: &Path, log: &LogVerifier) -> anyhow::Result<Report> {
     Ok(replay::replay(&load_transcript(path)?, log))
+}
+
+/// Whether the file at `path` is a key ceremony's transcript (by its
+/// `format`).
+pub fn is_key_transcript(path: &Path) -> anyhow::Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: String,
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("cannot read transcript {}: {e}", path.display()))?;
+    let format: Format = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a quorate transcript: {e}", path.display()))?;
+    Ok(format.format == KEY_TRANSCRIPT_FORMAT)
+}
+
+/// Replays the key transcript at `path`.
+pub fn replay_key_file(
+    path: &Path,
+    log: &LogVerifier,
+) -> anyhow::Result<quorate_ceremonies::key::transcript::KeyReplayed> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("cannot read transcript {}: {e}", path.display()))?;
+    let transcript: KeyTranscript = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a key transcript: {e}", path.display()))?;
+    quorate_ceremonies::key::transcript::replay(&transcript, log)
+        .map_err(|e| anyhow::anyhow!("key ceremony {}: {e}", transcript.ceremony))
 }
 
 /// What `verify-log` established.

@@ -10,7 +10,7 @@ use quorate_participant::AgentConfig;
 use quorate_participant::join::{Answer, Joined};
 use quorate_secrets::sealed::KdfParams;
 use quorate_secrets::{IdentityKey, Passphrase};
-use quorate_types::{KeyGroupFile, ParticipantId, Policy, PublicIdentity, Roster};
+use quorate_types::{KeyCeremonyId, KeyGroupFile, ParticipantId, Policy, PublicIdentity, Roster};
 use rand_core::OsRng;
 
 use super::Made;
@@ -65,7 +65,7 @@ pub(super) fn new_agent(
 }
 
 /// Proposes the group, has every agent join, and returns the registered
-/// group once all of them have written it.
+/// group, once all of them have written it, with its key ceremony.
 pub(super) async fn make(
     operator: &Target,
     name: &str,
@@ -73,7 +73,7 @@ pub(super) async fn make(
     threshold: u16,
     policy: &Policy,
     configs: &BTreeMap<ParticipantId, AgentConfig>,
-) -> anyhow::Result<KeyGroupFile> {
+) -> anyhow::Result<(KeyGroupFile, KeyCeremonyId)> {
     let mut operator = Clients::connect(operator).await?.key_ceremonies;
     let proposed =
         crate::key_group::propose(&mut operator, name, threshold, roster, policy).await?;
@@ -81,7 +81,7 @@ pub(super) async fn make(
         .values()
         .map(|config| {
             let config = config.clone();
-            let id = quorate_types::KeyCeremonyId::new(&proposed.id);
+            let id = KeyCeremonyId::new(&proposed.id);
             tokio::spawn(async move {
                 quorate_participant::join::join(
                     config,
@@ -101,5 +101,5 @@ pub(super) async fn make(
             Joined::Declined => anyhow::bail!("an agent declined"),
         }
     }
-    registered
+    Ok((registered?, KeyCeremonyId::new(&proposed.id)?))
 }

@@ -160,7 +160,7 @@ impl<S: CeremonyStore> Hub<S> {
             }
             entries.push(Entry::KeyGroupRegistered {
                 at: self.clock.now(),
-                by: registered_by(&key),
+                by: registered_by(key.id()),
                 key_group: file.clone(),
             });
         }

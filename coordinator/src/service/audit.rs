@@ -181,6 +181,22 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         Ok(Response::new(proto::CeremonyEntriesReply { entries }))
     }
 
+    async fn key_ceremony_entries(
+        &self,
+        request: Request<proto::KeyCeremonyEntriesRequest>,
+    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+        self.reader(&request)?;
+        let id = quorate_types::KeyCeremonyId::new(&request.get_ref().ceremony)
+            .map_err(|e| Status::invalid_argument(format!("ceremony: {e}")))?;
+        let store = self.hub.store();
+        let indexes = store.key_ceremony_entries(&id).map_err(|e| match e {
+            StoreError::OutOfRange(m) => Status::not_found(m),
+            e => store_error(e),
+        })?;
+        let entries = log_entries(store, indexes)?;
+        Ok(Response::new(proto::CeremonyEntriesReply { entries }))
+    }
+
     async fn statement_evidence(
         &self,
         request: Request<proto::StatementEvidenceRequest>,

@@ -13,7 +13,7 @@ use std::future::Future;
 use quorate_ceremonies::{Action, Entry, Event, Request, Timestamp};
 use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
 use quorate_types::KeyGroupFile;
-use quorate_types::{CeremonyId, Party, Roster};
+use quorate_types::{CeremonyId, KeyCeremonyId, Party, Roster};
 
 pub use redb_record::{DATABASE_FILE, HASH_FILE, Opener, RedbStore};
 
@@ -131,6 +131,9 @@ pub trait CeremonyStore: Send + Sync + 'static {
     /// roster changes up to the version it is judged by, its request, then
     /// its events.
     fn ceremony_entries(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError>;
+    /// The log indexes of a key ceremony's proposal, events and the
+    /// registration of the key group it made, if it did.
+    fn key_ceremony_entries(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError>;
     fn root(&self, size: u64) -> Result<Hash, StoreError>;
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;

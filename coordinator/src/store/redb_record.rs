@@ -457,6 +457,39 @@ impl CeremonyStore for RedbStore {
         Ok(out)
     }
 
+    fn key_ceremony_entries(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError> {
+        let size = self.size();
+        let Some(proposal) = self
+            .index_at(&lookup(b'K', id.as_str().as_bytes()))?
+            .filter(|i| *i < size)
+        else {
+            return Err(StoreError::OutOfRange(format!(
+                "no key ceremony {id} in the record"
+            )));
+        };
+        let Entry::KeyCeremonyProposed { proposal: p, .. } = self.decoded(proposal)? else {
+            return Err(StoreError::Corrupt {
+                key: format!("entry {proposal}"),
+                why: "expected a key ceremony proposal".into(),
+            });
+        };
+        let mut out = vec![proposal];
+        out.extend(
+            self.key_event_indexes(id)?
+                .into_iter()
+                .filter(|i| *i < size),
+        );
+        let by = quorate_ceremonies::key::rebuild::registered_by(id);
+        if let Some(registered) = self
+            .index_at(&lookup(b'k', p.key_group.as_str().as_bytes()))?
+            .filter(|i| *i < size)
+            && matches!(self.decoded(registered)?, Entry::KeyGroupRegistered { by: b, .. } if b == by)
+        {
+            out.push(registered);
+        }
+        Ok(out)
+    }
+
     fn ceremony_entries(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
         // A group just committed is in the database a moment before the
         // log's size counts it: only entries below that size are listed.
