@@ -82,6 +82,26 @@ impl KeyGroup {
         })
     }
 
+    /// The next version of the key group, as a refresh recorded it: new
+    /// verifying shares and the roster without those it removed, under the
+    /// same name, group key and threshold.
+    pub fn with_refresh(&self, file: &KeyGroupFile) -> Result<Self, String> {
+        let refreshed = Self::from_file(file)?;
+        if refreshed.name != self.name
+            || refreshed.group_key() != self.group_key()
+            || refreshed.threshold != self.threshold
+        {
+            return Err(format!(
+                "a refresh of key group {} keeps its name, group key and threshold",
+                self.name
+            ));
+        }
+        Ok(Self {
+            version: self.version + 1,
+            ..refreshed
+        })
+    }
+
     pub fn role_of(&self, participant: &ParticipantId) -> Option<&str> {
         self.roster.get(participant).map(|p| p.role.as_str())
     }

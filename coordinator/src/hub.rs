@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::limits::{Gate, LimitError, Limits};
 use crate::poison::{lock, read, write};
 use crate::snapshot::Snapshot;
-use crate::store::{CeremonyStore, StoreError};
+use crate::store::{CeremonyStore, KeyGroupChange, StoreError};
 use quorate_ceremonies::lifecycle::is_live;
 pub use resident::CAPACITY as RECENT_CAPACITY;
 use resident::{Deadlines, Gauges, Recent};
@@ -54,6 +54,11 @@ pub enum HubError {
     UnknownKeyCeremony(quorate_types::KeyCeremonyId),
     #[error("key group {0} is being made by key ceremony {1} already; cancel it first")]
     KeyCeremonyOpen(KeyGroupName, quorate_types::KeyCeremonyId),
+    #[error(
+        "key group {0} changed since version {1}, which the refresh started from; \
+         cancel the refresh and propose it again"
+    )]
+    RefreshStale(KeyGroupName, u64),
     #[error("{caller} may post only its own key messages; this one is signed as {signer}")]
     NotYourMessage {
         caller: ParticipantId,
@@ -139,8 +144,12 @@ impl<S: CeremonyStore> Hub<S> {
             };
             let mut group = Arc::new(KeyGroup::from_file(&stored.registered).map_err(corrupt)?);
             let mut versions = vec![group.clone()];
-            for roster in stored.roster_changes {
-                group = Arc::new(group.with_recorded_roster(roster).map_err(corrupt)?);
+            for change in stored.changes {
+                let next = match change {
+                    KeyGroupChange::Roster(roster) => group.with_recorded_roster(roster),
+                    KeyGroupChange::Refreshed(file) => group.with_refresh(&file),
+                };
+                group = Arc::new(next.map_err(corrupt)?);
                 versions.push(group.clone());
             }
             key_groups.insert(name.clone(), Versions(versions));

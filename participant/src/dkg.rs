@@ -1,5 +1,5 @@
-//! This agent's side of a DKG, sans I/O: given the messages the coordinator
-//! relays, what to sign and send next.
+//! This agent's side of a DKG or of a refresh of its shares, sans I/O:
+//! given the messages the coordinator relays, what to sign and send next.
 //!
 //! The agent trusts the proposal its approver agreed to, not the
 //! coordinator: every relayed message must be signed by the identity key
@@ -14,13 +14,14 @@ use std::collections::BTreeMap;
 
 use frost_ed25519::Identifier;
 use frost_ed25519::keys::dkg::{self, round1, round2};
+use frost_ed25519::keys::refresh;
 use frost_ed25519::keys::{KeyPackage, PublicKeyPackage};
 use quorate_ceremonies::key::KeyPhase;
 use quorate_ceremonies::key::dkg::round2_binding;
 use quorate_envelope::{Sealed, SessionKey};
 use quorate_secrets::IdentityKey;
 use quorate_types::key_ceremony::{KeyMessage, KeyProposal, KeyStep, SignedKeyMessage};
-use quorate_types::{KeyCeremonyId, ParticipantId};
+use quorate_types::{KeyCeremonyId, KeyGroupFile, ParticipantId};
 use rand_core::CryptoRngCore;
 
 /// Why this agent stopped taking part.
@@ -42,6 +43,15 @@ pub enum DkgError {
         participant: ParticipantId,
         why: String,
     },
+    #[error("this agent holds no share to refresh")]
+    NoShare,
+    #[error(
+        "the refresh starts from a key group {0} other than this agent's own copy of it; \
+         refusing (the coordinator may be lying about the group)"
+    )]
+    OtherGroup(String),
+    #[error("this agent's key group file: {0}")]
+    Group(String),
     #[error("FROST: {0}")]
     Frost(#[from] frost_ed25519::Error),
     #[error("sealing to {to}: {why}")]
@@ -76,16 +86,21 @@ pub struct Dkg {
     /// Every other participant's round-1 package, once all have joined.
     round1: Option<BTreeMap<Identifier, round1::Package>>,
     round2_secret: Option<round2::SecretPackage>,
+    /// In a refresh: this agent's share and the group as they stand.
+    old: Option<(KeyPackage, PublicKeyPackage)>,
     done: bool,
 }
 
 impl Dkg {
     /// The approver agreed to `proposal`: a fresh polynomial and session
-    /// key, and this agent's signed join.
+    /// key, and this agent's signed join. A refresh needs `old`: this
+    /// agent's share and its own copy of the key group, which must be the
+    /// group the proposal refreshes.
     pub fn join(
         ceremony: KeyCeremonyId,
         proposal: KeyProposal,
         identity: &IdentityKey,
+        old: Option<(KeyPackage, &KeyGroupFile)>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(Self, SignedKeyMessage), DkgError> {
         let me = identity.participant().clone();
@@ -97,8 +112,22 @@ impl Dkg {
             return Err(DkgError::WrongIdentity(me));
         }
         let n = u16::try_from(proposal.roster.len()).unwrap_or(u16::MAX);
-        let (round1_secret, package) =
-            dkg::part1(me.identifier(), n, proposal.threshold, &mut *rng)?;
+        let old = match (&proposal.refresh, old) {
+            (None, _) => None,
+            (Some(_), None) => return Err(DkgError::NoShare),
+            (Some(refresh), Some((share, mine))) => {
+                if &refresh.from != mine {
+                    return Err(DkgError::OtherGroup(refresh.from.name.to_string()));
+                }
+                let package = mine.public_key_package().map_err(DkgError::Group)?;
+                Some((share, package))
+            }
+        };
+        let (round1_secret, package) = if old.is_some() {
+            refresh::refresh_dkg_part1(me.identifier(), n, proposal.threshold, &mut *rng)?
+        } else {
+            dkg::part1(me.identifier(), n, proposal.threshold, &mut *rng)?
+        };
         let session = SessionKey::generate(rng);
         let join = KeyMessage {
             ceremony: ceremony.clone(),
@@ -119,6 +148,7 @@ impl Dkg {
                 round1_secret,
                 round1: None,
                 round2_secret: None,
+                old,
                 done: false,
             },
             join,
@@ -204,7 +234,11 @@ impl Dkg {
         if round1.len() + 1 < self.proposal.roster.len() {
             return Ok(Next::Wait);
         }
-        let (secret, packages) = dkg::part2(self.round1_secret.clone(), &round1)?;
+        let (secret, packages) = if self.old.is_some() {
+            refresh::refresh_dkg_part2(self.round1_secret.clone(), &round1)?
+        } else {
+            dkg::part2(self.round1_secret.clone(), &round1)?
+        };
         let mut out = Vec::new();
         for (id, package) in packages {
             let Some((to, key)) = keys.get(&id) else {
@@ -270,7 +304,13 @@ impl Dkg {
         if received.len() < round1.len() {
             return Ok(Next::Wait);
         }
-        match dkg::part3(secret, round1, &received) {
+        let made = match &self.old {
+            Some((share, group)) => {
+                refresh::refresh_dkg_shares(secret, round1, &received, group.clone(), share.clone())
+            }
+            None => dkg::part3(secret, round1, &received),
+        };
+        match made {
             Ok((key_package, public_key_package)) => {
                 self.done = true;
                 let confirm = self.signed(

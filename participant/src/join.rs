@@ -1,9 +1,12 @@
-//! Joining a key group made by DKG: this agent's approver reviews the
-//! proposal, the agent runs its side of the DKG ([`crate::dkg`]) through the
+//! Joining a key ceremony: a key group made by DKG, or a refresh of the
+//! shares of this agent's group. This agent's approver reviews the
+//! proposal, the agent runs its side ([`crate::dkg`]) through the
 //! coordinator, seals its new share at rest before it confirms the group,
-//! and writes the key group's file once every participant has confirmed
-//! it. The share and group files are the ones `agent.toml` names, so
-//! `quorate-participant run` signs with them afterwards.
+//! and once every participant has confirmed it, puts the share in place
+//! (replacing the old one in a refresh) and writes the key group's file.
+//! The share and group files are the ones `agent.toml` names, so
+//! `quorate-participant run` signs with them afterwards; an agent running
+//! during a refresh keeps its old share until it is restarted.
 //!
 //! The DKG's secrets live in this process only: an agent stopped in the
 //! middle cannot resume, and the operator cancels and proposes again.
@@ -45,6 +48,32 @@ impl Proposed {
     /// What the approver is asked to agree to, in a few lines.
     pub fn describe(&self) -> String {
         let p = &self.proposal;
+        if let Some(refresh) = &p.refresh {
+            let removed: Vec<_> = refresh.removed.iter().map(|r| r.as_str()).collect();
+            return format!(
+                "key ceremony {}: {} proposes new shares of key group {} (version {}), \
+                 group key {} unchanged\n\
+                 removes: {} (their shares stop combining with anyone's)\n\
+                 keeps: {} of {}\nproposal sha256: {}\n",
+                self.ceremony,
+                self.proposed_by,
+                p.key_group,
+                refresh.version,
+                refresh.from.group_key,
+                if removed.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    removed.join(", ")
+                },
+                p.threshold,
+                p.roster
+                    .ids()
+                    .map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                p.digest()
+            );
+        }
         let mut out = format!(
             "key ceremony {}: {} proposes key group {}, made by DKG among its agents\n\
              threshold: {} of {} (it can never change for this group key)\n\
@@ -84,15 +113,6 @@ pub async fn join(
     kdf: &KdfParams,
     decide: impl FnOnce(&Proposed) -> Answer,
 ) -> anyhow::Result<Joined> {
-    for path in [&config.key_share, &config.key_group] {
-        if path.exists() {
-            anyhow::bail!(
-                "{} exists: this agent holds a key group already; give it a new agent.toml \
-                 (another key_share and key_group path) to join another",
-                path.display()
-            );
-        }
-    }
     let passphrase = config.take_passphrase()?;
     let identity = crate::identity::open_identity(&config, &passphrase)?;
     let mut client = connect(&config).await?;
@@ -106,6 +126,7 @@ pub async fn join(
     if proposed.proposal.digest().0.as_slice() != status.proposal_sha256.as_slice() {
         anyhow::bail!("the coordinator's proposal digest does not match its proposal; refusing");
     }
+    let old = held(&config, &proposed.proposal, &passphrase)?;
     let id = proposed.ceremony.clone();
     let (mut dkg, first) = match decide(&proposed) {
         Answer::Decline(reason) => {
@@ -113,15 +134,23 @@ pub async fn join(
             post(&mut client, &id, vec![decline]).await?;
             return Ok(Joined::Declined);
         }
-        Answer::Join => Dkg::join(id.clone(), proposed.proposal.clone(), &identity, &mut OsRng)?,
+        Answer::Join => Dkg::join(
+            id.clone(),
+            proposed.proposal.clone(),
+            &identity,
+            old.as_ref().map(|(share, group)| (share.clone(), group)),
+            &mut OsRng,
+        )?,
     };
     post(&mut client, &id, vec![first]).await?;
+    let files = Files::of(&config, old.is_some());
     let mut saved = None;
     let result = run(
         &mut client,
         &mut dkg,
         &identity,
         &config,
+        &files,
         &passphrase,
         kdf,
         &mut saved,
@@ -129,9 +158,67 @@ pub async fn join(
     .await;
     if !matches!(result, Ok(Joined::Registered(_))) && saved.is_some() {
         // A share of a group that was never registered signs nothing.
-        let _ = std::fs::remove_file(&config.key_share);
+        let _ = std::fs::remove_file(&files.share);
     }
     result
+}
+
+/// For a refresh, this agent's share and its own copy of the key group;
+/// for a new group, nothing (and no files where the new ones go).
+fn held(
+    config: &AgentConfig,
+    proposal: &KeyProposal,
+    passphrase: &quorate_secrets::Passphrase,
+) -> anyhow::Result<Option<(frost_ed25519::keys::KeyPackage, KeyGroupFile)>> {
+    if proposal.refresh.is_none() {
+        for path in [&config.key_share, &config.key_group] {
+            if path.exists() {
+                anyhow::bail!(
+                    "{} exists: this agent holds a key group already; give it a new agent.toml \
+                     (another key_share and key_group path) to join another",
+                    path.display()
+                );
+            }
+        }
+        return Ok(None);
+    }
+    let share = KeyShareFile::load(&config.key_share, passphrase)?;
+    let group = KeyGroupFile::load(&config.key_group)?;
+    if share.key_group != proposal.key_group || group.name != proposal.key_group {
+        anyhow::bail!(
+            "the refresh is of key group {}, but this agent holds a share of {}",
+            proposal.key_group,
+            share.key_group
+        );
+    }
+    let package = share.key_package().map_err(anyhow::Error::msg)?;
+    Ok(Some((package, group)))
+}
+
+/// Where the new share goes while the ceremony runs, and where it ends.
+struct Files {
+    /// Sealed before this agent confirms.
+    share: std::path::PathBuf,
+    /// Replaced by `share` once the group is registered (a refresh).
+    replaces: Option<std::path::PathBuf>,
+}
+
+impl Files {
+    fn of(config: &AgentConfig, refresh: bool) -> Self {
+        if refresh {
+            let mut pending = config.key_share.clone().into_os_string();
+            pending.push(".refreshed");
+            Self {
+                share: pending.into(),
+                replaces: Some(config.key_share.clone()),
+            }
+        } else {
+            Self {
+                share: config.key_share.clone(),
+                replaces: None,
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -140,6 +227,7 @@ async fn run(
     dkg: &mut Dkg,
     identity: &IdentityKey,
     config: &AgentConfig,
+    files: &Files,
     passphrase: &quorate_secrets::Passphrase,
     kdf: &KdfParams,
     saved: &mut Option<frost_ed25519::keys::PublicKeyPackage>,
@@ -162,7 +250,7 @@ async fn run(
             );
         }
         if phase == KeyPhase::Registered {
-            return registered(&status, config, saved.as_ref());
+            return registered(&status, config, files, saved.as_ref());
         }
         let relayed = status
             .messages
@@ -198,6 +286,7 @@ async fn run(
 fn registered(
     status: &proto::KeyCeremonyStatus,
     config: &AgentConfig,
+    files: &Files,
     saved: Option<&frost_ed25519::keys::PublicKeyPackage>,
 ) -> anyhow::Result<Joined> {
     let group = status
@@ -210,6 +299,10 @@ fn registered(
     };
     if &file.public_key_package().map_err(anyhow::Error::msg)? != mine {
         anyhow::bail!("the registered key group is not the one this agent computed; refusing");
+    }
+    if let Some(old) = &files.replaces {
+        // The old share is gone once the new one takes its place.
+        std::fs::rename(&files.share, old)?;
     }
     file.save(&config.key_group)?;
     Ok(Joined::Registered(file))

@@ -63,6 +63,7 @@ impl Run {
                 participants: entries,
             },
             policy: Policy::default(),
+            refresh: None,
         };
         let key = KeyCeremony::propose(
             KeyCeremonyId::new("key-1").unwrap(),
@@ -88,16 +89,22 @@ impl Run {
     /// Every agent joins; `tamper` may change each message before it is
     /// posted.
     fn join_all(&mut self, tamper: &mut dyn FnMut(&Party, SignedKeyMessage) -> SignedKeyMessage) {
-        let names: Vec<_> = self.parties.keys().cloned().collect();
+        let names: Vec<_> = self.key.proposal().roster.ids().cloned().collect();
+        let from = self.key.proposal().refresh.as_ref().map(|r| r.from.clone());
         for name in names {
             if self.key.phase().is_finished() {
                 return;
             }
             let party = self.parties.get_mut(&name).unwrap();
+            let old = match (&from, &party.share) {
+                (Some(group), Some((share, _))) => Some((share.clone(), group)),
+                _ => None,
+            };
             let (dkg, join) = Dkg::join(
                 self.key.id().clone(),
                 self.key.proposal().clone(),
                 &party.identity,
+                old,
                 &mut OsRng,
             )
             .unwrap();
@@ -110,7 +117,7 @@ impl Run {
     /// One pass over the agents: each reads what is relayed to it and
     /// posts what it sends.
     fn pass(&mut self, tamper: &mut dyn FnMut(&Party, SignedKeyMessage) -> SignedKeyMessage) {
-        let names: Vec<_> = self.parties.keys().cloned().collect();
+        let names: Vec<_> = self.key.proposal().roster.ids().cloned().collect();
         for name in names {
             if self.key.phase().is_finished() {
                 return;
@@ -154,6 +161,179 @@ impl Run {
             self.pass(tamper);
         }
     }
+}
+
+impl Run {
+    /// A refresh of the group this run registered, removing `removed`.
+    fn refresh(&mut self, removed: &[&str]) {
+        let from = self.key.registered().unwrap().clone();
+        let removed: Vec<_> = removed.iter().map(|r| id(r)).collect();
+        let proposal = KeyProposal {
+            roster: Roster {
+                participants: from
+                    .roster
+                    .participants
+                    .iter()
+                    .filter(|p| !removed.contains(&p.id))
+                    .cloned()
+                    .collect(),
+            },
+            refresh: Some(quorate_types::key_ceremony::Refresh {
+                from: from.clone(),
+                version: 0,
+                removed,
+            }),
+            ..self.key.proposal().clone()
+        };
+        self.key = KeyCeremony::propose(
+            KeyCeremonyId::new("key-2").unwrap(),
+            proposal,
+            Timestamp(self.at),
+            "operator".into(),
+        )
+        .unwrap();
+    }
+}
+
+/// Signs `message` with these key packages under `package`.
+fn sign(
+    signers: &[&KeyPackage],
+    package: &PublicKeyPackage,
+    message: &[u8],
+) -> Result<frost_ed25519::Signature, frost_ed25519::Error> {
+    let mut nonces = BTreeMap::new();
+    let mut commitments = BTreeMap::new();
+    for kp in signers {
+        let (n, c) = frost_ed25519::round1::commit(kp.signing_share(), &mut OsRng);
+        nonces.insert(*kp.identifier(), n);
+        commitments.insert(*kp.identifier(), c);
+    }
+    let signing = frost_ed25519::SigningPackage::new(commitments, message);
+    let mut shares = BTreeMap::new();
+    for kp in signers {
+        let share = frost_ed25519::round2::sign(&signing, &nonces[kp.identifier()], kp)?;
+        shares.insert(*kp.identifier(), share);
+    }
+    frost_ed25519::aggregate(&signing, &shares, package)
+}
+
+#[test]
+fn a_refresh_removing_bob_keeps_the_key_and_leaves_his_share_useless() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    let before = run.key.registered().unwrap().public_key_package().unwrap();
+    let old: BTreeMap<_, _> = run
+        .parties
+        .iter()
+        .map(|(p, party)| (p.clone(), party.share.as_ref().unwrap().0.clone()))
+        .collect();
+
+    run.refresh(&["bob"]);
+    run.run(&mut untouched);
+    assert_eq!(run.key.phase(), KeyPhase::Registered);
+    let after = run.key.registered().unwrap().clone();
+    let package = after.public_key_package().unwrap();
+    assert_eq!(package.verifying_key(), before.verifying_key());
+    assert_eq!(
+        after.group_key,
+        run.key.proposal().refresh.as_ref().unwrap().from.group_key
+    );
+    assert!(
+        !package
+            .verifying_shares()
+            .contains_key(&id("bob").identifier())
+    );
+    assert_eq!(package.verifying_shares().len(), 4);
+    let new = |p: &str| run.parties[&id(p)].share.as_ref().unwrap().0.clone();
+    for p in ["alice", "carol", "dave", "erin"] {
+        assert_ne!(
+            new(p).signing_share(),
+            old[&id(p)].signing_share(),
+            "{p}'s share is new"
+        );
+    }
+
+    // The new shares sign under the same group key.
+    let message = b"SHA256SUMS";
+    let signature = sign(
+        &[&new("alice"), &new("carol"), &new("erin")],
+        &package,
+        message,
+    )
+    .unwrap();
+    before.verifying_key().verify(message, &signature).unwrap();
+    // Old and new shares do not mix: bob's old share with two new ones
+    // makes neither the group secret nor a signature.
+    let mixed = [new("alice"), new("carol"), old[&id("bob")].clone()];
+    let secret = frost_ed25519::keys::reconstruct(&mixed).unwrap();
+    assert_ne!(
+        frost_ed25519::VerifyingKey::from(&secret),
+        *before.verifying_key()
+    );
+    let with_bob = PublicKeyPackage::new(
+        package
+            .verifying_shares()
+            .iter()
+            .map(|(i, v)| (*i, *v))
+            .chain(std::iter::once((
+                id("bob").identifier(),
+                before.verifying_shares()[&id("bob").identifier()],
+            )))
+            .collect(),
+        *before.verifying_key(),
+        before.min_signers(),
+    );
+    assert!(sign(&mixed.iter().collect::<Vec<_>>(), &with_bob, message).is_err());
+    // Any three new shares of the four who stay make the group secret.
+    let fresh = [new("alice"), new("carol"), new("dave")];
+    assert_eq!(
+        frost_ed25519::VerifyingKey::from(&frost_ed25519::keys::reconstruct(&fresh).unwrap()),
+        *before.verifying_key()
+    );
+}
+
+#[test]
+fn a_refresh_cannot_change_the_threshold_or_drop_anyone_silently() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    let from = run.key.registered().unwrap().clone();
+    let base = KeyProposal {
+        roster: from.roster.clone(),
+        refresh: Some(quorate_types::key_ceremony::Refresh {
+            from: from.clone(),
+            version: 0,
+            removed: Vec::new(),
+        }),
+        ..run.key.proposal().clone()
+    };
+    let refused = |proposal: KeyProposal| {
+        KeyCeremony::propose(
+            KeyCeremonyId::new("key-9").unwrap(),
+            proposal,
+            Timestamp(9),
+            "op".into(),
+        )
+        .err()
+        .unwrap()
+        .to_string()
+    };
+    let lower = KeyProposal {
+        threshold: 2,
+        ..base.clone()
+    };
+    assert!(refused(lower).contains("cannot change a group key's threshold"));
+    let mut silent = base.clone();
+    silent.roster.participants.retain(|p| p.id != id("bob"));
+    assert!(refused(silent).contains("without the removed participants"));
+    assert!(
+        KeyCeremony::propose(
+            KeyCeremonyId::new("key-9").unwrap(),
+            base,
+            Timestamp(9),
+            "op".into()
+        )
+        .is_ok()
+    );
 }
 
 fn untouched(_: &Party, m: SignedKeyMessage) -> SignedKeyMessage {
@@ -392,6 +572,7 @@ fn the_engine_refuses_what_nobody_can_be_blamed_for() {
         run.key.id().clone(),
         run.key.proposal().clone(),
         &alice.identity,
+        None,
         &mut OsRng,
     )
     .unwrap();

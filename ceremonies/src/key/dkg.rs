@@ -5,8 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use curve25519_dalek::EdwardsPoint;
+use curve25519_dalek::traits::Identity;
 use frost_ed25519::keys::dkg::{round1, round2};
-use frost_ed25519::keys::{PublicKeyPackage, SecretShare};
+use frost_ed25519::keys::{
+    PublicKeyPackage, SecretShare, VerifiableSecretSharingCommitment, VerifyingShare,
+};
 use frost_ed25519::{Ed25519Sha512, Identifier};
 use quorate_envelope::{Binding, Sealed, SessionKey};
 use quorate_types::ParticipantId;
@@ -26,41 +30,88 @@ pub fn round2_binding<'a>(ceremony: &'a str, from: &'a str, to: &'a str) -> Bind
     }
 }
 
-/// Parses `participant`'s round-1 package and checks it: a commitment to a
-/// polynomial of degree `threshold - 1` and a valid proof of knowledge of
-/// its secret for `participant`'s identifier.
+/// Parses `participant`'s round-1 package and checks it. In a DKG: a
+/// commitment to a polynomial of degree `threshold - 1` and a valid proof
+/// of knowledge of its secret for `participant`'s identifier. In a refresh:
+/// the commitment without its constant term, which is zero (so that the
+/// group key cannot move), i.e. `threshold - 1` coefficients; frost-core
+/// proves nothing there, as there is no secret to know.
 pub fn check_round1(
     participant: &ParticipantId,
     bytes: &[u8],
     threshold: u16,
+    refresh: bool,
 ) -> Result<round1::Package, KeyFault> {
     let package = round1::Package::deserialize(bytes).map_err(|_| KeyFault::MalformedRound1)?;
     let degree = package.commitment().coefficients().len();
-    if degree != usize::from(threshold) {
+    let expected = usize::from(threshold) - usize::from(refresh);
+    if degree != expected {
         return Err(KeyFault::WrongCommitmentLength {
             got: degree as u64,
-            expected: threshold.into(),
+            expected: expected as u64,
         });
     }
-    frost_core::keys::dkg::verify_proof_of_knowledge::<Ed25519Sha512>(
-        participant.identifier(),
-        package.commitment(),
-        package.proof_of_knowledge(),
-    )
-    .map_err(|_| KeyFault::BadProofOfKnowledge)?;
+    if !refresh {
+        frost_core::keys::dkg::verify_proof_of_knowledge::<Ed25519Sha512>(
+            participant.identifier(),
+            package.commitment(),
+            package.proof_of_knowledge(),
+        )
+        .map_err(|_| KeyFault::BadProofOfKnowledge)?;
+    }
     Ok(package)
 }
 
+/// A refresh's commitment as it evaluates: the zero constant term (the
+/// identity) put back in front.
+pub fn with_zero_constant(
+    commitment: &VerifiableSecretSharingCommitment,
+) -> VerifiableSecretSharingCommitment {
+    let identity =
+        frost_core::keys::CoefficientCommitment::<Ed25519Sha512>::new(EdwardsPoint::identity());
+    VerifiableSecretSharingCommitment::new(
+        std::iter::once(identity)
+            .chain(commitment.coefficients().iter().copied())
+            .collect(),
+    )
+}
+
 /// The public key package the round-1 commitments make: the group key and
-/// every participant's verifying share.
+/// every participant's verifying share. In a refresh of `old`, the group
+/// key stays and each participant's verifying share moves by what the
+/// commitments add; the removed have none.
 pub fn expected_package(
     round1: &BTreeMap<ParticipantId, round1::Package>,
+    old: Option<&PublicKeyPackage>,
 ) -> Result<PublicKeyPackage, KeyFault> {
-    let commitments: BTreeMap<Identifier, _> = round1
+    let Some(old) = old else {
+        let commitments: BTreeMap<Identifier, _> = round1
+            .iter()
+            .map(|(p, package)| (p.identifier(), package.commitment()))
+            .collect();
+        return PublicKeyPackage::from_dkg_commitments(&commitments)
+            .map_err(|_| KeyFault::NoGroupKey);
+    };
+    let full: BTreeMap<Identifier, _> = round1
         .iter()
-        .map(|(p, package)| (p.identifier(), package.commitment()))
+        .map(|(p, package)| (p.identifier(), with_zero_constant(package.commitment())))
         .collect();
-    PublicKeyPackage::from_dkg_commitments(&commitments).map_err(|_| KeyFault::NoGroupKey)
+    let commitments = full.iter().map(|(id, c)| (*id, c)).collect();
+    let zero =
+        PublicKeyPackage::from_dkg_commitments(&commitments).map_err(|_| KeyFault::NoGroupKey)?;
+    let mut shares = BTreeMap::new();
+    for (id, delta) in zero.verifying_shares() {
+        let before = old.verifying_shares().get(id).ok_or(KeyFault::NoGroupKey)?;
+        shares.insert(
+            *id,
+            VerifyingShare::new(before.to_element() + delta.to_element()),
+        );
+    }
+    Ok(PublicKeyPackage::new(
+        shares,
+        *old.verifying_key(),
+        old.min_signers(),
+    ))
 }
 
 /// Who is at fault when `complainer` says `accused`'s round-2 package to
@@ -75,6 +126,9 @@ pub struct Complaint<'a> {
     pub accused: &'a ParticipantId,
     pub accused_round1: &'a round1::Package,
     pub sealed: Sealed,
+    /// Whether the ceremony is a refresh (commitments lack their zero
+    /// constant term).
+    pub refresh: bool,
 }
 
 impl Complaint<'_> {
@@ -99,10 +153,15 @@ impl Complaint<'_> {
         let Ok(package) = round2::Package::deserialize(&plaintext) else {
             return (accused(), KeyFault::MalformedRound2);
         };
+        let commitment = if self.refresh {
+            with_zero_constant(self.accused_round1.commitment())
+        } else {
+            self.accused_round1.commitment().clone()
+        };
         let share = SecretShare::new(
             self.complainer.identifier(),
             *package.signing_share(),
-            self.accused_round1.commitment().clone(),
+            commitment,
         );
         match share.verify() {
             Ok(_) => (complainer(), KeyFault::FalseComplaint),

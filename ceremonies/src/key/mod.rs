@@ -1,5 +1,6 @@
 //! Key ceremonies: a key group made by DKG among its participants' agents,
-//! judged from their signed messages alone.
+//! or new shares of one (a refresh, which may remove share holders), judged
+//! from their signed messages alone.
 //!
 //! ```text
 //! Joining ─▶ Exchanging ─▶ Confirming ─▶ Done(Registered)
@@ -55,6 +56,13 @@ pub enum KeyDecision {
     /// Everyone confirmed the same group: it is registered (hex of the
     /// 32-byte group key).
     Registered { group_key: String },
+    /// Everyone confirmed the same refreshed shares of the group key: they
+    /// are the key group's version `version`, without the `removed`.
+    Refreshed {
+        group_key: String,
+        version: u64,
+        removed: Vec<ParticipantId>,
+    },
     /// The ceremony ends unfinished; `culprit` broke the protocol, if
     /// anyone did.
     Failed {
@@ -142,6 +150,8 @@ pub struct KeyCeremony {
     round2: BTreeMap<(ParticipantId, ParticipantId), SignedKeyMessage>,
     confirmed: BTreeMap<ParticipantId, SignedKeyMessage>,
     expected: Option<PublicKeyPackage>,
+    /// In a refresh, the package whose shares are refreshed.
+    old: Option<PublicKeyPackage>,
     registered: Option<KeyGroupFile>,
     failure: Option<(Option<ParticipantId>, KeyFault)>,
     /// Every event taken, in order.
@@ -159,7 +169,22 @@ impl KeyCeremony {
         proposal
             .check()
             .map_err(|(field, why)| KeyError::Proposal { field, why })?;
+        let old = match &proposal.refresh {
+            Some(refresh) => {
+                Some(
+                    refresh
+                        .from
+                        .public_key_package()
+                        .map_err(|why| KeyError::Proposal {
+                            field: "refresh.from",
+                            why,
+                        })?,
+                )
+            }
+            None => None,
+        };
         Ok(Self {
+            old,
             id,
             proposal_sha256: proposal.digest(),
             proposal,
@@ -200,6 +225,11 @@ impl KeyCeremony {
     pub fn confirmed(&self) -> impl Iterator<Item = &ParticipantId> {
         self.confirmed.keys()
     }
+    /// Whether this is a refresh of an existing key group.
+    pub fn is_refresh(&self) -> bool {
+        self.old.is_some()
+    }
+
     /// The group the ceremony registered, once it has.
     pub fn registered(&self) -> Option<&KeyGroupFile> {
         self.registered.as_ref()
@@ -278,7 +308,12 @@ impl KeyCeremony {
                 if self.joined.contains_key(sender) {
                     return Err(KeyError::Repeated(sender.clone(), "join"));
                 }
-                let round1 = match dkg::check_round1(sender, round1, self.proposal.threshold) {
+                let round1 = match dkg::check_round1(
+                    sender,
+                    round1,
+                    self.proposal.threshold,
+                    self.old.is_some(),
+                ) {
                     Ok(package) => package,
                     Err(fault) => return Ok(vec![self.fail(Some(sender.clone()), fault)]),
                 };
@@ -302,7 +337,7 @@ impl KeyCeremony {
                     .iter()
                     .map(|(p, j)| (p.clone(), j.round1.clone()))
                     .collect();
-                match dkg::expected_package(&round1) {
+                match dkg::expected_package(&round1, self.old.as_ref()) {
                     Ok(package) => self.expected = Some(package),
                     Err(fault) => return Ok(vec![self.fail(None, fault)]),
                 }
@@ -416,6 +451,7 @@ impl KeyCeremony {
             accused,
             accused_round1: &theirs.round1,
             sealed,
+            refresh: self.old.is_some(),
         }
         .judge())
     }
@@ -435,7 +471,14 @@ impl KeyCeremony {
         let group_key = file.group_key.clone();
         self.registered = Some(file);
         self.phase = KeyPhase::Registered;
-        Ok(vec![KeyDecision::Registered { group_key }])
+        Ok(vec![match &self.proposal.refresh {
+            None => KeyDecision::Registered { group_key },
+            Some(refresh) => KeyDecision::Refreshed {
+                group_key,
+                version: refresh.version + 1,
+                removed: refresh.removed.clone(),
+            },
+        }])
     }
 
     fn fail(&mut self, culprit: Option<ParticipantId>, fault: KeyFault) -> KeyDecision {

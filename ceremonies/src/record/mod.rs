@@ -75,6 +75,16 @@ pub enum Entry {
         event: Event,
         decisions: Vec<Action>,
     },
+    /// A key ceremony refreshed a key group's shares: `key_group` is the
+    /// group as it is from now on (same group key and threshold, new
+    /// verifying shares, the roster without those the refresh removed), its
+    /// `version`th change. Ceremonies requested afterwards are judged by it.
+    KeyGroupRefreshed {
+        at: Timestamp,
+        by: String,
+        version: u64,
+        key_group: KeyGroupFile,
+    },
     /// An operator proposed a key group that its participants make among
     /// themselves by DKG ([`crate::key`]).
     KeyCeremonyProposed {
@@ -192,6 +202,7 @@ impl Entry {
             | Entry::CeremonyRequested { at, .. }
             | Entry::CeremonyEvent { at, .. }
             | Entry::KeyCeremonyProposed { at, .. }
+            | Entry::KeyGroupRefreshed { at, .. }
             | Entry::KeyCeremonyEvent { at, .. }
             | Entry::Refused { at, .. } => *at,
         }
@@ -204,7 +215,8 @@ impl Entry {
             | Entry::RosterChanged { .. }
             | Entry::PartiesChanged { .. }
             | Entry::KeyCeremonyProposed { .. }
-            | Entry::KeyCeremonyEvent { .. } => None,
+            | Entry::KeyCeremonyEvent { .. }
+            | Entry::KeyGroupRefreshed { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
             Entry::Refused { ceremony, .. } => ceremony.as_ref(),
@@ -220,6 +232,7 @@ impl Entry {
             Entry::CeremonyRequested { .. } => "ceremony requested",
             Entry::CeremonyEvent { .. } => "ceremony event",
             Entry::KeyCeremonyProposed { .. } => "key ceremony proposed",
+            Entry::KeyGroupRefreshed { .. } => "key group refreshed",
             Entry::KeyCeremonyEvent { .. } => "key ceremony event",
             Entry::Refused { .. } => "refused action",
         }

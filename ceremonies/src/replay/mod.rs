@@ -406,21 +406,29 @@ fn roster_in_effect(
     let mut group = registered;
     let mut lines = Vec::new();
     for (i, entry) in entries.iter().enumerate().skip(1) {
-        let Some(Entry::RosterChanged {
-            at,
-            by,
-            key_group,
-            version: v,
-            roster,
-        }) = entry
-        else {
-            break;
+        let (at, by, name, v) = match entry {
+            Some(Entry::RosterChanged {
+                at,
+                by,
+                key_group,
+                version,
+                ..
+            }) => (at, by, key_group, version),
+            Some(Entry::KeyGroupRefreshed {
+                at,
+                by,
+                key_group,
+                version,
+            }) => (at, by, &key_group.name, version),
+            _ => break,
         };
-        if *key_group != group.name {
+        let refresh = matches!(entry, Some(Entry::KeyGroupRefreshed { .. }));
+        let kind = if refresh { "refresh" } else { "roster change" };
+        if *name != group.name {
             report.finding(
                 Some(i),
                 "key_group",
-                format!("is a roster change of {key_group}, not of {}", group.name),
+                format!("is a {kind} of {name}, not of {}", group.name),
             );
             return None;
         }
@@ -429,21 +437,32 @@ fn roster_in_effect(
                 Some(i),
                 "version",
                 format!(
-                    "is {v}, but change {} comes next: a roster change is missing, repeated or out of order",
+                    "is {v}, but change {} comes next: a {kind} is missing, repeated or out of order",
                     group.version + 1
                 ),
             );
             return None;
         }
-        match group.with_roster(roster.clone()) {
+        let changed = match entry {
+            Some(Entry::KeyGroupRefreshed { key_group, .. }) => group.with_refresh(key_group),
+            Some(Entry::RosterChanged { roster, .. }) => group.with_roster(roster.clone()),
+            _ => break,
+        };
+        match changed {
             Ok(changed) => group = Arc::new(changed),
             Err(why) => {
-                report.finding(Some(i), "roster", why);
+                report.finding(Some(i), if refresh { "key_group" } else { "roster" }, why);
                 return None;
             }
         }
+        let what = if refresh {
+            "version {v}: shares refreshed"
+        } else {
+            "roster version {v}"
+        };
         lines.push(format!(
-            "roster version {v} recorded {} by {by}",
+            "{} recorded {} by {by}",
+            what.replace("{v}", &v.to_string()),
             report::time(*at)
         ));
     }

@@ -1,5 +1,6 @@
 //! Key ceremonies: an operator's proposal of a key group that its
-//! participants make among themselves by DKG, and the messages each
+//! participants make among themselves by DKG (or of new shares of one, a
+//! refresh, which may remove share holders), and the messages each
 //! participant signs with its identity key to take part.
 //!
 //! A [`KeyMessage`] is signed like a statement: the identity key signs
@@ -13,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::PublicIdentity;
 use crate::statement::{Signature, StatementSigner};
-use crate::{KeyCeremonyId, KeyGroupName, ParticipantId, Policy, Roster, Sha256Digest};
+use crate::{
+    KeyCeremonyId, KeyGroupFile, KeyGroupName, ParticipantId, Policy, Roster, Sha256Digest,
+};
 
 pub const KEY_MESSAGE_CONTEXT: &[u8] = b"quorate-key-message/v1\n";
 
@@ -34,6 +37,26 @@ pub struct KeyProposal {
     pub roster: Roster,
     #[serde(default)]
     pub policy: Policy,
+    /// Set for a refresh: new shares of an existing group key among
+    /// `roster`, the group's holders but for those it removes. Absent for a
+    /// new key group (DKG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<Refresh>,
+}
+
+/// What a refresh starts from and whom it removes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refresh {
+    /// The key group as it stands: the version whose shares are refreshed.
+    pub from: KeyGroupFile,
+    /// Which version of the key group `from` is (0 as registered, then one
+    /// more per roster change or refresh).
+    pub version: u64,
+    /// Share holders left out: once refreshed, their shares no longer
+    /// combine with anyone's. Every holder of `from` is either in the new
+    /// roster or listed here.
+    pub removed: Vec<ParticipantId>,
 }
 
 impl KeyProposal {
@@ -83,11 +106,74 @@ impl KeyProposal {
         }
         self.policy
             .validate(&self.roster, self.threshold)
-            .map_err(|e| ("policy", e.to_string()))
+            .map_err(|e| ("policy", e.to_string()))?;
+        match &self.refresh {
+            Some(refresh) => refresh.check(self),
+            None => Ok(()),
+        }
     }
 
     pub fn identity_of(&self, participant: &ParticipantId) -> Option<PublicIdentity> {
         self.roster.get(participant).and_then(|p| p.identity)
+    }
+}
+
+impl Refresh {
+    /// Checks the refresh keeps the group's name, key and threshold, and
+    /// that the new roster is the group's but for those removed, each
+    /// removal explicit.
+    fn check(&self, proposal: &KeyProposal) -> Result<(), (&'static str, String)> {
+        self.from
+            .check()
+            .map_err(|(field, why)| ("refresh.from", format!("{field} {why}")))?;
+        if self.from.name != proposal.key_group {
+            return Err((
+                "refresh.from",
+                format!(
+                    "is key group {}, not {}",
+                    self.from.name, proposal.key_group
+                ),
+            ));
+        }
+        if self.from.threshold != proposal.threshold {
+            return Err((
+                "threshold",
+                format!(
+                    "is {}, but key group {} has {}: FROST cannot change a group key's threshold; \
+                     a new threshold needs a new key group",
+                    proposal.threshold, self.from.name, self.from.threshold
+                ),
+            ));
+        }
+        let mut removed = std::collections::BTreeSet::new();
+        for p in &self.removed {
+            if self.from.roster.get(p).is_none() {
+                return Err((
+                    "refresh.removed",
+                    format!("{p} holds no share of {}", self.from.name),
+                ));
+            }
+            if !removed.insert(p) {
+                return Err(("refresh.removed", format!("lists {p} twice")));
+            }
+        }
+        let kept: Vec<_> = self
+            .from
+            .roster
+            .participants
+            .iter()
+            .filter(|e| !removed.contains(&e.id))
+            .cloned()
+            .collect();
+        if kept != proposal.roster.participants {
+            return Err((
+                "roster",
+                "must be the key group's roster without the removed participants, unchanged and \
+                 in order; change names, roles or identity keys with a roster change"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -60,7 +60,7 @@ impl<S: CeremonyStore> Hub<S> {
         by: String,
     ) -> Result<Arc<KeyCeremony>, HubError> {
         let name = proposal.key_group.clone();
-        if self.key_group(&name).is_some() {
+        if proposal.refresh.is_none() && self.key_group(&name).is_some() {
             return Err(HubError::KeyGroupExists(name));
         }
         let mut all = self.keys.all.lock().await;
@@ -83,6 +83,48 @@ impl<S: CeremonyStore> Hub<S> {
         all.insert(key.id().clone(), key.clone());
         let _ = self.keys.changes.send(key.id().clone());
         Ok(key)
+    }
+
+    /// Records `by`'s proposal of new shares of key group `name` among its
+    /// share holders but for `removed`.
+    pub async fn propose_refresh(
+        self: &Arc<Self>,
+        name: &quorate_types::KeyGroupName,
+        removed: Vec<ParticipantId>,
+        by: String,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let current = self
+            .key_group(name)
+            .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
+        let from = quorate_types::KeyGroupFile::new(
+            current.name.clone(),
+            current.threshold,
+            &current.public_key_package,
+            current.roster.clone(),
+            current.policy.clone(),
+        )
+        .map_err(|e| HubError::InvalidKeyGroup(e.to_string()))?;
+        let roster = quorate_types::Roster {
+            participants: current
+                .roster
+                .participants
+                .iter()
+                .filter(|p| !removed.contains(&p.id))
+                .cloned()
+                .collect(),
+        };
+        let proposal = KeyProposal {
+            key_group: current.name.clone(),
+            threshold: current.threshold,
+            roster,
+            policy: current.policy.clone(),
+            refresh: Some(quorate_types::key_ceremony::Refresh {
+                from,
+                version: current.version,
+                removed,
+            }),
+        };
+        self.propose_key_group(proposal, by).await
     }
 
     /// Records `caller`'s signed messages to key ceremony `id`, all or
@@ -153,30 +195,71 @@ impl<S: CeremonyStore> Hub<S> {
                 break;
             }
         }
-        let registered = key.registered().cloned();
-        if let Some(file) = &registered {
-            if self.key_group(&file.name).is_some() {
-                return Err(HubError::KeyGroupExists(file.name.clone()));
+        let registered = match key.registered() {
+            None => None,
+            Some(file) => {
+                let (entry, group) = self.registration(&key, file)?;
+                entries.push(entry);
+                Some((file.name.clone(), group))
             }
-            entries.push(Entry::KeyGroupRegistered {
-                at: self.clock.now(),
-                by: registered_by(key.id()),
-                key_group: file.clone(),
-            });
-        }
+        };
         if entries.is_empty() {
             return Ok(current.clone());
         }
         self.store.append(entries).await?;
-        if let Some(file) = registered {
-            let group = quorate_ceremonies::KeyGroup::from_file(&file)
-                .map_err(HubError::InvalidKeyGroup)?;
-            write(&self.key_groups).insert(file.name.clone(), Versions(vec![Arc::new(group)]));
+        if let Some((name, group)) = registered {
+            let mut groups = write(&self.key_groups);
+            match groups.get_mut(&name) {
+                Some(versions) if key.is_refresh() => versions.0.push(group),
+                _ => {
+                    groups.insert(name, Versions(vec![group]));
+                }
+            }
         }
         let key = Arc::new(key);
         all.insert(id.clone(), key.clone());
         let _ = self.keys.changes.send(id.clone());
         Ok(key)
+    }
+
+    /// The entry that registers what `key` made (a new key group, or the
+    /// next version of a refreshed one) and the group as it will be served.
+    fn registration(
+        &self,
+        key: &KeyCeremony,
+        file: &quorate_types::KeyGroupFile,
+    ) -> Result<(Entry, Arc<quorate_ceremonies::KeyGroup>), HubError> {
+        let at = self.clock.now();
+        let by = registered_by(key.id());
+        let Some(refresh) = &key.proposal().refresh else {
+            if self.key_group(&file.name).is_some() {
+                return Err(HubError::KeyGroupExists(file.name.clone()));
+            }
+            let group =
+                quorate_ceremonies::KeyGroup::from_file(file).map_err(HubError::InvalidKeyGroup)?;
+            let entry = Entry::KeyGroupRegistered {
+                at,
+                by,
+                key_group: file.clone(),
+            };
+            return Ok((entry, Arc::new(group)));
+        };
+        let current = self
+            .key_group(&file.name)
+            .ok_or_else(|| HubError::UnknownKeyGroup(file.name.to_string()))?;
+        if current.version != refresh.version {
+            return Err(HubError::RefreshStale(file.name.clone(), refresh.version));
+        }
+        let group = current
+            .with_refresh(file)
+            .map_err(HubError::InvalidKeyGroup)?;
+        let entry = Entry::KeyGroupRefreshed {
+            at,
+            by,
+            version: group.version,
+            key_group: file.clone(),
+        };
+        Ok((entry, Arc::new(group)))
     }
 
     pub async fn key_ceremony(&self, id: &KeyCeremonyId) -> Result<Arc<KeyCeremony>, HubError> {

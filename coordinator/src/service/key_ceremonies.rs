@@ -81,6 +81,30 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         Ok(Response::new(status(&key, None)))
     }
 
+    async fn propose_refresh(
+        &self,
+        request: Request<proto::ProposeRefreshRequest>,
+    ) -> Result<Response<proto::KeyCeremonyStatus>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        self.check(&caller, &[Role::Operator], false, "propose refreshes")
+            .await?;
+        let request = request.into_inner();
+        let name = KeyGroupName::new(&request.name)
+            .map_err(|e| Status::invalid_argument(format!("name: {e}")))?;
+        let removed = request
+            .remove
+            .iter()
+            .map(|p| proto::convert::participant("remove", p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = self
+            .hub
+            .propose_refresh(&name, removed, caller.to_string())
+            .await
+            .map_err(to_status_error)?;
+        tracing::info!(key_ceremony = %key.id(), key_group = %name, by = %caller, "refresh proposed");
+        Ok(Response::new(status(&key, None)))
+    }
+
     async fn get(
         &self,
         request: Request<proto::GetKeyCeremonyRequest>,
@@ -232,6 +256,7 @@ fn proposal(request: &proto::ProposeKeyGroupRequest) -> Result<KeyProposal, Stat
         threshold,
         roster,
         policy,
+        refresh: None,
     };
     proposal
         .check()

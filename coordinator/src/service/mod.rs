@@ -164,6 +164,7 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         | HubError::UnknownKeyGroup(_)
         | HubError::UnknownKeyCeremony(_) => Status::not_found(e.to_string()),
         HubError::KeyCeremonyOpen(..) => Status::already_exists(e.to_string()),
+        HubError::RefreshStale(..) => Status::failed_precondition(e.to_string()),
         HubError::NotYourMessage { .. } => Status::permission_denied(e.to_string()),
         HubError::Key(e) => key_error(e),
         HubError::KeyGroupExists(_) | HubError::RequestIdTaken { .. } => {

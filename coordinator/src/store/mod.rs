@@ -31,7 +31,17 @@ pub struct EventRecord {
 #[derive(Debug, Clone)]
 pub struct StoredKeyGroup {
     pub registered: KeyGroupFile,
-    pub roster_changes: Vec<Roster>,
+    /// Every later version, in order: change n made version n.
+    pub changes: Vec<KeyGroupChange>,
+}
+
+/// What made a key group's next version.
+#[derive(Debug, Clone)]
+pub enum KeyGroupChange {
+    /// An operator's roster change.
+    Roster(Roster),
+    /// A key ceremony's refresh of the shares.
+    Refreshed(Box<KeyGroupFile>),
 }
 
 /// A ceremony as recorded: its request and every event, in order.

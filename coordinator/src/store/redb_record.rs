@@ -37,8 +37,8 @@ use tokio::sync::{oneshot, watch};
 
 use super::hash_file::HashFile;
 use super::{
-    CeremonyStore, EndedCount, EventRecord, StoreError, StoredCeremony, StoredKeyCeremony,
-    StoredKeyGroup,
+    CeremonyStore, EndedCount, EventRecord, KeyGroupChange, StoreError, StoredCeremony,
+    StoredKeyCeremony, StoredKeyGroup,
 };
 use crate::poison::{lock, read, write};
 
@@ -354,22 +354,34 @@ impl CeremonyStore for RedbStore {
             .into_iter()
             .map(|i| match self.decoded(i)? {
                 Entry::KeyGroupRegistered { key_group, .. } => {
-                    let mut roster_changes = Vec::new();
+                    let mut changes = Vec::new();
                     for (version, index) in self.roster_change_indexes(&key_group.name)? {
+                        let next = changes.len() as u64 + 1;
                         match self.decoded(index)? {
                             Entry::RosterChanged {
                                 roster, version: v, ..
-                            } if v == version && v == roster_changes.len() as u64 + 1 => {
-                                roster_changes.push(roster)
+                            } if v == version && v == next => {
+                                changes.push(KeyGroupChange::Roster(roster))
+                            }
+                            Entry::KeyGroupRefreshed {
+                                key_group: refreshed,
+                                version: v,
+                                ..
+                            } if v == version && v == next => {
+                                changes.push(KeyGroupChange::Refreshed(Box::new(refreshed)))
                             }
                             other => {
-                                return Err(not_a(index, "the next roster change", &other));
+                                return Err(not_a(
+                                    index,
+                                    "the next change of the key group",
+                                    &other,
+                                ));
                             }
                         }
                     }
                     Ok(StoredKeyGroup {
                         registered: key_group,
-                        roster_changes,
+                        changes,
                     })
                 }
                 other => Err(not_a(i, "key group registration", &other)),
@@ -468,6 +480,7 @@ impl CeremonyStore for RedbStore {
             )));
         };
         let Entry::KeyCeremonyProposed { proposal: p, .. } = self.decoded(proposal)? else {
+            // (a refresh registers its group as the key group's next version)
             return Err(StoreError::Corrupt {
                 key: format!("entry {proposal}"),
                 why: "expected a key ceremony proposal".into(),
@@ -480,10 +493,13 @@ impl CeremonyStore for RedbStore {
                 .filter(|i| *i < size),
         );
         let by = quorate_ceremonies::key::rebuild::registered_by(id);
-        if let Some(registered) = self
-            .index_at(&lookup(b'k', p.key_group.as_str().as_bytes()))?
-            .filter(|i| *i < size)
-            && matches!(self.decoded(registered)?, Entry::KeyGroupRegistered { by: b, .. } if b == by)
+        let registration = match &p.refresh {
+            None => lookup(b'k', p.key_group.as_str().as_bytes()),
+            Some(r) => index::numbered(b'v', p.key_group.as_str(), r.version + 1),
+        };
+        if let Some(registered) = self.index_at(&registration)?.filter(|i| *i < size)
+            && matches!(self.decoded(registered)?,
+                Entry::KeyGroupRegistered { by: b, .. } | Entry::KeyGroupRefreshed { by: b, .. } if b == by)
         {
             out.push(registered);
         }

@@ -83,6 +83,12 @@ pub(super) fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
                 format!("roster change {version} of key group {key_group}"),
             )
         }
+        Entry::KeyGroupRefreshed {
+            key_group, version, ..
+        } => (
+            numbered(b'v', key_group.name.as_str(), *version),
+            format!("change {version} of key group {}", key_group.name),
+        ),
         Entry::KeyGroupRegistered { key_group, .. } => (
             lookup(b'k', key_group.name.as_str().as_bytes()),
             format!("key group {}", key_group.name),
