@@ -1,6 +1,6 @@
-//! Key groups made by DKG, from the operator's side: propose one and
-//! follow its key ceremony until the agents have registered it or it has
-//! failed. The agents do the rest (`quorate-participant join`); no key
+//! Key groups made by DKG, from the operator's side: propose one (or a
+//! refresh of one's shares) and follow its key ceremony until the agents
+//! have registered it or it has failed. The agents do the rest (`quorate-participant join`); no key
 //! material passes through here or through the coordinator.
 
 use quorate_types::{KeyGroupFile, Policy, Roster};
@@ -22,6 +22,23 @@ pub async fn propose(
             threshold: threshold.into(),
             roster: proto::KeyGroup::from_roster(roster),
             policy_toml: policy.to_toml(),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner())
+}
+
+/// Proposes new shares of key group `name` among its share holders but for
+/// `remove`.
+pub async fn propose_refresh(
+    client: &mut KeyCeremonies,
+    name: &str,
+    remove: &[String],
+) -> anyhow::Result<proto::KeyCeremonyStatus> {
+    Ok(client
+        .propose_refresh(proto::ProposeRefreshRequest {
+            name: name.to_string(),
+            remove: remove.to_vec(),
         })
         .await
         .map_err(status_error)?

@@ -12,7 +12,7 @@ use quorate_coordinator::store::Opener;
 use quorate_coordinator::{Config, RunningCoordinator};
 use quorate_participant::{AgentConfig, RunningAgent};
 use quorate_types::KeyGroupFile;
-use quorate_types::{KeyGroupName, ParticipantId, Policy, Roster};
+use quorate_types::{KeyCeremonyId, KeyGroupName, ParticipantId, Policy, Roster};
 use quorate_wire as proto;
 
 use crate::client::{Clients, Target};
@@ -265,6 +265,37 @@ impl LocalDeployment {
             auto_approve: false,
         };
         dkg::new_agent(&made, id)
+    }
+
+    /// Refreshes the key group's shares by a key ceremony, removing
+    /// `remove`: every agent is stopped, those who stay take part and are
+    /// started again with their new shares; the removed stay stopped (their
+    /// configuration, and old share, are kept). Returns the key ceremony.
+    pub async fn refresh(&mut self, remove: &[ParticipantId]) -> anyhow::Result<KeyCeremonyId> {
+        let ids: Vec<_> = self.agents.keys().cloned().collect();
+        for id in &ids {
+            self.stop_agent(id).await;
+        }
+        let mut operator = self.clients(OPERATOR).await?.key_ceremonies;
+        let removed: Vec<String> = remove.iter().map(|p| p.to_string()).collect();
+        let proposed =
+            crate::key_group::propose_refresh(&mut operator, self.group.name.as_str(), &removed)
+                .await?;
+        let staying: Vec<_> = self
+            .group
+            .roster
+            .ids()
+            .filter(|p| !remove.contains(p))
+            .cloned()
+            .collect();
+        let configs = staying
+            .iter()
+            .filter_map(|p| self.agent_configs.get(p).cloned());
+        self.group = dkg::take_part(&mut operator, &proposed.id, configs).await?;
+        for id in &staying {
+            self.start_agent(id).await?;
+        }
+        Ok(KeyCeremonyId::new(&proposed.id)?)
     }
 
     /// Where the running coordinator serves `/metrics`.

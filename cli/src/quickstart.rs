@@ -55,25 +55,96 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         dir.join("agents").join("<id>").display()
     ));
 
-    let result = ceremony(dir, &deployment, &roster, &step).await;
+    let mut deployment = deployment;
+    let result = async {
+        let id = ceremony(dir, &deployment, &roster, &step).await?;
+        refresh(dir, &mut deployment, &step).await?;
+        Ok::<_, anyhow::Error>(id)
+    }
+    .await;
     deployment.stop().await?;
     let id = result?;
     step("stopped the coordinator and the agents");
     audit(dir, &id, &step)?;
     println!();
-    println!("A consumer checks the release manifest with stock openssl:");
-    println!(
-        "  openssl pkeyutl -verify -pubin -inkey {} -rawin -in {} -sigfile {}",
-        dir.join("group.pub.pem").display(),
-        dir.join("SHA256SUMS").display(),
-        dir.join("SHA256SUMS.sig").display()
-    );
+    for (intro, sig) in [
+        (
+            "A consumer checks the release manifest with stock openssl:",
+            "SHA256SUMS.sig",
+        ),
+        (
+            "and the signature made after bob was removed, under the same key:",
+            "SHA256SUMS.refreshed.sig",
+        ),
+    ] {
+        println!("{intro}");
+        println!(
+            "  openssl pkeyutl -verify -pubin -inkey {} -rawin -in {} -sigfile {}",
+            dir.join("group.pub.pem").display(),
+            dir.join("SHA256SUMS").display(),
+            dir.join(sig).display()
+        );
+    }
     println!("An auditor replays the ceremony offline, with only the log's key:");
     println!(
         "  quorate audit replay {} --log-key {}",
         dir.join("ceremony.transcript").display(),
         dir.join("log.vkey").display()
     );
+    Ok(())
+}
+
+/// bob leaves: the others refresh their shares without him, and sign the
+/// manifest again under the same group key.
+async fn refresh(
+    dir: &Path,
+    deployment: &mut LocalDeployment,
+    step: &impl Fn(&str),
+) -> anyhow::Result<()> {
+    let bob = ParticipantId::new("bob")?;
+    let key = deployment.refresh(std::slice::from_ref(&bob)).await?;
+    step(&format!(
+        "bob left: alice, carol, dave and erin refreshed their shares without him (key ceremony {key}); \
+         his old share no longer combines with theirs, and the group key is unchanged ({}…)",
+        &deployment.group.group_key[..16]
+    ));
+    let mut auditor = deployment.clients(AUDITOR).await?;
+    let transcript = crate::audit::export_key(&mut auditor.audit, &key).await?;
+    std::fs::write(
+        dir.join("refresh.transcript"),
+        serde_json::to_vec_pretty(&transcript)?,
+    )?;
+    let manifest = std::fs::read(dir.join("SHA256SUMS"))?;
+    let mut clients = deployment.clients(REQUESTER).await?;
+    let id = clients
+        .ceremonies
+        .create(proto::CreateCeremonyRequest {
+            key_group: "quickstart".into(),
+            message: manifest,
+            label: "SHA256SUMS".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .id;
+    for approver in ["alice", "carol", "erin"] {
+        deployment
+            .approve(&ParticipantId::new(approver)?, &id, STEP_TIMEOUT)
+            .await?;
+    }
+    let status = deployment.wait_finished(&id, STEP_TIMEOUT).await?;
+    if status.state() != CeremonyState::Signed {
+        anyhow::bail!(
+            "ceremony {id} ended {:?}: {}",
+            status.state(),
+            status.summary
+        );
+    }
+    std::fs::write(dir.join("SHA256SUMS.refreshed.sig"), &status.signature)?;
+    step(&format!(
+        "alice, carol and erin approved ceremony {id} with their new shares: wrote SHA256SUMS.refreshed.sig \
+         and refresh.transcript"
+    ));
     Ok(())
 }
 
@@ -87,6 +158,14 @@ fn audit(dir: &Path, id: &str, step: &impl Fn(&str)) -> anyhow::Result<()> {
         key.joined.len(),
         key.verifying_shares,
         key.outcome
+    ));
+    let refresh = crate::audit::replay_key_file(&dir.join("refresh.transcript"), &log)?;
+    if refresh.group_key != key.group_key {
+        anyhow::bail!("the refresh registered another group key");
+    }
+    step(&format!(
+        "replayed refresh.transcript offline: the same group key, {} new verifying shares ({})",
+        refresh.verifying_shares, refresh.outcome
     ));
     let report = crate::audit::replay_file(&dir.join("ceremony.transcript"), &log)?;
     if let Some(first) = report.first_finding() {

@@ -187,17 +187,25 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
     for file in ["group.pub.pem", "SHA256SUMS", "SHA256SUMS.sig"] {
         assert!(demo.join(file).exists(), "{file} missing");
     }
-    let verify = std::process::Command::new("openssl")
-        .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
-        .arg(demo.join("group.pub.pem"))
-        .arg("-rawin")
-        .arg("-in")
-        .arg(demo.join("SHA256SUMS"))
-        .arg("-sigfile")
-        .arg(demo.join("SHA256SUMS.sig"))
-        .output()
-        .unwrap();
-    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    // Both signatures verify under the same group key: the first, and the
+    // one made after bob left and the others refreshed their shares.
+    for sig in ["SHA256SUMS.sig", "SHA256SUMS.refreshed.sig"] {
+        let verify = std::process::Command::new("openssl")
+            .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+            .arg(demo.join("group.pub.pem"))
+            .arg("-rawin")
+            .arg("-in")
+            .arg(demo.join("SHA256SUMS"))
+            .arg("-sigfile")
+            .arg(demo.join(sig))
+            .output()
+            .unwrap();
+        assert!(verify.status.success(), "{sig}: {}", text(&verify.stdout));
+    }
+    assert_ne!(
+        std::fs::read(demo.join("SHA256SUMS.sig")).unwrap(),
+        std::fs::read(demo.join("SHA256SUMS.refreshed.sig")).unwrap()
+    );
 
     // The auditor's files, and the replay the quickstart ends with, again
     // by hand: it passes, and fails on a transcript changed by one byte.
@@ -272,6 +280,11 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
         pem.contains(&base64_of_spki(&group_key)),
         "{pem} does not hold {key}"
     );
+    let refresh = replay(&demo.join("refresh.transcript"), true);
+    assert!(refresh.status.success(), "{}", text(&refresh.stderr));
+    let refresh: serde_json::Value = serde_json::from_slice(&refresh.stdout).unwrap();
+    assert_eq!(refresh["verifying_shares"], 4);
+    assert_eq!(refresh["group_key"], key["group_key"]);
     let original = std::fs::read_to_string(demo.join("key-ceremony.transcript")).unwrap();
     let cut = original.replacen(r#"\"seq\":2,"#, r#"\"seq\":3,"#, 1);
     assert_ne!(cut, original);

@@ -266,8 +266,11 @@ async fn run(
                 confirm,
             } => {
                 let name = config_group(&status)?;
+                if files.share.exists() {
+                    std::fs::remove_file(&files.share)?;
+                }
                 KeyShareFile::new(name, config.id.clone(), &key_package)?.save(
-                    &config.key_share,
+                    &files.share,
                     passphrase,
                     kdf,
                 )?;

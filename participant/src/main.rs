@@ -46,10 +46,13 @@ enum Command {
         #[arg(long, value_name = "N")]
         passphrase_fd: Option<u32>,
     },
-    /// Join the key group an operator proposed (`quorate key-group
-    /// create`): review the proposal, then make the group by DKG with the
-    /// other agents. Writes the sealed share and the key group's file that
-    /// agent.toml names; `run` signs with them afterwards.
+    /// Join the key ceremony an operator proposed: a new key group
+    /// (`quorate key-group create`), made by DKG with the other agents, or
+    /// a refresh of your group's shares (`quorate key-group refresh`).
+    /// Review the proposal, then take part. Writes the sealed share and the
+    /// key group's file that agent.toml names (a refresh replaces them);
+    /// `run` signs with them afterwards. Stop the agent before a refresh
+    /// and start it again after.
     Join {
         /// The key ceremony to join, when several name this agent.
         #[arg(long)]

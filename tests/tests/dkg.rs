@@ -425,3 +425,118 @@ fn find_secret(seen: &[Vec<u8>], targets: &[[u8; 32]]) -> Option<Vec<u8>> {
     }
     None
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refresh_removing_bob_keeps_the_key_and_leaves_his_share_useless() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy_dkg(dir.path()).await;
+    let group_key = d.group.group_key.clone();
+    let before = d.group.public_key_package().unwrap();
+    let bob_old = key_package(&d, "bob");
+
+    let key_id = d.refresh(&[pid("bob")]).await.unwrap();
+    assert_eq!(d.group.group_key, group_key);
+    assert!(d.group.roster.get(&pid("bob")).is_none());
+    assert_eq!(d.group.roster.len(), 4);
+    for p in ["alice", "carol", "dave", "erin"] {
+        let config = &d.agent_configs[&pid(p)];
+        let group: quorate_types::KeyGroupFile =
+            serde_json::from_slice(&std::fs::read(&config.key_group).unwrap()).unwrap();
+        assert_eq!(group, d.group, "{p}'s group file");
+    }
+
+    // The new shares sign under the same group key.
+    let id = request(&d, MANIFEST).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    let s = d.wait_finished(&id, T).await.unwrap();
+    verify(&d, &s);
+    // bob is no participant any more: the coordinator refuses him.
+    let refused = raw_signer(&d, "bob")
+        .await
+        .approve(proto::ApproveRequest {
+            ceremony: id.clone(),
+            statement: approval(&d, "bob", &id),
+            commitments: Vec::new(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused.code(),
+            Code::Unauthenticated | Code::PermissionDenied
+        ),
+        "{refused:?}"
+    );
+    // bob's old share with two new ones makes neither the group secret nor
+    // a signature under the group key.
+    let mixed = [key_package(&d, "alice"), key_package(&d, "carol"), bob_old];
+    let secret = frost_ed25519::keys::reconstruct(&mixed).unwrap();
+    assert_ne!(
+        frost_ed25519::VerifyingKey::from(&secret),
+        *before.verifying_key()
+    );
+    assert!(frost_sign(&mixed, &before, MANIFEST.as_bytes()).is_err());
+
+    // The refresh and the ceremony after it replay offline.
+    let replayed = replay_key(&d, &key_transcript(&d, key_id.as_str()).await).unwrap();
+    assert_eq!(replayed.outcome, "registered");
+    assert_eq!(replayed.group_key.as_deref(), Some(group_key.as_str()));
+    assert_eq!(replayed.verifying_shares, 4);
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    let transcript =
+        quorate::audit::export(&mut audit, &quorate_types::CeremonyId::new(&id).unwrap())
+            .await
+            .unwrap();
+    let log = quorate_tlog::LogVerifier::parse(&d.log_verifier_key).unwrap();
+    let report = quorate_ceremonies::replay::replay(&transcript, &log);
+    assert!(report.first_finding().is_none(), "{report}");
+
+    // A restarted coordinator serves the refreshed group.
+    d.stop_coordinator().await.unwrap();
+    d.start_coordinator().await.unwrap();
+    let served = d
+        .clients(OPERATOR)
+        .await
+        .unwrap()
+        .key_groups
+        .get(proto::GetKeyGroupRequest {
+            name: "release".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(served.roster.len(), 4);
+    assert_eq!(
+        quorate_types::KeyGroupFile::try_from(&served)
+            .unwrap()
+            .group_key,
+        group_key
+    );
+    d.stop().await.unwrap();
+}
+
+/// A FROST signature by these key packages, aggregated under `package`.
+fn frost_sign(
+    signers: &[frost_ed25519::keys::KeyPackage],
+    package: &frost_ed25519::keys::PublicKeyPackage,
+    message: &[u8],
+) -> Result<frost_ed25519::Signature, frost_ed25519::Error> {
+    let mut nonces = std::collections::BTreeMap::new();
+    let mut commitments = std::collections::BTreeMap::new();
+    for kp in signers {
+        let (n, c) = frost_ed25519::round1::commit(kp.signing_share(), &mut OsRng);
+        nonces.insert(*kp.identifier(), n);
+        commitments.insert(*kp.identifier(), c);
+    }
+    let signing = frost_ed25519::SigningPackage::new(commitments, message);
+    let mut shares = std::collections::BTreeMap::new();
+    for kp in signers {
+        shares.insert(
+            *kp.identifier(),
+            frost_ed25519::round2::sign(&signing, &nonces[kp.identifier()], kp)?,
+        );
+    }
+    frost_ed25519::aggregate(&signing, &shares, package)
+}

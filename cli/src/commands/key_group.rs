@@ -18,6 +18,22 @@ pub enum Command {
     /// registered group's public file (group.json). The threshold can never
     /// change for this group key: a new threshold needs a new key group.
     Create(CreateArgs),
+    /// Propose new shares of a key group's key among its share holders,
+    /// removing those named with --remove (an approver who leaves): once
+    /// refreshed, a removed share no longer combines with anyone's. The
+    /// group key, and so every consumer's trust, stays; the threshold
+    /// cannot change. Each remaining approver runs `quorate-participant
+    /// join` with its agent stopped, then starts it again. Writes the new
+    /// group.json.
+    Refresh {
+        #[arg(long)]
+        name: String,
+        /// A share holder to remove; repeat for several.
+        #[arg(long)]
+        remove: Vec<String>,
+        #[arg(long, default_value = "group.json")]
+        out: PathBuf,
+    },
     /// Show where a key ceremony stands.
     Status { id: String },
     /// Call off a key ceremony that has not ended (operator).
@@ -68,14 +84,7 @@ pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
                 "key ceremony {} proposed; each approver now runs `quorate-participant join`",
                 proposed.id
             );
-            let mut last = String::new();
-            let group = quorate::key_group::follow(client, &proposed.id, |s| {
-                if s.summary != last {
-                    println!("  {}", s.summary);
-                    last = s.summary.clone();
-                }
-            })
-            .await?;
+            let group = follow(client, &proposed.id).await?;
             group.save(&args.out)?;
             println!(
                 "key group {} registered: {} of {}, group key {}; wrote {}",
@@ -84,6 +93,29 @@ pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
                 group.roster.len(),
                 group.group_key,
                 args.out.display()
+            );
+        }
+        Command::Refresh { name, remove, out } => {
+            let proposed = quorate::key_group::propose_refresh(client, &name, &remove).await?;
+            println!(
+                "key ceremony {} proposed: new shares of {name}{}; each remaining approver now \
+                 runs `quorate-participant join`",
+                proposed.id,
+                if remove.is_empty() {
+                    String::new()
+                } else {
+                    format!(" without {}", remove.join(", "))
+                }
+            );
+            let group = follow(client, &proposed.id).await?;
+            group.save(&out)?;
+            println!(
+                "key group {} refreshed: {} of {}, group key {} (unchanged); wrote {}",
+                group.name,
+                group.threshold,
+                group.roster.len(),
+                group.group_key,
+                out.display()
             );
         }
         Command::Status { id } => {
@@ -115,4 +147,19 @@ pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Follows a key ceremony to its end, printing each new summary.
+async fn follow(
+    client: &mut quorate::client::KeyCeremonies,
+    id: &str,
+) -> anyhow::Result<quorate_types::KeyGroupFile> {
+    let mut last = String::new();
+    quorate::key_group::follow(client, id, |s| {
+        if s.summary != last {
+            println!("  {}", s.summary);
+            last = s.summary.clone();
+        }
+    })
+    .await
 }

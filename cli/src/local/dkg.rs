@@ -77,11 +77,21 @@ pub(super) async fn make(
     let mut operator = Clients::connect(operator).await?.key_ceremonies;
     let proposed =
         crate::key_group::propose(&mut operator, name, threshold, roster, policy).await?;
+    let registered = take_part(&mut operator, &proposed.id, configs.values().cloned()).await;
+    Ok((registered?, KeyCeremonyId::new(&proposed.id)?))
+}
+
+/// Has each of `configs` take part in key ceremony `id` (their agents
+/// stopped), follows it as `operator`, and returns the group registered,
+/// once every agent has written it.
+pub(super) async fn take_part(
+    operator: &mut crate::client::KeyCeremonies,
+    id: &str,
+    configs: impl Iterator<Item = AgentConfig>,
+) -> anyhow::Result<KeyGroupFile> {
     let joins: Vec<_> = configs
-        .values()
         .map(|config| {
-            let config = config.clone();
-            let id = KeyCeremonyId::new(&proposed.id);
+            let id = KeyCeremonyId::new(id);
             tokio::spawn(async move {
                 quorate_participant::join::join(
                     config,
@@ -93,7 +103,7 @@ pub(super) async fn make(
             })
         })
         .collect();
-    let registered = crate::key_group::follow(&mut operator, &proposed.id, |_| {}).await;
+    let registered = crate::key_group::follow(operator, id, |_| {}).await;
     for join in joins {
         match join.await?? {
             Joined::Registered(group) if registered.as_ref().is_ok_and(|r| r == &group) => {}
@@ -101,5 +111,5 @@ pub(super) async fn make(
             Joined::Declined => anyhow::bail!("an agent declined"),
         }
     }
-    Ok((registered?, KeyCeremonyId::new(&proposed.id)?))
+    registered
 }
