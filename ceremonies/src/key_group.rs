@@ -82,9 +82,9 @@ impl KeyGroup {
         })
     }
 
-    /// The next version of the key group, as a refresh recorded it: new
-    /// verifying shares and the roster without those it removed, under the
-    /// same name, group key and threshold.
+    /// The next version of the key group, as a key ceremony recorded it (a
+    /// refresh, repair or enrolment): new verifying shares and roster, under
+    /// the same name, group key and threshold.
     pub fn with_refresh(&self, file: &KeyGroupFile) -> Result<Self, String> {
         let refreshed = Self::from_file(file)?;
         if refreshed.name != self.name

@@ -45,6 +45,31 @@ pub async fn propose_refresh(
         .into_inner())
 }
 
+/// Proposes that `helpers` rebuild `participant`'s share of key group
+/// `name` (or, with `enrol`, make one for them as a new participant).
+pub async fn propose_repair(
+    client: &mut KeyCeremonies,
+    name: &str,
+    participant: &quorate_types::RosterEntry,
+    helpers: &[String],
+    enrol: bool,
+) -> anyhow::Result<proto::KeyCeremonyStatus> {
+    let entry = proto::KeyGroup::from_roster(&Roster {
+        participants: vec![participant.clone()],
+    })
+    .pop();
+    Ok(client
+        .propose_repair(proto::ProposeRepairRequest {
+            name: name.to_string(),
+            participant: entry,
+            helpers: helpers.to_vec(),
+            enrol,
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner())
+}
+
 /// Follows key ceremony `id` until it ends, calling `progress` with each
 /// status; the registered key group, or why it failed.
 pub async fn follow(

@@ -298,6 +298,92 @@ impl LocalDeployment {
         Ok(KeyCeremonyId::new(&proposed.id)?)
     }
 
+    /// `who` lost their share (its file is deleted here): `helpers` rebuild
+    /// it by a key ceremony. Their agents and `who`'s are stopped while it
+    /// runs and started again after. Returns the key ceremony.
+    pub async fn repair(
+        &mut self,
+        who: &ParticipantId,
+        helpers: &[ParticipantId],
+    ) -> anyhow::Result<KeyCeremonyId> {
+        let entry = self
+            .group
+            .roster
+            .get(who)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{who} holds no share"))?;
+        if let Some(share) = self.agent_configs.get(who).map(|c| c.key_share.clone()) {
+            self.stop_agent(who).await;
+            std::fs::remove_file(share)?;
+        }
+        self.rebuild(entry, helpers, false).await
+    }
+
+    /// Enrols `who` (a new agent, with a fresh identity key, in role
+    /// `role`) under the same group key: `helpers` make their share.
+    pub async fn enrol(
+        &mut self,
+        who: &ParticipantId,
+        role: &str,
+        helpers: &[ParticipantId],
+    ) -> anyhow::Result<KeyCeremonyId> {
+        let (config, identity) = self.new_agent(who)?;
+        self.agent_configs.insert(who.clone(), config);
+        let entry = quorate_types::RosterEntry {
+            id: who.clone(),
+            name: who.to_string(),
+            role: role.to_string(),
+            coordinator: None,
+            identity: Some(identity),
+        };
+        self.rebuild(entry, helpers, true).await
+    }
+
+    async fn rebuild(
+        &mut self,
+        entry: quorate_types::RosterEntry,
+        helpers: &[ParticipantId],
+        enrol: bool,
+    ) -> anyhow::Result<KeyCeremonyId> {
+        for id in helpers {
+            self.stop_agent(id).await;
+        }
+        let mut operator = self.clients(OPERATOR).await?.key_ceremonies;
+        let names: Vec<String> = helpers.iter().map(|h| h.to_string()).collect();
+        let proposed = crate::key_group::propose_repair(
+            &mut operator,
+            self.group.name.as_str(),
+            &entry,
+            &names,
+            enrol,
+        )
+        .await?;
+        let parties: Vec<_> = helpers.iter().chain([&entry.id]).cloned().collect();
+        let configs = parties
+            .iter()
+            .filter_map(|p| self.agent_configs.get(p).cloned());
+        self.group = dkg::take_part(&mut operator, &proposed.id, configs).await?;
+        // The operator hands the new group.json to the agents that took no
+        // part: each checks signing sets against its own copy.
+        let others: Vec<_> = self
+            .agents
+            .keys()
+            .filter(|p| !parties.contains(p))
+            .cloned()
+            .collect();
+        for id in others {
+            self.stop_agent(&id).await;
+            if let Some(config) = self.agent_configs.get(&id) {
+                quorate_secrets::GroupFileIo::save(&self.group, &config.key_group)?;
+            }
+            self.start_agent(&id).await?;
+        }
+        for id in &parties {
+            self.start_agent(id).await?;
+        }
+        Ok(KeyCeremonyId::new(&proposed.id)?)
+    }
+
     /// Where the running coordinator serves `/metrics`.
     pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
         self.coordinator.as_ref().and_then(|c| c.metrics_addr)

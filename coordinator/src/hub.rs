@@ -55,8 +55,8 @@ pub enum HubError {
     #[error("key group {0} is being made by key ceremony {1} already; cancel it first")]
     KeyCeremonyOpen(KeyGroupName, quorate_types::KeyCeremonyId),
     #[error(
-        "key group {0} changed since version {1}, which the refresh started from; \
-         cancel the refresh and propose it again"
+        "key group {0} changed since version {1}, which the key ceremony started from; \
+         cancel it and propose it again"
     )]
     RefreshStale(KeyGroupName, u64),
     #[error("{caller} may post only its own key messages; this one is signed as {signer}")]

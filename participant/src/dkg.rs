@@ -359,25 +359,56 @@ impl Dkg {
     }
 
     fn signed(&self, step: KeyStep, identity: &IdentityKey) -> SignedKeyMessage {
-        KeyMessage {
-            ceremony: self.ceremony.clone(),
-            participant: self.me.clone(),
-            step,
-        }
-        .sign(identity)
+        sign_step(&self.ceremony, step, identity)
     }
 
     fn check_signed(&self, message: &SignedKeyMessage) -> Result<(), DkgError> {
-        let sender = &message.message.participant;
-        let key = self
-            .proposal
-            .identity_of(sender)
-            .ok_or_else(|| DkgError::NoIdentity(sender.clone()))?;
-        if message.message.ceremony != self.ceremony || !message.verify(&key) {
-            return Err(DkgError::Forged {
-                participant: sender.clone(),
-            });
-        }
-        Ok(())
+        check_relayed(&self.proposal, &self.ceremony, message)
     }
+}
+
+/// This agent's `step` in `ceremony`, signed.
+pub(crate) fn sign_step(
+    ceremony: &KeyCeremonyId,
+    step: KeyStep,
+    identity: &IdentityKey,
+) -> SignedKeyMessage {
+    KeyMessage {
+        ceremony: ceremony.clone(),
+        participant: identity.participant().clone(),
+        step,
+    }
+    .sign(identity)
+}
+
+/// Checks a relayed message is for `ceremony` and signed by its sender's
+/// identity key in `proposal`, whatever the coordinator says.
+pub(crate) fn check_relayed(
+    proposal: &KeyProposal,
+    ceremony: &KeyCeremonyId,
+    message: &SignedKeyMessage,
+) -> Result<(), DkgError> {
+    let sender = &message.message.participant;
+    let key = proposal
+        .identity_of(sender)
+        .ok_or_else(|| DkgError::NoIdentity(sender.clone()))?;
+    if &message.message.ceremony != ceremony || !message.verify(&key) {
+        return Err(DkgError::Forged {
+            participant: sender.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The session keys the participants announced when they joined.
+pub(crate) fn session_keys(relayed: &[SignedKeyMessage]) -> BTreeMap<ParticipantId, Vec<u8>> {
+    relayed
+        .iter()
+        .filter_map(|m| match &m.message.step {
+            KeyStep::Join { encryption_key, .. } => {
+                Some((m.message.participant.clone(), encryption_key.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -28,6 +28,7 @@ use tonic::transport::Channel;
 
 use crate::AgentConfig;
 use crate::dkg::{Dkg, Next};
+use crate::repair::Repairing;
 
 type Client = KeyCeremoniesClient<InterceptedService<Channel, Identify>>;
 
@@ -48,6 +49,37 @@ impl Proposed {
     /// What the approver is asked to agree to, in a few lines.
     pub fn describe(&self) -> String {
         let p = &self.proposal;
+        if let Some(repair) = &p.repair {
+            let what = if repair.is_enrolment() {
+                "enrol a new participant, who gets a share"
+            } else {
+                "rebuild the lost share of"
+            };
+            let who = &repair.participant;
+            return format!(
+                "key ceremony {}: {} proposes that {} {what} {} ({}, {}) of key group {} \
+                 (version {}), group key {} and threshold {} unchanged\n\
+                 identity key of {}: {}\nproposal sha256: {}\n",
+                self.ceremony,
+                self.proposed_by,
+                repair
+                    .helpers
+                    .iter()
+                    .map(|h| h.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                who.id,
+                who.name,
+                who.role,
+                p.key_group,
+                repair.version,
+                repair.from.group_key,
+                p.threshold,
+                who.id,
+                who.identity.map(|i| i.to_string()).unwrap_or_default(),
+                p.digest()
+            );
+        }
         if let Some(refresh) = &p.refresh {
             let removed: Vec<_> = refresh.removed.iter().map(|r| r.as_str()).collect();
             return format!(
@@ -126,28 +158,58 @@ pub async fn join(
     if proposed.proposal.digest().0.as_slice() != status.proposal_sha256.as_slice() {
         anyhow::bail!("the coordinator's proposal digest does not match its proposal; refusing");
     }
-    let old = held(&config, &proposed.proposal, &passphrase)?;
+    let part = part_of(&config, &proposed.proposal)?;
+    let old = held(&config, &proposed.proposal, part, &passphrase)?;
     let id = proposed.ceremony.clone();
-    let (mut dkg, first) = match decide(&proposed) {
+    let proposal = proposed.proposal.clone();
+    let held_ref = old.as_ref().map(|(share, group)| (share.clone(), group));
+    let (mut side, first) = match decide(&proposed) {
         Answer::Decline(reason) => {
-            let decline = Dkg::decline(id.clone(), &proposed.proposal, reason, &identity);
+            let decline = Dkg::decline(id.clone(), &proposal, reason, &identity);
             post(&mut client, &id, vec![decline]).await?;
             return Ok(Joined::Declined);
         }
-        Answer::Join => Dkg::join(
-            id.clone(),
-            proposed.proposal.clone(),
-            &identity,
-            old.as_ref().map(|(share, group)| (share.clone(), group)),
-            &mut OsRng,
-        )?,
+        Answer::Join if proposal.repair.is_some() => {
+            let (r, first) = Repairing::join(
+                id.clone(),
+                proposal.clone(),
+                &identity,
+                held_ref,
+                &mut OsRng,
+            )?;
+            (Side::Repair(r), first)
+        }
+        Answer::Join => {
+            let (d, first) = Dkg::join(
+                id.clone(),
+                proposal.clone(),
+                &identity,
+                held_ref,
+                &mut OsRng,
+            )?;
+            (Side::Dkg(d), first)
+        }
     };
     post(&mut client, &id, vec![first]).await?;
-    let files = Files::of(&config, old.is_some());
-    let mut saved = None;
+    let files = Files::of(&config, part);
+    // A helper of a repair gets no share, but knows the group to expect.
+    let mut saved = match (part, &proposal.repair) {
+        (Part::Helper, Some(repair)) => {
+            let old = repair
+                .from
+                .public_key_package()
+                .map_err(anyhow::Error::msg)?;
+            Some(quorate_ceremonies::key::dkg::after_repair(
+                &old,
+                &repair.participant.id,
+            )?)
+        }
+        _ => None,
+    };
     let result = run(
         &mut client,
-        &mut dkg,
+        &id,
+        &mut side,
         &identity,
         &config,
         &files,
@@ -156,26 +218,85 @@ pub async fn join(
         &mut saved,
     )
     .await;
-    if !matches!(result, Ok(Joined::Registered(_))) && saved.is_some() {
+    if !matches!(result, Ok(Joined::Registered(_)))
+        && let Some(share) = &files.share
+        && share.exists()
+        && part != Part::Helper
+    {
         // A share of a group that was never registered signs nothing.
-        let _ = std::fs::remove_file(&files.share);
+        let _ = std::fs::remove_file(share);
     }
     result
 }
 
-/// For a refresh, this agent's share and its own copy of the key group;
-/// for a new group, nothing (and no files where the new ones go).
+/// This agent's side of the key ceremony under way (one per process).
+#[allow(clippy::large_enum_variant)]
+pub enum Side {
+    Dkg(Dkg),
+    Repair(Repairing),
+}
+
+impl Side {
+    /// What to send next (see [`Dkg::advance`], [`Repairing::advance`]).
+    pub fn advance(
+        &mut self,
+        phase: KeyPhase,
+        relayed: &[SignedKeyMessage],
+        identity: &IdentityKey,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<Next, crate::dkg::DkgError> {
+        match self {
+            Side::Dkg(d) => d.advance(phase, relayed, identity, rng),
+            Side::Repair(r) => r.advance(phase, relayed, identity, rng),
+        }
+    }
+}
+
+/// What this agent does in a key ceremony, by what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Gets a share where it had none: a new group's DKG, or the
+    /// participant of a repair or enrolment.
+    New,
+    /// Replaces its share: a refresh.
+    Refresh,
+    /// Helps rebuild someone else's share, and keeps its own.
+    Helper,
+}
+
+fn part_of(config: &AgentConfig, proposal: &KeyProposal) -> anyhow::Result<Part> {
+    Ok(match (&proposal.refresh, &proposal.repair) {
+        (Some(_), _) => Part::Refresh,
+        (None, Some(repair)) if repair.participant.id == config.id => Part::New,
+        (None, Some(repair)) if repair.helpers.contains(&config.id) => Part::Helper,
+        (None, Some(_)) => anyhow::bail!(
+            "{} is neither the participant of this repair nor one of its helpers",
+            config.id
+        ),
+        (None, None) => Part::New,
+    })
+}
+
+/// For a refresh or to help a repair, this agent's share and its own
+/// copy of the key group; for a new share, nothing (and no share file
+/// where the new one goes).
 fn held(
     config: &AgentConfig,
     proposal: &KeyProposal,
+    part: Part,
     passphrase: &quorate_secrets::Passphrase,
 ) -> anyhow::Result<Option<(frost_ed25519::keys::KeyPackage, KeyGroupFile)>> {
-    if proposal.refresh.is_none() {
-        for path in [&config.key_share, &config.key_group] {
+    if part == Part::New {
+        let mut paths = vec![&config.key_share];
+        if proposal.repair.is_none() {
+            paths.push(&config.key_group);
+        }
+        for path in paths {
             if path.exists() {
                 anyhow::bail!(
                     "{} exists: this agent holds a key group already; give it a new agent.toml \
-                     (another key_share and key_group path) to join another",
+                     (another key_share and key_group path) to join another, or move a damaged \
+                     share away before its repair",
                     path.display()
                 );
             }
@@ -186,7 +307,7 @@ fn held(
     let group = KeyGroupFile::load(&config.key_group)?;
     if share.key_group != proposal.key_group || group.name != proposal.key_group {
         anyhow::bail!(
-            "the refresh is of key group {}, but this agent holds a share of {}",
+            "the key ceremony is for key group {}, but this agent holds a share of {}",
             proposal.key_group,
             share.key_group
         );
@@ -197,26 +318,31 @@ fn held(
 
 /// Where the new share goes while the ceremony runs, and where it ends.
 struct Files {
-    /// Sealed before this agent confirms.
-    share: std::path::PathBuf,
+    /// Sealed before this agent confirms; none for a repair's helper.
+    share: Option<std::path::PathBuf>,
     /// Replaced by `share` once the group is registered (a refresh).
     replaces: Option<std::path::PathBuf>,
 }
 
 impl Files {
-    fn of(config: &AgentConfig, refresh: bool) -> Self {
-        if refresh {
-            let mut pending = config.key_share.clone().into_os_string();
-            pending.push(".refreshed");
-            Self {
-                share: pending.into(),
-                replaces: Some(config.key_share.clone()),
+    fn of(config: &AgentConfig, part: Part) -> Self {
+        match part {
+            Part::Refresh => {
+                let mut pending = config.key_share.clone().into_os_string();
+                pending.push(".refreshed");
+                Self {
+                    share: Some(pending.into()),
+                    replaces: Some(config.key_share.clone()),
+                }
             }
-        } else {
-            Self {
-                share: config.key_share.clone(),
+            Part::New => Self {
+                share: Some(config.key_share.clone()),
                 replaces: None,
-            }
+            },
+            Part::Helper => Self {
+                share: None,
+                replaces: None,
+            },
         }
     }
 }
@@ -224,7 +350,8 @@ impl Files {
 #[allow(clippy::too_many_arguments)]
 async fn run(
     client: &mut Client,
-    dkg: &mut Dkg,
+    id: &KeyCeremonyId,
+    side: &mut Side,
     identity: &IdentityKey,
     config: &AgentConfig,
     files: &Files,
@@ -232,7 +359,6 @@ async fn run(
     kdf: &KdfParams,
     saved: &mut Option<frost_ed25519::keys::PublicKeyPackage>,
 ) -> anyhow::Result<Joined> {
-    let id = dkg.ceremony().clone();
     let mut stream = client
         .watch(proto::GetKeyCeremonyRequest { id: id.to_string() })
         .await?
@@ -257,25 +383,26 @@ async fn run(
             .iter()
             .map(|m| SignedKeyMessage::from_bytes(m).map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        match dkg.advance(phase, &relayed, identity, &mut OsRng)? {
+        match side.advance(phase, &relayed, identity, &mut OsRng)? {
             Next::Wait => {}
-            Next::Send(messages) => post(client, &id, messages).await?,
+            Next::Send(messages) => post(client, id, messages).await?,
             Next::Share {
                 key_package,
                 public_key_package,
                 confirm,
             } => {
                 let name = config_group(&status)?;
-                if files.share.exists() {
-                    std::fs::remove_file(&files.share)?;
+                let path = files
+                    .share
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("a helper got a share; refusing"))?;
+                if path.exists() {
+                    std::fs::remove_file(path)?;
                 }
-                KeyShareFile::new(name, config.id.clone(), &key_package)?.save(
-                    &files.share,
-                    passphrase,
-                    kdf,
-                )?;
+                KeyShareFile::new(name, config.id.clone(), &key_package)?
+                    .save(path, passphrase, kdf)?;
                 *saved = Some(public_key_package);
-                post(client, &id, vec![confirm]).await?;
+                post(client, id, vec![confirm]).await?;
             }
         }
     }
@@ -303,9 +430,9 @@ fn registered(
     if &file.public_key_package().map_err(anyhow::Error::msg)? != mine {
         anyhow::bail!("the registered key group is not the one this agent computed; refusing");
     }
-    if let Some(old) = &files.replaces {
+    if let (Some(new), Some(old)) = (&files.share, &files.replaces) {
         // The old share is gone once the new one takes its place.
-        std::fs::rename(&files.share, old)?;
+        std::fs::rename(new, old)?;
     }
     file.save(&config.key_group)?;
     Ok(Joined::Registered(file))

@@ -19,6 +19,7 @@ pub mod identity;
 pub mod join;
 pub mod journal;
 pub mod record_check;
+pub mod repair;
 pub mod signer;
 mod turns;
 mod work_book;

@@ -11,6 +11,8 @@ use frost_ed25519::keys::{KeyPackage, PublicKeyPackage, SigningShare};
 use quorate_ceremonies::Timestamp;
 use quorate_ceremonies::key::{KeyCeremony, KeyDecision, KeyEvent, KeyFault, KeyPhase};
 use quorate_participant::dkg::{Dkg, DkgError, Next};
+use quorate_participant::join::Side;
+use quorate_participant::repair::Repairing;
 use quorate_secrets::IdentityKey;
 use quorate_types::key_ceremony::{KeyMessage, KeyProposal, KeyStep, SignedKeyMessage};
 use quorate_types::{KeyCeremonyId, KeyGroupName, ParticipantId, Policy, Roster, RosterEntry};
@@ -20,7 +22,7 @@ const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 
 struct Party {
     identity: IdentityKey,
-    dkg: Option<Dkg>,
+    dkg: Option<Side>,
     share: Option<(KeyPackage, PublicKeyPackage)>,
 }
 
@@ -64,6 +66,7 @@ impl Run {
             },
             policy: Policy::default(),
             refresh: None,
+            repair: None,
         };
         let key = KeyCeremony::propose(
             KeyCeremonyId::new("key-1").unwrap(),
@@ -89,8 +92,8 @@ impl Run {
     /// Every agent joins; `tamper` may change each message before it is
     /// posted.
     fn join_all(&mut self, tamper: &mut dyn FnMut(&Party, SignedKeyMessage) -> SignedKeyMessage) {
-        let names: Vec<_> = self.key.proposal().roster.ids().cloned().collect();
-        let from = self.key.proposal().refresh.as_ref().map(|r| r.from.clone());
+        let names = self.key.proposal().parties();
+        let from = self.key.proposal().changes().map(|(from, _)| from.clone());
         for name in names {
             if self.key.phase().is_finished() {
                 return;
@@ -100,14 +103,17 @@ impl Run {
                 (Some(group), Some((share, _))) => Some((share.clone(), group)),
                 _ => None,
             };
-            let (dkg, join) = Dkg::join(
-                self.key.id().clone(),
-                self.key.proposal().clone(),
-                &party.identity,
-                old,
-                &mut OsRng,
-            )
-            .unwrap();
+            let proposal = self.key.proposal().clone();
+            let ceremony = self.key.id().clone();
+            let (dkg, join) = if proposal.repair.is_some() {
+                let (r, join) =
+                    Repairing::join(ceremony, proposal, &party.identity, old, &mut OsRng).unwrap();
+                (Side::Repair(r), join)
+            } else {
+                let (d, join) =
+                    Dkg::join(ceremony, proposal, &party.identity, old, &mut OsRng).unwrap();
+                (Side::Dkg(d), join)
+            };
             party.dkg = Some(dkg);
             let join = tamper(party, join);
             self.post(join);
@@ -117,7 +123,7 @@ impl Run {
     /// One pass over the agents: each reads what is relayed to it and
     /// posts what it sends.
     fn pass(&mut self, tamper: &mut dyn FnMut(&Party, SignedKeyMessage) -> SignedKeyMessage) {
-        let names: Vec<_> = self.key.proposal().roster.ids().cloned().collect();
+        let names = self.key.proposal().parties();
         for name in names {
             if self.key.phase().is_finished() {
                 return;
@@ -193,6 +199,156 @@ impl Run {
         )
         .unwrap();
     }
+}
+
+impl Run {
+    /// A repair (or, for someone new, an enrolment) of `participant`'s
+    /// share by `helpers`, from the group this run registered.
+    fn repair(&mut self, participant: &str, helpers: &[&str]) -> Result<(), String> {
+        let from = self.key.registered().unwrap().clone();
+        self.parties
+            .entry(id(participant))
+            .or_insert_with(|| Party {
+                identity: IdentityKey::generate(id(participant), &mut OsRng),
+                dkg: None,
+                share: None,
+            });
+        let party = self.parties.get_mut(&id(participant)).unwrap();
+        // The share is lost.
+        party.share = None;
+        let entry = RosterEntry {
+            id: id(participant),
+            name: participant.into(),
+            role: "release".into(),
+            coordinator: None,
+            identity: Some(party.identity.public()),
+        };
+        let mut roster = from.roster.clone();
+        match roster.participants.iter_mut().find(|e| e.id == entry.id) {
+            Some(e) => *e = entry.clone(),
+            None => roster.participants.push(entry.clone()),
+        }
+        let proposal = KeyProposal {
+            roster,
+            refresh: None,
+            repair: Some(quorate_types::key_ceremony::Repair {
+                from,
+                version: 0,
+                participant: entry,
+                helpers: helpers.iter().map(|h| id(h)).collect(),
+            }),
+            ..self.key.proposal().clone()
+        };
+        self.key = KeyCeremony::propose(
+            KeyCeremonyId::new("key-3").unwrap(),
+            proposal,
+            Timestamp(self.at),
+            "operator".into(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_lost_share_is_repaired_by_three_helpers_and_signs() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    let package = run.key.registered().unwrap().public_key_package().unwrap();
+    let lost = run.parties[&id("bob")].share.as_ref().unwrap().0.clone();
+    run.repair("bob", &["alice", "carol", "dave"]).unwrap();
+    run.run(&mut untouched);
+    assert_eq!(
+        run.key.phase(),
+        KeyPhase::Registered,
+        "{:?}",
+        run.key.failure()
+    );
+    let (repaired, public) = run.parties[&id("bob")].share.clone().unwrap();
+    // The very share bob lost, under the same group.
+    assert_eq!(repaired.signing_share(), lost.signing_share());
+    assert_eq!(public, package);
+    let erin = run.parties[&id("erin")].share.as_ref().unwrap().0.clone();
+    let alice = run.parties[&id("alice")].share.as_ref().unwrap().0.clone();
+    let signature = sign(&[&repaired, &erin, &alice], &package, b"m").unwrap();
+    package.verifying_key().verify(b"m", &signature).unwrap();
+}
+
+#[test]
+fn a_new_participant_is_enrolled_under_the_same_key_and_signs() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    let before = run.key.registered().unwrap().public_key_package().unwrap();
+    run.repair("frank", &["alice", "carol", "erin"]).unwrap();
+    assert!(run.key.proposal().repair.as_ref().unwrap().is_enrolment());
+    run.run(&mut untouched);
+    assert_eq!(
+        run.key.phase(),
+        KeyPhase::Registered,
+        "{:?}",
+        run.key.failure()
+    );
+    let group = run.key.registered().unwrap().clone();
+    assert_eq!(group.roster.len(), 6);
+    assert_eq!(group.threshold, 3);
+    let package = group.public_key_package().unwrap();
+    assert_eq!(package.verifying_key(), before.verifying_key());
+    assert_eq!(package.verifying_shares().len(), 6);
+    let frank = run.parties[&id("frank")].share.clone().unwrap().0;
+    let dave = run.parties[&id("dave")].share.as_ref().unwrap().0.clone();
+    let bob = run.parties[&id("bob")].share.as_ref().unwrap().0.clone();
+    let signature = sign(&[&frank, &dave, &bob], &package, b"m").unwrap();
+    before.verifying_key().verify(b"m", &signature).unwrap();
+}
+
+#[test]
+fn a_repair_with_a_bad_piece_ends_in_an_abort_naming_nobody() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    run.repair("bob", &["alice", "carol", "dave"]).unwrap();
+    // carol seals bob a sigma that is not hers.
+    let mut tamper = |party: &Party, m: SignedKeyMessage| match &m.message.step {
+        KeyStep::Round2 { to, .. } if m.message.participant == id("carol") && to == &id("bob") => {
+            let KeyStep::Round2 {
+                enc, ciphertext, ..
+            } = &m.message.step
+            else {
+                unreachable!()
+            };
+            let mut ciphertext = ciphertext.clone();
+            ciphertext[0] ^= 1;
+            resigned(
+                party,
+                KeyStep::Round2 {
+                    to: to.clone(),
+                    enc: enc.clone(),
+                    ciphertext,
+                },
+                &m,
+            )
+        }
+        _ => m,
+    };
+    run.run(&mut tamper);
+    assert_eq!(run.key.phase(), KeyPhase::Failed);
+    let (culprit, fault) = run.key.failure().unwrap();
+    assert_eq!(culprit, &None);
+    assert!(
+        matches!(fault, KeyFault::Aborted { by, .. } if by == &id("bob")),
+        "{fault:?}"
+    );
+}
+
+#[test]
+fn a_repair_needs_threshold_helpers_other_than_the_participant() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    let mut refused = |helpers: &[&str]| run.repair("bob", helpers).unwrap_err();
+    assert!(refused(&["alice", "carol"]).contains("at least the threshold"));
+    assert!(refused(&["alice", "carol", "bob"]).contains("their own share"));
+    assert!(refused(&["alice", "carol", "carol"]).contains("twice"));
+    assert!(refused(&["alice", "carol", "zed"]).contains("holds no share"));
+    run.repair("bob", &["alice", "carol", "erin"]).unwrap();
 }
 
 /// Signs `message` with these key packages under `package`.

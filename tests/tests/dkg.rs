@@ -540,3 +540,62 @@ fn frost_sign(
     }
     frost_ed25519::aggregate(&signing, &shares, package)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_share_is_repaired_and_a_new_participant_enrolled_and_both_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy_dkg(dir.path()).await;
+    let group_key = d.group.group_key.clone();
+    let lost = key_package(&d, "bob");
+
+    // bob's share is lost; alice, carol and dave rebuild it.
+    let helpers = [pid("alice"), pid("carol"), pid("dave")];
+    let repair = d.repair(&pid("bob"), &helpers).await.unwrap();
+    assert_eq!(key_package(&d, "bob").signing_share(), lost.signing_share());
+    assert_eq!(d.group.group_key, group_key);
+    let id = request(&d, MANIFEST).await;
+    for who in ["bob", "erin", "alice"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    verify(&d, &d.wait_finished(&id, T).await.unwrap());
+
+    // frank joins the group under the same key; carol, dave and erin
+    // make his share.
+    let helpers = [pid("carol"), pid("dave"), pid("erin")];
+    let enrol = d.enrol(&pid("frank"), "release", &helpers).await.unwrap();
+    assert_eq!(d.group.group_key, group_key);
+    assert_eq!((d.group.threshold, d.group.roster.len()), (3, 6));
+    let frank = key_package(&d, "frank");
+    let package = d.group.public_key_package().unwrap();
+    assert_eq!(
+        package.verifying_shares().get(frank.identifier()),
+        Some(frank.verifying_share())
+    );
+    let id = request(&d, MANIFEST).await;
+    for who in ["frank", "bob", "dave"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    let s = d.wait_finished(&id, T).await.unwrap();
+    verify(&d, &s);
+    assert!(s.approvals.iter().any(|a| a.participant == "frank"));
+
+    // Both replay offline; the repair's record holds only sealed pieces.
+    for key in [&repair, &enrol] {
+        let transcript = key_transcript(&d, key.as_str()).await;
+        let replayed = replay_key(&d, &transcript).unwrap();
+        assert_eq!(replayed.outcome, "registered");
+        assert_eq!(replayed.group_key.as_deref(), Some(group_key.as_str()));
+        let seen: Vec<Vec<u8>> = transcript
+            .entries
+            .iter()
+            .map(|e| e.entry.clone().into_bytes())
+            .collect();
+        let shares: Vec<[u8; 32]> = package
+            .verifying_shares()
+            .values()
+            .map(|v| v.serialize().unwrap().try_into().unwrap())
+            .collect();
+        assert_eq!(find_secret(&seen, &shares), None);
+    }
+    d.stop().await.unwrap();
+}

@@ -169,3 +169,34 @@ impl Complaint<'_> {
         }
     }
 }
+
+/// The public key package after a repair or enrolment of `participant` in
+/// `old`: unchanged for a repair; for an enrolment, with the new
+/// participant's verifying share, the group's polynomial evaluated at its
+/// identifier in the exponent (Lagrange interpolation over t verifying
+/// shares), which the share the helpers rebuild must match.
+pub fn after_repair(
+    old: &PublicKeyPackage,
+    participant: &ParticipantId,
+) -> Result<PublicKeyPackage, KeyFault> {
+    let id = participant.identifier();
+    if old.verifying_shares().contains_key(&id) {
+        return Ok(old.clone());
+    }
+    let t = usize::from(old.min_signers().ok_or(KeyFault::NoGroupKey)?);
+    let set: std::collections::BTreeSet<Identifier> =
+        old.verifying_shares().keys().take(t).copied().collect();
+    let mut share = EdwardsPoint::identity();
+    for i in &set {
+        let lambda = frost_core::compute_lagrange_coefficient::<Ed25519Sha512>(&set, Some(id), *i)
+            .map_err(|_| KeyFault::NoGroupKey)?;
+        share += old.verifying_shares()[i].to_element() * lambda;
+    }
+    let mut shares = old.verifying_shares().clone();
+    shares.insert(id, VerifyingShare::new(share));
+    Ok(PublicKeyPackage::new(
+        shares,
+        *old.verifying_key(),
+        old.min_signers(),
+    ))
+}

@@ -25,6 +25,10 @@ pub enum KeyError {
         got: Sha256Digest,
         expected: Sha256Digest,
     },
+    #[error("{0} takes no part in this key ceremony")]
+    NotTakingPart(ParticipantId),
+    #[error("{0}: the repair cannot go on yet: {1}")]
+    NotYet(ParticipantId, &'static str),
     #[error("{0} sent its {1} already")]
     Repeated(ParticipantId, &'static str),
     #[error("{0} is not another participant of this ceremony")]

@@ -20,6 +20,7 @@
 pub mod dkg;
 mod error;
 pub mod rebuild;
+pub mod repair;
 pub mod transcript;
 
 use std::collections::BTreeMap;
@@ -63,6 +64,15 @@ pub enum KeyDecision {
         version: u64,
         removed: Vec<ParticipantId>,
     },
+    /// The participant confirmed the share the helpers rebuilt (or, when
+    /// `enrolled`, made for them as a new participant): the key group's
+    /// version `version`.
+    Repaired {
+        group_key: String,
+        version: u64,
+        participant: ParticipantId,
+        enrolled: bool,
+    },
     /// The ceremony ends unfinished; `culprit` broke the protocol, if
     /// anyone did.
     Failed {
@@ -101,6 +111,8 @@ pub enum KeyFault {
     Declined { reason: String },
     #[error("cancelled by {by}: {reason}")]
     Cancelled { by: String, reason: String },
+    #[error("{by} gave up the repair: {reason}")]
+    Aborted { by: ParticipantId, reason: String },
 }
 
 /// Where a key ceremony stands.
@@ -129,11 +141,25 @@ impl KeyPhase {
     }
 }
 
-/// A participant's round-1 package and session key, as it joined.
+/// A participant's round-1 package (none in a repair) and session key, as
+/// it joined.
 #[derive(Debug, Clone)]
 pub struct Joined {
-    pub round1: round1::Package,
+    pub round1: Option<round1::Package>,
     pub encryption_key: [u8; 32],
+}
+
+/// What kind of key ceremony it is, with what each kind needs.
+#[derive(Debug, Clone)]
+enum Kind {
+    Dkg,
+    /// The package whose shares are refreshed.
+    Refresh(PublicKeyPackage),
+    /// Whose share the helpers rebuild (or make, for an enrolment).
+    Repair {
+        participant: ParticipantId,
+        helpers: Vec<ParticipantId>,
+    },
 }
 
 /// A DKG key ceremony: the proposal and every signed message taken so far.
@@ -150,8 +176,9 @@ pub struct KeyCeremony {
     round2: BTreeMap<(ParticipantId, ParticipantId), SignedKeyMessage>,
     confirmed: BTreeMap<ParticipantId, SignedKeyMessage>,
     expected: Option<PublicKeyPackage>,
-    /// In a refresh, the package whose shares are refreshed.
-    old: Option<PublicKeyPackage>,
+    kind: Kind,
+    /// Who takes part (see [`KeyProposal::parties`]).
+    parties: Vec<ParticipantId>,
     registered: Option<KeyGroupFile>,
     failure: Option<(Option<ParticipantId>, KeyFault)>,
     /// Every event taken, in order.
@@ -169,22 +196,31 @@ impl KeyCeremony {
         proposal
             .check()
             .map_err(|(field, why)| KeyError::Proposal { field, why })?;
-        let old = match &proposal.refresh {
-            Some(refresh) => {
-                Some(
-                    refresh
-                        .from
-                        .public_key_package()
-                        .map_err(|why| KeyError::Proposal {
-                            field: "refresh.from",
-                            why,
-                        })?,
-                )
+        let parse = |from: &KeyGroupFile, field| {
+            from.public_key_package()
+                .map_err(|why| KeyError::Proposal { field, why })
+        };
+        let (kind, expected) = match (&proposal.refresh, &proposal.repair) {
+            (Some(refresh), _) => (Kind::Refresh(parse(&refresh.from, "refresh.from")?), None),
+            (None, Some(repair)) => {
+                let old = parse(&repair.from, "repair.from")?;
+                let expected = dkg::after_repair(&old, &repair.participant.id).map_err(|e| {
+                    KeyError::Proposal {
+                        field: "repair.from",
+                        why: e.to_string(),
+                    }
+                })?;
+                let kind = Kind::Repair {
+                    participant: repair.participant.id.clone(),
+                    helpers: repair.helpers.clone(),
+                };
+                (kind, Some(expected))
             }
-            None => None,
+            (None, None) => (Kind::Dkg, None),
         };
         Ok(Self {
-            old,
+            kind,
+            parties: proposal.parties(),
             id,
             proposal_sha256: proposal.digest(),
             proposal,
@@ -194,7 +230,7 @@ impl KeyCeremony {
             joined: BTreeMap::new(),
             round2: BTreeMap::new(),
             confirmed: BTreeMap::new(),
-            expected: None,
+            expected,
             registered: None,
             failure: None,
             events: Vec::new(),
@@ -227,7 +263,20 @@ impl KeyCeremony {
     }
     /// Whether this is a refresh of an existing key group.
     pub fn is_refresh(&self) -> bool {
-        self.old.is_some()
+        matches!(self.kind, Kind::Refresh(_))
+    }
+
+    /// Who takes part.
+    pub fn parties(&self) -> &[ParticipantId] {
+        &self.parties
+    }
+
+    /// The package of the group the refresh starts from.
+    fn refreshed(&self) -> Option<&PublicKeyPackage> {
+        match &self.kind {
+            Kind::Refresh(old) => Some(old),
+            _ => None,
+        }
     }
 
     /// The group the ceremony registered, once it has.
@@ -297,6 +346,17 @@ impl KeyCeremony {
         if !signed.verify(&identity) {
             return Err(KeyError::BadSignature(sender.clone()));
         }
+        if !self.parties.contains(sender) {
+            return Err(KeyError::NotTakingPart(sender.clone()));
+        }
+        if let Kind::Repair {
+            participant,
+            helpers,
+        } = &self.kind
+        {
+            let (participant, helpers) = (participant.clone(), helpers.clone());
+            return self.take_repair(signed, &participant, &helpers);
+        }
         match &message.step {
             KeyStep::Join {
                 proposal_sha256,
@@ -312,7 +372,7 @@ impl KeyCeremony {
                     sender,
                     round1,
                     self.proposal.threshold,
-                    self.old.is_some(),
+                    self.is_refresh(),
                 ) {
                     Ok(package) => package,
                     Err(fault) => return Ok(vec![self.fail(Some(sender.clone()), fault)]),
@@ -325,19 +385,19 @@ impl KeyCeremony {
                 self.joined.insert(
                     sender.clone(),
                     Joined {
-                        round1,
+                        round1: Some(round1),
                         encryption_key,
                     },
                 );
-                if self.joined.len() < self.proposal.roster.len() {
+                if self.joined.len() < self.parties.len() {
                     return Ok(Vec::new());
                 }
                 let round1 = self
                     .joined
                     .iter()
-                    .map(|(p, j)| (p.clone(), j.round1.clone()))
+                    .filter_map(|(p, j)| Some((p.clone(), j.round1.clone()?)))
                     .collect();
-                match dkg::expected_package(&round1, self.old.as_ref()) {
+                match dkg::expected_package(&round1, self.refreshed()) {
                     Ok(package) => self.expected = Some(package),
                     Err(fault) => return Ok(vec![self.fail(None, fault)]),
                 }
@@ -406,6 +466,10 @@ impl KeyCeremony {
                 }
                 self.register()
             }
+            KeyStep::Abort { .. } => Err(KeyError::OutOfTurn {
+                step: "abort",
+                phase: "a DKG or refresh, which ends by complaints",
+            }),
             KeyStep::Complain {
                 accused,
                 session_key,
@@ -449,9 +513,12 @@ impl KeyCeremony {
             announced_key: &mine.encryption_key,
             session_key,
             accused,
-            accused_round1: &theirs.round1,
+            accused_round1: theirs
+                .round1
+                .as_ref()
+                .ok_or_else(|| KeyError::NotInRoster(accused.clone()))?,
             sealed,
-            refresh: self.old.is_some(),
+            refresh: self.is_refresh(),
         }
         .judge())
     }
@@ -471,14 +538,22 @@ impl KeyCeremony {
         let group_key = file.group_key.clone();
         self.registered = Some(file);
         self.phase = KeyPhase::Registered;
-        Ok(vec![match &self.proposal.refresh {
-            None => KeyDecision::Registered { group_key },
-            Some(refresh) => KeyDecision::Refreshed {
-                group_key,
-                version: refresh.version + 1,
-                removed: refresh.removed.clone(),
+        Ok(vec![
+            match (&self.proposal.refresh, &self.proposal.repair) {
+                (Some(refresh), _) => KeyDecision::Refreshed {
+                    group_key,
+                    version: refresh.version + 1,
+                    removed: refresh.removed.clone(),
+                },
+                (None, Some(repair)) => KeyDecision::Repaired {
+                    group_key,
+                    version: repair.version + 1,
+                    participant: repair.participant.id.clone(),
+                    enrolled: repair.is_enrolment(),
+                },
+                (None, None) => KeyDecision::Registered { group_key },
             },
-        }])
+        ])
     }
 
     fn fail(&mut self, culprit: Option<ParticipantId>, fault: KeyFault) -> KeyDecision {

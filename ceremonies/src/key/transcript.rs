@@ -135,7 +135,7 @@ pub fn replay(
     }
     let (events, registration) = match rest.split_last() {
         Some((Entry::KeyGroupRegistered { by, key_group, .. }, events))
-        | Some((Entry::KeyGroupRefreshed { by, key_group, .. }, events)) => {
+        | Some((Entry::KeyGroupChanged { by, key_group, .. }, events)) => {
             (events, Some((by, key_group)))
         }
         _ => (rest, None),

@@ -75,11 +75,13 @@ pub enum Entry {
         event: Event,
         decisions: Vec<Action>,
     },
-    /// A key ceremony refreshed a key group's shares: `key_group` is the
-    /// group as it is from now on (same group key and threshold, new
-    /// verifying shares, the roster without those the refresh removed), its
+    /// A key ceremony changed a key group's shares: a refresh (new
+    /// verifying shares, the roster without those it removed), a repair (a
+    /// participant's share rebuilt, perhaps under a new identity key) or an
+    /// enrolment (a new participant and verifying share). `key_group` is the
+    /// group as it is from now on (same group key and threshold), its
     /// `version`th change. Ceremonies requested afterwards are judged by it.
-    KeyGroupRefreshed {
+    KeyGroupChanged {
         at: Timestamp,
         by: String,
         version: u64,
@@ -202,7 +204,7 @@ impl Entry {
             | Entry::CeremonyRequested { at, .. }
             | Entry::CeremonyEvent { at, .. }
             | Entry::KeyCeremonyProposed { at, .. }
-            | Entry::KeyGroupRefreshed { at, .. }
+            | Entry::KeyGroupChanged { at, .. }
             | Entry::KeyCeremonyEvent { at, .. }
             | Entry::Refused { at, .. } => *at,
         }
@@ -216,7 +218,7 @@ impl Entry {
             | Entry::PartiesChanged { .. }
             | Entry::KeyCeremonyProposed { .. }
             | Entry::KeyCeremonyEvent { .. }
-            | Entry::KeyGroupRefreshed { .. } => None,
+            | Entry::KeyGroupChanged { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
             Entry::Refused { ceremony, .. } => ceremony.as_ref(),
@@ -232,7 +234,7 @@ impl Entry {
             Entry::CeremonyRequested { .. } => "ceremony requested",
             Entry::CeremonyEvent { .. } => "ceremony event",
             Entry::KeyCeremonyProposed { .. } => "key ceremony proposed",
-            Entry::KeyGroupRefreshed { .. } => "key group refreshed",
+            Entry::KeyGroupChanged { .. } => "key group changed",
             Entry::KeyCeremonyEvent { .. } => "key ceremony event",
             Entry::Refused { .. } => "refused action",
         }

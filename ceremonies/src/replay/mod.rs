@@ -414,7 +414,7 @@ fn roster_in_effect(
                 version,
                 ..
             }) => (at, by, key_group, version),
-            Some(Entry::KeyGroupRefreshed {
+            Some(Entry::KeyGroupChanged {
                 at,
                 by,
                 key_group,
@@ -422,7 +422,7 @@ fn roster_in_effect(
             }) => (at, by, &key_group.name, version),
             _ => break,
         };
-        let refresh = matches!(entry, Some(Entry::KeyGroupRefreshed { .. }));
+        let refresh = matches!(entry, Some(Entry::KeyGroupChanged { .. }));
         let kind = if refresh { "refresh" } else { "roster change" };
         if *name != group.name {
             report.finding(
@@ -444,7 +444,7 @@ fn roster_in_effect(
             return None;
         }
         let changed = match entry {
-            Some(Entry::KeyGroupRefreshed { key_group, .. }) => group.with_refresh(key_group),
+            Some(Entry::KeyGroupChanged { key_group, .. }) => group.with_refresh(key_group),
             Some(Entry::RosterChanged { roster, .. }) => group.with_roster(roster.clone()),
             _ => break,
         };

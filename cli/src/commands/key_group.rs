@@ -34,6 +34,47 @@ pub enum Command {
         #[arg(long, default_value = "group.json")]
         out: PathBuf,
     },
+    /// Rebuild a participant's lost share: --helper names at least t share
+    /// holders, who each approve helping with `quorate-participant join`;
+    /// the participant runs `join` too and gets back the very share they
+    /// lost. Only sealed pieces cross the coordinator. A lost machine loses
+    /// its identity key too: give the new one with --identity.
+    Repair {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        participant: String,
+        /// The participant's identity key (hex), if it is a new one.
+        #[arg(long)]
+        identity: Option<String>,
+        /// A share holder who helps; at least the threshold of them.
+        #[arg(long = "helper")]
+        helpers: Vec<String>,
+        #[arg(long, default_value = "group.json")]
+        out: PathBuf,
+    },
+    /// Add a participant under the same group key: --helper names at least
+    /// t share holders, who make the new participant's share as in a
+    /// repair. The threshold stays: FROST cannot change it without a new
+    /// key group.
+    Enrol {
+        #[arg(long)]
+        name: String,
+        /// The new participant's roster entry.
+        #[arg(long)]
+        participant: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long)]
+        role: String,
+        /// Their identity key (hex), from `quorate-participant init`.
+        #[arg(long)]
+        identity: String,
+        #[arg(long = "helper")]
+        helpers: Vec<String>,
+        #[arg(long, default_value = "group.json")]
+        out: PathBuf,
+    },
     /// Show where a key ceremony stands.
     Status { id: String },
     /// Call off a key ceremony that has not ended (operator).
@@ -64,7 +105,7 @@ pub struct CreateArgs {
 
 pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
     let mut clients = Clients::connect(target).await?;
-    let client = &mut clients.key_ceremonies;
+    let client = &mut clients.key_ceremonies.clone();
     match command {
         Command::Create(args) => {
             let roster = read_roster(&args.roster)?;
@@ -118,6 +159,69 @@ pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
                 out.display()
             );
         }
+        Command::Repair {
+            name,
+            participant,
+            identity,
+            helpers,
+            out,
+        } => {
+            let current = clients
+                .key_groups
+                .get(proto::GetKeyGroupRequest { name: name.clone() })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let file = quorate_types::KeyGroupFile::try_from(&current)?;
+            let id = quorate_types::ParticipantId::new(&participant)?;
+            let mut entry = file.roster.get(&id).cloned().ok_or_else(|| {
+                anyhow::anyhow!("{participant} holds no share of {name}; to add them, use enrol")
+            })?;
+            if let Some(identity) = identity {
+                entry.identity = Some(
+                    quorate_types::PublicIdentity::parse(&identity).map_err(anyhow::Error::msg)?,
+                );
+            }
+            let client = &mut clients.key_ceremonies;
+            let proposed =
+                quorate::key_group::propose_repair(client, &name, &entry, &helpers, false).await?;
+            println!(
+                "key ceremony {} proposed: {} rebuild {participant}'s share of {name}; each of \
+                 them, and {participant}, now runs `quorate-participant join`",
+                proposed.id,
+                helpers.join(", ")
+            );
+            finish(client, &proposed.id, &out, "repaired").await?;
+        }
+        Command::Enrol {
+            name,
+            participant,
+            display_name,
+            role,
+            identity,
+            helpers,
+            out,
+        } => {
+            let entry = quorate_types::RosterEntry {
+                id: quorate_types::ParticipantId::new(&participant)?,
+                name: display_name,
+                role,
+                coordinator: None,
+                identity: Some(
+                    quorate_types::PublicIdentity::parse(&identity).map_err(anyhow::Error::msg)?,
+                ),
+            };
+            let client = &mut clients.key_ceremonies;
+            let proposed =
+                quorate::key_group::propose_repair(client, &name, &entry, &helpers, true).await?;
+            println!(
+                "key ceremony {} proposed: {} make a share of {name} for {participant}; each of \
+                 them, and {participant}, now runs `quorate-participant join`",
+                proposed.id,
+                helpers.join(", ")
+            );
+            finish(client, &proposed.id, &out, "enrolled").await?;
+        }
         Command::Status { id } => {
             let s = client
                 .get(proto::GetKeyCeremonyRequest { id })
@@ -162,4 +266,25 @@ async fn follow(
         }
     })
     .await
+}
+
+/// Follows a repair or enrolment to its end and writes the group.
+async fn finish(
+    client: &mut quorate::client::KeyCeremonies,
+    id: &str,
+    out: &std::path::Path,
+    done: &str,
+) -> anyhow::Result<()> {
+    let group = follow(client, id).await?;
+    group.save(out)?;
+    println!(
+        "key group {} {done}: {} of {}, group key {} (unchanged); wrote {}; hand it to the \
+         agents that took no part",
+        group.name,
+        group.threshold,
+        group.roster.len(),
+        group.group_key,
+        out.display()
+    );
+    Ok(())
 }

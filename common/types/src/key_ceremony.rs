@@ -42,6 +42,119 @@ pub struct KeyProposal {
     /// new key group (DKG).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh: Option<Refresh>,
+    /// Set for a repair or an enrolment: a share for `repair.participant`
+    /// rebuilt (or made) by helpers, under the same group key. Absent for a
+    /// DKG or a refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<Repair>,
+}
+
+/// What a repair or enrolment starts from, whom it gives a share and who
+/// helps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repair {
+    /// The key group as it stands.
+    pub from: KeyGroupFile,
+    /// Which version of the key group `from` is.
+    pub version: u64,
+    /// Who gets a share: a share holder of `from` who lost theirs (a
+    /// repair; the identity key may be a new one), or someone new (an
+    /// enrolment).
+    pub participant: crate::RosterEntry,
+    /// The share holders who rebuild it, at least the threshold; each
+    /// approves by joining.
+    pub helpers: Vec<ParticipantId>,
+}
+
+impl Repair {
+    /// Whether the participant is new to the group.
+    pub fn is_enrolment(&self) -> bool {
+        self.from.roster.get(&self.participant.id).is_none()
+    }
+
+    /// Checks the repair keeps the group's name, key and threshold, that
+    /// enough distinct share holders help (not the participant), and that
+    /// the new roster is the group's with the participant's entry put in
+    /// place (a repair) or added (an enrolment).
+    fn check(&self, proposal: &KeyProposal) -> Result<(), (&'static str, String)> {
+        check_from(&self.from, proposal, "repair.from")?;
+        if self.participant.identity.is_none() {
+            return Err((
+                "repair.participant",
+                format!("{} has no identity key", self.participant.id),
+            ));
+        }
+        let mut helpers = std::collections::BTreeSet::new();
+        for h in &self.helpers {
+            if self.from.roster.get(h).is_none() {
+                return Err((
+                    "repair.helpers",
+                    format!("{h} holds no share of {}", self.from.name),
+                ));
+            }
+            if h == &self.participant.id {
+                return Err((
+                    "repair.helpers",
+                    format!("{h} cannot help rebuild their own share"),
+                ));
+            }
+            if !helpers.insert(h) {
+                return Err(("repair.helpers", format!("lists {h} twice")));
+            }
+        }
+        if helpers.len() < usize::from(self.from.threshold) {
+            return Err((
+                "repair.helpers",
+                format!(
+                    "names {}; rebuilding a share takes at least the threshold, {}",
+                    helpers.len(),
+                    self.from.threshold
+                ),
+            ));
+        }
+        let mut expected = self.from.roster.participants.clone();
+        match expected.iter_mut().find(|e| e.id == self.participant.id) {
+            Some(entry) => *entry = self.participant.clone(),
+            None => expected.push(self.participant.clone()),
+        }
+        if expected != proposal.roster.participants {
+            return Err((
+                "roster",
+                "must be the key group's roster with the participant's entry in place (a repair) \
+                 or added at the end (an enrolment), and nothing else changed"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a change of an existing key group keeps its name and threshold.
+fn check_from(
+    from: &KeyGroupFile,
+    proposal: &KeyProposal,
+    field: &'static str,
+) -> Result<(), (&'static str, String)> {
+    from.check()
+        .map_err(|(f, why)| (field, format!("{f} {why}")))?;
+    if from.name != proposal.key_group {
+        return Err((
+            field,
+            format!("is key group {}, not {}", from.name, proposal.key_group),
+        ));
+    }
+    if from.threshold != proposal.threshold {
+        return Err((
+            "threshold",
+            format!(
+                "is {}, but key group {} has {}: FROST cannot change a group key's threshold; \
+                 a new threshold needs a new key group",
+                proposal.threshold, from.name, from.threshold
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What a refresh starts from and whom it removes.
@@ -107,9 +220,38 @@ impl KeyProposal {
         self.policy
             .validate(&self.roster, self.threshold)
             .map_err(|e| ("policy", e.to_string()))?;
-        match &self.refresh {
-            Some(refresh) => refresh.check(self),
-            None => Ok(()),
+        match (&self.refresh, &self.repair) {
+            (Some(_), Some(_)) => Err((
+                "refresh",
+                "a proposal is a refresh or a repair, not both".into(),
+            )),
+            (Some(refresh), None) => refresh.check(self),
+            (None, Some(repair)) => repair.check(self),
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// For a change of an existing key group (a refresh, repair or
+    /// enrolment): the group as it stands and its version.
+    pub fn changes(&self) -> Option<(&KeyGroupFile, u64)> {
+        match (&self.refresh, &self.repair) {
+            (Some(r), _) => Some((&r.from, r.version)),
+            (_, Some(r)) => Some((&r.from, r.version)),
+            _ => None,
+        }
+    }
+
+    /// Who takes part: every participant of the roster, but in a repair
+    /// only the helpers and the participant who gets the share.
+    pub fn parties(&self) -> Vec<ParticipantId> {
+        match &self.repair {
+            Some(r) => r
+                .helpers
+                .iter()
+                .chain(std::iter::once(&r.participant.id))
+                .cloned()
+                .collect(),
+            None => self.roster.ids().cloned().collect(),
         }
     }
 
@@ -196,6 +338,10 @@ pub enum KeyStep {
         proposal_sha256: Sha256Digest,
         reason: String,
     },
+    /// A participant of a repair gives up (e.g. the rebuilt share does not
+    /// match its verifying share). Nobody can be blamed: the helpers'
+    /// pieces prove nothing on their own.
+    Abort { reason: String },
     /// A round-2 package for `to`, sealed to `to`'s session key.
     Round2 {
         to: ParticipantId,
@@ -228,6 +374,7 @@ impl KeyStep {
             KeyStep::Round2 { .. } => "round 2",
             KeyStep::Confirm { .. } => "confirm",
             KeyStep::Complain { .. } => "complain",
+            KeyStep::Abort { .. } => "abort",
         }
     }
 }

@@ -60,7 +60,7 @@ impl<S: CeremonyStore> Hub<S> {
         by: String,
     ) -> Result<Arc<KeyCeremony>, HubError> {
         let name = proposal.key_group.clone();
-        if proposal.refresh.is_none() && self.key_group(&name).is_some() {
+        if proposal.changes().is_none() && self.key_group(&name).is_some() {
             return Err(HubError::KeyGroupExists(name));
         }
         let mut all = self.keys.all.lock().await;
@@ -93,17 +93,7 @@ impl<S: CeremonyStore> Hub<S> {
         removed: Vec<ParticipantId>,
         by: String,
     ) -> Result<Arc<KeyCeremony>, HubError> {
-        let current = self
-            .key_group(name)
-            .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
-        let from = quorate_types::KeyGroupFile::new(
-            current.name.clone(),
-            current.threshold,
-            &current.public_key_package,
-            current.roster.clone(),
-            current.policy.clone(),
-        )
-        .map_err(|e| HubError::InvalidKeyGroup(e.to_string()))?;
+        let (current, from) = self.as_it_stands(name)?;
         let roster = quorate_types::Roster {
             participants: current
                 .roster
@@ -123,8 +113,85 @@ impl<S: CeremonyStore> Hub<S> {
                 version: current.version,
                 removed,
             }),
+            repair: None,
         };
         self.propose_key_group(proposal, by).await
+    }
+
+    /// Records `by`'s proposal that `helpers` rebuild `participant`'s
+    /// share of key group `name` (or, with `enrol`, make one for them as a
+    /// new participant).
+    pub async fn propose_repair(
+        self: &Arc<Self>,
+        name: &quorate_types::KeyGroupName,
+        participant: quorate_types::RosterEntry,
+        helpers: Vec<ParticipantId>,
+        enrol: bool,
+        by: String,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let (current, from) = self.as_it_stands(name)?;
+        let holds = current.roster.get(&participant.id).is_some();
+        if holds == enrol {
+            return Err(HubError::InvalidKeyGroup(if enrol {
+                format!(
+                    "{} holds a share of {name} already: repair it instead",
+                    participant.id
+                )
+            } else {
+                format!(
+                    "{} holds no share of {name}: enrol them instead",
+                    participant.id
+                )
+            }));
+        }
+        let mut roster = current.roster.clone();
+        match roster
+            .participants
+            .iter_mut()
+            .find(|e| e.id == participant.id)
+        {
+            Some(entry) => *entry = participant.clone(),
+            None => roster.participants.push(participant.clone()),
+        }
+        let proposal = KeyProposal {
+            key_group: current.name.clone(),
+            threshold: current.threshold,
+            roster,
+            policy: current.policy.clone(),
+            refresh: None,
+            repair: Some(quorate_types::key_ceremony::Repair {
+                from,
+                version: current.version,
+                participant,
+                helpers,
+            }),
+        };
+        self.propose_key_group(proposal, by).await
+    }
+
+    /// The key group `name` as it stands, and its file.
+    fn as_it_stands(
+        &self,
+        name: &quorate_types::KeyGroupName,
+    ) -> Result<
+        (
+            Arc<quorate_ceremonies::KeyGroup>,
+            quorate_types::KeyGroupFile,
+        ),
+        HubError,
+    > {
+        let current = self
+            .key_group(name)
+            .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
+        let from = quorate_types::KeyGroupFile::new(
+            current.name.clone(),
+            current.threshold,
+            &current.public_key_package,
+            current.roster.clone(),
+            current.policy.clone(),
+        )
+        .map_err(|e| HubError::InvalidKeyGroup(e.to_string()))?;
+        Ok((current, from))
     }
 
     /// Records `caller`'s signed messages to key ceremony `id`, all or
@@ -210,7 +277,7 @@ impl<S: CeremonyStore> Hub<S> {
         if let Some((name, group)) = registered {
             let mut groups = write(&self.key_groups);
             match groups.get_mut(&name) {
-                Some(versions) if key.is_refresh() => versions.0.push(group),
+                Some(versions) if key.proposal().changes().is_some() => versions.0.push(group),
                 _ => {
                     groups.insert(name, Versions(vec![group]));
                 }
@@ -231,7 +298,7 @@ impl<S: CeremonyStore> Hub<S> {
     ) -> Result<(Entry, Arc<quorate_ceremonies::KeyGroup>), HubError> {
         let at = self.clock.now();
         let by = registered_by(key.id());
-        let Some(refresh) = &key.proposal().refresh else {
+        let Some((_, version)) = key.proposal().changes() else {
             if self.key_group(&file.name).is_some() {
                 return Err(HubError::KeyGroupExists(file.name.clone()));
             }
@@ -247,13 +314,13 @@ impl<S: CeremonyStore> Hub<S> {
         let current = self
             .key_group(&file.name)
             .ok_or_else(|| HubError::UnknownKeyGroup(file.name.to_string()))?;
-        if current.version != refresh.version {
-            return Err(HubError::RefreshStale(file.name.clone(), refresh.version));
+        if current.version != version {
+            return Err(HubError::RefreshStale(file.name.clone(), version));
         }
         let group = current
             .with_refresh(file)
             .map_err(HubError::InvalidKeyGroup)?;
-        let entry = Entry::KeyGroupRefreshed {
+        let entry = Entry::KeyGroupChanged {
             at,
             by,
             version: group.version,

@@ -105,6 +105,48 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         Ok(Response::new(status(&key, None)))
     }
 
+    async fn propose_repair(
+        &self,
+        request: Request<proto::ProposeRepairRequest>,
+    ) -> Result<Response<proto::KeyCeremonyStatus>, Status> {
+        let caller = crate::auth::caller(&request)?;
+        self.check(
+            &caller,
+            &[Role::Operator],
+            false,
+            "propose repairs and enrolments",
+        )
+        .await?;
+        let request = request.into_inner();
+        let name = KeyGroupName::new(&request.name)
+            .map_err(|e| Status::invalid_argument(format!("name: {e}")))?;
+        let entry = request
+            .participant
+            .ok_or_else(|| Status::invalid_argument("participant: missing"))?;
+        let participant = proto::convert::roster(std::slice::from_ref(&entry))
+            .map_err(|e| Status::invalid_argument(format!("participant: {}", e.why)))?
+            .participants
+            .remove(0);
+        let helpers = request
+            .helpers
+            .iter()
+            .map(|p| proto::convert::participant("helpers", p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = self
+            .hub
+            .propose_repair(
+                &name,
+                participant,
+                helpers,
+                request.enrol,
+                caller.to_string(),
+            )
+            .await
+            .map_err(to_status_error)?;
+        tracing::info!(key_ceremony = %key.id(), key_group = %name, by = %caller, "repair proposed");
+        Ok(Response::new(status(&key, None)))
+    }
+
     async fn get(
         &self,
         request: Request<proto::GetKeyCeremonyRequest>,
@@ -257,6 +299,7 @@ fn proposal(request: &proto::ProposeKeyGroupRequest) -> Result<KeyProposal, Stat
         roster,
         policy,
         refresh: None,
+        repair: None,
     };
     proposal
         .check()

@@ -196,7 +196,8 @@ fn key_error(e: quorate_ceremonies::key::KeyError) -> Status {
         | K::OtherProposal { .. }
         | K::BadRecipient(_)
         | K::BadEnvelope(_) => Status::invalid_argument(message),
-        K::NotInRoster(_) => Status::permission_denied(message),
+        K::NotInRoster(_) | K::NotTakingPart(_) => Status::permission_denied(message),
+        K::NotYet(..) => Status::failed_precondition(message),
         K::Repeated(..) => Status::already_exists(message),
         K::Finished(_) | K::OutOfTurn { .. } => Status::failed_precondition(message),
     }

@@ -363,7 +363,7 @@ impl CeremonyStore for RedbStore {
                             } if v == version && v == next => {
                                 changes.push(KeyGroupChange::Roster(roster))
                             }
-                            Entry::KeyGroupRefreshed {
+                            Entry::KeyGroupChanged {
                                 key_group: refreshed,
                                 version: v,
                                 ..
@@ -493,13 +493,13 @@ impl CeremonyStore for RedbStore {
                 .filter(|i| *i < size),
         );
         let by = quorate_ceremonies::key::rebuild::registered_by(id);
-        let registration = match &p.refresh {
+        let registration = match p.changes() {
             None => lookup(b'k', p.key_group.as_str().as_bytes()),
-            Some(r) => index::numbered(b'v', p.key_group.as_str(), r.version + 1),
+            Some((_, version)) => index::numbered(b'v', p.key_group.as_str(), version + 1),
         };
         if let Some(registered) = self.index_at(&registration)?.filter(|i| *i < size)
             && matches!(self.decoded(registered)?,
-                Entry::KeyGroupRegistered { by: b, .. } | Entry::KeyGroupRefreshed { by: b, .. } if b == by)
+                Entry::KeyGroupRegistered { by: b, .. } | Entry::KeyGroupChanged { by: b, .. } if b == by)
         {
             out.push(registered);
         }

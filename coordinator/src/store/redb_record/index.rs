@@ -83,7 +83,7 @@ pub(super) fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
                 format!("roster change {version} of key group {key_group}"),
             )
         }
-        Entry::KeyGroupRefreshed {
+        Entry::KeyGroupChanged {
             key_group, version, ..
         } => (
             numbered(b'v', key_group.name.as_str(), *version),
