@@ -12,6 +12,7 @@ mod chaos;
 mod cluster;
 mod full_disk;
 mod history;
+mod keys;
 mod machine;
 mod memory;
 mod parties;
@@ -126,6 +127,14 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         ended: usize,
     },
+    /// Runs only the key ceremonies' benchmark at one size.
+    #[command(hide = true)]
+    Keys {
+        #[arg(long, default_value_t = 3)]
+        t: u16,
+        #[arg(long, default_value_t = 5)]
+        n: u16,
+    },
     /// Runs only the inclusion-proof benchmark (for profiling P4).
     #[command(hide = true)]
     Proofs {
@@ -215,6 +224,7 @@ fn main() -> std::process::ExitCode {
                         callers,
                         per_caller,
                     }) => run::appends_only(callers, per_caller).await,
+                    Some(Command::Keys { t, n }) => run::keys_only(t, n).await,
                     Some(Command::Proofs { log_size, count }) => {
                         run::proofs_only(log_size, count).await
                     }

@@ -306,6 +306,11 @@ pub async fn all(settings: Settings) -> anyhow::Result<()> {
         cpu.ceremonies
     ));
 
+    // Key ceremonies.
+    let key_sizes: Vec<Size> =
+        settings.pick(vec![THREE_OF_FIVE], vec![THREE_OF_FIVE, Size::new(67, 100)]);
+    key_rows(&mut report, &root.join("keys"), &key_sizes).await?;
+
     // A long history.
     let ended = settings.pick(10_000, 1_000_000);
     let history = history::measure(&root.join("history"), ended).await?;
@@ -320,6 +325,48 @@ pub async fn all(settings: Settings) -> anyhow::Result<()> {
         println!("\nwrote {}", path.display());
     }
     Ok(())
+}
+
+/// Key ceremonies at each size: through the coordinator, beside
+/// frost-core's in-process cost.
+pub async fn key_rows(
+    report: &mut Report,
+    dir: &std::path::Path,
+    sizes: &[Size],
+) -> anyhow::Result<()> {
+    for (i, size) in sizes.iter().enumerate() {
+        let floor = crate::keys::in_process(*size)?;
+        let through = crate::keys::through_coordinator(&dir.join(i.to_string()), *size).await?;
+        for (what, ours, theirs) in [
+            ("DKG", through.dkg, floor.dkg),
+            ("refresh of every share", through.refresh, floor.refresh),
+            (
+                "repair of one share by t helpers",
+                through.repair,
+                floor.repair,
+            ),
+        ] {
+            let row = Row::new("keys", format!("{size} {what}"), show(ours)).baseline(
+                format!("frost-core {}", show(theirs)),
+                ours.as_secs_f64() / theirs.as_secs_f64().max(1e-9),
+            );
+            report.push(row);
+        }
+    }
+    report.note(
+        "keys: through the coordinator, every agent an in-process task over mutual TLS, \
+         every message signed and every round-2 package sealed (HPKE), each step recorded \
+         on disk; times from the record's own timestamps (ms). frost-core: every \
+         participant's calls one after another, nothing sealed, signed or sent.",
+    );
+    Ok(())
+}
+
+/// Only the key ceremonies' benchmark.
+pub async fn keys_only(t: u16, n: u16) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut report = Report::default();
+    key_rows(&mut report, dir.path(), &[Size::new(t, n)]).await
 }
 
 /// P3: how end-to-end time grows with t, fitted as a power law.
