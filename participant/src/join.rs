@@ -128,6 +128,50 @@ impl Proposed {
     }
 }
 
+/// The open key ceremonies naming this agent, as its approver reviews
+/// them, each with where it stands: what `quorate-participant pending`
+/// lists beside the signing ceremonies.
+pub async fn pending_key_ceremonies(
+    config: &AgentConfig,
+) -> anyhow::Result<Vec<(Proposed, String)>> {
+    let mut client = connect(config).await?;
+    let open = client
+        .pending(proto::PendingKeyCeremoniesRequest {})
+        .await?
+        .into_inner()
+        .ceremonies;
+    open.iter()
+        .map(|s| Ok((proposed(s)?, s.summary.clone())))
+        .collect()
+}
+
+/// One key ceremony naming this agent, as its approver reviews it.
+pub async fn key_ceremony(
+    config: &AgentConfig,
+    id: &KeyCeremonyId,
+) -> anyhow::Result<(Proposed, String)> {
+    let mut client = connect(config).await?;
+    let status = client
+        .get(proto::GetKeyCeremonyRequest { id: id.to_string() })
+        .await?
+        .into_inner();
+    Ok((proposed(&status)?, status.summary))
+}
+
+/// The proposal in a status, checked against its digest.
+fn proposed(status: &proto::KeyCeremonyStatus) -> anyhow::Result<Proposed> {
+    let proposed = Proposed {
+        ceremony: KeyCeremonyId::new(&status.id)?,
+        proposal: serde_json::from_slice(&status.proposal)
+            .map_err(|e| anyhow::anyhow!("the coordinator sent a proposal that is not one: {e}"))?,
+        proposed_by: status.proposed_by.clone(),
+    };
+    if proposed.proposal.digest().0.as_slice() != status.proposal_sha256.as_slice() {
+        anyhow::bail!("the coordinator's proposal digest does not match its proposal; refusing");
+    }
+    Ok(proposed)
+}
+
 /// How a join ended (once per process: its size does not matter).
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
@@ -149,15 +193,7 @@ pub async fn join(
     let identity = crate::identity::open_identity(&config, &passphrase)?;
     let mut client = connect(&config).await?;
     let status = pending(&mut client, ceremony).await?;
-    let proposed = Proposed {
-        ceremony: KeyCeremonyId::new(&status.id)?,
-        proposal: serde_json::from_slice(&status.proposal)
-            .map_err(|e| anyhow::anyhow!("the coordinator sent a proposal that is not one: {e}"))?,
-        proposed_by: status.proposed_by.clone(),
-    };
-    if proposed.proposal.digest().0.as_slice() != status.proposal_sha256.as_slice() {
-        anyhow::bail!("the coordinator's proposal digest does not match its proposal; refusing");
-    }
+    let proposed = proposed(&status)?;
     let part = part_of(&config, &proposed.proposal)?;
     let old = held(&config, &proposed.proposal, part, &passphrase)?;
     let id = proposed.ceremony.clone();

@@ -138,33 +138,24 @@ async fn run() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    match &cli.command {
+        Command::Pending => return pending(&config).await,
+        Command::Show { ceremony } if ceremony.starts_with("key-") => {
+            let id = quorate_types::KeyCeremonyId::new(ceremony.as_str())?;
+            let (proposed, summary) = quorate_participant::join::key_ceremony(&config, &id).await?;
+            print!("{}", proposed.describe());
+            println!("where it stands: {summary}");
+            return Ok(());
+        }
+        _ => {}
+    }
     let mut client = quorate_participant::control::connect(&config.socket_path()).await?;
     match cli.command {
         Command::Run { .. }
         | Command::MigrateJournal { .. }
         | Command::Init { .. }
-        | Command::Join { .. } => unreachable!("handled above"),
-        Command::Pending => {
-            let reviews = client
-                .pending(proto::PendingRequest {})
-                .await?
-                .into_inner()
-                .reviews;
-            if reviews.is_empty() {
-                println!("nothing is waiting for your decision");
-            }
-            for r in reviews {
-                let c = r.ceremony.unwrap_or_default();
-                if r.record_problem {
-                    println!("{}  {}  RECORD PROBLEM: {}", c.id, r.decision, r.record);
-                    continue;
-                }
-                println!(
-                    "{}  {}  {}  requested by {}",
-                    c.id, c.key_group, c.label, c.requester
-                );
-            }
-        }
+        | Command::Join { .. }
+        | Command::Pending => unreachable!("handled above"),
         Command::Show { ceremony } => {
             let review = client
                 .show(proto::ShowRequest { ceremony })
@@ -259,4 +250,65 @@ fn ask(prompt: &str) -> bool {
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y")
+}
+
+/// Key ceremonies naming this agent (from the coordinator, whether or not
+/// the agent runs), then the signing ceremonies waiting for a decision
+/// (from the running agent).
+async fn pending(config: &AgentConfig) -> anyhow::Result<()> {
+    match quorate_participant::join::pending_key_ceremonies(config).await {
+        Ok(keys) => {
+            for (proposed, summary) in keys {
+                let p = &proposed.proposal;
+                let what = match (&p.refresh, &p.repair) {
+                    (Some(r), _) if r.removed.is_empty() => "refresh of every share".to_string(),
+                    (Some(r), _) => format!(
+                        "refresh removing {}",
+                        r.removed
+                            .iter()
+                            .map(|p| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    (None, Some(r)) if r.is_enrolment() => {
+                        format!("enrolment of {}", r.participant.id)
+                    }
+                    (None, Some(r)) => format!("repair of {}'s share", r.participant.id),
+                    (None, None) => format!("new key group, {} of {}", p.threshold, p.roster.len()),
+                };
+                println!(
+                    "{}  {}  key ceremony: {what}; {summary}  (`show {}`, then `join`)",
+                    proposed.ceremony, p.key_group, proposed.ceremony
+                );
+            }
+        }
+        Err(e) => println!("key ceremonies: could not ask the coordinator: {e:#}"),
+    }
+    let mut client = match quorate_participant::control::connect(&config.socket_path()).await {
+        Ok(client) => client,
+        Err(_) => {
+            println!("signing ceremonies: the agent is not running (`quorate-participant run`)");
+            return Ok(());
+        }
+    };
+    let reviews = client
+        .pending(proto::PendingRequest {})
+        .await?
+        .into_inner()
+        .reviews;
+    if reviews.is_empty() {
+        println!("no signing ceremony is waiting for your decision");
+    }
+    for r in reviews {
+        let c = r.ceremony.unwrap_or_default();
+        if r.record_problem {
+            println!("{}  {}  RECORD PROBLEM: {}", c.id, r.decision, r.record);
+            continue;
+        }
+        println!(
+            "{}  {}  {}  requested by {}",
+            c.id, c.key_group, c.label, c.requester
+        );
+    }
+    Ok(())
 }

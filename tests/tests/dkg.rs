@@ -200,6 +200,19 @@ async fn a_bad_proof_is_named_the_run_ends_and_a_new_run_succeeds() {
             .unwrap();
     let key_id = KeyCeremonyId::new(&proposed.id).unwrap();
 
+    // ann's agent lists the proposal, as her approver reviews it.
+    let listed = quorate_participant::join::pending_key_ceremonies(&configs[0])
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let (shown, summary) = &listed[0];
+    assert_eq!(shown.ceremony, key_id);
+    let text = shown.describe();
+    assert!(text.contains("proposes key group ops"), "{text}");
+    assert!(text.contains("threshold: 2 of 3"), "{text}");
+    assert!(text.contains("cat"), "{text}");
+    assert_eq!(summary, "0 of 3 joined");
+
     // ann and ben are honest agents.
     let honest: Vec<_> = configs[..2]
         .iter()
