@@ -105,8 +105,12 @@ pub(super) async fn take_part(
         .collect();
     let registered = crate::key_group::follow(operator, id, |_| {}).await;
     for join in joins {
-        match join.await?? {
-            Joined::Registered(group) if registered.as_ref().is_ok_and(|r| r == &group) => {}
+        let joined = join.await??;
+        let registered = registered
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("the operator's view of key ceremony {id}: {e:#}"))?;
+        match joined {
+            Joined::Registered(group) if &group == registered => {}
             Joined::Registered(_) => anyhow::bail!("an agent wrote another key group"),
             Joined::Declined => anyhow::bail!("an agent declined"),
         }

@@ -339,8 +339,8 @@ fn to_state(phase: KeyPhase) -> proto::KeyCeremonyState {
     }
 }
 
-/// The status `reader` gets (`None`: an operator or auditor, who sees
-/// every message).
+/// The status `reader` gets (`None`: an operator or auditor, who gets no
+/// messages: the record has them all).
 pub(crate) fn status(
     key: &KeyCeremony,
     reader: Option<&ParticipantId>,
@@ -369,11 +369,16 @@ pub(crate) fn status(
         proposal_sha256: key.proposal_sha256().0.to_vec(),
         proposed_by: key.proposed_by().to_string(),
         proposed_at_unix_ms: key.proposed_at().unix_ms(),
-        messages: key
-            .messages_for(reader)
-            .into_iter()
-            .map(SignedKeyMessage::to_bytes)
-            .collect(),
+        // Operators and auditors read the messages from the record: all of
+        // a 67-of-100 DKG's are more than a gRPC reply holds.
+        messages: match reader {
+            Some(reader) => key
+                .messages_for(Some(reader))
+                .into_iter()
+                .map(SignedKeyMessage::to_bytes)
+                .collect(),
+            None => Vec::new(),
+        },
         joined: key.joined().keys().map(|p| p.to_string()).collect(),
         confirmed: key.confirmed().map(|p| p.to_string()).collect(),
         culprit,
