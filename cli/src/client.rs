@@ -24,6 +24,9 @@ pub struct Target {
     pub tls: Option<TlsFiles>,
 }
 
+/// The largest reply the clients take.
+pub const MAX_REPLY: usize = 256 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct Clients {
     pub ceremonies: Ceremonies,
@@ -45,7 +48,10 @@ impl Clients {
                 channel.clone(),
                 identify.clone(),
             ),
-            audit: AuditClient::with_interceptor(channel, identify),
+            // A large key ceremony's entries come in one reply (8 MB for
+            // a 67-of-100 DKG): more than gRPC's default 4 MiB.
+            audit: AuditClient::with_interceptor(channel, identify)
+                .max_decoding_message_size(MAX_REPLY),
         })
     }
 }
