@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use frost_ed25519::Identifier;
 use frost_ed25519::keys::dkg::{self, round1, round2};
 use frost_ed25519::keys::refresh;
-use frost_ed25519::keys::{KeyPackage, PublicKeyPackage};
+use frost_ed25519::keys::{KeyPackage, PublicKeyPackage, SecretShare};
 use quorate_ceremonies::key::KeyPhase;
-use quorate_ceremonies::key::dkg::round2_binding;
+use quorate_ceremonies::key::dkg::{round2_binding, with_zero_constant};
 use quorate_envelope::{Sealed, SessionKey};
 use quorate_secrets::IdentityKey;
 use quorate_types::key_ceremony::{KeyMessage, KeyProposal, KeyStep, SignedKeyMessage};
@@ -43,6 +43,11 @@ pub enum DkgError {
         participant: ParticipantId,
         why: String,
     },
+    #[error(
+        "{0} agreed to another proposal than this agent's approver did (the coordinator showed \
+         them another); refusing to go on"
+    )]
+    OtherProposal(ParticipantId),
     #[error("this agent holds no share to refresh")]
     NoShare,
     #[error(
@@ -79,6 +84,8 @@ pub enum Next {
 /// This agent in one DKG.
 pub struct Dkg {
     ceremony: KeyCeremonyId,
+    /// The proposal's digest, as this agent's approver agreed to it.
+    digest: quorate_types::Sha256Digest,
     me: ParticipantId,
     proposal: KeyProposal,
     session: SessionKey,
@@ -143,6 +150,7 @@ impl Dkg {
             Self {
                 ceremony,
                 me,
+                digest: proposal.digest(),
                 proposal,
                 session,
                 round1_secret,
@@ -299,6 +307,21 @@ impl Dkg {
             let Some(package) = opened else {
                 return Ok(self.complain(sender.clone(), identity));
             };
+            // Checked here, whoever sent it: frost-core's refresh names no
+            // culprit for a bad share, and a complaint must name one.
+            let Some(theirs) = round1.get(&sender.identifier()) else {
+                continue;
+            };
+            let commitment = if self.old.is_some() {
+                with_zero_constant(theirs.commitment())
+            } else {
+                theirs.commitment().clone()
+            };
+            let share =
+                SecretShare::new(self.me.identifier(), *package.signing_share(), commitment);
+            if share.verify().is_err() {
+                return Ok(self.complain(sender.clone(), identity));
+            }
             received.insert(sender.identifier(), package);
         }
         if received.len() < round1.len() {
@@ -363,7 +386,7 @@ impl Dkg {
     }
 
     fn check_signed(&self, message: &SignedKeyMessage) -> Result<(), DkgError> {
-        check_relayed(&self.proposal, &self.ceremony, message)
+        check_relayed(&self.proposal, &self.digest, &self.ceremony, message)
     }
 }
 
@@ -385,6 +408,7 @@ pub(crate) fn sign_step(
 /// identity key in `proposal`, whatever the coordinator says.
 pub(crate) fn check_relayed(
     proposal: &KeyProposal,
+    digest: &quorate_types::Sha256Digest,
     ceremony: &KeyCeremonyId,
     message: &SignedKeyMessage,
 ) -> Result<(), DkgError> {
@@ -396,6 +420,18 @@ pub(crate) fn check_relayed(
         return Err(DkgError::Forged {
             participant: sender.clone(),
         });
+    }
+    // Everyone must have agreed to the very proposal this agent's approver
+    // did, not one the coordinator showed them instead.
+    if let KeyStep::Join {
+        proposal_sha256, ..
+    }
+    | KeyStep::Decline {
+        proposal_sha256, ..
+    } = &message.message.step
+        && proposal_sha256 != digest
+    {
+        return Err(DkgError::OtherProposal(sender.clone()));
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use quorate_ceremonies::key::KeyPhase;
 use quorate_secrets::keyfile::KeyShareFile;
 use quorate_secrets::sealed::KdfParams;
 use quorate_secrets::{GroupFileIo, IdentityKey};
-use quorate_types::key_ceremony::{KeyProposal, SignedKeyMessage};
+use quorate_types::key_ceremony::{KeyProposal, KeyStep, SignedKeyMessage};
 use quorate_types::{KeyCeremonyId, KeyGroupFile};
 use quorate_wire as proto;
 use quorate_wire::client::Identify;
@@ -85,7 +85,7 @@ impl Proposed {
             return format!(
                 "key ceremony {}: {} proposes new shares of key group {} (version {}), \
                  group key {} unchanged\n\
-                 removes: {} (their shares stop combining with anyone's)\n\
+                 removes: {} (their old shares no longer combine with the new ones)\n\
                  keeps: {} of {}\nproposal sha256: {}\n",
                 self.ceremony,
                 self.proposed_by,
@@ -123,6 +123,10 @@ impl Proposed {
                 "  {:<12} {:<14} {}  identity {}\n",
                 entry.id, entry.role, entry.name, identity
             ));
+        }
+        out.push_str("policy:\n");
+        for line in p.policy.to_toml().lines() {
+            out.push_str(&format!("  {line}\n"));
         }
         out
     }
@@ -242,27 +246,57 @@ pub async fn join(
         }
         _ => None,
     };
-    let result = run(
-        &mut client,
-        &id,
-        &mut side,
-        &identity,
-        &config,
-        &files,
-        &passphrase,
+    let taking = Taking {
+        id: &id,
+        proposal: &proposal,
+        config: &config,
+        files: &files,
+        passphrase: &passphrase,
         kdf,
-        &mut saved,
-    )
-    .await;
-    if !matches!(result, Ok(Joined::Registered(_)))
-        && let Some(share) = &files.share
-        && share.exists()
-        && part != Part::Helper
-    {
+    };
+    let result = run(&mut client, &mut side, &identity, &taking, &mut saved).await;
+    let Err(e) = result else {
+        return result;
+    };
+    let Some(share) = files
+        .share
+        .as_ref()
+        .filter(|s| s.exists() && part != Part::Helper)
+    else {
+        return Err(e);
+    };
+    if e.downcast_ref::<Failed>().is_some() {
         // A share of a group that was never registered signs nothing.
         let _ = std::fs::remove_file(share);
+        return Err(e);
     }
-    result
+    // Once confirmed, the group may yet be registered: the new share is
+    // kept until the outcome is known.
+    Err(e.context(format!(
+        "the new share stays sealed in {} until key ceremony {id}'s outcome is known \
+         (`quorate-participant show {id}`): if it was registered, that share is yours{}",
+        share.display(),
+        if part == Part::Refresh {
+            format!(" and replaces {}", config.key_share.display())
+        } else {
+            String::new()
+        }
+    )))
+}
+
+/// A key ceremony that ended without registering anything.
+#[derive(Debug, thiserror::Error)]
+#[error("key ceremony {0} failed: {1}")]
+pub struct Failed(String, String);
+
+/// What one agent's part in one key ceremony works with.
+struct Taking<'a> {
+    id: &'a KeyCeremonyId,
+    proposal: &'a KeyProposal,
+    config: &'a AgentConfig,
+    files: &'a Files,
+    passphrase: &'a quorate_secrets::Passphrase,
+    kdf: &'a KdfParams,
 }
 
 /// This agent's side of the key ceremony under way (one per process).
@@ -383,18 +417,21 @@ impl Files {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run(
     client: &mut Client,
-    id: &KeyCeremonyId,
     side: &mut Side,
     identity: &IdentityKey,
-    config: &AgentConfig,
-    files: &Files,
-    passphrase: &quorate_secrets::Passphrase,
-    kdf: &KdfParams,
+    taking: &Taking<'_>,
     saved: &mut Option<frost_ed25519::keys::PublicKeyPackage>,
 ) -> anyhow::Result<Joined> {
+    let Taking {
+        id,
+        config,
+        files,
+        passphrase,
+        kdf,
+        ..
+    } = *taking;
     let mut stream = client
         .watch(proto::GetKeyCeremonyRequest { id: id.to_string() })
         .await?
@@ -402,17 +439,15 @@ async fn run(
     while let Some(status) = stream.message().await? {
         let phase = phase_of(&status)?;
         if phase == KeyPhase::Failed {
-            anyhow::bail!(
-                "key ceremony {id} failed: {}",
-                if status.culprit.is_empty() {
-                    status.fault.clone()
-                } else {
-                    format!("{}: {}", status.culprit, status.fault)
-                }
-            );
+            let why = if status.culprit.is_empty() {
+                status.fault.clone()
+            } else {
+                format!("{}: {}", status.culprit, status.fault)
+            };
+            return Err(Failed(id.to_string(), why).into());
         }
         if phase == KeyPhase::Registered {
-            return registered(&status, config, files, saved.as_ref());
+            return registered(&status, taking, saved.as_ref());
         }
         let relayed = status
             .messages
@@ -448,29 +483,57 @@ async fn run(
 }
 
 /// Checks the registered group is the one this agent computed and its
-/// approver agreed to, then writes it.
+/// approver agreed to, confirmed by everyone who had to, then writes its
+/// own copy (built from the proposal, never taken from the coordinator).
 fn registered(
     status: &proto::KeyCeremonyStatus,
-    config: &AgentConfig,
-    files: &Files,
+    taking: &Taking<'_>,
     saved: Option<&frost_ed25519::keys::PublicKeyPackage>,
 ) -> anyhow::Result<Joined> {
-    let group = status
-        .registered
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("registered, but the coordinator sent no key group"))?;
-    let file = KeyGroupFile::try_from(group)?;
+    let proposal = taking.proposal;
     let Some(mine) = saved else {
         anyhow::bail!("the key group was registered before this agent confirmed it; refusing");
     };
-    if &file.public_key_package().map_err(anyhow::Error::msg)? != mine {
-        anyhow::bail!("the registered key group is not the one this agent computed; refusing");
+    let file = KeyGroupFile::new(
+        proposal.key_group.clone(),
+        proposal.threshold,
+        mine,
+        proposal.roster.clone(),
+        proposal.policy.clone(),
+    )?;
+    let served = status
+        .registered
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("registered, but the coordinator sent no key group"))?;
+    if KeyGroupFile::try_from(served)? != file {
+        anyhow::bail!(
+            "the coordinator registered another key group than the one this agent computed under \
+             the proposal its approver agreed to; refusing"
+        );
     }
-    if let (Some(new), Some(old)) = (&files.share, &files.replaces) {
+    let bytes = mine.serialize()?;
+    let confirmers = match &proposal.repair {
+        Some(repair) => vec![repair.participant.id.clone()],
+        None => proposal.parties(),
+    };
+    let digest = proposal.digest();
+    for who in &confirmers {
+        let confirmed = status.messages.iter().any(|m| {
+            SignedKeyMessage::from_bytes(m).is_ok_and(|m| {
+                &m.message.participant == who
+                    && crate::dkg::check_relayed(proposal, &digest, taking.id, &m).is_ok()
+                    && matches!(&m.message.step, KeyStep::Confirm { public_key_package } if public_key_package == &bytes)
+            })
+        });
+        if !confirmed {
+            anyhow::bail!("registered without {who}'s signed confirmation of this group; refusing");
+        }
+    }
+    if let (Some(new), Some(old)) = (&taking.files.share, &taking.files.replaces) {
         // The old share is gone once the new one takes its place.
         std::fs::rename(new, old)?;
     }
-    file.save(&config.key_group)?;
+    file.save(&taking.config.key_group)?;
     Ok(Joined::Registered(file))
 }
 
@@ -495,7 +558,10 @@ async fn connect(config: &AgentConfig) -> anyhow::Result<Client> {
         .await
         .map_err(anyhow::Error::msg)?;
     let identify = Identify::new(config.id.as_str()).map_err(anyhow::Error::msg)?;
-    Ok(KeyCeremoniesClient::with_interceptor(channel, identify))
+    // A large group's status (every join's commitment) can pass gRPC's
+    // default 4 MiB.
+    Ok(KeyCeremoniesClient::with_interceptor(channel, identify)
+        .max_decoding_message_size(256 * 1024 * 1024))
 }
 
 /// The ceremony to join: `wanted`, or the only one naming this agent,

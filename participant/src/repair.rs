@@ -34,6 +34,7 @@ enum Role {
 /// This agent in one repair or enrolment.
 pub struct Repairing {
     ceremony: KeyCeremonyId,
+    digest: quorate_types::Sha256Digest,
     proposal: KeyProposal,
     repair: Repair,
     session: SessionKey,
@@ -91,6 +92,7 @@ impl Repairing {
         );
         let repairing = Self {
             ceremony,
+            digest: proposal.digest(),
             proposal,
             repair,
             session,
@@ -114,7 +116,7 @@ impl Repairing {
             return Ok(Next::Wait);
         }
         for message in relayed {
-            check_relayed(&self.proposal, &self.ceremony, message)?;
+            check_relayed(&self.proposal, &self.digest, &self.ceremony, message)?;
         }
         let me = identity.participant().clone();
         match (&self.role, phase) {

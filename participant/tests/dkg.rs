@@ -481,6 +481,26 @@ fn a_refresh_cannot_change_the_threshold_or_drop_anyone_silently() {
     let mut silent = base.clone();
     silent.roster.participants.retain(|p| p.id != id("bob"));
     assert!(refused(silent).contains("without the removed participants"));
+    // Removing t holders at once would leave t old shares that still make
+    // the key among themselves.
+    let mut small = Run::new(2);
+    small.run(&mut untouched);
+    let two_of_five = small.key.registered().unwrap().clone();
+    let gone = [id("bob"), id("carol")];
+    let mut two = KeyProposal {
+        roster: two_of_five.roster.clone(),
+        refresh: Some(quorate_types::key_ceremony::Refresh {
+            from: two_of_five,
+            version: 0,
+            removed: gone.to_vec(),
+        }),
+        ..small.key.proposal().clone()
+    };
+    two.roster.participants.retain(|p| !gone.contains(&p.id));
+    assert!(refused(two).contains("needs a new key group"));
+    let mut policy = base.clone();
+    policy.policy.prevent_self_approval = !policy.policy.prevent_self_approval;
+    assert!(refused(policy).contains("keeps the policy"));
     assert!(
         KeyCeremony::propose(
             KeyCeremonyId::new("key-9").unwrap(),
@@ -767,4 +787,111 @@ fn the_engine_refuses_what_nobody_can_be_blamed_for() {
     assert!(again.is_err());
     assert_eq!(run.key.version(), 1);
     assert_eq!(run.key.phase(), KeyPhase::Joining);
+}
+
+#[test]
+fn a_bad_refresh_share_is_shown_by_a_complaint_naming_its_sender() {
+    let mut run = Run::new(3);
+    run.run(&mut untouched);
+    run.refresh(&[]);
+    run.join_all(&mut untouched);
+    let carol_key = run
+        .key
+        .messages_for(None)
+        .into_iter()
+        .find_map(|m| match &m.message.step {
+            KeyStep::Join { encryption_key, .. } if m.message.participant == id("carol") => {
+                Some(encryption_key.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    let mut tamper = |party: &Party, m: SignedKeyMessage| match &m.message.step {
+        KeyStep::Round2 { to, .. } if m.message.participant == id("dave") && to == &id("carol") => {
+            let wrong = round2::Package::new(SigningShare::deserialize(&[9; 32]).unwrap());
+            let binding = quorate_ceremonies::key::dkg::round2_binding("key-2", "dave", "carol");
+            let sealed = quorate_envelope::seal(
+                &carol_key,
+                &binding,
+                &wrong.serialize().unwrap(),
+                &mut OsRng,
+            )
+            .unwrap();
+            resigned(
+                party,
+                KeyStep::Round2 {
+                    to: to.clone(),
+                    enc: sealed.enc,
+                    ciphertext: sealed.ciphertext,
+                },
+                &m,
+            )
+        }
+        _ => m,
+    };
+    for _ in 0..4 {
+        run.pass(&mut tamper);
+    }
+    assert_eq!(
+        run.key.failure(),
+        Some(&(Some(id("dave")), KeyFault::BadRound2Share))
+    );
+}
+
+#[test]
+fn joins_stay_hidden_until_everyone_joined_and_must_answer_one_proposal() {
+    let mut run = Run::new(3);
+    let alice = &run.parties[&id("alice")];
+    let (mut dkg, join) = Dkg::join(
+        run.key.id().clone(),
+        run.key.proposal().clone(),
+        &alice.identity,
+        None,
+        &mut OsRng,
+    )
+    .unwrap();
+    run.post(join);
+    let bob = &run.parties[&id("bob")];
+    let (_, bob_join) = Dkg::join(
+        run.key.id().clone(),
+        run.key.proposal().clone(),
+        &bob.identity,
+        None,
+        &mut OsRng,
+    )
+    .unwrap();
+    run.post(bob_join.clone());
+    // While joining, alice sees her own join only: nobody can choose a
+    // commitment after seeing the others'.
+    let seen = run.key.messages_for(Some(&id("alice")));
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].message.participant, id("alice"));
+    // bob's join, re-signed by bob for a proposal other than alice's
+    // approver saw, is refused by alice's agent.
+    let KeyStep::Join {
+        round1,
+        encryption_key,
+        ..
+    } = &bob_join.message.step
+    else {
+        unreachable!()
+    };
+    let other = resigned(
+        &run.parties[&id("bob")],
+        KeyStep::Join {
+            proposal_sha256: quorate_types::Sha256Digest([7; 32]),
+            round1: round1.clone(),
+            encryption_key: encryption_key.clone(),
+        },
+        &bob_join,
+    );
+    let alice = &run.parties[&id("alice")];
+    let err = dkg
+        .advance(KeyPhase::Exchanging, &[other], &alice.identity, &mut OsRng)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, DkgError::OtherProposal(ref p) if p == &id("bob")),
+        "{err}"
+    );
 }

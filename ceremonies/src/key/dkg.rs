@@ -83,6 +83,7 @@ pub fn with_zero_constant(
 pub fn expected_package(
     round1: &BTreeMap<ParticipantId, round1::Package>,
     old: Option<&PublicKeyPackage>,
+    threshold: u16,
 ) -> Result<PublicKeyPackage, KeyFault> {
     let Some(old) = old else {
         let commitments: BTreeMap<Identifier, _> = round1
@@ -107,10 +108,12 @@ pub fn expected_package(
             VerifyingShare::new(before.to_element() + delta.to_element()),
         );
     }
+    // As frost-core's refresh_dkg_shares writes it, whatever the old
+    // package said (packages of frost-core 2 carry no threshold).
     Ok(PublicKeyPackage::new(
         shares,
         *old.verifying_key(),
-        old.min_signers(),
+        Some(threshold),
     ))
 }
 

@@ -29,6 +29,8 @@ pub enum KeyError {
     NotTakingPart(ParticipantId),
     #[error("{0}: the repair cannot go on yet: {1}")]
     NotYet(ParticipantId, &'static str),
+    #[error("{0}'s reason: {1}")]
+    Reason(ParticipantId, String),
     #[error("{0} sent its {1} already")]
     Repeated(ParticipantId, &'static str),
     #[error("{0} is not another participant of this ceremony")]

@@ -296,7 +296,7 @@ impl KeyCeremony {
 
     /// Every signed message taken so far that `reader` may see: all but
     /// the round-2 packages sealed to others (which `None`, an auditor,
-    /// sees too).
+    /// sees too), and while joining only its own.
     pub fn messages_for(&self, reader: Option<&ParticipantId>) -> Vec<&SignedKeyMessage> {
         self.events
             .iter()
@@ -305,6 +305,12 @@ impl KeyCeremony {
                 KeyEvent::Cancelled { .. } => None,
             })
             .filter(|m| match (&m.message.step, reader) {
+                // While participants join, none sees another's commitment:
+                // the last to join cannot choose its own after seeing the
+                // others' (and so bias the group key).
+                (_, Some(reader)) if self.phase == KeyPhase::Joining => {
+                    &m.message.participant == reader
+                }
                 (KeyStep::Round2 { to, .. }, Some(reader)) => {
                     to == reader || &m.message.participant == reader
                 }
@@ -348,6 +354,10 @@ impl KeyCeremony {
         }
         if !self.parties.contains(sender) {
             return Err(KeyError::NotTakingPart(sender.clone()));
+        }
+        if let KeyStep::Decline { reason, .. } | KeyStep::Abort { reason } = &message.step {
+            quorate_types::limits::check_reason(reason)
+                .map_err(|e| KeyError::Reason(sender.clone(), e.to_string()))?;
         }
         if let Kind::Repair {
             participant,
@@ -397,7 +407,7 @@ impl KeyCeremony {
                     .iter()
                     .filter_map(|(p, j)| Some((p.clone(), j.round1.clone()?)))
                     .collect();
-                match dkg::expected_package(&round1, self.refreshed()) {
+                match dkg::expected_package(&round1, self.refreshed(), self.proposal.threshold) {
                     Ok(package) => self.expected = Some(package),
                     Err(fault) => return Ok(vec![self.fail(None, fault)]),
                 }

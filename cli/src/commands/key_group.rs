@@ -20,7 +20,7 @@ pub enum Command {
     Create(CreateArgs),
     /// Propose new shares of a key group's key among its share holders,
     /// removing those named with --remove (an approver who leaves): once
-    /// refreshed, a removed share no longer combines with anyone's. The
+    /// refreshed, a removed share no longer combines with the new ones. The
     /// group key, and so every consumer's trust, stays; the threshold
     /// cannot change. Each remaining approver runs `quorate-participant
     /// join` with its agent stopped, then starts it again. Writes the new

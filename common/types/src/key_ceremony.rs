@@ -144,6 +144,16 @@ fn check_from(
             format!("is key group {}, not {}", from.name, proposal.key_group),
         ));
     }
+    if from.policy != proposal.policy {
+        return Err((
+            "policy",
+            format!(
+                "differs from key group {}'s: a refresh, repair or enrolment keeps the policy \
+                 (change it with a roster change or a new key group)",
+                from.name
+            ),
+        ));
+    }
     if from.threshold != proposal.threshold {
         return Err((
             "threshold",
@@ -167,8 +177,9 @@ pub struct Refresh {
     /// more per roster change or refresh).
     pub version: u64,
     /// Share holders left out: once refreshed, their shares no longer
-    /// combine with anyone's. Every holder of `from` is either in the new
-    /// roster or listed here.
+    /// combine with the new ones (fewer than the threshold of them, so
+    /// their old shares cannot make the key among themselves either). Every
+    /// holder of `from` is either in the new roster or listed here.
     pub removed: Vec<ParticipantId>,
 }
 
@@ -265,28 +276,7 @@ impl Refresh {
     /// that the new roster is the group's but for those removed, each
     /// removal explicit.
     fn check(&self, proposal: &KeyProposal) -> Result<(), (&'static str, String)> {
-        self.from
-            .check()
-            .map_err(|(field, why)| ("refresh.from", format!("{field} {why}")))?;
-        if self.from.name != proposal.key_group {
-            return Err((
-                "refresh.from",
-                format!(
-                    "is key group {}, not {}",
-                    self.from.name, proposal.key_group
-                ),
-            ));
-        }
-        if self.from.threshold != proposal.threshold {
-            return Err((
-                "threshold",
-                format!(
-                    "is {}, but key group {} has {}: FROST cannot change a group key's threshold; \
-                     a new threshold needs a new key group",
-                    proposal.threshold, self.from.name, self.from.threshold
-                ),
-            ));
-        }
+        check_from(&self.from, proposal, "refresh.from")?;
         let mut removed = std::collections::BTreeSet::new();
         for p in &self.removed {
             if self.from.roster.get(p).is_none() {
@@ -298,6 +288,17 @@ impl Refresh {
             if !removed.insert(p) {
                 return Err(("refresh.removed", format!("lists {p} twice")));
             }
+        }
+        if removed.len() >= usize::from(self.from.threshold) {
+            return Err((
+                "refresh.removed",
+                format!(
+                    "removes {}; the threshold of {} removed holders could still combine their \
+                     old shares into the key, so removing that many needs a new key group",
+                    removed.len(),
+                    self.from.threshold
+                ),
+            ));
         }
         let kept: Vec<_> = self
             .from

@@ -195,6 +195,7 @@ fn key_error(e: quorate_ceremonies::key::KeyError) -> Status {
         | K::BadSignature(_)
         | K::OtherProposal { .. }
         | K::BadRecipient(_)
+        | K::Reason(..)
         | K::BadEnvelope(_) => Status::invalid_argument(message),
         K::NotInRoster(_) | K::NotTakingPart(_) => Status::permission_denied(message),
         K::NotYet(..) => Status::failed_precondition(message),
