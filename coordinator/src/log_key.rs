@@ -19,9 +19,21 @@ struct LogKeyFile {
     seed: Zeroizing<String>,
 }
 
-/// Loads the log key of `data_dir`, or makes one for `origin` if there is none.
-pub fn load_or_create(data_dir: &Path, origin: &str) -> anyhow::Result<LogKey> {
+/// Loads the log key of `data_dir`, or makes one for `origin` if there is
+/// none and the record is empty (`log_size` 0). A record with entries and
+/// no key is refused: a new key would leave every checkpoint agents and
+/// auditors hold unverifiable, and hide that the key was lost.
+pub fn load_or_create(data_dir: &Path, origin: &str, log_size: u64) -> anyhow::Result<LogKey> {
     let path = data_dir.join(FILE_NAME);
+    if !path.exists() && log_size > 0 {
+        anyhow::bail!(
+            "the record in {} holds {log_size} entries, but its log key {} is missing: restore \
+             it from a backup. A new key would sign checkpoints that nobody holding the old \
+             verifier key (agents, auditors, witnesses) could check",
+            data_dir.display(),
+            path.display()
+        );
+    }
     if !path.exists() {
         let key = LogKey::generate(&mut rand_core::OsRng, origin)
             .map_err(|e| anyhow::anyhow!("log_origin {origin:?}: {e}"))?;

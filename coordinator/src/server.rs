@@ -159,6 +159,7 @@ pub async fn start_with_store(
     let log_key = Arc::new(crate::log_key::load_or_create(
         &config.data_dir,
         &config.log_origin,
+        hub.store().size(),
     )?);
     let log_verifier_key = log_key.verifier_key();
     let observer = Observer {

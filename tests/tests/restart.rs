@@ -79,3 +79,32 @@ async fn agent_restarted_before_the_package_forms_still_signs() {
     verify(&d, &s);
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_whose_log_key_is_lost_is_refused_not_given_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let id = request(&d, MANIFEST).await;
+    d.stop_coordinator().await.unwrap();
+    let key = d
+        .coordinator_config
+        .data_dir
+        .join(quorate_coordinator::log_key::FILE_NAME);
+    let saved = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    let refused = d.start_coordinator().await.unwrap_err().to_string();
+    assert!(
+        refused.contains("log key") && refused.contains("missing") && refused.contains("restore"),
+        "{refused}"
+    );
+    assert!(!key.exists(), "a new log key was made");
+    // Restored from its backup, the same key serves the same record.
+    std::fs::write(&key, &saved).unwrap();
+    d.start_coordinator().await.unwrap();
+    assert_eq!(
+        d.coordinator.as_ref().unwrap().log_verifier_key,
+        d.log_verifier_key
+    );
+    assert_eq!(status(&d, &id).await.id, id);
+    d.stop().await.unwrap();
+}

@@ -201,13 +201,18 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&bytes).map_err(|e| format_error(path, expected, e.to_string()))
 }
 
-/// Writes `bytes` to a file with `mode` (on Unix), set even when the file
-/// existed before.
+/// Writes `bytes` to a file with `mode` (on Unix), atomically: into a
+/// temporary file beside it, synced, then renamed over `path` and the
+/// directory synced, so that a crash leaves the old file or the new one,
+/// never a part of either.
 pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> {
     let err = |source| KeyFileError::Write {
         path: path.display().to_string(),
         source,
     };
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".tmp-{}", std::process::id()));
+    let temporary = std::path::PathBuf::from(temporary);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -217,15 +222,29 @@ pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileErr
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = options.open(path).map_err(err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(err)?;
+    let written = (|| {
+        let mut file = options.open(&temporary)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(err(e));
     }
-    file.write_all(bytes).map_err(err)?;
-    file.sync_all().map_err(err)
+    // The rename is durable once the directory is.
+    let directory = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(directory)
+        .and_then(|d| d.sync_all())
+        .map_err(err)
 }
 
 #[cfg(test)]

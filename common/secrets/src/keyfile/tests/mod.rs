@@ -49,3 +49,26 @@ fn share_file_round_trips_and_hides_secret() {
 fn rand_core_for_tests() -> rand_core::OsRng {
     rand_core::OsRng
 }
+
+#[test]
+fn a_key_file_is_replaced_whole_with_its_mode_and_no_leftovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key.json");
+    std::fs::write(&path, b"the old one, much longer than the new one").unwrap();
+    write_file(&path, b"new", 0o600).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["key.json"], "a temporary file was left behind");
+    // A file that cannot be written leaves nothing behind either.
+    let missing = dir.path().join("no-such-dir").join("key.json");
+    assert!(write_file(&missing, b"x", 0o600).is_err());
+}
