@@ -114,6 +114,10 @@ async fn a_group_made_by_dkg_signs_what_openssl_verifies() {
     let mut gap = transcript.clone();
     gap.entries.remove(3);
     assert!(replay_key(&d, &gap).is_err());
+    let mut short = transcript.clone();
+    short.entries.truncate(4);
+    let err = replay_key(&d, &short).unwrap_err();
+    assert!(err.why.contains("ends while the key ceremony is"), "{err}");
 
     // A restarted coordinator rebuilds the key ceremony from its record.
     let mut d = d;

@@ -163,6 +163,16 @@ pub fn replay(
                 "a key group is registered that the ceremony never made",
             ));
         }
+        (None, phase) if !phase.is_finished() => {
+            return Err(fail(
+                None,
+                format!(
+                    "the transcript ends while the key ceremony is {}: it was cut short, or \
+                     exported before the ceremony ended",
+                    phase.name()
+                ),
+            ));
+        }
         (None, _) => {}
     }
     let package = key

@@ -496,6 +496,18 @@ fn first_disagreement(now: &[Action], recorded: &[Action]) -> Option<usize> {
 /// The outcome, checked once more with plain Ed25519.
 fn finish(ceremony: &Ceremony, report: &mut Report) {
     report.state = ceremony.state().to_string();
+    // (After another finding the replay stopped early anyway.)
+    if !matches!(ceremony.phase(), Phase::Done(_)) && report.findings.is_empty() {
+        report.finding(
+            None,
+            "entries",
+            format!(
+                "the transcript ends while the ceremony is {}: it was cut short, or exported \
+                 before the ceremony ended; only an ended ceremony's transcript replays",
+                report.state
+            ),
+        );
+    }
     report.review = ceremony.review_record().map(|r| {
         format!(
             "reviewed by {} at {}: {}",

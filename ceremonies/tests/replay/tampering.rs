@@ -156,17 +156,25 @@ fn a_dropped_event_is_caught_at_the_entry_after_it() {
 }
 
 /// A transcript that ends early tells a true but shorter story: replay
-/// cannot know that the log holds more, so it passes, and the outcome it
-/// reports is where the shortened ceremony stood.
+/// reports where the shortened ceremony stood, and fails: only an ended
+/// ceremony's transcript replays.
 #[test]
-fn a_transcript_cut_short_replays_to_an_earlier_state() {
+fn a_transcript_cut_short_fails_unless_the_ceremony_had_ended() {
     let mut t = CLEAN.transcript.clone();
     t.entries.pop();
     let report = check(&t);
-    assert!(report.passed, "{report}");
+    assert!(!report.passed, "{report}");
     assert_eq!(report.state, "signing");
     assert_eq!(report.signature, None);
+    assert_eq!(first(&report), (None, "entries".to_string()));
+    let text = report.to_string();
+    assert!(
+        text.contains("ends while the ceremony is signing"),
+        "{text}"
+    );
 
+    // A break-glass ceremony ended when it was signed; its review may
+    // come later, so a transcript without it still replays.
     let mut t = BREAK_GLASS.transcript.clone();
     t.entries.pop();
     let report = check(&t);
