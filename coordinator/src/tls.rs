@@ -44,20 +44,35 @@ impl ServerTls {
             .client_auth_optional(true))
     }
 
-    /// For `/metrics`: server authentication only.
+    /// For `/metrics`: mutual TLS, a client certificate from `client_ca`
+    /// required.
     pub fn metrics(&self) -> anyhow::Result<TlsAcceptor> {
         let certs = rustls_pemfile_certs(&read(&self.cert, "cert")?)?;
         let key = Zeroizing::new(read(&self.key, "key")?);
         use rustls::pki_types::pem::PemObject;
         let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&key)
             .map_err(|e| anyhow::anyhow!("tls.key: {e}"))?;
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| anyhow::anyhow!("tls.cert/tls.key: {e}"))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        // Scrapers present a client certificate from the deployment's CA,
+        // like every caller of the gRPC port: the metrics name key groups
+        // and show the coordinator's load.
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pemfile_certs(&read(&self.client_ca, "client_ca")?)? {
+            roots
+                .add(cert)
+                .map_err(|e| anyhow::anyhow!("tls.client_ca: {e}"))?;
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| anyhow::anyhow!("tls.client_ca: {e}"))?;
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)
+            .map_err(|e| anyhow::anyhow!("tls.cert/tls.key: {e}"))?;
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
 }

@@ -128,8 +128,21 @@ pub async fn raw_signer(d: &LocalDeployment, id: &str) -> RawSigner {
     SignerClient::with_interceptor(channel_as(d, id).await, Identify::new(id).unwrap())
 }
 
-/// `GET path` over HTTPS (trusting the deployment's CA); the raw response.
+/// `GET path` over HTTPS (trusting the deployment's CA) as `identity`'s
+/// client certificate; the raw response.
 pub async fn https_get(d: &LocalDeployment, addr: std::net::SocketAddr, path: &str) -> String {
+    https_get_as(d, addr, path, Some(quorate::local::OPERATOR))
+        .await
+        .unwrap()
+}
+
+/// `GET path` over HTTPS as `identity` (or with no client certificate).
+pub async fn https_get_as(
+    d: &LocalDeployment,
+    addr: std::net::SocketAddr,
+    path: &str,
+    identity: Option<&str>,
+) -> std::io::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_rustls::rustls;
     use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
@@ -142,23 +155,32 @@ pub async fn https_get(d: &LocalDeployment, addr: std::net::SocketAddr, path: &s
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    .with_root_certificates(roots);
+    let config = match identity {
+        None => config.with_no_client_auth(),
+        Some(id) => {
+            let files = d.tls_files(id).unwrap();
+            let certs = CertificateDer::pem_file_iter(&files.cert)
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&files.key).unwrap();
+            config.with_client_auth_cert(certs, key).unwrap()
+        }
+    };
     let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
     let mut tls = connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
+        .await?;
     tls.write_all(
         format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
     )
-    .await
-    .unwrap();
+    .await?;
     let mut bytes = Vec::new();
     // The server may close without close_notify; what was read counts.
     let _ = tls.read_to_end(&mut bytes).await;
-    String::from_utf8_lossy(&bytes).into_owned()
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The key package of `id`, read from its share file as its agent reads it.

@@ -325,3 +325,23 @@ async fn callers_must_prove_who_they_are() {
     }
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_need_a_client_certificate_from_the_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy(dir.path()).await;
+    let addr = d.metrics_addr().expect("local deployments serve metrics");
+    let scraped = https_get_as(&d, addr, "/metrics", Some(quorate::local::AUDITOR))
+        .await
+        .unwrap();
+    assert!(scraped.starts_with("HTTP/1.1 200"), "{scraped}");
+    assert!(scraped.contains("quorate_"), "{scraped}");
+    // Without a certificate the handshake fails, or the server closes the
+    // connection before it answers.
+    let anonymous = https_get_as(&d, addr, "/metrics", None).await;
+    assert!(
+        anonymous.as_ref().is_err() || anonymous.as_ref().is_ok_and(|r| !r.contains("200")),
+        "{anonymous:?}"
+    );
+    d.stop().await.unwrap();
+}
