@@ -130,6 +130,11 @@ pub struct Hub<S> {
     /// Admission of new ceremonies (see [`crate::limits`]).
     gate: Mutex<Gate>,
     keys: keys::KeyCeremonies,
+    /// Held to read while a request is made (from reading the key group's
+    /// version to recording the request), and to write while a key group
+    /// gets a new version: a request is judged by the version in force when
+    /// it is recorded.
+    versions: tokio::sync::RwLock<()>,
 }
 
 impl<S: CeremonyStore> Hub<S> {
@@ -183,6 +188,7 @@ impl<S: CeremonyStore> Hub<S> {
         let keys = keys::KeyCeremonies::load(&store)?;
         Ok(Self {
             keys,
+            versions: tokio::sync::RwLock::new(()),
             store,
             authz,
             clock,
@@ -255,6 +261,7 @@ impl<S: CeremonyStore> Hub<S> {
         roster: Roster,
         by: String,
     ) -> Result<Arc<KeyGroup>, HubError> {
+        let _changing = self.versions.write().await;
         let current = self
             .key_group(name)
             .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
@@ -376,6 +383,7 @@ impl<S: CeremonyStore> Hub<S> {
         }
         let name =
             KeyGroupName::new(key_group).map_err(|e| HubError::UnknownKeyGroup(e.to_string()))?;
+        let _in_force = self.versions.read().await;
         let group = self
             .key_group(&name)
             .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;

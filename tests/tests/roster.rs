@@ -242,3 +242,56 @@ async fn the_record_keeps_every_change_of_parties() {
     );
     d.stop().await.unwrap();
 }
+
+/// Requests made while the roster changes are each judged by the roster
+/// version in force when they are recorded: none recorded after a change
+/// names the version before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_racing_a_roster_change_name_the_version_recorded_before_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy(dir.path()).await;
+    let mut roster = key_group(&d).await.roster;
+    roster[0].name = "Alice (renamed)".into();
+    let requester = d.clients(REQUESTER).await.unwrap();
+    // As many as one requester may make at once (the burst limit).
+    let creates: Vec<_> = (0..10)
+        .map(|i| {
+            let mut clients = requester.clone();
+            tokio::spawn(async move {
+                clients
+                    .ceremonies
+                    .create(proto::CreateCeremonyRequest {
+                        key_group: "release".into(),
+                        message: format!("{i:064x}  race-{i}.tar.gz\n").into_bytes(),
+                        label: format!("race {i}"),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    change(&d, OPERATOR, roster).await.unwrap();
+    for c in creates {
+        c.await.unwrap();
+    }
+    let mut version = 0;
+    let mut requests = 0;
+    for entry in record_entries(&d).await {
+        match entry {
+            Entry::RosterChanged { version: v, .. } => version = v,
+            Entry::CeremonyRequested { request, .. } => {
+                requests += 1;
+                assert_eq!(
+                    request.key_group_version, version,
+                    "request {} was recorded under roster version {version}",
+                    request.id
+                );
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((requests, version), (10, 1));
+    d.stop().await.unwrap();
+}

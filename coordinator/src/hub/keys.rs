@@ -241,6 +241,8 @@ impl<S: CeremonyStore> Hub<S> {
         id: &KeyCeremonyId,
         events: Vec<KeyEvent>,
     ) -> Result<Arc<KeyCeremony>, HubError> {
+        // A key ceremony may end by giving its key group a new version.
+        let _changing = self.versions.write().await;
         let mut all = self.keys.all.lock().await;
         let current = all
             .get(id)
