@@ -13,7 +13,13 @@
 //! | Ceremonies.List | requester, auditor, operator; a participant sees its key groups' ceremonies only |
 //! | Ceremonies.Review | auditor (and the emergency policy's reviewers) |
 //! | Signer.* | a participant, acting only as itself, in its key groups |
-//! | Audit.* | auditor, operator, any participant |
+//! | Audit.Checkpoint, InclusionProof, ConsistencyProof | auditor, operator, any participant |
+//! | Audit.Entries (the whole log) | auditor, operator |
+//! | Audit.CeremonyEntries, StatementEvidence | auditor, operator; a participant of the ceremony's key group |
+//! | Audit.KeyCeremonyEntries | auditor, operator; a participant the key ceremony names |
+//! | KeyCeremonies.Propose*, Cancel | operator |
+//! | KeyCeremonies.Get, Watch | operator, auditor; a participant the key ceremony names |
+//! | KeyCeremonies.Pending, Post | a participant the key ceremony names, posting only its own messages |
 //!
 //! An identity that is neither a party nor in any roster is
 //! `UNAUTHENTICATED`; a known one outside its row is `PERMISSION_DENIED`.

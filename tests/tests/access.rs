@@ -158,6 +158,14 @@ async fn calls(
                     .await,
             ),
         ),
+        (
+            "Audit.Entries",
+            admitted(
+                &audit
+                    .entries(proto::EntriesRequest { start: 0, end: 1 })
+                    .await,
+            ),
+        ),
     ]
 }
 
@@ -194,41 +202,43 @@ async fn every_row_of_the_authorization_matrix() {
     let mut taken = other.clone();
     taken.name = "other2".into();
 
-    //                        Reg    Roster KGGet  Create Get    Watch  List   Cancel Review Sub    Commit Chkpt  CerEnt StmtEv
-    let matrix: [(&str, [bool; 14]); 5] = [
+    // Participants read their own key groups' ceremonies' entries, never
+    // the whole log; auditors and operators read everything.
+    //                        Reg    Roster KGGet  Create Get    Watch  List   Cancel Review Sub    Commit Chkpt  CerEnt StmtEv Entries
+    let matrix: [(&str, [bool; 15]); 5] = [
         (
             REQUESTER,
             [
                 false, false, true, true, true, true, true, true, false, false, false, false,
-                false, false,
+                false, false, false,
             ],
         ),
         (
             AUDITOR,
             [
                 false, false, true, false, true, true, true, false, true, false, false, true, true,
-                false,
+                false, true,
             ],
         ),
         (
             OPERATOR,
             [
                 true, true, true, false, true, true, true, false, false, false, false, true, true,
-                false,
+                false, true,
             ],
         ),
         (
             "alice",
             [
                 false, false, true, false, true, true, true, false, false, true, true, true, true,
-                true,
+                true, false,
             ],
         ),
         (
             "frank",
             [
                 false, false, true, false, false, false, true, false, false, true, true, true,
-                true, true,
+                false, false, false,
             ],
         ),
     ];

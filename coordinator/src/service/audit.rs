@@ -36,6 +36,41 @@ impl<S: CeremonyStore> AuditService<S> {
         )
     }
 
+    /// Auditors and operators read any ceremony's entries; a participant
+    /// only those of its own key groups' ceremonies. An unknown ceremony
+    /// is `NOT_FOUND` to whoever may read the record.
+    async fn may_read_ceremony<T>(
+        &self,
+        request: &Request<T>,
+        id: &quorate_types::CeremonyId,
+    ) -> Result<(), Status> {
+        let caller = crate::auth::caller(request)?;
+        let Ok(ceremony) = self.hub.ceremony(id).await else {
+            self.reader(request)?;
+            return Err(Status::not_found(format!("no ceremony {id} in the record")));
+        };
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Auditor, Role::Operator],
+            Admit::ParticipantOf(&ceremony.request().key_group),
+            "read the entries of ceremonies outside its key groups",
+        )
+    }
+
+    /// Auditors and operators read the whole log; participants only their
+    /// own ceremonies' entries, and proofs and checkpoints.
+    fn whole_log<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let caller = crate::auth::caller(request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Auditor, Role::Operator],
+            Admit::NoParticipants,
+            "read the whole log (participants read their own ceremonies' entries)",
+        )
+    }
+
     /// The signed checkpoint of the log's first `size` entries.
     fn note(&self, size: u64) -> Result<String, Status> {
         if let Some((signed, note)) = &*lock(&self.latest_note)
@@ -115,7 +150,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         &self,
         request: Request<proto::EntriesRequest>,
     ) -> Result<Response<proto::EntriesReply>, Status> {
-        self.reader(&request)?;
+        self.whole_log(&request)?;
         let proto::EntriesRequest { start, end } = request.into_inner();
         let store = self.hub.store();
         if start >= end {
@@ -170,8 +205,8 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         &self,
         request: Request<proto::CeremonyEntriesRequest>,
     ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
-        self.reader(&request)?;
         let id = ceremony_id(&request.get_ref().ceremony)?;
+        self.may_read_ceremony(&request, &id).await?;
         let store = self.hub.store();
         let indexes = store.ceremony_entries(&id).map_err(|e| match e {
             StoreError::OutOfRange(m) => Status::not_found(m),
@@ -185,9 +220,12 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         &self,
         request: Request<proto::KeyCeremonyEntriesRequest>,
     ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
-        self.reader(&request)?;
         let id = quorate_types::KeyCeremonyId::new(&request.get_ref().ceremony)
             .map_err(|e| Status::invalid_argument(format!("ceremony: {e}")))?;
+        let caller = crate::auth::caller(&request)?;
+        if !self.hub.in_key_ceremony(&id, &caller).await {
+            self.whole_log(&request)?;
+        }
         let store = self.hub.store();
         let indexes = store.key_ceremony_entries(&id).map_err(|e| match e {
             StoreError::OutOfRange(m) => Status::not_found(m),
@@ -209,8 +247,11 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             Admit::AnyParticipant,
             "fetch the evidence of a statement (for participants' agents)",
         )?;
-        let proto::StatementEvidenceRequest { ceremony, old_size } = request.into_inner();
-        let id = ceremony_id(&ceremony)?;
+        let id = ceremony_id(&request.get_ref().ceremony)?;
+        if self.hub.ceremony(&id).await.is_ok() {
+            self.may_read_ceremony(&request, &id).await?;
+        }
+        let proto::StatementEvidenceRequest { old_size, .. } = request.into_inner();
         let store = self.hub.store();
         // One tree for everything: entries appended meanwhile are left out.
         let size = store.size();
