@@ -285,7 +285,14 @@ async fn check_frozen(clients: &mut Clients, frozen: &BTreeMap<String, Frozen>, 
             .await
             .unwrap_or_else(|e| panic!("{label}: {e}"));
         let report = quorate_ceremonies::replay::replay(&transcript, log);
-        assert!(report.passed, "{label}:\n{report}");
+        if proto::convert::is_open(s.state()) {
+            // An open ceremony's transcript replays cleanly as far as it
+            // goes, and fails only for ending before the ceremony did.
+            let fields: Vec<&str> = report.findings.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, ["entries"], "{label}:\n{report}");
+        } else {
+            assert!(report.passed, "{label}:\n{report}");
+        }
     }
 }
 
