@@ -112,6 +112,13 @@ pub async fn measure(dir: &Path, ended: usize) -> anyhow::Result<History> {
 async fn write_history(data: &Path, ended: usize) -> anyhow::Result<()> {
     let dealt = deal_three_of_five()?;
     let store = RedbStore::open(data)?;
+    // A coordinator makes its log key at its first start, with its record
+    // empty; this store is written before any start, so it gets one here.
+    quorate_coordinator::log_key::load_or_create(
+        data,
+        &quorate_coordinator::config::default_origin(),
+        0,
+    )?;
     // Now, so that no open ceremony's deadline has passed at the start.
     let t0 = i64::try_from(
         std::time::SystemTime::now()

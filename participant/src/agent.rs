@@ -165,12 +165,18 @@ impl Agent {
         }
         let identity = load_identity(&config, &group.roster, &passphrase)?;
         drop(passphrase);
-        let verifier = config
-            .log_key
-            .as_deref()
-            .map(LogVerifier::parse)
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("log_key: {e}"))?;
+        let Some(log_key) = config.log_key.as_deref() else {
+            anyhow::bail!(
+                "log_key is missing from the agent's configuration: the agent checks the \
+                 coordinator's record with it, and without it could not tell a record that \
+                 drops or alters its decisions; `quorate-coordinator log-key` prints it"
+            );
+        };
+        let verifier =
+            Some(LogVerifier::parse(log_key).map_err(|e| anyhow::anyhow!("log_key: {e}"))?);
+        if let Some(tls) = &config.tls {
+            crate::tls_files::check(tls, &config.id)?;
+        }
         let journal = Journal::open(&config.state_dir)?;
         Ok(Self {
             config,

@@ -554,6 +554,9 @@ fn phase_of(status: &proto::KeyCeremonyStatus) -> anyhow::Result<KeyPhase> {
 }
 
 async fn connect(config: &AgentConfig) -> anyhow::Result<Client> {
+    if let Some(tls) = &config.tls {
+        crate::tls_files::check(tls, &config.id)?;
+    }
     let channel = quorate_wire::tls::channel(&config.coordinator, config.tls.as_ref())
         .await
         .map_err(anyhow::Error::msg)?;

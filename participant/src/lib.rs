@@ -21,6 +21,7 @@ pub mod journal;
 pub mod record_check;
 pub mod repair;
 pub mod signer;
+pub mod tls_files;
 mod turns;
 mod work_book;
 

@@ -81,7 +81,11 @@ fn alice(dir: &Path) -> AgentConfig {
         state_dir: dir.join("state"),
         socket: None,
         auto_approve: false,
-        log_key: None,
+        log_key: Some(
+            quorate_tlog::LogKey::generate(&mut rand_core::OsRng, "test.localhost/log")
+                .unwrap()
+                .verifier_key(),
+        ),
     }
 }
 
@@ -99,6 +103,16 @@ fn the_agent_opens_its_files_and_forgets_the_passphrase() {
     config.passphrase = Some(pass(PASSPHRASE));
     let agent = Agent::open(config).unwrap();
     assert!(agent.config.passphrase.is_none());
+}
+
+#[test]
+fn an_agent_without_the_log_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = alice(dir.path());
+    config.passphrase = Some(pass(PASSPHRASE));
+    config.log_key = None;
+    let why = open_error(config);
+    assert!(why.contains("log_key is missing"), "{why}");
 }
 
 #[test]
