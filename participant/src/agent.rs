@@ -210,6 +210,13 @@ impl Agent {
         &self.journal
     }
 
+    /// What the checks of the coordinator's record found about this
+    /// agent's statement on `id`, from its journal (whether or not the
+    /// ceremony is still in its work book).
+    pub fn record_check_of(&self, id: &CeremonyId) -> Option<crate::record_check::RecordCheck> {
+        self.journal.get(id).ok().flatten().and_then(|e| e.record)
+    }
+
     pub(crate) fn record_checks(&self) -> &Queue {
         &self.record_checks
     }

@@ -38,8 +38,17 @@ impl RecordCheck {
     pub fn describe(&self) -> String {
         match self {
             RecordCheck::Verified {
-                index, tree_size, ..
+                index,
+                tree_size,
+                finished: false,
             } => format!("included at {index} in a tree of {tree_size}"),
+            RecordCheck::Verified {
+                index,
+                tree_size,
+                finished: true,
+            } => format!(
+                "included at {index} in a tree of {tree_size}, checked after the ceremony ended"
+            ),
             RecordCheck::Problem(p) => p.to_string(),
         }
     }

@@ -108,3 +108,52 @@ async fn a_record_whose_log_key_is_lost_is_refused_not_given_a_new_key() {
     assert_eq!(status(&d, &id).await.id, id);
     d.stop().await.unwrap();
 }
+
+/// An agent that was away when a ceremony it decided on ended (so that no
+/// work feed carries the ceremony any more) still checks the record for
+/// its statement once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_away_at_the_finish_checks_the_record_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let id = request(&d, MANIFEST).await;
+    d.wait_pending(&pid("bob"), &id, T).await.unwrap();
+    d.control(&pid("bob"))
+        .await
+        .unwrap()
+        .reject(quorate_wire::DecideRequest {
+            ceremony: id.clone(),
+            reason: "not this tarball".into(),
+        })
+        .await
+        .unwrap();
+    // bob's rejection is acknowledged; then his agent goes away.
+    wait_for(&d, &id, "bob's rejection", |s| !s.rejections.is_empty()).await;
+    d.stop_agent(&pid("bob")).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    verify(&d, &d.wait_finished(&id, T).await.unwrap());
+
+    d.start_agent(&pid("bob")).await.unwrap();
+    let ceremony = quorate_types::CeremonyId::new(&id).unwrap();
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let found = d.agents[&pid("bob")].agent.record_check_of(&ceremony);
+        if let Some(found) = &found {
+            assert!(!found.is_problem(), "{}", found.describe());
+            if found
+                .describe()
+                .ends_with("checked after the ceremony ended")
+            {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob's agent did not check the ended ceremony: {found:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    d.stop().await.unwrap();
+}

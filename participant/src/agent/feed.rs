@@ -34,6 +34,11 @@ impl Agent {
                         state.audit = Some(audit);
                     }
                     tracing::info!(participant = %self.config.id, "connected to the coordinator");
+                    if self.verifier.is_some() {
+                        for request in record_task::catch_up(&self) {
+                            self.record_checks.push(request);
+                        }
+                    }
                     let mut resend = tokio::time::interval(RESEND_EVERY);
                     loop {
                         tokio::select! {

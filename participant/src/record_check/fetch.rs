@@ -30,6 +30,8 @@ pub struct Checked {
     pub good_note: Option<String>,
     /// The statement's log index and the checkpoint's size, or the problem.
     pub outcome: Result<(u64, u64), RecordProblem>,
+    /// The ceremony's entries hold its end (a close decision).
+    pub ended: bool,
 }
 
 /// What is checked: `ours`, the statement `participant` signed for `ceremony`.
@@ -43,6 +45,19 @@ fn problem(p: RecordProblem) -> Result<Checked, Transient> {
     Ok(Checked {
         good_note: None,
         outcome: Err(p),
+        ended: false,
+    })
+}
+
+/// Whether `entries` (a ceremony's, as the coordinator sent them) hold the
+/// ceremony's end: an event whose decisions close it.
+fn ended(entries: &[(u64, Vec<u8>)]) -> bool {
+    entries.iter().any(|(_, bytes)| {
+        matches!(
+            quorate_ceremonies::Entry::decode(bytes),
+            Ok(quorate_ceremonies::Entry::CeremonyEvent { decisions, .. })
+                if decisions.iter().any(|d| matches!(d, quorate_ceremonies::Action::Close(_)))
+        )
     })
 }
 
@@ -95,6 +110,7 @@ pub async fn check(
     Ok(Checked {
         good_note: extends.then_some(reply.note),
         outcome: outcome.map(|(c, index)| (index, c.size)),
+        ended: ended(&entries),
     })
 }
 

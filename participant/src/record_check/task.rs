@@ -91,18 +91,44 @@ struct Due {
     finished: bool,
 }
 
+/// Whether an entry's statement still needs a check of the record: one the
+/// coordinator acknowledged, not yet checked after its ceremony ended, and
+/// with no problem found (a problem is final).
+fn unsettled(entry: &Entry) -> bool {
+    !entry.statement.is_empty()
+        && entry.acknowledged
+        && !matches!(
+            entry.record,
+            Some(RecordCheck::Problem(_) | RecordCheck::Verified { finished: true, .. })
+        )
+}
+
+/// A check of every unsettled statement in the journal: at start and on
+/// every reconnection, so that a ceremony that ended while the agent was
+/// away (and so is in no work feed) gets its final check too. Each check
+/// learns from the record whether its ceremony ended.
+pub fn catch_up(agent: &Agent) -> Vec<Request> {
+    agent
+        .journal()
+        .entries()
+        .into_iter()
+        .filter(|(_, entry)| unsettled(entry))
+        .map(|(ceremony, _)| Request {
+            ceremony,
+            finished: false,
+            urgent: false,
+        })
+        .collect()
+}
+
 /// Runs the checks the agent asks for until `stop` turns true.
 pub async fn run(agent: Arc<Agent>, verifier: LogVerifier, mut stop: watch::Receiver<bool>) {
     let Some(mut requests) = agent.record_checks().take() else {
         return;
     };
     let mut due: BTreeMap<CeremonyId, Due> = BTreeMap::new();
-    for (id, entry) in agent.journal().entries() {
-        if entry.record.is_none()
-            && let Some(r) = wanted(&id, &entry, true)
-        {
-            schedule(&mut due, r);
-        }
+    for r in catch_up(&agent) {
+        schedule(&mut due, r);
     }
     loop {
         let next = due.values().map(|d| d.at).min();
@@ -164,7 +190,7 @@ async fn check_one(
     let Some(entry) = journal.get(id).map_err(journal_error)? else {
         return Ok(());
     };
-    if wanted(id, &entry, !finished).is_none() {
+    if !unsettled(&entry) {
         return Ok(());
     }
     let mut client = agent
@@ -201,7 +227,8 @@ async fn check_one(
             RecordCheck::Verified {
                 index,
                 tree_size,
-                finished,
+                // The agent may not have seen the end: it was away, say.
+                finished: finished || checked.ended,
             }
         }
         Err(problem) => {
