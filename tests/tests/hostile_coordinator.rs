@@ -281,7 +281,13 @@ async fn agent_refuses(lie: Lie) {
         key_share: shares[0].share.clone(),
         identity_key: shares[0].identity.clone().unwrap(),
         passphrase: Some(passphrase),
-        log_key: None,
+        // The hostile coordinator serves no record: the agent's checks of
+        // it fail and are retried, beside what this test looks at.
+        log_key: Some(
+            quorate_tlog::LogKey::generate(&mut OsRng, "hostile.localhost/log")
+                .unwrap()
+                .verifier_key(),
+        ),
         tls: None,
         key_group: dir.path().join("keys").join("group.json"),
         state_dir: dir.path().join("alice"),
