@@ -60,6 +60,23 @@ async fn run<S: CeremonyStore>(hub: Weak<Hub<S>>, observer: crate::observer::Obs
                 }
             }
         }
+        // Key ceremonies too: one past its deadline fails, naming whom it
+        // waited for.
+        let (keys_due, keys_next) = strong.key_deadlines().await;
+        for id in keys_due {
+            match strong.key_deadline_passed(id.clone()).await {
+                Ok(key) => {
+                    tracing::warn!(key_ceremony = %id, failure = ?key.failure(), "key ceremony timed out")
+                }
+                Err(e) => {
+                    tracing::warn!(key_ceremony = %id, error = %e, "key ceremony deadline not recorded; trying again")
+                }
+            }
+        }
+        let next = match (next, keys_next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let wait = next
             .map(|n| {
                 Duration::from_millis(

@@ -895,3 +895,52 @@ fn joins_stay_hidden_until_everyone_joined_and_must_answer_one_proposal() {
         "{err}"
     );
 }
+
+#[test]
+fn at_its_deadline_a_key_ceremony_fails_naming_whom_it_waited_for() {
+    let mut run = Run::new(3);
+    let mut joined = 0;
+    run.join_all(&mut |_, m| {
+        joined += 1;
+        m
+    });
+    assert_eq!(joined, 5);
+    // Everyone joined; only alice and bob send their round-2 packages.
+    let names: Vec<ParticipantId> = vec![id("alice"), id("bob")];
+    for name in names {
+        let relayed: Vec<SignedKeyMessage> = run
+            .key
+            .messages_for(Some(&name))
+            .into_iter()
+            .cloned()
+            .collect();
+        let phase = run.key.phase();
+        let party = run.parties.get_mut(&name).unwrap();
+        if let Next::Send(out) = party
+            .dkg
+            .as_mut()
+            .unwrap()
+            .advance(phase, &relayed, &party.identity, &mut OsRng)
+            .unwrap()
+        {
+            for m in out {
+                run.post(m);
+            }
+        }
+    }
+    let early = run
+        .key
+        .handle(KeyEvent::DeadlinePassed, Timestamp(run.at + 1));
+    assert!(early.is_err(), "a deadline before it is due");
+    let deadline = run.key.deadline();
+    run.key.handle(KeyEvent::DeadlinePassed, deadline).unwrap();
+    assert_eq!(
+        run.key.failure(),
+        Some(&(
+            None,
+            KeyFault::TimedOut {
+                missing: vec![id("carol"), id("dave"), id("erin")]
+            }
+        ))
+    );
+}

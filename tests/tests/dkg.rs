@@ -627,3 +627,52 @@ async fn a_lost_share_is_repaired_and_a_new_participant_enrolled_and_both_sign()
     }
     d.stop().await.unwrap();
 }
+
+/// A participant that never joins does not stall the key group for ever:
+/// at the policy's approval deadline the ceremony fails, naming whom it
+/// waited for, and the others' agents stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_participant_times_the_ceremony_out_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = deploy(dir.path()).await;
+    let mut roster = Roster {
+        participants: Vec::new(),
+    };
+    let mut configs = Vec::new();
+    for name in ["ann", "ben", "cat"] {
+        let (config, identity) = d.new_agent(&pid(name)).unwrap();
+        roster.participants.push(RosterEntry {
+            id: pid(name),
+            name: name.into(),
+            role: "ops".into(),
+            coordinator: None,
+            identity: Some(identity),
+        });
+        configs.push(config);
+    }
+    let policy = Policy::from_toml("[deadlines]\napproval = \"1s\"\n").unwrap();
+    let mut operator = d.clients(OPERATOR).await.unwrap().key_ceremonies;
+    let proposed = quorate::key_group::propose(&mut operator, "ops", 2, &roster, &policy)
+        .await
+        .unwrap();
+    let key_id = KeyCeremonyId::new(&proposed.id).unwrap();
+    let honest: Vec<_> = configs[..2]
+        .iter()
+        .map(|c| tokio::spawn(join(c.clone(), key_id.clone())))
+        .collect();
+    let failed = quorate::key_group::follow(&mut operator, &proposed.id, |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        failed.contains("deadline passed waiting for cat"),
+        "{failed}"
+    );
+    for joined in honest {
+        let err = joined.await.unwrap().unwrap_err().to_string();
+        assert!(err.contains("waiting for cat"), "{err}");
+    }
+    let replayed = replay_key(&d, &key_transcript(&d, key_id.as_str()).await).unwrap();
+    assert_eq!(replayed.outcome, "failed");
+    d.stop().await.unwrap();
+}

@@ -29,6 +29,8 @@ pub enum KeyError {
     NotTakingPart(ParticipantId),
     #[error("{0}: the repair cannot go on yet: {1}")]
     NotYet(ParticipantId, &'static str),
+    #[error("the key ceremony's deadline is not due yet (at {0} ms)")]
+    NotDue(i64),
     #[error("{0}'s reason: {1}")]
     Reason(ParticipantId, String),
     #[error("{0} sent its {1} already")]

@@ -43,6 +43,8 @@ pub enum KeyEvent {
     Message { message: SignedKeyMessage },
     /// An operator called the ceremony off.
     Cancelled { by: String, reason: String },
+    /// The ceremony's deadline passed (see [`KeyCeremony::deadline`]).
+    DeadlinePassed,
 }
 
 /// What the ceremony decided from an event.
@@ -113,6 +115,15 @@ pub enum KeyFault {
     Cancelled { by: String, reason: String },
     #[error("{by} gave up the repair: {reason}")]
     Aborted { by: ParticipantId, reason: String },
+    #[error("the deadline passed waiting for {}", names(missing))]
+    TimedOut { missing: Vec<ParticipantId> },
+}
+
+fn names(ids: &[ParticipantId]) -> String {
+    ids.iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where a key ceremony stands.
@@ -261,6 +272,68 @@ impl KeyCeremony {
     pub fn confirmed(&self) -> impl Iterator<Item = &ParticipantId> {
         self.confirmed.keys()
     }
+    /// When the ceremony fails unless it has ended: the key group's
+    /// approval deadline after the proposal (a day by default).
+    pub fn deadline(&self) -> Timestamp {
+        self.proposed_at
+            .after(self.proposal.policy.deadlines.approval)
+    }
+
+    /// Who the ceremony waits for now.
+    pub fn missing(&self) -> Vec<ParticipantId> {
+        let sent = |p: &ParticipantId, to_helpers: Option<&[ParticipantId]>| {
+            self.round2
+                .keys()
+                .filter(|(from, to)| {
+                    from == p && to_helpers.is_none_or(|helpers| helpers.contains(to))
+                })
+                .count()
+        };
+        let waiting: Vec<ParticipantId> = match (self.phase, &self.kind) {
+            (KeyPhase::Joining, _) => self
+                .parties
+                .iter()
+                .filter(|p| !self.joined.contains_key(*p))
+                .cloned()
+                .collect(),
+            (KeyPhase::Exchanging, Kind::Repair { helpers, .. }) => helpers
+                .iter()
+                .filter(|h| sent(h, Some(helpers)) + 1 < helpers.len())
+                .cloned()
+                .collect(),
+            (KeyPhase::Exchanging, _) => self
+                .parties
+                .iter()
+                .filter(|p| sent(p, None) + 1 < self.parties.len())
+                .cloned()
+                .collect(),
+            (
+                KeyPhase::Confirming,
+                Kind::Repair {
+                    participant,
+                    helpers,
+                },
+            ) => {
+                let sigma =
+                    |h: &ParticipantId| self.round2.contains_key(&(h.clone(), participant.clone()));
+                let late: Vec<_> = helpers.iter().filter(|h| !sigma(h)).cloned().collect();
+                if late.is_empty() {
+                    vec![participant.clone()]
+                } else {
+                    late
+                }
+            }
+            (KeyPhase::Confirming, _) => self
+                .parties
+                .iter()
+                .filter(|p| !self.confirmed.contains_key(*p))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        waiting
+    }
+
     /// Whether this is a refresh of an existing key group.
     pub fn is_refresh(&self) -> bool {
         matches!(self.kind, Kind::Refresh(_))
@@ -302,7 +375,7 @@ impl KeyCeremony {
             .iter()
             .filter_map(|(_, event)| match event {
                 KeyEvent::Message { message } => Some(message),
-                KeyEvent::Cancelled { .. } => None,
+                KeyEvent::Cancelled { .. } | KeyEvent::DeadlinePassed => None,
             })
             .filter(|m| match (&m.message.step, reader) {
                 // While participants join, none sees another's commitment:
@@ -326,6 +399,13 @@ impl KeyCeremony {
             return Err(KeyError::Finished(self.phase.name()));
         }
         let decisions = match &event {
+            KeyEvent::DeadlinePassed => {
+                if at < self.deadline() {
+                    return Err(KeyError::NotDue(self.deadline().unix_ms()));
+                }
+                let missing = self.missing();
+                vec![self.fail(None, KeyFault::TimedOut { missing })]
+            }
             KeyEvent::Cancelled { by, reason } => vec![self.fail(
                 None,
                 KeyFault::Cancelled {

@@ -331,6 +331,35 @@ impl<S: CeremonyStore> Hub<S> {
         Ok((entry, Arc::new(group)))
     }
 
+    /// The open key ceremonies whose deadline has passed, and the next
+    /// deadline of the others.
+    pub async fn key_deadlines(
+        &self,
+    ) -> (Vec<KeyCeremonyId>, Option<quorate_ceremonies::Timestamp>) {
+        let now = self.clock.now();
+        let all = self.keys.all.lock().await;
+        let open = all.values().filter(|k| !k.phase().is_finished());
+        let (due, later): (Vec<_>, Vec<_>) = open.partition(|k| k.deadline() <= now);
+        (
+            due.iter().map(|k| k.id().clone()).collect(),
+            later.iter().map(|k| k.deadline()).min(),
+        )
+    }
+
+    /// Records that key ceremony `id`'s deadline passed: it fails, naming
+    /// whom it waited for.
+    pub async fn key_deadline_passed(
+        self: &Arc<Self>,
+        id: KeyCeremonyId,
+    ) -> Result<Arc<KeyCeremony>, HubError> {
+        let hub = Arc::clone(self);
+        to_the_end(async move {
+            hub.feed_key_ceremony(&id, vec![KeyEvent::DeadlinePassed])
+                .await
+        })
+        .await
+    }
+
     pub async fn key_ceremony(&self, id: &KeyCeremonyId) -> Result<Arc<KeyCeremony>, HubError> {
         self.keys
             .all

@@ -200,7 +200,7 @@ fn key_error(e: quorate_ceremonies::key::KeyError) -> Status {
         K::NotInRoster(_) | K::NotTakingPart(_) => Status::permission_denied(message),
         K::NotYet(..) => Status::failed_precondition(message),
         K::Repeated(..) => Status::already_exists(message),
-        K::Finished(_) | K::OutOfTurn { .. } => Status::failed_precondition(message),
+        K::Finished(_) | K::OutOfTurn { .. } | K::NotDue(_) => Status::failed_precondition(message),
     }
 }
 
