@@ -132,14 +132,7 @@ async fn refresh(
             .approve(&ParticipantId::new(approver)?, &id, STEP_TIMEOUT)
             .await?;
     }
-    let status = deployment.wait_finished(&id, STEP_TIMEOUT).await?;
-    if status.state() != CeremonyState::Signed {
-        anyhow::bail!(
-            "ceremony {id} ended {:?}: {}",
-            status.state(),
-            status.summary
-        );
-    }
+    let status = signed(deployment, &id).await?;
     std::fs::write(dir.join("SHA256SUMS.refreshed.sig"), &status.signature)?;
     step(&format!(
         "alice, carol and erin approved ceremony {id} with their new shares: wrote SHA256SUMS.refreshed.sig \
@@ -235,14 +228,7 @@ async fn ceremony(
             c.summary
         ));
     }
-    let status = deployment.wait_finished(&id, STEP_TIMEOUT).await?;
-    if status.state() != CeremonyState::Signed {
-        anyhow::bail!(
-            "ceremony {id} ended {:?}: {}",
-            status.state(),
-            status.summary
-        );
-    }
+    let status = signed(deployment, &id).await?;
     step(&format!(
         "agents ran FROST round 2; the coordinator aggregated and verified the signature (signers: {})",
         status
@@ -284,4 +270,17 @@ async fn ceremony(
         key_transcript.entries.len()
     ));
     Ok(id)
+}
+
+/// Waits for ceremony `id` to end signed.
+async fn signed(deployment: &LocalDeployment, id: &str) -> anyhow::Result<proto::CeremonyStatus> {
+    let status = deployment.wait_finished(id, STEP_TIMEOUT).await?;
+    if status.state() != CeremonyState::Signed {
+        anyhow::bail!(
+            "ceremony {id} ended {:?}: {}",
+            status.state(),
+            status.summary
+        );
+    }
+    Ok(status)
 }

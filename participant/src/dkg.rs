@@ -86,6 +86,7 @@ pub struct Dkg {
     ceremony: KeyCeremonyId,
     /// The proposal's digest, as this agent's approver agreed to it.
     digest: quorate_types::Sha256Digest,
+    checked: Checked,
     me: ParticipantId,
     proposal: KeyProposal,
     session: SessionKey,
@@ -151,6 +152,7 @@ impl Dkg {
                 ceremony,
                 me,
                 digest: proposal.digest(),
+                checked: Checked::default(),
                 proposal,
                 session,
                 round1_secret,
@@ -198,9 +200,8 @@ impl Dkg {
         if self.done {
             return Ok(Next::Wait);
         }
-        for message in relayed {
-            self.check_signed(message)?;
-        }
+        self.checked
+            .all(&self.proposal, &self.digest, &self.ceremony, relayed)?;
         match phase {
             KeyPhase::Exchanging if self.round2_secret.is_none() => {
                 self.send_round2(relayed, identity, rng)
@@ -384,9 +385,31 @@ impl Dkg {
     fn signed(&self, step: KeyStep, identity: &IdentityKey) -> SignedKeyMessage {
         sign_step(&self.ceremony, step, identity)
     }
+}
 
-    fn check_signed(&self, message: &SignedKeyMessage) -> Result<(), DkgError> {
-        check_relayed(&self.proposal, &self.digest, &self.ceremony, message)
+/// The relayed messages an agent has checked already (by the digest of
+/// their bytes, signature included), so that each update checks only
+/// what is new: a 67-of-100 DKG relays thousands of signed messages.
+#[derive(Default)]
+pub(crate) struct Checked(std::collections::HashSet<[u8; 32]>);
+
+impl Checked {
+    /// Checks every message of `relayed` not checked before.
+    pub(crate) fn all(
+        &mut self,
+        proposal: &KeyProposal,
+        digest: &quorate_types::Sha256Digest,
+        ceremony: &KeyCeremonyId,
+        relayed: &[SignedKeyMessage],
+    ) -> Result<(), DkgError> {
+        for message in relayed {
+            let seen = quorate_types::sha256(&message.to_bytes());
+            if !self.0.contains(&seen) {
+                check_relayed(proposal, digest, ceremony, message)?;
+                self.0.insert(seen);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -516,18 +516,20 @@ fn registered(
         Some(repair) => vec![repair.participant.id.clone()],
         None => proposal.parties(),
     };
+    // One pass: each confirmation checked once, whatever the group's size.
     let digest = proposal.digest();
-    for who in &confirmers {
-        let confirmed = status.messages.iter().any(|m| {
-            SignedKeyMessage::from_bytes(m).is_ok_and(|m| {
-                &m.message.participant == who
-                    && crate::dkg::check_relayed(proposal, &digest, taking.id, &m).is_ok()
-                    && matches!(&m.message.step, KeyStep::Confirm { public_key_package } if public_key_package == &bytes)
-            })
-        });
-        if !confirmed {
-            anyhow::bail!("registered without {who}'s signed confirmation of this group; refusing");
-        }
+    let confirmed: std::collections::BTreeSet<_> = status
+        .messages
+        .iter()
+        .filter_map(|m| SignedKeyMessage::from_bytes(m).ok())
+        .filter(|m| {
+            matches!(&m.message.step, KeyStep::Confirm { public_key_package } if public_key_package == &bytes)
+                && crate::dkg::check_relayed(proposal, &digest, taking.id, m).is_ok()
+        })
+        .map(|m| m.message.participant)
+        .collect();
+    if let Some(who) = confirmers.iter().find(|w| !confirmed.contains(*w)) {
+        anyhow::bail!("registered without {who}'s signed confirmation of this group; refusing");
     }
     if let (Some(new), Some(old)) = (&taking.files.share, &taking.files.replaces) {
         // The old share is gone once the new one takes its place.

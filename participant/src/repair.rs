@@ -17,7 +17,7 @@ use quorate_types::key_ceremony::{KeyProposal, KeyStep, Repair, SignedKeyMessage
 use quorate_types::{KeyCeremonyId, KeyGroupFile, ParticipantId};
 use rand_core::CryptoRngCore;
 
-use crate::dkg::{DkgError, Next, check_relayed, session_keys, sign_step};
+use crate::dkg::{Checked, DkgError, Next, session_keys, sign_step};
 
 // One per ceremony: the sizes of its variants do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -35,6 +35,7 @@ enum Role {
 pub struct Repairing {
     ceremony: KeyCeremonyId,
     digest: quorate_types::Sha256Digest,
+    checked: Checked,
     proposal: KeyProposal,
     repair: Repair,
     session: SessionKey,
@@ -93,6 +94,7 @@ impl Repairing {
         let repairing = Self {
             ceremony,
             digest: proposal.digest(),
+            checked: Checked::default(),
             proposal,
             repair,
             session,
@@ -115,9 +117,8 @@ impl Repairing {
         if self.done {
             return Ok(Next::Wait);
         }
-        for message in relayed {
-            check_relayed(&self.proposal, &self.digest, &self.ceremony, message)?;
-        }
+        self.checked
+            .all(&self.proposal, &self.digest, &self.ceremony, relayed)?;
         let me = identity.participant().clone();
         match (&self.role, phase) {
             (Role::Helper { .. }, KeyPhase::Exchanging) if !self.deltas_sent => {

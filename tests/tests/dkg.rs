@@ -193,21 +193,7 @@ async fn a_bad_proof_is_named_the_run_ends_and_a_new_run_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let d = deploy(dir.path()).await;
     let names = ["ann", "ben", "cat"];
-    let mut configs = Vec::new();
-    let mut roster = Roster {
-        participants: Vec::new(),
-    };
-    for name in names {
-        let (config, identity) = d.new_agent(&pid(name)).unwrap();
-        roster.participants.push(RosterEntry {
-            id: pid(name),
-            name: name.into(),
-            role: "ops".into(),
-            coordinator: None,
-            identity: Some(identity),
-        });
-        configs.push(config);
-    }
+    let (roster, configs) = new_agents(&d, &names);
     let mut operator = d.clients(OPERATOR).await.unwrap().key_ceremonies;
     let proposed =
         quorate::key_group::propose(&mut operator, "ops", 2, &roster, &Policy::default())
@@ -352,6 +338,30 @@ fn replay_key(
 > {
     let log = quorate_tlog::LogVerifier::parse(&d.log_verifier_key).unwrap();
     quorate_ceremonies::key::transcript::replay(transcript, &log)
+}
+
+/// New agents with fresh identity keys (no key group yet), in role ops,
+/// and the roster that lists them.
+fn new_agents(
+    d: &LocalDeployment,
+    names: &[&str],
+) -> (Roster, Vec<quorate_participant::AgentConfig>) {
+    let mut roster = Roster {
+        participants: Vec::new(),
+    };
+    let mut configs = Vec::new();
+    for name in names {
+        let (config, identity) = d.new_agent(&pid(name)).unwrap();
+        roster.participants.push(RosterEntry {
+            id: pid(name),
+            name: name.to_string(),
+            role: "ops".into(),
+            coordinator: None,
+            identity: Some(identity),
+        });
+        configs.push(config);
+    }
+    (roster, configs)
 }
 
 async fn join(
@@ -635,21 +645,7 @@ async fn a_lost_share_is_repaired_and_a_new_participant_enrolled_and_both_sign()
 async fn a_silent_participant_times_the_ceremony_out_and_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let d = deploy(dir.path()).await;
-    let mut roster = Roster {
-        participants: Vec::new(),
-    };
-    let mut configs = Vec::new();
-    for name in ["ann", "ben", "cat"] {
-        let (config, identity) = d.new_agent(&pid(name)).unwrap();
-        roster.participants.push(RosterEntry {
-            id: pid(name),
-            name: name.into(),
-            role: "ops".into(),
-            coordinator: None,
-            identity: Some(identity),
-        });
-        configs.push(config);
-    }
+    let (roster, configs) = new_agents(&d, &["ann", "ben", "cat"]);
     let policy = Policy::from_toml("[deadlines]\napproval = \"1s\"\n").unwrap();
     let mut operator = d.clients(OPERATOR).await.unwrap().key_ceremonies;
     let proposed = quorate::key_group::propose(&mut operator, "ops", 2, &roster, &policy)

@@ -367,6 +367,11 @@ impl KeyCeremony {
         &self.events
     }
 
+    /// How many sealed packages are addressed to `reader` so far.
+    pub fn sealed_to(&self, reader: &ParticipantId) -> usize {
+        self.round2.keys().filter(|(_, to)| to == reader).count()
+    }
+
     /// Every signed message taken so far that `reader` may see: all but
     /// the round-2 packages sealed to others (which `None`, an auditor,
     /// sees too), and while joining only its own.
@@ -453,7 +458,7 @@ impl KeyCeremony {
                 round1,
                 encryption_key,
             } => {
-                self.expect(KeyPhase::Joining, "join")?;
+                self.require_phase(KeyPhase::Joining, "join")?;
                 self.check_digest(proposal_sha256)?;
                 if self.joined.contains_key(sender) {
                     return Err(KeyError::Repeated(sender.clone(), "join"));
@@ -497,25 +502,13 @@ impl KeyCeremony {
             KeyStep::Decline {
                 proposal_sha256,
                 reason,
-            } => {
-                self.expect(KeyPhase::Joining, "decline")?;
-                self.check_digest(proposal_sha256)?;
-                if self.joined.contains_key(sender) {
-                    return Err(KeyError::Repeated(sender.clone(), "join"));
-                }
-                Ok(vec![self.fail(
-                    Some(sender.clone()),
-                    KeyFault::Declined {
-                        reason: reason.clone(),
-                    },
-                )])
-            }
+            } => self.decline(sender, proposal_sha256, reason),
             KeyStep::Round2 {
                 to,
                 enc,
                 ciphertext,
             } => {
-                self.expect(KeyPhase::Exchanging, "round 2")?;
+                self.require_phase(KeyPhase::Exchanging, "round 2")?;
                 if to == sender || self.proposal.roster.get(to).is_none() {
                     return Err(KeyError::BadRecipient(to.clone()));
                 }
@@ -538,7 +531,7 @@ impl KeyCeremony {
                 Ok(vec![KeyDecision::ConfirmGroup])
             }
             KeyStep::Confirm { public_key_package } => {
-                self.expect(KeyPhase::Confirming, "confirm")?;
+                self.require_phase(KeyPhase::Confirming, "confirm")?;
                 if self.confirmed.contains_key(sender) {
                     return Err(KeyError::Repeated(sender.clone(), "confirm"));
                 }
@@ -564,7 +557,7 @@ impl KeyCeremony {
                 accused,
                 session_key,
             } => {
-                self.expect(KeyPhase::Confirming, "complain")?;
+                self.require_phase(KeyPhase::Confirming, "complain")?;
                 if accused == sender || self.proposal.roster.get(accused).is_none() {
                     return Err(KeyError::BadRecipient(accused.clone()));
                 }
@@ -613,6 +606,25 @@ impl KeyCeremony {
         .judge())
     }
 
+    /// `sender` declines the proposal (before joining it): the ceremony
+    /// fails, naming them.
+    fn decline(
+        &mut self,
+        sender: &ParticipantId,
+        digest: &Sha256Digest,
+        reason: &str,
+    ) -> Result<Vec<KeyDecision>, KeyError> {
+        self.require_phase(KeyPhase::Joining, "decline")?;
+        self.check_digest(digest)?;
+        if self.joined.contains_key(sender) {
+            return Err(KeyError::Repeated(sender.clone(), "join"));
+        }
+        let reason = reason.to_string();
+        Ok(vec![
+            self.fail(Some(sender.clone()), KeyFault::Declined { reason }),
+        ])
+    }
+
     fn register(&mut self) -> Result<Vec<KeyDecision>, KeyError> {
         let Some(package) = &self.expected else {
             return Ok(vec![self.fail(None, KeyFault::NoGroupKey)]);
@@ -652,7 +664,7 @@ impl KeyCeremony {
         KeyDecision::Failed { culprit, fault }
     }
 
-    fn expect(&self, phase: KeyPhase, step: &'static str) -> Result<(), KeyError> {
+    fn require_phase(&self, phase: KeyPhase, step: &'static str) -> Result<(), KeyError> {
         if self.phase == phase {
             Ok(())
         } else {

@@ -45,7 +45,7 @@ impl KeyCeremony {
                 round1,
                 encryption_key,
             } => {
-                self.expect(KeyPhase::Joining, "join")?;
+                self.require_phase(KeyPhase::Joining, "join")?;
                 self.check_digest(proposal_sha256)?;
                 if self.joined.contains_key(sender) {
                     return Err(KeyError::Repeated(sender.clone(), "join"));
@@ -76,16 +76,7 @@ impl KeyCeremony {
             KeyStep::Decline {
                 proposal_sha256,
                 reason,
-            } => {
-                self.expect(KeyPhase::Joining, "decline")?;
-                self.check_digest(proposal_sha256)?;
-                Ok(vec![self.fail(
-                    Some(sender.clone()),
-                    KeyFault::Declined {
-                        reason: reason.clone(),
-                    },
-                )])
-            }
+            } => self.decline(sender, proposal_sha256, reason),
             KeyStep::Round2 {
                 to,
                 enc,
@@ -135,7 +126,7 @@ impl KeyCeremony {
                 Ok(Vec::new())
             }
             KeyStep::Confirm { public_key_package } => {
-                self.expect(KeyPhase::Confirming, "confirm")?;
+                self.require_phase(KeyPhase::Confirming, "confirm")?;
                 if sender != participant {
                     return Err(KeyError::NotYet(
                         sender.clone(),

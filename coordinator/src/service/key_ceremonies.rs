@@ -182,7 +182,7 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
                 // package reaches it: the joins' progress is the
                 // operator's to watch, and at 100 participants sending each
                 // of them every change would cost more than the DKG.
-                let news = (key.phase(), addressed_to(&key, reader));
+                let news = (key.phase(), reader.map_or(0, |r| key.sealed_to(r)));
                 if reader.is_none() || sent.as_ref() != Some(&news) || done {
                     if tx.send(status(&key, reader)).await.is_err() || done {
                         return;
@@ -293,17 +293,6 @@ fn key_ceremony_id(value: &str) -> Result<KeyCeremonyId, Status> {
 /// participant, every one as an operator or auditor.
 fn reader<'a>(key: &KeyCeremony, caller: &'a ParticipantId) -> Option<&'a ParticipantId> {
     key.proposal().roster.get(caller).map(|_| caller)
-}
-
-/// How many sealed packages of `key` are addressed to `reader`.
-fn addressed_to(key: &KeyCeremony, reader: Option<&ParticipantId>) -> usize {
-    let Some(reader) = reader else {
-        return 0;
-    };
-    key.messages_for(Some(reader))
-        .iter()
-        .filter(|m| matches!(&m.message.step, quorate_types::key_ceremony::KeyStep::Round2 { to, .. } if to == reader))
-        .count()
 }
 
 fn proposal(request: &proto::ProposeKeyGroupRequest) -> Result<KeyProposal, Status> {
