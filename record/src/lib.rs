@@ -1,6 +1,6 @@
 //! Hashes record entries into an RFC 6962 Merkle tree, proves and checks
 //! inclusion and consistency, and signs and checks C2SP checkpoints; does no
-//! I/O.
+//! I/O. It also makes and checks witnesses' C2SP cosignatures of checkpoints.
 //!
 //! This crate is a thin typed layer over two ports of Go's
 //! `golang.org/x/mod/sumdb` packages:
@@ -18,6 +18,7 @@
 //! [`MemoryTree`] is a `Vec`-backed store for tests and auditors' tools.
 
 mod checkpoint;
+mod cosignature;
 mod error;
 mod hash;
 mod log_key;
@@ -26,6 +27,9 @@ mod proof;
 mod tree;
 
 pub use checkpoint::Checkpoint;
+pub use cosignature::{
+    COSIGNATURE_V1, Cosignature, WitnessKey, WitnessVerifier, add_cosignatures, verify_cosignatures,
+};
 pub use error::{ProofError, RecordError};
 pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
 pub use log_key::LogKey;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use signed_note::{Note, NoteError, StandardVerifier, Verifier, VerifierError, VerifierList};
+use signed_note::{NoteError, StandardVerifier, Verifier, VerifierError, VerifierList};
 
 use crate::{Checkpoint, RecordError};
 
@@ -51,13 +51,7 @@ impl LogVerifier {
     /// Checks that `note` carries a valid signature by this key, ignoring
     /// signatures by other keys, and returns the note text.
     pub fn verify_note(&self, note: &str) -> Result<String, RecordError> {
-        let note = Note::from_bytes(note.as_bytes()).map_err(|_| {
-            RecordError::MalformedNote(
-                "expected UTF-8 text ending in a newline, a blank line, then one or more \
-                 \"— <key name> <base64 signature>\" lines, and no other control characters"
-                    .into(),
-            )
-        })?;
+        let note = crate::cosignature::parse_note(note)?;
         let known = VerifierList::new(vec![Box::new(self.verifier.clone())]);
         note.verify(&known).map_err(|e| match e {
             NoteError::UnverifiedNote => RecordError::NotSignedBy(self.key_label()),
