@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use quorate_secrets::keyfile::write_file;
+use quorate_secrets::keyfile::{seed_from_hex, write_file};
 use quorate_tlog::LogKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -79,13 +79,6 @@ pub fn load(data_dir: &Path, origin: &str) -> anyhow::Result<LogKey> {
             file.origin
         );
     }
-    let seed = Zeroizing::new(
-        hex::decode(&*file.seed)
-            .map_err(|e| anyhow::anyhow!("{}: seed is not hex: {e}", path.display()))?,
-    );
-    let seed: &[u8; 32] = seed
-        .as_slice()
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("{}: seed is not 32 bytes", path.display()))?;
-    LogKey::from_seed(origin, seed).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let seed = seed_from_hex(&path, "log key", &file.seed)?;
+    LogKey::from_seed(origin, &seed).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -201,6 +201,29 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&bytes).map_err(|e| format_error(path, expected, e.to_string()))
 }
 
+/// An Ed25519 seed kept as hex in a key file at `path` (`expected` names
+/// the kind of file, for the error).
+pub fn seed_from_hex(
+    path: &Path,
+    expected: &'static str,
+    text: &str,
+) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    let bytes = Zeroizing::new(
+        hex::decode(text)
+            .map_err(|e| format_error(path, expected, format!("seed is not hex: {e}")))?,
+    );
+    let mut seed = Zeroizing::new([0u8; 32]);
+    if bytes.len() != 32 {
+        return Err(format_error(
+            path,
+            expected,
+            format!("seed is {} bytes, not 32", bytes.len()),
+        ));
+    }
+    seed.copy_from_slice(&bytes);
+    Ok(seed)
+}
+
 /// Writes `bytes` to a file with `mode` (on Unix), atomically: into a
 /// temporary file beside it, synced, then renamed over `path` and the
 /// directory synced, so that a crash leaves the old file or the new one,

@@ -357,7 +357,7 @@ pub fn load(
 }
 
 /// The bytes of a secret file that only its owner may access.
-fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
     let read_err = |source| KeyFileError::Read {
         path: path.display().to_string(),
         source,
