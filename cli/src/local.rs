@@ -3,6 +3,7 @@
 //! The quickstart runs one; the end-to-end tests run many.
 
 mod dkg;
+pub mod witnesses;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ pub struct LocalDeployment {
     pub agent_configs: BTreeMap<ParticipantId, AgentConfig>,
     /// The key ceremony that made the key group, when it was made by DKG.
     pub key_ceremony: Option<quorate_types::KeyCeremonyId>,
+    /// The witnesses cosigning the record's checkpoints, if any.
+    pub witnesses: Vec<witnesses::LocalWitness>,
     /// How the coordinator opens its database, if not from its file.
     store: Option<Opener>,
 }
@@ -57,6 +60,9 @@ pub struct Options {
     /// Make the key group by DKG among the agents (as the quickstart
     /// does) instead of dealing it here.
     pub dkg: bool,
+    /// Run this many witnesses in this process and have the coordinator
+    /// ask them to cosign its checkpoints.
+    pub witnesses: usize,
 }
 
 /// Where a local deployment's agents live and what they trust.
@@ -178,9 +184,20 @@ impl LocalDeployment {
             auto_approve,
             store,
             dkg,
+            witnesses: witness_count,
         } = options;
         let pki = LocalPki::create(&dir.join("tls"))?;
         let server = pki.server()?;
+        // Witnesses follow the log by its key, so the key is made first.
+        let local_witnesses = if witness_count > 0 {
+            let origin = quorate_coordinator::config::default_origin();
+            std::fs::create_dir_all(dir.join("coordinator"))?;
+            let log_key =
+                quorate_coordinator::log_key::load_or_create(&dir.join("coordinator"), &origin, 0)?;
+            witnesses::start(dir, &log_key.verifier_key(), witness_count).await?
+        } else {
+            Vec::new()
+        };
         let coordinator_config = Config {
             tls: Some(quorate_coordinator::tls::ServerTls {
                 cert: server.cert,
@@ -201,6 +218,7 @@ impl LocalDeployment {
             alert_webhook,
             log_origin: quorate_coordinator::config::default_origin(),
             limits,
+            witnesses: local_witnesses.iter().map(|w| w.config()).collect(),
         };
         let coordinator = start_coordinator(&coordinator_config, store.clone()).await?;
         // Restarts must come back on the same port.
@@ -241,6 +259,7 @@ impl LocalDeployment {
             agents: BTreeMap::new(),
             agent_configs,
             key_ceremony,
+            witnesses: local_witnesses,
             store,
         };
         let ids: Vec<_> = deployment.agent_configs.keys().cloned().collect();
@@ -543,7 +562,11 @@ impl LocalDeployment {
         for id in ids {
             self.stop_agent(&id).await;
         }
-        self.stop_coordinator().await
+        self.stop_coordinator().await?;
+        for witness in &mut self.witnesses {
+            witness.stop().await?;
+        }
+        Ok(())
     }
 }
 

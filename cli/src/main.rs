@@ -108,6 +108,12 @@ enum Command {
     /// an OpenSSH `ssh-ed25519` line and an allowed_signers line, or a
     /// minisign public key file.
     Pubkey(commands::pubkey::Args),
+    /// A witness that cosigns a coordinator's checkpoints (C2SP
+    /// tlog-witness) only if each extends the last it cosigned: init, serve.
+    Witness {
+        #[command(subcommand)]
+        command: commands::witness::Command,
+    },
 }
 
 #[tokio::main]
@@ -146,6 +152,7 @@ async fn run() -> anyhow::Result<()> {
             std::process::exit(code);
         }
         Command::Pubkey(args) => commands::pubkey::run(args, &target).await,
+        Command::Witness { command } => commands::witness::run(command).await,
     }
 }
 

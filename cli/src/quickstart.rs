@@ -31,6 +31,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     );
     let options = Options {
         dkg: true,
+        witnesses: 2,
         ..Options::default()
     };
     let deployment = LocalDeployment::start_with(dir, "quickstart", &roster, 3, options).await?;
@@ -53,6 +54,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     step(&format!(
         "started the 5 agents; each holds only its own share, sealed with its passphrase, in {}",
         dir.join("agents").join("<id>").display()
+    ));
+    step(&format!(
+        "started 2 witnesses (C2SP tlog-witness, state in {}); the coordinator asks them to cosign \
+         each checkpoint, and each cosigns only one that extends the last it cosigned; their keys \
+         are in witnesses.vkeys",
+        dir.join("witnesses").display()
     ));
 
     let mut deployment = deployment;
@@ -85,11 +92,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
             dir.join(sig).display()
         );
     }
-    println!("An auditor replays the ceremony offline, with only the log's key:");
+    println!("An auditor replays the ceremony offline, with only the log's and witnesses' keys:");
     println!(
-        "  quorate audit replay {} --log-key {}",
+        "  quorate audit replay {} --log-key {} --witness-keys {}",
         dir.join("ceremony.transcript").display(),
-        dir.join("log.vkey").display()
+        dir.join("log.vkey").display(),
+        dir.join(crate::local::witnesses::VKEYS_FILE).display()
     );
     Ok(())
 }
@@ -109,6 +117,7 @@ async fn refresh(
         &deployment.group.group_key[..16]
     ));
     let mut auditor = deployment.clients(AUDITOR).await?;
+    witnessed(&mut auditor.audit).await?;
     let transcript = crate::audit::export_key(&mut auditor.audit, &key).await?;
     std::fs::write(
         dir.join("refresh.transcript"),
@@ -141,9 +150,37 @@ async fn refresh(
     Ok(())
 }
 
+/// Waits until the witnesses have cosigned the record as it is now.
+async fn witnessed(audit: &mut crate::client::Audit) -> anyhow::Result<()> {
+    let (latest, _) = crate::audit::checkpoints(audit).await?;
+    let size = crate::audit::witnesses::size_of(&latest)
+        .ok_or_else(|| anyhow::anyhow!("the coordinator's checkpoint does not parse"))?;
+    crate::audit::wait_cosigned(audit, size, STEP_TIMEOUT).await?;
+    Ok(())
+}
+
 /// The auditor's part, offline: nothing is running any more.
 fn audit(dir: &Path, id: &str, step: &impl Fn(&str)) -> anyhow::Result<()> {
     let log = crate::audit::log_verifier(&dir.join("log.vkey").display().to_string())?;
+    let witnesses = crate::audit::WitnessArgs {
+        witness_keys: Some(dir.join(crate::local::witnesses::VKEYS_FILE)),
+        witness_quorum: None,
+    }
+    .load()?
+    .ok_or_else(|| anyhow::anyhow!("no witness keys"))?;
+    for transcript in [
+        "ceremony.transcript",
+        "key-ceremony.transcript",
+        "refresh.transcript",
+    ] {
+        let text = std::fs::read_to_string(dir.join(transcript))?;
+        let checkpoint: serde_json::Value = serde_json::from_str(&text)?;
+        let note = checkpoint["checkpoint"].as_str().unwrap_or_default();
+        witnesses
+            .check(note)
+            .map_err(|e| anyhow::anyhow!("{transcript}: {e}"))?;
+    }
+    step("each transcript's checkpoint carries both witnesses' cosignatures (witnesses.vkeys)");
     let key = crate::audit::replay_key_file(&dir.join("key-ceremony.transcript"), &log)?;
     step(&format!(
         "replayed key-ceremony.transcript offline: {} agents' signed messages and proofs; \
@@ -248,6 +285,7 @@ async fn ceremony(
 
     let ceremony_id = quorate_types::CeremonyId::new(&id)?;
     let mut auditor = deployment.clients(AUDITOR).await?;
+    witnessed(&mut auditor.audit).await?;
     let transcript = crate::audit::export(&mut auditor.audit, &ceremony_id).await?;
     crate::audit::save_transcript(&transcript, &dir.join("ceremony.transcript"))?;
     std::fs::write(dir.join("checkpoint"), &transcript.checkpoint)?;
@@ -265,7 +303,8 @@ async fn ceremony(
         serde_json::to_vec_pretty(&key_transcript)?,
     )?;
     step(&format!(
-        "exported ceremony.transcript ({} record entries with inclusion proofs), key-ceremony.transcript ({}), the signed checkpoint, and log.vkey",
+        "exported ceremony.transcript ({} record entries with inclusion proofs), key-ceremony.transcript ({}), \
+         the checkpoint the witnesses cosigned, and log.vkey",
         transcript.entries.len(),
         key_transcript.entries.len()
     ));

@@ -2,6 +2,8 @@
 
 use std::process::Output;
 
+use base64::Engine as _;
+
 use quorate::local::{LocalDeployment, sample_roster};
 use quorate_secrets::GroupFileIo;
 use quorate_types::ParticipantId;
@@ -291,6 +293,86 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
     let path = dir.path().join("cut.transcript");
     std::fs::write(&path, cut).unwrap();
     assert_eq!(replay(&path, false).status.code(), Some(1));
+
+    // The checkpoints carry both witnesses' cosignatures: the replay with
+    // their keys says so, and fails when one is missing or one is forged.
+    let witnessed = |transcript: &std::path::Path, quorum: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"));
+        cmd.args(["audit", "replay"])
+            .arg(transcript)
+            .arg("--log-key")
+            .arg(demo.join("log.vkey"))
+            .arg("--witness-keys")
+            .arg(demo.join("witnesses.vkeys"));
+        if let Some(quorum) = quorum {
+            cmd.args(["--witness-quorum", quorum]);
+        }
+        cmd.output().unwrap()
+    };
+    assert_eq!(
+        std::fs::read_to_string(demo.join("witnesses.vkeys"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    for transcript in [
+        "ceremony.transcript",
+        "key-ceremony.transcript",
+        "refresh.transcript",
+    ] {
+        let out = witnessed(&demo.join(transcript), None);
+        assert!(out.status.success(), "{transcript}: {}", text(&out.stderr));
+        let said = text(&out.stdout);
+        assert!(said.contains("witness.localhost/w1 (at "), "{said}");
+        assert!(said.contains("witness.localhost/w2 (at "), "{said}");
+    }
+    let checkpoint = std::fs::read_to_string(demo.join("checkpoint")).unwrap();
+    assert_eq!(
+        checkpoint.matches("\n— witness.localhost/w").count(),
+        2,
+        "{checkpoint}"
+    );
+    // Drop w2's cosignature from the transcript: one of two is not enough
+    // by default, and enough with --witness-quorum 1.
+    let w2_line = original
+        .split("\\n")
+        .find(|l| l.starts_with("— witness.localhost/w2 "))
+        .unwrap()
+        .to_owned();
+    let one = original.replacen(&format!("{w2_line}\\n"), "", 1);
+    assert_ne!(one, original);
+    let path = dir.path().join("one-witness.transcript");
+    std::fs::write(&path, &one).unwrap();
+    let out = witnessed(&path, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(
+            "from 1 of the listed witnesses (witness.localhost/w1), fewer than the 2 required"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(witnessed(&path, Some("1")).status.success());
+    // A forged cosignature is named.
+    let sig = w2_line.rsplit(' ').next().unwrap();
+    let mut bytes = base64::engine::general_purpose::STANDARD
+        .decode(sig)
+        .unwrap();
+    bytes[20] ^= 1;
+    let forged_line = w2_line.replace(
+        sig,
+        &base64::engine::general_purpose::STANDARD.encode(bytes),
+    );
+    let forged = original.replacen(&w2_line, &forged_line, 1);
+    std::fs::write(&path, &forged).unwrap();
+    let out = witnessed(&path, Some("1"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("signature by witness.localhost/w2+"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(["quickstart", "--dir", demo.to_str().unwrap()])

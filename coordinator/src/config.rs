@@ -43,6 +43,10 @@ pub struct Config {
     /// `[[party]]`: requesters, auditors and operators by certificate name.
     #[serde(default, rename = "party")]
     pub parties: Vec<crate::authz::Party>,
+    /// `[[witness]]`: witnesses asked to cosign each checkpoint as the
+    /// record grows (`url`, `vkey`).
+    #[serde(default, rename = "witness")]
+    pub witnesses: Vec<crate::witnessing::WitnessConfig>,
 }
 
 pub fn default_origin() -> String {

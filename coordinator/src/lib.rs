@@ -25,6 +25,7 @@ mod service;
 pub mod snapshot;
 pub mod store;
 pub mod tls;
+pub mod witnessing;
 
 pub use config::Config;
 pub use server::{RunningCoordinator, start, start_with_clock, start_with_store};

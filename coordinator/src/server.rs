@@ -107,6 +107,7 @@ pub async fn start_with_store(
     {
         anyhow::bail!("alert_webhook {url:?}: only http:// URLs are supported for now");
     }
+    let witnesses = crate::witnessing::parse(&config.witnesses)?;
     // Everything that can refuse a start is tried before anything is
     // written: the TLS files are read and the ports taken first, then the
     // store is opened, and only then is a log key made. A refused start
@@ -183,6 +184,7 @@ pub async fn start_with_store(
         );
     }
 
+    let witnessed = Arc::new(crate::witnessing::Witnessed::default());
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<SignerServer<SignerService<RedbStore>>>()
@@ -229,8 +231,9 @@ pub async fn start_with_store(
         .add_service(
             AuditServer::new(AuditService {
                 hub: hub.clone(),
-                log_key,
+                log_key: log_key.clone(),
                 latest_note: Default::default(),
+                witnessed: witnessed.clone(),
             })
             .max_decoding_message_size(MAX_DECODE),
         )
@@ -241,6 +244,12 @@ pub async fn start_with_store(
             })
             .max_decoding_message_size(MAX_DECODE),
         );
+    let witnessing = tokio::spawn(crate::witnessing::run(
+        Arc::downgrade(&hub),
+        log_key,
+        witnesses,
+        witnessed,
+    ));
     let deadlines = tokio::spawn(crate::deadlines::supervise(
         Arc::downgrade(&hub),
         observer.clone(),
@@ -308,6 +317,7 @@ pub async fn start_with_store(
             )
             .await?;
         let _ = deadlines.await;
+        let _ = witnessing.await;
         if let Some(m) = metrics {
             let _ = m.await;
         }

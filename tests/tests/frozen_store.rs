@@ -252,6 +252,7 @@ async fn start_on_dir(
         alert_webhook: None,
         log_origin: quorate_coordinator::config::default_origin(),
         limits: Default::default(),
+        witnesses: Vec::new(),
     };
     quorate_coordinator::start_with_clock(&config, std::sync::Arc::new(Still(now))).await
 }

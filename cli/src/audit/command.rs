@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use quorate_types::{CeremonyId, KeyCeremonyId};
 
+use super::WitnessArgs;
 use crate::client::{Clients, Target};
 
 #[derive(Subcommand)]
@@ -37,11 +38,17 @@ pub enum AuditCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
     /// Save the coordinator's latest signed checkpoint.
     Checkpoint {
         #[arg(short = 'o', long)]
         output: PathBuf,
+        /// Save the latest checkpoint its witnesses cosigned instead, with
+        /// their cosignatures.
+        #[arg(long)]
+        cosigned: bool,
     },
     /// Check, with a consistency proof from the coordinator, that the log
     /// at the new checkpoint extends the log at the old one.
@@ -53,6 +60,9 @@ pub enum AuditCommand {
         /// The log's verifier key (`name+id+key`) or a file holding it.
         #[arg(long)]
         log_key: String,
+        /// Witnesses whose cosignatures the new checkpoint must carry.
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
 }
 
@@ -89,9 +99,15 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
             transcript,
             log_key,
             json,
+            witnesses,
         } if super::is_key_transcript(&transcript)? => {
             let log = super::log_verifier(&log_key)?;
+            let witnesses = witnesses.load()?;
             let replayed = super::replay_key_file(&transcript, &log)?;
+            let cosigned = match &witnesses {
+                Some(w) => Some(w.check(&super::key_transcript_checkpoint(&transcript)?)?),
+                None => None,
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&replayed)?);
             } else {
@@ -114,6 +130,9 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                     "  every entry is in the log at size {}",
                     replayed.checkpoint_size
                 );
+                if let Some(cosigned) = &cosigned {
+                    println!("  {}", cosigned_by(cosigned));
+                }
             }
             Ok(())
         }
@@ -121,32 +140,57 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
             transcript,
             log_key,
             json,
+            witnesses,
         } => {
             let log = super::log_verifier(&log_key)?;
+            let witnesses = witnesses.load()?;
             let report = super::replay_file(&transcript, &log)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{report}");
             }
-            match report.first_finding() {
-                None => Ok(()),
-                Some(first) => anyhow::bail!(
+            if let Some(first) = report.first_finding() {
+                anyhow::bail!(
                     "the replay found {} discrepancies; the first is at {first}",
                     report.findings.len()
-                ),
+                );
             }
+            if let Some(w) = witnesses {
+                let checkpoint = super::load_transcript(&transcript)?.checkpoint;
+                let cosigned = w.check(&checkpoint)?;
+                if !json {
+                    println!("{}", cosigned_by(&cosigned));
+                }
+            }
+            Ok(())
         }
-        AuditCommand::Checkpoint { output } => {
+        AuditCommand::Checkpoint { output, cosigned } => {
             let mut clients = Clients::connect(target).await?;
-            let note = super::checkpoint(&mut clients.audit).await?;
+            let (latest, witnessed) = super::checkpoints(&mut clients.audit).await?;
+            let note = if !cosigned {
+                latest
+            } else if witnessed.is_empty() {
+                anyhow::bail!(
+                    "the coordinator has no cosigned checkpoint: it has no [[witness]], or none \
+                     has cosigned yet"
+                );
+            } else {
+                witnessed
+            };
             std::fs::write(&output, &note)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
             println!("wrote {}", output.display());
             Ok(())
         }
-        AuditCommand::VerifyLog { old, new, log_key } => {
+        AuditCommand::VerifyLog {
+            old,
+            new,
+            log_key,
+            witnesses,
+        } => {
             let log = super::log_verifier(&log_key)?;
+            let witnesses = witnesses.load()?;
             let read = |p: &PathBuf| {
                 std::fs::read_to_string(p)
                     .map_err(|e| anyhow::anyhow!("cannot read checkpoint {}: {e}", p.display()))
@@ -158,6 +202,9 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                 "consistent: the log at size {} extends the log at size {} ({})",
                 ok.new.size, ok.old.size, ok.new.origin
             );
+            if let Some(w) = witnesses {
+                println!("{}", cosigned_by(&w.check(&read(&new)?)?));
+            }
             Ok(())
         }
     }
@@ -168,4 +215,16 @@ fn join(ids: &[quorate_types::ParticipantId]) -> String {
         .map(|p| p.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `"witnessed: cosigned by a (at T), b (at T)"`.
+fn cosigned_by(cosignatures: &[quorate_tlog::Cosignature]) -> String {
+    let names: Vec<String> = cosignatures
+        .iter()
+        .map(|c| format!("{} (at {})", c.witness, c.time))
+        .collect();
+    format!(
+        "witnessed: the checkpoint is cosigned by {}",
+        names.join(", ")
+    )
 }

@@ -13,7 +13,9 @@ use quorate_wire as proto;
 use crate::client::Audit;
 
 mod command;
+pub mod witnesses;
 pub use command::{AuditCommand, run};
+pub use witnesses::{WitnessArgs, Witnesses};
 
 /// Reads a verifier key given inline (`name+id+key`) or as a file holding it.
 pub fn log_verifier(key_or_file: &str) -> anyhow::Result<LogVerifier> {
@@ -32,18 +34,61 @@ pub fn log_verifier(key_or_file: &str) -> anyhow::Result<LogVerifier> {
 
 /// The latest signed checkpoint note.
 pub async fn checkpoint(audit: &mut Audit) -> anyhow::Result<String> {
-    Ok(audit
+    Ok(checkpoints(audit).await?.0)
+}
+
+/// The latest signed checkpoint, and the latest one the coordinator's
+/// witnesses cosigned (empty if none).
+pub async fn checkpoints(audit: &mut Audit) -> anyhow::Result<(String, String)> {
+    let reply = audit
         .checkpoint(proto::CheckpointRequest {})
         .await?
-        .into_inner()
-        .note)
+        .into_inner();
+    Ok((reply.note, reply.cosigned_note))
+}
+
+/// Waits up to `within` for a cosigned checkpoint of at least `size`
+/// entries, and returns it.
+pub async fn wait_cosigned(
+    audit: &mut Audit,
+    size: u64,
+    within: std::time::Duration,
+) -> anyhow::Result<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let (_, cosigned) = checkpoints(audit).await?;
+        if witnesses::size_of(&cosigned).is_some_and(|s| s >= size) {
+            return Ok(cosigned);
+        }
+        if start.elapsed() > within {
+            anyhow::bail!(
+                "no checkpoint of {size} entries or more was cosigned within {within:?}: \
+                 are the coordinator's witnesses running?"
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The checkpoint to prove `listed` against: the witnessed one if it holds
+/// them all (so the transcript carries the cosignatures), else the latest.
+async fn proving_checkpoint(
+    audit: &mut Audit,
+    listed: &[proto::LogEntry],
+) -> anyhow::Result<String> {
+    let (note, cosigned) = checkpoints(audit).await?;
+    let needed = listed.iter().map(|e| e.index + 1).max().unwrap_or(0);
+    Ok(match witnesses::size_of(&cosigned) {
+        Some(size) if size >= needed => cosigned,
+        _ => note,
+    })
 }
 
 /// Gathers a ceremony's entries with an inclusion proof of each against the
-/// latest checkpoint. The coordinator is not trusted here: `replay` checks
+/// latest checkpoint the witnesses cosigned if it holds them all (else the
+/// latest). The coordinator is not trusted here: `replay` checks
 /// everything.
 pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<Transcript> {
-    let note = checkpoint(audit).await?;
     let listed = audit
         .ceremony_entries(proto::CeremonyEntriesRequest {
             ceremony: ceremony.to_string(),
@@ -51,6 +96,7 @@ pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<
         .await?
         .into_inner()
         .entries;
+    let note = proving_checkpoint(audit, &listed).await?;
     let entries = prove_all(audit, &note, listed).await?;
     Ok(Transcript {
         format: TRANSCRIPT_FORMAT.into(),
@@ -66,7 +112,6 @@ pub async fn export_key(
     audit: &mut Audit,
     ceremony: &KeyCeremonyId,
 ) -> anyhow::Result<KeyTranscript> {
-    let note = checkpoint(audit).await?;
     let listed = audit
         .key_ceremony_entries(proto::KeyCeremonyEntriesRequest {
             ceremony: ceremony.to_string(),
@@ -74,6 +119,7 @@ pub async fn export_key(
         .await?
         .into_inner()
         .entries;
+    let note = proving_checkpoint(audit, &listed).await?;
     let entries = prove_all(audit, &note, listed).await?;
     Ok(KeyTranscript {
         format: KEY_TRANSCRIPT_FORMAT.into(),
@@ -154,6 +200,15 @@ pub fn is_key_transcript(path: &Path) -> anyhow::Result<bool> {
     let format: Format = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a quorate transcript: {e}", path.display()))?;
     Ok(format.format == KEY_TRANSCRIPT_FORMAT)
+}
+
+/// The checkpoint of the key transcript at `path`.
+pub fn key_transcript_checkpoint(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("cannot read transcript {}: {e}", path.display()))?;
+    let transcript: KeyTranscript = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a key transcript: {e}", path.display()))?;
+    Ok(transcript.checkpoint)
 }
 
 /// Replays the key transcript at `path`.

@@ -13,6 +13,7 @@ pub mod review;
 pub mod sign;
 pub mod signature;
 pub mod status;
+pub mod witness;
 
 use quorate::client::{Clients, status_error};
 use quorate_wire::{self as proto, CeremonyState};

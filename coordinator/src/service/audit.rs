@@ -21,6 +21,8 @@ pub struct AuditService<S> {
     /// The latest note signed, by tree size: every caller between two
     /// appends gets the same note, signed once.
     pub latest_note: Mutex<Option<(u64, String)>>,
+    /// The latest checkpoint the witnesses cosigned.
+    pub witnessed: Arc<crate::witnessing::Witnessed>,
 }
 
 impl<S: CeremonyStore> AuditService<S> {
@@ -143,7 +145,11 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         self.reader(&request)?;
         let size = self.hub.store().size();
         let note = self.note(size)?;
-        Ok(Response::new(proto::CheckpointReply { note }))
+        let cosigned_note = self.witnessed.latest().map(|c| c.note).unwrap_or_default();
+        Ok(Response::new(proto::CheckpointReply {
+            note,
+            cosigned_note,
+        }))
     }
 
     async fn entries(

@@ -1,0 +1,113 @@
+//! A local deployment's witnesses: each a `quorate witness` server in this
+//! process, on loopback, with its key and state under `dir/witnesses/wN`.
+//! Their verifier keys are written to `dir/witnesses.vkeys`, one per line,
+//! for auditors' `--witness-keys`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use quorate_coordinator::witnessing::WitnessConfig;
+use quorate_tlog::LogVerifier;
+use quorate_witness::serve::{self, Server};
+use quorate_witness::state::State;
+use quorate_witness::{Witness, key_file};
+
+/// The file listing a local deployment's witness keys.
+pub const VKEYS_FILE: &str = "witnesses.vkeys";
+
+/// A witness serving in this process.
+pub struct LocalWitness {
+    pub vkey: String,
+    pub url: String,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    dir: std::path::PathBuf,
+    log: String,
+}
+
+impl LocalWitness {
+    /// Starts witness `dir` (making its key the first time) following the
+    /// log `log_vkey`, on `addr` (port 0 for any).
+    pub async fn start(
+        dir: &Path,
+        name: &str,
+        log_vkey: &str,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let key = if dir.join(key_file::FILE_NAME).exists() {
+            key_file::load(dir)?
+        } else {
+            key_file::create(dir, name)?
+        };
+        let vkey = key.verifier_key();
+        let witness = Witness::new(key, vec![LogVerifier::parse(log_vkey)?])
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let server = Arc::new(Server::new(
+            witness,
+            State::open(dir)?,
+            serve::system_clock(),
+        ));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(serve::run(listener, server, async move {
+            let _ = stopped.await;
+        }));
+        Ok(LocalWitness {
+            url: format!("http://{addr}/add-checkpoint"),
+            vkey,
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+            dir: dir.to_owned(),
+            log: log_vkey.to_owned(),
+        })
+    }
+
+    /// What the coordinator's `[[witness]]` says of it.
+    pub fn config(&self) -> WitnessConfig {
+        WitnessConfig {
+            url: self.url.clone(),
+            vkey: self.vkey.clone(),
+        }
+    }
+
+    /// Stops serving (its state stays on disk).
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+
+    /// Starts it again on the same port, from its state on disk.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop().await?;
+        let name = key_file::load(&self.dir)?.name().to_owned();
+        *self = Self::start(&self.dir, &name, &self.log, self.addr).await?;
+        Ok(())
+    }
+}
+
+/// Starts `count` witnesses under `dir/witnesses` for the log `log_vkey`
+/// and writes their keys to `dir/witnesses.vkeys`.
+pub async fn start(dir: &Path, log_vkey: &str, count: usize) -> anyhow::Result<Vec<LocalWitness>> {
+    let mut witnesses = Vec::new();
+    for i in 1..=count {
+        let name = format!("witness.localhost/w{i}");
+        let witness_dir = dir.join("witnesses").join(format!("w{i}"));
+        witnesses.push(
+            LocalWitness::start(&witness_dir, &name, log_vkey, "127.0.0.1:0".parse()?).await?,
+        );
+    }
+    if count > 0 {
+        let vkeys: String = witnesses.iter().map(|w| format!("{}\n", w.vkey)).collect();
+        std::fs::write(dir.join(VKEYS_FILE), vkeys)?;
+    }
+    Ok(witnesses)
+}
