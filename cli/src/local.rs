@@ -71,6 +71,8 @@ struct Made<'a> {
     pki: &'a LocalPki,
     url: &'a str,
     log_key: &'a str,
+    /// The witnesses' vkeys: agents release shares only once witnessed.
+    witnesses: &'a [String],
     auto_approve: bool,
 }
 
@@ -120,6 +122,8 @@ async fn deal(
             key_share: files.share,
             identity_key,
             passphrase: passphrases.get(&entry.id).cloned(),
+            witnesses: made.witnesses.to_vec(),
+            witness_quorum: None,
             log_key: Some(made.log_key.to_string()),
             key_group: dir.join("keys").join("group.json"),
             state_dir: dir.join("agents").join(entry.id.as_str()),
@@ -233,11 +237,13 @@ impl LocalDeployment {
             identity: OPERATOR.into(),
             tls: Some(pki.client(OPERATOR)?),
         };
+        let witness_vkeys: Vec<String> = local_witnesses.iter().map(|w| w.vkey.clone()).collect();
         let made = Made {
             dir,
             pki: &pki,
             url: &url,
             log_key: &log_key,
+            witnesses: &witness_vkeys,
             auto_approve,
         };
         let (group, agent_configs, key_ceremony) = if dkg {
@@ -276,11 +282,13 @@ impl LocalDeployment {
         id: &ParticipantId,
     ) -> anyhow::Result<(AgentConfig, quorate_types::PublicIdentity)> {
         let url = self.url();
+        let witness_vkeys: Vec<String> = self.witnesses.iter().map(|w| w.vkey.clone()).collect();
         let made = Made {
             dir: &self.dir,
             pki: &self.pki,
             url: &url,
             log_key: &self.log_verifier_key,
+            witnesses: &witness_vkeys,
             auto_approve: false,
         };
         dkg::new_agent(&made, id)

@@ -40,6 +40,7 @@ use crate::work_book::WorkBook;
 
 mod feed;
 mod review;
+mod witnessed;
 mod work;
 
 type Client = SignerClient<InterceptedService<Channel, Identify>>;
@@ -111,6 +112,8 @@ pub struct Agent {
     identity: IdentityKey,
     /// The coordinator log's key, when the agent checks the record.
     verifier: Option<LogVerifier>,
+    /// The witnesses that must have cosigned our approval before a share.
+    witnesses: Option<crate::witness_gate::WitnessPolicy>,
     record_checks: Queue,
     journal: Journal,
     state: Mutex<State>,
@@ -177,6 +180,7 @@ impl Agent {
         if let Some(tls) = &config.tls {
             crate::tls_files::check(tls, &config.id)?;
         }
+        let witnesses = crate::witness_gate::WitnessPolicy::from_config(&config)?;
         let journal = Journal::open(&config.state_dir)?;
         Ok(Self {
             config,
@@ -184,6 +188,7 @@ impl Agent {
             group,
             identity,
             verifier,
+            witnesses,
             record_checks: Queue::default(),
             journal,
             state: Mutex::new(State {

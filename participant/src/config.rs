@@ -50,6 +50,15 @@ pub struct AgentConfig {
     /// the coordinator's signed record holds its statements unaltered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_key: Option<String>,
+    /// Witnesses' verifier keys (`<name>+<key id>+<base64(0x04 ‖ key)>`).
+    /// When set, the agent releases a signature share only once its own
+    /// approval is in a checkpoint cosigned by `witness_quorum` of them, so
+    /// that no signature exists whose approvals the witnessed history lacks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<String>,
+    /// How many of `witnesses` must have cosigned (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_quorum: Option<usize>,
 }
 
 impl AgentConfig {

@@ -7,7 +7,9 @@
 //! when the agent has the coordinator's log key, the checks of the
 //! coordinator's record ([`record_check`]). What it does about a ceremony
 //! it decided on is the [`gate`]'s decision, a pure function of its journal,
-//! its nonces' commitments and the ceremony; [`agent`] carries it out.
+//! its nonces' commitments and the ceremony; [`agent`] carries it out,
+//! after the [`witness_gate`] (when the agent has witnesses) has seen its
+//! approval in a checkpoint the witnesses cosigned.
 
 pub mod agent;
 pub mod approvals;
@@ -23,6 +25,7 @@ pub mod repair;
 pub mod signer;
 pub mod tls_files;
 mod turns;
+pub mod witness_gate;
 mod work_book;
 
 use std::sync::Arc;

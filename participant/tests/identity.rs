@@ -25,6 +25,8 @@ fn config(dir: &Path, identity_key: &Path) -> AgentConfig {
         state_dir: dir.join("state"),
         socket: None,
         auto_approve: false,
+        witnesses: Vec::new(),
+        witness_quorum: None,
         log_key: None,
         tls: None,
     }

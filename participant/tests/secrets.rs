@@ -81,6 +81,8 @@ fn alice(dir: &Path) -> AgentConfig {
         state_dir: dir.join("state"),
         socket: None,
         auto_approve: false,
+        witnesses: Vec::new(),
+        witness_quorum: None,
         log_key: Some(
             quorate_tlog::LogKey::generate(&mut rand_core::OsRng, "test.localhost/log")
                 .unwrap()

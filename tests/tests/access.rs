@@ -154,6 +154,7 @@ async fn calls(
                     .statement_evidence(proto::StatementEvidenceRequest {
                         ceremony: ceremony.into(),
                         old_size: 0,
+                        witnessed: false,
                     })
                     .await,
             ),

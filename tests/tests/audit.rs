@@ -207,7 +207,11 @@ async fn statement_evidence_proves_the_callers_own_statement() {
             let mut clients = d.clients(who).await.unwrap();
             clients
                 .audit
-                .statement_evidence(proto::StatementEvidenceRequest { ceremony, old_size })
+                .statement_evidence(proto::StatementEvidenceRequest {
+                    ceremony,
+                    old_size,
+                    witnessed: false,
+                })
                 .await
         }
     };

@@ -283,6 +283,8 @@ async fn agent_refuses(lie: Lie) {
         passphrase: Some(passphrase),
         // The hostile coordinator serves no record: the agent's checks of
         // it fail and are retried, beside what this test looks at.
+        witnesses: Vec::new(),
+        witness_quorum: None,
         log_key: Some(
             quorate_tlog::LogKey::generate(&mut OsRng, "hostile.localhost/log")
                 .unwrap()

@@ -55,6 +55,8 @@ pub(super) fn new_agent(
         key_share: home.join("share.json"),
         identity_key,
         passphrase: Some(passphrase),
+        witnesses: d.witnesses.to_vec(),
+        witness_quorum: None,
         log_key: Some(d.log_key.to_string()),
         key_group: home.join("group.json"),
         state_dir: home.join("state"),

@@ -257,11 +257,22 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         if self.hub.ceremony(&id).await.is_ok() {
             self.may_read_ceremony(&request, &id).await?;
         }
-        let proto::StatementEvidenceRequest { old_size, .. } = request.into_inner();
+        let proto::StatementEvidenceRequest {
+            old_size,
+            witnessed,
+            ..
+        } = request.into_inner();
         let store = self.hub.store();
         // One tree for everything: entries appended meanwhile are left out.
-        let size = store.size();
-        let note = self.note(size)?;
+        let (size, note) = if witnessed {
+            let cosigned = self.witnessed.latest().ok_or_else(|| {
+                Status::unavailable("no checkpoint has been cosigned by the witnesses yet")
+            })?;
+            (cosigned.size, cosigned.note)
+        } else {
+            let size = store.size();
+            (size, self.note(size)?)
+        };
         let consistency = if old_size > 0 && old_size < size {
             store
                 .prove_consistency(old_size, size)

@@ -212,11 +212,16 @@ impl Agent {
                 message,
                 expected,
             } => {
+                drop(state);
+                // This ceremony's work waits here, in its own queue.
+                if let Err(why) = self.witnessed(id, &entry).await {
+                    tracing::warn!(participant = %self.config.id, ceremony = %id, %why, "share held back until the witnesses cosign our approval");
+                    return Ok(());
+                }
                 // Taken out: these nonces sign this package or nothing.
-                let Some(held) = state.nonces.remove(id) else {
+                let Some(held) = self.state.lock().await.nonces.remove(id) else {
                     return Ok(());
                 };
-                drop(state);
                 let commitments = held.nonces.commitments().serialize().unwrap_or_default();
                 let share = match signer::sign(&expected, &package, held.nonces, &self.key) {
                     Ok(share) => share,

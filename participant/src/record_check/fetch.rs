@@ -69,17 +69,44 @@ pub async fn check(
     previous: Option<&Checkpoint>,
     subject: &Subject<'_>,
 ) -> Result<Checked, Transient> {
+    Ok(fetch_and_assess(client, verifier, previous, subject, false)
+        .await?
+        .0)
+}
+
+/// As [`check`] with no previous checkpoint, against the latest checkpoint
+/// the coordinator's witnesses cosigned; returns that note too, for the
+/// caller to count its cosignatures.
+pub async fn check_witnessed(
+    client: &mut Client,
+    verifier: &LogVerifier,
+    subject: &Subject<'_>,
+) -> Result<(Checked, String), Transient> {
+    fetch_and_assess(client, verifier, None, subject, true).await
+}
+
+async fn fetch_and_assess(
+    client: &mut Client,
+    verifier: &LogVerifier,
+    previous: Option<&Checkpoint>,
+    subject: &Subject<'_>,
+    witnessed: bool,
+) -> Result<(Checked, String), Transient> {
     let reply = client
         .statement_evidence(proto::StatementEvidenceRequest {
             ceremony: subject.ceremony.to_string(),
             old_size: previous.map_or(0, |c| c.size),
+            witnessed,
         })
         .await
         .map_err(transient("statement evidence"))?
         .into_inner();
     let Some(consistency) = hashes(reply.consistency) else {
-        return problem(RecordProblem::InconsistentCheckpoints(
-            "the consistency proof holds a hash that is not 32 bytes".into(),
+        return Ok((
+            problem(RecordProblem::InconsistentCheckpoints(
+                "the consistency proof holds a hash that is not 32 bytes".into(),
+            ))?,
+            reply.note,
         ));
     };
     // A hash of the wrong length fails the inclusion check below.
@@ -107,11 +134,12 @@ pub async fn check(
         outcome,
         Err(RecordProblem::BadCheckpoint(_) | RecordProblem::InconsistentCheckpoints(_))
     );
-    Ok(Checked {
-        good_note: extends.then_some(reply.note),
+    let checked = Checked {
+        good_note: extends.then(|| reply.note.clone()),
         outcome: outcome.map(|(c, index)| (index, c.size)),
         ended: ended(&entries),
-    })
+    };
+    Ok((checked, reply.note))
 }
 
 /// The proof's hashes, or `None` if one is not 32 bytes.

@@ -1,0 +1,123 @@
+//! Agents with witnesses release a signature share only once their own
+//! approval is in a checkpoint a quorum of the witnesses cosigned: with a
+//! witness down, every share waits; with it back, the ceremony signs.
+
+use std::time::Duration;
+
+use quorate::local::{LocalDeployment, Options, sample_roster};
+use quorate_ceremonies::{Entry, Event};
+use quorate_e2e::*;
+
+/// The share events the record holds for `ceremony`.
+async fn shares(d: &LocalDeployment, ceremony: &str) -> usize {
+    record_entries(d)
+        .await
+        .iter()
+        .filter(|e| {
+            matches!(e, Entry::CeremonyEvent { ceremony: c, event: Event::ShareSubmitted { .. }, .. }
+                if c.as_str() == ceremony)
+        })
+        .count()
+}
+
+/// The sample deployment with two witnesses, which every agent trusts.
+async fn deploy_witnessed(dir: &std::path::Path) -> LocalDeployment {
+    let options = Options {
+        witnesses: 2,
+        ..Default::default()
+    };
+    LocalDeployment::start_with(dir, "release", &sample_roster(None), 3, options)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shares_wait_for_a_quorum_of_witnesses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy_witnessed(dir.path()).await;
+    for config in d.agent_configs.values() {
+        assert_eq!(
+            config.witnesses.len(),
+            2,
+            "every agent trusts both witnesses"
+        );
+    }
+
+    // With both witnesses up, a ceremony signs as before.
+    let first = request(&d, MANIFEST).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &first, T).await.unwrap();
+    }
+    let s = d.wait_finished(&first, T).await.unwrap();
+    verify(&d, &s);
+
+    // One of the two witnesses goes down: its cosignature is missing from
+    // every new checkpoint, and the agents (quorum: both) hold their shares.
+    d.witnesses[1].stop().await.unwrap();
+    let second = request(&d, &MANIFEST.replace("1.0.0", "1.0.1")).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &second, T).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        shares(&d, &second).await,
+        0,
+        "no share before the witnesses cosign"
+    );
+    let open = status(&d, &second).await;
+    assert!(!is_finished(&open), "{open:?}");
+
+    // Back on its port with its state, it cosigns; the shares follow.
+    d.witnesses[1].restart().await.unwrap();
+    let s = d.wait_finished(&second, T).await.unwrap();
+    verify(&d, &s);
+    assert_eq!(shares(&d, &second).await, 3);
+    d.stop().await.unwrap();
+}
+
+/// A coordinator that has its checkpoints cosigned by a witness of its own
+/// choosing, which the agents do not trust, gets no share: a coordinator
+/// cannot stand in for the witnesses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cosignatures_from_a_witness_the_agents_do_not_trust_get_no_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy_witnessed(dir.path()).await;
+    let mut own = quorate::local::witnesses::LocalWitness::start(
+        &dir.path().join("coordinators-own-witness"),
+        "witness.localhost/captive",
+        &d.log_verifier_key,
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    d.stop_coordinator().await.unwrap();
+    d.coordinator_config.witnesses = vec![own.config()];
+    d.start_coordinator().await.unwrap();
+
+    let id = request(&d, MANIFEST).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    // The captive witness cosigns at once; the agents wait for theirs.
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    let cosigned = quorate::audit::wait_cosigned(&mut audit, 1, T)
+        .await
+        .unwrap();
+    assert!(
+        cosigned.contains("— witness.localhost/captive "),
+        "{cosigned}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        shares(&d, &id).await,
+        0,
+        "no share on a captive witness's word"
+    );
+    assert!(!is_finished(&status(&d, &id).await));
+    own.stop().await.unwrap();
+    d.stop().await.unwrap();
+}
+
+fn is_finished(s: &quorate_wire::CeremonyStatus) -> bool {
+    quorate::local::is_finished(s)
+}
