@@ -60,8 +60,9 @@ pub struct Options {
     /// Make the key group by DKG among the agents (as the quickstart
     /// does) instead of dealing it here.
     pub dkg: bool,
-    /// Run this many witnesses in this process and have the coordinator
-    /// ask them to cosign its checkpoints.
+    /// Run this many witnesses in this process, have the coordinator ask
+    /// them to cosign its checkpoints, and (unless the policy names others)
+    /// name them all in the key group's policy.
     pub witnesses: usize,
 }
 
@@ -71,8 +72,6 @@ struct Made<'a> {
     pki: &'a LocalPki,
     url: &'a str,
     log_key: &'a str,
-    /// The witnesses' vkeys: agents release shares only once witnessed.
-    witnesses: &'a [String],
     auto_approve: bool,
 }
 
@@ -122,7 +121,7 @@ async fn deal(
             key_share: files.share,
             identity_key,
             passphrase: passphrases.get(&entry.id).cloned(),
-            witnesses: made.witnesses.to_vec(),
+            witnesses: Vec::new(),
             witness_quorum: None,
             log_key: Some(made.log_key.to_string()),
             key_group: dir.join("keys").join("group.json"),
@@ -181,7 +180,7 @@ impl LocalDeployment {
         options: Options,
     ) -> anyhow::Result<Self> {
         let Options {
-            policy,
+            mut policy,
             alert_command,
             alert_webhook,
             limits,
@@ -202,6 +201,13 @@ impl LocalDeployment {
         } else {
             Vec::new()
         };
+        // The key group's policy names them: agents require all of them.
+        if !local_witnesses.is_empty() && policy.witnesses.is_none() {
+            policy.witnesses = Some(quorate_types::Witnesses {
+                keys: local_witnesses.iter().map(|w| w.vkey.clone()).collect(),
+                quorum: u16::try_from(local_witnesses.len())?,
+            });
+        }
         let coordinator_config = Config {
             tls: Some(quorate_coordinator::tls::ServerTls {
                 cert: server.cert,
@@ -237,13 +243,11 @@ impl LocalDeployment {
             identity: OPERATOR.into(),
             tls: Some(pki.client(OPERATOR)?),
         };
-        let witness_vkeys: Vec<String> = local_witnesses.iter().map(|w| w.vkey.clone()).collect();
         let made = Made {
             dir,
             pki: &pki,
             url: &url,
             log_key: &log_key,
-            witnesses: &witness_vkeys,
             auto_approve,
         };
         let (group, agent_configs, key_ceremony) = if dkg {
@@ -282,13 +286,11 @@ impl LocalDeployment {
         id: &ParticipantId,
     ) -> anyhow::Result<(AgentConfig, quorate_types::PublicIdentity)> {
         let url = self.url();
-        let witness_vkeys: Vec<String> = self.witnesses.iter().map(|w| w.vkey.clone()).collect();
         let made = Made {
             dir: &self.dir,
             pki: &self.pki,
             url: &url,
             log_key: &self.log_verifier_key,
-            witnesses: &witness_vkeys,
             auto_approve: false,
         };
         dkg::new_agent(&made, id)

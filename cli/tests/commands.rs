@@ -374,6 +374,31 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
         text(&out.stderr)
     );
 
+    // The key group's policy names both witnesses: the ceremony's replay
+    // requires their cosignatures even without --witness-keys.
+    let ceremony = std::fs::read_to_string(demo.join("ceremony.transcript")).unwrap();
+    let w2_line = ceremony
+        .split("\\n")
+        .find(|l| l.starts_with("— witness.localhost/w2 "))
+        .unwrap()
+        .to_owned();
+    let path = dir.path().join("one-witness-ceremony.transcript");
+    std::fs::write(&path, ceremony.replacen(&format!("{w2_line}\\n"), "", 1)).unwrap();
+    let out = replay(&path, false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout)
+            .contains("carries 1 of the 2 witness cosignatures the key group's policy requires"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = replay(&demo.join("ceremony.transcript"), false);
+    assert!(
+        text(&out.stdout).contains("witnessed: cosigned by witness.localhost/w"),
+        "{}",
+        text(&out.stdout)
+    );
+
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
         .args(["quickstart", "--dir", demo.to_str().unwrap()])
         .output()

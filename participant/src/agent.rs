@@ -180,7 +180,10 @@ impl Agent {
         if let Some(tls) = &config.tls {
             crate::tls_files::check(tls, &config.id)?;
         }
-        let witnesses = crate::witness_gate::WitnessPolicy::from_config(&config)?;
+        let witnesses = crate::witness_gate::WitnessPolicy::for_agent(
+            &config,
+            group.policy.witnesses.as_ref(),
+        )?;
         let journal = Journal::open(&config.state_dir)?;
         Ok(Self {
             config,

@@ -13,51 +13,93 @@ use crate::AgentConfig;
 use crate::record_check::RecordProblem;
 use crate::record_check::fetch::Checked;
 
-/// The witnesses an agent trusts and how many must cosign.
+/// The witnesses an agent requires: those its key group's policy names,
+/// and those its own configuration adds, each list with its quorum.
 #[derive(Debug, Clone)]
 pub struct WitnessPolicy {
+    requirements: Vec<Requirement>,
+}
+
+#[derive(Debug, Clone)]
+struct Requirement {
+    /// Where the list comes from, for messages.
+    source: &'static str,
     verifiers: Vec<WitnessVerifier>,
     quorum: usize,
 }
 
+impl Requirement {
+    fn parse(source: &'static str, keys: &[String], quorum: usize) -> anyhow::Result<Self> {
+        let verifiers = keys
+            .iter()
+            .map(|vkey| {
+                WitnessVerifier::parse(vkey.trim()).map_err(|e| anyhow::anyhow!("{source}: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if quorum == 0 || quorum > verifiers.len() {
+            anyhow::bail!(
+                "{source}: a quorum of {quorum}: give between 1 and the {} witnesses listed",
+                verifiers.len()
+            );
+        }
+        Ok(Requirement {
+            source,
+            verifiers,
+            quorum,
+        })
+    }
+}
+
 impl WitnessPolicy {
-    /// From `witnesses` and `witness_quorum`; None when no witness is set.
-    pub fn from_config(config: &AgentConfig) -> anyhow::Result<Option<Self>> {
+    /// From the key group's `policy` witnesses and the agent's own
+    /// `witnesses` and `witness_quorum`; None when neither names any.
+    pub fn for_agent(
+        config: &AgentConfig,
+        policy: Option<&quorate_types::Witnesses>,
+    ) -> anyhow::Result<Option<Self>> {
+        let mut requirements = Vec::new();
+        if let Some(w) = policy {
+            requirements.push(Requirement::parse(
+                "the key group's policy [witnesses]",
+                &w.keys,
+                usize::from(w.quorum),
+            )?);
+        }
         if config.witnesses.is_empty() {
             if config.witness_quorum.is_some() {
                 anyhow::bail!("witness_quorum is set but witnesses lists no witness key");
             }
-            return Ok(None);
+        } else {
+            requirements.push(Requirement::parse(
+                "witnesses",
+                &config.witnesses,
+                config.witness_quorum.unwrap_or(config.witnesses.len()),
+            )?);
         }
-        let verifiers = config
-            .witnesses
-            .iter()
-            .map(|vkey| {
-                WitnessVerifier::parse(vkey.trim()).map_err(|e| anyhow::anyhow!("witnesses: {e}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let quorum = config.witness_quorum.unwrap_or(verifiers.len());
-        if quorum == 0 || quorum > verifiers.len() {
-            anyhow::bail!(
-                "witness_quorum {quorum}: give between 1 and the {} witnesses listed",
-                verifiers.len()
-            );
-        }
-        Ok(Some(WitnessPolicy { verifiers, quorum }))
+        Ok((!requirements.is_empty()).then_some(WitnessPolicy { requirements }))
     }
 
-    /// The witnesses whose valid cosignatures `note` carries, if they are a
-    /// quorum; else why not.
+    /// The witnesses whose valid cosignatures `note` carries, if they meet
+    /// every quorum required; else why not.
     pub fn cosigned_by(&self, note: &str) -> Result<Vec<String>, String> {
-        let found = verify_cosignatures(note, &self.verifiers).map_err(|e| e.to_string())?;
-        if found.len() < self.quorum {
-            return Err(format!(
-                "the checkpoint carries {} of the {} witness cosignatures required",
-                found.len(),
-                self.quorum
-            ));
+        let mut by = Vec::new();
+        for r in &self.requirements {
+            let found = verify_cosignatures(note, &r.verifiers).map_err(|e| e.to_string())?;
+            if found.len() < r.quorum {
+                return Err(format!(
+                    "the checkpoint carries {} of the {} cosignatures {} requires",
+                    found.len(),
+                    r.quorum,
+                    r.source
+                ));
+            }
+            for c in found {
+                if !by.contains(&c.witness) {
+                    by.push(c.witness);
+                }
+            }
         }
-        Ok(found.into_iter().map(|c| c.witness).collect())
+        Ok(by)
     }
 }
 
@@ -114,6 +156,10 @@ mod tests {
         config
     }
 
+    fn from_config(config: &AgentConfig) -> anyhow::Result<Option<WitnessPolicy>> {
+        WitnessPolicy::for_agent(config, None)
+    }
+
     fn cosigned(by: &[&WitnessKey]) -> String {
         let log = LogKey::from_seed("log.test", &[1; 32]).unwrap();
         let checkpoint = Checkpoint {
@@ -134,15 +180,14 @@ mod tests {
         let w1 = WitnessKey::from_seed("w1.test", &[2; 32]).unwrap();
         let w2 = WitnessKey::from_seed("w2.test", &[3; 32]).unwrap();
         let stranger = WitnessKey::from_seed("w3.test", &[4; 32]).unwrap();
-        let both = WitnessPolicy::from_config(&config(&[&w1, &w2], None))
-            .unwrap()
-            .unwrap();
-        let one = WitnessPolicy::from_config(&config(&[&w1, &w2], Some(1)))
-            .unwrap()
-            .unwrap();
+        let both = from_config(&config(&[&w1, &w2], None)).unwrap().unwrap();
+        let one = from_config(&config(&[&w1, &w2], Some(1))).unwrap().unwrap();
         assert_eq!(both.cosigned_by(&cosigned(&[&w1, &w2])).unwrap().len(), 2);
         let err = both.cosigned_by(&cosigned(&[&w1, &stranger])).unwrap_err();
-        assert!(err.contains("1 of the 2"), "{err}");
+        assert!(
+            err.contains("1 of the 2 cosignatures witnesses requires"),
+            "{err}"
+        );
         assert_eq!(
             one.cosigned_by(&cosigned(&[&stranger, &w2])).unwrap(),
             ["w2.test"]
@@ -158,9 +203,7 @@ mod tests {
     #[test]
     fn a_missing_statement_is_worth_waiting_for_and_an_altered_one_is_not() {
         let w1 = WitnessKey::from_seed("w1.test", &[2; 32]).unwrap();
-        let policy = WitnessPolicy::from_config(&config(&[&w1], None))
-            .unwrap()
-            .unwrap();
+        let policy = from_config(&config(&[&w1], None)).unwrap().unwrap();
         let checked = |outcome| Checked {
             good_note: None,
             outcome,
@@ -200,18 +243,50 @@ mod tests {
     #[test]
     fn bad_configurations_say_what_is_wrong() {
         let w1 = WitnessKey::from_seed("w1.test", &[2; 32]).unwrap();
-        assert!(
-            WitnessPolicy::from_config(&config(&[], None))
-                .unwrap()
-                .is_none()
-        );
-        let err = WitnessPolicy::from_config(&config(&[], Some(1))).unwrap_err();
+        assert!(from_config(&config(&[], None)).unwrap().is_none());
+        let err = WitnessPolicy::for_agent(&config(&[], Some(1)), None).unwrap_err();
         assert!(err.to_string().contains("lists no witness key"), "{err}");
-        let err = WitnessPolicy::from_config(&config(&[&w1], Some(2))).unwrap_err();
+        let err = WitnessPolicy::for_agent(&config(&[&w1], Some(2)), None).unwrap_err();
         assert!(err.to_string().contains("between 1 and the 1"), "{err}");
         let mut bad = config(&[&w1], None);
         bad.witnesses = vec!["nonsense".into()];
-        let err = WitnessPolicy::from_config(&bad).unwrap_err();
+        let err = WitnessPolicy::for_agent(&bad, None).unwrap_err();
         assert!(err.to_string().contains("witnesses:"), "{err}");
+    }
+
+    #[test]
+    fn the_policy_and_the_agent_each_have_their_quorum() {
+        let w1 = WitnessKey::from_seed("w1.test", &[2; 32]).unwrap();
+        let w2 = WitnessKey::from_seed("w2.test", &[3; 32]).unwrap();
+        let policy = quorate_types::Witnesses {
+            keys: vec![w1.verifier_key(), w2.verifier_key()],
+            quorum: 1,
+        };
+        let only_policy = WitnessPolicy::for_agent(&config(&[], None), Some(&policy))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            only_policy.cosigned_by(&cosigned(&[&w2])).unwrap(),
+            ["w2.test"]
+        );
+        // The agent adds w1 of its own: w2 alone no longer does.
+        let stricter = WitnessPolicy::for_agent(&config(&[&w1], None), Some(&policy))
+            .unwrap()
+            .unwrap();
+        let err = stricter.cosigned_by(&cosigned(&[&w2])).unwrap_err();
+        assert!(err.contains("witnesses requires"), "{err}");
+        assert_eq!(
+            stricter.cosigned_by(&cosigned(&[&w1])).unwrap(),
+            ["w1.test"]
+        );
+        let err = WitnessPolicy::for_agent(
+            &config(&[], None),
+            Some(&quorate_types::Witnesses {
+                keys: vec!["bad".into()],
+                quorum: 1,
+            }),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("policy [witnesses]"), "{err}");
     }
 }

@@ -1,4 +1,4 @@
-//! Agents with witnesses release a signature share only once their own
+//! Agents whose key group's policy names witnesses release a signature share only once their own
 //! approval is in a checkpoint a quorum of the witnesses cosigned: with a
 //! witness down, every share waits; with it back, the ceremony signs.
 
@@ -35,11 +35,16 @@ async fn deploy_witnessed(dir: &std::path::Path) -> LocalDeployment {
 async fn shares_wait_for_a_quorum_of_witnesses() {
     let dir = tempfile::tempdir().unwrap();
     let mut d = deploy_witnessed(dir.path()).await;
+    let named = d.group.policy.witnesses.clone().unwrap();
+    assert_eq!(
+        (named.keys.len(), named.quorum),
+        (2, 2),
+        "the policy names both"
+    );
     for config in d.agent_configs.values() {
-        assert_eq!(
-            config.witnesses.len(),
-            2,
-            "every agent trusts both witnesses"
+        assert!(
+            config.witnesses.is_empty(),
+            "the agents take them from the policy"
         );
     }
 

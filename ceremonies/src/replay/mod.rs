@@ -119,6 +119,7 @@ impl<'a> Replayer<'a> {
             size: checkpoint.size,
             root: checkpoint.root.to_string(),
             signed_by: log.name().to_string(),
+            witnessed_by: Vec::new(),
         });
         let entries = decode_all(transcript, &checkpoint, &mut report);
         run(self, transcript, &entries, &mut report);
@@ -257,6 +258,16 @@ fn run(
     let mut summary = report::GroupSummary::new(&group, *at, by);
     summary.roster_changes = changes;
     report.key_group = Some(summary);
+    if let Some(witnesses) = &group.policy.witnesses {
+        match witnessed(&transcript.checkpoint, witnesses) {
+            Ok(by) => {
+                if let Some(c) = report.checkpoint.as_mut() {
+                    c.witnessed_by = by;
+                }
+            }
+            Err(why) => report.finding(None, "checkpoint", why),
+        }
+    }
     let first_event = group.version as usize + 2;
     let request_at = first_event - 1;
     let Some(Some(Entry::CeremonyRequested { at, request })) = entries.get(request_at) else {
@@ -547,4 +558,24 @@ fn finish(ceremony: &Ceremony, report: &mut Report) {
         report.signature = hexes.next();
         report.follow_up_signatures = hexes.collect();
     }
+}
+
+/// The names of the witnesses `policy` lists whose valid cosignatures
+/// `note` carries, if they are its quorum; else why not.
+fn witnessed(note: &str, policy: &quorate_types::Witnesses) -> Result<Vec<String>, String> {
+    let verifiers = policy
+        .keys
+        .iter()
+        .map(|k| quorate_tlog::WitnessVerifier::parse(k).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let found = quorate_tlog::verify_cosignatures(note, &verifiers).map_err(|e| e.to_string())?;
+    if found.len() < usize::from(policy.quorum) {
+        return Err(format!(
+            "carries {} of the {} witness cosignatures the key group's policy requires: \
+             export it again once the witnesses have cosigned the ceremony",
+            found.len(),
+            policy.quorum
+        ));
+    }
+    Ok(found.into_iter().map(|c| c.witness).collect())
 }

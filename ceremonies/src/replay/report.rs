@@ -35,6 +35,10 @@ pub struct CheckpointSummary {
     pub size: u64,
     pub root: String,
     pub signed_by: String,
+    /// The witnesses the key group's policy names whose valid
+    /// cosignatures the checkpoint carries (none when it names none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub witnessed_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -175,6 +179,13 @@ impl fmt::Display for Report {
                 "checkpoint: {} at size {}, root {}, signature by {} verified",
                 c.origin, c.size, c.root, c.signed_by
             )?;
+            if !c.witnessed_by.is_empty() {
+                writeln!(
+                    f,
+                    "witnessed: cosigned by {}, as the key group's policy requires",
+                    c.witnessed_by.join(", ")
+                )?;
+            }
         }
         if let Some(g) = &self.key_group {
             writeln!(

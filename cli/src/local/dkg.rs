@@ -55,7 +55,7 @@ pub(super) fn new_agent(
         key_share: home.join("share.json"),
         identity_key,
         passphrase: Some(passphrase),
-        witnesses: d.witnesses.to_vec(),
+        witnesses: Vec::new(),
         witness_quorum: None,
         log_key: Some(d.log_key.to_string()),
         key_group: home.join("group.json"),

@@ -24,7 +24,7 @@ pub use identity::PublicIdentity;
 pub use ids::{CeremonyId, IdError, KeyCeremonyId, KeyGroupName, ParticipantId, RequestId};
 pub use key_group::KeyGroupFile;
 pub use parties::{Party, PartyRole};
-pub use policy::{Policy, PolicyError};
+pub use policy::{Policy, PolicyError, Witnesses};
 pub use roster::{Roster, RosterEntry, RosterError};
 pub use statement::{Decision, SignedStatement, Statement, StatementSigner};
 pub use view::CeremonyView;

@@ -23,6 +23,10 @@
 //! reviewers = ["auditor"]
 //! required = { security = 1 }
 //! deadlines = { approval = "1h", signing = "60s", overall = "4h" }
+//!
+//! [witnesses]          # agents sign only once these cosigned their approval
+//! keys = ["witness-a.example.com/w1+1a2b3c4d+BM...", "witness-b.example.org/w1+5e6f7a8b+BN..."]
+//! quorum = 2
 //! ```
 
 use std::collections::BTreeMap;
@@ -55,6 +59,68 @@ pub struct Policy {
     /// The break-glass policy; without one, break-glass is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emergency: Option<Emergency>,
+    /// The witnesses whose cosignatures an agent requires, on a checkpoint
+    /// holding its approval, before it releases a signature share; and
+    /// that a ceremony's transcript must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<Witnesses>,
+}
+
+/// Witnesses of the coordinator's record (C2SP tlog-witness).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Witnesses {
+    /// Their verifier keys, `<name>+<8 hex key id>+<base64(0x04 ‖ key)>`.
+    pub keys: Vec<String>,
+    /// How many of them must have cosigned.
+    pub quorum: u16,
+}
+
+impl Witnesses {
+    /// Checks the shape of the keys (their cryptography is checked by
+    /// whoever parses them) and that the quorum can be met.
+    fn validate(&self) -> Result<(), PolicyError> {
+        if self.keys.is_empty() {
+            return fail("witnesses.keys", "list at least one witness verifier key");
+        }
+        let mut names = Vec::new();
+        for (i, key) in self.keys.iter().enumerate() {
+            let parts: Vec<&str> = key.splitn(3, '+').collect();
+            let [name, id, material] = parts.as_slice() else {
+                return fail(
+                    format!("witnesses.keys[{i}]"),
+                    "is not <name>+<8 hex digit key id>+<base64 key>",
+                );
+            };
+            if name.is_empty()
+                || id.len() != 8
+                || !id.bytes().all(|b| b.is_ascii_hexdigit())
+                || material.is_empty()
+            {
+                return fail(
+                    format!("witnesses.keys[{i}]"),
+                    "is not <name>+<8 hex digit key id>+<base64 key>",
+                );
+            }
+            if names.contains(name) {
+                return fail(
+                    format!("witnesses.keys[{i}]"),
+                    format!("witness {name} is listed twice"),
+                );
+            }
+            names.push(name);
+        }
+        if self.quorum == 0 || usize::from(self.quorum) > self.keys.len() {
+            return fail(
+                "witnesses.quorum",
+                format!(
+                    "must be between 1 and the {} witnesses listed",
+                    self.keys.len()
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +225,7 @@ impl Default for Policy {
             veto_roles: Vec::new(),
             deadlines: Deadlines::default(),
             emergency: None,
+            witnesses: None,
         }
     }
 }
@@ -270,6 +337,9 @@ impl Policy {
             {
                 check_self_approval("emergency.declarers", &e.declarers, roster, &rules)?;
             }
+        }
+        if let Some(w) = &self.witnesses {
+            w.validate()?;
         }
         Ok(())
     }

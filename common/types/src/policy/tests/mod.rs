@@ -285,3 +285,53 @@ fn break_glass_declarers_cannot_count_towards_their_own_quorum() {
     let err = p.validate(&roster(), T).unwrap_err();
     assert_eq!(err.field, "emergency.declarers");
 }
+
+#[test]
+fn witnesses_are_named_by_key_with_a_quorum_they_can_meet() {
+    let policy = Policy::from_toml(&doc_example()).unwrap();
+    let w = policy.witnesses.clone().unwrap();
+    assert_eq!((w.keys.len(), w.quorum), (2, 2));
+    // A policy without witnesses encodes as before: no `witnesses` key.
+    let without = Policy {
+        witnesses: None,
+        ..policy.clone()
+    };
+    assert!(
+        !serde_json::to_string(&without)
+            .unwrap()
+            .contains("witnesses")
+    );
+    let with = |keys: &[&str], quorum| Policy {
+        witnesses: Some(Witnesses {
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            quorum,
+        }),
+        ..policy.clone()
+    };
+    let a = "a.example/w1+0a0b0c0d+BAAA";
+    let b = "b.example/w1+01234567+BAAA";
+    with(&[a, b], 1).validate(&roster(), T).unwrap();
+    for (bad, field, says) in [
+        (with(&[], 1), "witnesses.keys", "at least one"),
+        (with(&[a, b], 3), "witnesses.quorum", "between 1 and the 2"),
+        (with(&[a, b], 0), "witnesses.quorum", "between 1 and the 2"),
+        (with(&[a, "nonsense"], 1), "witnesses.keys[1]", "<name>+"),
+        (
+            with(&[a, "x+0a0b0c0z+BAAA"], 1),
+            "witnesses.keys[1]",
+            "<name>+",
+        ),
+        (
+            with(&[a, "a.example/w1+0a0b0c0e+BAAB"], 1),
+            "witnesses.keys[1]",
+            "listed twice",
+        ),
+    ] {
+        let err = bad.validate(&roster(), T).unwrap_err();
+        assert_eq!(err.field, field, "{err:?}");
+        assert!(err.why.contains(says), "{err:?}");
+    }
+    // It round-trips through TOML.
+    let toml = policy.to_toml();
+    assert_eq!(Policy::from_toml(&toml).unwrap(), policy);
+}
