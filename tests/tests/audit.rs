@@ -166,19 +166,6 @@ async fn record_of(d: &quorate::local::LocalDeployment, who: &str, id: &str) -> 
     }
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// `Audit.StatementEvidence` gives an agent its whole record check in one
 /// tree: a checkpoint signed by the log key, the ceremony's entries, the
 /// inclusion proof of exactly the caller's statement, and a consistency

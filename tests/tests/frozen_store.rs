@@ -69,19 +69,6 @@ fn frozen_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/v1-store")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A copy of the frozen sled store in `dir/old`.
 fn old_store(dir: &Path) -> PathBuf {
     let old = dir.join("old");

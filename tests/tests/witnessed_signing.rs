@@ -123,6 +123,87 @@ async fn cosignatures_from_a_witness_the_agents_do_not_trust_get_no_share() {
     d.stop().await.unwrap();
 }
 
+/// A split view: a second coordinator with the same log key and a copy of
+/// the record serves three of the agents, and asks them to sign. The
+/// witnesses have seen the honest history, so they cosign nothing of the
+/// fork's, and the agents it shows its history to release no share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_shown_a_forked_history_release_no_share() {
+    use quorate::client::{Clients, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy_witnessed(dir.path()).await;
+    d.stop_coordinator().await.unwrap();
+    let fork_dir = dir.path().join("fork");
+    copy_dir(&d.coordinator_config.data_dir, &fork_dir);
+    d.start_coordinator().await.unwrap();
+    // The honest history grows and is witnessed.
+    request(&d, MANIFEST).await;
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    let (latest, _) = quorate::audit::checkpoints(&mut audit).await.unwrap();
+    let size = quorate::audit::witnesses::size_of(&latest).unwrap();
+    quorate::audit::wait_cosigned(&mut audit, size, T)
+        .await
+        .unwrap();
+
+    let fork = quorate_coordinator::start(&quorate_coordinator::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: fork_dir,
+        metrics_listen: None,
+        ..d.coordinator_config.clone()
+    })
+    .await
+    .unwrap();
+    let fork_url = format!("https://{}", fork.addr);
+    for who in ["alice", "carol", "erin"] {
+        d.stop_agent(&pid(who)).await;
+        d.agent_configs.get_mut(&pid(who)).unwrap().coordinator = fork_url.clone();
+        d.start_agent(&pid(who)).await.unwrap();
+    }
+    let as_on_fork = |identity: &str| Target {
+        url: fork_url.clone(),
+        ..d.target(identity).unwrap()
+    };
+    let mut requester = Clients::connect(&as_on_fork(quorate::local::REQUESTER))
+        .await
+        .unwrap();
+    let forked = requester
+        .ceremonies
+        .create(quorate_wire::CreateCeremonyRequest {
+            key_group: "release".into(),
+            message: MANIFEST.replace("1.0.0", "6.6.6").into_bytes(),
+            label: "SHA256SUMS".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &forked, T).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let status = requester
+        .ceremonies
+        .get(quorate_wire::GetCeremonyRequest { id: forked.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!is_finished(&status), "{status:?}");
+    assert!(status.signature.is_empty());
+    let mut fork_audit = Clients::connect(&as_on_fork(quorate::local::AUDITOR))
+        .await
+        .unwrap()
+        .audit;
+    let (fork_note, fork_cosigned) = quorate::audit::checkpoints(&mut fork_audit).await.unwrap();
+    assert!(quorate::audit::witnesses::size_of(&fork_note).unwrap() > size);
+    assert!(
+        quorate::audit::witnesses::size_of(&fork_cosigned).is_none(),
+        "no witness cosigned the fork: {fork_cosigned:?}"
+    );
+    fork.stop().await.unwrap();
+    d.stop().await.unwrap();
+}
+
 fn is_finished(s: &quorate_wire::CeremonyStatus) -> bool {
     quorate::local::is_finished(s)
 }
