@@ -39,8 +39,8 @@ use crate::turns::Turns;
 use crate::work_book::WorkBook;
 
 mod feed;
+mod release;
 mod review;
-mod witnessed;
 mod work;
 
 type Client = SignerClient<InterceptedService<Channel, Identify>>;

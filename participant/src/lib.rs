@@ -8,8 +8,9 @@
 //! coordinator's record ([`record_check`]). What it does about a ceremony
 //! it decided on is the [`gate`]'s decision, a pure function of its journal,
 //! its nonces' commitments and the ceremony; [`agent`] carries it out,
-//! after the [`witness_gate`] (when the agent has witnesses) has seen its
-//! approval in a checkpoint the witnesses cosigned.
+//! but releases a share only after the [`release_check`] of the record:
+//! the whole policy kept, and its approval in a checkpoint (one the
+//! [`witness_gate`]'s witnesses cosigned, when the policy names them).
 
 pub mod agent;
 pub mod approvals;
@@ -21,8 +22,11 @@ pub mod identity;
 pub mod join;
 pub mod journal;
 pub mod record_check;
+pub mod release_check;
 pub mod repair;
 pub mod signer;
+#[cfg(test)]
+mod testing;
 pub mod tls_files;
 mod turns;
 pub mod witness_gate;

@@ -5,13 +5,12 @@
 //! witnesses saw: a coordinator cannot get a signature while showing the
 //! approvals to the signers alone.
 //!
-//! Nothing here does I/O; `agent/witnessed.rs` fetches the evidence.
+//! This is the witnesses' part of [`crate::release_check`]; nothing here
+//! does I/O.
 
 use quorate_tlog::{WitnessVerifier, verify_cosignatures};
 
 use crate::AgentConfig;
-use crate::record_check::RecordProblem;
-use crate::record_check::fetch::Checked;
 
 /// The witnesses an agent requires: those its key group's policy names,
 /// and those its own configuration adds, each list with its quorum.
@@ -103,42 +102,6 @@ impl WitnessPolicy {
     }
 }
 
-/// What the witnessed evidence shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Judgement {
-    /// Our statement is entry `index` of a tree of `size` entries whose
-    /// checkpoint `by` cosigned.
-    Witnessed {
-        index: u64,
-        size: u64,
-        by: Vec<String>,
-    },
-    /// Not yet: the statement is not in the cosigned tree, or too few
-    /// witnesses have cosigned it. Worth asking again.
-    NotYet(String),
-    /// The record holds something it must not (an altered statement, a bad
-    /// proof or checkpoint): never sign on it.
-    Problem(RecordProblem),
-}
-
-/// Judges the record check made against the cosigned checkpoint `note`.
-pub fn judge(policy: &WitnessPolicy, checked: &Checked, note: &str) -> Judgement {
-    match &checked.outcome {
-        Ok((index, size)) => match policy.cosigned_by(note) {
-            Ok(by) => Judgement::Witnessed {
-                index: *index,
-                size: *size,
-                by,
-            },
-            Err(why) => Judgement::NotYet(why),
-        },
-        Err(RecordProblem::MissingStatement) => Judgement::NotYet(
-            "the approval is not yet in a checkpoint the witnesses cosigned".into(),
-        ),
-        Err(problem) => Judgement::Problem(problem.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use quorate_tlog::{Checkpoint, EMPTY_ROOT, LogKey, WitnessKey, add_cosignatures};
@@ -198,46 +161,6 @@ mod tests {
         let forged = good.replace(line, &line.replace(&line[line.len() - 6..], "AAAAA="));
         let err = one.cosigned_by(&forged).unwrap_err();
         assert!(err.contains("w2.test+"), "{err}");
-    }
-
-    #[test]
-    fn a_missing_statement_is_worth_waiting_for_and_an_altered_one_is_not() {
-        let w1 = WitnessKey::from_seed("w1.test", &[2; 32]).unwrap();
-        let policy = from_config(&config(&[&w1], None)).unwrap().unwrap();
-        let checked = |outcome| Checked {
-            good_note: None,
-            outcome,
-            ended: false,
-        };
-        let note = cosigned(&[&w1]);
-        assert!(matches!(
-            judge(
-                &policy,
-                &checked(Err(RecordProblem::MissingStatement)),
-                &note
-            ),
-            Judgement::NotYet(_)
-        ));
-        assert_eq!(
-            judge(
-                &policy,
-                &checked(Err(RecordProblem::AlteredStatement { index: 4 })),
-                &note
-            ),
-            Judgement::Problem(RecordProblem::AlteredStatement { index: 4 })
-        );
-        assert_eq!(
-            judge(&policy, &checked(Ok((2, 3))), &note),
-            Judgement::Witnessed {
-                index: 2,
-                size: 3,
-                by: vec!["w1.test".into()]
-            }
-        );
-        assert!(matches!(
-            judge(&policy, &checked(Ok((2, 3))), &cosigned(&[])),
-            Judgement::NotYet(_)
-        ));
     }
 
     #[test]

@@ -155,6 +155,7 @@ async fn calls(
                         ceremony: ceremony.into(),
                         old_size: 0,
                         witnessed: false,
+                        prove_entries: false,
                     })
                     .await,
             ),

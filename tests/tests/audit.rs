@@ -198,6 +198,7 @@ async fn statement_evidence_proves_the_callers_own_statement() {
                     ceremony,
                     old_size,
                     witnessed: false,
+                    prove_entries: false,
                 })
                 .await
         }

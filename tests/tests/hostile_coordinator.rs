@@ -18,11 +18,14 @@ use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
 use quorate::keygen;
 use quorate::local::sample_roster;
+use quorate_ceremonies::{Action, Entry, Event, Timestamp};
 use quorate_e2e::{T, pid};
 use quorate_participant::AgentConfig;
 use quorate_participant::signer::Nonces;
+use quorate_tlog::{Checkpoint, LogKey, MemoryTree, prove_inclusion};
 use quorate_types::batch::FollowUp;
 use quorate_types::{KeyGroupName, sha256};
+use quorate_wire::audit_server::{Audit, AuditServer};
 use quorate_wire::signer_server::{Signer, SignerServer};
 use quorate_wire::{self as proto, CeremonyState};
 use rand_core::OsRng;
@@ -45,6 +48,10 @@ struct Hostile {
     calls: mpsc::UnboundedSender<Call>,
     feed: Arc<Mutex<Option<WorkSender>>>,
     version: Arc<Mutex<u64>>,
+    /// Its log key, and the ceremony's entries it shows (none until the
+    /// test has it record the honest ceremony).
+    log: Arc<LogKey>,
+    record: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 type WorkSender = mpsc::Sender<Result<proto::Work, Status>>;
@@ -114,6 +121,157 @@ impl Signer for Hostile {
             .unwrap();
         Ok(self.ack())
     }
+}
+
+/// The record as far as this test needs it: the ceremony's entries, each
+/// proven in a checkpoint signed by the hostile coordinator's log key.
+#[tonic::async_trait]
+impl Audit for Hostile {
+    async fn checkpoint(
+        &self,
+        _: Request<proto::CheckpointRequest>,
+    ) -> Result<Response<proto::CheckpointReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn entries(
+        &self,
+        _: Request<proto::EntriesRequest>,
+    ) -> Result<Response<proto::EntriesReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn inclusion_proof(
+        &self,
+        _: Request<proto::InclusionProofRequest>,
+    ) -> Result<Response<proto::ProofReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn consistency_proof(
+        &self,
+        _: Request<proto::ConsistencyProofRequest>,
+    ) -> Result<Response<proto::ProofReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn ceremony_entries(
+        &self,
+        _: Request<proto::CeremonyEntriesRequest>,
+    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn key_ceremony_entries(
+        &self,
+        _: Request<proto::KeyCeremonyEntriesRequest>,
+    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn statement_evidence(
+        &self,
+        _: Request<proto::StatementEvidenceRequest>,
+    ) -> Result<Response<proto::StatementEvidenceReply>, Status> {
+        let record = self.record.lock().unwrap().clone();
+        if record.is_empty() {
+            return Err(Status::unavailable("nothing recorded yet"));
+        }
+        let mut tree = MemoryTree::new();
+        for entry in &record {
+            tree.append(entry);
+        }
+        let size = tree.size();
+        let note = self
+            .log
+            .sign_checkpoint(&Checkpoint {
+                origin: self.log.name().into(),
+                size,
+                root: tree.root(),
+            })
+            .unwrap();
+        let hashes = |i: u64| -> Vec<Vec<u8>> {
+            prove_inclusion(i, size, &tree)
+                .unwrap()
+                .hashes
+                .iter()
+                .map(|h| h.0.to_vec())
+                .collect()
+        };
+        Ok(Response::new(proto::StatementEvidenceReply {
+            note,
+            entries: (0..size)
+                .map(|index| proto::LogEntry {
+                    index,
+                    entry: record[index as usize].clone(),
+                })
+                .collect(),
+            entry_proofs: (0..size)
+                .map(|index| proto::EntryProof {
+                    index,
+                    hashes: hashes(index),
+                })
+                .collect(),
+            inclusion: hashes(0),
+            consistency: Vec::new(),
+        }))
+    }
+}
+
+/// The honest ceremony's entries: the request, alice's, carol's and erin's
+/// approvals, and the signing set of the three formed at attempt 1.
+fn honest_record(
+    statements: &Statements,
+    follow_ups: &[FollowUp],
+    commitments: &[(&str, SigningCommitments)],
+) -> Vec<Vec<u8>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let id = quorate_types::CeremonyId::new("c0ffee").unwrap();
+    let request = Entry::CeremonyRequested {
+        at: Timestamp(now),
+        request: quorate_ceremonies::Request {
+            id: id.clone(),
+            key_group: KeyGroupName::new("release").unwrap(),
+            requester: "release-manager".into(),
+            label: "SHA256SUMS".into(),
+            message: quorate_e2e::MANIFEST.as_bytes().to_vec(),
+            created_at: Timestamp(now),
+            break_glass: None,
+            context: Vec::new(),
+            key_group_version: 0,
+            follow_ups: follow_ups.to_vec(),
+            rules: 1,
+        },
+    };
+    let mut record = vec![request.encode()];
+    for (seq, (who, c)) in commitments.iter().enumerate() {
+        let last = seq + 1 == commitments.len();
+        record.push(
+            Entry::CeremonyEvent {
+                at: Timestamp(now),
+                ceremony: id.clone(),
+                seq: seq as u64,
+                event: Event::Approved {
+                    statement: quorate_types::SignedStatement::from_bytes(&statements[*who])
+                        .unwrap(),
+                    commitments: *c,
+                },
+                decisions: if last {
+                    vec![Action::SendSigningPackage {
+                        attempt: 1,
+                        signers: commitments.iter().map(|(w, _)| pid(w)).collect(),
+                    }]
+                } else {
+                    Vec::new()
+                },
+            }
+            .encode(),
+        );
+    }
+    record
 }
 
 async fn next(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
@@ -262,16 +420,20 @@ async fn agent_refuses(lie: Lie) {
     let key_of = |i: usize| dealt.shares[i].key_package().unwrap();
 
     let (calls_tx, mut calls) = mpsc::unbounded_channel();
+    let log = Arc::new(LogKey::generate(&mut OsRng, "hostile.localhost/log").unwrap());
     let hostile = Hostile {
         calls: calls_tx,
         feed: Arc::new(Mutex::new(None)),
         version: Arc::new(Mutex::new(1)),
+        log: log.clone(),
+        record: Arc::new(Mutex::new(Vec::new())),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(SignerServer::new(hostile.clone()))
+            .add_service(AuditServer::new(hostile.clone()))
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
 
@@ -281,15 +443,11 @@ async fn agent_refuses(lie: Lie) {
         key_share: shares[0].share.clone(),
         identity_key: shares[0].identity.clone().unwrap(),
         passphrase: Some(passphrase),
-        // The hostile coordinator serves no record: the agent's checks of
-        // it fail and are retried, beside what this test looks at.
+        // The hostile coordinator serves the record only once the test
+        // has it record the honest ceremony.
         witnesses: Vec::new(),
         witness_quorum: None,
-        log_key: Some(
-            quorate_tlog::LogKey::generate(&mut OsRng, "hostile.localhost/log")
-                .unwrap()
-                .verifier_key(),
-        ),
+        log_key: Some(log.verifier_key()),
         tls: None,
         key_group: dir.path().join("keys").join("group.json"),
         state_dir: dir.path().join("alice"),
@@ -525,8 +683,18 @@ async fn agent_refuses(lie: Lie) {
     let shown = quorate_participant::control::describe(&review);
     assert!(shown.contains("REFUSED by this agent"), "{shown}");
 
-    // With its fresh commitment in an honest package, it signs, and the
-    // share is valid for the approved message.
+    // With its fresh commitment in an honest package, recorded with the
+    // approvals that formed it, it signs, and the share is valid for the
+    // approved message.
+    *hostile.record.lock().unwrap() = honest_record(
+        &statements,
+        &batch.follow_ups,
+        &[
+            ("alice", fresh),
+            ("carol", *carol.commitments()),
+            ("erin", *erin.commitments()),
+        ],
+    );
     let honest = SigningPackage::new(commitments(fresh), approved);
     feed.send(Ok(batch.on(work(
         approved,

@@ -260,6 +260,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         let proto::StatementEvidenceRequest {
             old_size,
             witnessed,
+            prove_entries,
             ..
         } = request.into_inner();
         let store = self.hub.store();
@@ -303,11 +304,26 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             }
             None => Vec::new(),
         };
+        let entry_proofs = if prove_entries {
+            entries
+                .iter()
+                .map(|e| {
+                    Ok(proto::EntryProof {
+                        index: e.index,
+                        hashes: hash_bytes(store.prove_inclusion(e.index, size)?.hashes),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+                .map_err(store_error)?
+        } else {
+            Vec::new()
+        };
         Ok(Response::new(proto::StatementEvidenceReply {
             note,
             consistency: hash_bytes(consistency),
             entries,
             inclusion: hash_bytes(inclusion),
+            entry_proofs,
         }))
     }
 }

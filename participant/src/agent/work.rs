@@ -214,9 +214,19 @@ impl Agent {
             } => {
                 drop(state);
                 // This ceremony's work waits here, in its own queue.
-                if let Err(why) = self.witnessed(id, &entry).await {
-                    tracing::warn!(participant = %self.config.id, ceremony = %id, %why, "share held back until the witnesses cosign our approval");
-                    return Ok(());
+                match self.before_release(id, &entry, &view).await {
+                    Ok(()) => {}
+                    Err(release::Hold::NotYet(why)) => {
+                        tracing::warn!(participant = %self.config.id, ceremony = %id, %why, "share held back");
+                        return Ok(());
+                    }
+                    Err(release::Hold::Breach(why)) => {
+                        tracing::error!(participant = %self.config.id, ceremony = %id, %why, "the record forbids this share");
+                        self.state.lock().await.nonces.remove(id);
+                        return self
+                            .refused(id, &view, Refusal::PolicyViolation { why })
+                            .await;
+                    }
                 }
                 // Taken out: these nonces sign this package or nothing.
                 let Some(held) = self.state.lock().await.nonces.remove(id) else {

@@ -97,6 +97,7 @@ async fn fetch_and_assess(
             ceremony: subject.ceremony.to_string(),
             old_size: previous.map_or(0, |c| c.size),
             witnessed,
+            prove_entries: false,
         })
         .await
         .map_err(transient("statement evidence"))?
@@ -145,4 +146,48 @@ async fn fetch_and_assess(
 /// The proof's hashes, or `None` if one is not 32 bytes.
 fn hashes(list: Vec<Vec<u8>>) -> Option<Vec<Hash>> {
     list.iter().map(|h| Hash::from_slice(h)).collect()
+}
+
+/// The ceremony's entries, each with its inclusion proof, in the tree of
+/// the latest checkpoint (the latest the witnesses cosigned if
+/// `witnessed`): `(note, entries, proofs)`.
+pub async fn proven_entries(
+    client: &mut Client,
+    ceremony: &CeremonyId,
+    witnessed: bool,
+) -> Result<ProvenEntries, Transient> {
+    let reply = client
+        .statement_evidence(proto::StatementEvidenceRequest {
+            ceremony: ceremony.to_string(),
+            old_size: 0,
+            witnessed,
+            prove_entries: true,
+        })
+        .await
+        .map_err(transient("ceremony evidence"))?
+        .into_inner();
+    let entries = reply
+        .entries
+        .into_iter()
+        .map(|e| (e.index, e.entry))
+        .collect();
+    // A hash of the wrong length fails its inclusion check.
+    let proofs = reply
+        .entry_proofs
+        .into_iter()
+        .map(|p| (p.index, hashes(p.hashes).unwrap_or_default()))
+        .collect();
+    Ok(ProvenEntries {
+        note: reply.note,
+        entries,
+        proofs,
+    })
+}
+
+/// What [`proven_entries`] fetched.
+#[derive(Debug, Clone, Default)]
+pub struct ProvenEntries {
+    pub note: String,
+    pub entries: Vec<(u64, Vec<u8>)>,
+    pub proofs: Vec<(u64, Vec<Hash>)>,
 }

@@ -4,33 +4,20 @@
 
 use std::collections::BTreeMap;
 
+use frost_ed25519::SigningPackage;
 use frost_ed25519::keys::IdentifierList;
 use frost_ed25519::round1::{SigningCommitments, commit};
-use frost_ed25519::{Identifier, SigningPackage};
 use quorate_secrets::IdentityKey;
 use quorate_types::batch::FollowUp;
-use quorate_types::{
-    CeremonyId, KeyGroupFile, KeyGroupName, Policy, Roster, RosterEntry, Statement,
-};
+use quorate_types::{CeremonyId, Policy, Statement};
 use rand_core::OsRng;
 
 use super::*;
 use crate::journal::SignedAttempt;
+use crate::testing::{MEMBERS, dealt_group, pid};
 
 const MESSAGE: &[u8] =
     b"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  app.tar.gz\n";
-const MEMBERS: [(&str, &str); 5] = [
-    ("alice", "engineering"),
-    ("bob", "engineering"),
-    ("carol", "security"),
-    ("dave", "security"),
-    ("erin", "release"),
-];
-
-fn pid(s: &str) -> ParticipantId {
-    ParticipantId::new(s).unwrap()
-}
-
 /// A 3-of-5 key group needing one approval of each role, alice's view of a
 /// ceremony in it, and everyone's commitments.
 struct Fixture {
@@ -43,26 +30,6 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let ids: Vec<Identifier> = MEMBERS.iter().map(|(n, _)| pid(n).identifier()).collect();
-        let (shares, package) =
-            frost_ed25519::keys::generate_with_dealer(5, 3, IdentifierList::Custom(&ids), OsRng)
-                .unwrap();
-        let identities: BTreeMap<String, IdentityKey> = MEMBERS
-            .iter()
-            .map(|(n, _)| (n.to_string(), IdentityKey::generate(pid(n), &mut OsRng)))
-            .collect();
-        let roster = Roster {
-            participants: MEMBERS
-                .iter()
-                .map(|(n, role)| RosterEntry {
-                    id: pid(n),
-                    name: n.to_uppercase(),
-                    role: (*role).into(),
-                    coordinator: None,
-                    identity: Some(identities[*n].public()),
-                })
-                .collect(),
-        };
         let policy = Policy {
             required: [("engineering", 1), ("security", 1), ("release", 1)]
                 .into_iter()
@@ -70,15 +37,7 @@ impl Fixture {
                 .collect(),
             ..Policy::default()
         };
-        let file = KeyGroupFile::new(
-            KeyGroupName::new("release").unwrap(),
-            3,
-            &package,
-            roster,
-            policy,
-        )
-        .unwrap();
-        let group = KeyGroup::from_file(&file).unwrap();
+        let (group, identities, shares) = dealt_group(policy);
         let commitments = MEMBERS
             .iter()
             .map(|(n, _)| {
