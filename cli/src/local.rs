@@ -123,6 +123,7 @@ async fn deal(
             passphrase: passphrases.get(&entry.id).cloned(),
             witnesses: Vec::new(),
             witness_quorum: None,
+            alert_command: None,
             log_key: Some(made.log_key.to_string()),
             key_group: dir.join("keys").join("group.json"),
             state_dir: dir.join("agents").join(entry.id.as_str()),

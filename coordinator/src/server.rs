@@ -241,6 +241,7 @@ pub async fn start_with_store(
             SignerServer::new(SignerService {
                 hub: hub.clone(),
                 observer: observer.clone(),
+                log_key: log_key.clone(),
             })
             .max_decoding_message_size(MAX_DECODE),
         );

@@ -59,6 +59,12 @@ pub struct AgentConfig {
     /// How many of `witnesses` must have cosigned (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness_quorum: Option<usize>,
+    /// A command run when the agent finds the coordinator's record wrong
+    /// (a dropped or altered statement, a forked log), given the finding
+    /// as JSON on stdin, e.g. `["/usr/local/bin/page-security"]`. The agent
+    /// raises this alarm itself: a lying coordinator cannot carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_command: Option<Vec<String>>,
 }
 
 impl AgentConfig {

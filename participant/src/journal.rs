@@ -52,6 +52,11 @@ pub struct Entry {
     /// so its record must hold it.
     #[serde(default)]
     pub acknowledged: bool,
+    /// The coordinator's signed receipt for the statement (a note under
+    /// its log key), checked when it came: its promise that the record
+    /// holds the statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
     /// What the last check of the coordinator's record found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordCheck>,

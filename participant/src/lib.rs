@@ -13,6 +13,7 @@
 //! [`witness_gate`]'s witnesses cosigned, when the policy names them).
 
 pub mod agent;
+pub mod alert;
 pub mod approvals;
 mod config;
 pub mod control;

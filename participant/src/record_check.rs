@@ -76,6 +76,12 @@ pub enum RecordProblem {
     BadCheckpoint(String),
     #[error("inconsistent checkpoints: the coordinator's log forked or was rewritten: {0}")]
     InconsistentCheckpoints(String),
+    #[error(
+        "dropped statement: the coordinator gave a signed receipt for this participant's \
+         statement, yet its signed record does not hold it; the receipt proves it dropped the \
+         decision:\n{receipt}"
+    )]
+    DroppedStatement { receipt: String },
 }
 
 /// Checks the note's signature by the log key and that its origin is the

@@ -26,6 +26,7 @@ fn entry() -> Entry {
         signed_attempts: Vec::new(),
         statement: b"{\"statement\":{}}".to_vec(),
         acknowledged: true,
+        receipt: None,
         record: None,
         refusals: Vec::new(),
     }
@@ -153,6 +154,7 @@ fn numbered_entry(n: u8) -> Entry {
         signed_attempts: Vec::new(),
         statement: vec![n; 200],
         acknowledged: false,
+        receipt: None,
         record: None,
         refusals: Vec::new(),
     }

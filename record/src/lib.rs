@@ -1,6 +1,7 @@
 //! Hashes record entries into an RFC 6962 Merkle tree, proves and checks
 //! inclusion and consistency, and signs and checks C2SP checkpoints; does no
-//! I/O. It also makes and checks witnesses' C2SP cosignatures of checkpoints.
+//! I/O. It also makes and checks witnesses' C2SP cosignatures of checkpoints,
+//! and the coordinator's signed receipts for statements.
 //!
 //! This crate is a thin typed layer over two ports of Go's
 //! `golang.org/x/mod/sumdb` packages:
@@ -24,6 +25,7 @@ mod hash;
 mod log_key;
 mod log_verifier;
 mod proof;
+mod receipt;
 mod tree;
 
 pub use checkpoint::Checkpoint;
@@ -38,6 +40,7 @@ pub use proof::{
     ConsistencyProof, InclusionProof, check_consistency, check_inclusion, prove_consistency,
     prove_inclusion,
 };
+pub use receipt::Receipt;
 pub use tree::{
     HashStore, MAX_TREE_SIZE, MemoryTree, first_stored_index, hashes_to_append, root,
     stored_hash_coordinates, stored_hash_count, stored_hash_index,

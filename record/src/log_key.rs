@@ -83,7 +83,13 @@ impl LogKey {
         self.sign_note(&checkpoint.body())
     }
 
-    /// Signs any note text; private so that the log key signs only checkpoints.
+    /// Signs any note text; private to this crate so that the log key
+    /// signs only checkpoints and receipts, whose texts cannot be taken
+    /// for each other.
+    pub(crate) fn sign_text(&self, text: &str) -> Result<String, RecordError> {
+        self.sign_note(text)
+    }
+
     fn sign_note(&self, text: &str) -> Result<String, RecordError> {
         let mut note = Note::new(text.as_bytes(), &[])
             .map_err(|e| RecordError::MalformedNote(format!("cannot sign this text: {e}")))?;

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: a local deployment in a temporary
 //! directory, and raw gRPC clients that act as one participant.
 
+pub mod fake_audit;
 pub mod faulty_disk;
 pub mod process;
 
@@ -294,4 +295,38 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// The sample roster's key group `release`, 3 of 5 under `policy`, dealt
+/// into `dir/keys` with one random passphrase for every file: the dealt
+/// group, each participant's files (in roster order) and the passphrase.
+pub fn dealt_keys(
+    dir: &std::path::Path,
+    policy: quorate_types::Policy,
+) -> (
+    quorate::keygen::Dealt,
+    Vec<quorate::keygen::Written>,
+    quorate_secrets::Passphrase,
+) {
+    let roster = quorate::local::sample_roster(None);
+    let dealt = quorate::keygen::deal(
+        quorate_types::KeyGroupName::new("release").unwrap(),
+        &roster,
+        3,
+        policy,
+    )
+    .unwrap();
+    let passphrase = quorate_secrets::Passphrase::random();
+    let passphrases = roster
+        .ids()
+        .map(|id| (id.clone(), passphrase.clone()))
+        .collect();
+    let files = quorate::keygen::write(
+        &dealt,
+        &dir.join("keys"),
+        &passphrases,
+        &quorate_secrets::sealed::KdfParams::for_random_passphrase(),
+    )
+    .unwrap();
+    (dealt, files, passphrase)
 }

@@ -16,16 +16,15 @@ use std::sync::{Arc, Mutex};
 use frost_ed25519::SigningPackage;
 use frost_ed25519::round1::SigningCommitments;
 use frost_ed25519::round2::SignatureShare;
-use quorate::keygen;
-use quorate::local::sample_roster;
 use quorate_ceremonies::{Action, Entry, Event, Timestamp};
+use quorate_e2e::fake_audit::FakeAudit;
 use quorate_e2e::{T, pid};
 use quorate_participant::AgentConfig;
 use quorate_participant::signer::Nonces;
-use quorate_tlog::{Checkpoint, LogKey, MemoryTree, prove_inclusion};
+use quorate_tlog::LogKey;
 use quorate_types::batch::FollowUp;
 use quorate_types::{KeyGroupName, sha256};
-use quorate_wire::audit_server::{Audit, AuditServer};
+use quorate_wire::audit_server::AuditServer;
 use quorate_wire::signer_server::{Signer, SignerServer};
 use quorate_wire::{self as proto, CeremonyState};
 use rand_core::OsRng;
@@ -48,10 +47,6 @@ struct Hostile {
     calls: mpsc::UnboundedSender<Call>,
     feed: Arc<Mutex<Option<WorkSender>>>,
     version: Arc<Mutex<u64>>,
-    /// Its log key, and the ceremony's entries it shows (none until the
-    /// test has it record the honest ceremony).
-    log: Arc<LogKey>,
-    record: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 type WorkSender = mpsc::Sender<Result<proto::Work, Status>>;
@@ -67,6 +62,8 @@ impl Hostile {
                 version: *v,
                 ..Default::default()
             }),
+            // No receipt: this coordinator promises nothing.
+            receipt: String::new(),
         })
     }
 }
@@ -120,101 +117,6 @@ impl Signer for Hostile {
             .send(Call::Share(r.get_ref().attempt, share))
             .unwrap();
         Ok(self.ack())
-    }
-}
-
-/// The record as far as this test needs it: the ceremony's entries, each
-/// proven in a checkpoint signed by the hostile coordinator's log key.
-#[tonic::async_trait]
-impl Audit for Hostile {
-    async fn checkpoint(
-        &self,
-        _: Request<proto::CheckpointRequest>,
-    ) -> Result<Response<proto::CheckpointReply>, Status> {
-        Err(Status::unimplemented("not in this test"))
-    }
-
-    async fn entries(
-        &self,
-        _: Request<proto::EntriesRequest>,
-    ) -> Result<Response<proto::EntriesReply>, Status> {
-        Err(Status::unimplemented("not in this test"))
-    }
-
-    async fn inclusion_proof(
-        &self,
-        _: Request<proto::InclusionProofRequest>,
-    ) -> Result<Response<proto::ProofReply>, Status> {
-        Err(Status::unimplemented("not in this test"))
-    }
-
-    async fn consistency_proof(
-        &self,
-        _: Request<proto::ConsistencyProofRequest>,
-    ) -> Result<Response<proto::ProofReply>, Status> {
-        Err(Status::unimplemented("not in this test"))
-    }
-
-    async fn ceremony_entries(
-        &self,
-        _: Request<proto::CeremonyEntriesRequest>,
-    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
-        Err(Status::unimplemented("not in this test"))
-    }
-
-    async fn key_ceremony_entries(
-        &self,
-        _: Request<proto::KeyCeremonyEntriesRequest>,
-    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
-        Err(Status::unimplemented("not in this test"))
-    }
-
-    async fn statement_evidence(
-        &self,
-        _: Request<proto::StatementEvidenceRequest>,
-    ) -> Result<Response<proto::StatementEvidenceReply>, Status> {
-        let record = self.record.lock().unwrap().clone();
-        if record.is_empty() {
-            return Err(Status::unavailable("nothing recorded yet"));
-        }
-        let mut tree = MemoryTree::new();
-        for entry in &record {
-            tree.append(entry);
-        }
-        let size = tree.size();
-        let note = self
-            .log
-            .sign_checkpoint(&Checkpoint {
-                origin: self.log.name().into(),
-                size,
-                root: tree.root(),
-            })
-            .unwrap();
-        let hashes = |i: u64| -> Vec<Vec<u8>> {
-            prove_inclusion(i, size, &tree)
-                .unwrap()
-                .hashes
-                .iter()
-                .map(|h| h.0.to_vec())
-                .collect()
-        };
-        Ok(Response::new(proto::StatementEvidenceReply {
-            note,
-            entries: (0..size)
-                .map(|index| proto::LogEntry {
-                    index,
-                    entry: record[index as usize].clone(),
-                })
-                .collect(),
-            entry_proofs: (0..size)
-                .map(|index| proto::EntryProof {
-                    index,
-                    hashes: hashes(index),
-                })
-                .collect(),
-            inclusion: hashes(0),
-            consistency: Vec::new(),
-        }))
     }
 }
 
@@ -397,25 +299,7 @@ async fn agent_refuses(lie: Lie) {
         "[required]\nengineering = 1\nsecurity = 1\nrelease = 1\n",
     )
     .unwrap();
-    let dealt = keygen::deal(
-        KeyGroupName::new("release").unwrap(),
-        &sample_roster(None),
-        3,
-        policy,
-    )
-    .unwrap();
-    let passphrase = quorate_secrets::Passphrase::random();
-    let passphrases = sample_roster(None)
-        .ids()
-        .map(|id| (id.clone(), passphrase.clone()))
-        .collect();
-    let shares = keygen::write(
-        &dealt,
-        &dir.path().join("keys"),
-        &passphrases,
-        &quorate_secrets::sealed::KdfParams::for_random_passphrase(),
-    )
-    .unwrap();
+    let (dealt, shares, passphrase) = quorate_e2e::dealt_keys(dir.path(), policy);
     let public = dealt.group.public_key_package().unwrap();
     let key_of = |i: usize| dealt.shares[i].key_package().unwrap();
 
@@ -425,15 +309,15 @@ async fn agent_refuses(lie: Lie) {
         calls: calls_tx,
         feed: Arc::new(Mutex::new(None)),
         version: Arc::new(Mutex::new(1)),
-        log: log.clone(),
-        record: Arc::new(Mutex::new(Vec::new())),
     };
+    // Its record: nothing until the test records the honest ceremony.
+    let record = FakeAudit::new(log.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(SignerServer::new(hostile.clone()))
-            .add_service(AuditServer::new(hostile.clone()))
+            .add_service(AuditServer::new(record.clone()))
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
 
@@ -447,6 +331,7 @@ async fn agent_refuses(lie: Lie) {
         // has it record the honest ceremony.
         witnesses: Vec::new(),
         witness_quorum: None,
+        alert_command: None,
         log_key: Some(log.verifier_key()),
         tls: None,
         key_group: dir.path().join("keys").join("group.json"),
@@ -686,7 +571,7 @@ async fn agent_refuses(lie: Lie) {
     // With its fresh commitment in an honest package, recorded with the
     // approvals that formed it, it signs, and the share is valid for the
     // approved message.
-    *hostile.record.lock().unwrap() = honest_record(
+    record.set_record(honest_record(
         &statements,
         &batch.follow_ups,
         &[
@@ -694,7 +579,7 @@ async fn agent_refuses(lie: Lie) {
             ("carol", *carol.commitments()),
             ("erin", *erin.commitments()),
         ],
-    );
+    ));
     let honest = SigningPackage::new(commitments(fresh), approved);
     feed.send(Ok(batch.on(work(
         approved,

@@ -50,6 +50,16 @@ pub enum AuditCommand {
         #[arg(long)]
         cosigned: bool,
     },
+    /// Check a receipt an agent kept (the coordinator's signed promise to
+    /// record a statement) against the coordinator's record: the statement
+    /// is there, or the receipt proves it was dropped.
+    Receipt {
+        /// A file holding the receipt note.
+        receipt: PathBuf,
+        /// The log's verifier key (`name+id+key`) or a file holding it.
+        #[arg(long)]
+        log_key: String,
+    },
     /// Check, with a consistency proof from the coordinator, that the log
     /// at the new checkpoint extends the log at the old one.
     VerifyLog {
@@ -182,6 +192,30 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
             println!("wrote {}", output.display());
             Ok(())
+        }
+        AuditCommand::Receipt { receipt, log_key } => {
+            let log = super::log_verifier(&log_key)?;
+            let note = std::fs::read_to_string(&receipt)
+                .map_err(|e| anyhow::anyhow!("cannot read receipt {}: {e}", receipt.display()))?;
+            let promised = log
+                .verify_receipt(&note)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", receipt.display()))?;
+            let mut clients = Clients::connect(target).await?;
+            match super::receipted_entry(&mut clients.audit, &promised).await? {
+                Some(index) => {
+                    println!(
+                        "kept: the statement receipted for ceremony {} is entry {index} of the record",
+                        promised.ceremony
+                    );
+                    Ok(())
+                }
+                None => anyhow::bail!(
+                    "DROPPED: the coordinator receipted a statement for ceremony {} at {} ms, and \
+                     its record does not hold it; the receipt, signed with its log key, proves it",
+                    promised.ceremony,
+                    promised.at_unix_ms
+                ),
+            }
         }
         AuditCommand::VerifyLog {
             old,

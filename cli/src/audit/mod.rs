@@ -224,6 +224,26 @@ pub fn replay_key_file(
         .map_err(|e| anyhow::anyhow!("key ceremony {}: {e}", transcript.ceremony))
 }
 
+/// The index of the entry of the receipted ceremony holding exactly the
+/// statement `receipt` promises, if the record has one.
+pub async fn receipted_entry(
+    audit: &mut Audit,
+    receipt: &quorate_tlog::Receipt,
+) -> anyhow::Result<Option<u64>> {
+    let listed = audit
+        .ceremony_entries(proto::CeremonyEntriesRequest {
+            ceremony: receipt.ceremony.clone(),
+        })
+        .await?
+        .into_inner()
+        .entries;
+    Ok(listed.iter().find_map(|e| {
+        quorate_ceremonies::Entry::statement_in(&e.entry)
+            .filter(|(_, statement)| receipt.covers(&statement.to_bytes()))
+            .map(|_| e.index)
+    }))
+}
+
 /// What `verify-log` established.
 #[derive(Debug)]
 pub struct Consistent {

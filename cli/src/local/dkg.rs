@@ -57,6 +57,7 @@ pub(super) fn new_agent(
         passphrase: Some(passphrase),
         witnesses: Vec::new(),
         witness_quorum: None,
+        alert_command: None,
         log_key: Some(d.log_key.to_string()),
         key_group: home.join("group.json"),
         state_dir: home.join("state"),

@@ -24,6 +24,8 @@ use crate::store::CeremonyStore;
 pub struct SignerService<S> {
     pub hub: SharedHub<S>,
     pub observer: Observer,
+    /// Signs the receipts of recorded statements.
+    pub log_key: Arc<quorate_tlog::LogKey>,
 }
 
 type WorkStream = Pin<Box<dyn Stream<Item = Result<proto::Work, Status>> + Send>>;
@@ -141,7 +143,29 @@ impl<S: CeremonyStore> SignerService<S> {
         }
         Ok(Response::new(proto::Ack {
             ceremony: Some(ceremony.status()),
+            receipt: String::new(),
         }))
+    }
+
+    /// `ack` with the receipt of `statement` (its bytes as sent), which the
+    /// record now holds.
+    fn receipted(
+        &self,
+        ceremony: &str,
+        statement: &[u8],
+        mut ack: Response<proto::Ack>,
+    ) -> Result<Response<proto::Ack>, Status> {
+        let receipt = quorate_tlog::Receipt::for_statement(
+            self.log_key.name(),
+            ceremony,
+            statement,
+            self.hub.now().unix_ms(),
+        );
+        ack.get_mut().receipt = self.log_key.sign_receipt(&receipt).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a receipt");
+            Status::internal("cannot sign a receipt")
+        })?;
+        Ok(ack)
     }
 }
 
@@ -202,7 +226,8 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
                 commitments,
             }
         };
-        self.act(&caller, &body.ceremony, event).await
+        let ack = self.act(&caller, &body.ceremony, event).await?;
+        self.receipted(&body.ceremony, &body.statement, ack)
     }
 
     async fn reject(
@@ -229,12 +254,15 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         if let Ok(c) = ceremony_for(&self.hub, &id, &caller).await
             && c.statements().contains(&statement)
         {
-            return Ok(Response::new(proto::Ack {
+            let ack = Response::new(proto::Ack {
                 ceremony: Some(c.status()),
-            }));
+                receipt: String::new(),
+            });
+            return self.receipted(&body.ceremony, &body.statement, ack);
         }
         let event = Event::Rejected { statement };
-        self.act(&caller, &body.ceremony, event).await
+        let ack = self.act(&caller, &body.ceremony, event).await?;
+        self.receipted(&body.ceremony, &body.statement, ack)
     }
 
     async fn commit(

@@ -211,6 +211,7 @@ impl Agent {
             signed_attempts: Vec::new(),
             statement: statement.clone(),
             acknowledged: false,
+            receipt: None,
             record: None,
             refusals: Vec::new(),
         };
@@ -274,8 +275,47 @@ impl Agent {
         };
         let ack = reply.map_err(AgentError::Coordinator)?.into_inner();
         tracing::info!(participant = %self.config.id, ceremony = %id, decision = ?entry.decision, "decision delivered");
+        self.keep_receipt(id, &entry, &ack.receipt);
         let entry = self.acknowledge(id, entry);
         self.want_record_check(id, &entry, true);
         Ok(ack)
+    }
+
+    /// Journals the coordinator's receipt for our statement on `id`, once
+    /// checked: signed by the log key, for this ceremony and these exact
+    /// statement bytes. A missing or wrong receipt is logged, not kept.
+    fn keep_receipt(&self, id: &CeremonyId, entry: &Entry, receipt: &str) {
+        let Some(log) = &self.verifier else {
+            return;
+        };
+        if receipt.is_empty() {
+            tracing::warn!(participant = %self.config.id, ceremony = %id, "the coordinator gave no receipt for our statement");
+            return;
+        }
+        let checked = log
+            .verify_receipt(receipt)
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                if r.ceremony != id.as_str() {
+                    Err(format!("it is for ceremony {}", r.ceremony))
+                } else if !r.covers(&entry.statement) {
+                    Err("it is for other statement bytes".into())
+                } else {
+                    Ok(())
+                }
+            });
+        match checked {
+            Ok(()) => {
+                if let Err(e) = self
+                    .journal
+                    .note(id, |e| e.receipt = Some(receipt.to_owned()))
+                {
+                    tracing::error!(ceremony = %id, error = %e, "cannot journal the receipt");
+                }
+            }
+            Err(why) => {
+                tracing::warn!(participant = %self.config.id, ceremony = %id, %why, "the coordinator's receipt for our statement does not check out")
+            }
+        }
     }
 }

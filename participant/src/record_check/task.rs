@@ -1,8 +1,8 @@
 //! Runs the record checks: one shortly after the coordinator acknowledged a
 //! decision (unless the ceremony finished meanwhile), one when the ceremony
 //! finished, and retries with backoff while the coordinator cannot be
-//! reached. A problem found is kept in the journal
-//! and logged as an error; it is not checked again.
+//! reached. A problem found is kept in the journal, logged as an error
+//! and raised with the agent's own `alert_command`; it is not checked again.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::fetch::{self, Subject, Transient};
-use super::{RecordCheck, verify_checkpoint};
+use super::{RecordCheck, RecordProblem, verify_checkpoint};
 use crate::Agent;
 use crate::journal::Entry;
 
@@ -232,6 +232,16 @@ async fn check_one(
             }
         }
         Err(problem) => {
+            // A receipted statement that the record lacks is not merely
+            // missing: the receipt proves the coordinator dropped it.
+            let problem = match (problem, &entry.receipt) {
+                (RecordProblem::MissingStatement, Some(receipt)) => {
+                    RecordProblem::DroppedStatement {
+                        receipt: receipt.clone(),
+                    }
+                }
+                (problem, _) => problem,
+            };
             tracing::error!(participant = %agent.id(), ceremony = %id, %problem, "the coordinator's record is wrong");
             RecordCheck::Problem(problem)
         }
@@ -239,5 +249,8 @@ async fn check_one(
     journal
         .note(id, |e| e.record = Some(record.clone()))
         .map_err(journal_error)?;
+    if let (RecordCheck::Problem(problem), Some(command)) = (&record, &agent.config.alert_command) {
+        crate::alert::raise(command, &crate::alert::finding(agent.id(), id, problem)).await;
+    }
     Ok(())
 }

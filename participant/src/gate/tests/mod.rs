@@ -76,6 +76,7 @@ impl Fixture {
                 signed_attempts: Vec::new(),
                 statement: Vec::new(),
                 acknowledged: true,
+                receipt: None,
                 record: None,
                 refusals: Vec::new(),
             },

@@ -1,0 +1,56 @@
+//! The agent's own alarm, raised when it finds the coordinator's record
+//! wrong: the command in `alert_command`, given the finding as JSON on
+//! stdin. The agent raises it itself, on its own machine: a coordinator
+//! that lies cannot be trusted to carry the alarm about itself.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use quorate_types::{CeremonyId, ParticipantId};
+use tokio::io::AsyncWriteExt;
+
+use crate::record_check::RecordProblem;
+
+/// How long the alert command may run.
+const WITHIN: Duration = Duration::from_secs(30);
+
+/// The JSON the command gets.
+pub fn finding(
+    participant: &ParticipantId,
+    ceremony: &CeremonyId,
+    problem: &RecordProblem,
+) -> serde_json::Value {
+    serde_json::json!({
+        "alert": "coordinator_record_wrong",
+        "participant": participant.as_str(),
+        "ceremony": ceremony.as_str(),
+        "problem": problem,
+        "says": problem.to_string(),
+    })
+}
+
+/// Runs `command` with `alert` on stdin; logs (never fails) if it cannot.
+pub async fn raise(command: &[String], alert: &serde_json::Value) {
+    let Some((program, args)) = command.split_first() else {
+        return;
+    };
+    let run = async {
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(alert.to_string().as_bytes()).await?;
+            stdin.shutdown().await?;
+        }
+        child.wait().await
+    };
+    match tokio::time::timeout(WITHIN, run).await {
+        Ok(Ok(status)) if status.success() => tracing::info!(?command, "alert raised"),
+        Ok(Ok(status)) => tracing::error!(?command, %status, "the alert command failed"),
+        Ok(Err(e)) => tracing::error!(?command, error = %e, "cannot run the alert command"),
+        Err(_) => tracing::error!(?command, "the alert command did not finish in time"),
+    }
+}
