@@ -60,6 +60,10 @@ pub struct Options {
     /// Make the key group by DKG among the agents (as the quickstart
     /// does) instead of dealing it here.
     pub dkg: bool,
+    /// Make every agent a witness too (`witness_listen`), have the
+    /// coordinator ask them to cosign its checkpoints, and (unless the
+    /// policy names others) require t of them in the key group's policy.
+    pub agent_witnesses: bool,
     /// Run this many witnesses in this process, have the coordinator ask
     /// them to cosign its checkpoints, and (unless the policy names others)
     /// name them all in the key group's policy.
@@ -72,6 +76,8 @@ struct Made<'a> {
     pki: &'a LocalPki,
     url: &'a str,
     log_key: &'a str,
+    /// The agents that are witnesses too, with where they listen.
+    agent_witnesses: &'a BTreeMap<ParticipantId, witnesses::AgentWitness>,
     auto_approve: bool,
 }
 
@@ -123,10 +129,11 @@ async fn deal(
             passphrase: passphrases.get(&entry.id).cloned(),
             witnesses: Vec::new(),
             witness_quorum: None,
+            witness_listen: made.agent_witnesses.get(&entry.id).map(|w| w.addr),
             alert_command: None,
             log_key: Some(made.log_key.to_string()),
             key_group: dir.join("keys").join("group.json"),
-            state_dir: dir.join("agents").join(entry.id.as_str()),
+            state_dir: witnesses::agent_state_dir(dir, &entry.id, false),
             socket: None,
             auto_approve: made.auto_approve,
         };
@@ -189,6 +196,7 @@ impl LocalDeployment {
             store,
             dkg,
             witnesses: witness_count,
+            agent_witnesses,
         } = options;
         let pki = LocalPki::create(&dir.join("tls"))?;
         let server = pki.server()?;
@@ -207,6 +215,17 @@ impl LocalDeployment {
             policy.witnesses = Some(quorate_types::Witnesses {
                 keys: local_witnesses.iter().map(|w| w.vkey.clone()).collect(),
                 quorum: u16::try_from(local_witnesses.len())?,
+            });
+        }
+        let agent_witnesses = if agent_witnesses {
+            witnesses::agents(dir, roster, dkg)?
+        } else {
+            BTreeMap::new()
+        };
+        if !agent_witnesses.is_empty() && policy.witnesses.is_none() {
+            policy.witnesses = Some(quorate_types::Witnesses {
+                keys: agent_witnesses.values().map(|w| w.vkey.clone()).collect(),
+                quorum: threshold,
             });
         }
         let coordinator_config = Config {
@@ -229,7 +248,11 @@ impl LocalDeployment {
             alert_webhook,
             log_origin: quorate_coordinator::config::default_origin(),
             limits,
-            witnesses: local_witnesses.iter().map(|w| w.config()).collect(),
+            witnesses: local_witnesses
+                .iter()
+                .map(|w| w.config())
+                .chain(agent_witnesses.values().map(|w| w.config()))
+                .collect(),
         };
         let coordinator = start_coordinator(&coordinator_config, store.clone()).await?;
         // Restarts must come back on the same port.
@@ -249,6 +272,7 @@ impl LocalDeployment {
             pki: &pki,
             url: &url,
             log_key: &log_key,
+            agent_witnesses: &agent_witnesses,
             auto_approve,
         };
         let (group, agent_configs, key_ceremony) = if dkg {
@@ -292,6 +316,7 @@ impl LocalDeployment {
             pki: &self.pki,
             url: &url,
             log_key: &self.log_verifier_key,
+            agent_witnesses: &BTreeMap::new(),
             auto_approve: false,
         };
         dkg::new_agent(&made, id)

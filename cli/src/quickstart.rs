@@ -31,7 +31,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     );
     let options = Options {
         dkg: true,
-        witnesses: 2,
+        agent_witnesses: true,
         ..Options::default()
     };
     let deployment = LocalDeployment::start_with(dir, "quickstart", &roster, 3, options).await?;
@@ -55,12 +55,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         "started the 5 agents; each holds only its own share, sealed with its passphrase, in {}",
         dir.join("agents").join("<id>").display()
     ));
-    step(&format!(
-        "started 2 witnesses (C2SP tlog-witness, state in {}); the coordinator asks them to cosign \
-         each checkpoint, and each cosigns only one that extends the last it cosigned; their keys \
-         are in witnesses.vkeys",
-        dir.join("witnesses").display()
-    ));
+    step(
+        "each agent is also a witness of the coordinator's record (C2SP tlog-witness): it cosigns \
+         a checkpoint only if it extends the last one it cosigned; the key group's policy requires \
+         3 of the 5 agents' cosignatures before any share is released; their keys are in \
+         witnesses.vkeys",
+    );
 
     let mut deployment = deployment;
     let result = async {
@@ -94,7 +94,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     }
     println!("An auditor replays the ceremony offline, with only the log's and witnesses' keys:");
     println!(
-        "  quorate audit replay {} --log-key {} --witness-keys {}",
+        "  quorate audit replay {} --log-key {} --witness-keys {} --witness-quorum 3",
         dir.join("ceremony.transcript").display(),
         dir.join("log.vkey").display(),
         dir.join(crate::local::witnesses::VKEYS_FILE).display()
@@ -117,7 +117,7 @@ async fn refresh(
         &deployment.group.group_key[..16]
     ));
     let mut auditor = deployment.clients(AUDITOR).await?;
-    witnessed(&mut auditor.audit).await?;
+    witnessed(dir, &mut auditor.audit).await?;
     let transcript = crate::audit::export_key(&mut auditor.audit, &key).await?;
     std::fs::write(
         dir.join("refresh.transcript"),
@@ -150,24 +150,40 @@ async fn refresh(
     Ok(())
 }
 
-/// Waits until the witnesses have cosigned the record as it is now.
-async fn witnessed(audit: &mut crate::client::Audit) -> anyhow::Result<()> {
+/// Waits until a quorum of the witnesses (witnesses.vkeys) has cosigned
+/// the record as it is now.
+async fn witnessed(dir: &Path, audit: &mut crate::client::Audit) -> anyhow::Result<()> {
+    let witnesses = quorum_of_witnesses(dir)?;
     let (latest, _) = crate::audit::checkpoints(audit).await?;
     let size = crate::audit::witnesses::size_of(&latest)
         .ok_or_else(|| anyhow::anyhow!("the coordinator's checkpoint does not parse"))?;
-    crate::audit::wait_cosigned(audit, size, STEP_TIMEOUT).await?;
-    Ok(())
+    let started = Instant::now();
+    loop {
+        let note = crate::audit::wait_cosigned(audit, size, STEP_TIMEOUT).await?;
+        if witnesses.check(&note).is_ok() {
+            return Ok(());
+        }
+        if started.elapsed() > STEP_TIMEOUT {
+            witnesses.check(&note)?;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The quickstart's witnesses: its agents, 3 of which must cosign.
+fn quorum_of_witnesses(dir: &Path) -> anyhow::Result<crate::audit::Witnesses> {
+    crate::audit::WitnessArgs {
+        witness_keys: Some(dir.join(crate::local::witnesses::VKEYS_FILE)),
+        witness_quorum: Some(3),
+    }
+    .load()?
+    .ok_or_else(|| anyhow::anyhow!("no witness keys"))
 }
 
 /// The auditor's part, offline: nothing is running any more.
 fn audit(dir: &Path, id: &str, step: &impl Fn(&str)) -> anyhow::Result<()> {
     let log = crate::audit::log_verifier(&dir.join("log.vkey").display().to_string())?;
-    let witnesses = crate::audit::WitnessArgs {
-        witness_keys: Some(dir.join(crate::local::witnesses::VKEYS_FILE)),
-        witness_quorum: None,
-    }
-    .load()?
-    .ok_or_else(|| anyhow::anyhow!("no witness keys"))?;
+    let witnesses = quorum_of_witnesses(dir)?;
     for transcript in [
         "ceremony.transcript",
         "key-ceremony.transcript",
@@ -180,7 +196,9 @@ fn audit(dir: &Path, id: &str, step: &impl Fn(&str)) -> anyhow::Result<()> {
             .check(note)
             .map_err(|e| anyhow::anyhow!("{transcript}: {e}"))?;
     }
-    step("each transcript's checkpoint carries both witnesses' cosignatures (witnesses.vkeys)");
+    step(
+        "each transcript's checkpoint carries the cosignatures of at least 3 of the 5 agents' witnesses (witnesses.vkeys)",
+    );
     let key = crate::audit::replay_key_file(&dir.join("key-ceremony.transcript"), &log)?;
     step(&format!(
         "replayed key-ceremony.transcript offline: {} agents' signed messages and proofs; \
@@ -285,7 +303,7 @@ async fn ceremony(
 
     let ceremony_id = quorate_types::CeremonyId::new(&id)?;
     let mut auditor = deployment.clients(AUDITOR).await?;
-    witnessed(&mut auditor.audit).await?;
+    witnessed(dir, &mut auditor.audit).await?;
     let transcript = crate::audit::export(&mut auditor.audit, &ceremony_id).await?;
     crate::audit::save_transcript(&transcript, &dir.join("ceremony.transcript"))?;
     std::fs::write(dir.join("checkpoint"), &transcript.checkpoint)?;

@@ -294,107 +294,117 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
     std::fs::write(&path, cut).unwrap();
     assert_eq!(replay(&path, false).status.code(), Some(1));
 
-    // The checkpoints carry both witnesses' cosignatures: the replay with
-    // their keys says so, and fails when one is missing or one is forged.
-    let witnessed = |transcript: &std::path::Path, quorum: Option<&str>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_quorate"));
-        cmd.args(["audit", "replay"])
+    // The agents are the witnesses; the checkpoints carry at least 3 of
+    // their 5 cosignatures, as the key group's policy requires. The
+    // replay with their keys says so, and fails with too few or a forged one.
+    let witnessed = |transcript: &std::path::Path, quorum: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args(["audit", "replay"])
             .arg(transcript)
             .arg("--log-key")
             .arg(demo.join("log.vkey"))
             .arg("--witness-keys")
-            .arg(demo.join("witnesses.vkeys"));
-        if let Some(quorum) = quorum {
-            cmd.args(["--witness-quorum", quorum]);
-        }
-        cmd.output().unwrap()
-    };
-    assert_eq!(
-        std::fs::read_to_string(demo.join("witnesses.vkeys"))
+            .arg(demo.join("witnesses.vkeys"))
+            .args(["--witness-quorum", quorum])
+            .output()
             .unwrap()
-            .lines()
-            .count(),
-        2
+    };
+    let vkeys = std::fs::read_to_string(demo.join("witnesses.vkeys")).unwrap();
+    assert_eq!(vkeys.lines().count(), 5, "{vkeys}");
+    assert!(
+        vkeys.lines().all(|l| l.contains(".agent.quorate+")),
+        "{vkeys}"
     );
     for transcript in [
         "ceremony.transcript",
         "key-ceremony.transcript",
         "refresh.transcript",
     ] {
-        let out = witnessed(&demo.join(transcript), None);
+        let out = witnessed(&demo.join(transcript), "3");
         assert!(out.status.success(), "{transcript}: {}", text(&out.stderr));
-        let said = text(&out.stdout);
-        assert!(said.contains("witness.localhost/w1 (at "), "{said}");
-        assert!(said.contains("witness.localhost/w2 (at "), "{said}");
+        assert!(
+            text(&out.stdout).contains(".agent.quorate (at "),
+            "{}",
+            text(&out.stdout)
+        );
     }
     let checkpoint = std::fs::read_to_string(demo.join("checkpoint")).unwrap();
-    assert_eq!(
-        checkpoint.matches("\n— witness.localhost/w").count(),
-        2,
+    assert!(
+        checkpoint.matches(".agent.quorate ").count() >= 3,
         "{checkpoint}"
     );
-    // Drop w2's cosignature from the transcript: one of two is not enough
-    // by default, and enough with --witness-quorum 1.
-    let w2_line = original
+    // Keep only two cosignatures: fewer than 3, enough for a quorum of 2.
+    let lines: Vec<String> = original
         .split("\\n")
-        .find(|l| l.starts_with("— witness.localhost/w2 "))
-        .unwrap()
-        .to_owned();
-    let one = original.replacen(&format!("{w2_line}\\n"), "", 1);
-    assert_ne!(one, original);
-    let path = dir.path().join("one-witness.transcript");
-    std::fs::write(&path, &one).unwrap();
-    let out = witnessed(&path, None);
+        .filter(|l| l.starts_with("— ") && l.contains(".agent.quorate "))
+        .map(str::to_owned)
+        .collect();
+    assert!(lines.len() >= 3, "{lines:?}");
+    let mut two = original.clone();
+    for line in &lines[2..] {
+        two = two.replacen(&format!("{line}\\n"), "", 1);
+    }
+    let path = dir.path().join("two-witnesses.transcript");
+    std::fs::write(&path, &two).unwrap();
+    let out = witnessed(&path, "3");
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains(
-            "from 1 of the listed witnesses (witness.localhost/w1), fewer than the 2 required"
-        ),
+        text(&out.stderr).contains("from 2 of the listed witnesses"),
         "{}",
         text(&out.stderr)
     );
-    assert!(witnessed(&path, Some("1")).status.success());
+    assert!(
+        text(&out.stderr).contains("fewer than the 3 required"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(witnessed(&path, "2").status.success());
     // A forged cosignature is named.
-    let sig = w2_line.rsplit(' ').next().unwrap();
+    let line = &lines[0];
+    let name = line.split(' ').nth(1).unwrap();
+    let sig = line.rsplit(' ').next().unwrap();
     let mut bytes = base64::engine::general_purpose::STANDARD
         .decode(sig)
         .unwrap();
     bytes[20] ^= 1;
-    let forged_line = w2_line.replace(
+    let forged_line = line.replace(
         sig,
         &base64::engine::general_purpose::STANDARD.encode(bytes),
     );
-    let forged = original.replacen(&w2_line, &forged_line, 1);
-    std::fs::write(&path, &forged).unwrap();
-    let out = witnessed(&path, Some("1"));
+    std::fs::write(&path, original.replacen(line, &forged_line, 1)).unwrap();
+    let out = witnessed(&path, "1");
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("signature by witness.localhost/w2+"),
+        text(&out.stderr).contains(&format!("signature by {name}+")),
         "{}",
         text(&out.stderr)
     );
 
-    // The key group's policy names both witnesses: the ceremony's replay
-    // requires their cosignatures even without --witness-keys.
+    // The key group's policy names the agents' witnesses: the ceremony's
+    // replay requires 3 of their cosignatures even without --witness-keys.
     let ceremony = std::fs::read_to_string(demo.join("ceremony.transcript")).unwrap();
-    let w2_line = ceremony
+    let lines: Vec<String> = ceremony
         .split("\\n")
-        .find(|l| l.starts_with("— witness.localhost/w2 "))
-        .unwrap()
-        .to_owned();
-    let path = dir.path().join("one-witness-ceremony.transcript");
-    std::fs::write(&path, ceremony.replacen(&format!("{w2_line}\\n"), "", 1)).unwrap();
+        .filter(|l| l.starts_with("— ") && l.contains(".agent.quorate "))
+        .map(str::to_owned)
+        .collect();
+    let mut two = ceremony.clone();
+    for line in &lines[2..] {
+        two = two.replacen(&format!("{line}\\n"), "", 1);
+    }
+    let path = dir.path().join("two-witnesses-ceremony.transcript");
+    std::fs::write(&path, two).unwrap();
     let out = replay(&path, false);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stdout)
-            .contains("carries 1 of the 2 witness cosignatures the key group's policy requires"),
+            .contains("carries 2 of the 3 witness cosignatures the key group's policy requires"),
         "{}",
         text(&out.stdout)
     );
     let out = replay(&demo.join("ceremony.transcript"), false);
     assert!(
-        text(&out.stdout).contains("witnessed: cosigned by witness.localhost/w"),
+        text(&out.stdout).contains("witnessed: cosigned by "),
         "{}",
         text(&out.stdout)
     );

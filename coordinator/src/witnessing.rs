@@ -5,7 +5,7 @@
 //!
 //! A witness that answers 409 has cosigned another size (after a restart
 //! of this coordinator, say): the request is made again from that size.
-//! A witness that is down or refuses is asked again a second later; the
+//! A witness that is down or refuses is asked again 200 ms later; the
 //! others' cosignatures are kept meanwhile.
 
 use std::sync::{Arc, Mutex, Weak};
@@ -29,6 +29,8 @@ use crate::store::CeremonyStore;
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 /// How often the record is looked at when nothing wakes the task sooner.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How soon witnesses that did not cosign are asked again.
+const RETRY_EVERY: Duration = Duration::from_millis(200);
 /// A witness's reply is a few signature lines.
 const MAX_REPLY: usize = 64 * 1024;
 
@@ -161,7 +163,7 @@ pub async fn run<S: CeremonyStore>(
         tokio::select! {
             _ = changes.recv() => {}
             _ = key_changes.recv() => {}
-            _ = tokio::time::sleep(LOOK_EVERY) => {}
+            _ = tokio::time::sleep(if done == Some(size) { LOOK_EVERY } else { RETRY_EVERY }) => {}
             _ = stopping.changed() => {}
         }
     }

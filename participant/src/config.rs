@@ -65,9 +65,21 @@ pub struct AgentConfig {
     /// raises this alarm itself: a lying coordinator cannot carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_command: Option<Vec<String>>,
+    /// Also be a witness of the coordinator's record: answer C2SP
+    /// tlog-witness `POST /add-checkpoint` on this address, cosigning only
+    /// checkpoints that extend the last one cosigned. The witness key and
+    /// its state are kept under `<state_dir>/witness`; `quorate-participant
+    /// witness-key` prints its verifier key for the key group's policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness_listen: Option<std::net::SocketAddr>,
 }
 
 impl AgentConfig {
+    /// Where the agent keeps its witness key and state.
+    pub fn witness_dir(&self) -> PathBuf {
+        self.state_dir.join("witness")
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;

@@ -30,6 +30,7 @@ pub mod signer;
 mod testing;
 pub mod tls_files;
 mod turns;
+pub mod witness;
 pub mod witness_gate;
 mod work_book;
 
@@ -123,6 +124,11 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         })
     };
     let mut tasks = vec![feed, control];
+    if let Some(verifier) = agent.log_verifier()
+        && let Some(witness) = witness::start(&agent.config, verifier, stop.subscribe()).await?
+    {
+        tasks.push(witness);
+    }
     if let Some(verifier) = agent.log_verifier().cloned() {
         tasks.push(tokio::spawn(record_check::task::run(
             agent.clone(),

@@ -39,6 +39,11 @@ enum Command {
         #[arg(long, value_name = "N")]
         passphrase_fd: Option<u32>,
     },
+    /// Print this agent's witness verifier key (making the key the first
+    /// time), for the key group's policy `[witnesses]` and the
+    /// coordinator's `[[witness]]`; the agent witnesses when agent.toml
+    /// sets `witness_listen`.
+    WitnessKey,
     /// Make this participant's identity key (the file agent.toml's
     /// identity_key names), sealed with its passphrase, and print its public
     /// half for the operator's roster.
@@ -113,6 +118,13 @@ async fn run() -> anyhow::Result<()> {
         return quorate_participant::serve(config).await;
     }
     match &cli.command {
+        Command::WitnessKey => {
+            println!(
+                "{}",
+                quorate_participant::witness::key(&config)?.verifier_key()
+            );
+            return Ok(());
+        }
         Command::Init { passphrase_fd } => return init(config, *passphrase_fd),
         Command::Join {
             ceremony,
@@ -155,6 +167,7 @@ async fn run() -> anyhow::Result<()> {
         | Command::MigrateJournal { .. }
         | Command::Init { .. }
         | Command::Join { .. }
+        | Command::WitnessKey
         | Command::Pending => unreachable!("handled above"),
         Command::Show { ceremony } => {
             let review = client

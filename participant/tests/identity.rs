@@ -27,6 +27,7 @@ fn config(dir: &Path, identity_key: &Path) -> AgentConfig {
         auto_approve: false,
         witnesses: Vec::new(),
         witness_quorum: None,
+        witness_listen: None,
         alert_command: None,
         log_key: None,
         tls: None,

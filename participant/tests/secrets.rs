@@ -83,6 +83,7 @@ fn alice(dir: &Path) -> AgentConfig {
         auto_approve: false,
         witnesses: Vec::new(),
         witness_quorum: None,
+        witness_listen: None,
         alert_command: None,
         log_key: Some(
             quorate_tlog::LogKey::generate(&mut rand_core::OsRng, "test.localhost/log")

@@ -171,6 +171,7 @@ async fn dropped(who: &str, approve: bool) {
         passphrase: Some(passphrase),
         witnesses: Vec::new(),
         witness_quorum: None,
+        witness_listen: None,
         alert_command: Some(vec![
             "sh".into(),
             "-c".into(),

@@ -331,6 +331,7 @@ async fn agent_refuses(lie: Lie) {
         // has it record the honest ceremony.
         witnesses: Vec::new(),
         witness_quorum: None,
+        witness_listen: None,
         alert_command: None,
         log_key: Some(log.verifier_key()),
         tls: None,

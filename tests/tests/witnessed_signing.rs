@@ -207,3 +207,61 @@ async fn agents_shown_a_forked_history_release_no_share() {
 fn is_finished(s: &quorate_wire::CeremonyStatus) -> bool {
     quorate::local::is_finished(s)
 }
+
+/// The agents are the witnesses (as in the quickstart): the policy names
+/// their five keys and needs three. Two agents away, the other three still
+/// witness and sign; an agent restarted keeps its witness state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_are_the_witnesses() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        agent_witnesses: true,
+        ..Default::default()
+    };
+    let mut d =
+        LocalDeployment::start_with(dir.path(), "release", &sample_roster(None), 3, options)
+            .await
+            .unwrap();
+    let named = d.group.policy.witnesses.clone().unwrap();
+    assert_eq!((named.keys.len(), named.quorum), (5, 3));
+    let verifiers: Vec<quorate_tlog::WitnessVerifier> = named
+        .keys
+        .iter()
+        .map(|k| quorate_tlog::WitnessVerifier::parse(k).unwrap())
+        .collect();
+    sign_version(&d, "1.0.1").await;
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    let (_, cosigned) = quorate::audit::checkpoints(&mut audit).await.unwrap();
+    let found = quorate_tlog::verify_cosignatures(&cosigned, &verifiers).unwrap();
+    assert!(found.len() >= 3, "{cosigned}");
+
+    // bob and dave away: alice, carol and erin are still three witnesses.
+    d.stop_agent(&pid("bob")).await;
+    d.stop_agent(&pid("dave")).await;
+    sign_version(&d, "1.0.2").await;
+
+    // alice restarted: her witness takes up from its state on disk.
+    let state = d.agent_configs[&pid("alice")]
+        .state_dir
+        .join("witness")
+        .join("logs");
+    assert_eq!(
+        std::fs::read_dir(&state).unwrap().count(),
+        1,
+        "one log followed"
+    );
+    d.stop_agent(&pid("alice")).await;
+    d.start_agent(&pid("alice")).await.unwrap();
+    sign_version(&d, "1.0.3").await;
+    d.stop().await.unwrap();
+}
+
+/// alice, carol and erin sign the manifest of `version`.
+async fn sign_version(d: &LocalDeployment, version: &str) {
+    let id = request(d, &MANIFEST.replace("1.0.0", version)).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    let s = d.wait_finished(&id, T).await.unwrap();
+    verify(d, &s);
+}

@@ -57,10 +57,11 @@ pub(super) fn new_agent(
         passphrase: Some(passphrase),
         witnesses: Vec::new(),
         witness_quorum: None,
+        witness_listen: d.agent_witnesses.get(id).map(|w| w.addr),
         alert_command: None,
         log_key: Some(d.log_key.to_string()),
         key_group: home.join("group.json"),
-        state_dir: home.join("state"),
+        state_dir: super::witnesses::agent_state_dir(d.dir, id, true),
         socket: None,
         auto_approve: d.auto_approve,
     };

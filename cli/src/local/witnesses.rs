@@ -111,3 +111,58 @@ pub async fn start(dir: &Path, log_vkey: &str, count: usize) -> anyhow::Result<V
     }
     Ok(witnesses)
 }
+
+/// Where a local deployment keeps agent `id`'s state: `agents/<id>` for a
+/// dealt group, `agents/<id>/state` for one made by DKG.
+pub fn agent_state_dir(
+    dir: &Path,
+    id: &quorate_types::ParticipantId,
+    dkg: bool,
+) -> std::path::PathBuf {
+    let home = dir.join("agents").join(id.as_str());
+    if dkg { home.join("state") } else { home }
+}
+
+/// An agent that is a witness too.
+#[derive(Debug, Clone)]
+pub struct AgentWitness {
+    pub vkey: String,
+    pub addr: SocketAddr,
+}
+
+impl AgentWitness {
+    pub fn config(&self) -> WitnessConfig {
+        WitnessConfig {
+            url: format!("http://{}/add-checkpoint", self.addr),
+            vkey: self.vkey.clone(),
+        }
+    }
+}
+
+/// Makes each roster entry's agent witness key (in its state directory,
+/// where the agent finds it) and picks a free loopback port for it, and
+/// writes their keys to `dir/witnesses.vkeys`. The agents serve once
+/// started; the coordinator asks again until they do.
+pub fn agents(
+    dir: &Path,
+    roster: &quorate_types::Roster,
+    dkg: bool,
+) -> anyhow::Result<std::collections::BTreeMap<quorate_types::ParticipantId, AgentWitness>> {
+    let mut out = std::collections::BTreeMap::new();
+    for id in roster.ids() {
+        let witness_dir = agent_state_dir(dir, id, dkg).join("witness");
+        let key = key_file::create(&witness_dir, &quorate_participant::witness::name(id))?;
+        // A port free now; the agent binds it when it starts.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        out.insert(
+            id.clone(),
+            AgentWitness {
+                vkey: key.verifier_key(),
+                addr,
+            },
+        );
+    }
+    let vkeys: String = out.values().map(|w| format!("{}\n", w.vkey)).collect();
+    std::fs::write(dir.join(VKEYS_FILE), vkeys)?;
+    Ok(out)
+}
