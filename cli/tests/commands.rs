@@ -340,25 +340,39 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
         .map(str::to_owned)
         .collect();
     assert!(lines.len() >= 3, "{lines:?}");
-    let mut two = original.clone();
-    for line in &lines[2..] {
-        two = two.replacen(&format!("{line}\\n"), "", 1);
-    }
-    let path = dir.path().join("two-witnesses.transcript");
-    std::fs::write(&path, &two).unwrap();
-    let out = witnessed(&path, "3");
+    // Three cosignatures meet the policy, not a quorum of 4 asked for on
+    // the command line; two do not meet the policy, whatever is asked.
+    let keep = |n: usize| {
+        let mut kept = original.clone();
+        for line in &lines[n..] {
+            kept = kept.replacen(&format!("{line}\\n"), "", 1);
+        }
+        kept
+    };
+    let path = dir.path().join("fewer-witnesses.transcript");
+    std::fs::write(&path, keep(3)).unwrap();
+    assert!(witnessed(&path, "3").status.success());
+    let out = witnessed(&path, "4");
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("from 2 of the listed witnesses"),
+        text(&out.stderr).contains("from 3 of the listed witnesses"),
         "{}",
         text(&out.stderr)
     );
     assert!(
-        text(&out.stderr).contains("fewer than the 3 required"),
+        text(&out.stderr).contains("fewer than the 4 required"),
         "{}",
         text(&out.stderr)
     );
-    assert!(witnessed(&path, "2").status.success());
+    std::fs::write(&path, keep(2)).unwrap();
+    let out = witnessed(&path, "2");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .contains("carries 2 of the 3 witness cosignatures the key group's policy requires"),
+        "{}",
+        text(&out.stderr)
+    );
     // A forged cosignature is named.
     let line = &lines[0];
     let name = line.split(' ').nth(1).unwrap();

@@ -51,6 +51,10 @@ pub struct KeyReplayed {
     pub joined: Vec<ParticipantId>,
     pub confirmed: Vec<ParticipantId>,
     pub checkpoint_size: u64,
+    /// The witnesses the registered group's policy names whose valid
+    /// cosignatures the checkpoint carries (none when it names none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub witnessed_by: Vec<String>,
 }
 
 /// Where a key transcript fails to check, naming the entry (by position
@@ -175,6 +179,13 @@ pub fn replay(
         }
         (None, _) => {}
     }
+    // A group whose policy names witnesses is known only by a checkpoint
+    // they cosigned.
+    let witnessed_by = match key.registered().and_then(|f| f.policy.witnesses.as_ref()) {
+        Some(witnesses) => crate::replay::witnessed(&transcript.checkpoint, witnesses)
+            .map_err(|why| fail(None, format!("checkpoint {why}")))?,
+        None => Vec::new(),
+    };
     let package = key
         .registered()
         .and_then(|file| file.public_key_package().ok());
@@ -193,5 +204,6 @@ pub fn replay(
         joined: key.joined().keys().cloned().collect(),
         confirmed: key.confirmed().cloned().collect(),
         checkpoint_size: checkpoint.size,
+        witnessed_by,
     })
 }

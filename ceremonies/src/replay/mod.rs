@@ -13,6 +13,9 @@
 
 mod report;
 mod steps;
+mod witnessed;
+
+pub(crate) use witnessed::witnessed;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -558,24 +561,4 @@ fn finish(ceremony: &Ceremony, report: &mut Report) {
         report.signature = hexes.next();
         report.follow_up_signatures = hexes.collect();
     }
-}
-
-/// The names of the witnesses `policy` lists whose valid cosignatures
-/// `note` carries, if they are its quorum; else why not.
-fn witnessed(note: &str, policy: &quorate_types::Witnesses) -> Result<Vec<String>, String> {
-    let verifiers = policy
-        .keys
-        .iter()
-        .map(|k| quorate_tlog::WitnessVerifier::parse(k).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let found = quorate_tlog::verify_cosignatures(note, &verifiers).map_err(|e| e.to_string())?;
-    if found.len() < usize::from(policy.quorum) {
-        return Err(format!(
-            "carries {} of the {} witness cosignatures the key group's policy requires: \
-             export it again once the witnesses have cosigned the ceremony",
-            found.len(),
-            policy.quorum
-        ));
-    }
-    Ok(found.into_iter().map(|c| c.witness).collect())
 }
