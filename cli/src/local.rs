@@ -62,7 +62,8 @@ pub struct Options {
     pub dkg: bool,
     /// Make every agent a witness too (`witness_listen`), have the
     /// coordinator ask them to cosign its checkpoints, and (unless the
-    /// policy names others) require t of them in the key group's policy.
+    /// policy names others) require max(t, n - t + 1) of them in the key
+    /// group's policy.
     pub agent_witnesses: bool,
     /// Run this many witnesses in this process, have the coordinator ask
     /// them to cosign its checkpoints, and (unless the policy names others)
@@ -223,9 +224,12 @@ impl LocalDeployment {
             BTreeMap::new()
         };
         if !agent_witnesses.is_empty() && policy.witnesses.is_none() {
+            // Above n - t: the agents that do not sign cannot make a
+            // quorum for another history by themselves.
+            let n = u16::try_from(agent_witnesses.len())?;
             policy.witnesses = Some(quorate_types::Witnesses {
                 keys: agent_witnesses.values().map(|w| w.vkey.clone()).collect(),
-                quorum: threshold,
+                quorum: threshold.max(n - threshold + 1),
             });
         }
         let coordinator_config = Config {

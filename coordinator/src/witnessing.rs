@@ -51,6 +51,10 @@ pub struct Cosigned {
     /// The log-signed note followed by the cosignature lines.
     pub note: String,
     pub cosignatures: usize,
+    /// The log-signed note alone, and the cosignatures, to merge later
+    /// ones of the same tree into.
+    log_note: String,
+    lines: Vec<Cosignature>,
 }
 
 /// Shared between the task and `Audit.Checkpoint`.
@@ -62,14 +66,31 @@ impl Witnessed {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn offer(&self, cosigned: Cosigned) {
+    /// Takes `cosignatures` of the checkpoint `log_note` of `size`: they
+    /// join those of the same tree already held (a witness's newer line
+    /// replaces its older one), or replace a smaller tree's.
+    fn offer(&self, size: u64, log_note: &str, cosignatures: Vec<Cosignature>) {
         let mut latest = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let better = latest.as_ref().is_none_or(|l| {
-            (cosigned.size, cosigned.cosignatures) > (l.size, l.cosignatures)
-                || cosigned.size > l.size
-        });
-        if better {
-            *latest = Some(cosigned);
+        let mut lines = match latest.as_ref() {
+            Some(l) if l.size > size => return,
+            Some(l) if l.size == size && l.log_note == log_note => l.lines.clone(),
+            _ => Vec::new(),
+        };
+        for c in cosignatures {
+            lines.retain(|kept| kept.witness != c.witness);
+            lines.push(c);
+        }
+        match add_cosignatures(log_note, &lines) {
+            Ok(note) => {
+                *latest = Some(Cosigned {
+                    size,
+                    note,
+                    cosignatures: lines.len(),
+                    log_note: log_note.to_owned(),
+                    lines,
+                })
+            }
+            Err(e) => tracing::error!(error = %e, "cannot add cosignatures to the checkpoint"),
         }
     }
 }
@@ -269,14 +290,7 @@ async fn round<S: CeremonyStore>(
     }
     let all = cosignatures.len() == witnesses.len();
     if !cosignatures.is_empty() {
-        match add_cosignatures(&note, &cosignatures) {
-            Ok(cosigned) => witnessed.offer(Cosigned {
-                size,
-                note: cosigned,
-                cosignatures: cosignatures.len(),
-            }),
-            Err(e) => tracing::error!(error = %e, "cannot add cosignatures to the checkpoint"),
-        }
+        witnessed.offer(size, &note, cosignatures);
     }
     all
 }

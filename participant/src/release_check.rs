@@ -1,13 +1,17 @@
 //! The last check before a signature share leaves the agent: the agent
 //! reads the ceremony's own entries from the coordinator's record, each
 //! proven included in a signed checkpoint (one its witnesses cosigned, when
-//! the policy names witnesses), and checks the whole policy itself, where a
-//! coordinator could otherwise skip a part:
+//! the policy names witnesses), and checks the parts of the policy that the
+//! signing [`crate::gate`] cannot see in the signing package. (The gate
+//! checks the signing set itself: the number of approvals, the roles and
+//! self-approval, each signer's signed approval verified against the
+//! roster.) Here:
 //!
 //! - its own approval is there, byte for byte;
 //! - the events up to the one that formed this signing set are all there
-//!   (`seq` 0, 1, 2, ... with none missing), and none of them is a
-//!   rejection by a veto role;
+//!   (`seq` 0, 1, 2, ... with none missing), and no event shown, before or
+//!   after it, is a rejection by a veto role, a cancellation, or the
+//!   ceremony's end;
 //! - the requester may request, and a break-glass request was declared by
 //!   an allowed declarer with a justification;
 //! - no deadline has passed, by the agent's own clock, give or take
@@ -16,6 +20,7 @@
 //! Pure: the agent fetches the evidence and reads its clock
 //! (`agent/release.rs`).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use quorate_ceremonies::{Action, Entry, Event, KeyGroup, Request, Timestamp};
@@ -84,6 +89,13 @@ fn judge_inner(inputs: &Inputs<'_>, evidence: &Evidence<'_>) -> Result<(), Verdi
         witnesses
             .cosigned_by(evidence.note)
             .map_err(Verdict::NotYet)?;
+    }
+    if evidence.proofs.is_empty() && !evidence.entries.is_empty() {
+        // A coordinator older than entry proofs, or one that withholds
+        // them: no share either way, but no proof of a lie.
+        return Err(Verdict::NotYet(
+            "the coordinator sent the ceremony's entries without their inclusion proofs".into(),
+        ));
     }
     let mut entries = Vec::with_capacity(evidence.entries.len());
     for (index, bytes) in evidence.entries {
@@ -158,18 +170,33 @@ fn check_policy(inputs: &Inputs<'_>, entries: &[(u64, Entry)]) -> Result<(), Ver
             )));
         }
     }
-    for (seq, _, event, _) in &events[..=formed] {
-        if let Event::Rejected { statement } = event {
-            let who = &statement.statement.participant;
-            let role = inputs.group.role_of(who).unwrap_or("no role");
-            if matches!(statement.statement.decision, Decision::Reject { .. })
-                && policy.veto_roles.iter().any(|r| r == role)
-            {
+    // Every event shown counts, also those after the set was formed: the
+    // engine takes a veto or a cancellation while shares are collected.
+    for (seq, _, event, decisions) in &events {
+        match event {
+            Event::Rejected { statement } => {
+                let who = &statement.statement.participant;
+                let role = inputs.group.role_of(who).unwrap_or("no role");
+                if matches!(statement.statement.decision, Decision::Reject { .. })
+                    && policy.veto_roles.iter().any(|r| r == role)
+                {
+                    return Err(breach(format!(
+                        "{who} ({role}, a veto role) rejected the ceremony (event {seq}), yet a \
+                         signing package came"
+                    )));
+                }
+            }
+            Event::Cancelled { by, .. } => {
                 return Err(breach(format!(
-                    "{who} ({role}, a veto role) rejected the ceremony (event {seq}), yet a \
-                     signing package came"
+                    "{by} cancelled the ceremony (event {seq}), yet a signing package came"
                 )));
             }
+            _ => {}
+        }
+        if decisions.iter().any(|d| matches!(d, Action::Close(_))) {
+            return Err(breach(format!(
+                "the ceremony ended at event {seq}, yet a signing package came"
+            )));
         }
     }
     let formed_at = events[formed].1;
@@ -240,8 +267,11 @@ fn check_deadlines(
     Ok(())
 }
 
+/// Whether `a` and `b` name the same participants, each once.
 fn same_set(a: &[ParticipantId], b: &[ParticipantId]) -> bool {
-    a.len() == b.len() && a.iter().all(|p| b.contains(p))
+    let (sa, sb): (BTreeSet<&ParticipantId>, BTreeSet<&ParticipantId>) =
+        (a.iter().collect(), b.iter().collect());
+    a.len() == b.len() && sa.len() == a.len() && sa == sb
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! quorum of them cosigned. Every signer checks its own approval, so no
 //! signature exists whose approvals are missing from the one history the
 //! witnesses saw: a coordinator cannot get a signature while showing the
-//! approvals to the signers alone.
+//! approvals to the signers alone. (When the witnesses are the agents
+//! themselves, that holds only with a quorum above n - t; see
+//! [`quorate_types::Witnesses::quorum`].)
 //!
 //! This is the witnesses' part of [`crate::release_check`]; nothing here
 //! does I/O.

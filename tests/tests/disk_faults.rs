@@ -117,7 +117,11 @@ async fn a_full_disk_or_failed_fsync_is_refused_and_the_store_recovers() {
 /// Asks for a signature over the manifest with `request_id`: the
 /// ceremony's id, or the refusal.
 async fn create(d: &LocalDeployment, request_id: &str) -> Result<String, tonic::Status> {
-    let mut requester = d.clients(REQUESTER).await.unwrap();
+    // A coordinator that stopped itself cannot even be connected to.
+    let mut requester = d
+        .clients(REQUESTER)
+        .await
+        .map_err(|e| tonic::Status::unavailable(format!("{e:#}")))?;
     let created = requester
         .ceremonies
         .create(proto::CreateCeremonyRequest {

@@ -72,7 +72,10 @@ pub struct Policy {
 pub struct Witnesses {
     /// Their verifier keys, `<name>+<8 hex key id>+<base64(0x04 ‖ key)>`.
     pub keys: Vec<String>,
-    /// How many of them must have cosigned.
+    /// How many of them must have cosigned. When the witnesses are the
+    /// approvers' own agents, make it more than n - t: each signer's own
+    /// witness cosigns the history that signer is shown, so the agents
+    /// that do not sign must not be able to make a quorum for another.
     pub quorum: u16,
 }
 

@@ -250,7 +250,12 @@ async fn check_one(
         .note(id, |e| e.record = Some(record.clone()))
         .map_err(journal_error)?;
     if let (RecordCheck::Problem(problem), Some(command)) = (&record, &agent.config.alert_command) {
-        crate::alert::raise(command, &crate::alert::finding(agent.id(), id, problem)).await;
+        // Raised beside the checks, which go on.
+        let (command, alert) = (
+            command.clone(),
+            crate::alert::finding(agent.id(), id, problem),
+        );
+        tokio::spawn(async move { crate::alert::raise(&command, &alert).await });
     }
     Ok(())
 }

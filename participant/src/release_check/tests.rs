@@ -303,3 +303,56 @@ fn a_record_that_has_not_caught_up_is_waited_for() {
     // The event that formed the set is not in the tree yet.
     assert!(matches!(f.judge(&entries[..3]), Verdict::NotYet(_)));
 }
+
+#[test]
+fn a_veto_or_cancellation_after_the_set_was_formed_is_a_breach_too() {
+    let f = Fixture::new();
+    let mut entries = f.honest();
+    entries.push(f.event(
+        3,
+        Event::Rejected {
+            statement: f.statement(
+                "dave",
+                Decision::Reject {
+                    reason: "late".into(),
+                },
+            ),
+        },
+        vec![],
+    ));
+    assert!(breach(f.judge(&entries)).contains("dave (security, a veto role)"));
+    let mut entries = f.honest();
+    entries.push(f.event(
+        3,
+        Event::Cancelled {
+            by: "release-manager".into(),
+            reason: "wrong tarball".into(),
+        },
+        vec![],
+    ));
+    assert!(breach(f.judge(&entries)).contains("cancelled the ceremony"));
+}
+
+#[test]
+fn entries_without_proofs_are_waited_for_not_signed_on() {
+    let f = Fixture::new();
+    let verdict = f.judge_at(&f.honest(), T0 + 10_000, |_, proofs| proofs.clear());
+    assert!(
+        matches!(verdict, Verdict::NotYet(ref why) if why.contains("without their inclusion proofs")),
+        "{verdict:?}"
+    );
+}
+
+#[test]
+fn a_signing_set_is_compared_as_a_set() {
+    let (a, b, c) = (pid("alice"), pid("bob"), pid("carol"));
+    assert!(same_set(&[a.clone(), b.clone()], &[b.clone(), a.clone()]));
+    assert!(!same_set(
+        &[a.clone(), a.clone(), b.clone()],
+        &[a.clone(), b.clone(), c.clone()]
+    ));
+    assert!(!same_set(
+        &[a.clone(), b.clone(), c.clone()],
+        &[a.clone(), a, b]
+    ));
+}
