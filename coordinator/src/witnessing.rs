@@ -50,7 +50,6 @@ pub struct Cosigned {
     pub size: u64,
     /// The log-signed note followed by the cosignature lines.
     pub note: String,
-    pub cosignatures: usize,
     /// The log-signed note alone, and the cosignatures, to merge later
     /// ones of the same tree into.
     log_note: String,
@@ -85,7 +84,6 @@ impl Witnessed {
                 *latest = Some(Cosigned {
                     size,
                     note,
-                    cosignatures: lines.len(),
                     log_note: log_note.to_owned(),
                     lines,
                 })

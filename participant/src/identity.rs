@@ -98,7 +98,8 @@ pub fn sign_decision(key: &IdentityKey, d: DecisionOf<'_>) -> SignedStatement {
     .sign(key)
 }
 
-fn now_unix_ms() -> i64 {
+/// This machine's clock, ms since the Unix epoch (0 if it is before it).
+pub(crate) fn now_unix_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .ok()

@@ -49,9 +49,7 @@ impl WitnessKey {
     /// A fresh key. `name` is the witness's note key name, a schema-less URL
     /// such as `witness.example.com/w1`.
     pub fn generate(rng: &mut impl CryptoRngCore, name: &str) -> Result<Self, RecordError> {
-        let mut seed = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(seed.as_mut());
-        Self::from_seed(name, &seed)
+        Self::from_seed(name, &crate::log_key::random_seed(rng))
     }
 
     /// The key with this Ed25519 seed.

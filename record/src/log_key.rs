@@ -27,9 +27,7 @@ pub struct LogKey {
 impl LogKey {
     /// A fresh key. `name` is the note key name: non-empty, no spaces, no '+'.
     pub fn generate(rng: &mut impl CryptoRngCore, name: &str) -> Result<Self, RecordError> {
-        let mut seed = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(seed.as_mut());
-        Self::from_seed(name, &seed)
+        Self::from_seed(name, &random_seed(rng))
     }
 
     /// The key with this Ed25519 seed (RFC 8032 private key).
@@ -107,6 +105,13 @@ impl fmt::Debug for LogKey {
             .field("public_key", &STANDARD.encode(self.public_key()))
             .finish_non_exhaustive()
     }
+}
+
+/// A fresh Ed25519 seed from `rng`, zeroized on drop.
+pub(crate) fn random_seed(rng: &mut impl CryptoRngCore) -> Zeroizing<[u8; 32]> {
+    let mut seed = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(seed.as_mut());
+    seed
 }
 
 /// signed_note's view of a [`LogKey`].

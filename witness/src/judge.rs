@@ -98,11 +98,6 @@ impl Witness {
         &self.key
     }
 
-    /// The origins this witness follows.
-    pub fn origins(&self) -> impl Iterator<Item = &str> {
-        self.logs.keys().map(String::as_str)
-    }
-
     /// The origin a request is for, so the caller can look up its latest
     /// state (the note's first line; not yet authenticated).
     pub fn origin_of(request: &AddCheckpoint) -> Result<&str, Refusal> {

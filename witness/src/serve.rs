@@ -67,10 +67,6 @@ impl Server {
         }
     }
 
-    pub fn witness(&self) -> &Witness {
-        &self.witness
-    }
-
     /// Handles one `add-checkpoint` body; blocking (it syncs the disk).
     pub fn add_checkpoint(&self, body: &[u8]) -> Reply {
         let request = match AddCheckpoint::parse(body) {

@@ -135,8 +135,7 @@ async fn prove_all(
     note: &str,
     listed: Vec<proto::LogEntry>,
 ) -> anyhow::Result<Vec<TranscriptEntry>> {
-    let body = note.split("\n\n").next().unwrap_or_default();
-    let size = Checkpoint::parse(&format!("{body}\n"))
+    let size = witnesses::unverified_checkpoint(note)
         .map_err(|e| anyhow::anyhow!("the coordinator's checkpoint: {e}"))?
         .size;
     let mut entries = Vec::with_capacity(listed.len());

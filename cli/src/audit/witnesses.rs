@@ -84,8 +84,13 @@ impl Witnesses {
     }
 }
 
+/// The checkpoint a signed note's text holds, its signatures unchecked.
+pub fn unverified_checkpoint(note: &str) -> Result<Checkpoint, quorate_tlog::RecordError> {
+    let body = note.split("\n\n").next().unwrap_or_default();
+    Checkpoint::parse(&format!("{body}\n"))
+}
+
 /// The tree size of a signed note (not authenticated).
 pub fn size_of(note: &str) -> Option<u64> {
-    let body = note.split("\n\n").next()?;
-    Checkpoint::parse(&format!("{body}\n")).ok().map(|c| c.size)
+    unverified_checkpoint(note).ok().map(|c| c.size)
 }

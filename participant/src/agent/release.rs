@@ -54,7 +54,7 @@ impl Agent {
                                 witnesses: self.witnesses.as_ref(),
                                 attempt: view.attempt,
                                 signers: &view.signing_set,
-                                now: now(),
+                                now: Timestamp(crate::identity::now_unix_ms()),
                             };
                             let evidence = Evidence {
                                 note: &proven.note,
@@ -78,12 +78,4 @@ impl Agent {
             tokio::time::sleep(ASK_EVERY).await;
         }
     }
-}
-
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp(ms)
 }
