@@ -144,6 +144,7 @@ async fn write_history(data: &Path, ended: usize) -> anyhow::Result<()> {
         key_group_version: 0,
         rules: quorate_ceremonies::RULES,
         follow_ups: Vec::new(),
+        signed: None,
     };
     let mut chunk = Vec::with_capacity(CHUNK);
     for n in 0..ended + OPEN {

@@ -92,9 +92,7 @@ pub async fn create_ceremony(
     mut request: quorate_wire::CreateCeremonyRequest,
 ) -> anyhow::Result<quorate_wire::CeremonyStatus> {
     if request.request_id.is_empty() {
-        let mut bytes = [0u8; 16];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-        request.request_id = hex::encode(bytes);
+        request.request_id = crate::request::fresh_request_id();
     }
     let mut pause = std::time::Duration::from_millis(100);
     let mut last = String::new();

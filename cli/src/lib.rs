@@ -9,4 +9,5 @@ pub mod keygen;
 pub mod local;
 pub mod pki;
 pub mod quickstart;
+pub mod request;
 pub mod verify;

@@ -39,6 +39,8 @@ pub struct LocalDeployment {
     pub witnesses: Vec<witnesses::LocalWitness>,
     /// How the coordinator opens its database, if not from its file.
     store: Option<Opener>,
+    /// The requesters' identity keys, when requests are signed.
+    requester_keys: BTreeMap<String, quorate_secrets::IdentityKey>,
 }
 
 /// What a local deployment may be started with.
@@ -69,6 +71,10 @@ pub struct Options {
     /// them to cosign its checkpoints, and (unless the policy names others)
     /// name them all in the key group's policy.
     pub witnesses: usize,
+    /// Give the requesters ([`REQUESTER`], [`DEPUTY`]) identity keys, list
+    /// them in the policy's requester_keys (unless it lists some), and
+    /// sign their requests ([`LocalDeployment::sign_request`]).
+    pub signed_requests: bool,
 }
 
 /// Where a local deployment's agents live and what they trust.
@@ -198,7 +204,26 @@ impl LocalDeployment {
             dkg,
             witnesses: witness_count,
             agent_witnesses,
+            signed_requests,
         } = options;
+        let requester_keys: BTreeMap<String, quorate_secrets::IdentityKey> = if signed_requests {
+            [REQUESTER, DEPUTY]
+                .into_iter()
+                .map(|name| {
+                    let id = ParticipantId::new(name)?;
+                    let key = quorate_secrets::IdentityKey::generate(id, &mut rand_core::OsRng);
+                    Ok((name.to_string(), key))
+                })
+                .collect::<anyhow::Result<_>>()?
+        } else {
+            BTreeMap::new()
+        };
+        if policy.requester_keys.is_empty() {
+            policy.requester_keys = requester_keys
+                .iter()
+                .map(|(name, key)| (name.clone(), key.public()))
+                .collect();
+        }
         let pki = LocalPki::create(&dir.join("tls"))?;
         let server = pki.server()?;
         // Witnesses follow the log by its key, so the key is made first.
@@ -300,6 +325,7 @@ impl LocalDeployment {
             key_ceremony,
             witnesses: local_witnesses,
             store,
+            requester_keys,
         };
         let ids: Vec<_> = deployment.agent_configs.keys().cloned().collect();
         for id in ids {
@@ -444,6 +470,19 @@ impl LocalDeployment {
     }
 
     /// Where the running coordinator serves `/metrics`.
+    /// Signs `request` as `requester`, when this deployment signs
+    /// requests ([`Options::signed_requests`]); else leaves it as it is.
+    pub fn sign_request(
+        &self,
+        requester: &str,
+        request: &mut proto::CreateCeremonyRequest,
+    ) -> anyhow::Result<()> {
+        match self.requester_keys.get(requester) {
+            Some(key) => crate::request::sign(request, key, crate::request::now_unix_ms()),
+            None => Ok(()),
+        }
+    }
+
     pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
         self.coordinator.as_ref().and_then(|c| c.metrics_addr)
     }

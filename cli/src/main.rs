@@ -108,6 +108,12 @@ enum Command {
     /// an OpenSSH `ssh-ed25519` line and an allowed_signers line, or a
     /// minisign public key file.
     Pubkey(commands::pubkey::Args),
+    /// A requester's identity key, which signs its requests (for key
+    /// groups whose policy lists requester_keys): new, show.
+    IdentityKey {
+        #[command(subcommand)]
+        command: commands::identity_key::Command,
+    },
     /// A witness that cosigns a coordinator's checkpoints (C2SP
     /// tlog-witness) only if each extends the last it cosigned: init, serve.
     Witness {
@@ -153,6 +159,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Pubkey(args) => commands::pubkey::run(args, &target).await,
         Command::Witness { command } => commands::witness::run(command).await,
+        Command::IdentityKey { command } => commands::identity_key::run(command),
     }
 }
 

@@ -32,6 +32,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let options = Options {
         dkg: true,
         agent_witnesses: true,
+        signed_requests: true,
         ..Options::default()
     };
     let deployment = LocalDeployment::start_with(dir, "quickstart", &roster, 3, options).await?;
@@ -124,18 +125,15 @@ async fn refresh(
         serde_json::to_vec_pretty(&transcript)?,
     )?;
     let manifest = std::fs::read(dir.join("SHA256SUMS"))?;
+    let mut request = proto::CreateCeremonyRequest {
+        key_group: "quickstart".into(),
+        message: manifest,
+        label: "SHA256SUMS".into(),
+        ..Default::default()
+    };
+    deployment.sign_request(REQUESTER, &mut request)?;
     let mut clients = deployment.clients(REQUESTER).await?;
-    let id = clients
-        .ceremonies
-        .create(proto::CreateCeremonyRequest {
-            key_group: "quickstart".into(),
-            message: manifest,
-            label: "SHA256SUMS".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
-        .id;
+    let id = clients.ceremonies.create(request).await?.into_inner().id;
     for approver in ["alice", "carol", "erin"] {
         deployment
             .approve(&ParticipantId::new(approver)?, &id, STEP_TIMEOUT)
@@ -252,20 +250,19 @@ async fn ceremony(
     std::fs::write(dir.join("SHA256SUMS"), &manifest)?;
     step("wrote 3 sample artifacts and their SHA256SUMS manifest");
 
+    let mut request = proto::CreateCeremonyRequest {
+        key_group: "quickstart".into(),
+        message: manifest.into_bytes(),
+        label: "SHA256SUMS".into(),
+        ..Default::default()
+    };
+    deployment.sign_request(REQUESTER, &mut request)?;
     let mut clients = deployment.clients(REQUESTER).await?;
-    let status = clients
-        .ceremonies
-        .create(proto::CreateCeremonyRequest {
-            key_group: "quickstart".into(),
-            message: manifest.into_bytes(),
-            label: "SHA256SUMS".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let status = clients.ceremonies.create(request).await?.into_inner();
     let id = status.id.clone();
     step(&format!(
-        "{REQUESTER} requested ceremony {id} over SHA256SUMS"
+        "{REQUESTER} requested ceremony {id} over SHA256SUMS, signed with its identity key \
+         (the policy's requester_keys); each agent checked that signature before showing it"
     ));
 
     for approver in ["alice", "carol", "erin"] {

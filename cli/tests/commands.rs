@@ -243,6 +243,11 @@ fn quickstart_leaves_a_verifiable_signature_and_refuses_a_used_directory() {
     assert_eq!(report["passed"], true);
 
     let original = std::fs::read_to_string(demo.join("ceremony.transcript")).unwrap();
+    // The release manager signed the request, and the record keeps it.
+    assert!(
+        original.contains(r#"\"signed\":{\"request\":{\"key_group\":\"quickstart\""#),
+        "{original}"
+    );
     // The request entry, inside the transcript's JSON string.
     let tampered = original.replacen(
         r#"\"requester\":\"release-manager\""#,
@@ -621,4 +626,94 @@ fn base64_of_spki(key: &[u8]) -> String {
     let mut der = hex::decode("302a300506032b6570032100").unwrap();
     der.extend_from_slice(key);
     base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+/// `quorate` with `args` and the passphrase in QUORATE_PASSPHRASE, no
+/// coordinator.
+fn quorate_with_passphrase(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(args)
+        .env("QUORATE_PASSPHRASE", "correct horse battery staple")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_release_manager_signs_requests_with_an_identity_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("release-manager.identity");
+    let key_path = key.display().to_string();
+    let made = ["identity-key", "new", "--name", "release-manager", "--out"];
+    let out = quorate_with_passphrase(&[&made[..], &[key_path.as_str()]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let public = text(&out.stdout).trim().to_string();
+    quorate_types::PublicIdentity::parse(&public).unwrap();
+    let shown = quorate_with_passphrase(&["identity-key", "show", &key_path]);
+    assert_eq!(text(&shown.stdout).trim(), public);
+    // Not over an existing key.
+    let again = quorate_with_passphrase(&[&made[..], &[key_path.as_str()]].concat());
+    assert!(
+        text(&again.stderr).contains("exists"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // A key group whose policy takes only the release manager's signed
+    // requests.
+    let policy = quorate_types::Policy {
+        requester_keys: [(
+            quorate::local::REQUESTER.to_string(),
+            quorate_types::PublicIdentity::parse(&public).unwrap(),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    let options = quorate::local::Options {
+        policy,
+        ..Default::default()
+    };
+    let d = LocalDeployment::start_with(dir.path(), "release", &sample_roster(None), 3, options)
+        .await
+        .unwrap();
+    let manifest = dir.path().join("SHA256SUMS");
+    std::fs::write(&manifest, "abc  app.tar.gz\n").unwrap();
+    let m = manifest.display().to_string();
+    let args = ["sign", "--key-group", "release", "--message", &m];
+    let unsigned = quorate(&d, &args);
+    assert!(!unsigned.status.success());
+    assert!(
+        text(&unsigned.stderr).contains("this one is unsigned"),
+        "{}",
+        text(&unsigned.stderr)
+    );
+    let sign_with = |passphrase: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args(["--coordinator", &d.url()])
+            .args(args)
+            .args(["--identity-key", &key_path])
+            .envs(tls_env(&d, &args))
+            .env("QUORATE_PASSPHRASE", passphrase)
+            .output()
+            .unwrap()
+    };
+    let signed = sign_with("correct horse battery staple");
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    let id = text(&signed.stdout).trim().to_string();
+    let review = d
+        .wait_pending(
+            &ParticipantId::new("alice").unwrap(),
+            &id,
+            std::time::Duration::from_secs(30),
+        )
+        .await;
+    assert!(review.is_ok(), "{review:?}");
+    // A wrong passphrase opens nothing.
+    let wrong = sign_with("wrong");
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong.stderr).contains("passphrase"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    d.stop().await.unwrap();
 }

@@ -111,6 +111,8 @@ pub struct Asked {
     pub message: Vec<u8>,
     pub context: Vec<u8>,
     pub follow_ups: Vec<quorate_types::batch::FollowUp>,
+    /// The request as its requester signed it, if it did.
+    pub signed: Option<quorate_types::SignedRequest>,
 }
 
 pub struct Hub<S> {
@@ -356,6 +358,7 @@ impl<S: CeremonyStore> Hub<S> {
             message,
             context,
             follow_ups,
+            signed,
         } = asked;
         let id = match &request_id {
             Some(r) => CeremonyId::of_request(&requester, r),
@@ -399,6 +402,7 @@ impl<S: CeremonyStore> Hub<S> {
             key_group_version: group.version,
             rules: quorate_ceremonies::RULES,
             follow_ups,
+            signed,
         };
         let ceremony = Snapshot::new(Ceremony::new(request.clone(), group)?);
         let id = request.id.clone();

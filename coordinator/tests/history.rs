@@ -82,6 +82,7 @@ fn request(id: &str, requester: &str, version: u64) -> Request {
         key_group_version: version,
         rules: 1,
         follow_ups: Vec::new(),
+        signed: None,
     }
 }
 
@@ -191,6 +192,7 @@ async fn a_clock_that_steps_back_never_takes_the_record_back_in_time() {
                 message: b"abc  file\n".to_vec(),
                 context: Vec::new(),
                 follow_ups: Vec::new(),
+                signed: None,
             },
             None,
             None,
@@ -245,6 +247,7 @@ async fn ended_ceremonies_leave_memory_and_are_read_from_the_record() {
         message: format!("release {n}\n").into_bytes(),
         context: Vec::new(),
         follow_ups: Vec::new(),
+        signed: None,
     };
     let mut ended = Vec::new();
     let open;

@@ -23,6 +23,7 @@ fn request(id: &str) -> Entry {
             key_group_version: 0,
             rules: 1,
             follow_ups: Vec::new(),
+            signed: None,
         },
     }
 }

@@ -70,6 +70,8 @@ pub enum AgentError {
     },
     #[error("ceremony {id}: {problem}")]
     Batch { id: CeremonyId, problem: String },
+    #[error("ceremony {id} is not shown: {problem}")]
+    Request { id: CeremonyId, problem: String },
     #[error("ceremony is for key group {0}, which this agent holds no share of")]
     WrongKeyGroup(String),
     #[error("the coordinator refused: {0}")]

@@ -117,6 +117,7 @@ fn to_status(e: AgentError) -> Status {
         AgentError::Offline(_) | AgentError::Undelivered { .. } => {
             Status::unavailable(e.to_string())
         }
+        AgentError::Request { .. } => Status::permission_denied(e.to_string()),
         AgentError::Journal(_) => Status::internal(e.to_string()),
     }
 }

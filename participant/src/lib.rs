@@ -25,6 +25,7 @@ pub mod journal;
 pub mod record_check;
 pub mod release_check;
 pub mod repair;
+pub mod request_check;
 pub mod signer;
 #[cfg(test)]
 mod testing;

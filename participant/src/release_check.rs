@@ -12,8 +12,11 @@
 //!   (`seq` 0, 1, 2, ... with none missing), and no event shown, before or
 //!   after it, is a rejection by a veto role, a cancellation, or the
 //!   ceremony's end;
-//! - the requester may request, and a break-glass request was declared by
-//!   an allowed declarer with a justification;
+//! - the request stands as its requester's ([`crate::request_check`]):
+//!   signed by the requester when the policy lists requester keys, by one
+//!   who may request, and a break-glass request declared by an allowed
+//!   declarer with a justification; and its requester is the one the
+//!   ceremony shows;
 //! - no deadline has passed, by the agent's own clock, give or take
 //!   [`CLOCK_TOLERANCE`].
 //!
@@ -49,6 +52,9 @@ pub struct Evidence<'a> {
 pub struct Inputs<'a> {
     pub me: &'a ParticipantId,
     pub ceremony: &'a CeremonyId,
+    /// The requester the ceremony shows (whom the signing gate's
+    /// self-approval rule judges by).
+    pub requester: &'a str,
     /// Our signed statement, as sent.
     pub ours: &'a [u8],
     pub group: &'a KeyGroup,
@@ -204,29 +210,18 @@ fn check_policy(inputs: &Inputs<'_>, entries: &[(u64, Entry)]) -> Result<(), Ver
 }
 
 fn check_requester(inputs: &Inputs<'_>, request: &Request) -> Result<(), Verdict> {
-    let policy = &inputs.group.policy;
-    let breach = |why: String| Err(Verdict::Breach(why));
-    if !policy.requesters.is_empty() && !policy.requesters.contains(&request.requester) {
-        return breach(format!(
-            "requester {} is not among the policy's requesters",
-            request.requester
-        ));
+    if request.requester != inputs.requester {
+        return Err(Verdict::Breach(format!(
+            "the record's request is {}'s, but the ceremony shows it as {}'s",
+            request.requester, inputs.requester
+        )));
     }
-    if let Some(justification) = &request.break_glass {
-        let Some(emergency) = &policy.emergency else {
-            return breach("break-glass was declared, but the policy allows none".into());
-        };
-        if !emergency.declarers.contains(&request.requester) {
-            return breach(format!(
-                "{} declared break-glass but is not among the policy's declarers",
-                request.requester
-            ));
-        }
-        if justification.trim().is_empty() {
-            return breach("break-glass was declared without a justification".into());
-        }
-    }
-    Ok(())
+    crate::request_check::check(
+        &inputs.group.policy,
+        request.signed.as_ref(),
+        &request.asked(),
+    )
+    .map_err(Verdict::Breach)
 }
 
 fn check_deadlines(

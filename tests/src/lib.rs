@@ -38,8 +38,16 @@ pub fn init_tracing() {
 
 /// The quickstart's 3-of-5 roster, deployed in `dir`.
 pub async fn deploy(dir: &std::path::Path) -> LocalDeployment {
+    deploy_with(dir, quorate::local::Options::default()).await
+}
+
+/// As [`deploy`], started with `options`.
+pub async fn deploy_with(
+    dir: &std::path::Path,
+    options: quorate::local::Options,
+) -> LocalDeployment {
     init_tracing();
-    LocalDeployment::start(dir, "release", &sample_roster(None), 3)
+    LocalDeployment::start_with(dir, "release", &sample_roster(None), 3, options)
         .await
         .unwrap()
 }
@@ -51,16 +59,18 @@ pub const MANIFEST: &str = "\
 
 /// Requests a ceremony over `MANIFEST` and returns its id.
 pub async fn request(d: &LocalDeployment, message: &str) -> String {
+    let mut request = proto::CreateCeremonyRequest {
+        key_group: "release".into(),
+        message: message.as_bytes().to_vec(),
+        label: "SHA256SUMS".into(),
+        ..Default::default()
+    };
+    d.sign_request(REQUESTER, &mut request).unwrap();
     d.clients(REQUESTER)
         .await
         .unwrap()
         .ceremonies
-        .create(proto::CreateCeremonyRequest {
-            key_group: "release".into(),
-            message: message.as_bytes().to_vec(),
-            label: "SHA256SUMS".into(),
-            ..Default::default()
-        })
+        .create(request)
         .await
         .unwrap()
         .into_inner()

@@ -3,11 +3,13 @@
 //! laxer policy than the one the agents hold (as a coordinator that skips
 //! part of the policy would): a security reviewer's veto it ignores, or a
 //! requester the policy does not list. The agents see it in the record and
-//! refuse round 2.
+//! refuse round 2. A request the agents' policy does not take as the
+//! requester's (unsigned, or signed by a key that is not the requester's)
+//! they refuse to show or approve at all.
 
 use std::time::Duration;
 
-use quorate::local::LocalDeployment;
+use quorate::local::{LocalDeployment, REQUESTER};
 use quorate_e2e::*;
 use quorate_secrets::GroupFileIo;
 use quorate_types::KeyGroupFile;
@@ -77,7 +79,7 @@ async fn a_veto_in_the_record_stops_round_two() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_requester_the_policy_does_not_list_gets_no_share() {
+async fn a_request_from_a_requester_the_policy_does_not_list_is_not_shown() {
     let dir = tempfile::tempdir().unwrap();
     let mut d = deploy(dir.path()).await;
     stricter_agents(&mut d, |p| {
@@ -85,6 +87,110 @@ async fn a_requester_the_policy_does_not_list_gets_no_share() {
     })
     .await;
     let id = request(&d, MANIFEST).await;
-    refused_by_all(&d, &id, "requester release-manager is not among").await;
+    not_shown_by_any(&d, &id, "requester release-manager is not among").await;
+    d.stop().await.unwrap();
+}
+
+/// Waits until each of alice's, carol's and erin's agents has been told of
+/// `id`, then checks that none shows it (pending leaves it out; show and
+/// approve refuse it, saying `why`) and that no share was released.
+async fn not_shown_by_any(d: &LocalDeployment, id: &str, why: &str) {
+    for who in ["alice", "carol", "erin"] {
+        let mut control = d.control(&pid(who)).await.unwrap();
+        let show = || {
+            let mut control = control.clone();
+            async move {
+                control
+                    .show(quorate_wire::ShowRequest {
+                        ceremony: id.into(),
+                    })
+                    .await
+            }
+        };
+        let deadline = tokio::time::Instant::now() + T;
+        let refused = loop {
+            match show().await {
+                Err(e) if e.code() == tonic::Code::NotFound => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "{who} never heard of {id}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => break other.unwrap_err(),
+            }
+        };
+        assert_eq!(
+            refused.code(),
+            tonic::Code::PermissionDenied,
+            "{who}: {refused:?}"
+        );
+        assert!(
+            refused.message().contains(why),
+            "{who}: {}",
+            refused.message()
+        );
+        let pending = control
+            .pending(quorate_wire::PendingRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            pending
+                .reviews
+                .iter()
+                .all(|r| r.ceremony.as_ref().is_none_or(|c| c.id != id)),
+            "{who} lists {id} as pending"
+        );
+        let approve = control
+            .approve(quorate_wire::DecideRequest {
+                ceremony: id.into(),
+                reason: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            approve.code(),
+            tonic::Code::PermissionDenied,
+            "{who}: {approve:?}"
+        );
+    }
+    let s = status(d, id).await;
+    assert!(s.approvals.is_empty() && s.signature.is_empty(), "{s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_the_coordinator_made_up_is_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    // The agents' policy takes only requests the release manager signed;
+    // the coordinator's takes any, as one that forges requests would.
+    let key = quorate_secrets::IdentityKey::generate(pid(REQUESTER), &mut rand_core::OsRng);
+    stricter_agents(&mut d, |p| {
+        p.requester_keys = [(REQUESTER.to_string(), key.public())].into();
+    })
+    .await;
+    let id = request(&d, MANIFEST).await;
+    not_shown_by_any(&d, &id, "this one is unsigned").await;
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_signed_by_a_key_that_is_not_the_requesters_is_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = quorate::local::Options {
+        signed_requests: true,
+        ..Default::default()
+    };
+    let mut d = deploy_with(dir.path(), options).await;
+    // The coordinator was given a key for the release manager that is not
+    // theirs; the agents hold the real one.
+    let real = quorate_secrets::IdentityKey::generate(pid(REQUESTER), &mut rand_core::OsRng);
+    stricter_agents(&mut d, |p| {
+        p.requester_keys.insert(REQUESTER.into(), real.public());
+    })
+    .await;
+    let id = request(&d, MANIFEST).await;
+    not_shown_by_any(&d, &id, "does not verify under release-manager's key").await;
     d.stop().await.unwrap();
 }

@@ -61,6 +61,7 @@ impl Dropping {
                 key_group_version: 0,
                 follow_ups: Vec::new(),
                 rules: 1,
+                signed: None,
             },
         };
         vec![request.encode()]

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use quorate::client::Clients;
-use quorate::local::{AUDITOR, DEPUTY, LocalDeployment, OPERATOR, Options, REQUESTER};
+use quorate::local::{AUDITOR, DEPUTY, OPERATOR, Options, REQUESTER};
 use quorate::pki::LocalPki;
 use quorate_coordinator::authz::{Party, Role};
 use quorate_coordinator::clock::Clock;
@@ -124,15 +124,7 @@ async fn write_store() {
         policy: policy(),
         ..Options::default()
     };
-    let d = LocalDeployment::start_with(
-        dir.path(),
-        "release",
-        &quorate::local::sample_roster(None),
-        3,
-        options,
-    )
-    .await
-    .unwrap();
+    let d = deploy_with(dir.path(), options).await;
     let mut frozen = BTreeMap::new();
 
     let signed = request(&d, MANIFEST).await;

@@ -146,6 +146,7 @@ fn honest_record(
             key_group_version: 0,
             follow_ups: follow_ups.to_vec(),
             rules: 1,
+            signed: None,
         },
     };
     let mut record = vec![request.encode()];

@@ -13,6 +13,7 @@
 
 use super::*;
 use quorate_types::limits;
+use quorate_types::signed_request::{self, SignedRequest};
 
 /// What a release manager asked for. Recorded first; never changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,28 @@ pub struct Request {
     /// rules had numbers (v1 entries) read as 1 and encode as they were.
     #[serde(default = "first_rules", skip_serializing_if = "is_first_rules")]
     pub rules: u32,
+    /// The request as its requester signed it, when the key group's policy
+    /// lists requester keys ([`quorate_types::signed_request`]). Left out
+    /// when none, so requests recorded before requests were signed encode
+    /// as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<SignedRequest>,
+}
+
+impl Request {
+    /// What this request shows, to hold its signed request against.
+    pub fn asked(&self) -> signed_request::Asked<'_> {
+        signed_request::Asked {
+            ceremony: &self.id,
+            key_group: &self.key_group,
+            requester: &self.requester,
+            label: &self.label,
+            message: &self.message,
+            break_glass: self.break_glass.as_deref(),
+            context: &self.context,
+            follow_ups: &self.follow_ups,
+        }
+    }
 }
 
 /// The version of the rules this release runs new ceremonies by.
@@ -123,6 +146,12 @@ pub(super) fn check_request(request: &Request, key_group: &KeyGroup) -> Result<(
             }
         }
     }
+    signed_request::check(policy, request.signed.as_ref(), &request.asked()).map_err(|e| {
+        CeremonyError::NotAllowed {
+            who: request.requester.clone(),
+            action: format!("request ceremonies for key group {}: {e}", key_group.name),
+        }
+    })?;
     limits::check_message(&request.message).map_err(invalid)?;
     limits::check_context(&request.context).map_err(invalid)?;
     limits::check_label(&request.label).map_err(invalid)?;

@@ -73,6 +73,7 @@ fn request(message: &[u8]) -> Request {
         key_group_version: 0,
         rules: 1,
         follow_ups: Vec::new(),
+        signed: None,
     }
 }
 

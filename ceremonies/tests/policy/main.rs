@@ -144,6 +144,7 @@ fn request(requester: &str, break_glass: Option<&str>) -> Request {
         key_group_version: 0,
         rules: 1,
         follow_ups: Vec::new(),
+        signed: None,
     }
 }
 

@@ -335,6 +335,7 @@ impl Recorder {
             key_group_version: group.version,
             rules: 1,
             follow_ups: message.follow_ups,
+            signed: None,
         };
         let ceremony = Ceremony::new(request.clone(), group.clone()).expect("a valid request");
         ours.push(log.len() as u64);
@@ -506,6 +507,7 @@ impl Recorder {
                     key_group_version: 0,
                     rules: 1,
                     follow_ups: Vec::new(),
+                    signed: None,
                 };
                 self.other = Some(
                     Ceremony::new(request.clone(), self.group.clone()).expect("a valid request"),

@@ -4,6 +4,7 @@
 
 pub mod cancel;
 pub mod change_roster;
+pub mod identity_key;
 pub mod key_group;
 pub mod keygen;
 pub mod list;

@@ -84,6 +84,12 @@ pub struct Args {
     /// second one: use it to retry a request whose answer was lost.
     #[arg(long)]
     pub request_id: Option<String>,
+    /// Your identity key (from `quorate identity-key new`), to sign the
+    /// request with: key groups whose policy lists requester_keys take
+    /// only signed requests. Its passphrase comes from QUORATE_PASSPHRASE,
+    /// or is asked on the terminal.
+    #[arg(long, env = "QUORATE_IDENTITY_KEY")]
+    pub identity_key: Option<PathBuf>,
 }
 
 pub async fn run(args: Args, target: &Target) -> anyhow::Result<()> {
@@ -107,7 +113,11 @@ pub async fn run(args: Args, target: &Target) -> anyhow::Result<()> {
         break_glass,
         justification,
         request_id,
+        identity_key,
     } = args;
+    let identity_key = identity_key
+        .map(|path| quorate::request::open_key(&path))
+        .transpose()?;
     let justification = justification.unwrap_or_default();
     match quorate_types::limits::check_justification(break_glass, &justification) {
         Err(LimitError::NoJustification) => {
@@ -193,20 +203,21 @@ pub async fn run(args: Args, target: &Target) -> anyhow::Result<()> {
     let mut clients = Clients::connect(target).await?;
     // The group key wraps the signature (and checks it first).
     let key = quorate::formats::group_key(&mut clients, &key_group).await?;
-    let status = quorate::client::create_ceremony(
-        target,
-        proto::CreateCeremonyRequest {
-            key_group,
-            message: bytes,
-            label,
-            break_glass,
-            justification,
-            context,
-            follow_ups: follow_ups.iter().map(Into::into).collect(),
-            request_id: request_id.unwrap_or_default(),
-        },
-    )
-    .await?;
+    let mut request = proto::CreateCeremonyRequest {
+        key_group,
+        message: bytes,
+        label,
+        break_glass,
+        justification,
+        context,
+        follow_ups: follow_ups.iter().map(Into::into).collect(),
+        request_id: request_id.unwrap_or_default(),
+        signed_request: Vec::new(),
+    };
+    if let Some(key) = &identity_key {
+        quorate::request::sign(&mut request, key, quorate::request::now_unix_ms())?;
+    }
+    let status = quorate::client::create_ceremony(target, request).await?;
     println!("{}", status.id);
     if !wait {
         if format == SignatureFormat::GitTag {

@@ -16,7 +16,10 @@ pub mod limits;
 pub mod parties;
 pub mod policy;
 pub mod roster;
+pub mod signed_request;
 pub mod statement;
+#[cfg(test)]
+mod testing;
 pub mod view;
 
 pub use digest::Sha256Digest;
@@ -26,6 +29,7 @@ pub use key_group::KeyGroupFile;
 pub use parties::{Party, PartyRole};
 pub use policy::{Policy, PolicyError, Witnesses};
 pub use roster::{Roster, RosterEntry, RosterError};
+pub use signed_request::{RequestStatement, SignedRequest};
 pub use statement::{Decision, SignedStatement, Statement, StatementSigner};
 pub use view::CeremonyView;
 

@@ -24,6 +24,9 @@
 //! required = { security = 1 }
 //! deadlines = { approval = "1h", signing = "60s", overall = "4h" }
 //!
+//! [requester_keys]     # requests are signed by their requester (optional)
+//! release-manager = "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
+//!
 //! [witnesses]          # agents sign only once these cosigned their approval
 //! keys = ["witness-a.example.com/w1+1a2b3c4d+BM...", "witness-b.example.org/w1+5e6f7a8b+BN..."]
 //! quorum = 2
@@ -34,7 +37,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Roster;
+use crate::{PublicIdentity, Roster};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +67,11 @@ pub struct Policy {
     /// that a ceremony's transcript must carry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witnesses: Option<Witnesses>,
+    /// Each requester's and break-glass declarer's identity key (hex).
+    /// When any are listed, a request must be signed by its requester's
+    /// key (see [`crate::signed_request`]); agents show no other.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requester_keys: BTreeMap<String, PublicIdentity>,
 }
 
 /// Witnesses of the coordinator's record (C2SP tlog-witness).
@@ -229,6 +237,7 @@ impl Default for Policy {
             deadlines: Deadlines::default(),
             emergency: None,
             witnesses: None,
+            requester_keys: BTreeMap::new(),
         }
     }
 }
@@ -343,6 +352,28 @@ impl Policy {
         }
         if let Some(w) = &self.witnesses {
             w.validate()?;
+        }
+        self.check_requester_keys()
+    }
+
+    /// With requester keys, everyone who may ask has one: a request is
+    /// taken only signed.
+    fn check_requester_keys(&self) -> Result<(), PolicyError> {
+        if self.requester_keys.is_empty() {
+            return Ok(());
+        }
+        let declarers = self.emergency.iter().flat_map(|e| &e.declarers);
+        let askers = self.requesters.iter().map(|r| ("requesters", r));
+        for (field, name) in askers.chain(declarers.map(|d| ("emergency.declarers", d))) {
+            if !self.requester_keys.contains_key(name) {
+                return fail(
+                    "requester_keys",
+                    format!(
+                        "{name} (in {field}) has none: with requester keys, every request is \
+                         signed, so list {name}'s identity key too"
+                    ),
+                );
+            }
         }
         Ok(())
     }

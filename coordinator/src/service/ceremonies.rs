@@ -80,13 +80,29 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
             .map_err(invalid)?
             .map(str::to_string);
         let follow_ups = proto::convert::follow_ups("follow_ups", &body.follow_ups)?;
-        let request_id = match body.request_id.as_str() {
-            "" => None,
-            r => Some(
+        let signed = match body.signed_request.as_slice() {
+            [] => None,
+            bytes => Some(
+                quorate_types::SignedRequest::from_bytes(bytes)
+                    .map_err(|e| Status::invalid_argument(format!("signed_request: {e}")))?,
+            ),
+        };
+        let request_id = match (body.request_id.as_str(), &signed) {
+            ("", None) => None,
+            ("", Some(signed)) => Some(signed.request.request_id.clone()),
+            (r, _) => Some(
                 quorate_types::RequestId::new(r)
                     .map_err(|e| Status::invalid_argument(format!("request_id: {e}")))?,
             ),
         };
+        if let (Some(signed), Some(id)) = (&signed, &request_id)
+            && &signed.request.request_id != id
+        {
+            return Err(Status::invalid_argument(format!(
+                "request_id: {id} is not the signed request's ({})",
+                signed.request.request_id
+            )));
+        }
         let (ceremony, made) = self
             .hub
             .create(
@@ -97,6 +113,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                     message: body.message,
                     context: body.context,
                     follow_ups,
+                    signed,
                 },
                 break_glass,
                 request_id,

@@ -12,7 +12,7 @@ mod signer;
 use std::sync::Arc;
 
 use quorate_ceremonies::{Ceremony, CeremonyError, Phase, Progress, State};
-use quorate_types::{CeremonyId, ParticipantId};
+use quorate_types::{CeremonyId, ParticipantId, SignedRequest};
 use quorate_wire as proto;
 use tonic::Status;
 
@@ -94,6 +94,12 @@ pub(crate) fn to_status(c: &Ceremony) -> proto::CeremonyStatus {
         message: c.request().message.clone(),
         context: c.request().context.clone(),
         follow_ups: c.request().follow_ups.iter().map(Into::into).collect(),
+        signed_request: c
+            .request()
+            .signed
+            .as_ref()
+            .map(SignedRequest::to_bytes)
+            .unwrap_or_default(),
         batch_signatures: c
             .batch_signatures()
             .iter()

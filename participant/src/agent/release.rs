@@ -48,6 +48,7 @@ impl Agent {
                             let inputs = Inputs {
                                 me: &self.config.id,
                                 ceremony: id,
+                                requester: &view.requester,
                                 ours: &entry.statement,
                                 group: &self.group,
                                 log,

@@ -2,6 +2,8 @@
 //! approver's decision, signed with the identity key and journaled before
 //! it is sent.
 use super::*;
+use quorate_types::KeyGroupName;
+use quorate_types::signed_request::{Asked, SignedRequest};
 
 /// The ceremony's context (a git tag object) must hash to the digest its
 /// message signs before it is shown or approved.
@@ -12,6 +14,37 @@ fn check_context(id: &CeremonyId, status: &proto::CeremonyStatus) -> Result<(), 
             id: id.clone(),
             problem,
         })
+}
+
+/// The request must stand as its requester's (signed by the requester when
+/// the policy lists requester keys, by one the policy lets ask) before it
+/// is shown or approved.
+fn check_request(
+    group: &KeyGroup,
+    id: &CeremonyId,
+    status: &proto::CeremonyStatus,
+) -> Result<(), AgentError> {
+    let refused = |problem: String| AgentError::Request {
+        id: id.clone(),
+        problem,
+    };
+    let key_group = KeyGroupName::new(&status.key_group).map_err(|e| refused(e.to_string()))?;
+    let follow_ups = follow_ups_of(id, status)?;
+    let signed = match status.signed_request.as_slice() {
+        [] => None,
+        bytes => Some(SignedRequest::from_bytes(bytes).map_err(refused)?),
+    };
+    let asked = Asked {
+        ceremony: id,
+        key_group: &key_group,
+        requester: &status.requester,
+        label: &status.label,
+        message: &status.message,
+        break_glass: status.break_glass.then_some(status.justification.as_str()),
+        context: &status.context,
+        follow_ups: &follow_ups,
+    };
+    crate::request_check::check(&group.policy, signed.as_ref(), &asked).map_err(refused)
 }
 
 /// The ceremony's follow-up messages, checked.
@@ -38,12 +71,18 @@ impl Agent {
                 continue;
             };
             match self.journal.get(&id) {
-                Ok(None) if is_open(status) => out.push(ReviewItem {
-                    status: status.clone(),
-                    decision: None,
-                    record: None,
-                    refusals: Vec::new(),
-                }),
+                Ok(None) if is_open(status) => {
+                    if let Err(e) = check_request(&self.group, &id, status) {
+                        tracing::warn!(participant = %self.config.id, error = %e, "not shown");
+                        continue;
+                    }
+                    out.push(ReviewItem {
+                        status: status.clone(),
+                        decision: None,
+                        record: None,
+                        refusals: Vec::new(),
+                    })
+                }
                 // A decided ceremony whose record shows a problem stays in
                 // front of the approver.
                 Ok(Some(entry)) if entry.record.as_ref().is_some_and(RecordCheck::is_problem) => {
@@ -62,6 +101,7 @@ impl Agent {
 
     pub async fn show(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
         let status = self.status_of(&*self.state.lock().await, id)?;
+        check_request(&self.group, id, &status)?;
         check_context(id, &status)?;
         let entry = self.journal_entry(id)?;
         let decision = entry.as_ref().map(|e| e.decision);
@@ -139,6 +179,7 @@ impl Agent {
         // A context that does not hash to what the message signs is never
         // approved; the approver may still reject the ceremony.
         if decision == Decision::Approved {
+            check_request(&self.group, id, &status)?;
             check_context(id, &status)?;
         }
         if !is_open(&status) {

@@ -8,7 +8,10 @@ use quorate_ceremonies::{Action, Entry, Event, KeyGroup, Request, Timestamp};
 use quorate_secrets::IdentityKey;
 use quorate_tlog::{Checkpoint, LogKey, MemoryTree, prove_inclusion};
 use quorate_types::policy::Emergency;
-use quorate_types::{CeremonyId, Decision, Policy, Sha256Digest, SignedStatement, Statement};
+use quorate_types::{
+    CeremonyId, Decision, Policy, RequestId, RequestStatement, Sha256Digest, SignedStatement,
+    Statement,
+};
 use rand_core::OsRng;
 
 use super::*;
@@ -23,6 +26,8 @@ struct Fixture {
     identities: BTreeMap<String, IdentityKey>,
     log: LogKey,
     ceremony: CeremonyId,
+    /// The requester the ceremony's status shows, if not the recorded one.
+    shown: Option<String>,
 }
 
 impl Fixture {
@@ -45,7 +50,43 @@ impl Fixture {
             identities,
             log: LogKey::from_seed("log.test", &[7; 32]).unwrap(),
             ceremony: CeremonyId::new("c1").unwrap(),
+            shown: None,
         }
+    }
+
+    /// As [`Self::new`], with the release manager's key in the policy's
+    /// requester keys, and the ceremony the one its request r1 makes.
+    fn signed() -> (Self, IdentityKey) {
+        let mut f = Self::new();
+        let key = IdentityKey::generate(pid("release-manager"), &mut OsRng);
+        f.group
+            .policy
+            .requester_keys
+            .insert("release-manager".into(), key.public());
+        f.ceremony = CeremonyId::of_request("release-manager", &RequestId::new("r1").unwrap());
+        (f, key)
+    }
+
+    /// The release manager's request, signed with `key`.
+    fn signed_request(&self, key: &IdentityKey) -> Entry {
+        let mut entry = self.request("release-manager", None);
+        if let Entry::CeremonyRequested { request, .. } = &mut entry {
+            request.signed = Some(
+                RequestStatement {
+                    key_group: self.group.name.clone(),
+                    requester: "release-manager".into(),
+                    request_id: RequestId::new("r1").unwrap(),
+                    label: request.label.clone(),
+                    message_sha256: Sha256Digest::of(MESSAGE),
+                    break_glass: None,
+                    context_sha256: None,
+                    follow_ups: Vec::new(),
+                    at_unix_ms: T0,
+                }
+                .sign(key),
+            );
+        }
+        entry
     }
 
     fn statement(&self, who: &str, decision: Decision) -> SignedStatement {
@@ -77,6 +118,7 @@ impl Fixture {
                 key_group_version: 0,
                 follow_ups: Vec::new(),
                 rules: 1,
+                signed: None,
             },
         }
     }
@@ -152,12 +194,19 @@ impl Fixture {
             .unwrap();
         tamper(&mut listed, &mut proofs);
         let ours = self.statement("alice", Decision::Approve).to_bytes();
+        // The coordinator shows the requester it recorded, unless told.
+        let requester = match (&self.shown, entries.first()) {
+            (Some(shown), _) => shown.clone(),
+            (None, Some(Entry::CeremonyRequested { request, .. })) => request.requester.clone(),
+            _ => "release-manager".into(),
+        };
         let log = self.log.verifier().unwrap();
         let signers = [pid("alice"), pid("carol"), pid("erin")];
         let me = pid("alice");
         let inputs = Inputs {
             me: &me,
             ceremony: &self.ceremony,
+            requester: &requester,
             ours: &ours,
             group: &self.group,
             log: &log,
@@ -259,6 +308,30 @@ fn a_requester_or_declarer_the_policy_does_not_allow_is_a_breach() {
     assert!(breach(f.judge(&entries)).contains("without a justification"));
     entries[0] = f.request("release-manager", Some("CVE-2026-1234 is exploited"));
     assert_eq!(f.judge(&entries), Verdict::Release);
+}
+
+#[test]
+fn with_requester_keys_only_the_requesters_signed_request_releases() {
+    let (f, key) = Fixture::signed();
+    let mut entries = f.honest();
+    entries[0] = f.signed_request(&key);
+    assert_eq!(f.judge(&entries), Verdict::Release);
+    // Unsigned, as a coordinator that made the request up records it.
+    entries[0] = f.request("release-manager", None);
+    assert!(breach(f.judge(&entries)).contains("this one is unsigned"));
+    // Signed by another key.
+    let other = IdentityKey::generate(pid("release-manager"), &mut OsRng);
+    entries[0] = f.signed_request(&other);
+    assert!(breach(f.judge(&entries)).contains("does not verify"));
+}
+
+#[test]
+fn the_requester_shown_must_be_the_one_recorded() {
+    let mut f = Fixture::new();
+    // The gate judged self-approval by the requester the status showed.
+    f.shown = Some("release-deputy".into());
+    let why = breach(f.judge(&f.honest()));
+    assert!(why.contains("shows it as release-deputy's"), "{why}");
 }
 
 #[test]

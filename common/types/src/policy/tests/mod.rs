@@ -335,3 +335,47 @@ fn witnesses_are_named_by_key_with_a_quorum_they_can_meet() {
     let toml = policy.to_toml();
     assert_eq!(Policy::from_toml(&toml).unwrap(), policy);
 }
+
+#[test]
+fn with_requester_keys_everyone_who_may_ask_has_one() {
+    let policy = Policy::from_toml(&doc_example()).unwrap();
+    assert_eq!(policy.requester_keys.len(), 1);
+    // A policy without them encodes as before: no `requester_keys` key.
+    let without = Policy {
+        requester_keys: BTreeMap::new(),
+        ..policy.clone()
+    };
+    without.validate(&roster(), T).unwrap();
+    assert!(
+        !serde_json::to_string(&without)
+            .unwrap()
+            .contains("requester_keys")
+    );
+    // A requester or declarer left without a key could never ask.
+    let key = policy.requester_keys["release-manager"];
+    let mut deputy = policy.clone();
+    deputy.requesters.push("release-deputy".into());
+    let err = deputy.validate(&roster(), T).unwrap_err();
+    assert_eq!(err.field, "requester_keys");
+    assert!(
+        err.why.contains("release-deputy (in requesters)"),
+        "{err:?}"
+    );
+    deputy.requester_keys.insert("release-deputy".into(), key);
+    deputy.validate(&roster(), T).unwrap();
+    let mut declarer = policy.clone();
+    if let Some(e) = &mut declarer.emergency {
+        e.declarers = vec!["incident-lead".into()];
+    }
+    let err = declarer.validate(&roster(), T).unwrap_err();
+    assert!(
+        err.why.contains("incident-lead (in emergency.declarers)"),
+        "{err:?}"
+    );
+    // A key that is not one is named.
+    let bad = doc_example().replace("3b6a27bc", "zz6a27bc");
+    let err = Policy::from_toml(&bad).unwrap_err();
+    assert!(err.why.contains("not hex"), "{err:?}");
+    // It round-trips through TOML.
+    assert_eq!(Policy::from_toml(&policy.to_toml()).unwrap(), policy);
+}
