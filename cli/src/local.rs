@@ -138,6 +138,7 @@ async fn deal(
             witness_quorum: None,
             witness_listen: made.agent_witnesses.get(&entry.id).map(|w| w.addr),
             alert_command: None,
+            alert_webhook: None,
             log_key: Some(made.log_key.to_string()),
             key_group: dir.join("keys").join("group.json"),
             state_dir: witnesses::agent_state_dir(dir, &entry.id, false),

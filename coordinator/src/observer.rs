@@ -180,31 +180,8 @@ async fn run_alert(command: Arc<Vec<String>>, json: String) {
 }
 
 async fn post_alert(url: Arc<str>, json: String) {
-    use http_body_util::Full;
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-
-    let request = http::Request::post(&*url)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(axum::body::Bytes::from(json)));
-    let request = match request {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(%url, error = %e, "break-glass alert webhook URL is not valid");
-            return;
-        }
-    };
-    let client = Client::builder(TokioExecutor::new()).build_http();
-    let sent =
-        tokio::time::timeout(std::time::Duration::from_secs(10), client.request(request)).await;
-    match sent {
-        Ok(Ok(response)) if response.status().is_success() => {
-            tracing::info!(%url, "break-glass alert posted")
-        }
-        Ok(Ok(response)) => {
-            tracing::error!(%url, status = %response.status(), "break-glass alert webhook refused")
-        }
-        Ok(Err(e)) => tracing::error!(%url, error = %e, "break-glass alert webhook failed"),
-        Err(_) => tracing::error!(%url, "break-glass alert webhook timed out"),
+    match quorate_wire::webhook::post_json(&url, json, std::time::Duration::from_secs(10)).await {
+        Ok(()) => tracing::info!(%url, "break-glass alert posted"),
+        Err(e) => tracing::error!(%url, error = %e, "break-glass alert webhook failed"),
     }
 }

@@ -102,10 +102,8 @@ pub async fn start_with_store(
              or set insecure_plaintext = true for a loopback-only development coordinator"
         ),
     };
-    if let Some(url) = &config.alert_webhook
-        && !url.starts_with("http://")
-    {
-        anyhow::bail!("alert_webhook {url:?}: only http:// URLs are supported for now");
+    if let Some(url) = &config.alert_webhook {
+        quorate_wire::webhook::check_url(url).map_err(|e| anyhow::anyhow!("alert_webhook {e}"))?;
     }
     let witnesses = crate::witnessing::parse(&config.witnesses)?;
     // Everything that can refuse a start is tried before anything is

@@ -138,6 +138,10 @@ impl Agent {
     /// it takes out of the configuration and drops (zeroized) once done.
     pub fn open(mut config: AgentConfig) -> anyhow::Result<Self> {
         let passphrase = config.take_passphrase()?;
+        if let Some(url) = &config.alert_webhook {
+            quorate_wire::webhook::check_url(url)
+                .map_err(|e| anyhow::anyhow!("alert_webhook {e}"))?;
+        }
         let share = KeyShareFile::load(&config.key_share, &passphrase)?;
         if share.participant != config.id {
             anyhow::bail!(

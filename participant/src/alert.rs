@@ -1,7 +1,8 @@
 //! The agent's own alarm, raised when it finds the coordinator's record
 //! wrong: the command in `alert_command`, given the finding as JSON on
-//! stdin. The agent raises it itself, on its own machine: a coordinator
-//! that lies cannot be trusted to carry the alarm about itself.
+//! stdin, and the same JSON POSTed to `alert_webhook`. The agent raises it
+//! itself, from its own machine: a coordinator that lies cannot be trusted
+//! to carry the alarm about itself.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -9,9 +10,10 @@ use std::time::Duration;
 use quorate_types::{CeremonyId, ParticipantId};
 use tokio::io::AsyncWriteExt;
 
+use crate::AgentConfig;
 use crate::record_check::RecordProblem;
 
-/// How long the alert command may run.
+/// How long the alert command may run, and the webhook may take.
 const WITHIN: Duration = Duration::from_secs(30);
 
 /// The JSON the command gets.
@@ -29,8 +31,25 @@ pub fn finding(
     })
 }
 
+/// Raises `alert` through the agent's own alert command and webhook, in
+/// the background; each logs (never fails) if it cannot.
+pub fn raise(config: &AgentConfig, alert: serde_json::Value) {
+    if let Some(url) = config.alert_webhook.clone() {
+        let json = alert.to_string();
+        tokio::spawn(async move {
+            match quorate_wire::webhook::post_json(&url, json, WITHIN).await {
+                Ok(()) => tracing::info!(%url, "alert posted"),
+                Err(e) => tracing::error!(%url, error = %e, "the alert webhook failed"),
+            }
+        });
+    }
+    if let Some(command) = config.alert_command.clone() {
+        tokio::spawn(async move { run(&command, &alert).await });
+    }
+}
+
 /// Runs `command` with `alert` on stdin; logs (never fails) if it cannot.
-pub async fn raise(command: &[String], alert: &serde_json::Value) {
+async fn run(command: &[String], alert: &serde_json::Value) {
     let Some((program, args)) = command.split_first() else {
         return;
     };

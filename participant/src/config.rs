@@ -65,6 +65,9 @@ pub struct AgentConfig {
     /// raises this alarm itself: a lying coordinator cannot carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_command: Option<Vec<String>>,
+    /// An `http://` URL the same finding is POSTed to, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_webhook: Option<String>,
     /// Also be a witness of the coordinator's record: answer C2SP
     /// tlog-witness `POST /add-checkpoint` on this address, cosigning only
     /// checkpoints that extend the last one cosigned. The witness key and

@@ -29,6 +29,7 @@ fn config(dir: &Path, identity_key: &Path) -> AgentConfig {
         witness_quorum: None,
         witness_listen: None,
         alert_command: None,
+        alert_webhook: None,
         log_key: None,
         tls: None,
     }

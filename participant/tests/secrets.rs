@@ -85,6 +85,7 @@ fn alice(dir: &Path) -> AgentConfig {
         witness_quorum: None,
         witness_listen: None,
         alert_command: None,
+        alert_webhook: None,
         log_key: Some(
             quorate_tlog::LogKey::generate(&mut rand_core::OsRng, "test.localhost/log")
                 .unwrap()
@@ -133,6 +134,18 @@ fn a_wrong_or_missing_passphrase_is_named() {
     });
     assert!(e.contains("alice.share.json"), "{e}");
     assert!(e.contains("the passphrase is wrong"), "{e}");
+}
+
+#[test]
+fn an_alert_webhook_that_cannot_be_posted_to_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open_error(AgentConfig {
+        passphrase: Some(pass(PASSPHRASE)),
+        alert_webhook: Some("https://alerts.example/quorate".into()),
+        ..alice(dir.path())
+    });
+    assert!(e.contains("alert_webhook"), "{e}");
+    assert!(e.contains("only http://"), "{e}");
 }
 
 #[cfg(unix)]

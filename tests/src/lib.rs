@@ -340,3 +340,27 @@ pub fn dealt_keys(
     .unwrap();
     (dealt, files, passphrase)
 }
+
+/// A webhook receiver on loopback: its `http://` URL, the bodies POSTed to
+/// it, in order, and its task (abort it when done).
+pub async fn webhook_receiver() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let (posted_tx, posted) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new().route(
+        "/alert",
+        axum::routing::post(move |body: String| {
+            let posted_tx = posted_tx.clone();
+            async move {
+                let _ = posted_tx.send(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/alert", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, posted, task)
+}

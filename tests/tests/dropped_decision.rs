@@ -2,7 +2,7 @@
 //! leaves the decision out of its record. The agent keeps the receipt, its
 //! record check finds the statement missing, and the receipt turns that
 //! into proof: journaled, shown in `pending`, and raised through the
-//! agent's own alert command. For an approval and for a veto.
+//! agent's own alert command and webhook. For an approval and for a veto.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -164,6 +164,8 @@ async fn dropped(who: &str, approve: bool) {
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
     let alert_file = dir.path().join("alert.json");
+    // The agent's webhook receiver, on loopback.
+    let (webhook, mut posted, receiver) = quorate_e2e::webhook_receiver().await;
     let agent = quorate_participant::start(AgentConfig {
         id: pid(who),
         coordinator: format!("http://{addr}"),
@@ -178,6 +180,7 @@ async fn dropped(who: &str, approve: bool) {
             "-c".into(),
             format!("cat > {}", alert_file.display()),
         ]),
+        alert_webhook: Some(webhook),
         log_key: Some(log.verifier_key()),
         tls: None,
         key_group: dir.path().join("keys").join("group.json"),
@@ -256,6 +259,13 @@ async fn dropped(who: &str, approve: bool) {
         .unwrap_or_else(|| panic!("{alert}"));
     let promised = log.verifier().unwrap().verify_receipt(receipt).unwrap();
     assert_eq!(promised.ceremony, ID);
+    // The same finding is POSTed to the agent's own webhook.
+    let body = tokio::time::timeout(T, posted.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let hooked: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(hooked, alert);
 
     // And it stays in front of the approver, in `pending`.
     let pending = control
@@ -272,4 +282,5 @@ async fn dropped(who: &str, approve: bool) {
 
     agent.stop().await;
     server.abort();
+    receiver.abort();
 }

@@ -334,6 +334,7 @@ async fn agent_refuses(lie: Lie) {
         witness_quorum: None,
         witness_listen: None,
         alert_command: None,
+        alert_webhook: None,
         log_key: Some(log.verifier_key()),
         tls: None,
         key_group: dir.path().join("keys").join("group.json"),

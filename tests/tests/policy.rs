@@ -147,21 +147,7 @@ async fn break_glass_alerts_signs_and_waits_for_review() {
         "-c".into(),
         format!("cat > {}", alert_file.display()),
     ];
-    // A webhook receiver on loopback.
-    let (posted_tx, mut posted) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let app = axum::Router::new().route(
-        "/alert",
-        axum::routing::post(move |body: String| {
-            let posted_tx = posted_tx.clone();
-            async move {
-                let _ = posted_tx.send(body);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let webhook = format!("http://{}/alert", listener.local_addr().unwrap());
-    let receiver = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (webhook, mut posted, receiver) = webhook_receiver().await;
     let alerts = Options {
         alert_command: Some(hook),
         alert_webhook: Some(webhook),

@@ -59,6 +59,7 @@ pub(super) fn new_agent(
         witness_quorum: None,
         witness_listen: d.agent_witnesses.get(id).map(|w| w.addr),
         alert_command: None,
+        alert_webhook: None,
         log_key: Some(d.log_key.to_string()),
         key_group: home.join("group.json"),
         state_dir: super::witnesses::agent_state_dir(d.dir, id, true),

@@ -1,7 +1,8 @@
 //! The wire: the generated gRPC code for `proto/quorate.proto`, the
 //! conversions between its messages and the domain types of
 //! `quorate-types` (parsing a message checks it and names the field that
-//! is wrong), and the client-side TLS and identity plumbing.
+//! is wrong), the client-side TLS and identity plumbing, and the alert
+//! webhooks' POST.
 
 mod generated {
     #![allow(clippy::all, missing_docs)]
@@ -16,3 +17,4 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("quor
 pub mod client;
 pub mod convert;
 pub mod tls;
+pub mod webhook;

@@ -2,7 +2,7 @@
 //! decision (unless the ceremony finished meanwhile), one when the ceremony
 //! finished, and retries with backoff while the coordinator cannot be
 //! reached. A problem found is kept in the journal, logged as an error
-//! and raised with the agent's own `alert_command`; it is not checked again.
+//! and raised with the agent's own `alert_command` and `alert_webhook`; it is not checked again.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -249,13 +249,10 @@ async fn check_one(
     journal
         .note(id, |e| e.record = Some(record.clone()))
         .map_err(journal_error)?;
-    if let (RecordCheck::Problem(problem), Some(command)) = (&record, &agent.config.alert_command) {
+    if let RecordCheck::Problem(problem) = &record {
         // Raised beside the checks, which go on.
-        let (command, alert) = (
-            command.clone(),
-            crate::alert::finding(agent.id(), id, problem),
-        );
-        tokio::spawn(async move { crate::alert::raise(&command, &alert).await });
+        let alert = crate::alert::finding(agent.id(), id, problem);
+        crate::alert::raise(&agent.config, alert);
     }
     Ok(())
 }
