@@ -85,7 +85,20 @@ struct Made<'a> {
     log_key: &'a str,
     /// The agents that are witnesses too, with where they listen.
     agent_witnesses: &'a BTreeMap<ParticipantId, witnesses::AgentWitness>,
+    /// Each agent's passphrase: a random 256-bit one that no one types,
+    /// handed to the agent in this process only. Agents not listed get a
+    /// fresh one.
+    passphrases: &'a BTreeMap<ParticipantId, quorate_secrets::Passphrase>,
     auto_approve: bool,
+}
+
+impl Made<'_> {
+    fn passphrase(&self, id: &ParticipantId) -> quorate_secrets::Passphrase {
+        self.passphrases
+            .get(id)
+            .cloned()
+            .unwrap_or_else(quorate_secrets::Passphrase::random)
+    }
 }
 
 /// Deals the key group on this machine (the offline trusted dealer),
@@ -100,11 +113,9 @@ async fn deal(
 ) -> anyhow::Result<(KeyGroupFile, BTreeMap<ParticipantId, AgentConfig>)> {
     let dir = made.dir;
     let dealt = keygen::deal(KeyGroupName::new(name)?, roster, threshold, policy)?;
-    // Each agent's key files are sealed with a random 256-bit passphrase
-    // that no one types; it is handed to the agent in this process only.
     let passphrases: BTreeMap<ParticipantId, quorate_secrets::Passphrase> = roster
         .ids()
-        .map(|id| (id.clone(), quorate_secrets::Passphrase::random()))
+        .map(|id| (id.clone(), made.passphrase(id)))
         .collect();
     let written = keygen::write(
         &dealt,
@@ -244,8 +255,14 @@ impl LocalDeployment {
                 quorum: u16::try_from(local_witnesses.len())?,
             });
         }
+        // Each agent's key files are sealed with a random 256-bit
+        // passphrase that no one types.
+        let passphrases: BTreeMap<ParticipantId, quorate_secrets::Passphrase> = roster
+            .ids()
+            .map(|id| (id.clone(), quorate_secrets::Passphrase::random()))
+            .collect();
         let agent_witnesses = if agent_witnesses {
-            witnesses::agents(dir, roster, dkg)?
+            witnesses::agents(dir, roster, dkg, &passphrases)?
         } else {
             BTreeMap::new()
         };
@@ -303,6 +320,7 @@ impl LocalDeployment {
             url: &url,
             log_key: &log_key,
             agent_witnesses: &agent_witnesses,
+            passphrases: &passphrases,
             auto_approve,
         };
         let (group, agent_configs, key_ceremony) = if dkg {
@@ -348,6 +366,7 @@ impl LocalDeployment {
             url: &url,
             log_key: &self.log_verifier_key,
             agent_witnesses: &BTreeMap::new(),
+            passphrases: &BTreeMap::new(),
             auto_approve: false,
         };
         dkg::new_agent(&made, id)

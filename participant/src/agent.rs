@@ -117,6 +117,9 @@ pub struct Agent {
     /// The witnesses that must have cosigned our approval before a share.
     witnesses: Option<crate::witness_gate::WitnessPolicy>,
     record_checks: Queue,
+    /// The key it witnesses the record with, until the witness server
+    /// takes it (when `witness_listen` is set).
+    witness_key: std::sync::Mutex<Option<quorate_tlog::WitnessKey>>,
     journal: Journal,
     state: Mutex<State>,
     /// Work on one ceremony runs one at a time and in order.
@@ -173,6 +176,10 @@ impl Agent {
             );
         }
         let identity = load_identity(&config, &group.roster, &passphrase)?;
+        let witness_key = config
+            .witness_listen
+            .map(|_| crate::witness::key(&config, &passphrase))
+            .transpose()?;
         drop(passphrase);
         let Some(log_key) = config.log_key.as_deref() else {
             anyhow::bail!(
@@ -199,6 +206,7 @@ impl Agent {
             verifier,
             witnesses,
             record_checks: Queue::default(),
+            witness_key: std::sync::Mutex::new(witness_key),
             journal,
             state: Mutex::new(State {
                 work: WorkBook::default(),
@@ -213,6 +221,14 @@ impl Agent {
 
     pub fn id(&self) -> &ParticipantId {
         &self.config.id
+    }
+
+    /// The witness key, for the witness server to take once, at start.
+    pub(crate) fn take_witness_key(&self) -> Option<quorate_tlog::WitnessKey> {
+        self.witness_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     /// The log key the record checks use, if the agent checks the record.

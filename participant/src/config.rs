@@ -70,8 +70,9 @@ pub struct AgentConfig {
     pub alert_webhook: Option<String>,
     /// Also be a witness of the coordinator's record: answer C2SP
     /// tlog-witness `POST /add-checkpoint` on this address, cosigning only
-    /// checkpoints that extend the last one cosigned. The witness key and
-    /// its state are kept under `<state_dir>/witness`; `quorate-participant
+    /// checkpoints that extend the last one cosigned. The witness key
+    /// (sealed with the agent's passphrase) and its state are kept under
+    /// `<state_dir>/witness`; `quorate-participant
     /// witness-key` prints its verifier key for the key group's policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness_listen: Option<std::net::SocketAddr>,

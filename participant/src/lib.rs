@@ -125,8 +125,9 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         })
     };
     let mut tasks = vec![feed, control];
-    if let Some(verifier) = agent.log_verifier()
-        && let Some(witness) = witness::start(&agent.config, verifier, stop.subscribe()).await?
+    if let (Some(verifier), Some(key)) = (agent.log_verifier(), agent.take_witness_key())
+        && let Some(witness) =
+            witness::start(&agent.config, key, verifier, stop.subscribe()).await?
     {
         tasks.push(witness);
     }

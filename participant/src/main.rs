@@ -42,8 +42,12 @@ enum Command {
     /// Print this agent's witness verifier key (making the key the first
     /// time), for the key group's policy `[witnesses]` and the
     /// coordinator's `[[witness]]`; the agent witnesses when agent.toml
-    /// sets `witness_listen`.
-    WitnessKey,
+    /// sets `witness_listen`. The key is sealed with the passphrase of the
+    /// agent's key files, read as `run` reads it.
+    WitnessKey {
+        #[arg(long, value_name = "N")]
+        passphrase_fd: Option<u32>,
+    },
     /// Make this participant's identity key (the file agent.toml's
     /// identity_key names), sealed with its passphrase, and print its public
     /// half for the operator's roster.
@@ -118,11 +122,13 @@ async fn run() -> anyhow::Result<()> {
         return quorate_participant::serve(config).await;
     }
     match &cli.command {
-        Command::WitnessKey => {
-            println!(
-                "{}",
-                quorate_participant::witness::key(&config)?.verifier_key()
-            );
+        Command::WitnessKey { passphrase_fd } => {
+            let passphrase = quorate_secrets::passphrase::obtain(
+                *passphrase_fd,
+                &format!("passphrase for {}'s key files: ", config.id),
+            )?;
+            let key = quorate_participant::witness::key(&config, &passphrase)?;
+            println!("{}", key.verifier_key());
             return Ok(());
         }
         Command::Init { passphrase_fd } => return init(config, *passphrase_fd),
@@ -167,7 +173,7 @@ async fn run() -> anyhow::Result<()> {
         | Command::MigrateJournal { .. }
         | Command::Init { .. }
         | Command::Join { .. }
-        | Command::WitnessKey
+        | Command::WitnessKey { .. }
         | Command::Pending => unreachable!("handled above"),
         Command::Show { ceremony } => {
             let review = client

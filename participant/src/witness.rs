@@ -1,10 +1,13 @@
 //! The agent as a witness of the coordinator's record: a
 //! [`quorate_witness`] server for the log of the agent's `log_key`, with
-//! its key and state under `<state_dir>/witness`, so that the approvers'
+//! its key (sealed with the agent's passphrase) and state under
+//! `<state_dir>/witness`, so that the approvers'
 //! own machines can be the witnesses a key group's policy names.
 
 use std::sync::Arc;
 
+use quorate_secrets::Passphrase;
+use quorate_secrets::sealed::KdfParams;
 use quorate_tlog::{LogVerifier, WitnessKey};
 use quorate_witness::serve::{self, Server};
 use quorate_witness::state::State;
@@ -18,26 +21,49 @@ pub fn name(id: &quorate_types::ParticipantId) -> String {
     format!("{id}.agent.quorate")
 }
 
-/// The agent's witness key, made the first time.
-pub fn key(config: &AgentConfig) -> anyhow::Result<WitnessKey> {
+/// The agent's witness key, sealed as `config.id`'s with `passphrase`
+/// (the passphrase of its other key files): made the first time. A key an
+/// earlier release kept in the clear is sealed now, and the clear file
+/// removed.
+pub fn key(config: &AgentConfig, passphrase: &Passphrase) -> anyhow::Result<WitnessKey> {
     let dir = config.witness_dir();
-    if dir.join(key_file::FILE_NAME).exists() {
-        key_file::load(&dir)
-    } else {
-        key_file::create(&dir, &name(&config.id))
+    if dir.join(key_file::SEALED_FILE_NAME).exists() {
+        return key_file::load_sealed(&dir, passphrase);
     }
+    let clear = dir.join(key_file::FILE_NAME);
+    if clear.exists() {
+        let key = key_file::load(&dir)?;
+        let sealed = dir.join(key_file::SEALED_FILE_NAME);
+        key_file::seal(&sealed, &key, &config.id, passphrase, &KdfParams::default())?;
+        std::fs::remove_file(&clear).map_err(|e| {
+            anyhow::anyhow!(
+                "sealed {}, but cannot remove {}: {e}",
+                sealed.display(),
+                clear.display()
+            )
+        })?;
+        return Ok(key);
+    }
+    key_file::create_sealed(
+        &dir,
+        &name(&config.id),
+        &config.id,
+        passphrase,
+        &KdfParams::default(),
+    )
 }
 
-/// Binds `config.witness_listen` and serves until `stop` turns true.
+/// Binds `config.witness_listen` and serves, cosigning with `key`, until
+/// `stop` turns true.
 pub async fn start(
     config: &AgentConfig,
+    key: WitnessKey,
     log: &LogVerifier,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(listen) = config.witness_listen else {
         return Ok(None);
     };
-    let key = key(config)?;
     let vkey = key.verifier_key();
     let witness = Witness::new(key, vec![log.clone()]).map_err(|e| anyhow::anyhow!(e))?;
     let server = Arc::new(Server::new(

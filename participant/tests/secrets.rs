@@ -290,3 +290,29 @@ fn the_agent_binary_reads_its_passphrase_from_a_descriptor_or_the_environment() 
         assert!(!err.contains("not it"), "{how}: {err}");
     }
 }
+
+#[test]
+fn the_witness_key_is_sealed_and_one_kept_in_the_clear_is_sealed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = AgentConfig {
+        witness_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..alice(dir.path())
+    };
+    let witness_dir = config.witness_dir();
+    // As an earlier release kept it: in the clear.
+    let clear = quorate_witness::key_file::create(&witness_dir, "alice.agent.quorate").unwrap();
+    let key = quorate_participant::witness::key(&config, &pass(PASSPHRASE)).unwrap();
+    assert_eq!(key.verifier_key(), clear.verifier_key());
+    assert!(
+        !witness_dir
+            .join(quorate_witness::key_file::FILE_NAME)
+            .exists()
+    );
+    let sealed = witness_dir.join(quorate_witness::key_file::SEALED_FILE_NAME);
+    assert!(sealed.exists());
+    // From now on it opens only with the agent's passphrase.
+    let again = quorate_participant::witness::key(&config, &pass(PASSPHRASE)).unwrap();
+    assert_eq!(again.verifier_key(), clear.verifier_key());
+    let e = quorate_participant::witness::key(&config, &pass("not it")).unwrap_err();
+    assert!(e.to_string().contains("passphrase is wrong"), "{e}");
+}

@@ -1,16 +1,22 @@
-//! The witness's key file, `<dir>/witness-key.json`: made by `init`,
-//! mode 0600, refused when others may read it.
+//! The witness's key file. A standalone witness, which runs unattended
+//! like the coordinator, keeps `<dir>/witness-key.json`: made by `init`,
+//! mode 0600, refused when others may read it. An agent that witnesses
+//! keeps `<dir>/witness-key.sealed` instead, sealed with the passphrase
+//! of its other key files ([`quorate_secrets::sealed`]).
 
 use std::path::Path;
 
+use quorate_secrets::Passphrase;
 use quorate_secrets::keyfile::{seed_from_hex, write_file};
-use quorate_secrets::sealed::read_private;
+use quorate_secrets::sealed::{self, KdfParams, SecretKind, read_private};
 use quorate_tlog::WitnessKey;
+use quorate_types::ParticipantId;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 const FORMAT: &str = "quorate-witness-key/v1";
 pub const FILE_NAME: &str = "witness-key.json";
+pub const SEALED_FILE_NAME: &str = "witness-key.sealed";
 
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
@@ -21,26 +27,85 @@ struct KeyFile {
 
 /// Makes a key named `name` in `dir`; refuses to replace one.
 pub fn create(dir: &Path, name: &str) -> anyhow::Result<WitnessKey> {
-    let path = dir.join(FILE_NAME);
-    if path.exists() {
-        anyhow::bail!(
-            "{} already holds a witness key; a witness keeps its key for life, since \
-             everyone who trusts it knows it by that key",
-            path.display()
-        );
+    let path = fresh(dir, FILE_NAME)?;
+    let key = generate(name)?;
+    write_file(&path, &plaintext(&key)?, 0o600)?;
+    Ok(key)
+}
+
+/// Makes a key named `name` in `dir`, sealed as `owner`'s with
+/// `passphrase`; refuses to replace one.
+pub fn create_sealed(
+    dir: &Path,
+    name: &str,
+    owner: &ParticipantId,
+    passphrase: &Passphrase,
+    params: &KdfParams,
+) -> anyhow::Result<WitnessKey> {
+    let path = fresh(dir, SEALED_FILE_NAME)?;
+    let key = generate(name)?;
+    seal(&path, &key, owner, passphrase, params)?;
+    Ok(key)
+}
+
+/// Seals `key` into a new file at `path`.
+pub fn seal(
+    path: &Path,
+    key: &WitnessKey,
+    owner: &ParticipantId,
+    passphrase: &Passphrase,
+    params: &KdfParams,
+) -> anyhow::Result<()> {
+    let json = plaintext(key)?;
+    sealed::save(
+        path,
+        SecretKind::WitnessKey,
+        owner,
+        &json,
+        passphrase,
+        params,
+    )?;
+    Ok(())
+}
+
+/// Opens the sealed key in `dir` with `passphrase`.
+pub fn load_sealed(dir: &Path, passphrase: &Passphrase) -> anyhow::Result<WitnessKey> {
+    let path = dir.join(SEALED_FILE_NAME);
+    let unsealed = sealed::load(&path, SecretKind::WitnessKey, passphrase)?;
+    parse(&path, &unsealed.plaintext)
+}
+
+/// Where a new key file named `file` goes in `dir`, which is made if
+/// need be; an error if a witness key is there already.
+fn fresh(dir: &Path, file: &str) -> anyhow::Result<std::path::PathBuf> {
+    for name in [FILE_NAME, SEALED_FILE_NAME] {
+        let path = dir.join(name);
+        if path.exists() {
+            anyhow::bail!(
+                "{} already holds a witness key; a witness keeps its key for life, since \
+                 everyone who trusts it knows it by that key",
+                path.display()
+            );
+        }
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    let key = WitnessKey::generate(&mut rand_core::OsRng, name)
-        .map_err(|e| anyhow::anyhow!("witness name {name:?}: {e}"))?;
+    Ok(dir.join(file))
+}
+
+fn generate(name: &str) -> anyhow::Result<WitnessKey> {
+    WitnessKey::generate(&mut rand_core::OsRng, name)
+        .map_err(|e| anyhow::anyhow!("witness name {name:?}: {e}"))
+}
+
+/// The key file's JSON.
+fn plaintext(key: &WitnessKey) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let file = KeyFile {
         format: FORMAT.into(),
-        name: name.into(),
+        name: key.name().into(),
         seed: Zeroizing::new(hex::encode(*key.seed())),
     };
-    let json = Zeroizing::new(serde_json::to_vec_pretty(&file)?);
-    write_file(&path, &json, 0o600)?;
-    Ok(key)
+    Ok(Zeroizing::new(serde_json::to_vec_pretty(&file)?))
 }
 
 /// Loads the key in `dir`.
@@ -54,7 +119,12 @@ pub fn load(dir: &Path) -> anyhow::Result<WitnessKey> {
         );
     }
     let bytes = read_private(&path)?;
-    let file: KeyFile = serde_json::from_slice(&bytes)
+    parse(&path, &bytes)
+}
+
+/// The key in a key file's JSON, read from `path`.
+fn parse(path: &Path, bytes: &[u8]) -> anyhow::Result<WitnessKey> {
+    let file: KeyFile = serde_json::from_slice(bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a witness key file: {e}", path.display()))?;
     if file.format != FORMAT {
         anyhow::bail!(
@@ -63,6 +133,47 @@ pub fn load(dir: &Path) -> anyhow::Result<WitnessKey> {
             file.format
         );
     }
-    let seed = seed_from_hex(&path, "witness key", &file.seed)?;
+    let seed = seed_from_hex(path, "witness key", &file.seed)?;
     WitnessKey::from_seed(&file.name, &seed).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(text: &str) -> Passphrase {
+        Passphrase::new(Zeroizing::new(text.to_string()))
+    }
+
+    #[test]
+    fn a_sealed_key_opens_only_with_its_passphrase_and_is_not_in_the_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let owner = ParticipantId::new("alice").unwrap();
+        let cheap = KdfParams::for_random_passphrase();
+        let key = create_sealed(
+            dir.path(),
+            "alice.agent.quorate",
+            &owner,
+            &pass("pw"),
+            &cheap,
+        )
+        .unwrap();
+        let opened = load_sealed(dir.path(), &pass("pw")).unwrap();
+        assert_eq!(opened.verifier_key(), key.verifier_key());
+        let err = load_sealed(dir.path(), &pass("not it")).unwrap_err();
+        assert!(err.to_string().contains("passphrase is wrong"), "{err}");
+        let on_disk = std::fs::read(dir.path().join(SEALED_FILE_NAME)).unwrap();
+        let seed = hex::encode(*key.seed());
+        assert!(
+            !String::from_utf8_lossy(&on_disk).contains(&seed),
+            "the seed is on disk in the clear"
+        );
+        // A witness keeps its key for life: neither kind is made twice.
+        for made in [
+            create(dir.path(), "x").map(|_| ()),
+            create_sealed(dir.path(), "x", &owner, &pass("pw"), &cheap).map(|_| ()),
+        ] {
+            assert!(made.unwrap_err().to_string().contains("for life"));
+        }
+    }
 }

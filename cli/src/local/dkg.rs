@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use quorate_participant::AgentConfig;
 use quorate_participant::join::{Answer, Joined};
+use quorate_secrets::IdentityKey;
 use quorate_secrets::sealed::KdfParams;
-use quorate_secrets::{IdentityKey, Passphrase};
 use quorate_types::{KeyCeremonyId, KeyGroupFile, ParticipantId, Policy, PublicIdentity, Roster};
 use rand_core::OsRng;
 
@@ -40,7 +40,7 @@ pub(super) fn new_agent(
 ) -> anyhow::Result<(AgentConfig, PublicIdentity)> {
     let home = d.dir.join("agents").join(id.as_str());
     std::fs::create_dir_all(&home)?;
-    let passphrase = Passphrase::random();
+    let passphrase = d.passphrase(id);
     let identity_key = home.join("identity.json");
     let identity = IdentityKey::generate(id.clone(), &mut OsRng);
     identity.save(

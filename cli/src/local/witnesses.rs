@@ -8,6 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use quorate_coordinator::witnessing::WitnessConfig;
+use quorate_secrets::Passphrase;
+use quorate_secrets::sealed::KdfParams;
 use quorate_tlog::LogVerifier;
 use quorate_witness::serve::{self, Server};
 use quorate_witness::state::State;
@@ -140,18 +142,28 @@ impl AgentWitness {
 }
 
 /// Makes each roster entry's agent witness key (in its state directory,
-/// where the agent finds it) and picks a free loopback port for it, and
+/// where the agent finds it, sealed with the agent's passphrase) and picks a free loopback port for it, and
 /// writes their keys to `dir/witnesses.vkeys`. The agents serve once
 /// started; the coordinator asks again until they do.
 pub fn agents(
     dir: &Path,
     roster: &quorate_types::Roster,
     dkg: bool,
+    passphrases: &std::collections::BTreeMap<quorate_types::ParticipantId, Passphrase>,
 ) -> anyhow::Result<std::collections::BTreeMap<quorate_types::ParticipantId, AgentWitness>> {
     let mut out = std::collections::BTreeMap::new();
     for id in roster.ids() {
         let witness_dir = agent_state_dir(dir, id, dkg).join("witness");
-        let key = key_file::create(&witness_dir, &quorate_participant::witness::name(id))?;
+        let passphrase = passphrases
+            .get(id)
+            .ok_or_else(|| anyhow::anyhow!("no passphrase for {id}'s agent"))?;
+        let key = key_file::create_sealed(
+            &witness_dir,
+            &quorate_participant::witness::name(id),
+            id,
+            passphrase,
+            &KdfParams::for_random_passphrase(),
+        )?;
         // A port free now; the agent binds it when it starts.
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         out.insert(

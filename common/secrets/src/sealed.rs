@@ -64,6 +64,8 @@ const MAX_FILE: u64 = 1 << 20;
 pub enum SecretKind {
     KeyShare,
     IdentityKey,
+    /// An agent's key as a witness of the coordinator's record.
+    WitnessKey,
 }
 
 impl SecretKind {
@@ -71,6 +73,7 @@ impl SecretKind {
         match self {
             Self::KeyShare => "key-share",
             Self::IdentityKey => "identity-key",
+            Self::WitnessKey => "witness-key",
         }
     }
 }
