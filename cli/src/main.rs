@@ -108,6 +108,12 @@ enum Command {
     /// an OpenSSH `ssh-ed25519` line and an allowed_signers line, or a
     /// minisign public key file.
     Pubkey(commands::pubkey::Args),
+    /// Custodians of an approver's share backup (`quorate-participant
+    /// backup`): verify a piece.
+    Backup {
+        #[command(subcommand)]
+        command: commands::backup::Command,
+    },
     /// A requester's identity key, which signs its requests (for key
     /// groups whose policy lists requester_keys): new, show.
     IdentityKey {
@@ -160,6 +166,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Pubkey(args) => commands::pubkey::run(args, &target).await,
         Command::Witness { command } => commands::witness::run(command).await,
         Command::IdentityKey { command } => commands::identity_key::run(command),
+        Command::Backup { command } => commands::backup::run(command),
     }
 }
 

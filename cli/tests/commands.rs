@@ -717,3 +717,92 @@ async fn a_release_manager_signs_requests_with_an_identity_key() {
     );
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_custodian_verifies_their_piece() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = LocalDeployment::start(dir.path(), "release", &sample_roster(None), 3)
+        .await
+        .unwrap();
+    let config = d.agent_configs[&ParticipantId::new("alice").unwrap()].clone();
+    let custodians: Vec<ParticipantId> = ["c1", "c2", "c3"]
+        .iter()
+        .map(|c| ParticipantId::new(*c).unwrap())
+        .collect();
+    let passphrase = config.passphrase.clone().unwrap();
+    let custodian_pass = |_: &ParticipantId| {
+        Ok(quorate_secrets::Passphrase::new(zeroize::Zeroizing::new(
+            "custodian pw".to_string(),
+        )))
+    };
+    let (sealed, printed) = (dir.path().join("sealed"), dir.path().join("printed"));
+    use quorate_participant::backup::{Form, backup};
+    backup(
+        &config,
+        &passphrase,
+        &custodians,
+        2,
+        &sealed,
+        Form::Sealed(&custodian_pass),
+    )
+    .unwrap();
+    backup(
+        &config,
+        &passphrase,
+        &custodians,
+        2,
+        &printed,
+        Form::Printable,
+    )
+    .unwrap();
+    let group = config.key_group.display().to_string();
+    let verify = |piece: &std::path::Path, pass: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args(["backup", "verify"])
+            .arg(piece)
+            .args(["--group", &group])
+            .env("QUORATE_CUSTODIAN_PASSPHRASE", pass)
+            .output()
+            .unwrap()
+    };
+    for piece in [sealed.join("c2.piece"), printed.join("c2.piece.txt")] {
+        let out = verify(&piece, "custodian pw");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout)
+                .contains("c2's piece 2 of 3 checks out: any 2 pieces restore alice's share"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    let wrong = verify(&sealed.join("c2.piece"), "not it");
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong.stderr).contains("passphrase is wrong"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    // A typo in a printed piece is named by its line.
+    let typed = std::fs::read_to_string(printed.join("c2.piece.txt")).unwrap();
+    let line = typed.lines().position(|l| l.starts_with("02: ")).unwrap();
+    let mut lines: Vec<String> = typed.lines().map(str::to_string).collect();
+    let digit = if lines[line].as_bytes()[4] == b'a' {
+        "b"
+    } else {
+        "a"
+    };
+    lines[line].replace_range(4..5, digit);
+    let typo_path = dir.path().join("typo.txt");
+    std::fs::write(&typo_path, lines.join("\n")).unwrap();
+    let out = verify(&typo_path, "");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "line {}: data line 2's checksum does not match",
+            line + 1
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    d.stop().await.unwrap();
+}

@@ -15,6 +15,7 @@
 pub mod agent;
 pub mod alert;
 pub mod approvals;
+pub mod backup;
 mod config;
 pub mod control;
 pub mod dkg;

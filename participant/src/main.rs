@@ -82,6 +82,38 @@ enum Command {
         #[arg(long, env = quorate_secrets::sled_export::EXPORTER_ENV)]
         exporter: Option<PathBuf>,
     },
+    /// Back up your signing share with custodians: split it into one piece
+    /// per --custodian, any --threshold of which restore it (Feldman VSS;
+    /// each custodian can check their piece alone with `quorate backup
+    /// verify`). Writes DIR/<custodian>.piece, each sealed with its
+    /// custodian's passphrase (asked for each, twice; or, in automation,
+    /// QUORATE_CUSTODIAN_PASSPHRASE for all), or with --printable
+    /// DIR/<custodian>.piece.txt to print and hand over; and the public
+    /// DIR/commitments.json. Back up again after every refresh: a refresh
+    /// changes the share.
+    Backup {
+        #[arg(long = "custodian", required = true)]
+        custodians: Vec<String>,
+        #[arg(long)]
+        threshold: u16,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        printable: bool,
+        #[arg(long, value_name = "N")]
+        passphrase_fd: Option<u32>,
+    },
+    /// Restore your lost signing share from custodian pieces (sealed files,
+    /// each opened with its custodian's passphrase, asked or from
+    /// QUORATE_CUSTODIAN_PASSPHRASE; or printed pieces typed back in). Every
+    /// piece is checked, a tampered one is named, and the share is written
+    /// (sealed with your passphrase) only if it is yours in the key group.
+    Restore {
+        #[arg(long = "piece", required = true)]
+        pieces: Vec<PathBuf>,
+        #[arg(long, value_name = "N")]
+        passphrase_fd: Option<u32>,
+    },
     /// List the ceremonies waiting for your decision.
     Pending,
     /// Show everything a ceremony will sign.
@@ -157,6 +189,26 @@ async fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     match &cli.command {
+        Command::Backup {
+            custodians,
+            threshold,
+            out,
+            printable,
+            passphrase_fd,
+        } => {
+            return backup(
+                &config,
+                custodians,
+                *threshold,
+                out,
+                *printable,
+                *passphrase_fd,
+            );
+        }
+        Command::Restore {
+            pieces,
+            passphrase_fd,
+        } => return restore(&config, pieces, *passphrase_fd),
         Command::Pending => return pending(&config).await,
         Command::Show { ceremony } if ceremony.starts_with("key-") => {
             let id = quorate_types::KeyCeremonyId::new(ceremony.as_str())?;
@@ -174,6 +226,8 @@ async fn run() -> anyhow::Result<()> {
         | Command::Init { .. }
         | Command::Join { .. }
         | Command::WitnessKey { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
         | Command::Pending => unreachable!("handled above"),
         Command::Show { ceremony } => {
             let review = client
@@ -202,6 +256,104 @@ async fn run() -> anyhow::Result<()> {
             println!("rejected {}: {}", c.id, c.summary);
         }
     }
+    Ok(())
+}
+
+/// The custodians' passphrase for automation, if set.
+const CUSTODIAN_PASSPHRASE_ENV: &str = "QUORATE_CUSTODIAN_PASSPHRASE";
+
+fn custodian_passphrase_from_env() -> Option<quorate_secrets::Passphrase> {
+    std::env::var(CUSTODIAN_PASSPHRASE_ENV)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(|p| quorate_secrets::Passphrase::new(zeroize::Zeroizing::new(p)))
+}
+
+fn backup(
+    config: &AgentConfig,
+    custodians: &[String],
+    threshold: u16,
+    out: &std::path::Path,
+    printable: bool,
+    passphrase_fd: Option<u32>,
+) -> anyhow::Result<()> {
+    use quorate_participant::backup::Form;
+    let custodians = custodians
+        .iter()
+        .map(|c| {
+            quorate_types::ParticipantId::new(c.as_str())
+                .map_err(|e| anyhow::anyhow!("--custodian: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let passphrase = quorate_secrets::passphrase::obtain(
+        passphrase_fd,
+        &format!("passphrase for {}'s key files: ", config.id),
+    )?;
+    let ask = |custodian: &quorate_types::ParticipantId| {
+        if let Some(p) = custodian_passphrase_from_env() {
+            return Ok(p);
+        }
+        Ok(quorate_secrets::passphrase::ask_new(&format!(
+            "custodian {custodian}, choose the passphrase of your piece: "
+        ))?)
+    };
+    let form = if printable {
+        Form::Printable
+    } else {
+        Form::Sealed(&ask)
+    };
+    let commitments = quorate_participant::backup::backup(
+        config,
+        &passphrase,
+        &custodians,
+        threshold,
+        out,
+        form,
+    )?;
+    println!(
+        "backed up {}'s share in key group {} as {} pieces, any {} of which restore it, in {}",
+        config.id,
+        commitments.key_group,
+        commitments.count,
+        commitments.threshold,
+        out.display()
+    );
+    println!(
+        "commitments (give each custodian, to check their piece): {}",
+        commitments.hash()
+    );
+    Ok(())
+}
+
+fn restore(
+    config: &AgentConfig,
+    paths: &[PathBuf],
+    passphrase_fd: Option<u32>,
+) -> anyhow::Result<()> {
+    let ask = |path: &std::path::Path| {
+        if let Some(p) = custodian_passphrase_from_env() {
+            return Ok(p);
+        }
+        Ok(quorate_secrets::passphrase::ask(&format!(
+            "custodian's passphrase for {}: ",
+            path.display()
+        ))?)
+    };
+    let pieces = paths
+        .iter()
+        .map(|path| quorate_participant::backup::read_piece(path, &ask))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let passphrase = quorate_secrets::passphrase::obtain(
+        passphrase_fd,
+        &format!("passphrase for {}'s key files: ", config.id),
+    )?;
+    let path = quorate_participant::backup::restore(config, &passphrase, &pieces)?;
+    println!(
+        "restored {}'s share from {} pieces into {}; start the agent again",
+        config.id,
+        pieces.len(),
+        path.display()
+    );
     Ok(())
 }
 

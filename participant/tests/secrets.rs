@@ -316,3 +316,77 @@ fn the_witness_key_is_sealed_and_one_kept_in_the_clear_is_sealed_at_start() {
     let e = quorate_participant::witness::key(&config, &pass("not it")).unwrap_err();
     assert!(e.to_string().contains("passphrase is wrong"), "{e}");
 }
+
+/// `quorate-participant --config DIR/agent.toml args`, with the agent's
+/// passphrase and the custodians' in the environment.
+fn participant(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_quorate-participant"))
+        .arg("--config")
+        .arg(dir.join("agent.toml"))
+        .args(args)
+        .env("QUORATE_PASSPHRASE", PASSPHRASE)
+        .env("QUORATE_CUSTODIAN_PASSPHRASE", "the custodians' passphrase")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_backup_and_restore_commands_bring_a_lost_share_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = alice(dir.path());
+    std::fs::write(
+        dir.path().join("agent.toml"),
+        toml::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("backup");
+    let out_arg = out.display().to_string();
+    let mut args = vec!["backup", "--threshold", "2", "--out", &out_arg];
+    for c in ["c1", "c2", "c3"] {
+        args.extend(["--custodian", c]);
+    }
+    let made = participant(dir.path(), &args);
+    let said = String::from_utf8_lossy(&made.stdout).into_owned();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(
+        said.contains("as 3 pieces, any 2 of which restore it"),
+        "{said}"
+    );
+    // Into a directory that holds a backup, never.
+    let again = participant(dir.path(), &args);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+
+    let share = std::fs::read(&config.key_share).unwrap();
+    let c1 = out.join("c1.piece").display().to_string();
+    let c3 = out.join("c3.piece").display().to_string();
+    // Not over a share that is there.
+    let over = participant(dir.path(), &["restore", "--piece", &c1, "--piece", &c3]);
+    assert!(String::from_utf8_lossy(&over.stderr).contains("never over one"));
+    std::fs::remove_file(&config.key_share).unwrap();
+    // One piece is too few.
+    let one = participant(dir.path(), &["restore", "--piece", &c1]);
+    assert!(
+        String::from_utf8_lossy(&one.stderr)
+            .contains("1 distinct piece(s) given; this backup needs 2"),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let restored = participant(dir.path(), &["restore", "--piece", &c1, "--piece", &c3]);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert_ne!(std::fs::read(&config.key_share).unwrap(), share);
+    // The agent opens the restored share.
+    Agent::open(AgentConfig {
+        passphrase: Some(pass(PASSPHRASE)),
+        ..config
+    })
+    .unwrap();
+}

@@ -2,6 +2,7 @@
 //! module each, with its arguments and its `run`. (The quickstart, the
 //! auditor's commands and `verify` live in the library.)
 
+pub mod backup;
 pub mod cancel;
 pub mod change_roster;
 pub mod identity_key;

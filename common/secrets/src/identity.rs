@@ -113,18 +113,11 @@ impl IdentityKey {
             public: self.public(),
             secret: Zeroizing::new(hex::encode(seed.as_ref())),
         };
-        let json =
-            Zeroizing::new(
-                serde_json::to_vec_pretty(&file).map_err(|e| KeyFileError::Seal {
-                    path: path.display().to_string(),
-                    why: e.to_string(),
-                })?,
-            );
-        sealed::save(
+        sealed::save_json(
             path,
             SecretKind::IdentityKey,
             &self.participant,
-            &json,
+            &file,
             passphrase,
             params,
         )

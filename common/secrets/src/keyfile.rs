@@ -142,18 +142,11 @@ impl KeyShareFile {
         passphrase: &Passphrase,
         params: &KdfParams,
     ) -> Result<(), KeyFileError> {
-        let json =
-            Zeroizing::new(
-                serde_json::to_vec_pretty(self).map_err(|e| KeyFileError::Seal {
-                    path: path.display().to_string(),
-                    why: e.to_string(),
-                })?,
-            );
-        sealed::save(
+        sealed::save_json(
             path,
             SecretKind::KeyShare,
             &self.participant,
-            &json,
+            self,
             passphrase,
             params,
         )

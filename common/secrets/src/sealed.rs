@@ -66,6 +66,8 @@ pub enum SecretKind {
     IdentityKey,
     /// An agent's key as a witness of the coordinator's record.
     WitnessKey,
+    /// A custodian's piece of a backed-up signing share.
+    SharePiece,
 }
 
 impl SecretKind {
@@ -74,6 +76,7 @@ impl SecretKind {
             Self::KeyShare => "key-share",
             Self::IdentityKey => "identity-key",
             Self::WitnessKey => "witness-key",
+            Self::SharePiece => "share-piece",
         }
     }
 }
@@ -198,6 +201,25 @@ fn aad(kind: SecretKind, participant: &ParticipantId) -> Vec<u8> {
         participant.as_str().as_bytes(),
     ]
     .concat()
+}
+
+/// Seals `value`'s pretty JSON as [`save`] does.
+pub fn save_json(
+    path: &Path,
+    kind: SecretKind,
+    participant: &ParticipantId,
+    value: &impl serde::Serialize,
+    passphrase: &Passphrase,
+    params: &KdfParams,
+) -> Result<(), KeyFileError> {
+    let json =
+        Zeroizing::new(
+            serde_json::to_vec_pretty(value).map_err(|e| KeyFileError::Seal {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            })?,
+        );
+    save(path, kind, participant, &json, passphrase, params)
 }
 
 /// Seals `plaintext` with `passphrase` and writes it to a new file at

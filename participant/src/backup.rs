@@ -1,0 +1,167 @@
+//! The approver's share backup and restore (`quorate-participant backup`
+//! and `restore`): the agent's signing share split into custodian pieces
+//! ([`quorate_backup`]), and a lost share restored from enough of them,
+//! taken only if it is this participant's verifying share's.
+
+use std::path::{Path, PathBuf};
+
+use frost_ed25519::keys::KeyPackage;
+use quorate_backup::{Commitments, Piece, printable};
+use quorate_ceremonies::KeyGroup;
+use quorate_secrets::keyfile::KeyShareFile;
+use quorate_secrets::sealed::KdfParams;
+use quorate_secrets::{GroupFileIo, Passphrase};
+use quorate_types::{KeyGroupFile, ParticipantId};
+
+use crate::AgentConfig;
+
+/// How each piece is handed over.
+pub enum Form<'a> {
+    /// A file sealed with each custodian's passphrase, which `passphrase`
+    /// gives.
+    Sealed(&'a dyn Fn(&ParticipantId) -> anyhow::Result<Passphrase>),
+    /// Printable text, to print and hand over.
+    Printable,
+}
+
+/// The key group of `config` and this participant's verifying share in it.
+fn group_and_share_point(config: &AgentConfig) -> anyhow::Result<(KeyGroup, [u8; 32])> {
+    let file = KeyGroupFile::load(&config.key_group)?;
+    let share = share_point(&file, &config.id)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config.key_group.display()))?;
+    let group = KeyGroup::from_file(&file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config.key_group.display()))?;
+    Ok((group, share))
+}
+
+/// `participant`'s verifying share in the key group `file` (32 bytes).
+pub fn share_point(file: &KeyGroupFile, participant: &ParticipantId) -> anyhow::Result<[u8; 32]> {
+    let group = KeyGroup::from_file(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let share = group
+        .public_key_package
+        .verifying_shares()
+        .get(&participant.identifier())
+        .ok_or_else(|| anyhow::anyhow!("key group {} has no participant {participant}", file.name))?
+        .serialize()?;
+    share
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a verifying share is 32 bytes"))
+}
+
+/// Splits the share `config` names (opened with `passphrase`) into one
+/// piece per custodian, any `threshold` of which restore it, written into
+/// `out` as `<custodian>.piece` (sealed) or `<custodian>.piece.txt`
+/// (printable), with the public `commitments.json`. Returns the
+/// commitments.
+pub fn backup(
+    config: &AgentConfig,
+    passphrase: &Passphrase,
+    custodians: &[ParticipantId],
+    threshold: u16,
+    out: &Path,
+    form: Form<'_>,
+) -> anyhow::Result<Commitments> {
+    let share = KeyShareFile::load(&config.key_share, passphrase)?;
+    let package = share
+        .key_package()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config.key_share.display()))?;
+    let (group, _) = group_and_share_point(config)?;
+    let (pieces, commitments) = quorate_backup::split(
+        package.signing_share(),
+        &group.name,
+        &config.id,
+        custodians,
+        threshold,
+    )?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    for piece in &pieces {
+        let path = match form {
+            Form::Sealed(_) => out.join(format!("{}.piece", piece.custodian)),
+            Form::Printable => out.join(format!("{}.piece.txt", piece.custodian)),
+        };
+        if path.exists() {
+            anyhow::bail!("{} exists; choose an empty --out", path.display());
+        }
+        match form {
+            Form::Sealed(passphrase) => {
+                piece.save(&path, &passphrase(&piece.custodian)?, &KdfParams::default())?
+            }
+            Form::Printable => quorate_secrets::keyfile::write_file(
+                &path,
+                printable::to_text(piece).as_bytes(),
+                0o600,
+            )?,
+        }
+    }
+    let public = out.join("commitments.json");
+    std::fs::write(&public, serde_json::to_vec_pretty(&commitments)?)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", public.display()))?;
+    Ok(commitments)
+}
+
+/// Reads the piece at `path`: printable text as is, a sealed file with
+/// its custodian's passphrase from `passphrase`.
+pub fn read_piece(
+    path: &Path,
+    passphrase: &dyn Fn(&Path) -> anyhow::Result<Passphrase>,
+) -> anyhow::Result<Piece> {
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    if bytes.starts_with(b"quorate share piece") {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{} is not text", path.display()))?;
+        return printable::from_text(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
+    Ok(Piece::load(path, &passphrase(path)?)?)
+}
+
+/// Restores the share `config` names from `pieces`, if they restore this
+/// participant's share, and seals it with `passphrase` into
+/// `config.key_share`, which must not exist. Returns its path.
+pub fn restore(
+    config: &AgentConfig,
+    passphrase: &Passphrase,
+    pieces: &[Piece],
+) -> anyhow::Result<PathBuf> {
+    let path = &config.key_share;
+    if path.exists() {
+        anyhow::bail!(
+            "{} exists: a restore writes a lost share, never over one",
+            path.display()
+        );
+    }
+    let (group, share_point) = group_and_share_point(config)?;
+    for piece in pieces {
+        let c = &piece.commitments;
+        if c.participant != config.id || c.key_group != group.name {
+            anyhow::bail!(
+                "{}'s piece backs up {}'s share in key group {}, not {}'s in {}",
+                piece.custodian,
+                c.participant,
+                c.key_group,
+                config.id,
+                group.name
+            );
+        }
+    }
+    let signing_share = quorate_backup::restore(pieces, &share_point)?;
+    let public = &group.public_key_package;
+    let verifying_share = *public
+        .verifying_shares()
+        .get(&config.id.identifier())
+        .ok_or_else(|| anyhow::anyhow!("no verifying share for {}", config.id))?;
+    let package = KeyPackage::new(
+        config.id.identifier(),
+        signing_share,
+        verifying_share,
+        *public.verifying_key(),
+        group.threshold,
+    );
+    KeyShareFile::new(group.name.clone(), config.id.clone(), &package)?.save(
+        path,
+        passphrase,
+        &KdfParams::default(),
+    )?;
+    Ok(path.clone())
+}

@@ -1,0 +1,136 @@
+//! Share backup with custodians, end to end with real agents: alice backs
+//! up her share 3-of-5 with custodians, each checks their piece, her share
+//! file is deleted, three pieces restore it, and she signs again. A
+//! tampered piece is named; pieces that restore another share are refused.
+
+use quorate_e2e::*;
+use quorate_participant::backup::{self, Form};
+use quorate_secrets::{GroupFileIo, Passphrase};
+use quorate_types::{KeyGroupFile, ParticipantId};
+
+fn custodian_pass(c: &ParticipantId) -> Passphrase {
+    Passphrase::new(zeroize::Zeroizing::new(format!("{c}'s long passphrase")))
+}
+
+fn custodians() -> Vec<ParticipantId> {
+    [
+        "carol-lawyer",
+        "dan-vault",
+        "eve-cfo",
+        "frank-cto",
+        "grace-ops",
+    ]
+    .map(pid)
+    .to_vec()
+}
+
+fn read(path: &std::path::Path) -> quorate_backup::Piece {
+    let custodian = pid(path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.split('.').next())
+        .unwrap());
+    backup::read_piece(path, &|_| Ok(custodian_pass(&custodian))).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_share_is_restored_from_three_of_five_custodians_and_signs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    let alice = pid("alice");
+    d.stop_agent(&alice).await;
+    let config = d.agent_configs[&alice].clone();
+    let passphrase = config.passphrase.clone().unwrap();
+    let out = dir.path().join("backup");
+    let commitments = backup::backup(
+        &config,
+        &passphrase,
+        &custodians(),
+        3,
+        &out,
+        Form::Sealed(&|c| Ok(custodian_pass(c))),
+    )
+    .unwrap();
+    assert_eq!((commitments.threshold, commitments.count), (3, 5));
+    // Each custodian checks their piece against the key group file.
+    let group = KeyGroupFile::load(&config.key_group).unwrap();
+    let mine = backup::share_point(&group, &alice).unwrap();
+    let paths: Vec<_> = custodians()
+        .iter()
+        .map(|c| out.join(format!("{c}.piece")))
+        .collect();
+    for path in &paths {
+        read(path).verify(Some(&mine)).unwrap();
+    }
+    // The piece is sealed: its value is nowhere in the clear.
+    let sealed = std::fs::read_to_string(&paths[0]).unwrap();
+    assert!(!sealed.contains("value"), "{sealed}");
+
+    // The share is lost.
+    let share_bytes = std::fs::read(&config.key_share).unwrap();
+    std::fs::remove_file(&config.key_share).unwrap();
+    assert!(d.start_agent(&alice).await.is_err());
+
+    // A tampered piece is named, and nothing is written.
+    let pieces: Vec<_> = [0, 2, 4].iter().map(|&i| read(&paths[i])).collect();
+    let mut json = serde_json::to_value(&pieces[1]).unwrap();
+    let value = json["value"].as_str().unwrap().to_string();
+    let flipped = if value.starts_with('0') { "1" } else { "0" };
+    json["value"] = format!("{flipped}{}", &value[1..]).into();
+    let tampered: quorate_backup::Piece = serde_json::from_value(json).unwrap();
+    let with_tampered = [pieces[0].clone(), tampered, pieces[2].clone()];
+    let err = backup::restore(&config, &passphrase, &with_tampered).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("eve-cfo's piece (3 of 5) does not match its commitments"),
+        "{err:#}"
+    );
+    assert!(!config.key_share.exists());
+
+    // Pieces of bob's share do not restore alice's.
+    let bob = pid("bob");
+    d.stop_agent(&bob).await;
+    let bob_config = d.agent_configs[&bob].clone();
+    let bob_out = dir.path().join("bob-backup");
+    backup::backup(
+        &bob_config,
+        bob_config.passphrase.as_ref().unwrap(),
+        &custodians(),
+        3,
+        &bob_out,
+        Form::Printable,
+    )
+    .unwrap();
+    let bobs: Vec<_> = custodians()[..3]
+        .iter()
+        .map(|c| read(&bob_out.join(format!("{c}.piece.txt"))))
+        .collect();
+    let err = backup::restore(&config, &passphrase, &bobs).unwrap_err();
+    assert!(err.to_string().contains("backs up bob's share"), "{err:#}");
+    d.start_agent(&bob).await.unwrap();
+
+    // Three good pieces restore it: a new sealed file holding the same
+    // share.
+    backup::restore(&config, &passphrase, &pieces).unwrap();
+    assert_ne!(std::fs::read(&config.key_share).unwrap(), share_bytes);
+    d.start_agent(&alice).await.unwrap();
+
+    // alice signs again.
+    let id = request(&d, MANIFEST).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    // With three approvals of a 3-of-5 group, alice's share was needed.
+    let s = wait_for(&d, &id, "signed", |s| !s.signature.is_empty()).await;
+    assert!(
+        s.approvals.iter().any(|a| a.participant == "alice"),
+        "{s:?}"
+    );
+    let key = ed25519_dalek::VerifyingKey::from_bytes(
+        &hex::decode(&d.group.group_key).unwrap().try_into().unwrap(),
+    )
+    .unwrap();
+    let signature = ed25519_dalek::Signature::from_slice(&s.signature).unwrap();
+    key.verify_strict(MANIFEST.as_bytes(), &signature).unwrap();
+    d.stop().await.unwrap();
+}
