@@ -18,6 +18,7 @@
 //! forms the signing package, checks each signature share against its
 //! verifying share, and aggregates.
 
+pub mod backup_note;
 mod ceremony;
 mod error;
 mod event;

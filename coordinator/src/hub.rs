@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_ceremonies::{Action, Ceremony, CeremonyError, Entry, Event, KeyGroup, Request};
 use quorate_types::KeyGroupFile;
+use quorate_types::backup_note::SignedBackupNote;
 use quorate_types::{CeremonyId, KeyGroupName, ParticipantId, Party, RequestId, Roster};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::{broadcast, watch};
@@ -64,6 +65,8 @@ pub enum HubError {
         caller: ParticipantId,
         signer: ParticipantId,
     },
+    #[error("backup note not recorded: {0}")]
+    InvalidBackupNote(String),
     #[error(transparent)]
     Key(quorate_ceremonies::key::KeyError),
     #[error(transparent)]
@@ -291,6 +294,37 @@ impl<S: CeremonyStore> Hub<S> {
         // of each number through, so this is the next one.
         versions.0.push(group.clone());
         Ok(group)
+    }
+
+    /// Records `participant`'s signed note that it backed up its share,
+    /// if its key group takes it ([`quorate_ceremonies::backup_note`]).
+    /// The same note again is taken as recorded. Returns its log index,
+    /// or `None` when it was recorded before.
+    pub async fn note_backup(
+        &self,
+        participant: &ParticipantId,
+        note: SignedBackupNote,
+    ) -> Result<Option<u64>, HubError> {
+        if &note.note.participant != participant {
+            return Err(HubError::InvalidBackupNote(format!(
+                "{participant} may note only its own backups; this note is {}'s",
+                note.note.participant
+            )));
+        }
+        let group = self
+            .key_group(&note.note.key_group)
+            .ok_or_else(|| HubError::UnknownKeyGroup(note.note.key_group.to_string()))?;
+        quorate_ceremonies::backup_note::check(&group, &note)
+            .map_err(HubError::InvalidBackupNote)?;
+        let entry = Entry::ShareBackedUp {
+            at: self.clock.now(),
+            note,
+        };
+        match self.store.append(vec![entry]).await {
+            Ok(indexes) => Ok(indexes.first().copied()),
+            Err(StoreError::Exists(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Records the requesters, auditors and operators the coordinator

@@ -11,7 +11,10 @@ use quorate_ceremonies::KeyGroup;
 use quorate_secrets::keyfile::KeyShareFile;
 use quorate_secrets::sealed::KdfParams;
 use quorate_secrets::{GroupFileIo, Passphrase};
+use quorate_types::backup_note::{BackupNote, SignedBackupNote};
 use quorate_types::{KeyGroupFile, ParticipantId};
+use quorate_wire::client::Identify;
+use quorate_wire::signer_client::SignerClient;
 
 use crate::AgentConfig;
 
@@ -48,11 +51,22 @@ pub fn share_point(file: &KeyGroupFile, participant: &ParticipantId) -> anyhow::
         .map_err(|_| anyhow::anyhow!("a verifying share is 32 bytes"))
 }
 
+/// A backup made: its commitments, and the approver's signed note of it
+/// for the record.
+pub struct Made {
+    pub commitments: Commitments,
+    pub note: SignedBackupNote,
+}
+
+/// The file of the note, beside the pieces, to send again
+/// ([`note`]) if the coordinator could not be told at once.
+pub const NOTE_FILE: &str = "backup-note.json";
+
 /// Splits the share `config` names (opened with `passphrase`) into one
 /// piece per custodian, any `threshold` of which restore it, written into
 /// `out` as `<custodian>.piece` (sealed) or `<custodian>.piece.txt`
-/// (printable), with the public `commitments.json`. Returns the
-/// commitments.
+/// (printable), with the public `commitments.json` and the note signed
+/// with the approver's identity key, [`NOTE_FILE`].
 pub fn backup(
     config: &AgentConfig,
     passphrase: &Passphrase,
@@ -60,12 +74,13 @@ pub fn backup(
     threshold: u16,
     out: &Path,
     form: Form<'_>,
-) -> anyhow::Result<Commitments> {
+) -> anyhow::Result<Made> {
     let share = KeyShareFile::load(&config.key_share, passphrase)?;
     let package = share
         .key_package()
         .map_err(|e| anyhow::anyhow!("{}: {e}", config.key_share.display()))?;
-    let (group, _) = group_and_share_point(config)?;
+    let (group, share_point) = group_and_share_point(config)?;
+    let identity = crate::identity::load_identity(config, &group.roster, passphrase)?;
     let (pieces, commitments) = quorate_backup::split(
         package.signing_share(),
         &group.name,
@@ -94,10 +109,41 @@ pub fn backup(
             )?,
         }
     }
-    let public = out.join("commitments.json");
-    std::fs::write(&public, serde_json::to_vec_pretty(&commitments)?)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", public.display()))?;
-    Ok(commitments)
+    let note = BackupNote {
+        key_group: group.name.clone(),
+        participant: config.id.clone(),
+        commitments_sha256: commitments.hash(),
+        share_point: share_point.to_vec(),
+        threshold,
+        custodians: custodians.to_vec(),
+        at_unix_ms: crate::identity::now_unix_ms(),
+    }
+    .sign(&identity);
+    for (file, json) in [
+        ("commitments.json", serde_json::to_vec_pretty(&commitments)?),
+        (NOTE_FILE, serde_json::to_vec_pretty(&note)?),
+    ] {
+        let path = out.join(file);
+        std::fs::write(&path, json)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(Made { commitments, note })
+}
+
+/// Has the coordinator record `note` (the agent's TLS identity must be
+/// its participant). Ok(false) when the record held it already.
+pub async fn note(config: &AgentConfig, note: &SignedBackupNote) -> anyhow::Result<bool> {
+    let channel = quorate_wire::tls::channel(&config.coordinator, config.tls.as_ref())
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let identify = Identify::new(config.id.as_str()).map_err(anyhow::Error::msg)?;
+    let reply = SignerClient::with_interceptor(channel, identify)
+        .note_backup(quorate_wire::NoteBackupRequest {
+            note: note.to_bytes(),
+        })
+        .await
+        .map_err(|s| anyhow::anyhow!("the coordinator answered {:?}: {}", s.code(), s.message()))?;
+    Ok(reply.into_inner().recorded)
 }
 
 /// Reads the piece at `path`: printable text as is, a sealed file with

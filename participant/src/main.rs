@@ -103,6 +103,9 @@ enum Command {
         #[arg(long, value_name = "N")]
         passphrase_fd: Option<u32>,
     },
+    /// Send the coordinator a backup's note again (DIR/backup-note.json),
+    /// when `backup` could not reach it.
+    NoteBackup { note: PathBuf },
     /// Restore your lost signing share from custodian pieces (sealed files,
     /// each opened with its custodian's passphrase, asked or from
     /// QUORATE_CUSTODIAN_PASSPHRASE; or printed pieces typed back in). Every
@@ -196,14 +199,28 @@ async fn run() -> anyhow::Result<()> {
             printable,
             passphrase_fd,
         } => {
-            return backup(
+            let note = backup(
                 &config,
                 custodians,
                 *threshold,
                 out,
                 *printable,
                 *passphrase_fd,
-            );
+            )?;
+            return note_backup(&config, &note).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{e:#}\nthe backup is made, but the record does not note it yet: run \
+                     `quorate-participant note-backup {}` once the coordinator can be reached",
+                    out.join(quorate_participant::backup::NOTE_FILE).display()
+                )
+            });
+        }
+        Command::NoteBackup { note } => {
+            let bytes = std::fs::read(note)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", note.display()))?;
+            let signed = quorate_types::backup_note::SignedBackupNote::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", note.display()))?;
+            return note_backup(&config, &signed).await;
         }
         Command::Restore {
             pieces,
@@ -227,6 +244,7 @@ async fn run() -> anyhow::Result<()> {
         | Command::Join { .. }
         | Command::WitnessKey { .. }
         | Command::Backup { .. }
+        | Command::NoteBackup { .. }
         | Command::Restore { .. }
         | Command::Pending => unreachable!("handled above"),
         Command::Show { ceremony } => {
@@ -276,7 +294,7 @@ fn backup(
     out: &std::path::Path,
     printable: bool,
     passphrase_fd: Option<u32>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<quorate_types::backup_note::SignedBackupNote> {
     use quorate_participant::backup::Form;
     let custodians = custodians
         .iter()
@@ -302,7 +320,7 @@ fn backup(
     } else {
         Form::Sealed(&ask)
     };
-    let commitments = quorate_participant::backup::backup(
+    let made = quorate_participant::backup::backup(
         config,
         &passphrase,
         &custodians,
@@ -310,6 +328,7 @@ fn backup(
         out,
         form,
     )?;
+    let commitments = &made.commitments;
     println!(
         "backed up {}'s share in key group {} as {} pieces, any {} of which restore it, in {}",
         config.id,
@@ -321,6 +340,19 @@ fn backup(
     println!(
         "commitments (give each custodian, to check their piece): {}",
         commitments.hash()
+    );
+    Ok(made.note)
+}
+
+async fn note_backup(
+    config: &AgentConfig,
+    note: &quorate_types::backup_note::SignedBackupNote,
+) -> anyhow::Result<()> {
+    let recorded = quorate_participant::backup::note(config, note).await?;
+    println!(
+        "the record notes the backup ({}){}",
+        note.note.commitments_sha256,
+        if recorded { "" } else { ", as it did already" }
     );
     Ok(())
 }

@@ -348,14 +348,19 @@ fn the_backup_and_restore_commands_bring_a_lost_share_back() {
     let made = participant(dir.path(), &args);
     let said = String::from_utf8_lossy(&made.stdout).into_owned();
     assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    assert!(
         said.contains("as 3 pieces, any 2 of which restore it"),
         "{said}"
     );
+    // No coordinator listens here: the backup is made, and the command
+    // says how to have the record note it later.
+    let err = String::from_utf8_lossy(&made.stderr).into_owned();
+    assert!(!made.status.success());
+    assert!(
+        err.contains("the backup is made, but the record does not note it yet"),
+        "{err}"
+    );
+    assert!(err.contains("note-backup"), "{err}");
+    assert!(out.join("backup-note.json").exists());
     // Into a directory that holds a backup, never.
     let again = participant(dir.path(), &args);
     assert!(!again.status.success());

@@ -77,6 +77,13 @@ impl Audit for FakeAudit {
         not_here()
     }
 
+    async fn key_group_entries(
+        &self,
+        _: Request<proto::KeyGroupEntriesRequest>,
+    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+        not_here()
+    }
+
     async fn statement_evidence(
         &self,
         _: Request<proto::StatementEvidenceRequest>,

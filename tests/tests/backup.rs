@@ -42,7 +42,7 @@ async fn a_lost_share_is_restored_from_three_of_five_custodians_and_signs_again(
     let config = d.agent_configs[&alice].clone();
     let passphrase = config.passphrase.clone().unwrap();
     let out = dir.path().join("backup");
-    let commitments = backup::backup(
+    let made = backup::backup(
         &config,
         &passphrase,
         &custodians(),
@@ -51,7 +51,7 @@ async fn a_lost_share_is_restored_from_three_of_five_custodians_and_signs_again(
         Form::Sealed(&|c| Ok(custodian_pass(c))),
     )
     .unwrap();
-    assert_eq!((commitments.threshold, commitments.count), (3, 5));
+    assert_eq!((made.commitments.threshold, made.commitments.count), (3, 5));
     // Each custodian checks their piece against the key group file.
     let group = KeyGroupFile::load(&config.key_group).unwrap();
     let mine = backup::share_point(&group, &alice).unwrap();
@@ -62,6 +62,71 @@ async fn a_lost_share_is_restored_from_three_of_five_custodians_and_signs_again(
     for path in &paths {
         read(path).verify(Some(&mine)).unwrap();
     }
+    // The record notes the backup, signed by alice, without a secret;
+    // the same note again is the same entry.
+    assert!(backup::note(&config, &made.note).await.unwrap());
+    assert!(!backup::note(&config, &made.note).await.unwrap());
+    let mut auditor = d.clients(quorate::local::AUDITOR).await.unwrap();
+    let note = quorate::audit::checkpoint(&mut auditor.audit)
+        .await
+        .unwrap();
+    let size = quorate::audit::witnesses::size_of(&note).unwrap();
+    let entries = auditor
+        .audit
+        .entries(quorate_wire::EntriesRequest {
+            start: 0,
+            end: size,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let noted: Vec<_> = entries
+        .iter()
+        .filter_map(
+            |e| match quorate_ceremonies::Entry::decode(&e.entry).unwrap() {
+                quorate_ceremonies::Entry::ShareBackedUp { note, .. } => Some(note),
+                _ => None,
+            },
+        )
+        .collect();
+    assert_eq!(noted, std::slice::from_ref(&made.note));
+    assert_eq!(noted[0].note.commitments_sha256, made.commitments.hash());
+    // An auditor's replay of the key group's history checks the note.
+    let history = quorate::audit::export_key_group(&mut auditor.audit, &group.name)
+        .await
+        .unwrap();
+    let path = dir.path().join("release.history");
+    std::fs::write(&path, serde_json::to_vec(&history).unwrap()).unwrap();
+    let log = quorate::audit::log_verifier(&d.log_verifier_key).unwrap();
+    let replayed = quorate::audit::replay_history_file(&path, &log).unwrap();
+    assert_eq!(replayed.backups.len(), 1, "{replayed:?}");
+    assert_eq!(replayed.backups[0].participant, alice);
+    assert_eq!(
+        replayed.backups[0].commitments_sha256,
+        made.commitments.hash()
+    );
+    // Nobody notes a backup for someone else, nor one of another share.
+    let mut forged = made.note.note.clone();
+    forged.participant = pid("bob");
+    let identity = quorate_secrets::IdentityKey::load(&config.identity_key, &passphrase).unwrap();
+    let err = backup::note(&config, &forged.clone().sign(&identity))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("may note only its own backups"),
+        "{err:#}"
+    );
+    let mut stale = made.note.note.clone();
+    stale.share_point = vec![9; 32];
+    let err = backup::note(&config, &stale.sign(&identity))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("another share than alice's"),
+        "{err:#}"
+    );
+
     // The piece is sealed: its value is nowhere in the clear.
     let sealed = std::fs::read_to_string(&paths[0]).unwrap();
     assert!(!sealed.contains("value"), "{sealed}");

@@ -126,6 +126,13 @@ impl Signer for Dropping {
     ) -> Result<Response<proto::Ack>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
+
+    async fn note_backup(
+        &self,
+        _: Request<proto::NoteBackupRequest>,
+    ) -> Result<Response<proto::NoteBackupReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -118,6 +118,13 @@ impl Signer for Hostile {
             .unwrap();
         Ok(self.ack())
     }
+
+    async fn note_backup(
+        &self,
+        _: Request<proto::NoteBackupRequest>,
+    ) -> Result<Response<proto::NoteBackupReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
 }
 
 /// The honest ceremony's entries: the request, alice's, carol's and erin's

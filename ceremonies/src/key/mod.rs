@@ -19,6 +19,7 @@
 
 pub mod dkg;
 mod error;
+pub mod history;
 pub mod rebuild;
 pub mod repair;
 pub mod transcript;

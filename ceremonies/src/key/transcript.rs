@@ -87,41 +87,7 @@ pub fn replay(
             ),
         ));
     }
-    let checkpoint = log
-        .verify_checkpoint(&transcript.checkpoint)
-        .map_err(|e| fail(None, format!("checkpoint: {e}")))?;
-    if checkpoint.origin != log.name() {
-        return Err(fail(
-            None,
-            format!(
-                "checkpoint is of log {:?}, but the log key is {:?}'s",
-                checkpoint.origin,
-                log.name()
-            ),
-        ));
-    }
-    let mut entries = Vec::with_capacity(transcript.entries.len());
-    let mut previous = None;
-    for (i, e) in transcript.entries.iter().enumerate() {
-        if previous.is_some_and(|p| e.index <= p) {
-            return Err(fail(Some(i), "entries are out of order or repeated"));
-        }
-        previous = Some(e.index);
-        let proof = InclusionProof {
-            index: e.index,
-            tree_size: checkpoint.size,
-            hashes: e.proof.clone(),
-        };
-        let leaf: Hash = quorate_tlog::leaf_hash(e.entry.as_bytes());
-        quorate_tlog::check_inclusion(&proof, leaf, checkpoint.root).map_err(|why| {
-            fail(
-                Some(i),
-                format!("entry {} is not in the checkpointed log: {why}", e.index),
-            )
-        })?;
-        entries
-            .push(Entry::decode(e.entry.as_bytes()).map_err(|why| fail(Some(i), why.to_string()))?);
-    }
+    let (checkpoint, entries) = proven_entries(&transcript.checkpoint, &transcript.entries, log)?;
     let Some((proposed, rest)) = entries.split_first() else {
         return Err(fail(None, "it holds no entries"));
     };
@@ -206,4 +172,50 @@ pub fn replay(
         checkpoint_size: checkpoint.size,
         witnessed_by,
     })
+}
+
+/// The entries of a transcript, each checked in order against the signed
+/// checkpoint `note` (signature, origin, inclusion, canonical encoding),
+/// with the checkpoint.
+pub(crate) fn proven_entries(
+    note: &str,
+    listed: &[TranscriptEntry],
+    log: &LogVerifier,
+) -> Result<(quorate_tlog::Checkpoint, Vec<Entry>), KeyReplayError> {
+    let checkpoint = log
+        .verify_checkpoint(note)
+        .map_err(|e| fail(None, format!("checkpoint: {e}")))?;
+    if checkpoint.origin != log.name() {
+        return Err(fail(
+            None,
+            format!(
+                "checkpoint is of log {:?}, but the log key is {:?}'s",
+                checkpoint.origin,
+                log.name()
+            ),
+        ));
+    }
+    let mut entries = Vec::with_capacity(listed.len());
+    let mut previous = None;
+    for (i, e) in listed.iter().enumerate() {
+        if previous.is_some_and(|p| e.index <= p) {
+            return Err(fail(Some(i), "entries are out of order or repeated"));
+        }
+        previous = Some(e.index);
+        let proof = InclusionProof {
+            index: e.index,
+            tree_size: checkpoint.size,
+            hashes: e.proof.clone(),
+        };
+        let leaf: Hash = quorate_tlog::leaf_hash(e.entry.as_bytes());
+        quorate_tlog::check_inclusion(&proof, leaf, checkpoint.root).map_err(|why| {
+            fail(
+                Some(i),
+                format!("entry {} is not in the checkpointed log: {why}", e.index),
+            )
+        })?;
+        entries
+            .push(Entry::decode(e.entry.as_bytes()).map_err(|why| fail(Some(i), why.to_string()))?);
+    }
+    Ok((checkpoint, entries))
 }

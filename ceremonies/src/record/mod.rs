@@ -17,6 +17,7 @@ mod refusal;
 pub(crate) mod v1;
 
 use quorate_types::KeyGroupFile;
+use quorate_types::backup_note::SignedBackupNote;
 use quorate_types::key_ceremony::KeyProposal;
 use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, Party, Roster, SignedStatement};
 use serde::{Deserialize, Serialize};
@@ -105,6 +106,13 @@ pub enum Entry {
         seq: u64,
         event: KeyEvent,
         decisions: Vec<KeyDecision>,
+    },
+    /// An approver backed up its share with custodians
+    /// ([`crate::backup_note`]): the note, signed by the approver, holds
+    /// the backup's commitments' hash and no secret.
+    ShareBackedUp {
+        at: Timestamp,
+        note: SignedBackupNote,
     },
     /// An authenticated caller tried to act for someone else or outside
     /// its key groups, and was refused. Changes no ceremony.
@@ -206,6 +214,7 @@ impl Entry {
             | Entry::KeyCeremonyProposed { at, .. }
             | Entry::KeyGroupChanged { at, .. }
             | Entry::KeyCeremonyEvent { at, .. }
+            | Entry::ShareBackedUp { at, .. }
             | Entry::Refused { at, .. } => *at,
         }
     }
@@ -218,7 +227,8 @@ impl Entry {
             | Entry::PartiesChanged { .. }
             | Entry::KeyCeremonyProposed { .. }
             | Entry::KeyCeremonyEvent { .. }
-            | Entry::KeyGroupChanged { .. } => None,
+            | Entry::KeyGroupChanged { .. }
+            | Entry::ShareBackedUp { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
             Entry::Refused { ceremony, .. } => ceremony.as_ref(),
@@ -236,6 +246,7 @@ impl Entry {
             Entry::KeyCeremonyProposed { .. } => "key ceremony proposed",
             Entry::KeyGroupChanged { .. } => "key group changed",
             Entry::KeyCeremonyEvent { .. } => "key ceremony event",
+            Entry::ShareBackedUp { .. } => "share backed up",
             Entry::Refused { .. } => "refused action",
         }
     }

@@ -9,6 +9,7 @@
 
 mod clean;
 mod json_leaves;
+mod key_group_history;
 mod roster_changes;
 mod tampering;
 

@@ -26,10 +26,20 @@ pub enum AuditCommand {
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
+    /// Write a key group's history: its registration, every roster and
+    /// key group change, and its approvers' backup notes, each with an
+    /// inclusion proof.
+    ExportKeyGroup {
+        key_group: String,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
     /// Replay a transcript offline with the same engine the coordinator
     /// runs; exits non-zero on any discrepancy and names where it is. A key
     /// ceremony's transcript is replayed too: every signed message, proof
-    /// and complaint, and the group key and verifying shares recomputed.
+    /// and complaint, and the group key and verifying shares recomputed;
+    /// and a key group's history: each change, and each backup note
+    /// checked against the group as it stood.
     Replay {
         transcript: PathBuf,
         /// The log's verifier key (`name+id+key`) or a file holding it.
@@ -89,6 +99,49 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                 output.display(),
                 transcript.entries.len()
             );
+            Ok(())
+        }
+        AuditCommand::ExportKeyGroup { key_group, output } => {
+            let name = quorate_types::KeyGroupName::new(&key_group)
+                .map_err(|e| anyhow::anyhow!("key group {key_group:?}: {e}"))?;
+            let mut clients = Clients::connect(target).await?;
+            let history = super::export_key_group(&mut clients.audit, &name).await?;
+            std::fs::write(&output, serde_json::to_vec_pretty(&history)?)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            println!(
+                "wrote {} ({} entries)",
+                output.display(),
+                history.entries.len()
+            );
+            Ok(())
+        }
+        AuditCommand::Replay {
+            transcript,
+            log_key,
+            json,
+            ..
+        } if super::is_key_group_history(&transcript)? => {
+            let log = super::log_verifier(&log_key)?;
+            let replayed = super::replay_history_file(&transcript, &log)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&replayed)?);
+            } else {
+                println!(
+                    "key group {}: version {}, every entry in the log at size {}",
+                    replayed.key_group, replayed.version, replayed.checkpoint_size
+                );
+                for b in &replayed.backups {
+                    println!(
+                        "  {} backed up its share (version {}) with {} custodians, any {} restore it: commitments {}, signed by {}",
+                        b.participant,
+                        b.version,
+                        b.custodians,
+                        b.threshold,
+                        b.commitments_sha256,
+                        b.participant
+                    );
+                }
+            }
             Ok(())
         }
         AuditCommand::ExportKey { ceremony, output } => {

@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
+use quorate_ceremonies::key::history::{HISTORY_FORMAT, HistoryReplayed, KeyGroupHistory};
 use quorate_ceremonies::key::transcript::{KEY_TRANSCRIPT_FORMAT, KeyTranscript};
 use quorate_ceremonies::replay::{self, Report, TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
 use quorate_tlog::{Checkpoint, ConsistencyProof, Hash, LogVerifier};
-use quorate_types::{CeremonyId, KeyCeremonyId};
+use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName};
 use quorate_wire as proto;
 
 use crate::client::Audit;
@@ -190,6 +191,16 @@ pub fn replay_file(path: &Path, log: &LogVerifier) -> anyhow::Result<Report> {
 /// Whether the file at `path` is a key ceremony's transcript (by its
 /// `format`).
 pub fn is_key_transcript(path: &Path) -> anyhow::Result<bool> {
+    Ok(format_of(path)? == KEY_TRANSCRIPT_FORMAT)
+}
+
+/// Whether the file at `path` is a key group's history.
+pub fn is_key_group_history(path: &Path) -> anyhow::Result<bool> {
+    Ok(format_of(path)? == HISTORY_FORMAT)
+}
+
+/// The `format` a transcript file names.
+fn format_of(path: &Path) -> anyhow::Result<String> {
     #[derive(serde::Deserialize)]
     struct Format {
         format: String,
@@ -198,7 +209,40 @@ pub fn is_key_transcript(path: &Path) -> anyhow::Result<bool> {
         .map_err(|e| anyhow::anyhow!("cannot read transcript {}: {e}", path.display()))?;
     let format: Format = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow::anyhow!("{} is not a quorate transcript: {e}", path.display()))?;
-    Ok(format.format == KEY_TRANSCRIPT_FORMAT)
+    Ok(format.format)
+}
+
+/// Exports key group `name`'s history, each entry proven in the
+/// coordinator's checkpoint.
+pub async fn export_key_group(
+    audit: &mut Audit,
+    name: &KeyGroupName,
+) -> anyhow::Result<KeyGroupHistory> {
+    let listed = audit
+        .key_group_entries(proto::KeyGroupEntriesRequest {
+            key_group: name.to_string(),
+        })
+        .await?
+        .into_inner()
+        .entries;
+    let note = proving_checkpoint(audit, &listed).await?;
+    let entries = prove_all(audit, &note, listed).await?;
+    Ok(KeyGroupHistory {
+        format: HISTORY_FORMAT.into(),
+        key_group: name.clone(),
+        checkpoint: note,
+        entries,
+    })
+}
+
+/// Replays the key group history at `path` against `log`.
+pub fn replay_history_file(path: &Path, log: &LogVerifier) -> anyhow::Result<HistoryReplayed> {
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let history: KeyGroupHistory = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("{} is not a key group history: {e}", path.display()))?;
+    quorate_ceremonies::key::history::replay(&history, log)
+        .map_err(|e| anyhow::anyhow!("key group {}: {e}", history.key_group))
 }
 
 /// The checkpoint of the key transcript at `path`.

@@ -5,6 +5,7 @@
 //! else. Secrets live in `quorate-secrets`, consumer formats in
 //! `quorate-formats`, the wire in `quorate-wire`.
 
+pub mod backup_note;
 pub mod batch;
 pub mod digest;
 pub mod hex_bytes;

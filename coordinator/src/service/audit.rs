@@ -241,6 +241,25 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         Ok(Response::new(proto::CeremonyEntriesReply { entries }))
     }
 
+    async fn key_group_entries(
+        &self,
+        request: Request<proto::KeyGroupEntriesRequest>,
+    ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+        let name = quorate_types::KeyGroupName::new(&request.get_ref().key_group)
+            .map_err(|e| Status::invalid_argument(format!("key_group: {e}")))?;
+        let caller = crate::auth::caller(&request)?;
+        if !self.hub.key_groups_of(&caller).contains(&name) {
+            self.whole_log(&request)?;
+        }
+        let store = self.hub.store();
+        let indexes = store.key_group_entries(&name).map_err(|e| match e {
+            StoreError::OutOfRange(m) => Status::not_found(m),
+            e => store_error(e),
+        })?;
+        let entries = log_entries(store, indexes)?;
+        Ok(Response::new(proto::CeremonyEntriesReply { entries }))
+    }
+
     async fn statement_evidence(
         &self,
         request: Request<proto::StatementEvidenceRequest>,

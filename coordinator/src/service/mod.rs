@@ -176,9 +176,9 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         HubError::KeyGroupExists(_) | HubError::RequestIdTaken { .. } => {
             Status::already_exists(e.to_string())
         }
-        HubError::InvalidKeyGroup(_) | HubError::InvalidRoster(..) => {
-            Status::invalid_argument(e.to_string())
-        }
+        HubError::InvalidKeyGroup(_)
+        | HubError::InvalidRoster(..)
+        | HubError::InvalidBackupNote(_) => Status::invalid_argument(e.to_string()),
         HubError::RosterRace(_) | HubError::RequestInFlight(_) => Status::aborted(e.to_string()),
         HubError::Store(_) => {
             tracing::error!(error = %e, "storage failure");

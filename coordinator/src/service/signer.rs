@@ -296,6 +296,25 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         };
         self.act(&caller, &body.ceremony, event).await
     }
+
+    async fn note_backup(
+        &self,
+        request: Request<proto::NoteBackupRequest>,
+    ) -> Result<Response<proto::NoteBackupReply>, Status> {
+        let caller = self.participant(&request)?;
+        let note =
+            quorate_types::backup_note::SignedBackupNote::from_bytes(&request.get_ref().note)
+                .map_err(|e| Status::invalid_argument(format!("note: {e}")))?;
+        let index = self
+            .hub
+            .note_backup(&caller, note)
+            .await
+            .map_err(to_status_error)?;
+        Ok(Response::new(proto::NoteBackupReply {
+            recorded: index.is_some(),
+            index: index.unwrap_or_default(),
+        }))
+    }
 }
 
 /// Parses a signed statement and checks it is the caller's own: nobody

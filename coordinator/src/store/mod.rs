@@ -144,6 +144,11 @@ pub trait CeremonyStore: Send + Sync + 'static {
     /// The log indexes of a key ceremony's proposal, events and the
     /// registration of the key group it made, if it did.
     fn key_ceremony_entries(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError>;
+    /// The log indexes of a key group's history, in order: its
+    /// registration, every roster and key group change, and every backup
+    /// note of its participants.
+    fn key_group_entries(&self, name: &quorate_types::KeyGroupName)
+    -> Result<Vec<u64>, StoreError>;
     fn root(&self, size: u64) -> Result<Hash, StoreError>;
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;

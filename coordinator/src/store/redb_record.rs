@@ -469,6 +469,28 @@ impl CeremonyStore for RedbStore {
         Ok(out)
     }
 
+    fn key_group_entries(&self, name: &KeyGroupName) -> Result<Vec<u64>, StoreError> {
+        let size = self.size();
+        let Some(registered) = self
+            .index_at(&lookup(b'k', name.as_str().as_bytes()))?
+            .filter(|i| *i < size)
+        else {
+            return Err(StoreError::OutOfRange(format!(
+                "no key group {name} in the record"
+            )));
+        };
+        let mut out = vec![registered];
+        out.extend(
+            self.roster_change_indexes(name)?
+                .into_iter()
+                .map(|(_, i)| i),
+        );
+        out.extend(self.backup_note_indexes(name)?);
+        out.retain(|i| *i < size);
+        out.sort_unstable();
+        Ok(out)
+    }
+
     fn key_ceremony_entries(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError> {
         let size = self.size();
         let Some(proposal) = self

@@ -38,6 +38,12 @@ impl RedbStore {
         self.numbered(b'v', group.as_str())
     }
 
+    /// Indexes of the backup notes of the key group's participants.
+    pub(super) fn backup_note_indexes(&self, group: &KeyGroupName) -> Result<Vec<u64>, StoreError> {
+        let prefix = lookup(b'b', format!("{group}\0").as_bytes());
+        Ok(self.scan(&prefix)?.into_iter().map(|(_, i)| i).collect())
+    }
+
     pub(super) fn key_event_indexes(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError> {
         let events = self.numbered(b'e', id.as_str())?;
         Ok(events.into_iter().map(|(_, index)| index).collect())
@@ -109,6 +115,21 @@ pub(super) fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
             numbered(b'e', ceremony.as_str(), *seq),
             format!("event {seq} of key ceremony {ceremony}"),
         ),
+        // One entry per backup: the same note sent again is the same.
+        Entry::ShareBackedUp { note, .. } => {
+            let n = &note.note;
+            let name = format!(
+                "{}\0{}\0{}",
+                n.key_group, n.participant, n.commitments_sha256
+            );
+            (
+                lookup(b'b', name.as_bytes()),
+                format!(
+                    "backup {} of {}'s share in key group {}",
+                    n.commitments_sha256, n.participant, n.key_group
+                ),
+            )
+        }
     })
 }
 

@@ -1,0 +1,131 @@
+//! A key group's history (`quorate_ceremonies::key::history`): its
+//! registration and its approvers' backup notes. A note the approver
+//! signed about its share replays; one the log key's holder made up or
+//! one about another share is caught, naming the entry.
+
+use super::*;
+use quorate_ceremonies::Timestamp;
+use quorate_ceremonies::key::history::{HISTORY_FORMAT, KeyGroupHistory, replay as replay_history};
+use quorate_ceremonies::replay::TranscriptEntry;
+use quorate_tlog::{MemoryTree, prove_inclusion};
+use quorate_types::backup_note::{BackupNote, SignedBackupNote};
+use quorate_types::{KeyGroupFile, KeyGroupName, ParticipantId, Policy, Sha256Digest};
+use support::transcript::{GROUP, LOG_ORIGIN, ROSTER, THRESHOLD, log_key, verifier};
+
+/// The registered group, and alice's agent.
+fn group() -> (KeyGroupFile, support::Agent) {
+    let (package, roster, mut agents) = support::deal(&ROSTER, THRESHOLD);
+    let file = KeyGroupFile::new(
+        KeyGroupName::new(GROUP).expect("a valid name"),
+        THRESHOLD,
+        &package,
+        roster,
+        Policy::default(),
+    )
+    .expect("a key group file");
+    let alice = agents
+        .remove(&ParticipantId::new("alice").expect("a valid id"))
+        .expect("alice");
+    (file, alice)
+}
+
+/// alice's note about the share with public point `share_point`.
+fn note(share_point: Vec<u8>) -> BackupNote {
+    BackupNote {
+        key_group: KeyGroupName::new(GROUP).expect("a valid name"),
+        participant: ParticipantId::new("alice").expect("a valid id"),
+        commitments_sha256: Sha256Digest::of(b"commitments"),
+        share_point,
+        threshold: 2,
+        custodians: ["c1", "c2", "c3"]
+            .map(|c| ParticipantId::new(c).expect("a valid id"))
+            .to_vec(),
+        at_unix_ms: 1_800_000_000_000,
+    }
+}
+
+/// The history of `entries`, all proven in one checkpoint.
+fn history(entries: &[Entry]) -> KeyGroupHistory {
+    let log: Vec<Vec<u8>> = entries.iter().map(Entry::encode).collect();
+    let mut tree = MemoryTree::new();
+    for bytes in &log {
+        tree.append(bytes);
+    }
+    let checkpoint = log_key()
+        .sign_checkpoint(&Checkpoint {
+            origin: LOG_ORIGIN.into(),
+            size: tree.size(),
+            root: tree.root(),
+        })
+        .expect("a signed checkpoint");
+    KeyGroupHistory {
+        format: HISTORY_FORMAT.into(),
+        key_group: KeyGroupName::new(GROUP).expect("a valid name"),
+        checkpoint,
+        entries: log
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| TranscriptEntry {
+                index: i as u64,
+                entry: String::from_utf8(bytes.clone()).expect("UTF-8"),
+                proof: prove_inclusion(i as u64, tree.size(), &tree)
+                    .expect("a proof")
+                    .hashes,
+            })
+            .collect(),
+    }
+}
+
+fn backed_up(note: SignedBackupNote) -> Entry {
+    Entry::ShareBackedUp {
+        at: Timestamp(1_800_000_000_000),
+        note,
+    }
+}
+
+#[test]
+fn backup_notes_replay_only_if_the_approver_signed_them_about_its_share() {
+    let (file, alice) = group();
+    let registered = Entry::KeyGroupRegistered {
+        at: Timestamp(1_700_000_000_000),
+        by: "operator".into(),
+        key_group: file,
+    };
+    let mine = alice
+        .key
+        .verifying_share()
+        .serialize()
+        .expect("a verifying share");
+    let good = note(mine.clone()).sign(&alice.identity);
+    let replayed = replay_history(
+        &history(&[registered.clone(), backed_up(good)]),
+        &verifier(),
+    )
+    .expect("alice's own note replays");
+    assert_eq!(replayed.backups.len(), 1);
+    assert_eq!(replayed.backups[0].custodians, 3);
+
+    // Made up by whoever holds the log key: not signed by alice.
+    let other = quorate_secrets::IdentityKey::generate(
+        ParticipantId::new("alice").expect("a valid id"),
+        &mut rand_core::OsRng,
+    );
+    let forged = note(mine).sign(&other);
+    let err = replay_history(
+        &history(&[registered.clone(), backed_up(forged)]),
+        &verifier(),
+    )
+    .expect_err("a forged note");
+    assert_eq!(err.entry, Some(1));
+    assert!(
+        err.why
+            .contains("does not verify under alice's identity key"),
+        "{err}"
+    );
+
+    // About another share than alice's.
+    let stale = note(vec![0x58; 32]).sign(&alice.identity);
+    let err = replay_history(&history(&[registered, backed_up(stale)]), &verifier())
+        .expect_err("a note about another share");
+    assert!(err.why.contains("another share than alice's"), "{err}");
+}
