@@ -26,6 +26,8 @@ pub fn sign(
     if request.request_id.is_empty() {
         request.request_id = fresh_request_id();
     }
+    // The coordinator records the justification trimmed; sign what it keeps.
+    request.justification = request.justification.trim().to_string();
     let statement = RequestStatement {
         key_group: quorate_types::KeyGroupName::new(&request.key_group)?,
         requester: key.participant().to_string(),

@@ -746,7 +746,7 @@ async fn a_custodian_verifies_their_piece() {
         Form::Sealed(&custodian_pass),
     )
     .unwrap();
-    backup(
+    let texts = backup(
         &config,
         &passphrase,
         &custodians,
@@ -754,7 +754,10 @@ async fn a_custodian_verifies_their_piece() {
         &printed,
         Form::Printable,
     )
-    .unwrap();
+    .unwrap()
+    .printed;
+    // c2 types their printed piece in.
+    std::fs::write(printed.join("c2.piece.txt"), texts[1].1.as_bytes()).unwrap();
     let group = config.key_group.display().to_string();
     let verify = |piece: &std::path::Path, pass: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))

@@ -311,6 +311,9 @@ impl<S: CeremonyStore> Hub<S> {
                 note.note.participant
             )));
         }
+        // Judged by the key group as it stands when recorded: no roster or
+        // key change between the check and the append.
+        let _in_force = self.versions.read().await;
         let group = self
             .key_group(&note.note.key_group)
             .ok_or_else(|| HubError::UnknownKeyGroup(note.note.key_group.to_string()))?;

@@ -23,7 +23,8 @@ pub enum Form<'a> {
     /// A file sealed with each custodian's passphrase, which `passphrase`
     /// gives.
     Sealed(&'a dyn Fn(&ParticipantId) -> anyhow::Result<Passphrase>),
-    /// Printable text, to print and hand over.
+    /// Printable text, to print and hand over: returned
+    /// ([`Made::printed`]), never written to disk.
     Printable,
 }
 
@@ -56,6 +57,9 @@ pub fn share_point(file: &KeyGroupFile, participant: &ParticipantId) -> anyhow::
 pub struct Made {
     pub commitments: Commitments,
     pub note: SignedBackupNote,
+    /// With [`Form::Printable`], each custodian's piece as text, to print
+    /// and hand over: it holds the secret value.
+    pub printed: Vec<(ParticipantId, zeroize::Zeroizing<String>)>,
 }
 
 /// The file of the note, beside the pieces, to send again
@@ -63,10 +67,10 @@ pub struct Made {
 pub const NOTE_FILE: &str = "backup-note.json";
 
 /// Splits the share `config` names (opened with `passphrase`) into one
-/// piece per custodian, any `threshold` of which restore it, written into
-/// `out` as `<custodian>.piece` (sealed) or `<custodian>.piece.txt`
-/// (printable), with the public `commitments.json` and the note signed
-/// with the approver's identity key, [`NOTE_FILE`].
+/// piece per custodian, any `threshold` of which restore it: sealed
+/// pieces written into `out` as `<custodian>.piece`, printable ones
+/// returned; with the public `commitments.json` and the note signed with
+/// the approver's identity key, [`NOTE_FILE`], in `out`.
 pub fn backup(
     config: &AgentConfig,
     passphrase: &Passphrase,
@@ -88,25 +92,32 @@ pub fn backup(
         custodians,
         threshold,
     )?;
+    if commitments.share_point() != Some(share_point) {
+        anyhow::bail!(
+            "{} is not the share {} lists for {} (a refresh since?): nothing was backed up",
+            config.key_share.display(),
+            config.key_group.display(),
+            config.id
+        );
+    }
     std::fs::create_dir_all(out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
-    for piece in &pieces {
-        let path = match form {
-            Form::Sealed(_) => out.join(format!("{}.piece", piece.custodian)),
-            Form::Printable => out.join(format!("{}.piece.txt", piece.custodian)),
-        };
-        if path.exists() {
-            anyhow::bail!("{} exists; choose an empty --out", path.display());
+    for file in ["commitments.json", NOTE_FILE] {
+        if out.join(file).exists() {
+            anyhow::bail!("{} exists; choose an empty --out", out.join(file).display());
         }
+    }
+    let mut printed = Vec::new();
+    for piece in &pieces {
         match form {
             Form::Sealed(passphrase) => {
+                let path = out.join(format!("{}.piece", piece.custodian));
+                if path.exists() {
+                    anyhow::bail!("{} exists; choose an empty --out", path.display());
+                }
                 piece.save(&path, &passphrase(&piece.custodian)?, &KdfParams::default())?
             }
-            Form::Printable => quorate_secrets::keyfile::write_file(
-                &path,
-                printable::to_text(piece).as_bytes(),
-                0o600,
-            )?,
+            Form::Printable => printed.push((piece.custodian.clone(), printable::to_text(piece))),
         }
     }
     let note = BackupNote {
@@ -127,7 +138,11 @@ pub fn backup(
         std::fs::write(&path, json)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
-    Ok(Made { commitments, note })
+    Ok(Made {
+        commitments,
+        note,
+        printed,
+    })
 }
 
 /// Has the coordinator record `note` (the agent's TLS identity must be
@@ -178,6 +193,9 @@ pub fn restore(
         );
     }
     let (group, share_point) = group_and_share_point(config)?;
+    // The new share file is sealed with `passphrase`: it must be the one
+    // that opens this participant's identity key, not a typo.
+    crate::identity::load_identity(config, &group.roster, passphrase)?;
     for piece in pieces {
         let c = &piece.commitments;
         if c.participant != config.id || c.key_group != group.name {

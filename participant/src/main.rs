@@ -87,9 +87,9 @@ enum Command {
     /// each custodian can check their piece alone with `quorate backup
     /// verify`). Writes DIR/<custodian>.piece, each sealed with its
     /// custodian's passphrase (asked for each, twice; or, in automation,
-    /// QUORATE_CUSTODIAN_PASSPHRASE for all), or with --printable
-    /// DIR/<custodian>.piece.txt to print and hand over; and the public
-    /// DIR/commitments.json. Back up again after every refresh: a refresh
+    /// QUORATE_CUSTODIAN_PASSPHRASE for all), or with --printable each
+    /// piece as text on standard output, to print and hand over (never on
+    /// disk); and the public DIR/commitments.json and DIR/backup-note.json. Back up again after every refresh: a refresh
     /// changes the share.
     Backup {
         #[arg(long = "custodian", required = true)]
@@ -162,6 +162,9 @@ async fn run() -> anyhow::Result<()> {
                 *passphrase_fd,
                 &format!("passphrase for {}'s key files: ", config.id),
             )?;
+            // A mistyped passphrase must not seal the key for good: it
+            // must open the identity key first.
+            quorate_participant::identity::open_identity(&config, &passphrase)?;
             let key = quorate_participant::witness::key(&config, &passphrase)?;
             println!("{}", key.verifier_key());
             return Ok(());
@@ -329,6 +332,12 @@ fn backup(
         form,
     )?;
     let commitments = &made.commitments;
+    for (custodian, text) in &made.printed {
+        println!(
+            "---- the piece for custodian {custodian}: print it, hand it over, keep no copy ----"
+        );
+        print!("{}", text.as_str());
+    }
     println!(
         "backed up {}'s share in key group {} as {} pieces, any {} of which restore it, in {}",
         config.id,

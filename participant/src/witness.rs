@@ -27,10 +27,18 @@ pub fn name(id: &quorate_types::ParticipantId) -> String {
 /// removed.
 pub fn key(config: &AgentConfig, passphrase: &Passphrase) -> anyhow::Result<WitnessKey> {
     let dir = config.witness_dir();
+    let clear = dir.join(key_file::FILE_NAME);
     if dir.join(key_file::SEALED_FILE_NAME).exists() {
+        if clear.exists() {
+            anyhow::bail!(
+                "{} holds the witness key both sealed and in the clear: once you know the sealed \
+                 one is yours (`quorate-participant witness-key` prints it), remove {}",
+                dir.display(),
+                clear.display()
+            );
+        }
         return key_file::load_sealed(&dir, passphrase);
     }
-    let clear = dir.join(key_file::FILE_NAME);
     if clear.exists() {
         let key = key_file::load(&dir)?;
         let sealed = dir.join(key_file::SEALED_FILE_NAME);

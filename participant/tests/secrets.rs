@@ -315,6 +315,17 @@ fn the_witness_key_is_sealed_and_one_kept_in_the_clear_is_sealed_at_start() {
     assert_eq!(again.verifier_key(), clear.verifier_key());
     let e = quorate_participant::witness::key(&config, &pass("not it")).unwrap_err();
     assert!(e.to_string().contains("passphrase is wrong"), "{e}");
+    // A clear key beside the sealed one is refused, not silently kept.
+    std::fs::write(
+        witness_dir.join(quorate_witness::key_file::FILE_NAME),
+        b"{}",
+    )
+    .unwrap();
+    let e = quorate_participant::witness::key(&config, &pass(PASSPHRASE)).unwrap_err();
+    assert!(
+        e.to_string().contains("both sealed and in the clear"),
+        "{e}"
+    );
 }
 
 /// `quorate-participant --config DIR/agent.toml args`, with the agent's

@@ -73,6 +73,7 @@ impl Request {
             break_glass: self.break_glass.as_deref(),
             context: &self.context,
             follow_ups: &self.follow_ups,
+            created_at_unix_ms: self.created_at.unix_ms(),
         }
     }
 }

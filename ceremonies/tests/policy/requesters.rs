@@ -55,7 +55,7 @@ fn with_requester_keys_only_the_requesters_signed_request_starts_a_ceremony() {
                 break_glass: None,
                 context_sha256: None,
                 follow_ups: Vec::new(),
-                at_unix_ms: 0,
+                at_unix_ms: r.created_at.unix_ms(),
             }
             .sign(key),
         );

@@ -60,8 +60,9 @@ impl Piece {
     /// The value, as a scalar.
     pub(crate) fn value(&self) -> Result<Scalar, BackupError> {
         let bytes = Zeroizing::new(hex::decode(&*self.value).map_err(|_| self.malformed())?);
-        let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| self.malformed())?;
-        Option::from(Scalar::from_canonical_bytes(bytes)).ok_or_else(|| self.malformed())
+        let bytes =
+            Zeroizing::new(<[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| self.malformed())?);
+        Option::from(Scalar::from_canonical_bytes(*bytes)).ok_or_else(|| self.malformed())
     }
 
     fn malformed(&self) -> BackupError {

@@ -7,7 +7,7 @@ use curve25519_dalek::scalar::Scalar;
 use frost_ed25519::keys::SigningShare;
 use vsss_rs::curve25519::WrappedScalar;
 use vsss_rs::{DefaultShare, IdentifierPrimeField, ReadableShareSet};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::{BackupError, Piece};
 
@@ -39,10 +39,10 @@ pub fn restore(pieces: &[Piece], verifying_share: &[u8; 32]) -> Result<SigningSh
             continue;
         }
         seen.push(piece.index);
-        let value = piece.value()?;
+        let value = Zeroizing::new(piece.value()?);
         shares.push(DefaultShare {
             identifier: IdentifierPrimeField(WrappedScalar(Scalar::from(u64::from(piece.index)))),
-            value: IdentifierPrimeField(WrappedScalar(value)),
+            value: IdentifierPrimeField(WrappedScalar(*value)),
         });
     }
     if shares.len() < usize::from(commitments.threshold) {
@@ -51,10 +51,16 @@ pub fn restore(pieces: &[Piece], verifying_share: &[u8; 32]) -> Result<SigningSh
             needed: commitments.threshold,
         });
     }
-    let secret = shares
-        .combine()
-        .map_err(|e| BackupError::Malformed(format!("cannot combine the pieces: {e:?}")))?;
-    let secret = secret.0.0;
+    let combined = shares.combine();
+    for s in &mut shares {
+        s.value.0.0.zeroize();
+    }
+    let secret = Zeroizing::new(
+        combined
+            .map_err(|e| BackupError::Malformed(format!("cannot combine the pieces: {e:?}")))?
+            .0
+            .0,
+    );
     if EdwardsPoint::mul_base(&secret).compress().to_bytes() != *verifying_share {
         return Err(BackupError::Mismatch {
             participant: commitments.participant.to_string(),

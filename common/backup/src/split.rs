@@ -6,7 +6,7 @@ use frost_ed25519::keys::SigningShare;
 use quorate_types::{KeyGroupName, ParticipantId};
 use vsss_rs::curve25519::{WrappedEdwards, WrappedScalar};
 use vsss_rs::{DefaultShare, IdentifierPrimeField, ShareVerifierGroup, feldman};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::{BackupError, Commitments, Piece};
 
@@ -42,17 +42,22 @@ pub fn split(
         .as_slice()
         .try_into()
         .map_err(|_| BackupError::Parameters("a signing share is 32 bytes".into()))?;
-    let secret = Option::<Scalar>::from(Scalar::from_canonical_bytes(bytes))
-        .ok_or_else(|| BackupError::Parameters("the signing share is not a scalar".into()))?;
-    let secret = IdentifierPrimeField(WrappedScalar(secret));
-    let (shares, verifiers) = feldman::split_secret::<VsssShare, VsssVerifier>(
+    let bytes = Zeroizing::new(bytes);
+    let scalar = Zeroizing::new(
+        Option::<Scalar>::from(Scalar::from_canonical_bytes(*bytes))
+            .ok_or_else(|| BackupError::Parameters("the signing share is not a scalar".into()))?,
+    );
+    let mut secret = IdentifierPrimeField(WrappedScalar(*scalar));
+    let split = feldman::split_secret::<VsssShare, VsssVerifier>(
         usize::from(threshold),
         usize::from(count),
         &secret,
         None,
         rand_core::OsRng,
-    )
-    .map_err(|e| BackupError::Parameters(format!("cannot split the share: {e:?}")))?;
+    );
+    secret.0.0.zeroize();
+    let (mut shares, verifiers) =
+        split.map_err(|e| BackupError::Parameters(format!("cannot split the share: {e:?}")))?;
     // verifiers[0] is the generator; then C_0..C_{m-1}.
     let points: Vec<[u8; 32]> = verifiers
         .iter()
@@ -80,6 +85,9 @@ pub fn split(
             commitments.clone(),
             &s.value.0.0,
         ));
+    }
+    for s in &mut shares {
+        s.value.0.0.zeroize();
     }
     Ok((pieces, commitments))
 }

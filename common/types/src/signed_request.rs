@@ -99,7 +99,15 @@ pub struct Asked<'a> {
     pub break_glass: Option<&'a str>,
     pub context: &'a [u8],
     pub follow_ups: &'a [FollowUp],
+    /// When the coordinator made the ceremony, ms since the Unix epoch.
+    pub created_at_unix_ms: i64,
 }
+
+/// How long before its ceremony is made a signed request may be signed:
+/// a coordinator cannot keep one back and start it later.
+pub const MAX_REQUEST_AGE_MS: i64 = 10 * 60 * 1000;
+/// How far the requester's clock may be ahead of the coordinator's.
+pub const REQUEST_CLOCK_SKEW_MS: i64 = 60 * 1000;
 
 /// Why a ceremony's request does not stand as its requester's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,6 +131,14 @@ pub enum RequestError {
     #[error("the signed request's {0} is not the ceremony's")]
     Differs(&'static str),
     #[error(
+        "the request was signed {minutes} minutes before its ceremony was made; a signed \
+         request is good for {} minutes: sign it again",
+        MAX_REQUEST_AGE_MS / 60_000
+    )]
+    Stale { minutes: i64 },
+    #[error("the request is signed {seconds} s after its ceremony was made: a clock is wrong")]
+    FromTheFuture { seconds: i64 },
+    #[error(
         "the ceremony's id is not the one its signed request makes (request id {0}): a signed \
          request makes one ceremony"
     )]
@@ -131,7 +147,8 @@ pub enum RequestError {
 
 /// Whether `signed` is a request `asked` may stand on under `policy`: none
 /// when the policy lists no requester keys; else signed by the key listed
-/// for its requester, over exactly what the ceremony shows, and for this
+/// for its requester, over exactly what the ceremony shows, at most
+/// [`MAX_REQUEST_AGE_MS`] before the ceremony was made, and for this
 /// ceremony.
 pub fn check(
     policy: &Policy,
@@ -173,6 +190,17 @@ pub fn check(
     ];
     if let Some((what, _)) = differs.iter().find(|(_, differs)| *differs) {
         return Err(RequestError::Differs(what));
+    }
+    let age = asked.created_at_unix_ms.saturating_sub(r.at_unix_ms);
+    if age > MAX_REQUEST_AGE_MS {
+        return Err(RequestError::Stale {
+            minutes: age / 60_000,
+        });
+    }
+    if age < -REQUEST_CLOCK_SKEW_MS {
+        return Err(RequestError::FromTheFuture {
+            seconds: -age / 1000,
+        });
     }
     if &CeremonyId::of_request(&r.requester, &r.request_id) != asked.ceremony {
         return Err(RequestError::OtherCeremony(r.request_id.clone()));

@@ -43,6 +43,7 @@ fn check_request(
         break_glass: status.break_glass.then_some(status.justification.as_str()),
         context: &status.context,
         follow_ups: &follow_ups,
+        created_at_unix_ms: status.created_at_unix_ms,
     };
     crate::request_check::check(&group.policy, signed.as_ref(), &asked).map_err(refused)
 }

@@ -46,6 +46,7 @@ fn check_with(
         break_glass: None,
         context: b"",
         follow_ups: &[],
+        created_at_unix_ms: 1_700_000_005_000,
     };
     change(&mut asked);
     check(policy, signed, &asked)
@@ -144,6 +145,40 @@ fn the_ceremony_must_show_what_was_signed() {
             check_with(&policy, Some(&signed), change),
             Err(RequestError::Differs(what)),
             "{what}"
+        );
+    }
+}
+
+#[test]
+fn a_signed_request_is_good_for_minutes_not_weeks() {
+    let key = Key::new(1);
+    let signed = statement().sign(&key);
+    let signed_at = 1_700_000_000_000;
+    let err = check_with(&policy(&key), Some(&signed), |a| {
+        a.created_at_unix_ms = signed_at + 3 * 24 * 3600 * 1000
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        RequestError::Stale {
+            minutes: 3 * 24 * 60
+        }
+    );
+    assert!(err.to_string().contains("sign it again"), "{err}");
+    let err = check_with(&policy(&key), Some(&signed), |a| {
+        a.created_at_unix_ms = signed_at - 5 * 60 * 1000
+    })
+    .unwrap_err();
+    assert_eq!(err, RequestError::FromTheFuture { seconds: 300 });
+    // Within the window either way, it stands.
+    for created in [
+        signed_at + MAX_REQUEST_AGE_MS,
+        signed_at - REQUEST_CLOCK_SKEW_MS,
+    ] {
+        assert_eq!(
+            check_with(&policy(&key), Some(&signed), |a| a.created_at_unix_ms =
+                created),
+            Ok(())
         );
     }
 }
