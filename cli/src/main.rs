@@ -114,6 +114,13 @@ enum Command {
         #[command(subcommand)]
         command: commands::backup::Command,
     },
+    /// Move consumers to a new key group's key: prepare the hand-over
+    /// statement, have both groups sign it, link it for `quorate verify
+    /// --handover`.
+    Handover {
+        #[command(subcommand)]
+        command: commands::handover::Command,
+    },
     /// A requester's identity key, which signs its requests (for key
     /// groups whose policy lists requester_keys): new, show.
     IdentityKey {
@@ -167,6 +174,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Witness { command } => commands::witness::run(command).await,
         Command::IdentityKey { command } => commands::identity_key::run(command),
         Command::Backup { command } => commands::backup::run(command),
+        Command::Handover { command } => commands::handover::run(command, &target).await,
     }
 }
 

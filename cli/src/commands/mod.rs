@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod cancel;
 pub mod change_roster;
+pub mod handover;
 pub mod identity_key;
 pub mod key_group;
 pub mod keygen;

@@ -35,6 +35,12 @@ pub struct VerifyArgs {
     /// are read from the manifest's directory.
     #[arg(long)]
     pub manifest: Option<PathBuf>,
+    /// A hand-over link (`quorate handover link` writes one; repeat for a
+    /// chain, in any order): a key the policy trusts hands over to a new
+    /// key, which is then trusted for the same (and, after a compromise,
+    /// the old key no longer is).
+    #[arg(long = "handover")]
+    pub hand_overs: Vec<PathBuf>,
 }
 
 /// One thing to verify.
@@ -65,6 +71,7 @@ impl Entry {
 /// Runs `quorate verify`; the process exit code (0 only if all verified).
 pub fn run(args: &VerifyArgs) -> anyhow::Result<i32> {
     let policy = load_policy(&args.policy)?;
+    let policy = follow_hand_overs(policy, &args.hand_overs)?;
     if let Some(manifest) = &args.manifest {
         return run_manifest(&policy, manifest);
     }
@@ -121,6 +128,23 @@ fn load_policy(path: &Path) -> anyhow::Result<TrustPolicy> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read the trust policy {}: {e}", path.display()))?;
     TrustPolicy::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// `policy` extended along the hand-over links in `paths`.
+pub fn follow_hand_overs(policy: TrustPolicy, paths: &[PathBuf]) -> anyhow::Result<TrustPolicy> {
+    if paths.is_empty() {
+        return Ok(policy);
+    }
+    let links = paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            quorate_formats::handover::Link::from_json(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    policy.with_hand_overs(&links).map_err(anyhow::Error::msg)
 }
 
 fn failure(check: Check, reason: impl Into<String>) -> Failure {

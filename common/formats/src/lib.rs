@@ -7,6 +7,7 @@
 
 pub mod dsse;
 pub mod git_tag;
+pub mod handover;
 pub mod manifest;
 pub mod minisign;
 pub mod pem;

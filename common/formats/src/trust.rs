@@ -204,6 +204,66 @@ impl TrustPolicy {
         Ok(Self { groups })
     }
 
+    /// The policy extended along hand-overs ([`crate::handover`]): each
+    /// link whose old key the policy trusts (directly or through an
+    /// earlier link) makes its new key trusted for what the old one was,
+    /// under the name `<name> -> <new key group>`; a link for a compromise
+    /// also withdraws trust from the old key. Links whose old key is not
+    /// trusted are left aside: they are not in the chain. A link whose
+    /// signatures do not check out is an error naming it.
+    pub fn with_hand_overs(&self, links: &[crate::handover::Link]) -> Result<Self, String> {
+        let statements = links
+            .iter()
+            .enumerate()
+            .map(|(i, link)| {
+                link.check()
+                    .map_err(|e| format!("hand-over {}: {e}", i + 1))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut groups = self.groups.clone();
+        let mut withdrawn: Vec<[u8; 32]> = Vec::new();
+        let mut followed = vec![false; statements.len()];
+        // Follow until nothing changes: links may come in any order.
+        loop {
+            let mut changed = false;
+            for (i, h) in statements.iter().enumerate() {
+                if followed[i] {
+                    continue;
+                }
+                let from: Vec<TrustedGroup> = groups
+                    .iter()
+                    .filter(|g| g.key == h.old_key)
+                    .cloned()
+                    .collect();
+                if from.is_empty() {
+                    continue;
+                }
+                followed[i] = true;
+                changed = true;
+                for g in from {
+                    if !groups
+                        .iter()
+                        .any(|t| t.key == h.new_key && t.formats == g.formats)
+                    {
+                        groups.push(TrustedGroup {
+                            name: format!("{} -> {}", g.name, h.new_key_group),
+                            key: h.new_key,
+                            ..g
+                        });
+                    }
+                }
+                if h.compromised {
+                    withdrawn.push(h.old_key);
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        groups.retain(|g| !withdrawn.contains(&g.key));
+        Ok(Self { groups })
+    }
+
     /// The groups holding `key`, or a "trusted" failure naming it.
     pub(crate) fn by_key(&self, key: &[u8; 32]) -> Result<Vec<&TrustedGroup>, Failure> {
         let groups: Vec<_> = self.groups.iter().filter(|g| &g.key == key).collect();

@@ -1,0 +1,223 @@
+//! Moving to a new group key with a hand-over consumers can follow, as TUF
+//! clients follow root rotations.
+//!
+//! A [`HandOver`] names the old key group and key, the new key group, key,
+//! threshold, roster and policy (by SHA-256), the time and the reason. Its
+//! bytes (`quorate-handover/v1\n` and its JSON) are signed by an ordinary
+//! ceremony of the old group, under its normal rules (break-glass, with its
+//! review, for a compromise), so `openssl pkeyutl -verify` checks it under
+//! the old key; and cosigned by a ceremony of the new group. A [`Link`]
+//! holds the statement and both signatures.
+//!
+//! A consumer that trusts the old key follows a link to the new key
+//! ([`crate::trust::TrustPolicy::with_hand_overs`]): the new key is
+//! trusted for what the old one was. A hand-over for a compromise also
+//! withdraws trust from the old key: nobody can tell which of its
+//! signatures the thief made.
+
+use serde::{Deserialize, Serialize};
+
+use crate::trust::ed25519_ok;
+
+pub const HANDOVER_CONTEXT: &str = "quorate-handover/v1\n";
+
+/// What the old group hands over to the new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandOver {
+    pub old_key_group: String,
+    /// The old group key, hex.
+    #[serde(with = "fixed_hex")]
+    pub old_key: [u8; 32],
+    pub new_key_group: String,
+    #[serde(with = "fixed_hex")]
+    pub new_key: [u8; 32],
+    pub new_threshold: u16,
+    /// SHA-256 of the new group's roster's and policy's JSON, hex.
+    pub new_roster_sha256: String,
+    pub new_policy_sha256: String,
+    pub at_unix_ms: i64,
+    /// The old key is (suspected) compromised: stop trusting it.
+    pub compromised: bool,
+    pub reason: String,
+}
+
+impl HandOver {
+    /// The bytes both groups sign: the context line and the JSON.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = HANDOVER_CONTEXT.as_bytes().to_vec();
+        bytes.extend(serde_json::to_vec(self).unwrap_or_default());
+        bytes
+    }
+
+    /// Reads the bytes of a statement, only in the form [`Self::to_bytes`]
+    /// writes, so that each hand-over has one encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let body = bytes
+            .strip_prefix(HANDOVER_CONTEXT.as_bytes())
+            .ok_or_else(|| format!("a hand-over starts with {HANDOVER_CONTEXT:?}"))?;
+        let statement: Self =
+            serde_json::from_slice(body).map_err(|e| format!("not a hand-over: {e}"))?;
+        if statement.to_bytes() != bytes {
+            return Err("the hand-over is not in its canonical form".into());
+        }
+        if statement.old_key == statement.new_key {
+            return Err("the hand-over hands a key over to itself".into());
+        }
+        Ok(statement)
+    }
+}
+
+/// A hand-over with the old group's signature and the new group's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// The statement's exact bytes (UTF-8 text).
+    pub statement: String,
+    #[serde(with = "fixed_hex")]
+    pub old_signature: [u8; 64],
+    #[serde(with = "fixed_hex")]
+    pub new_signature: [u8; 64],
+}
+
+impl Link {
+    /// The hand-over, once both signatures check out.
+    pub fn check(&self) -> Result<HandOver, String> {
+        let statement = HandOver::from_bytes(self.statement.as_bytes())?;
+        let bytes = self.statement.as_bytes();
+        if !ed25519_ok(&statement.old_key, bytes, &self.old_signature) {
+            return Err(format!(
+                "the hand-over from {} to {} is not signed by the old key",
+                statement.old_key_group, statement.new_key_group
+            ));
+        }
+        if !ed25519_ok(&statement.new_key, bytes, &self.new_signature) {
+            return Err(format!(
+                "the hand-over from {} to {} is not cosigned by the new key",
+                statement.old_key_group, statement.new_key_group
+            ));
+        }
+        Ok(statement)
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("not a hand-over link: {e}"))
+    }
+}
+
+/// Fixed-size byte arrays (keys, signatures) as hex.
+mod fixed_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<const N: usize, S: Serializer>(
+        bytes: &[u8; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, const N: usize, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
+        let bytes = hex::decode(String::deserialize(d)?).map_err(serde::de::Error::custom)?;
+        bytes
+            .try_into()
+            .map_err(|_| serde::de::Error::custom(format!("expected {N} bytes")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer, SigningKey};
+
+    use super::*;
+    use crate::trust::TrustPolicy;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn public(k: &SigningKey) -> [u8; 32] {
+        k.verifying_key().to_bytes()
+    }
+
+    /// The link from `old` to `new`, signed by both.
+    fn link(old: &SigningKey, new: &SigningKey, compromised: bool) -> Link {
+        let statement = HandOver {
+            old_key_group: "release".into(),
+            old_key: public(old),
+            new_key_group: "release-2".into(),
+            new_key: public(new),
+            new_threshold: 4,
+            new_roster_sha256: "00".repeat(32),
+            new_policy_sha256: "11".repeat(32),
+            at_unix_ms: 1_800_000_000_000,
+            compromised,
+            reason: "routine rotation".into(),
+        };
+        let bytes = statement.to_bytes();
+        Link {
+            statement: String::from_utf8(bytes.clone()).unwrap(),
+            old_signature: old.sign(&bytes).to_bytes(),
+            new_signature: new.sign(&bytes).to_bytes(),
+        }
+    }
+
+    fn policy(k: &SigningKey) -> TrustPolicy {
+        let pem = crate::pem::ed25519_public_key_pem(&public(k));
+        TrustPolicy::from_toml(&format!(
+            "[[key_group]]\nname = \"release\"\npublic_key = \"\"\"{pem}\"\"\"\nformats = [\"raw\"]\n"
+        ))
+        .unwrap()
+    }
+
+    fn trusted(p: &TrustPolicy) -> Vec<[u8; 32]> {
+        p.groups.iter().map(|g| g.key).collect()
+    }
+
+    #[test]
+    fn a_chain_of_hand_overs_extends_trust_in_any_order() {
+        let (a, b, c) = (key(1), key(2), key(3));
+        let p = policy(&a);
+        // a -> b -> c, given backwards.
+        let chained = p
+            .with_hand_overs(&[link(&b, &c, false), link(&a, &b, false)])
+            .unwrap();
+        assert_eq!(trusted(&chained), [public(&a), public(&b), public(&c)]);
+        assert_eq!(chained.groups[2].name, "release -> release-2 -> release-2");
+        // A link from a key nobody trusts is not in the chain.
+        let stranger = p.with_hand_overs(&[link(&b, &c, false)]).unwrap();
+        assert_eq!(trusted(&stranger), [public(&a)]);
+    }
+
+    #[test]
+    fn a_compromise_withdraws_the_old_key() {
+        let (a, b) = (key(1), key(2));
+        let p = policy(&a).with_hand_overs(&[link(&a, &b, true)]).unwrap();
+        assert_eq!(trusted(&p), [public(&b)]);
+    }
+
+    #[test]
+    fn a_link_not_signed_by_both_keys_is_refused() {
+        let (a, b, mallory) = (key(1), key(2), key(9));
+        let mut forged = link(&a, &b, false);
+        forged.old_signature = mallory.sign(forged.statement.as_bytes()).to_bytes();
+        let err = policy(&a).with_hand_overs(&[forged]).unwrap_err();
+        assert!(err.contains("not signed by the old key"), "{err}");
+        let mut uncosigned = link(&a, &b, false);
+        uncosigned.new_signature = uncosigned.old_signature;
+        let err = policy(&a).with_hand_overs(&[uncosigned]).unwrap_err();
+        assert!(err.contains("not cosigned by the new key"), "{err}");
+        // An altered statement fails the signatures, or its form.
+        let mut altered = link(&a, &b, false);
+        altered.statement = altered.statement.replace("routine", "ROUTINE");
+        assert!(altered.check().is_err());
+        let mut spaced = link(&a, &b, false);
+        spaced.statement = spaced.statement.replace("{\"old", "{ \"old");
+        assert!(spaced.check().unwrap_err().contains("canonical"));
+        // The link file round-trips.
+        let good = link(&a, &b, false);
+        let json = serde_json::to_string(&good).unwrap();
+        assert_eq!(Link::from_json(&json).unwrap(), good);
+    }
+}
