@@ -4,7 +4,9 @@
 //! handover link` checks both, openssl verifies the statement under the
 //! old key, and `quorate verify` with a trust policy on the old key
 //! accepts a signature by the new key through the link, and refuses one
-//! by a key outside the chain.
+//! by a key outside the chain. Then the old group signs its retirement,
+//! an operator records it, and the coordinator refuses its new ceremonies,
+//! also after a restart; the group's history replays with it.
 //!
 //! The new group's 7 agents are not run here: its cosignature is made
 //! with its dealt shares in this process (two FROST rounds, the same
@@ -239,6 +241,111 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
         said(&out).contains("no key group of the trust policy has"),
         "{}",
         said(&out)
+    );
+
+    // The old group retires: it signs its retirement, an operator records
+    // it, and the coordinator takes no new ceremony of it, across a restart.
+    let retire = p("retire.statement");
+    let out = quorate(
+        &d,
+        &[
+            "handover",
+            "retirement",
+            "--key-group",
+            "release",
+            "--successor",
+            "release-2",
+            "--reason",
+            "rotated to release-2",
+            "-o",
+            &retire,
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", said(&out));
+    let as_operator = |d: &LocalDeployment, args: &[&str]| {
+        let files = d.tls_files(quorate::local::OPERATOR).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+            .args(["--coordinator", &d.url()])
+            .args(args)
+            .env("QUORATE_TLS_CA", &files.ca)
+            .env("QUORATE_TLS_CERT", &files.cert)
+            .env("QUORATE_TLS_KEY", &files.key)
+            .output()
+            .unwrap()
+    };
+    let retire_args = |signature: &str| {
+        vec![
+            "handover".to_string(),
+            "retire".into(),
+            "--key-group".into(),
+            "release".into(),
+            "--statement".into(),
+            retire.clone(),
+            "--signature".into(),
+            signature.into(),
+        ]
+    };
+    // Not signed by the group for this statement: refused.
+    let forged = retire_args(&old_sig);
+    let out = as_operator(&d, &forged.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(
+        said(&out).contains("not signed by key group release's key"),
+        "{}",
+        said(&out)
+    );
+    let out = quorate(
+        &d,
+        &["sign", "--key-group", "release", "--message", &retire],
+    )
+    .await;
+    assert!(out.status.success(), "{}", said(&out));
+    let id = support::text(&out.stdout).trim().to_string();
+    quorum_signs(&d, &id).await;
+    let retire_sig = p("retire.sig");
+    let out = quorate(&d, &["signature", &id, "-o", &retire_sig]).await;
+    assert!(out.status.success(), "{}", said(&out));
+    // The release manager may not retire a group; the operator may.
+    let good = retire_args(&retire_sig);
+    let good: Vec<&str> = good.iter().map(String::as_str).collect();
+    let out = quorate(&d, &good).await;
+    assert!(!out.status.success());
+    let out = as_operator(&d, &good);
+    assert!(out.status.success(), "{}", said(&out));
+    let mut d = d;
+    for _ in 0..2 {
+        let out = quorate(
+            &d,
+            &["sign", "--key-group", "release", "--message", &artifact],
+        )
+        .await;
+        assert!(!out.status.success());
+        assert!(
+            said(&out).contains(
+                "key group release is retired and takes no new ceremony: ask key group release-2"
+            ),
+            "{}",
+            said(&out)
+        );
+        d.stop_coordinator().await.unwrap();
+        d.start_coordinator().await.unwrap();
+    }
+    // The key group's history replays with its retirement.
+    let mut auditor = d.clients(quorate::local::AUDITOR).await.unwrap();
+    let history = quorate::audit::export_key_group(
+        &mut auditor.audit,
+        &KeyGroupName::new("release").unwrap(),
+    )
+    .await
+    .unwrap();
+    let path = dir.path().join("release.history");
+    std::fs::write(&path, serde_json::to_vec(&history).unwrap()).unwrap();
+    let log = quorate::audit::log_verifier(&d.log_verifier_key).unwrap();
+    let replayed = quorate::audit::replay_history_file(&path, &log).unwrap();
+    assert_eq!(
+        replayed.retired,
+        Some(Some(KeyGroupName::new("release-2").unwrap()))
     );
     d.stop().await.unwrap();
 }

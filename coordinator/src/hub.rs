@@ -67,6 +67,16 @@ pub enum HubError {
     },
     #[error("backup note not recorded: {0}")]
     InvalidBackupNote(String),
+    #[error("retirement not recorded: {0}")]
+    InvalidRetirement(String),
+    #[error(
+        "key group {name} is retired and takes no new ceremony{}",
+        successor.as_ref().map(|s| format!(": ask key group {s}")).unwrap_or_default()
+    )]
+    Retired {
+        name: KeyGroupName,
+        successor: Option<KeyGroupName>,
+    },
     #[error(transparent)]
     Key(quorate_ceremonies::key::KeyError),
     #[error(transparent)]
@@ -140,14 +150,20 @@ pub struct Hub<S> {
     /// gets a new version: a request is judged by the version in force when
     /// it is recorded.
     versions: tokio::sync::RwLock<()>,
+    /// Retired key groups: no new ceremony of them is taken.
+    retired: RwLock<HashMap<KeyGroupName, quorate_types::retirement::Retirement>>,
 }
 
 impl<S: CeremonyStore> Hub<S> {
     /// Loads every key group and the live ceremonies from the store.
     pub fn load(store: S, clock: Arc<dyn Clock>, authz: Authz) -> Result<Self, HubError> {
         let mut key_groups = HashMap::new();
+        let mut retired = HashMap::new();
         for stored in store.key_groups()? {
             let name = stored.registered.name.clone();
+            if let Some(r) = stored.retired {
+                retired.insert(name.clone(), r);
+            }
             let corrupt = |why| StoreError::Corrupt {
                 key: format!("key group {name}"),
                 why,
@@ -194,6 +210,7 @@ impl<S: CeremonyStore> Hub<S> {
         Ok(Self {
             keys,
             versions: tokio::sync::RwLock::new(()),
+            retired: RwLock::new(retired),
             store,
             authz,
             clock,
@@ -294,6 +311,45 @@ impl<S: CeremonyStore> Hub<S> {
         // of each number through, so this is the next one.
         versions.0.push(group.clone());
         Ok(group)
+    }
+
+    /// Records `by`'s retirement of key group `name`: `statement`, signed
+    /// (`signature`) by the group's own key. No new ceremony of the group
+    /// is taken from then on; open ones go on.
+    pub async fn retire(
+        &self,
+        name: &KeyGroupName,
+        statement: String,
+        signature: [u8; 64],
+        by: String,
+    ) -> Result<quorate_types::retirement::Retirement, HubError> {
+        let _changing = self.versions.write().await;
+        let group = self
+            .key_group(name)
+            .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
+        if read(&self.retired).contains_key(name) {
+            return Err(HubError::InvalidRetirement(format!(
+                "key group {name} is retired already"
+            )));
+        }
+        let key = hex::encode(group.group_key());
+        let retirement = quorate_types::retirement::check(&statement, &signature, name, &key)
+            .map_err(HubError::InvalidRetirement)?;
+        let entry = Entry::KeyGroupRetired {
+            at: self.clock.now(),
+            by,
+            key_group: name.clone(),
+            statement,
+            signature: quorate_types::statement::Signature(signature),
+        };
+        self.store.append(vec![entry]).await.map_err(|e| match e {
+            StoreError::Exists(_) => {
+                HubError::InvalidRetirement(format!("key group {name} is retired already"))
+            }
+            e => e.into(),
+        })?;
+        write(&self.retired).insert(name.clone(), retirement.clone());
+        Ok(retirement)
     }
 
     /// Records `participant`'s signed note that it backed up its share,
@@ -427,6 +483,12 @@ impl<S: CeremonyStore> Hub<S> {
         let group = self
             .key_group(&name)
             .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))?;
+        if let Some(r) = read(&self.retired).get(&name) {
+            return Err(HubError::Retired {
+                name: name.clone(),
+                successor: r.successor.clone(),
+            });
+        }
         let request = Request {
             id,
             key_group: name,

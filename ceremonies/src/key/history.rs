@@ -4,7 +4,8 @@
 //! them in log order, holding the group as it stood at each entry, and
 //! checks each backup note against that group
 //! ([`crate::backup_note::check`]): signed by the approver's identity key
-//! then, about the approver's verifying share then.
+//! then, about the approver's verifying share then; and a retirement,
+//! which must be signed by the group's own key.
 
 use quorate_tlog::LogVerifier;
 use quorate_types::{KeyGroupName, ParticipantId, Sha256Digest};
@@ -45,6 +46,9 @@ pub struct HistoryReplayed {
     /// The group's version at the checkpoint (0 as registered).
     pub version: u64,
     pub backups: Vec<Backup>,
+    /// Once retired by a statement the group signed: its successor, if
+    /// it names one.
+    pub retired: Option<Option<KeyGroupName>>,
     pub checkpoint_size: u64,
 }
 
@@ -73,6 +77,7 @@ pub fn replay(
     let name = &history.key_group;
     let mut group: Option<KeyGroup> = None;
     let mut backups = Vec::new();
+    let mut retired = None;
     for (i, entry) in entries.iter().enumerate() {
         group = Some(match (entry, group.take()) {
             (Entry::KeyGroupRegistered { key_group, .. }, None) if &key_group.name == name => {
@@ -132,6 +137,21 @@ pub fn replay(
                 });
                 g
             }
+            (
+                Entry::KeyGroupRetired {
+                    key_group,
+                    statement,
+                    signature,
+                    ..
+                },
+                Some(g),
+            ) if key_group == name => {
+                let key = hex::encode(g.group_key());
+                let r = quorate_types::retirement::check(statement, &signature.0, name, &key)
+                    .map_err(|why| fail(i, why))?;
+                retired = Some(r.successor);
+                g
+            }
             (other, Some(_)) => {
                 return Err(fail(
                     i,
@@ -151,6 +171,7 @@ pub fn replay(
         key_group: name.clone(),
         version: group.version,
         backups,
+        retired,
         checkpoint_size: checkpoint.size,
     })
 }

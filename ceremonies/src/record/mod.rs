@@ -19,6 +19,7 @@ pub(crate) mod v1;
 use quorate_types::KeyGroupFile;
 use quorate_types::backup_note::SignedBackupNote;
 use quorate_types::key_ceremony::KeyProposal;
+use quorate_types::statement::Signature;
 use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, Party, Roster, SignedStatement};
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +114,17 @@ pub enum Entry {
     ShareBackedUp {
         at: Timestamp,
         note: SignedBackupNote,
+    },
+    /// An operator recorded the key group's retirement, a statement the
+    /// group signed with its own key ([`quorate_types::retirement`]): no
+    /// new ceremony of it is taken from then on.
+    KeyGroupRetired {
+        at: Timestamp,
+        by: String,
+        key_group: KeyGroupName,
+        /// The statement's exact bytes (UTF-8 text).
+        statement: String,
+        signature: Signature,
     },
     /// An authenticated caller tried to act for someone else or outside
     /// its key groups, and was refused. Changes no ceremony.
@@ -215,6 +227,7 @@ impl Entry {
             | Entry::KeyGroupChanged { at, .. }
             | Entry::KeyCeremonyEvent { at, .. }
             | Entry::ShareBackedUp { at, .. }
+            | Entry::KeyGroupRetired { at, .. }
             | Entry::Refused { at, .. } => *at,
         }
     }
@@ -228,7 +241,8 @@ impl Entry {
             | Entry::KeyCeremonyProposed { .. }
             | Entry::KeyCeremonyEvent { .. }
             | Entry::KeyGroupChanged { .. }
-            | Entry::ShareBackedUp { .. } => None,
+            | Entry::ShareBackedUp { .. }
+            | Entry::KeyGroupRetired { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
             Entry::Refused { ceremony, .. } => ceremony.as_ref(),
@@ -247,6 +261,7 @@ impl Entry {
             Entry::KeyGroupChanged { .. } => "key group changed",
             Entry::KeyCeremonyEvent { .. } => "key ceremony event",
             Entry::ShareBackedUp { .. } => "share backed up",
+            Entry::KeyGroupRetired { .. } => "key group retired",
             Entry::Refused { .. } => "refused action",
         }
     }

@@ -130,6 +130,15 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                     "key group {}: version {}, every entry in the log at size {}",
                     replayed.key_group, replayed.version, replayed.checkpoint_size
                 );
+                if let Some(successor) = &replayed.retired {
+                    println!(
+                        "  retired by a statement the group signed{}",
+                        successor
+                            .as_ref()
+                            .map(|s| format!("; its successor is {s}"))
+                            .unwrap_or_default()
+                    );
+                }
                 for b in &replayed.backups {
                     println!(
                         "  {} backed up its share (version {}) with {} custodians, any {} restore it: commitments {}, signed by {}",

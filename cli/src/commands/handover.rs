@@ -30,6 +30,31 @@ pub enum Command {
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
+    /// Write the statement retiring --key-group, to be signed by the group
+    /// itself (`quorate sign --key-group NAME --message FILE`), then
+    /// recorded with `quorate handover retire`.
+    Retirement {
+        #[arg(long)]
+        key_group: String,
+        /// The key group that takes over.
+        #[arg(long)]
+        successor: Option<String>,
+        #[arg(long)]
+        reason: String,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// Operators: record a key group's retirement, signed by the group
+    /// (a raw 64-byte signature). The coordinator then takes no new
+    /// ceremony of it.
+    Retire {
+        #[arg(long)]
+        key_group: String,
+        #[arg(long)]
+        statement: PathBuf,
+        #[arg(long)]
+        signature: PathBuf,
+    },
     /// Check the statement's two signatures (raw 64-byte signatures, as
     /// `quorate sign -o` writes them) and write the link.
     Link {
@@ -86,6 +111,61 @@ pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
                 } else {
                     ""
                 }
+            );
+            Ok(())
+        }
+        Command::Retirement {
+            key_group,
+            successor,
+            reason,
+            output,
+        } => {
+            if reason.trim().is_empty() || reason.contains('\n') {
+                anyhow::bail!("--reason: say why in one line");
+            }
+            let mut clients = Clients::connect(target).await?;
+            let group = group(&mut clients, &key_group).await?;
+            let successor = successor
+                .map(|s| quorate_types::KeyGroupName::new(s.as_str()))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--successor: {e}"))?;
+            let statement = quorate_types::retirement::Retirement {
+                key_group: group.name.clone(),
+                group_key: group.group_key.clone(),
+                successor,
+                at_unix_ms: quorate::request::now_unix_ms(),
+                reason,
+            };
+            std::fs::write(&output, statement.to_bytes())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            println!(
+                "wrote {}: have {key_group} sign it (quorate sign --key-group {key_group} --message {} --wait -o retire.sig), then record it with quorate handover retire",
+                output.display(),
+                output.display()
+            );
+            Ok(())
+        }
+        Command::Retire {
+            key_group,
+            statement,
+            signature,
+        } => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+            };
+            let mut clients = Clients::connect(target).await?;
+            clients
+                .key_groups
+                .retire(proto::RetireKeyGroupRequest {
+                    key_group: key_group.clone(),
+                    statement: read(&statement)?,
+                    signature: read(&signature)?,
+                })
+                .await
+                .map_err(status_error)?;
+            println!(
+                "key group {key_group} is retired: the coordinator takes no new ceremony of it"
             );
             Ok(())
         }

@@ -16,6 +16,7 @@ pub mod key_group;
 pub mod limits;
 pub mod parties;
 pub mod policy;
+pub mod retirement;
 pub mod roster;
 pub mod signed_request;
 pub mod statement;

@@ -2,7 +2,7 @@
 
 use quorate_ceremonies::KeyGroup;
 use quorate_types::KeyGroupFile;
-use quorate_types::KeyGroupName;
+use quorate_types::{KeyGroupName, ParticipantId};
 use quorate_wire::{self as proto, key_groups_server::KeyGroups};
 use tonic::{Request, Response, Status};
 
@@ -14,20 +14,28 @@ pub struct KeyGroupsService<S> {
     pub hub: SharedHub<S>,
 }
 
+impl<S: CeremonyStore> KeyGroupsService<S> {
+    /// The caller, if it is an operator (who may `action`).
+    fn operator<T>(&self, request: &Request<T>, action: &str) -> Result<ParticipantId, Status> {
+        let caller = crate::auth::caller(request)?;
+        authorize(
+            &self.hub,
+            &caller,
+            &[Role::Operator],
+            Admit::NoParticipants,
+            action,
+        )?;
+        Ok(caller)
+    }
+}
+
 #[tonic::async_trait]
 impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
     async fn register(
         &self,
         request: Request<proto::RegisterKeyGroupRequest>,
     ) -> Result<Response<proto::KeyGroup>, Status> {
-        let caller = crate::auth::caller(&request)?;
-        authorize(
-            &self.hub,
-            &caller,
-            &[Role::Operator],
-            Admit::NoParticipants,
-            "register key groups",
-        )?;
+        let caller = self.operator(&request, "register key groups")?;
         let group = request
             .into_inner()
             .key_group
@@ -67,17 +75,9 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         &self,
         request: Request<proto::ChangeRosterRequest>,
     ) -> Result<Response<proto::KeyGroup>, Status> {
-        let caller = crate::auth::caller(&request)?;
-        authorize(
-            &self.hub,
-            &caller,
-            &[Role::Operator],
-            Admit::NoParticipants,
-            "change rosters",
-        )?;
+        let caller = self.operator(&request, "change rosters")?;
         let request = request.into_inner();
-        let name = KeyGroupName::new(&request.name)
-            .map_err(|e| Status::invalid_argument(format!("name: {e}")))?;
+        let name = group_name("name", &request.name)?;
         let roster = proto::convert::roster(&request.roster)?;
         let group = self
             .hub
@@ -87,6 +87,32 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         tracing::info!(key_group = %name, version = group.version, by = %caller, "roster changed");
         Ok(Response::new(reply(&group)?))
     }
+
+    async fn retire(
+        &self,
+        request: Request<proto::RetireKeyGroupRequest>,
+    ) -> Result<Response<proto::RetireKeyGroupReply>, Status> {
+        let caller = self.operator(&request, "retire key groups")?;
+        let request = request.into_inner();
+        let name = group_name("key_group", &request.key_group)?;
+        let statement = String::from_utf8(request.statement)
+            .map_err(|_| Status::invalid_argument("statement: not UTF-8 text"))?;
+        let signature: [u8; 64] = request
+            .signature
+            .try_into()
+            .map_err(|_| Status::invalid_argument("signature: not 64 bytes"))?;
+        self.hub
+            .retire(&name, statement, signature, caller.to_string())
+            .await
+            .map_err(to_status_error)?;
+        tracing::warn!(key_group = %name, by = %caller, "key group retired");
+        Ok(Response::new(proto::RetireKeyGroupReply {}))
+    }
+}
+
+/// `value` as a key group name, or a status naming `field`.
+fn group_name(field: &str, value: &str) -> Result<KeyGroupName, Status> {
+    KeyGroupName::new(value).map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
 }
 
 fn reply(group: &KeyGroup) -> Result<proto::KeyGroup, Status> {

@@ -178,7 +178,9 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         }
         HubError::InvalidKeyGroup(_)
         | HubError::InvalidRoster(..)
-        | HubError::InvalidBackupNote(_) => Status::invalid_argument(e.to_string()),
+        | HubError::InvalidBackupNote(_)
+        | HubError::InvalidRetirement(_) => Status::invalid_argument(e.to_string()),
+        HubError::Retired { .. } => Status::failed_precondition(e.to_string()),
         HubError::RosterRace(_) | HubError::RequestInFlight(_) => Status::aborted(e.to_string()),
         HubError::Store(_) => {
             tracing::error!(error = %e, "storage failure");

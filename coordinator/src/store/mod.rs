@@ -33,6 +33,8 @@ pub struct StoredKeyGroup {
     pub registered: KeyGroupFile,
     /// Every later version, in order: change n made version n.
     pub changes: Vec<KeyGroupChange>,
+    /// Its retirement, once recorded.
+    pub retired: Option<quorate_types::retirement::Retirement>,
 }
 
 /// What made a key group's next version.

@@ -379,9 +379,28 @@ impl CeremonyStore for RedbStore {
                             }
                         }
                     }
+                    let retirement = lookup(b'R', key_group.name.as_str().as_bytes());
+                    let retired = match self.index_at(&retirement)? {
+                        None => None,
+                        Some(index) => match self.decoded(index)? {
+                            Entry::KeyGroupRetired { statement, .. } => Some(
+                                quorate_types::retirement::Retirement::from_bytes(
+                                    statement.as_bytes(),
+                                )
+                                .map_err(|why| {
+                                    StoreError::Corrupt {
+                                        key: format!("entry {index}"),
+                                        why,
+                                    }
+                                })?,
+                            ),
+                            other => return Err(not_a(index, "a retirement", &other)),
+                        },
+                    };
                     Ok(StoredKeyGroup {
                         registered: key_group,
                         changes,
+                        retired,
                     })
                 }
                 other => Err(not_a(i, "key group registration", &other)),
@@ -486,6 +505,7 @@ impl CeremonyStore for RedbStore {
                 .map(|(_, i)| i),
         );
         out.extend(self.backup_note_indexes(name)?);
+        out.extend(self.index_at(&lookup(b'R', name.as_str().as_bytes()))?);
         out.retain(|i| *i < size);
         out.sort_unstable();
         Ok(out)

@@ -115,6 +115,11 @@ pub(super) fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
             numbered(b'e', ceremony.as_str(), *seq),
             format!("event {seq} of key ceremony {ceremony}"),
         ),
+        // A key group retires once.
+        Entry::KeyGroupRetired { key_group, .. } => (
+            lookup(b'R', key_group.as_str().as_bytes()),
+            format!("the retirement of key group {key_group}"),
+        ),
         // One entry per backup: the same note sent again is the same.
         Entry::ShareBackedUp { note, .. } => {
             let n = &note.note;
