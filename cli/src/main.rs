@@ -121,6 +121,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::handover::Command,
     },
+    /// Consumers: move a trust policy along hand-overs (update).
+    Trust {
+        #[command(subcommand)]
+        command: commands::trust::Command,
+    },
     /// A requester's identity key, which signs its requests (for key
     /// groups whose policy lists requester_keys): new, show.
     IdentityKey {
@@ -174,6 +179,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Witness { command } => commands::witness::run(command).await,
         Command::IdentityKey { command } => commands::identity_key::run(command),
         Command::Backup { command } => commands::backup::run(command),
+        Command::Trust { command } => commands::trust::run(command),
         Command::Handover { command } => commands::handover::run(command, &target).await,
     }
 }

@@ -216,6 +216,36 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
     assert!(!verify(&by_new, &[]).status.success());
     let out = verify(&by_new, &[&link]);
     assert!(out.status.success(), "{}", said(&out));
+    // Or the consumer moves its policy along the link once.
+    let updated = p("trust-updated.toml");
+    let out = quorate_offline(&[
+        "trust",
+        "update",
+        "--policy",
+        &policy,
+        "--handover",
+        &link,
+        "-o",
+        &updated,
+    ]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(
+        said(&out).contains("release: now trusts the key of release-2"),
+        "{}",
+        said(&out)
+    );
+    let out = quorate_offline(&[
+        "verify",
+        "--policy",
+        &updated,
+        "--format",
+        "raw",
+        "--artifact",
+        &artifact,
+        "--signature",
+        &by_new,
+    ]);
+    assert!(out.status.success(), "{}", said(&out));
     // A key outside the chain stays refused.
     let stranger = quorate::keygen::deal(
         KeyGroupName::new("elsewhere").unwrap(),

@@ -16,6 +16,7 @@ pub mod review;
 pub mod sign;
 pub mod signature;
 pub mod status;
+pub mod trust;
 pub mod witness;
 
 use quorate::client::{Clients, status_error};

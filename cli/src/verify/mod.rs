@@ -135,7 +135,14 @@ pub fn follow_hand_overs(policy: TrustPolicy, paths: &[PathBuf]) -> anyhow::Resu
     if paths.is_empty() {
         return Ok(policy);
     }
-    let links = paths
+    policy
+        .with_hand_overs(&read_links(paths)?)
+        .map_err(anyhow::Error::msg)
+}
+
+/// The hand-over links in the files at `paths`.
+pub fn read_links(paths: &[PathBuf]) -> anyhow::Result<Vec<quorate_formats::handover::Link>> {
+    paths
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path)
@@ -143,8 +150,7 @@ pub fn follow_hand_overs(policy: TrustPolicy, paths: &[PathBuf]) -> anyhow::Resu
             quorate_formats::handover::Link::from_json(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    policy.with_hand_overs(&links).map_err(anyhow::Error::msg)
+        .collect()
 }
 
 fn failure(check: Check, reason: impl Into<String>) -> Failure {

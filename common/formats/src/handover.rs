@@ -105,6 +105,70 @@ impl Link {
     }
 }
 
+/// Where each key ends up along `links`: for every link's old key, the
+/// newest key of its chain and the key group that holds it. Links are
+/// checked first; a key handed over twice (a fork) is an error.
+pub fn newest_keys(links: &[Link]) -> Result<Vec<Newest>, String> {
+    let statements = check_all(links)?;
+    for (i, h) in statements.iter().enumerate() {
+        if let Some(other) = statements[..i].iter().find(|o| o.old_key == h.old_key)
+            && other.new_key != h.new_key
+        {
+            return Err(format!(
+                "key group {}'s key is handed over twice, to {} and to {}: a fork, which \
+                 nobody can follow",
+                h.old_key_group, other.new_key_group, h.new_key_group
+            ));
+        }
+    }
+    let next = |key: &[u8; 32]| statements.iter().find(|h| &h.old_key == key);
+    let mut out = Vec::new();
+    for h in &statements {
+        let (mut key, mut group) = (h.new_key, h.new_key_group.clone());
+        // A chain longer than the links is a cycle.
+        for _ in 0..=statements.len() {
+            match next(&key) {
+                Some(n) => {
+                    key = n.new_key;
+                    group = n.new_key_group.clone();
+                }
+                None => break,
+            }
+        }
+        if next(&key).is_some() {
+            return Err("the hand-overs form a cycle".into());
+        }
+        out.push(Newest {
+            from: h.old_key,
+            to: key,
+            key_group: group,
+        });
+    }
+    Ok(out)
+}
+
+/// Where a key's chain of hand-overs ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Newest {
+    pub from: [u8; 32],
+    pub to: [u8; 32],
+    /// The key group holding `to`.
+    pub key_group: String,
+}
+
+/// Every link's hand-over, once its signatures check out; the error names
+/// the link by its place.
+pub fn check_all(links: &[Link]) -> Result<Vec<HandOver>, String> {
+    links
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            link.check()
+                .map_err(|e| format!("hand-over {}: {e}", i + 1))
+        })
+        .collect()
+}
+
 /// Fixed-size byte arrays (keys, signatures) as hex.
 mod fixed_hex {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -188,6 +252,25 @@ mod tests {
         // A link from a key nobody trusts is not in the chain.
         let stranger = p.with_hand_overs(&[link(&b, &c, false)]).unwrap();
         assert_eq!(trusted(&stranger), [public(&a)]);
+    }
+
+    #[test]
+    fn trust_update_moves_each_key_to_the_end_of_its_chain() {
+        let (a, b, c) = (key(1), key(2), key(3));
+        let pem = crate::pem::ed25519_public_key_pem(&public(&a));
+        let text = format!(
+            "# ours\n[[key_group]]\nname = \"release\"\npublic_key = \"\"\"{pem}\"\"\"\nformats = [\"raw\"]\nartifacts = [\"app-*\"]\n"
+        );
+        let (updated, moved) =
+            TrustPolicy::update_toml(&text, &[link(&b, &c, false), link(&a, &b, false)]).unwrap();
+        assert_eq!(moved, [("release".to_string(), "release-2".to_string())]);
+        let p = TrustPolicy::from_toml(&updated).unwrap();
+        assert_eq!(trusted(&p), [public(&c)]);
+        assert_eq!(p.groups[0].artifacts, ["app-*"]);
+        // A fork is refused.
+        let err = TrustPolicy::update_toml(&text, &[link(&a, &b, false), link(&a, &c, false)])
+            .unwrap_err();
+        assert!(err.contains("a fork"), "{err}");
     }
 
     #[test]

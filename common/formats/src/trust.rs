@@ -212,14 +212,7 @@ impl TrustPolicy {
     /// trusted are left aside: they are not in the chain. A link whose
     /// signatures do not check out is an error naming it.
     pub fn with_hand_overs(&self, links: &[crate::handover::Link]) -> Result<Self, String> {
-        let statements = links
-            .iter()
-            .enumerate()
-            .map(|(i, link)| {
-                link.check()
-                    .map_err(|e| format!("hand-over {}: {e}", i + 1))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let statements = crate::handover::check_all(links)?;
         let mut groups = self.groups.clone();
         let mut withdrawn: Vec<[u8; 32]> = Vec::new();
         let mut followed = vec![false; statements.len()];
@@ -262,6 +255,36 @@ impl TrustPolicy {
         }
         groups.retain(|g| !withdrawn.contains(&g.key));
         Ok(Self { groups })
+    }
+
+    /// The policy file `text` with each key group's `public_key` moved to
+    /// the newest key its hand-overs lead to (an OpenSSH line naming the
+    /// new key group), and what moved: `(name, new key group)`. Comments
+    /// are not kept.
+    pub fn update_toml(
+        text: &str,
+        links: &[crate::handover::Link],
+    ) -> Result<(String, Vec<(String, String)>), String> {
+        // Checked as a policy first, so every key parses.
+        let policy = Self::from_toml(text)?;
+        let newest = crate::handover::newest_keys(links)?;
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut moved = Vec::new();
+        if let Some(toml::Value::Array(groups)) = doc.get_mut("key_group") {
+            for (group, trusted) in groups.iter_mut().zip(&policy.groups) {
+                let Some(n) = newest.iter().find(|n| n.from == trusted.key) else {
+                    continue;
+                };
+                let line =
+                    sshsig::public_key_line(&n.to, &n.key_group).map_err(|e| e.to_string())?;
+                if let toml::Value::Table(table) = group {
+                    table.insert("public_key".into(), toml::Value::String(line));
+                    moved.push((trusted.name.clone(), n.key_group.clone()));
+                }
+            }
+        }
+        let text = toml::to_string(&doc).map_err(|e| e.to_string())?;
+        Ok((text, moved))
     }
 
     /// The groups holding `key`, or a "trusted" failure naming it.
