@@ -316,6 +316,11 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
             signature.into(),
         ]
     };
+    // The hand-over goes into the record, once.
+    let out = as_operator(&d, &["handover", "record", "--link", &link]);
+    assert!(out.status.success(), "{}", said(&out));
+    let out = as_operator(&d, &["handover", "record", "--link", &link]);
+    assert!(said(&out).contains("handed over already"), "{}", said(&out));
     // Not signed by the group for this statement: refused.
     let forged = retire_args(&old_sig);
     let out = as_operator(&d, &forged.iter().map(String::as_str).collect::<Vec<_>>());
@@ -377,5 +382,6 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
         replayed.retired,
         Some(Some(KeyGroupName::new("release-2").unwrap()))
     );
+    assert_eq!(replayed.handed_over.as_deref(), Some("release-2"));
     d.stop().await.unwrap();
 }

@@ -69,6 +69,8 @@ pub enum HubError {
     InvalidBackupNote(String),
     #[error("retirement not recorded: {0}")]
     InvalidRetirement(String),
+    #[error("hand-over not recorded: {0}")]
+    InvalidHandOver(String),
     #[error(
         "key group {name} is retired and takes no new ceremony{}",
         successor.as_ref().map(|s| format!(": ask key group {s}")).unwrap_or_default()
@@ -311,6 +313,59 @@ impl<S: CeremonyStore> Hub<S> {
         // of each number through, so this is the next one.
         versions.0.push(group.clone());
         Ok(group)
+    }
+
+    /// Records `by`'s hand-over `link` from its old key group to its new
+    /// one: both registered here, their keys the statement's, the new
+    /// group's threshold, roster and policy the ones it names, and both
+    /// signatures good.
+    pub async fn record_hand_over(
+        &self,
+        link: quorate_types::handover::Link,
+        by: String,
+    ) -> Result<quorate_types::handover::HandOver, HubError> {
+        let _in_force = self.versions.read().await;
+        let h = link.check().map_err(HubError::InvalidHandOver)?;
+        let group = |name: &str| {
+            let name =
+                KeyGroupName::new(name).map_err(|e| HubError::InvalidHandOver(e.to_string()))?;
+            self.key_group(&name)
+                .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))
+        };
+        let (old, new) = (group(&h.old_key_group)?, group(&h.new_key_group)?);
+        let digest = |json: Vec<u8>| hex::encode(quorate_types::sha256(&json));
+        let differs = [
+            ("the old key", old.group_key() != h.old_key),
+            ("the new key", new.group_key() != h.new_key),
+            ("the new threshold", new.threshold != h.new_threshold),
+            (
+                "the new roster",
+                digest(serde_json::to_vec(&new.roster).unwrap_or_default()) != h.new_roster_sha256,
+            ),
+            (
+                "the new policy",
+                digest(serde_json::to_vec(&new.policy).unwrap_or_default()) != h.new_policy_sha256,
+            ),
+        ];
+        if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
+            return Err(HubError::InvalidHandOver(format!(
+                "{what} of the statement is not the registered key groups' ({} and {})",
+                h.old_key_group, h.new_key_group
+            )));
+        }
+        let entry = Entry::KeyGroupHandedOver {
+            at: self.clock.now(),
+            by,
+            key_group: old.name.clone(),
+            link,
+        };
+        self.store.append(vec![entry]).await.map_err(|e| match e {
+            StoreError::Exists(_) => {
+                HubError::InvalidHandOver(format!("key group {} is handed over already", old.name))
+            }
+            e => e.into(),
+        })?;
+        Ok(h)
     }
 
     /// Records `by`'s retirement of key group `name`: `statement`, signed

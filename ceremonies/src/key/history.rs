@@ -49,6 +49,8 @@ pub struct HistoryReplayed {
     /// Once retired by a statement the group signed: its successor, if
     /// it names one.
     pub retired: Option<Option<KeyGroupName>>,
+    /// The key group it handed over to, by a link both groups signed.
+    pub handed_over: Option<String>,
     pub checkpoint_size: u64,
 }
 
@@ -78,6 +80,7 @@ pub fn replay(
     let mut group: Option<KeyGroup> = None;
     let mut backups = Vec::new();
     let mut retired = None;
+    let mut handed_over = None;
     for (i, entry) in entries.iter().enumerate() {
         group = Some(match (entry, group.take()) {
             (Entry::KeyGroupRegistered { key_group, .. }, None) if &key_group.name == name => {
@@ -152,6 +155,22 @@ pub fn replay(
                 retired = Some(r.successor);
                 g
             }
+            (
+                Entry::KeyGroupHandedOver {
+                    key_group, link, ..
+                },
+                Some(g),
+            ) if key_group == name => {
+                let h = link.check().map_err(|why| fail(i, why))?;
+                if h.old_key != g.group_key() || h.old_key_group != name.as_str() {
+                    return Err(fail(
+                        i,
+                        format!("the hand-over is of another key than key group {name}'s"),
+                    ));
+                }
+                handed_over = Some(h.new_key_group);
+                g
+            }
             (other, Some(_)) => {
                 return Err(fail(
                     i,
@@ -172,6 +191,7 @@ pub fn replay(
         version: group.version,
         backups,
         retired,
+        handed_over,
         checkpoint_size: checkpoint.size,
     })
 }

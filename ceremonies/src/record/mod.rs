@@ -18,6 +18,7 @@ pub(crate) mod v1;
 
 use quorate_types::KeyGroupFile;
 use quorate_types::backup_note::SignedBackupNote;
+use quorate_types::handover::Link;
 use quorate_types::key_ceremony::KeyProposal;
 use quorate_types::statement::Signature;
 use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, Party, Roster, SignedStatement};
@@ -126,6 +127,15 @@ pub enum Entry {
         statement: String,
         signature: Signature,
     },
+    /// An operator recorded the key group's hand-over to a new group's
+    /// key ([`quorate_types::handover`]): the statement, signed by this
+    /// group's key and cosigned by the new group's.
+    KeyGroupHandedOver {
+        at: Timestamp,
+        by: String,
+        key_group: KeyGroupName,
+        link: Link,
+    },
     /// An authenticated caller tried to act for someone else or outside
     /// its key groups, and was refused. Changes no ceremony.
     Refused {
@@ -228,6 +238,7 @@ impl Entry {
             | Entry::KeyCeremonyEvent { at, .. }
             | Entry::ShareBackedUp { at, .. }
             | Entry::KeyGroupRetired { at, .. }
+            | Entry::KeyGroupHandedOver { at, .. }
             | Entry::Refused { at, .. } => *at,
         }
     }
@@ -242,7 +253,8 @@ impl Entry {
             | Entry::KeyCeremonyEvent { .. }
             | Entry::KeyGroupChanged { .. }
             | Entry::ShareBackedUp { .. }
-            | Entry::KeyGroupRetired { .. } => None,
+            | Entry::KeyGroupRetired { .. }
+            | Entry::KeyGroupHandedOver { .. } => None,
             Entry::CeremonyRequested { request, .. } => Some(&request.id),
             Entry::CeremonyEvent { ceremony, .. } => Some(ceremony),
             Entry::Refused { ceremony, .. } => ceremony.as_ref(),
@@ -262,6 +274,7 @@ impl Entry {
             Entry::KeyCeremonyEvent { .. } => "key ceremony event",
             Entry::ShareBackedUp { .. } => "share backed up",
             Entry::KeyGroupRetired { .. } => "key group retired",
+            Entry::KeyGroupHandedOver { .. } => "key group handed over",
             Entry::Refused { .. } => "refused action",
         }
     }

@@ -129,3 +129,50 @@ fn backup_notes_replay_only_if_the_approver_signed_them_about_its_share() {
         .expect_err("a note about another share");
     assert!(err.why.contains("another share than alice's"), "{err}");
 }
+
+#[test]
+fn a_hand_over_replays_only_from_the_groups_own_key() {
+    use quorate_types::handover::{HandOver, Link};
+    let (file, _) = group();
+    let registered = Entry::KeyGroupRegistered {
+        at: Timestamp(1_700_000_000_000),
+        by: "operator".into(),
+        key_group: file,
+    };
+    // Two keys that sign well, but the old one is not the group's.
+    let key = |name: &str| {
+        quorate_secrets::IdentityKey::generate(
+            ParticipantId::new(name).expect("a valid id"),
+            &mut rand_core::OsRng,
+        )
+    };
+    let (old, new) = (key("old"), key("new"));
+    let statement = HandOver {
+        old_key_group: GROUP.into(),
+        old_key: old.public().to_bytes(),
+        new_key_group: "release-2".into(),
+        new_key: new.public().to_bytes(),
+        new_threshold: 4,
+        new_roster_sha256: "00".repeat(32),
+        new_policy_sha256: "11".repeat(32),
+        at_unix_ms: 1_800_000_000_000,
+        compromised: false,
+        reason: "rotation".into(),
+    }
+    .to_bytes();
+    let link = Link {
+        statement: String::from_utf8(statement.clone()).expect("UTF-8"),
+        old_signature: old.sign(&statement),
+        new_signature: new.sign(&statement),
+    };
+    let handed_over = Entry::KeyGroupHandedOver {
+        at: Timestamp(1_800_000_000_000),
+        by: "operator".into(),
+        key_group: KeyGroupName::new(GROUP).expect("a valid name"),
+        link,
+    };
+    let err = replay_history(&history(&[registered, handed_over]), &verifier())
+        .expect_err("a hand-over of another key");
+    assert_eq!(err.entry, Some(1));
+    assert!(err.why.contains("another key than key group"), "{err}");
+}

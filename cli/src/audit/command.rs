@@ -130,6 +130,9 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                     "key group {}: version {}, every entry in the log at size {}",
                     replayed.key_group, replayed.version, replayed.checkpoint_size
                 );
+                if let Some(to) = &replayed.handed_over {
+                    println!("  handed over to {to}, by a statement both groups signed");
+                }
                 if let Some(successor) = &replayed.retired {
                     println!(
                         "  retired by a statement the group signed{}",

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use quorate::client::{Clients, Target, status_error};
-use quorate_formats::handover::{HandOver, Link};
 use quorate_types::KeyGroupFile;
+use quorate_types::handover::{HandOver, Link};
 use quorate_wire as proto;
 
 #[derive(clap::Subcommand)]
@@ -54,6 +54,12 @@ pub enum Command {
         statement: PathBuf,
         #[arg(long)]
         signature: PathBuf,
+    },
+    /// Operators: record a hand-over link with the coordinator, so that
+    /// the old group's history (`quorate audit export-key-group`) holds it.
+    Record {
+        #[arg(long)]
+        link: PathBuf,
     },
     /// Check the statement's two signatures (raw 64-byte signatures, as
     /// `quorate sign -o` writes them) and write the link.
@@ -167,6 +173,18 @@ pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
             println!(
                 "key group {key_group} is retired: the coordinator takes no new ceremony of it"
             );
+            Ok(())
+        }
+        Command::Record { link } => {
+            let bytes = std::fs::read(&link)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", link.display()))?;
+            let mut clients = Clients::connect(target).await?;
+            clients
+                .key_groups
+                .record_hand_over(proto::RecordHandOverRequest { link: bytes })
+                .await
+                .map_err(status_error)?;
+            println!("the record holds the hand-over {}", link.display());
             Ok(())
         }
         Command::Link {

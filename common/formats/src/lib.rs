@@ -7,7 +7,9 @@
 
 pub mod dsse;
 pub mod git_tag;
-pub mod handover;
+pub use quorate_types::handover;
+#[cfg(test)]
+mod handover_tests;
 pub mod manifest;
 pub mod minisign;
 pub mod pem;

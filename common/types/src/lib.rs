@@ -8,6 +8,7 @@
 pub mod backup_note;
 pub mod batch;
 pub mod digest;
+pub mod handover;
 pub mod hex_bytes;
 pub mod identity;
 pub mod ids;

@@ -88,6 +88,24 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         Ok(Response::new(reply(&group)?))
     }
 
+    async fn record_hand_over(
+        &self,
+        request: Request<proto::RecordHandOverRequest>,
+    ) -> Result<Response<proto::RecordHandOverReply>, Status> {
+        let caller = self.operator(&request, "record hand-overs")?;
+        let text = String::from_utf8(request.into_inner().link)
+            .map_err(|_| Status::invalid_argument("link: not UTF-8 text"))?;
+        let link = quorate_types::handover::Link::from_json(&text)
+            .map_err(|e| Status::invalid_argument(format!("link: {e}")))?;
+        let h = self
+            .hub
+            .record_hand_over(link, caller.to_string())
+            .await
+            .map_err(to_status_error)?;
+        tracing::warn!(from = %h.old_key_group, to = %h.new_key_group, by = %caller, "hand-over recorded");
+        Ok(Response::new(proto::RecordHandOverReply {}))
+    }
+
     async fn retire(
         &self,
         request: Request<proto::RetireKeyGroupRequest>,

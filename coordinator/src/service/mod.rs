@@ -179,7 +179,8 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         HubError::InvalidKeyGroup(_)
         | HubError::InvalidRoster(..)
         | HubError::InvalidBackupNote(_)
-        | HubError::InvalidRetirement(_) => Status::invalid_argument(e.to_string()),
+        | HubError::InvalidRetirement(_)
+        | HubError::InvalidHandOver(_) => Status::invalid_argument(e.to_string()),
         HubError::Retired { .. } => Status::failed_precondition(e.to_string()),
         HubError::RosterRace(_) | HubError::RequestInFlight(_) => Status::aborted(e.to_string()),
         HubError::Store(_) => {

@@ -506,6 +506,7 @@ impl CeremonyStore for RedbStore {
         );
         out.extend(self.backup_note_indexes(name)?);
         out.extend(self.index_at(&lookup(b'R', name.as_str().as_bytes()))?);
+        out.extend(self.index_at(&lookup(b'H', name.as_str().as_bytes()))?);
         out.retain(|i| *i < size);
         out.sort_unstable();
         Ok(out)

@@ -115,6 +115,11 @@ pub(super) fn lookup_key(entry: &Entry) -> Option<(Vec<u8>, String)> {
             numbered(b'e', ceremony.as_str(), *seq),
             format!("event {seq} of key ceremony {ceremony}"),
         ),
+        // A key group hands over once.
+        Entry::KeyGroupHandedOver { key_group, .. } => (
+            lookup(b'H', key_group.as_str().as_bytes()),
+            format!("the hand-over of key group {key_group}"),
+        ),
         // A key group retires once.
         Entry::KeyGroupRetired { key_group, .. } => (
             lookup(b'R', key_group.as_str().as_bytes()),
