@@ -27,6 +27,11 @@ use quorate_ceremonies::lifecycle::is_live;
 pub use resident::CAPACITY as RECENT_CAPACITY;
 use resident::{Deadlines, Gauges, Recent};
 
+/// The most backup notes the record takes per participant and key group:
+/// a few backups per refresh for years, and no way to grow the log without
+/// end.
+pub const MAX_BACKUP_NOTES: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error("no ceremony {0}")]
@@ -430,6 +435,13 @@ impl<S: CeremonyStore> Hub<S> {
             .ok_or_else(|| HubError::UnknownKeyGroup(note.note.key_group.to_string()))?;
         quorate_ceremonies::backup_note::check(&group, &note)
             .map_err(HubError::InvalidBackupNote)?;
+        if self.store.backup_notes_of(&group.name, participant)? >= MAX_BACKUP_NOTES {
+            return Err(HubError::InvalidBackupNote(format!(
+                "the record holds {MAX_BACKUP_NOTES} backup notes of {participant} in key group \
+                 {} already, the most it takes",
+                group.name
+            )));
+        }
         let entry = Entry::ShareBackedUp {
             at: self.clock.now(),
             note,

@@ -117,6 +117,18 @@ async fn a_lost_share_is_restored_from_three_of_five_custodians_and_signs_again(
         err.to_string().contains("may note only its own backups"),
         "{err:#}"
     );
+    // The record takes at most MAX_BACKUP_NOTES notes per approver.
+    for n in 1..quorate_coordinator::hub::MAX_BACKUP_NOTES {
+        let mut more = made.note.note.clone();
+        more.commitments_sha256 = quorate_types::Sha256Digest::of(&n.to_be_bytes());
+        assert!(backup::note(&config, &more.sign(&identity)).await.unwrap());
+    }
+    let mut one_more = made.note.note.clone();
+    one_more.commitments_sha256 = quorate_types::Sha256Digest::of(b"one more");
+    let err = backup::note(&config, &one_more.sign(&identity))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("the most it takes"), "{err:#}");
     let mut stale = made.note.note.clone();
     stale.share_point = vec![9; 32];
     let err = backup::note(&config, &stale.sign(&identity))

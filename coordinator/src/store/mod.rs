@@ -151,6 +151,13 @@ pub trait CeremonyStore: Send + Sync + 'static {
     /// note of its participants.
     fn key_group_entries(&self, name: &quorate_types::KeyGroupName)
     -> Result<Vec<u64>, StoreError>;
+    /// How many backup notes of `participant` in key group `name` the
+    /// record holds.
+    fn backup_notes_of(
+        &self,
+        name: &quorate_types::KeyGroupName,
+        participant: &quorate_types::ParticipantId,
+    ) -> Result<usize, StoreError>;
     fn root(&self, size: u64) -> Result<Hash, StoreError>;
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;

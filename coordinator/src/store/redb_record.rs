@@ -512,6 +512,15 @@ impl CeremonyStore for RedbStore {
         Ok(out)
     }
 
+    fn backup_notes_of(
+        &self,
+        name: &KeyGroupName,
+        participant: &quorate_types::ParticipantId,
+    ) -> Result<usize, StoreError> {
+        let prefix = lookup(b'b', format!("{name}\0{participant}\0").as_bytes());
+        Ok(self.scan(&prefix)?.len())
+    }
+
     fn key_ceremony_entries(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError> {
         let size = self.size();
         let Some(proposal) = self
