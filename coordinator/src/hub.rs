@@ -338,19 +338,13 @@ impl<S: CeremonyStore> Hub<S> {
                 .ok_or_else(|| HubError::UnknownKeyGroup(name.to_string()))
         };
         let (old, new) = (group(&h.old_key_group)?, group(&h.new_key_group)?);
-        let digest = |json: Vec<u8>| hex::encode(quorate_types::sha256(&json));
+        use quorate_types::handover::digest_of as digest;
         let differs = [
             ("the old key", old.group_key() != h.old_key),
             ("the new key", new.group_key() != h.new_key),
             ("the new threshold", new.threshold != h.new_threshold),
-            (
-                "the new roster",
-                digest(serde_json::to_vec(&new.roster).unwrap_or_default()) != h.new_roster_sha256,
-            ),
-            (
-                "the new policy",
-                digest(serde_json::to_vec(&new.policy).unwrap_or_default()) != h.new_policy_sha256,
-            ),
+            ("the new roster", digest(&new.roster) != h.new_roster_sha256),
+            ("the new policy", digest(&new.policy) != h.new_policy_sha256),
         ];
         if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
             return Err(HubError::InvalidHandOver(format!(

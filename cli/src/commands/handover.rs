@@ -90,15 +90,14 @@ pub async fn run(command: Command, target: &Target) -> anyhow::Result<()> {
             let mut clients = Clients::connect(target).await?;
             let old = group(&mut clients, &from).await?;
             let new = group(&mut clients, &to).await?;
-            let digest = |json: Vec<u8>| hex::encode(quorate_types::sha256(&json));
             let statement = HandOver {
                 old_key_group: old.name.to_string(),
                 old_key: group_key(&old)?,
                 new_key_group: new.name.to_string(),
                 new_key: group_key(&new)?,
                 new_threshold: new.threshold,
-                new_roster_sha256: digest(serde_json::to_vec(&new.roster)?),
-                new_policy_sha256: digest(serde_json::to_vec(&new.policy)?),
+                new_roster_sha256: quorate_types::handover::digest_of(&new.roster),
+                new_policy_sha256: quorate_types::handover::digest_of(&new.policy),
                 at_unix_ms: quorate::request::now_unix_ms(),
                 compromised,
                 reason,

@@ -50,27 +50,27 @@ pub struct HandOver {
 impl HandOver {
     /// The bytes both groups sign: the context line and the JSON.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = HANDOVER_CONTEXT.as_bytes().to_vec();
-        bytes.extend(serde_json::to_vec(self).unwrap_or_default());
-        bytes
+        crate::prefixed_json::encode(HANDOVER_CONTEXT.as_bytes(), self)
     }
 
     /// Reads the bytes of a statement, only in the form [`Self::to_bytes`]
     /// writes, so that each hand-over has one encoding.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let body = bytes
-            .strip_prefix(HANDOVER_CONTEXT.as_bytes())
-            .ok_or_else(|| format!("a hand-over starts with {HANDOVER_CONTEXT:?}"))?;
         let statement: Self =
-            serde_json::from_slice(body).map_err(|e| format!("not a hand-over: {e}"))?;
-        if statement.to_bytes() != bytes {
-            return Err("the hand-over is not in its canonical form".into());
-        }
+            crate::prefixed_json::decode(HANDOVER_CONTEXT.as_bytes(), bytes, "a hand-over")?;
         if statement.old_key == statement.new_key {
             return Err("the hand-over hands a key over to itself".into());
         }
         Ok(statement)
     }
+}
+
+/// How a hand-over names the new group's roster and policy: SHA-256 of
+/// their JSON, hex.
+pub fn digest_of(value: &impl Serialize) -> String {
+    hex::encode(crate::sha256(
+        &serde_json::to_vec(value).unwrap_or_default(),
+    ))
 }
 
 /// A hand-over with the old group's signature and the new group's.

@@ -392,9 +392,7 @@ pub struct KeyMessage {
 impl KeyMessage {
     /// The bytes the identity key signs.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut bytes = KEY_MESSAGE_CONTEXT.to_vec();
-        bytes.extend(serde_json::to_vec(self).unwrap_or_default());
-        bytes
+        crate::prefixed_json::encode(KEY_MESSAGE_CONTEXT, self)
     }
 
     pub fn sign(self, key: &impl StatementSigner) -> SignedKeyMessage {

@@ -17,6 +17,7 @@ pub mod key_group;
 pub mod limits;
 pub mod parties;
 pub mod policy;
+pub mod prefixed_json;
 pub mod retirement;
 pub mod roster;
 pub mod signed_request;

@@ -24,22 +24,12 @@ pub struct Retirement {
 
 impl Retirement {
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = RETIREMENT_CONTEXT.as_bytes().to_vec();
-        bytes.extend(serde_json::to_vec(self).unwrap_or_default());
-        bytes
+        crate::prefixed_json::encode(RETIREMENT_CONTEXT.as_bytes(), self)
     }
 
     /// Reads a statement only in the form [`Self::to_bytes`] writes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let body = bytes
-            .strip_prefix(RETIREMENT_CONTEXT.as_bytes())
-            .ok_or_else(|| format!("a retirement starts with {RETIREMENT_CONTEXT:?}"))?;
-        let statement: Self =
-            serde_json::from_slice(body).map_err(|e| format!("not a retirement: {e}"))?;
-        if statement.to_bytes() != bytes {
-            return Err("the retirement is not in its canonical form".into());
-        }
-        Ok(statement)
+        crate::prefixed_json::decode(RETIREMENT_CONTEXT.as_bytes(), bytes, "a retirement")
     }
 }
 

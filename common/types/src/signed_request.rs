@@ -51,10 +51,7 @@ pub struct RequestStatement {
 impl RequestStatement {
     /// The bytes the identity key signs.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut bytes = REQUEST_CONTEXT.to_vec();
-        // Serializing a struct of strings and integers cannot fail.
-        bytes.extend(serde_json::to_vec(self).unwrap_or_default());
-        bytes
+        crate::prefixed_json::encode(REQUEST_CONTEXT, self)
     }
 
     pub fn sign(self, key: &impl StatementSigner) -> SignedRequest {
