@@ -324,7 +324,7 @@ impl LocalDeployment {
             auto_approve,
         };
         let (group, agent_configs, key_ceremony) = if dkg {
-            let (roster, configs) = dkg::agent_configs(&made, roster)?;
+            let (roster, configs) = dkg::agent_configs(roster, |id| dkg::new_agent(&made, id))?;
             let (group, id) =
                 dkg::make(&operator, name, &roster, threshold, &policy, &configs).await?;
             (group, configs, Some(id))

@@ -1,16 +1,13 @@
 //! Rotation to a new group key, as a consumer follows it: the release
-//! group (real agents) signs a hand-over statement to a new 4-of-7 group
-//! through an ordinary ceremony, the new group cosigns it, `quorate
-//! handover link` checks both, openssl verifies the statement under the
-//! old key, and `quorate verify` with a trust policy on the old key
-//! accepts a signature by the new key through the link, and refuses one
-//! by a key outside the chain. Then the old group signs its retirement,
-//! an operator records it, and the coordinator refuses its new ceremonies,
-//! also after a restart; the group's history replays with it.
-//!
-//! The new group's 7 agents are not run here: its cosignature is made
-//! with its dealt shares in this process (two FROST rounds, the same
-//! math), since what is under test is the hand-over and the chain.
+//! group (3 of 5 real agents) signs a hand-over statement to a new 4-of-7
+//! group, made by DKG among 7 more real agents on the same coordinator,
+//! through an ordinary ceremony; the new group cosigns it through its own.
+//! `quorate handover link` checks both, openssl verifies the statement
+//! under the old key, and `quorate verify` with a trust policy on the old
+//! key accepts a signature by the new key through the link, and refuses
+//! one by a key outside the chain. Then the old group signs its
+//! retirement, an operator records it, and the coordinator refuses its new
+//! ceremonies, also after a restart; the group's history replays with it.
 
 mod support;
 
@@ -56,6 +53,124 @@ fn frost_sign(
         .unwrap()
 }
 
+/// `quorate sign` of `file` by `key_group`, approved through the agents
+/// of `approvers`; the raw signature, written to `out`.
+async fn signed_by(
+    d: &LocalDeployment,
+    key_group: &str,
+    file: &str,
+    approvers: &[&str],
+    out: &str,
+) {
+    let asked = quorate(d, &["sign", "--key-group", key_group, "--message", file]).await;
+    assert!(asked.status.success(), "{}", said(&asked));
+    let id = support::text(&asked.stdout).trim().to_string();
+    let t = std::time::Duration::from_secs(60);
+    for who in approvers {
+        d.approve(&ParticipantId::new(*who).unwrap(), &id, t)
+            .await
+            .unwrap();
+    }
+    let status = d.wait_finished(&id, t).await.unwrap();
+    assert_eq!(
+        status.state(),
+        quorate_wire::CeremonyState::Signed,
+        "{status:?}"
+    );
+    let got = quorate(d, &["signature", &id, "-o", out]).await;
+    assert!(got.status.success(), "{}", said(&got));
+}
+
+/// `quorate handover prepare` from release to release-2, into `out`.
+async fn prepare(d: &LocalDeployment, reason: &str, compromised: bool, out: &str) {
+    let mut args = vec![
+        "handover",
+        "prepare",
+        "--from",
+        "release",
+        "--to",
+        "release-2",
+        "--reason",
+        reason,
+        "-o",
+        out,
+    ];
+    if compromised {
+        args.push("--compromised");
+    }
+    let prepared = quorate(d, &args).await;
+    assert!(prepared.status.success(), "{}", said(&prepared));
+    if compromised {
+        assert!(
+            said(&prepared).contains("--break-glass"),
+            "{}",
+            said(&prepared)
+        );
+    }
+}
+
+/// `quorate handover link` of `statement` with the two signatures.
+fn link_file(statement: &str, old: &str, new: &str, out: &str) -> std::process::Output {
+    quorate_offline(&[
+        "handover",
+        "link",
+        "--statement",
+        statement,
+        "--old-signature",
+        old,
+        "--new-signature",
+        new,
+        "-o",
+        out,
+    ])
+}
+
+/// A consumer's trust policy on release's key alone, in `dir`; returns
+/// it and the key's PEM file.
+async fn trust_the_old_key(d: &LocalDeployment, dir: &std::path::Path) -> (String, String) {
+    let pem = dir.join("release.pub.pem").display().to_string();
+    let out = quorate(d, &["pubkey", "--key-group", "release", "-o", &pem]).await;
+    assert!(out.status.success(), "{}", said(&out));
+    let policy = dir.join("trust.toml").display().to_string();
+    std::fs::write(
+        &policy,
+        format!(
+            "[[key_group]]\nname = \"release\"\npublic_key = \"\"\"{}\"\"\"\nformats = [\"raw\"]\n",
+            std::fs::read_to_string(&pem).unwrap()
+        ),
+    )
+    .unwrap();
+    (policy, pem)
+}
+
+/// `quorate verify` of a raw `signature` over `artifact` under `policy`,
+/// following `links`.
+fn verify_raw(
+    policy: &str,
+    artifact: &str,
+    signature: &str,
+    links: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "verify",
+        "--policy",
+        policy,
+        "--format",
+        "raw",
+        "--artifact",
+        artifact,
+        "--signature",
+        signature,
+    ];
+    for l in links {
+        args.extend(["--handover", l]);
+    }
+    quorate_offline(&args)
+}
+
+/// Four of the new group's seven approvers.
+const NEW_QUORUM: [&str; 4] = ["new-1", "new-3", "new-5", "new-7"];
+
 fn seven() -> Roster {
     Roster {
         participants: (1..=7)
@@ -76,45 +191,18 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
     let d = LocalDeployment::start(dir.path(), "release", &sample_roster(None), 3)
         .await
         .unwrap();
-    // The new group: 4 of 7, registered with the coordinator.
-    let new = quorate::keygen::deal(
-        KeyGroupName::new("release-2").unwrap(),
-        &seven(),
-        4,
-        Policy::default(),
-    )
-    .unwrap();
-    d.clients(quorate::local::OPERATOR)
-        .await
-        .unwrap()
-        .key_groups
-        .register(quorate_wire::RegisterKeyGroupRequest {
-            key_group: Some(quorate_wire::KeyGroup::from(&new.group)),
-        })
+    // The new group: 4 of 7, made by DKG among seven new agents.
+    let mut d = d;
+    let new = d
+        .add_key_group("release-2", &seven(), 4, &Policy::default())
         .await
         .unwrap();
-    let new_public = new.group.public_key_package().unwrap();
+    assert_eq!((new.threshold, new.roster.participants.len()), (4, 7));
 
     // The statement, then the old group's ceremony over it.
     let p = |name: &str| dir.path().join(name).display().to_string();
     let statement = p("handover.statement");
-    let prepared = quorate(
-        &d,
-        &[
-            "handover",
-            "prepare",
-            "--from",
-            "release",
-            "--to",
-            "release-2",
-            "--reason",
-            "yearly rotation",
-            "-o",
-            &statement,
-        ],
-    )
-    .await;
-    assert!(prepared.status.success(), "{}", said(&prepared));
+    prepare(&d, "yearly rotation", false, &statement).await;
     let out = quorate(
         &d,
         &["sign", "--key-group", "release", "--message", &statement],
@@ -126,15 +214,12 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
     let old_sig = p("old.sig");
     let out = quorate(&d, &["signature", &id, "-o", &old_sig]).await;
     assert!(out.status.success(), "{}", said(&out));
-    // The new group cosigns.
-    let bytes = std::fs::read(&statement).unwrap();
+    // The new group cosigns, through its own agents.
     let new_sig = p("new.sig");
-    std::fs::write(&new_sig, frost_sign(&new.shares, &new_public, 4, &bytes)).unwrap();
+    signed_by(&d, "release-2", &statement, &NEW_QUORUM, &new_sig).await;
 
     // openssl checks the statement under the old key.
-    let old_pem = p("release.pub.pem");
-    let out = quorate(&d, &["pubkey", "--key-group", "release", "-o", &old_pem]).await;
-    assert!(out.status.success(), "{}", said(&out));
+    let (policy, old_pem) = trust_the_old_key(&d, dir.path()).await;
     let openssl = std::process::Command::new("openssl")
         .args([
             "pkeyutl", "-verify", "-pubin", "-inkey", &old_pem, "-rawin", "-in",
@@ -146,30 +231,14 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
 
     // The link: both signatures checked; swapped ones are refused.
     let link = p("handover.link");
-    let args = |old: &str, new: &str| {
-        vec![
-            "handover".to_string(),
-            "link".into(),
-            "--statement".into(),
-            statement.clone(),
-            "--old-signature".into(),
-            old.into(),
-            "--new-signature".into(),
-            new.into(),
-            "-o".into(),
-            link.clone(),
-        ]
-    };
-    let swapped: Vec<String> = args(&new_sig, &old_sig);
-    let out = quorate_offline(&swapped.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = link_file(&statement, &new_sig, &old_sig, &link);
     assert!(!out.status.success());
     assert!(
         said(&out).contains("not signed by the old key"),
         "{}",
         said(&out)
     );
-    let good = args(&old_sig, &new_sig);
-    let out = quorate_offline(&good.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = link_file(&statement, &old_sig, &new_sig, &link);
     assert!(out.status.success(), "{}", said(&out));
     assert!(
         said(&out).contains("release hands over to release-2"),
@@ -178,40 +247,11 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
     );
 
     // A consumer trusting only the old key.
-    let policy = p("trust.toml");
-    std::fs::write(
-        &policy,
-        format!(
-            "[[key_group]]\nname = \"release\"\npublic_key = \"\"\"{}\"\"\"\nformats = [\"raw\"]\n",
-            std::fs::read_to_string(&old_pem).unwrap()
-        ),
-    )
-    .unwrap();
     let artifact = p("SHA256SUMS");
     std::fs::write(&artifact, "abc  app-2.0.tar.gz\n").unwrap();
     let by_new = p("by-new.sig");
-    std::fs::write(
-        &by_new,
-        frost_sign(&new.shares, &new_public, 4, b"abc  app-2.0.tar.gz\n"),
-    )
-    .unwrap();
-    let verify = |signature: &str, links: &[&str]| {
-        let mut args = vec![
-            "verify",
-            "--policy",
-            &policy,
-            "--format",
-            "raw",
-            "--artifact",
-            &artifact,
-            "--signature",
-            signature,
-        ];
-        for l in links {
-            args.extend(["--handover", l]);
-        }
-        quorate_offline(&args)
-    };
+    signed_by(&d, "release-2", &artifact, &NEW_QUORUM, &by_new).await;
+    let verify = |signature: &str, links: &[&str]| verify_raw(&policy, &artifact, signature, links);
     // Without the link the new key is a stranger; with it, trusted.
     assert!(!verify(&by_new, &[]).status.success());
     let out = verify(&by_new, &[&link]);
@@ -234,17 +274,7 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
         "{}",
         said(&out)
     );
-    let out = quorate_offline(&[
-        "verify",
-        "--policy",
-        &updated,
-        "--format",
-        "raw",
-        "--artifact",
-        &artifact,
-        "--signature",
-        &by_new,
-    ]);
+    let out = verify_raw(&updated, &artifact, &by_new, &[]);
     assert!(out.status.success(), "{}", said(&out));
     // A key outside the chain stays refused.
     let stranger = quorate::keygen::deal(
@@ -293,17 +323,8 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
     )
     .await;
     assert!(out.status.success(), "{}", said(&out));
-    let as_operator = |d: &LocalDeployment, args: &[&str]| {
-        let files = d.tls_files(quorate::local::OPERATOR).unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
-            .args(["--coordinator", &d.url()])
-            .args(args)
-            .env("QUORATE_TLS_CA", &files.ca)
-            .env("QUORATE_TLS_CERT", &files.cert)
-            .env("QUORATE_TLS_KEY", &files.key)
-            .output()
-            .unwrap()
-    };
+    let as_operator =
+        |d: &LocalDeployment, args: &[&str]| quorate_as(d, quorate::local::OPERATOR, args);
     let retire_args = |signature: &str| {
         vec![
             "handover".to_string(),
@@ -348,7 +369,6 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
     assert!(!out.status.success());
     let out = as_operator(&d, &good);
     assert!(out.status.success(), "{}", said(&out));
-    let mut d = d;
     for _ in 0..2 {
         let out = quorate(
             &d,
@@ -383,5 +403,153 @@ async fn consumers_follow_a_hand_over_from_the_old_key_to_the_new() {
         Some(Some(KeyGroupName::new("release-2").unwrap()))
     );
     assert_eq!(replayed.handed_over.as_deref(), Some("release-2"));
+    d.stop().await.unwrap();
+}
+
+/// `quorate args` as `identity` (an operator or the auditor).
+fn quorate_as(d: &LocalDeployment, identity: &str, args: &[&str]) -> std::process::Output {
+    let files = d.tls_files(identity).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_quorate"))
+        .args(["--coordinator", &d.url(), "--identity", identity])
+        .args(args)
+        .env("QUORATE_TLS_CA", &files.ca)
+        .env("QUORATE_TLS_CERT", &files.cert)
+        .env("QUORATE_TLS_KEY", &files.key)
+        .output()
+        .unwrap()
+}
+
+/// A suspected compromise of the release group's key: the hand-over
+/// statement says so, the coordinator takes the old group's ceremony over
+/// it only under break-glass, which waits for the auditor's review; the
+/// new group (DKG, real agents) cosigns as usual. A consumer who follows
+/// the link trusts the new key and no longer the old one, whose
+/// signatures it took before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_compromised_key_hands_over_under_break_glass_with_its_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = Policy::from_toml(
+        "[emergency]\ndeclarers = [\"release-manager\"]\nreviewers = [\"auditor\"]\n",
+    )
+    .unwrap();
+    let options = quorate::local::Options {
+        policy,
+        ..Default::default()
+    };
+    let mut d =
+        LocalDeployment::start_with(dir.path(), "release", &sample_roster(None), 3, options)
+            .await
+            .unwrap();
+    d.add_key_group("release-2", &seven(), 4, &Policy::default())
+        .await
+        .unwrap();
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    // Something the old key signed before the compromise came to light.
+    let artifact = p("SHA256SUMS");
+    std::fs::write(&artifact, "abc  app-1.9.tar.gz\n").unwrap();
+    let by_old = p("by-old.sig");
+    signed_by(
+        &d,
+        "release",
+        &artifact,
+        &["alice", "carol", "erin"],
+        &by_old,
+    )
+    .await;
+
+    let statement = p("handover.statement");
+    prepare(&d, "bob's and dave's laptops were stolen", true, &statement).await;
+    // Under the normal rules the old group may not sign it.
+    let out = quorate(
+        &d,
+        &["sign", "--key-group", "release", "--message", &statement],
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        said(&out).contains("signs it only under break-glass"),
+        "{}",
+        said(&out)
+    );
+    // The new group cosigns under its own rules.
+    let new_sig = p("new.sig");
+    signed_by(&d, "release-2", &statement, &NEW_QUORUM, &new_sig).await;
+    // Break-glass: signed, then waiting for its review.
+    let out = quorate(
+        &d,
+        &[
+            "sign",
+            "--key-group",
+            "release",
+            "--message",
+            &statement,
+            "--break-glass",
+            "--justification",
+            "release key suspected compromised",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", said(&out));
+    let id = support::text(&out.stdout).trim().to_string();
+    let t = std::time::Duration::from_secs(60);
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&ParticipantId::new(who).unwrap(), &id, t)
+            .await
+            .unwrap();
+    }
+    let status = d.wait_finished(&id, t).await.unwrap();
+    assert_eq!(
+        status.state(),
+        quorate_wire::CeremonyState::AwaitingReview,
+        "{status:?}"
+    );
+    let old_sig = p("old.sig");
+    let out = quorate(&d, &["signature", &id, "-o", &old_sig]).await;
+    assert!(out.status.success(), "{}", said(&out));
+    let out = quorate_as(
+        &d,
+        quorate::local::AUDITOR,
+        &[
+            "review",
+            &id,
+            "--notes",
+            "both laptops wiped; rotation confirmed by phone",
+        ],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+    let out = quorate(&d, &["status", &id]).await;
+    assert!(said(&out).contains("state:     signed"), "{}", said(&out));
+
+    let link = p("handover.link");
+    let out = link_file(&statement, &old_sig, &new_sig, &link);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(
+        said(&out).contains("release hands over to release-2 (the old key is withdrawn)"),
+        "{}",
+        said(&out)
+    );
+    let out = quorate_as(
+        &d,
+        quorate::local::OPERATOR,
+        &["handover", "record", "--link", &link],
+    );
+    assert!(out.status.success(), "{}", said(&out));
+
+    // The consumer trusted the old key, and its signature, until the link.
+    let (policy, _) = trust_the_old_key(&d, dir.path()).await;
+    let verify = |signature: &str, links: &[&str]| verify_raw(&policy, &artifact, signature, links);
+    let by_new = p("by-new.sig");
+    signed_by(&d, "release-2", &artifact, &NEW_QUORUM, &by_new).await;
+    let out = verify(&by_old, &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    let out = verify(&by_old, &[&link]);
+    assert!(!out.status.success(), "the withdrawn key still verifies");
+    assert!(
+        said(&out).contains("no key group of the trust policy has"),
+        "{}",
+        said(&out)
+    );
+    let out = verify(&by_new, &[&link]);
+    assert!(out.status.success(), "{}", said(&out));
     d.stop().await.unwrap();
 }

@@ -84,6 +84,12 @@ pub enum HubError {
         name: KeyGroupName,
         successor: Option<KeyGroupName>,
     },
+    #[error(
+        "this hand-over says key group {0}'s key is compromised: key group {0} signs it \
+         only under break-glass (quorate sign --break-glass --justification \"...\"), \
+         whose review the record keeps"
+    )]
+    CompromiseNotBreakGlass(KeyGroupName),
     #[error(transparent)]
     Key(quorate_ceremonies::key::KeyError),
     #[error(transparent)]
@@ -550,6 +556,9 @@ impl<S: CeremonyStore> Hub<S> {
                 successor: r.successor.clone(),
             });
         }
+        if break_glass.is_none() && compromise_handed_over(&message, &group) {
+            return Err(HubError::CompromiseNotBreakGlass(name));
+        }
         let request = Request {
             id,
             key_group: name,
@@ -915,4 +924,13 @@ fn new_ceremony_id() -> CeremonyId {
     let mut bytes = [0u8; 8];
     OsRng.fill_bytes(&mut bytes);
     CeremonyId::new(hex::encode(bytes)).unwrap_or_else(|_| unreachable!("hex is a valid id"))
+}
+
+/// Whether `message` is a hand-over statement saying that `group`'s key is
+/// compromised: the emergency path, which its old group signs only under
+/// break-glass (and its mandatory review). The new group cosigns it as it
+/// signs anything.
+fn compromise_handed_over(message: &[u8], group: &KeyGroup) -> bool {
+    quorate_types::handover::HandOver::from_bytes(message)
+        .is_ok_and(|h| h.compromised && h.old_key == group.group_key())
 }

@@ -19,13 +19,13 @@ use crate::client::{Clients, Target};
 /// The agents' configurations, before their key group exists, and the
 /// roster with each one's new identity key.
 pub(super) fn agent_configs(
-    d: &Made<'_>,
     roster: &Roster,
+    new_agent: impl Fn(&ParticipantId) -> anyhow::Result<(AgentConfig, PublicIdentity)>,
 ) -> anyhow::Result<(Roster, BTreeMap<ParticipantId, AgentConfig>)> {
     let mut with_keys = roster.clone();
     let mut configs = BTreeMap::new();
     for entry in &mut with_keys.participants {
-        let (config, identity) = new_agent(d, &entry.id)?;
+        let (config, identity) = new_agent(&entry.id)?;
         entry.identity = Some(identity);
         configs.insert(entry.id.clone(), config);
     }
@@ -121,4 +121,30 @@ pub(super) async fn take_part(
         }
     }
     registered
+}
+
+impl super::LocalDeployment {
+    /// Makes a second key group, `name`, on this deployment's coordinator
+    /// by DKG among new agents, one per `roster` entry (none of them an
+    /// agent here yet), and starts them. Returns the registered group;
+    /// [`super::LocalDeployment::group`] stays the first one.
+    pub async fn add_key_group(
+        &mut self,
+        name: &str,
+        roster: &Roster,
+        threshold: u16,
+        policy: &Policy,
+    ) -> anyhow::Result<KeyGroupFile> {
+        if let Some(taken) = roster.ids().find(|id| self.agent_configs.contains_key(*id)) {
+            anyhow::bail!("{taken} has an agent here already: a new group takes new agents");
+        }
+        let (roster, configs) = agent_configs(roster, |id| self.new_agent(id))?;
+        let operator = self.target(crate::local::OPERATOR)?;
+        let (group, _) = make(&operator, name, &roster, threshold, policy, &configs).await?;
+        for (id, config) in configs {
+            self.agent_configs.insert(id.clone(), config);
+            self.start_agent(&id).await?;
+        }
+        Ok(group)
+    }
 }

@@ -181,7 +181,9 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         | HubError::InvalidBackupNote(_)
         | HubError::InvalidRetirement(_)
         | HubError::InvalidHandOver(_) => Status::invalid_argument(e.to_string()),
-        HubError::Retired { .. } => Status::failed_precondition(e.to_string()),
+        HubError::Retired { .. } | HubError::CompromiseNotBreakGlass(_) => {
+            Status::failed_precondition(e.to_string())
+        }
         HubError::RosterRace(_) | HubError::RequestInFlight(_) => Status::aborted(e.to_string()),
         HubError::Store(_) => {
             tracing::error!(error = %e, "storage failure");
