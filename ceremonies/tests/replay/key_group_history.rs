@@ -1,7 +1,9 @@
 //! A key group's history (`quorate_ceremonies::key::history`): its
-//! registration and its approvers' backup notes. A note the approver
-//! signed about its share replays; one the log key's holder made up or
-//! one about another share is caught, naming the entry.
+//! registration, its approvers' backup notes, its hand-over and its
+//! retirement. A note the approver signed about its share replays; one the
+//! log key's holder made up or one about another share is caught, naming
+//! the entry. So are a hand-over of another key and a retirement that the
+//! group's own key did not sign.
 
 use super::*;
 use quorate_ceremonies::Timestamp;
@@ -175,4 +177,74 @@ fn a_hand_over_replays_only_from_the_groups_own_key() {
         .expect_err("a hand-over of another key");
     assert_eq!(err.entry, Some(1));
     assert!(err.why.contains("another key than key group"), "{err}");
+}
+
+#[test]
+fn a_retirement_replays_only_if_the_group_signed_it() {
+    use quorate_types::retirement::Retirement;
+    let (package, roster, mut agents) = support::deal(&ROSTER, THRESHOLD);
+    let file = KeyGroupFile::new(
+        KeyGroupName::new(GROUP).expect("a valid name"),
+        THRESHOLD,
+        &package,
+        roster,
+        Policy::default(),
+    )
+    .expect("a key group file");
+    let statement = Retirement {
+        key_group: KeyGroupName::new(GROUP).expect("a valid name"),
+        group_key: file.group_key.clone(),
+        successor: Some(KeyGroupName::new("release-2").expect("a valid name")),
+        at_unix_ms: 1_800_000_000_000,
+        reason: "rotated".into(),
+    }
+    .to_bytes();
+    // The group signs it: two FROST rounds among a threshold of agents.
+    let mut signers: Vec<_> = agents.values_mut().take(THRESHOLD as usize).collect();
+    let commitments = signers
+        .iter_mut()
+        .map(|a| (a.participant().identifier(), a.commit()))
+        .collect();
+    let signing = frost_ed25519::SigningPackage::new(commitments, &statement);
+    let shares = signers
+        .iter_mut()
+        .map(|a| (a.participant().identifier(), a.sign(&signing)))
+        .collect();
+    let by_group: [u8; 64] = frost_ed25519::aggregate(&signing, &shares, &package)
+        .expect("the group's signature")
+        .serialize()
+        .expect("serialized")
+        .try_into()
+        .expect("64 bytes");
+    let by_stranger = quorate_secrets::IdentityKey::generate(
+        ParticipantId::new("mallory").expect("a valid id"),
+        &mut rand_core::OsRng,
+    )
+    .sign(&statement);
+    let entries = |signature: [u8; 64]| {
+        [
+            Entry::KeyGroupRegistered {
+                at: Timestamp(1_700_000_000_000),
+                by: "operator".into(),
+                key_group: file.clone(),
+            },
+            Entry::KeyGroupRetired {
+                at: Timestamp(1_800_000_000_000),
+                by: "operator".into(),
+                key_group: KeyGroupName::new(GROUP).expect("a valid name"),
+                statement: String::from_utf8(statement.clone()).expect("UTF-8"),
+                signature: quorate_types::statement::Signature(signature),
+            },
+        ]
+    };
+    let replayed =
+        replay_history(&history(&entries(by_group)), &verifier()).expect("the group retired");
+    assert_eq!(
+        replayed.retired,
+        Some(Some(KeyGroupName::new("release-2").expect("a valid name")))
+    );
+    let err = replay_history(&history(&entries(by_stranger)), &verifier())
+        .expect_err("a retirement the group did not sign");
+    assert_eq!(err.entry, Some(1));
+    assert!(err.why.contains("not signed by key group"), "{err}");
 }
