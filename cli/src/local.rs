@@ -377,7 +377,7 @@ impl LocalDeployment {
     /// started again with their new shares; the removed stay stopped (their
     /// configuration, and old share, are kept). Returns the key ceremony.
     pub async fn refresh(&mut self, remove: &[ParticipantId]) -> anyhow::Result<KeyCeremonyId> {
-        let ids: Vec<_> = self.agents.keys().cloned().collect();
+        let ids = self.members_running();
         for id in &ids {
             self.stop_agent(id).await;
         }
@@ -444,6 +444,16 @@ impl LocalDeployment {
         self.rebuild(entry, helpers, true).await
     }
 
+    /// The running agents of [`Self::group`]'s members (not those of a
+    /// group added with [`Self::add_key_group`]).
+    fn members_running(&self) -> Vec<ParticipantId> {
+        self.agents
+            .keys()
+            .filter(|id| self.group.roster.get(id).is_some())
+            .cloned()
+            .collect()
+    }
+
     async fn rebuild(
         &mut self,
         entry: quorate_types::RosterEntry,
@@ -471,10 +481,9 @@ impl LocalDeployment {
         // The operator hands the new group.json to the agents that took no
         // part: each checks signing sets against its own copy.
         let others: Vec<_> = self
-            .agents
-            .keys()
+            .members_running()
+            .into_iter()
             .filter(|p| !parties.contains(p))
-            .cloned()
             .collect();
         for id in others {
             self.stop_agent(&id).await;

@@ -556,7 +556,10 @@ impl<S: CeremonyStore> Hub<S> {
                 successor: r.successor.clone(),
             });
         }
-        if break_glass.is_none() && compromise_handed_over(&message, &group) {
+        if break_glass.is_none()
+            && group.policy.emergency.is_some()
+            && quorate_types::handover::compromise_of(&message, &group.group_key())
+        {
             return Err(HubError::CompromiseNotBreakGlass(name));
         }
         let request = Request {
@@ -924,13 +927,4 @@ fn new_ceremony_id() -> CeremonyId {
     let mut bytes = [0u8; 8];
     OsRng.fill_bytes(&mut bytes);
     CeremonyId::new(hex::encode(bytes)).unwrap_or_else(|_| unreachable!("hex is a valid id"))
-}
-
-/// Whether `message` is a hand-over statement saying that `group`'s key is
-/// compromised: the emergency path, which its old group signs only under
-/// break-glass (and its mandatory review). The new group cosigns it as it
-/// signs anything.
-fn compromise_handed_over(message: &[u8], group: &KeyGroup) -> bool {
-    quorate_types::handover::HandOver::from_bytes(message)
-        .is_ok_and(|h| h.compromised && h.old_key == group.group_key())
 }

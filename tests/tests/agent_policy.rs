@@ -194,3 +194,44 @@ async fn a_request_signed_by_a_key_that_is_not_the_requesters_is_not_shown() {
     not_shown_by_any(&d, &id, "does not verify under release-manager's key").await;
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_compromise_hand_over_outside_break_glass_is_not_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy(dir.path()).await;
+    // The agents' policy has break-glass, so a hand-over of their key as
+    // compromised is theirs to sign only under it; the coordinator's
+    // policy has none, and takes it as an ordinary request.
+    stricter_agents(&mut d, |p| {
+        p.emergency = Some(quorate_types::policy::Emergency {
+            declarers: vec![REQUESTER.into()],
+            reviewers: vec!["auditor".into()],
+            approvals: None,
+            required: Default::default(),
+            deadlines: quorate_types::policy::Deadlines::emergency(),
+        });
+    })
+    .await;
+    let key: [u8; 32] = hex::decode(&d.group.group_key).unwrap().try_into().unwrap();
+    let statement = quorate_types::handover::HandOver {
+        old_key_group: "release".into(),
+        old_key: key,
+        new_key_group: "release-2".into(),
+        new_key: [9; 32],
+        new_threshold: 3,
+        new_roster_sha256: "00".repeat(32),
+        new_policy_sha256: "11".repeat(32),
+        at_unix_ms: 1_800_000_000_000,
+        compromised: true,
+        reason: "stolen laptops".into(),
+    }
+    .to_bytes();
+    let id = request(&d, std::str::from_utf8(&statement).unwrap()).await;
+    not_shown_by_any(
+        &d,
+        &id,
+        "hands our key over as compromised outside break-glass",
+    )
+    .await;
+    d.stop().await.unwrap();
+}

@@ -126,8 +126,10 @@ pub(super) async fn take_part(
 impl super::LocalDeployment {
     /// Makes a second key group, `name`, on this deployment's coordinator
     /// by DKG among new agents, one per `roster` entry (none of them an
-    /// agent here yet), and starts them. Returns the registered group;
-    /// [`super::LocalDeployment::group`] stays the first one.
+    /// agent here yet), and starts them (without automatic approval or
+    /// witnesses). Returns the registered group;
+    /// [`super::LocalDeployment::group`] stays the first one, and refresh,
+    /// repair and enrolment work on it alone.
     pub async fn add_key_group(
         &mut self,
         name: &str,

@@ -65,6 +65,16 @@ impl HandOver {
     }
 }
 
+/// Whether `message` is a hand-over statement saying that `group_key` is
+/// compromised. The group whose key it is signs one only under break-glass,
+/// with the review that follows, when its policy has an emergency table
+/// (the coordinator and each agent refuse it otherwise); a group without
+/// one has only its normal rules. The new group cosigns as usual.
+pub fn compromise_of(message: &[u8], group_key: &[u8; 32]) -> bool {
+    message.starts_with(HANDOVER_CONTEXT.as_bytes())
+        && HandOver::from_bytes(message).is_ok_and(|h| h.compromised && &h.old_key == group_key)
+}
+
 /// How a hand-over names the new group's roster and policy: SHA-256 of
 /// their JSON, hex.
 pub fn digest_of(value: &impl Serialize) -> String {

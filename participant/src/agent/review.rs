@@ -29,6 +29,16 @@ fn check_request(
         problem,
     };
     let key_group = KeyGroupName::new(&status.key_group).map_err(|e| refused(e.to_string()))?;
+    if !status.break_glass
+        && group.policy.emergency.is_some()
+        && quorate_types::handover::compromise_of(&status.message, &group.group_key())
+    {
+        return Err(refused(
+            "it hands our key over as compromised outside break-glass; our policy signs that \
+             only under break-glass, with its review"
+                .into(),
+        ));
+    }
     let follow_ups = follow_ups_of(id, status)?;
     let signed = match status.signed_request.as_slice() {
         [] => None,
