@@ -305,80 +305,123 @@ pub fn load(
         why,
     };
     let bytes = read_private(path)?;
-    let file: SealedFile = match serde_json::from_slice(&bytes) {
-        Ok(file) => file,
-        Err(e) => {
-            let tag = serde_json::from_slice::<Tag>(&bytes)
-                .ok()
-                .and_then(|t| t.format);
-            return Err(bad(match tag.as_deref() {
-                Some(crate::keyfile::SHARE_FORMAT | crate::identity::IDENTITY_FORMAT) => {
-                    "it is an unencrypted secret file, which quorate no longer loads; \
-                     deal the key group again with `quorate keygen`, which seals its files \
-                     with a passphrase"
-                        .into()
-                }
-                Some(SEALED_FORMAT) | None => format!("{e}"),
-                Some(other) => format!("its format is {other:?}, not {SEALED_FORMAT:?}"),
-            }));
-        }
-    };
-    if file.format != SEALED_FORMAT {
-        return Err(bad(format!(
-            "its format is {:?}, not {SEALED_FORMAT:?}",
-            file.format
-        )));
-    }
-    if file.kind != kind {
-        return Err(bad(format!(
-            "it is a sealed {} file, not a sealed {} file",
-            file.kind.as_str(),
-            kind.as_str()
-        )));
-    }
-    if file.kdf.alg != KDF_ALG || file.kdf.version != KDF_VERSION || file.aead != AEAD_ALG {
-        return Err(bad(format!(
-            "it is sealed with {} version {} and {}; this quorate reads {KDF_ALG} version \
-             {KDF_VERSION} and {AEAD_ALG}",
-            file.kdf.alg, file.kdf.version, file.aead
-        )));
-    }
-    let salt = B64
-        .decode(&file.kdf.salt)
-        .map_err(|e| bad(format!("kdf.salt: {e}")))?;
-    let nonce = B64
-        .decode(&file.nonce)
-        .map_err(|e| bad(format!("nonce: {e}")))?;
-    if nonce.len() != NONCE_LEN {
-        return Err(bad(format!(
-            "nonce is {} bytes, not {NONCE_LEN}",
-            nonce.len()
-        )));
-    }
-    let mut plaintext = Zeroizing::new(
-        B64.decode(&file.ciphertext)
-            .map_err(|e| bad(format!("ciphertext: {e}")))?,
-    );
-    let params = KdfParams {
-        m_cost: file.kdf.m_cost,
-        t_cost: file.kdf.t_cost,
-        p_cost: file.kdf.p_cost,
-    };
-    let key = params.derive(passphrase, &salt).map_err(bad)?;
-    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
-    cipher
-        .decrypt_in_place(
-            XNonce::from_slice(&nonce),
-            &aad(kind, &file.participant),
-            &mut *plaintext,
-        )
-        .map_err(|_| KeyFileError::WrongPassphrase {
+    let sealed = Sealed::parse(&bytes, kind).map_err(bad)?;
+    sealed.open(kind, passphrase).map_err(|e| match e {
+        OpenError::Kdf(why) => bad(why),
+        OpenError::WrongPassphrase => KeyFileError::WrongPassphrase {
             path: path.display().to_string(),
-        })?;
-    Ok(Unsealed {
-        participant: file.participant,
-        plaintext,
+        },
     })
+}
+
+/// A sealed file read but not opened: what it says of itself, checked.
+pub struct Sealed {
+    participant: ParticipantId,
+    params: KdfParams,
+    salt: Vec<u8>,
+    nonce: [u8; NONCE_LEN],
+    ciphertext: Vec<u8>,
+}
+
+/// Why a well-formed sealed file did not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// Its key derivation's parameters are refused, or Argon2 failed.
+    Kdf(String),
+    /// The passphrase is wrong, or the file was altered.
+    WrongPassphrase,
+}
+
+impl Sealed {
+    /// Reads the bytes of a sealed `kind` file; the error says what is
+    /// wrong with them (nothing of a secret).
+    pub fn parse(bytes: &[u8], kind: SecretKind) -> Result<Self, String> {
+        let file: SealedFile = match serde_json::from_slice(bytes) {
+            Ok(file) => file,
+            Err(e) => {
+                let tag = serde_json::from_slice::<Tag>(bytes)
+                    .ok()
+                    .and_then(|t| t.format);
+                return Err(match tag.as_deref() {
+                    Some(crate::keyfile::SHARE_FORMAT | crate::identity::IDENTITY_FORMAT) => {
+                        "it is an unencrypted secret file, which quorate no longer loads; \
+                         deal the key group again with `quorate keygen`, which seals its files \
+                         with a passphrase"
+                            .into()
+                    }
+                    Some(SEALED_FORMAT) | None => format!("{e}"),
+                    Some(other) => format!("its format is {other:?}, not {SEALED_FORMAT:?}"),
+                });
+            }
+        };
+        if file.format != SEALED_FORMAT {
+            return Err(format!(
+                "its format is {:?}, not {SEALED_FORMAT:?}",
+                file.format
+            ));
+        }
+        if file.kind != kind {
+            return Err(format!(
+                "it is a sealed {} file, not a sealed {} file",
+                file.kind.as_str(),
+                kind.as_str()
+            ));
+        }
+        if file.kdf.alg != KDF_ALG || file.kdf.version != KDF_VERSION || file.aead != AEAD_ALG {
+            return Err(format!(
+                "it is sealed with {} version {} and {}; this quorate reads {KDF_ALG} version \
+                 {KDF_VERSION} and {AEAD_ALG}",
+                file.kdf.alg, file.kdf.version, file.aead
+            ));
+        }
+        let salt = B64
+            .decode(&file.kdf.salt)
+            .map_err(|e| format!("kdf.salt: {e}"))?;
+        let nonce = B64.decode(&file.nonce).map_err(|e| format!("nonce: {e}"))?;
+        let nonce = <[u8; NONCE_LEN]>::try_from(nonce.as_slice())
+            .map_err(|_| format!("nonce is {} bytes, not {NONCE_LEN}", nonce.len()))?;
+        let ciphertext = B64
+            .decode(&file.ciphertext)
+            .map_err(|e| format!("ciphertext: {e}"))?;
+        Ok(Self {
+            participant: file.participant,
+            params: KdfParams {
+                m_cost: file.kdf.m_cost,
+                t_cost: file.kdf.t_cost,
+                p_cost: file.kdf.p_cost,
+            },
+            salt,
+            nonce,
+            ciphertext,
+        })
+    }
+
+    /// The key derivation's costs, as the file states them (unchecked
+    /// until [`Self::open`]).
+    pub fn kdf(&self) -> KdfParams {
+        self.params
+    }
+
+    /// Derives the key from `passphrase` and opens the secret.
+    pub fn open(&self, kind: SecretKind, passphrase: &Passphrase) -> Result<Unsealed, OpenError> {
+        let key = self
+            .params
+            .derive(passphrase, &self.salt)
+            .map_err(OpenError::Kdf)?;
+        let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+        let mut plaintext = Zeroizing::new(self.ciphertext.clone());
+        cipher
+            .decrypt_in_place(
+                XNonce::from_slice(&self.nonce),
+                &aad(kind, &self.participant),
+                &mut *plaintext,
+            )
+            .map_err(|_| OpenError::WrongPassphrase)?;
+        Ok(Unsealed {
+            participant: self.participant.clone(),
+            plaintext,
+        })
+    }
 }
 
 /// The bytes of a secret file that only its owner may access.
