@@ -102,6 +102,31 @@ pub enum HubError {
 
 struct Live {
     ceremony: Arc<Snapshot>,
+    /// How many of the ceremony's events each participant added
+    /// ([`crate::limits::MAX_EVENTS_PER_PARTICIPANT`]).
+    events_by: HashMap<String, u32>,
+}
+
+impl Live {
+    fn new(ceremony: Arc<Snapshot>) -> Self {
+        Self {
+            ceremony,
+            events_by: HashMap::new(),
+        }
+    }
+}
+
+/// The participant an event counts against, if any: the clock's, the
+/// requester's cancel and the auditor's review always go through, so a
+/// ceremony can always end.
+fn counted_sender(event: &Event) -> Option<&str> {
+    match event {
+        Event::Approved { .. }
+        | Event::Rejected { .. }
+        | Event::Committed { .. }
+        | Event::ShareSubmitted { .. } => Some(event.sender()),
+        Event::Cancelled { .. } | Event::DeadlinePassed | Event::Reviewed { .. } => None,
+    }
 }
 
 /// A live ceremony, locked by whoever feeds it an event.
@@ -202,6 +227,12 @@ impl<S: CeremonyStore> Hub<S> {
         }
         for stored in store.live_ceremonies()? {
             let index = stored.index;
+            let mut events_by: HashMap<String, u32> = HashMap::new();
+            for e in &stored.events {
+                if let Some(sender) = counted_sender(&e.event) {
+                    *events_by.entry(sender.to_string()).or_default() += 1;
+                }
+            }
             let ceremony = rebuild(&key_groups, stored)?;
             let id = ceremony.id().clone();
             if !ceremony.is_finished() {
@@ -215,6 +246,7 @@ impl<S: CeremonyStore> Hub<S> {
                     index,
                     Arc::new(tokio::sync::Mutex::new(Live {
                         ceremony: Snapshot::new(ceremony),
+                        events_by,
                     })),
                 ),
             );
@@ -603,9 +635,7 @@ impl<S: CeremonyStore> Hub<S> {
             id.clone(),
             (
                 index,
-                Arc::new(tokio::sync::Mutex::new(Live {
-                    ceremony: Arc::clone(&ceremony),
-                })),
+                Arc::new(tokio::sync::Mutex::new(Live::new(Arc::clone(&ceremony)))),
             ),
         );
         let _ = self.changes.send(id);
@@ -636,11 +666,20 @@ impl<S: CeremonyStore> Hub<S> {
             // most events, but a break-glass one takes its review. Two at
             // once cannot both be recorded: the record takes each event
             // number once.
-            None => Arc::new(tokio::sync::Mutex::new(Live {
-                ceremony: self.ended(id)?,
-            })),
+            None => Arc::new(tokio::sync::Mutex::new(Live::new(self.ended(id)?))),
         };
         let mut live = live.lock().await;
+        let sender = counted_sender(&event).map(str::to_string);
+        if let Some(sender) = &sender
+            && live.events_by.get(sender).copied().unwrap_or(0)
+                >= crate::limits::MAX_EVENTS_PER_PARTICIPANT
+        {
+            return Err(LimitError::TooManyEvents {
+                participant: sender.clone(),
+                ceremony: id.clone(),
+            }
+            .into());
+        }
         // Never before the ceremony's latest event, whatever the clock
         // says (it may step back): the record never goes back in time.
         let at = self.clock.now().max(live.ceremony.last_event_at());
@@ -654,6 +693,9 @@ impl<S: CeremonyStore> Hub<S> {
             decisions: actions.clone(),
         };
         self.store.append(vec![entry]).await?;
+        if let Some(sender) = sender {
+            *live.events_by.entry(sender).or_default() += 1;
+        }
         let snapshot = Snapshot::new(next);
         let before = std::mem::replace(&mut live.ceremony, Arc::clone(&snapshot));
         lock(&self.gauges).moved(Some(&before), &snapshot);

@@ -34,6 +34,14 @@ pub const WATCH_BUFFER: usize = 16;
 /// ended: the reader is not reading.
 pub const STREAM_PATIENCE: Duration = Duration::from_secs(30);
 
+/// Events one participant may add to one ceremony: its approval or
+/// rejection, fresh commitments (one per restart, resent approval or
+/// abandoned attempt) and its shares, for the message and each follow-up.
+/// A ceremony needs a few; a participant past this many is stuck or
+/// hostile, and the ceremony goes on without more of its events, which
+/// would only grow the record.
+pub const MAX_EVENTS_PER_PARTICIPANT: u32 = 128;
+
 /// `[limits]` in `coordinator.toml`. Every field is optional.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "RawLimits")]
@@ -124,6 +132,15 @@ pub enum LimitError {
         per_minute: u32,
         burst: u32,
         retry_after_s: i64,
+    },
+    #[error(
+        "{participant} has added {MAX_EVENTS_PER_PARTICIPANT} events to ceremony {ceremony}, \
+         the most one participant may; the ceremony goes on without more of its events \
+         (it can still be cancelled, expire or be reviewed)"
+    )]
+    TooManyEvents {
+        participant: String,
+        ceremony: CeremonyId,
     },
 }
 

@@ -1,6 +1,7 @@
 //! Abuse limits over the real coordinator: oversize requests on every
-//! service, caps on open ceremonies (per requester and in total), and the
-//! per-identity creation rate. Each refusal is a clear status, and a
+//! service, caps on open ceremonies (per requester and in total), the
+//! per-identity creation rate, and the events one participant may add to
+//! a ceremony. Each refusal is a clear status, and a
 //! refused create records nothing.
 
 use quorate::local::{AUDITOR, LocalDeployment, OPERATOR, Options, REQUESTER, sample_roster};
@@ -274,5 +275,82 @@ async fn oversize_requests_are_refused_on_every_service() {
 
     assert_eq!(record_size(&d).await, size);
     assert!(list(&d).await.is_empty());
+    d.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_participant_adds_a_bounded_number_of_events_to_a_ceremony() {
+    use quorate_coordinator::limits::MAX_EVENTS_PER_PARTICIPANT;
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = deploy_with(dir.path(), Limits::default()).await;
+    // alice's own agent is stopped: her certificate and key act alone,
+    // as a stuck or hostile agent would.
+    d.stop_agent(&pid("alice")).await;
+    let id = request(&d, MANIFEST).await;
+    let key = key_package(&d, "alice");
+    let commitments = || {
+        frost_ed25519::round1::commit(key.signing_share(), &mut rand_core::OsRng)
+            .1
+            .serialize()
+            .unwrap()
+    };
+    let mut signer = raw_signer(&d, "alice").await;
+    signer
+        .approve(proto::ApproveRequest {
+            ceremony: id.clone(),
+            statement: approval(&d, "alice", &id),
+            commitments: commitments(),
+        })
+        .await
+        .unwrap();
+    // Her approval and fresh commitments up to the cap are taken.
+    for _ in 1..MAX_EVENTS_PER_PARTICIPANT {
+        signer
+            .commit(proto::CommitRequest {
+                ceremony: id.clone(),
+                commitments: commitments(),
+            })
+            .await
+            .unwrap();
+    }
+    for restart in [false, true] {
+        if restart {
+            // The count is rebuilt from the record.
+            d.stop_coordinator().await.unwrap();
+            d.start_coordinator().await.unwrap();
+            signer = raw_signer(&d, "alice").await;
+        }
+        let size = record_size(&d).await;
+        let refused = signer
+            .commit(proto::CommitRequest {
+                ceremony: id.clone(),
+                commitments: commitments(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+        assert!(
+            refused.message().contains(&format!(
+                "alice has added {MAX_EVENTS_PER_PARTICIPANT} events to ceremony {id}"
+            )),
+            "{}",
+            refused.message()
+        );
+        assert_eq!(record_size(&d).await, size, "a refused event was recorded");
+    }
+    // The others go on, and the requester can still call it off.
+    d.approve(&pid("bob"), &id, T).await.unwrap();
+    wait_for(&d, &id, "bob's approval", |s| s.approvals.len() == 2).await;
+    d.clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .cancel(proto::CancelCeremonyRequest {
+            id: id.clone(),
+            reason: "alice's agent is broken".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(status(&d, &id).await.state(), CeremonyState::Cancelled);
     d.stop().await.unwrap();
 }
