@@ -287,8 +287,9 @@ pub async fn raw_record(d: &LocalDeployment) -> Vec<Vec<u8>> {
             .await
             .unwrap()
             .into_inner();
+        // A reply may stop short of `end` (its bytes are capped).
+        start = reply.entries.last().map_or(end, |e| e.index + 1);
         out.extend(reply.entries.into_iter().map(|e| e.entry));
-        start = end;
     }
     out
 }

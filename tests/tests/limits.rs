@@ -354,3 +354,44 @@ async fn a_participant_adds_a_bounded_number_of_events_to_a_ceremony() {
     assert_eq!(status(&d, &id).await.state(), CeremonyState::Cancelled);
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_entries_reply_stays_under_what_clients_accept() {
+    use prost::Message as _;
+    use quorate_coordinator::limits::MAX_ENCODE;
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        creation_burst: 40,
+        ..Limits::default()
+    };
+    let d = deploy_with(dir.path(), limits).await;
+    // 36 requests of 64 KiB messages: 4.5 MiB of entries (hex), more than
+    // a client takes in one reply.
+    for i in 0..36u8 {
+        create(&d, REQUESTER, vec![b'a' + i % 26; 64 * 1024])
+            .await
+            .unwrap();
+    }
+    let size = record_size(&d).await;
+    let mut audit = d.clients(AUDITOR).await.unwrap().audit;
+    let mut start = 0;
+    let mut replies = 0;
+    while start < size {
+        let reply = audit
+            .entries(proto::EntriesRequest { start, end: size })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(reply.encoded_len() < MAX_ENCODE, "{}", reply.encoded_len());
+        let indexes: Vec<u64> = reply.entries.iter().map(|e| e.index).collect();
+        assert!(!indexes.is_empty());
+        assert_eq!(
+            indexes,
+            (start..start + indexes.len() as u64).collect::<Vec<_>>()
+        );
+        start += indexes.len() as u64;
+        replies += 1;
+    }
+    assert!(replies >= 2, "all {size} entries came in one reply");
+    d.stop().await.unwrap();
+}
