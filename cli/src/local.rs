@@ -155,6 +155,7 @@ async fn deal(
             state_dir: witnesses::agent_state_dir(dir, &entry.id, false),
             socket: None,
             auto_approve: made.auto_approve,
+            network: Default::default(),
         };
         configs.insert(entry.id.clone(), config);
     }

@@ -34,6 +34,21 @@ pub const WATCH_BUFFER: usize = 16;
 /// ended: the reader is not reading.
 pub const STREAM_PATIENCE: Duration = Duration::from_secs(30);
 
+/// How often the coordinator pings each client's connection (HTTP/2, and
+/// TCP keepalives), and how long it waits for the answer before it
+/// closes the connection: a client that vanished without closing (a
+/// half-open connection) then frees its streams.
+pub const KEEPALIVE: Duration = Duration::from_secs(10);
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most calls and streams at once on one client connection.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 128;
+
+/// The longest any call's handler runs before the caller gets
+/// `DEADLINE_EXCEEDED` (a stream's items may come later). A caller's own
+/// shorter `grpc-timeout` wins.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Events one participant may add to one ceremony: its approval or
 /// rejection, fresh commitments (one per restart, resent approval or
 /// abandoned attempt) and its shares, for the message and each follow-up.

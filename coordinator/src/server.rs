@@ -204,7 +204,12 @@ pub async fn start_with_store(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(crate::limits::KEEPALIVE))
+        .http2_keepalive_timeout(Some(crate::limits::KEEPALIVE_TIMEOUT))
+        .tcp_keepalive(Some(crate::limits::KEEPALIVE))
+        .max_concurrent_streams(Some(crate::limits::MAX_STREAMS_PER_CONNECTION))
+        .timeout(crate::limits::CALL_TIMEOUT);
     if let Some(tls) = grpc_tls {
         builder = builder.tls_config(tls)?;
     }

@@ -141,6 +141,7 @@ impl Agent {
     /// it takes out of the configuration and drops (zeroized) once done.
     pub fn open(mut config: AgentConfig) -> anyhow::Result<Self> {
         let passphrase = config.take_passphrase()?;
+        config.network.check().map_err(anyhow::Error::msg)?;
         if let Some(url) = &config.alert_webhook {
             quorate_wire::webhook::check_url(url)
                 .map_err(|e| anyhow::anyhow!("alert_webhook {e}"))?;

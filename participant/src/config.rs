@@ -76,6 +76,11 @@ pub struct AgentConfig {
     /// witness-key` prints its verifier key for the key group's policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness_listen: Option<std::net::SocketAddr>,
+    /// `[network]`: keepalives and the call deadline towards the
+    /// coordinator ([`quorate_wire::tls::Network`]; defaults 10 s, 10 s
+    /// and 30 s).
+    #[serde(default)]
+    pub network: quorate_wire::tls::Network,
 }
 
 impl AgentConfig {

@@ -25,6 +25,7 @@ fn config(dir: &Path, identity_key: &Path) -> AgentConfig {
         state_dir: dir.join("state"),
         socket: None,
         auto_approve: false,
+        network: Default::default(),
         witnesses: Vec::new(),
         witness_quorum: None,
         witness_listen: None,

@@ -81,6 +81,7 @@ fn alice(dir: &Path) -> AgentConfig {
         state_dir: dir.join("state"),
         socket: None,
         auto_approve: false,
+        network: Default::default(),
         witnesses: Vec::new(),
         witness_quorum: None,
         witness_listen: None,

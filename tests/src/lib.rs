@@ -4,6 +4,7 @@
 pub mod fake_audit;
 pub mod faulty_disk;
 pub mod process;
+pub mod proxy;
 
 use std::time::Duration;
 

@@ -194,6 +194,7 @@ async fn dropped(who: &str, approve: bool) {
         state_dir: dir.path().join(who),
         socket: None,
         auto_approve: false,
+        network: Default::default(),
     })
     .await
     .unwrap();

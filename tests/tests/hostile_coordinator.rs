@@ -348,6 +348,7 @@ async fn agent_refuses(lie: Lie) {
         state_dir: dir.path().join("alice"),
         socket: None,
         auto_approve: false,
+        network: Default::default(),
     })
     .await
     .unwrap();

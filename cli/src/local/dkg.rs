@@ -65,6 +65,7 @@ pub(super) fn new_agent(
         state_dir: super::witnesses::agent_state_dir(d.dir, id, true),
         socket: None,
         auto_approve: d.auto_approve,
+        network: Default::default(),
     };
     Ok((config, identity.public()))
 }

@@ -32,13 +32,77 @@ impl TlsFiles {
     }
 }
 
+/// How a client keeps its connection to the coordinator honest (`[network]`
+/// in an agent's configuration): an HTTP/2 ping every `keepalive_ms` (also
+/// while idle, and TCP keepalives as often), and a connection whose ping
+/// goes unanswered for `keepalive_timeout_ms` is closed, so that a
+/// half-open connection (a peer or middlebox gone silent) ends and the
+/// client reconnects instead of waiting forever; and a deadline on each
+/// call, `call_timeout_ms`, until its reply starts (a stream's items may
+/// come later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    pub keepalive_ms: u64,
+    pub keepalive_timeout_ms: u64,
+    pub call_timeout_ms: u64,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self {
+            keepalive_ms: 10_000,
+            keepalive_timeout_ms: 10_000,
+            call_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Network {
+    /// Checks that every setting is at least 10 ms.
+    pub fn check(&self) -> Result<(), String> {
+        for (field, value) in [
+            ("keepalive_ms", self.keepalive_ms),
+            ("keepalive_timeout_ms", self.keepalive_timeout_ms),
+            ("call_timeout_ms", self.call_timeout_ms),
+        ] {
+            if value < 10 {
+                return Err(format!(
+                    "network.{field}: {value} ms is too short; give at least 10"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Connects to the coordinator at `url`: over mutual TLS when `tls` is
 /// given (an `https://` URL), else in plaintext (only a coordinator started
-/// with `insecure_plaintext` on loopback accepts that).
+/// with `insecure_plaintext` on loopback accepts that), with the default
+/// [`Network`] settings.
 pub async fn channel(url: &str, tls: Option<&TlsFiles>) -> Result<Channel, String> {
+    channel_with(url, tls, &Network::default()).await
+}
+
+/// As [`channel`], with `network`'s keepalives and call deadline.
+pub async fn channel_with(
+    url: &str,
+    tls: Option<&TlsFiles>,
+    network: &Network,
+) -> Result<Channel, String> {
+    network.check()?;
+    let ms = std::time::Duration::from_millis;
     let mut endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|e| format!("coordinator address {url:?}: {e}"))?
-        .connect_timeout(std::time::Duration::from_secs(5));
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .http2_keep_alive_interval(ms(network.keepalive_ms))
+        .keep_alive_timeout(ms(network.keepalive_timeout_ms))
+        .keep_alive_while_idle(true)
+        // TCP keepalives count whole seconds.
+        .tcp_keepalive(Some(std::time::Duration::from_secs(
+            network.keepalive_ms.div_ceil(1000),
+        )))
+        .timeout(ms(network.call_timeout_ms));
     match tls {
         Some(files) => {
             if !url.starts_with("https://") {

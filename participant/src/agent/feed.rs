@@ -4,10 +4,13 @@ use super::*;
 
 impl Agent {
     pub(super) async fn connect(&self) -> anyhow::Result<(Client, fetch::Client)> {
-        let channel =
-            quorate_wire::tls::channel(&self.config.coordinator, self.config.tls.as_ref())
-                .await
-                .map_err(anyhow::Error::msg)?;
+        let channel = quorate_wire::tls::channel_with(
+            &self.config.coordinator,
+            self.config.tls.as_ref(),
+            &self.config.network,
+        )
+        .await
+        .map_err(anyhow::Error::msg)?;
         let identify = Identify::new(self.config.id.as_str()).map_err(anyhow::Error::msg)?;
         Ok((
             SignerClient::with_interceptor(channel.clone(), identify.clone()),
@@ -21,6 +24,7 @@ impl Agent {
         let mut backoff = Duration::from_millis(50);
         loop {
             let mut queues = Queues::default();
+            let mut connected = false;
             let stopped = {
                 let session = async {
                     let (mut client, audit) = self.connect().await?;
@@ -34,6 +38,7 @@ impl Agent {
                         state.audit = Some(audit);
                     }
                     tracing::info!(participant = %self.config.id, "connected to the coordinator");
+                    connected = true;
                     if self.verifier.is_some() {
                         for request in record_task::catch_up(&self) {
                             self.record_checks.push(request);
@@ -89,6 +94,10 @@ impl Agent {
             queues.tasks.shutdown().await;
             if stopped {
                 return;
+            }
+            if connected {
+                // A feed that worked starts the backoff afresh.
+                backoff = Duration::from_millis(50);
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
