@@ -19,6 +19,7 @@ pub mod log_key;
 pub mod metrics;
 pub mod migrate;
 pub mod observer;
+pub mod outbox;
 mod poison;
 mod server;
 mod service;

@@ -1,5 +1,5 @@
-//! What the coordinator does beside storing an event: logs, metrics and the
-//! break-glass alert hook. It never changes a ceremony.
+//! What the coordinator does beside storing an event: logs and metrics
+//! (alerts go through `crate::outbox`). It never changes a ceremony.
 
 use std::sync::Arc;
 
@@ -11,11 +11,6 @@ use crate::metrics::{KeyGroupLabels, Metrics, TimeoutLabels};
 #[derive(Clone, Default)]
 pub struct Observer {
     pub metrics: Arc<Metrics>,
-    /// A command run with the ceremony as JSON on stdin when break-glass is
-    /// declared.
-    pub alert_command: Option<Arc<Vec<String>>>,
-    /// A URL that gets the same JSON as a POST.
-    pub alert_webhook: Option<Arc<str>>,
 }
 
 fn seconds(from_ms: i64, to_ms: i64) -> f64 {
@@ -42,27 +37,8 @@ impl Observer {
                 key_group: r.key_group.to_string(),
             })
             .inc();
-        if self.alert_command.is_none() && self.alert_webhook.is_none() {
-            return;
-        }
-        {
-            let alert = serde_json::json!({
-                "alert": "break_glass_declared",
-                "ceremony": r.id.to_string(),
-                "key_group": r.key_group.to_string(),
-                "requester": r.requester,
-                "justification": justification,
-                "label": r.label,
-                "message_sha256": c.message_sha256().to_string(),
-                "created_at_unix_ms": r.created_at.unix_ms(),
-            });
-            if let Some(command) = self.alert_command.clone() {
-                tokio::spawn(run_alert(command, alert.to_string()));
-            }
-            if let Some(url) = self.alert_webhook.clone() {
-                tokio::spawn(post_alert(url, alert.to_string()));
-            }
-        }
+        // Its alert goes out through the outbox (`crate::outbox`), from the
+        // record entry.
     }
 
     pub fn applied(&self, c: &Ceremony, event: &Event, actions: &[Action], now: i64) {
@@ -148,40 +124,5 @@ pub(crate) fn kind(event: &Event) -> &'static str {
         Event::Rejected { .. } => "rejected",
         Event::Reviewed { .. } => "reviewed",
         Event::ShareSubmitted { .. } => "share",
-    }
-}
-
-async fn run_alert(command: Arc<Vec<String>>, json: String) {
-    use tokio::io::AsyncWriteExt;
-    let Some((program, args)) = command.split_first() else {
-        return;
-    };
-    let child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(command = %program, error = %e, "break-glass alert hook could not start");
-            return;
-        }
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(json.as_bytes()).await;
-    }
-    match child.wait().await {
-        Ok(status) if status.success() => {
-            tracing::info!(command = %program, "break-glass alert sent")
-        }
-        Ok(status) => tracing::error!(command = %program, %status, "break-glass alert hook failed"),
-        Err(e) => tracing::error!(command = %program, error = %e, "break-glass alert hook failed"),
-    }
-}
-
-async fn post_alert(url: Arc<str>, json: String) {
-    match quorate_wire::webhook::post_json(&url, json, std::time::Duration::from_secs(10)).await {
-        Ok(()) => tracing::info!(%url, "break-glass alert posted"),
-        Err(e) => tracing::error!(%url, error = %e, "break-glass alert webhook failed"),
     }
 }

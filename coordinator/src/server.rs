@@ -163,9 +163,20 @@ pub async fn start_with_store(
     let log_verifier_key = log_key.verifier_key();
     let observer = Observer {
         metrics: Default::default(),
-        alert_command: config.alert_command.clone().map(Arc::new),
-        alert_webhook: config.alert_webhook.as_deref().map(Arc::from),
     };
+    let sinks: Vec<crate::outbox::Sink> = config
+        .alert_command
+        .clone()
+        .map(|c| crate::outbox::Sink::Command(Arc::new(c)))
+        .into_iter()
+        .chain(
+            config
+                .alert_webhook
+                .as_deref()
+                .map(|u| crate::outbox::Sink::Webhook(Arc::from(u))),
+        )
+        .collect();
+    let outbox = crate::outbox::start(&hub, &config.data_dir, sinks)?;
     // Who holds which role is part of the record: a changed [[party]] list
     // is recorded once the coordinator can serve, before anyone is served
     // under it.
@@ -322,6 +333,9 @@ pub async fn start_with_store(
             .await?;
         let _ = deadlines.await;
         let _ = witnessing.await;
+        for task in outbox {
+            let _ = task.await;
+        }
         if let Some(m) = metrics {
             let _ = m.await;
         }

@@ -54,6 +54,10 @@ struct Toml<'a> {
     tls: Tls<'a>,
     party: &'a [quorate_types::Party],
     limits: &'a quorate_coordinator::limits::Limits,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert_command: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert_webhook: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -89,6 +93,8 @@ impl CoordinatorProcess {
             },
             party: &c.parties,
             limits: &c.limits,
+            alert_command: c.alert_command.as_deref(),
+            alert_webhook: c.alert_webhook.as_deref(),
         })
         .expect("the configuration encodes");
         let config = d.dir.join("coordinator.toml");

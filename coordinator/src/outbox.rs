@@ -1,0 +1,263 @@
+//! Alerts that arrive. Each alert is derived from one record entry: a
+//! break-glass request, a ceremony that expired, a signer dropped for an
+//! invalid share. So an alert is as durable as its entry, written with it
+//! in the same append. Each sink (the alert command, the webhook) has a
+//! cursor, `<data_dir>/alerts.<sink>.cursor`: the index of the first entry
+//! whose alerts it may not have had yet. A task per sink reads the record
+//! from its cursor on, delivers each alert in record order, retrying it
+//! (with backoff, up to a minute apart) until the sink takes it, and only
+//! then moves the cursor on. A kill between the record write and delivery
+//! loses nothing: the next start reads from the cursor again, so an alert
+//! is delivered at least once.
+//!
+//! A sink seen for the first time starts at the end of the record: alerts
+//! of entries made before it was configured are not sent.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use quorate_ceremonies::reason::DropReason;
+use quorate_ceremonies::{Action, Entry, Event, Outcome};
+
+use crate::hub::Hub;
+use crate::store::CeremonyStore;
+
+/// How long the alert command may run before it is killed (and retried).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the webhook has to answer.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a sink that is caught up looks for new entries.
+const POLL: Duration = Duration::from_millis(200);
+
+/// The longest wait between two tries of one alert.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Where alerts go.
+#[derive(Clone)]
+pub enum Sink {
+    /// Run with the alert's JSON on stdin; delivered when it exits 0.
+    Command(Arc<Vec<String>>),
+    /// POSTed as JSON; delivered on a 2xx answer.
+    Webhook(Arc<str>),
+}
+
+impl Sink {
+    fn name(&self) -> &'static str {
+        match self {
+            Sink::Command(_) => "command",
+            Sink::Webhook(_) => "webhook",
+        }
+    }
+
+    async fn deliver(&self, json: &str) -> Result<(), String> {
+        match self {
+            Sink::Command(command) => run(command, json).await,
+            Sink::Webhook(url) => {
+                quorate_wire::webhook::post_json(url, json.to_string(), WEBHOOK_TIMEOUT).await
+            }
+        }
+    }
+}
+
+/// The alerts of one record entry, as JSON documents.
+pub fn alerts_of(entry: &Entry) -> Vec<serde_json::Value> {
+    match entry {
+        Entry::CeremonyRequested { request: r, .. } => match &r.break_glass {
+            Some(justification) => vec![serde_json::json!({
+                "alert": "break_glass_declared",
+                "ceremony": r.id.to_string(),
+                "key_group": r.key_group.to_string(),
+                "requester": r.requester,
+                "justification": justification,
+                "label": r.label,
+                "message_sha256": quorate_types::Sha256Digest::of(&r.message).to_string(),
+                "created_at_unix_ms": r.created_at.unix_ms(),
+            })],
+            None => Vec::new(),
+        },
+        Entry::CeremonyEvent {
+            at,
+            ceremony,
+            event,
+            decisions,
+            ..
+        } => decisions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Close(Outcome::Expired { reason }) => Some(serde_json::json!({
+                    "alert": "ceremony_expired",
+                    "ceremony": ceremony.to_string(),
+                    "why": reason.to_string(),
+                    "at_unix_ms": at.unix_ms(),
+                })),
+                Action::DropSigner {
+                    participant,
+                    reason: reason @ DropReason::InvalidShare { .. },
+                } if matches!(event, Event::ShareSubmitted { .. }) => Some(serde_json::json!({
+                    "alert": "invalid_share",
+                    "ceremony": ceremony.to_string(),
+                    "participant": participant.to_string(),
+                    "why": reason.to_string(),
+                    "at_unix_ms": at.unix_ms(),
+                })),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Starts one delivery task per sink, each from its cursor in `data_dir`
+/// (made at the record's end for a new sink); they end when the
+/// coordinator stops.
+pub(crate) fn start<S: CeremonyStore>(
+    hub: &Arc<Hub<S>>,
+    data_dir: &Path,
+    sinks: Vec<Sink>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for sink in sinks {
+        let path = data_dir.join(format!("alerts.{}.cursor", sink.name()));
+        let cursor = match read_cursor(&path)? {
+            Some(cursor) => cursor,
+            None => {
+                let end = hub.store().size();
+                write_cursor(&path, end)?;
+                end
+            }
+        };
+        tasks.push(tokio::spawn(deliver(
+            Arc::downgrade(hub),
+            sink,
+            path,
+            cursor,
+        )));
+    }
+    Ok(tasks)
+}
+
+async fn deliver<S: CeremonyStore>(hub: Weak<Hub<S>>, sink: Sink, path: PathBuf, mut next: u64) {
+    let Some(strong) = hub.upgrade() else { return };
+    let mut stopping = strong.stopping();
+    drop(strong);
+    loop {
+        let Some(strong) = hub.upgrade() else { return };
+        let size = strong.store().size();
+        let entry = (next < size).then(|| strong.store().entry(next));
+        drop(strong);
+        let Some(entry) = entry else {
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => continue,
+                _ = stopping.changed() => return,
+            }
+        };
+        let alerts = match entry.map(|bytes| Entry::decode(&bytes)) {
+            Ok(Ok(entry)) => alerts_of(&entry),
+            Ok(Err(e)) => {
+                tracing::error!(index = next, error = %e, "alert outbox: an entry does not decode; skipping it");
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::warn!(index = next, error = %e, "alert outbox: cannot read the entry; trying again");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    _ = stopping.changed() => return,
+                }
+            }
+        };
+        for alert in &alerts {
+            let json = alert.to_string();
+            let mut backoff = Duration::from_secs(1);
+            loop {
+                match sink.deliver(&json).await {
+                    Ok(()) => {
+                        tracing::info!(sink = sink.name(), index = next, alert = %alert["alert"], "alert delivered");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(sink = sink.name(), index = next, error = %e, "alert not delivered; trying again");
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stopping.changed() => return,
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+        next += 1;
+        // Moved on disk once an entry's alerts are delivered; in between
+        // (entries without alerts) only now and then, since reading them
+        // again after a restart sends nothing.
+        if (!alerts.is_empty() || next.is_multiple_of(1024))
+            && let Err(e) = write_cursor(&path, next)
+        {
+            tracing::error!(sink = sink.name(), error = %e, "alert outbox: cannot move the cursor; alerts may be sent again after a restart");
+        }
+    }
+}
+
+/// Runs `command` with `json` on stdin; Ok once it exits 0 within
+/// [`COMMAND_TIMEOUT`], else it is killed.
+async fn run(command: &[String], json: &str) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    let Some((program, args)) = command.split_first() else {
+        return Err("the alert command is empty".into());
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{program} could not start: {e}"))?;
+    let run = async {
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(json.as_bytes())
+                .await
+                .map_err(|e| format!("{program}: cannot write its stdin: {e}"))?;
+        }
+        child.wait().await.map_err(|e| format!("{program}: {e}"))
+    };
+    match tokio::time::timeout(COMMAND_TIMEOUT, run).await {
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => Err(format!("{program} exited with {status}")),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(format!(
+            "{program} ran longer than {COMMAND_TIMEOUT:?}; killed"
+        )),
+    }
+}
+
+fn read_cursor(path: &Path) -> anyhow::Result<Option<u64>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text.trim().parse().map(Some).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not an alert cursor ({e}): remove it to start alerts afresh at the record's end",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// Writes the cursor durably: a new file, synced, renamed over the old.
+fn write_cursor(path: &Path, next: u64) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("cursor.new");
+    let mut file = std::fs::File::create(&tmp)?;
+    writeln!(file, "{next}")?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+//! Alerts that arrive: the coordinator's alerts go out through an outbox
+//! kept with the record, so a coordinator process killed with SIGKILL
+//! after recording a break-glass request, but before its webhook took the
+//! alert, delivers it after its restart. Expired ceremonies are alerted
+//! too.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use quorate::local::{LocalDeployment, Options, REQUESTER, sample_roster};
+use quorate_e2e::process::CoordinatorProcess;
+use quorate_e2e::*;
+use quorate_wire as proto;
+
+const BIN: &str = env!("CARGO_BIN_EXE_quorate-coordinator-process");
+
+/// A webhook on loopback that answers 503 until `accepting` is set, then
+/// takes (and passes on) every body.
+async fn flaky_webhook() -> (
+    String,
+    Arc<AtomicBool>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let accepting = Arc::new(AtomicBool::new(false));
+    let (tx, posted) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let open = Arc::clone(&accepting);
+    let app = axum::Router::new().route(
+        "/alert",
+        axum::routing::post(move |body: String| {
+            let (tx, open) = (tx.clone(), Arc::clone(&open));
+            async move {
+                if !open.load(Ordering::SeqCst) {
+                    return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down");
+                }
+                let _ = tx.send(body);
+                (axum::http::StatusCode::OK, "ok")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/alert", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, accepting, posted, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_break_glass_alert_survives_a_kill_before_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, accepting, mut posted, webhook) = flaky_webhook().await;
+    let policy = quorate_types::Policy::from_toml(
+        "[emergency]\ndeclarers = [\"release-manager\"]\nreviewers = [\"auditor\"]\n",
+    )
+    .unwrap();
+    let mut d = LocalDeployment::start_with(
+        dir.path(),
+        "release",
+        &sample_roster(None),
+        3,
+        Options {
+            policy,
+            alert_webhook: Some(url),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
+    let id = d
+        .clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .create(proto::CreateCeremonyRequest {
+            key_group: "release".into(),
+            message: MANIFEST.as_bytes().to_vec(),
+            label: "SHA256SUMS".into(),
+            break_glass: true,
+            justification: "CVE-2026-4242 is exploited".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    // The request is recorded; the webhook refuses the alert for a while,
+    // then the coordinator dies as SIGKILL kills it.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(posted.try_recv().is_err());
+    coordinator.kill();
+    accepting.store(true, Ordering::SeqCst);
+    coordinator.start(&d).await;
+    let alert = tokio::time::timeout(T, posted.recv())
+        .await
+        .expect("the alert came after the restart")
+        .unwrap();
+    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    assert_eq!(alert["alert"], "break_glass_declared");
+    assert_eq!(alert["ceremony"], id.as_str());
+    assert_eq!(alert["justification"], "CVE-2026-4242 is exploited");
+    coordinator.terminate();
+    webhook.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_ceremony_is_alerted_through_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    let hook = vec![
+        "sh".into(),
+        "-c".into(),
+        format!("cat >> {}; echo >> {}", alerts.display(), alerts.display()),
+    ];
+    let policy = quorate_types::Policy::from_toml("[deadlines]\napproval = \"1s\"\n").unwrap();
+    let d = LocalDeployment::start_with(
+        dir.path(),
+        "release",
+        &sample_roster(None),
+        3,
+        Options {
+            policy,
+            alert_command: Some(hook),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = request(&d, MANIFEST).await;
+    let expired = wait_for(&d, &id, "its expiry", |s| {
+        s.state() == proto::CeremonyState::Expired
+    })
+    .await;
+    assert_eq!(expired.state(), proto::CeremonyState::Expired);
+    let alert = tokio::time::timeout(T, async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&alerts)
+                && let Some(line) = text.lines().find(|l| l.contains("ceremony_expired"))
+            {
+                return line.to_string();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the expiry alert came");
+    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    assert_eq!(alert["ceremony"], id.as_str());
+    assert!(
+        alert["why"].as_str().unwrap().contains("approval"),
+        "{alert}"
+    );
+    d.stop().await.unwrap();
+}
