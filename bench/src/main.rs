@@ -13,6 +13,7 @@ mod cluster;
 mod full_disk;
 mod history;
 mod keys;
+mod load;
 mod machine;
 mod memory;
 mod parties;
@@ -135,6 +136,15 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         n: u16,
     },
+    /// Runs only the load test: this many ceremonies opened at once to
+    /// this many agent streams on one coordinator process; fails on any
+    /// error.
+    Load {
+        #[arg(long, default_value_t = 1000)]
+        ceremonies: usize,
+        #[arg(long, default_value_t = 1000)]
+        streams: usize,
+    },
     /// Runs only the inclusion-proof benchmark (for profiling P4).
     #[command(hide = true)]
     Proofs {
@@ -225,6 +235,18 @@ fn main() -> std::process::ExitCode {
                         per_caller,
                     }) => run::appends_only(callers, per_caller).await,
                     Some(Command::Keys { t, n }) => run::keys_only(t, n).await,
+                    Some(Command::Load {
+                        ceremonies,
+                        streams,
+                    }) => {
+                        let dir = tempfile::tempdir()?;
+                        let load = load::measure(dir.path(), ceremonies, streams).await?;
+                        println!("{}", load.summary());
+                        if load.errors > 0 {
+                            anyhow::bail!("the load test had errors");
+                        }
+                        Ok(())
+                    }
                     Some(Command::Proofs { log_size, count }) => {
                         run::proofs_only(log_size, count).await
                     }

@@ -106,11 +106,12 @@ impl Drop for Coordinator {
     }
 }
 
-pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
-    let pki = LocalPki::create(&dir.join("tls"))?;
+/// The coordinator configuration of the benchmarks that run it as a
+/// process, in `dir`, served with `pki`'s server certificate, with limits
+/// that are never reached.
+pub(crate) fn coordinator_config(dir: &Path, pki: &LocalPki) -> anyhow::Result<std::path::PathBuf> {
     let server = pki.server()?;
     let config = dir.join("coordinator.toml");
-    // The same limits as the in-process clusters: none that is reached.
     let limits = unlimited();
     std::fs::write(
         &config,
@@ -135,6 +136,12 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
             ca = server.client_ca,
         ),
     )?;
+    Ok(config)
+}
+
+pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
+    let pki = LocalPki::create(&dir.join("tls"))?;
+    let config = coordinator_config(dir, &pki)?;
     let (mut child, addr, _) = spawn(&config).await?;
     let pid = child.0.id();
     let url = format!("https://{addr}");

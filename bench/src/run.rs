@@ -278,6 +278,26 @@ pub async fn all(settings: Settings) -> anyhow::Result<()> {
         mem.open_kib.saturating_sub(mem.idle_kib) as f64 / mem.open.max(1) as f64
     ));
 
+    // Load: many open ceremonies to many agent streams.
+    let load = crate::load::measure(
+        &root.join("load"),
+        settings.pick(50, 1000),
+        settings.pick(50, 1000),
+    )
+    .await?;
+    if load.errors > 0 {
+        anyhow::bail!("{}", load.summary());
+    }
+    report.push(Row::new(
+        "load",
+        format!(
+            "{} open ceremonies to {} agent streams: each stream reached, p99",
+            load.ceremonies, load.streams
+        ),
+        show(load.delivery.percentile(99.0)),
+    ));
+    report.note(load.summary());
+
     // CPU per party, each party a process.
     let cpu = parties::measure(&root.join("cpu"), settings.pick(3, 200)).await?;
     for (party, used) in &cpu.per_ceremony {
