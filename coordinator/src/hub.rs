@@ -100,6 +100,15 @@ pub enum HubError {
     Limit(#[from] LimitError),
 }
 
+/// A ceremony that was made or changed, with its key group, so that a
+/// listener can pass over the ceremonies of groups it does not serve
+/// without looking at them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub ceremony: CeremonyId,
+    pub key_group: KeyGroupName,
+}
+
 struct Live {
     ceremony: Arc<Snapshot>,
     /// How many of the ceremony's events each participant added
@@ -178,7 +187,7 @@ pub struct Hub<S> {
     /// The latest ceremonies to end, so that those following them do not
     /// each read them from the record.
     recent: Mutex<Recent>,
-    changes: broadcast::Sender<CeremonyId>,
+    changes: broadcast::Sender<Change>,
     stopping: watch::Sender<bool>,
     /// Admission of new ceremonies (see [`crate::limits`]).
     gate: Mutex<Gate>,
@@ -264,7 +273,7 @@ impl<S: CeremonyStore> Hub<S> {
             gauges: Mutex::new(gauges),
             deadlines: Mutex::new(deadlines),
             recent: Mutex::new(Recent::default()),
-            changes: broadcast::channel(1024).0,
+            changes: broadcast::channel(4096).0,
             stopping: watch::channel(false).0,
             gate: Mutex::new(gate),
         })
@@ -638,7 +647,10 @@ impl<S: CeremonyStore> Hub<S> {
                 Arc::new(tokio::sync::Mutex::new(Live::new(Arc::clone(&ceremony)))),
             ),
         );
-        let _ = self.changes.send(id);
+        let _ = self.changes.send(Change {
+            key_group: ceremony.request().key_group.clone(),
+            ceremony: id,
+        });
         Ok((ceremony, true))
     }
 
@@ -710,7 +722,10 @@ impl<S: CeremonyStore> Hub<S> {
         if snapshot.is_finished() {
             lock(&self.gate).closed(id);
         }
-        let _ = self.changes.send(id.clone());
+        let _ = self.changes.send(Change {
+            ceremony: id.clone(),
+            key_group: snapshot.request().key_group.clone(),
+        });
         Ok((snapshot, actions))
     }
 
@@ -874,7 +889,7 @@ impl<S: CeremonyStore> Hub<S> {
         out
     }
 
-    pub fn subscribe_changes(&self) -> broadcast::Receiver<CeremonyId> {
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
     }
 

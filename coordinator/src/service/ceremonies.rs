@@ -273,7 +273,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
                     _ = stopping.changed() => return,
                 };
                 match changed {
-                    Ok(changed) if changed != id => continue,
+                    Ok(changed) if changed.ceremony != id => continue,
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }

@@ -351,7 +351,8 @@ async fn feed<S: CeremonyStore>(
         };
         let Some(strong) = hub.upgrade() else { return };
         let mut ids = match changed {
-            Ok(id) => vec![id],
+            Ok(change) if groups.contains(&change.key_group) => vec![change.ceremony],
+            Ok(_) => Vec::new(),
             Err(RecvError::Lagged(_)) => {
                 snapshot = strong.open_ceremonies(&groups).await;
                 continue;
@@ -361,7 +362,11 @@ async fn feed<S: CeremonyStore>(
         // Changes that came meanwhile: each ceremony once, as it is now.
         loop {
             match changes.try_recv() {
-                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(change)
+                    if groups.contains(&change.key_group) && !ids.contains(&change.ceremony) =>
+                {
+                    ids.push(change.ceremony)
+                }
                 Ok(_) => {}
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Lagged(_)) => {
