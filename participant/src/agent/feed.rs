@@ -108,13 +108,49 @@ impl Agent {
     }
 }
 
+/// The most work items waiting for one ceremony's task; past it the
+/// oldest waiting one goes (a later status supersedes it, and carries
+/// what is still wanted of this agent).
+const MAX_WAITING: usize = 16;
+
 /// One queue and task per ceremony: ceremonies proceed side by side, each
-/// one's work in the order the coordinator sent it. A ceremony's task ends
-/// when the ceremony is finished; every task ends with the feed's session.
+/// one's work in the order the coordinator sent it, at most
+/// [`MAX_WAITING`] items waiting, however fast the coordinator sends. A
+/// ceremony's task ends when the ceremony is finished; every task ends
+/// with the feed's session.
 #[derive(Default)]
 struct Queues {
-    senders: HashMap<CeremonyId, tokio::sync::mpsc::UnboundedSender<proto::Work>>,
+    queues: HashMap<CeremonyId, Arc<Queue>>,
     tasks: tokio::task::JoinSet<()>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: std::sync::Mutex<std::collections::VecDeque<proto::Work>>,
+    arrived: tokio::sync::Notify,
+    ended: std::sync::atomic::AtomicBool,
+}
+
+impl Queue {
+    fn push(&self, work: proto::Work) {
+        let mut waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if waiting.len() == MAX_WAITING {
+            waiting.pop_front();
+        }
+        waiting.push_back(work);
+        drop(waiting);
+        self.arrived.notify_one();
+    }
+
+    fn pop(&self) -> Option<proto::Work> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front()
+    }
 }
 
 impl Queues {
@@ -127,28 +163,35 @@ impl Queues {
             return;
         };
         while self.tasks.try_join_next().is_some() {}
-        let work = match self.senders.get(&id) {
-            Some(queue) => match queue.send(work) {
-                Ok(()) => return,
-                // That ceremony's task ended; a new one takes this item.
-                Err(tokio::sync::mpsc::error::SendError(work)) => work,
-            },
-            None => work,
-        };
-        self.senders.retain(|_, queue| !queue.is_closed());
-        let (queue, mut items) = tokio::sync::mpsc::unbounded_channel();
-        // A new channel's receiver is alive: this send cannot fail.
-        let _ = queue.send(work);
-        self.senders.insert(id, queue);
+        self.queues
+            .retain(|_, q| !q.ended.load(std::sync::atomic::Ordering::Acquire));
+        if let Some(queue) = self.queues.get(&id) {
+            queue.push(work);
+            return;
+        }
+        let queue = Arc::new(Queue::default());
+        queue.push(work);
+        self.queues.insert(id, Arc::clone(&queue));
         let agent = Arc::clone(agent);
         self.tasks.spawn(async move {
-            while let Some(work) = items.recv().await {
+            loop {
+                let Some(work) = queue.pop() else {
+                    queue.arrived.notified().await;
+                    continue;
+                };
                 let finished = work.ceremony.as_ref().is_some_and(|c| !is_open(c));
                 agent.reconcile(work).await;
                 if finished {
+                    // Work that comes for it later starts a new task.
+                    queue
+                        .ended
+                        .store(true, std::sync::atomic::Ordering::Release);
                     return;
                 }
             }
         });
     }
 }
+
+#[cfg(test)]
+mod tests;
