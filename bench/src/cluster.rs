@@ -51,6 +51,8 @@ pub fn unlimited() -> Limits {
         max_open_per_requester: 1_000_000,
         creations_per_minute: u32::MAX / 2,
         creation_burst: u32::MAX / 2,
+        writes_per_minute: u32::MAX / 2,
+        write_burst: u32::MAX / 2,
     }
 }
 

@@ -123,6 +123,8 @@ pub(crate) fn coordinator_config(dir: &Path, pki: &LocalPki) -> anyhow::Result<s
              max_open_per_requester = {}\n\
              creations_per_minute = {}\n\
              creation_burst = {}\n\
+             writes_per_minute = {}\n\
+             write_burst = {}\n\
              [tls]\ncert = {cert:?}\nkey = {key:?}\nclient_ca = {ca:?}\n\
              [[party]]\nname = {REQUESTER:?}\nroles = [\"requester\"]\n\
              [[party]]\nname = {OPERATOR:?}\nroles = [\"operator\"]\n",
@@ -130,6 +132,8 @@ pub(crate) fn coordinator_config(dir: &Path, pki: &LocalPki) -> anyhow::Result<s
             limits.max_open_per_requester,
             limits.creations_per_minute,
             limits.creation_burst,
+            limits.writes_per_minute,
+            limits.write_burst,
             data = dir.join("coordinator"),
             cert = server.cert,
             key = server.key,

@@ -889,6 +889,12 @@ impl<S: CeremonyStore> Hub<S> {
         out
     }
 
+    /// Admits one writing call of `caller` now, if its rate allows
+    /// ([`Limits::writes_per_minute`]).
+    pub fn admit_write(&self, caller: &str) -> Result<(), LimitError> {
+        lock(&self.gate).admit_write(caller, self.clock.now())
+    }
+
     pub fn subscribe_changes(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
     }

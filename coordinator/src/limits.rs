@@ -70,6 +70,13 @@ pub struct Limits {
     /// Ceremonies one identity may create back to back before
     /// `creations_per_minute` applies.
     pub creation_burst: u32,
+    /// Writing calls (create, cancel, review, approve, reject, commit,
+    /// share, backup notes, key groups, key ceremonies) one identity may
+    /// make per minute, sustained; refused ones count too.
+    pub writes_per_minute: u32,
+    /// Writing calls one identity may make back to back before
+    /// `writes_per_minute` applies.
+    pub write_burst: u32,
 }
 
 impl Default for Limits {
@@ -79,6 +86,8 @@ impl Default for Limits {
             max_open_per_requester: 50,
             creations_per_minute: 30,
             creation_burst: 10,
+            writes_per_minute: 1200,
+            write_burst: 300,
         }
     }
 }
@@ -90,6 +99,8 @@ struct RawLimits {
     max_open_per_requester: Option<usize>,
     creations_per_minute: Option<u32>,
     creation_burst: Option<u32>,
+    writes_per_minute: Option<u32>,
+    write_burst: Option<u32>,
 }
 
 impl TryFrom<RawLimits> for Limits {
@@ -104,6 +115,8 @@ impl TryFrom<RawLimits> for Limits {
                 .unwrap_or(d.max_open_per_requester),
             creations_per_minute: raw.creations_per_minute.unwrap_or(d.creations_per_minute),
             creation_burst: raw.creation_burst.unwrap_or(d.creation_burst),
+            writes_per_minute: raw.writes_per_minute.unwrap_or(d.writes_per_minute),
+            write_burst: raw.write_burst.unwrap_or(d.write_burst),
         };
         for (field, value) in [
             ("max_open_ceremonies", limits.max_open_ceremonies as u64),
@@ -113,6 +126,8 @@ impl TryFrom<RawLimits> for Limits {
             ),
             ("creations_per_minute", limits.creations_per_minute.into()),
             ("creation_burst", limits.creation_burst.into()),
+            ("writes_per_minute", limits.writes_per_minute.into()),
+            ("write_burst", limits.write_burst.into()),
         ] {
             if value == 0 {
                 return Err(format!(
@@ -149,6 +164,17 @@ pub enum LimitError {
         retry_after_s: i64,
     },
     #[error(
+        "{caller} is making writing calls faster than the {per_minute} a minute (after a \
+         burst of {burst}) allowed per identity (limits.writes_per_minute, \
+         limits.write_burst); try again in {retry_after_s} s"
+    )]
+    TooManyWrites {
+        caller: String,
+        per_minute: u32,
+        burst: u32,
+        retry_after_s: i64,
+    },
+    #[error(
         "{participant} has added {MAX_EVENTS_PER_PARTICIPANT} events to ceremony {ceremony}, \
          the most one participant may; the ceremony goes on without more of its events \
          (it can still be cancelled, expire or be reviewed)"
@@ -172,10 +198,46 @@ pub struct Gate {
     limits: Limits,
     open: HashMap<CeremonyId, String>,
     open_per_requester: HashMap<String, usize>,
-    /// Per identity, when its bucket is full again ("theoretical arrival
-    /// time"). An identity missing here has a full bucket.
+    creations: Bucket,
+    writes: Bucket,
+}
+
+/// A token bucket per identity, as a GCRA: per identity, when its bucket
+/// is full again ("theoretical arrival time"); an identity missing here
+/// has a full bucket.
+#[derive(Debug, Default)]
+struct Bucket {
     full_at: HashMap<String, i64>,
     prune_at: usize,
+}
+
+impl Bucket {
+    /// Takes a token of `who`'s at `now_ms` at `per_minute` with `burst`,
+    /// or says in how many seconds one is there.
+    fn take(&mut self, who: &str, now_ms: i64, per_minute: u32, burst: u32) -> Result<(), i64> {
+        // Ms between tokens; rounded up, so the rate is never above it.
+        let per_minute = i64::from(per_minute.max(1));
+        let interval = (60_000 + per_minute - 1) / per_minute;
+        let burst = i64::from(burst.max(1));
+        let full_at = self.full_at.get(who).copied().unwrap_or(now_ms).max(now_ms) + interval;
+        let over = full_at - now_ms - burst * interval;
+        if over > 0 {
+            return Err((over + 999) / 1000);
+        }
+        self.prune(now_ms);
+        self.full_at.insert(who.to_string(), full_at);
+        Ok(())
+    }
+
+    /// Forgets identities whose buckets are full (as if never seen), once
+    /// the table has grown.
+    fn prune(&mut self, now_ms: i64) {
+        if self.full_at.len() < self.prune_at.max(PRUNE_FLOOR) {
+            return;
+        }
+        self.full_at.retain(|_, full_at| *full_at > now_ms);
+        self.prune_at = (self.full_at.len() * 2).max(PRUNE_FLOOR);
+    }
 }
 
 /// Below this many identities the rate table is never pruned.
@@ -187,8 +249,8 @@ impl Gate {
             limits,
             open: HashMap::new(),
             open_per_requester: HashMap::new(),
-            full_at: HashMap::new(),
-            prune_at: PRUNE_FLOOR,
+            creations: Bucket::default(),
+            writes: Bucket::default(),
         }
     }
 
@@ -242,11 +304,30 @@ impl Gate {
                 open: self.open.len(),
             });
         }
-        let full_at = self.take_token(requester, now.unix_ms())?;
-        self.prune(now.unix_ms());
-        self.full_at.insert(requester.to_string(), full_at);
+        let (per_minute, burst) = (self.limits.creations_per_minute, self.limits.creation_burst);
+        self.creations
+            .take(requester, now.unix_ms(), per_minute, burst)
+            .map_err(|retry_after_s| LimitError::TooFast {
+                requester: requester.to_string(),
+                per_minute,
+                burst,
+                retry_after_s,
+            })?;
         self.opened(id.clone(), requester);
         Ok(())
+    }
+
+    /// Admits one writing call of `caller` at `now`, if its rate allows.
+    pub fn admit_write(&mut self, caller: &str, now: Timestamp) -> Result<(), LimitError> {
+        let (per_minute, burst) = (self.limits.writes_per_minute, self.limits.write_burst);
+        self.writes
+            .take(caller, now.unix_ms(), per_minute, burst)
+            .map_err(|retry_after_s| LimitError::TooManyWrites {
+                caller: caller.to_string(),
+                per_minute,
+                burst,
+                retry_after_s,
+            })
     }
 
     /// Uncounts a ceremony that finished, or whose creation failed.
@@ -260,40 +341,6 @@ impl Gate {
                 self.open_per_requester.remove(&requester);
             }
         }
-    }
-
-    /// Ms between tokens; rounded up, so the rate is never above the limit.
-    fn interval_ms(&self) -> i64 {
-        let per_minute = i64::from(self.limits.creations_per_minute.max(1));
-        (60_000 + per_minute - 1) / per_minute
-    }
-
-    /// When `who`'s bucket will be full again if it takes a token at
-    /// `now_ms`, or why it may not.
-    fn take_token(&self, who: &str, now_ms: i64) -> Result<i64, LimitError> {
-        let interval = self.interval_ms();
-        let burst = i64::from(self.limits.creation_burst.max(1));
-        let full_at = self.full_at.get(who).copied().unwrap_or(now_ms).max(now_ms) + interval;
-        let over = full_at - now_ms - burst * interval;
-        if over > 0 {
-            return Err(LimitError::TooFast {
-                requester: who.to_string(),
-                per_minute: self.limits.creations_per_minute,
-                burst: self.limits.creation_burst,
-                retry_after_s: (over + 999) / 1000,
-            });
-        }
-        Ok(full_at)
-    }
-
-    /// Forgets identities whose buckets are full (as if never seen), once
-    /// the table has grown.
-    fn prune(&mut self, now_ms: i64) {
-        if self.full_at.len() < self.prune_at {
-            return;
-        }
-        self.full_at.retain(|_, full_at| *full_at > now_ms);
-        self.prune_at = (self.full_at.len() * 2).max(PRUNE_FLOOR);
     }
 }
 

@@ -395,3 +395,53 @@ async fn an_entries_reply_stays_under_what_clients_accept() {
     assert!(replies >= 2, "all {size} entries came in one reply");
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writing_calls_are_rate_limited_per_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        writes_per_minute: 6,
+        write_burst: 2,
+        ..Limits::default()
+    };
+    let d = deploy_with(dir.path(), limits).await;
+    // Two creates, then the third write of the release manager (a cancel)
+    // is refused, and nothing is recorded of it.
+    let first = create(&d, REQUESTER, MANIFEST.as_bytes().to_vec())
+        .await
+        .unwrap();
+    create(&d, REQUESTER, b"def  app-1.1.tar.gz\n".to_vec())
+        .await
+        .unwrap();
+    let size = record_size(&d).await;
+    let refused = d
+        .clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .cancel(proto::CancelCeremonyRequest {
+            id: first.clone(),
+            reason: "superseded".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().starts_with(
+            "release-manager is making writing calls faster than the 6 a minute (after a burst \
+             of 2) allowed per identity (limits.writes_per_minute, limits.write_burst)"
+        ),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(record_size(&d).await, size);
+    assert_eq!(
+        status(&d, &first).await.state(),
+        CeremonyState::CollectingApprovals
+    );
+    // Reading is not writing; and another identity has its own budget.
+    assert_eq!(list(&d).await.len(), 2);
+    d.approve(&pid("alice"), &first, T).await.unwrap();
+    wait_for(&d, &first, "alice's approval", |s| s.approvals.len() == 1).await;
+    d.stop().await.unwrap();
+}

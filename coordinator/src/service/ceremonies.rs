@@ -65,6 +65,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         request: Request<proto::CreateCeremonyRequest>,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
         let requester = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, requester.as_str())?;
         authorize(
             &self.hub,
             &requester,
@@ -208,6 +209,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         request: Request<proto::CancelCeremonyRequest>,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         authorize(
             &self.hub,
             &caller,
@@ -230,6 +232,7 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         request: Request<proto::ReviewCeremonyRequest>,
     ) -> Result<Response<proto::CeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         authorize(
             &self.hub,
             &caller,

@@ -69,6 +69,7 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         request: Request<proto::ProposeKeyGroupRequest>,
     ) -> Result<Response<proto::KeyCeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         self.check(&caller, &[Role::Operator], false, "propose key groups")
             .await?;
         let proposal = proposal(request.get_ref())?;
@@ -86,6 +87,7 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         request: Request<proto::ProposeRefreshRequest>,
     ) -> Result<Response<proto::KeyCeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         self.check(&caller, &[Role::Operator], false, "propose refreshes")
             .await?;
         let request = request.into_inner();
@@ -110,6 +112,7 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         request: Request<proto::ProposeRepairRequest>,
     ) -> Result<Response<proto::KeyCeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         self.check(
             &caller,
             &[Role::Operator],
@@ -228,6 +231,7 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         request: Request<proto::PostKeyMessagesRequest>,
     ) -> Result<Response<proto::KeyCeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let request = request.into_inner();
         let id = key_ceremony_id(&request.ceremony)?;
         let named = self.hub.in_key_ceremony(&id, &caller).await;
@@ -269,6 +273,7 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
         request: Request<proto::CancelKeyCeremonyRequest>,
     ) -> Result<Response<proto::KeyCeremonyStatus>, Status> {
         let caller = crate::auth::caller(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         self.check(&caller, &[Role::Operator], false, "cancel key ceremonies")
             .await?;
         let request = request.into_inner();

@@ -36,6 +36,7 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         request: Request<proto::RegisterKeyGroupRequest>,
     ) -> Result<Response<proto::KeyGroup>, Status> {
         let caller = self.operator(&request, "register key groups")?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let group = request
             .into_inner()
             .key_group
@@ -76,6 +77,7 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         request: Request<proto::ChangeRosterRequest>,
     ) -> Result<Response<proto::KeyGroup>, Status> {
         let caller = self.operator(&request, "change rosters")?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let request = request.into_inner();
         let name = group_name("name", &request.name)?;
         let roster = proto::convert::roster(&request.roster)?;
@@ -93,6 +95,7 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         request: Request<proto::RecordHandOverRequest>,
     ) -> Result<Response<proto::RecordHandOverReply>, Status> {
         let caller = self.operator(&request, "record hand-overs")?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let text = String::from_utf8(request.into_inner().link)
             .map_err(|_| Status::invalid_argument("link: not UTF-8 text"))?;
         let link = quorate_types::handover::Link::from_json(&text)
@@ -111,6 +114,7 @@ impl<S: CeremonyStore> KeyGroups for KeyGroupsService<S> {
         request: Request<proto::RetireKeyGroupRequest>,
     ) -> Result<Response<proto::RetireKeyGroupReply>, Status> {
         let caller = self.operator(&request, "retire key groups")?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let request = request.into_inner();
         let name = group_name("key_group", &request.key_group)?;
         let statement = String::from_utf8(request.statement)

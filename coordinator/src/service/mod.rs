@@ -254,3 +254,12 @@ pub(crate) async fn ceremony_for<S: CeremonyStore>(
     }
     Ok(ceremony)
 }
+
+/// Admits one writing call of `caller`, or answers `RESOURCE_EXHAUSTED`
+/// saying its rate ([`crate::limits::Limits::writes_per_minute`]).
+pub(crate) fn admit_write<S: CeremonyStore>(hub: &Hub<S>, caller: &str) -> Result<(), Status> {
+    hub.admit_write(caller).map_err(|e| {
+        tracing::warn!(refused = %e, "limit reached");
+        Status::from(e)
+    })
+}

@@ -197,6 +197,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         request: Request<proto::ApproveRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
         let caller = self.participant(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let body = request.into_inner();
         let statement = self
             .own_statement(
@@ -235,6 +236,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         request: Request<proto::RejectRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
         let caller = self.participant(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let body = request.into_inner();
         let statement = self
             .own_statement(
@@ -270,6 +272,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         request: Request<proto::CommitRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
         let caller = self.participant(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let body = request.into_inner();
         let event = Event::Committed {
             participant: caller.clone(),
@@ -283,6 +286,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         request: Request<proto::SubmitShareRequest>,
     ) -> Result<Response<proto::Ack>, Status> {
         let caller = self.participant(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let body = request.into_inner();
         let share = SignatureShare::deserialize(&body.signature_share).map_err(|e| {
             Status::invalid_argument(format!(
@@ -302,6 +306,7 @@ impl<S: CeremonyStore> Signer for SignerService<S> {
         request: Request<proto::NoteBackupRequest>,
     ) -> Result<Response<proto::NoteBackupReply>, Status> {
         let caller = self.participant(&request)?;
+        super::admit_write(&self.hub, caller.as_str())?;
         let note =
             quorate_types::backup_note::SignedBackupNote::from_bytes(&request.get_ref().note)
                 .map_err(|e| Status::invalid_argument(format!("note: {e}")))?;

@@ -14,6 +14,7 @@ fn limits(per_requester: usize, total: usize, per_minute: u32, burst: u32) -> Li
         max_open_per_requester: per_requester,
         creations_per_minute: per_minute,
         creation_burst: burst,
+        ..Limits::default()
     }
 }
 
@@ -147,11 +148,11 @@ fn full_buckets_are_forgotten() {
         )
         .unwrap();
     }
-    assert_eq!(gate.full_at.len(), PRUNE_FLOOR);
+    assert_eq!(gate.creations.full_at.len(), PRUNE_FLOOR);
     // A second later every bucket is full again.
     let later = T0.after(Duration::from_secs(1));
     gate.admit(&id(0xff), "late", later).unwrap();
-    assert_eq!(gate.full_at.len(), 1);
+    assert_eq!(gate.creations.full_at.len(), 1);
 }
 
 #[tokio::test]
@@ -196,4 +197,28 @@ async fn a_reader_that_leaves_ends_the_stream() {
     let (mut tx, rx) = bounded_stream::<u32>(2, Duration::ZERO, "numbers");
     drop(rx);
     assert_eq!(tx.send(1).await, Err(Ended::Gone));
+}
+
+#[test]
+fn writes_are_rate_limited_per_caller() {
+    // 60 a minute: one every second, 2 at once.
+    let mut gate = Gate::new(Limits {
+        writes_per_minute: 60,
+        write_burst: 2,
+        ..Limits::default()
+    });
+    gate.admit_write("alice", T0).unwrap();
+    gate.admit_write("alice", T0).unwrap();
+    let err = gate.admit_write("alice", T0).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "alice is making writing calls faster than the 60 a minute (after a burst of 2) \
+         allowed per identity (limits.writes_per_minute, limits.write_burst); try again in 1 s"
+    );
+    // Another caller has a bucket of its own; alice's refills.
+    gate.admit_write("bob", T0).unwrap();
+    gate.admit_write("alice", Timestamp(T0.unix_ms() + 1_000))
+        .unwrap();
+    // Creations keep their own bucket.
+    gate.admit(&id(1), "alice", T0).unwrap();
 }
