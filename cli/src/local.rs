@@ -51,6 +51,8 @@ pub struct Options {
     pub alert_command: Option<Vec<String>>,
     /// The coordinator's break-glass alert webhook.
     pub alert_webhook: Option<String>,
+    /// The CA file of an `https://` `alert_webhook`.
+    pub alert_webhook_ca: Option<PathBuf>,
     /// The coordinator's abuse limits.
     pub limits: quorate_coordinator::limits::Limits,
     /// Start every agent approving every request without asking (the
@@ -156,6 +158,7 @@ async fn deal(
             socket: None,
             auto_approve: made.auto_approve,
             network: Default::default(),
+            alert_webhook_ca: None,
         };
         configs.insert(entry.id.clone(), config);
     }
@@ -211,6 +214,7 @@ impl LocalDeployment {
             mut policy,
             alert_command,
             alert_webhook,
+            alert_webhook_ca,
             limits,
             auto_approve,
             store,
@@ -294,6 +298,7 @@ impl LocalDeployment {
             metrics_listen: Some("127.0.0.1:0".parse()?),
             alert_command,
             alert_webhook,
+            alert_webhook_ca,
             log_origin: quorate_coordinator::config::default_origin(),
             limits,
             witnesses: local_witnesses

@@ -19,10 +19,14 @@ pub struct Config {
     /// JSON on stdin, e.g. `["/usr/local/bin/page-security"]`.
     #[serde(default)]
     pub alert_command: Option<Vec<String>>,
-    /// An `http://` URL that gets the same JSON as a POST when break-glass
-    /// is declared.
+    /// An `http://` or `https://` URL that gets each alert's JSON as a
+    /// POST (`crate::outbox`).
     #[serde(default)]
     pub alert_webhook: Option<String>,
+    /// For an `https://` `alert_webhook`: the CA file (PEM) its server's
+    /// certificate must chain to.
+    #[serde(default)]
+    pub alert_webhook_ca: Option<std::path::PathBuf>,
     /// The record's origin: the first line of every checkpoint and the
     /// log key's name, e.g. `releases.example.com/quorate`. Fixed for the
     /// life of the log.

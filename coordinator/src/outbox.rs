@@ -41,7 +41,7 @@ pub enum Sink {
     /// Run with the alert's JSON on stdin; delivered when it exits 0.
     Command(Arc<Vec<String>>),
     /// POSTed as JSON; delivered on a 2xx answer.
-    Webhook(Arc<str>),
+    Webhook(Arc<quorate_wire::webhook::Webhook>),
 }
 
 impl Sink {
@@ -55,9 +55,7 @@ impl Sink {
     async fn deliver(&self, json: &str) -> Result<(), String> {
         match self {
             Sink::Command(command) => run(command, json).await,
-            Sink::Webhook(url) => {
-                quorate_wire::webhook::post_json(url, json.to_string(), WEBHOOK_TIMEOUT).await
-            }
+            Sink::Webhook(webhook) => webhook.post_json(json.to_string(), WEBHOOK_TIMEOUT).await,
         }
     }
 }

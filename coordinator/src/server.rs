@@ -102,9 +102,18 @@ pub async fn start_with_store(
              or set insecure_plaintext = true for a loopback-only development coordinator"
         ),
     };
-    if let Some(url) = &config.alert_webhook {
-        quorate_wire::webhook::check_url(url).map_err(|e| anyhow::anyhow!("alert_webhook {e}"))?;
-    }
+    let webhook = match &config.alert_webhook {
+        Some(url) => Some(
+            quorate_wire::webhook::Webhook::new(url, config.alert_webhook_ca.as_deref())
+                .map_err(|e| anyhow::anyhow!("alert_webhook {e}"))?,
+        ),
+        None => {
+            if config.alert_webhook_ca.is_some() {
+                anyhow::bail!("alert_webhook_ca is set but alert_webhook is not");
+            }
+            None
+        }
+    };
     let witnesses = crate::witnessing::parse(&config.witnesses)?;
     // Everything that can refuse a start is tried before anything is
     // written: the TLS files are read and the ports taken first, then the
@@ -169,12 +178,7 @@ pub async fn start_with_store(
         .clone()
         .map(|c| crate::outbox::Sink::Command(Arc::new(c)))
         .into_iter()
-        .chain(
-            config
-                .alert_webhook
-                .as_deref()
-                .map(|u| crate::outbox::Sink::Webhook(Arc::from(u))),
-        )
+        .chain(webhook.map(|w| crate::outbox::Sink::Webhook(Arc::new(w))))
         .collect();
     let outbox = crate::outbox::start(&hub, &config.data_dir, sinks)?;
     // Who holds which role is part of the record: a changed [[party]] list

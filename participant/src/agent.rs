@@ -143,7 +143,7 @@ impl Agent {
         let passphrase = config.take_passphrase()?;
         config.network.check().map_err(anyhow::Error::msg)?;
         if let Some(url) = &config.alert_webhook {
-            quorate_wire::webhook::check_url(url)
+            quorate_wire::webhook::Webhook::new(url, config.alert_webhook_ca.as_deref())
                 .map_err(|e| anyhow::anyhow!("alert_webhook {e}"))?;
         }
         let share = KeyShareFile::load(&config.key_share, &passphrase)?;

@@ -36,8 +36,13 @@ pub fn finding(
 pub fn raise(config: &AgentConfig, alert: serde_json::Value) {
     if let Some(url) = config.alert_webhook.clone() {
         let json = alert.to_string();
+        let webhook = quorate_wire::webhook::Webhook::new(&url, config.alert_webhook_ca.as_deref());
         tokio::spawn(async move {
-            match quorate_wire::webhook::post_json(&url, json, WITHIN).await {
+            let posted = match webhook {
+                Ok(webhook) => webhook.post_json(json, WITHIN).await,
+                Err(e) => Err(e),
+            };
+            match posted {
                 Ok(()) => tracing::info!(%url, "alert posted"),
                 Err(e) => tracing::error!(%url, error = %e, "the alert webhook failed"),
             }

@@ -68,6 +68,10 @@ pub struct AgentConfig {
     /// An `http://` URL the same finding is POSTed to, as JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_webhook: Option<String>,
+    /// For an `https://` `alert_webhook`: the CA file (PEM) its server's
+    /// certificate must chain to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_webhook_ca: Option<PathBuf>,
     /// Also be a witness of the coordinator's record: answer C2SP
     /// tlog-witness `POST /add-checkpoint` on this address, cosigning only
     /// checkpoints that extend the last one cosigned. The witness key

@@ -82,6 +82,7 @@ fn alice(dir: &Path) -> AgentConfig {
         socket: None,
         auto_approve: false,
         network: Default::default(),
+        alert_webhook_ca: None,
         witnesses: Vec::new(),
         witness_quorum: None,
         witness_listen: None,

@@ -151,3 +151,113 @@ async fn an_expired_ceremony_is_alerted_through_the_command() {
     );
     d.stop().await.unwrap();
 }
+
+/// An HTTPS webhook on loopback, its server certificate issued by `pki`:
+/// its URL, the bodies POSTed to it, and its task.
+async fn https_webhook(
+    pki: &quorate::pki::LocalPki,
+) -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let server = pki.server().unwrap();
+    let certs = CertificateDer::pem_file_iter(&server.cert)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(&server.key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let (tx, posted) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = axum::Router::new().route(
+        "/alert",
+        axum::routing::post(move |body: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body);
+                "ok"
+            }
+        }),
+    );
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/alert", tcp.local_addr().unwrap());
+    let listener = quorate_coordinator::tls::TlsListener {
+        tcp,
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    };
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, posted, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_https_webhook_gets_alerts_from_a_server_its_ca_issued() {
+    let dir = tempfile::tempdir().unwrap();
+    let webhook_pki = quorate::pki::LocalPki::create(&dir.path().join("webhook-pki")).unwrap();
+    let stranger_pki = quorate::pki::LocalPki::create(&dir.path().join("other-pki")).unwrap();
+    let (url, mut posted, webhook) = https_webhook(&webhook_pki).await;
+    // Trusting another CA, the post fails, saying why.
+    let wrong = quorate_wire::webhook::Webhook::new(&url, Some(&stranger_pki.ca_cert())).unwrap();
+    let err = wrong
+        .post_json("{}".into(), std::time::Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(err.contains("TLS") && err.contains("certificate"), "{err}");
+    // An https:// URL without a CA file is refused at start.
+    let err = quorate_wire::webhook::Webhook::new(&url, None).unwrap_err();
+    assert!(err.contains("alert_webhook_ca"), "{err}");
+
+    let policy = quorate_types::Policy::from_toml(
+        "[emergency]\ndeclarers = [\"release-manager\"]\nreviewers = [\"auditor\"]\n",
+    )
+    .unwrap();
+    let d = LocalDeployment::start_with(
+        dir.path(),
+        "release",
+        &sample_roster(None),
+        3,
+        Options {
+            policy,
+            alert_webhook: Some(url),
+            alert_webhook_ca: Some(webhook_pki.ca_cert()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = d
+        .clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .create(proto::CreateCeremonyRequest {
+            key_group: "release".into(),
+            message: MANIFEST.as_bytes().to_vec(),
+            label: "SHA256SUMS".into(),
+            break_glass: true,
+            justification: "CVE-2026-4242 is exploited".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    let alert = tokio::time::timeout(T, posted.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    assert_eq!(alert["alert"], "break_glass_declared");
+    assert_eq!(alert["ceremony"], id.as_str());
+    d.stop().await.unwrap();
+    webhook.abort();
+}

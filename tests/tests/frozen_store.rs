@@ -229,6 +229,7 @@ async fn start_on_dir(
         metrics_listen: None,
         alert_command: None,
         alert_webhook: None,
+        alert_webhook_ca: None,
         log_origin: quorate_coordinator::config::default_origin(),
         limits: Default::default(),
         witnesses: Vec::new(),
