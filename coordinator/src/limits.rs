@@ -24,6 +24,12 @@ pub const MAX_DECODE: usize = 256 * 1024;
 /// Largest reply any service encodes: tonic clients refuse more by default.
 pub const MAX_ENCODE: usize = 4 * 1024 * 1024;
 
+/// The most bytes of items a listing reply holds (`Ceremonies.List`,
+/// `Audit.Entries`), at least one item: well under what clients accept
+/// ([`MAX_ENCODE`]). A reply holds fewer than asked when theirs would pass
+/// it, and says where to go on.
+pub const REPLY_BYTES: usize = 3 * 1024 * 1024;
+
 /// Work items that may wait unread on an agent's `Signer.Subscribe` stream.
 pub const WORK_BUFFER: usize = 64;
 

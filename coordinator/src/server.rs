@@ -233,18 +233,21 @@ pub async fn start_with_store(
         .add_service(reflection)
         .add_service(
             KeyGroupsServer::new(KeyGroupsService { hub: hub.clone() })
-                .max_decoding_message_size(MAX_DECODE),
+                .max_decoding_message_size(MAX_DECODE)
+                .max_encoding_message_size(crate::limits::MAX_ENCODE),
         )
         .add_service(
             KeyCeremoniesServer::new(KeyCeremoniesService { hub: hub.clone() })
-                .max_decoding_message_size(MAX_DECODE),
+                .max_decoding_message_size(MAX_DECODE)
+                .max_encoding_message_size(crate::limits::MAX_ENCODE),
         )
         .add_service(
             CeremoniesServer::new(CeremoniesService {
                 hub: hub.clone(),
                 observer: observer.clone(),
             })
-            .max_decoding_message_size(MAX_DECODE),
+            .max_decoding_message_size(MAX_DECODE)
+            .max_encoding_message_size(crate::limits::MAX_ENCODE),
         )
         .add_service(
             AuditServer::new(AuditService {
@@ -253,7 +256,8 @@ pub async fn start_with_store(
                 latest_note: Default::default(),
                 witnessed: witnessed.clone(),
             })
-            .max_decoding_message_size(MAX_DECODE),
+            .max_decoding_message_size(MAX_DECODE)
+            .max_encoding_message_size(crate::limits::MAX_ENCODE),
         )
         .add_service(
             SignerServer::new(SignerService {
@@ -261,7 +265,8 @@ pub async fn start_with_store(
                 observer: observer.clone(),
                 log_key: log_key.clone(),
             })
-            .max_decoding_message_size(MAX_DECODE),
+            .max_decoding_message_size(MAX_DECODE)
+            .max_encoding_message_size(crate::limits::MAX_ENCODE),
         );
     let witnessing = tokio::spawn(crate::witnessing::run(
         Arc::downgrade(&hub),

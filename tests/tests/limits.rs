@@ -445,3 +445,48 @@ async fn writing_calls_are_rate_limited_per_identity() {
     wait_for(&d, &first, "alice's approval", |s| s.approvals.len() == 1).await;
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_list_page_stays_under_what_clients_accept() {
+    use prost::Message as _;
+    use quorate_coordinator::limits::MAX_ENCODE;
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        creation_burst: 80,
+        max_open_per_requester: 100,
+        ..Limits::default()
+    };
+    let d = deploy_with(dir.path(), limits).await;
+    // 70 statuses of 64 KiB messages: 4.5 MiB in one page of 100.
+    let mut made = Vec::new();
+    for i in 0..70u8 {
+        made.push(
+            create(&d, REQUESTER, vec![b'a' + i % 26; 64 * 1024])
+                .await
+                .unwrap(),
+        );
+    }
+    let mut ceremonies = d.clients(REQUESTER).await.unwrap().ceremonies;
+    let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let reply = ceremonies
+            .list(proto::ListCeremoniesRequest {
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(reply.encoded_len() < MAX_ENCODE, "{}", reply.encoded_len());
+        assert!(!reply.ceremonies.is_empty());
+        listed.extend(reply.ceremonies.into_iter().map(|c| c.id));
+        pages += 1;
+        if reply.next_page_token.is_empty() {
+            break;
+        }
+        token = reply.next_page_token;
+    }
+    assert!(pages >= 2, "70 large statuses came in one page");
+    assert_eq!(listed, made);
+    d.stop().await.unwrap();
+}

@@ -15,11 +15,6 @@ use crate::store::{CeremonyStore, StoreError};
 /// Most entries one `Entries` call returns.
 pub const MAX_ENTRIES: u64 = 1000;
 
-/// The most bytes of entries one `Entries` reply holds (at least one
-/// entry): well under what clients accept ([`crate::limits::MAX_ENCODE`]).
-/// A reply holds fewer entries than asked when theirs would pass it.
-pub const ENTRIES_REPLY_BYTES: usize = 3 * 1024 * 1024;
-
 pub struct AuditService<S> {
     pub hub: SharedHub<S>,
     pub log_key: Arc<LogKey>,
@@ -186,7 +181,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             let entry = store.entry(index).map_err(store_error)?;
             // Field tag, length and index of each entry: under 32 bytes.
             bytes += entry.len() + 32;
-            if bytes > ENTRIES_REPLY_BYTES && !entries.is_empty() {
+            if bytes > crate::limits::REPLY_BYTES && !entries.is_empty() {
                 break;
             }
             entries.push(proto::LogEntry { index, entry });

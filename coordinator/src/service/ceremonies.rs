@@ -191,13 +191,24 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         };
         let more = matching.len() > page_size;
         matching.truncate(page_size);
-        let next_page_token = match (matching.last(), more) {
-            (Some(last), true) => page::Cursor(last.index).token(),
+        // Statuses only for the page, and no more bytes of them than a
+        // client takes: a page stops short (with a token) past that.
+        let mut ceremonies = Vec::new();
+        let (mut bytes, mut last, mut cut) = (0, None, false);
+        for listed in &matching {
+            let status = listed.ceremony.status();
+            bytes += prost::Message::encoded_len(&status) + 8;
+            if bytes > crate::limits::REPLY_BYTES && !ceremonies.is_empty() {
+                cut = true;
+                break;
+            }
+            last = Some(listed.index);
+            ceremonies.push(status);
+        }
+        let next_page_token = match last {
+            Some(last) if more || cut => page::Cursor(last).token(),
             _ => String::new(),
         };
-        let page: Vec<_> = matching.into_iter().map(|l| l.ceremony).collect();
-        // Statuses only for the page.
-        let ceremonies = page.iter().map(|c| c.status()).collect();
         Ok(Response::new(proto::ListCeremoniesReply {
             ceremonies,
             next_page_token,
