@@ -125,16 +125,25 @@ impl Live {
     }
 }
 
-/// The participant an event counts against, if any: the clock's, the
-/// requester's cancel and the auditor's review always go through, so a
-/// ceremony can always end.
-fn counted_sender(event: &Event) -> Option<&str> {
+/// The participant an event counts against, if any: its decisions, and
+/// fresh commitments the ceremony did not ask of it (a restart, a resent
+/// approval, or a signer that lost its nonces and so voids a round). What
+/// the ceremony asks for (commitments for a new round, each round's
+/// shares, whose rounds the counted events bound) is not counted, so that
+/// honest signers never run out because another keeps voiding rounds;
+/// and the clock's, the requester's cancel and the auditor's review always
+/// go through, so a ceremony can always end.
+fn counted_sender<'e>(event: &'e Event, ceremony: &Ceremony) -> Option<&'e str> {
     match event {
-        Event::Approved { .. }
-        | Event::Rejected { .. }
-        | Event::Committed { .. }
-        | Event::ShareSubmitted { .. } => Some(event.sender()),
-        Event::Cancelled { .. } | Event::DeadlinePassed | Event::Reviewed { .. } => None,
+        Event::Approved { .. } | Event::Rejected { .. } => Some(event.sender()),
+        Event::Committed { participant, .. } if !ceremony.wants_commitments_from(participant) => {
+            Some(event.sender())
+        }
+        Event::Committed { .. }
+        | Event::ShareSubmitted { .. }
+        | Event::Cancelled { .. }
+        | Event::DeadlinePassed
+        | Event::Reviewed { .. } => None,
     }
 }
 
@@ -236,12 +245,7 @@ impl<S: CeremonyStore> Hub<S> {
         }
         for stored in store.live_ceremonies()? {
             let index = stored.index;
-            let mut events_by: HashMap<String, u32> = HashMap::new();
-            for e in &stored.events {
-                if let Some(sender) = counted_sender(&e.event) {
-                    *events_by.entry(sender.to_string()).or_default() += 1;
-                }
-            }
+            let events_by = count_events(&key_groups, &stored)?;
             let ceremony = rebuild(&key_groups, stored)?;
             let id = ceremony.id().clone();
             if !ceremony.is_finished() {
@@ -681,7 +685,7 @@ impl<S: CeremonyStore> Hub<S> {
             None => Arc::new(tokio::sync::Mutex::new(Live::new(self.ended(id)?))),
         };
         let mut live = live.lock().await;
-        let sender = counted_sender(&event).map(str::to_string);
+        let sender = counted_sender(&event, live.ceremony.ceremony()).map(str::to_string);
         if let Some(sender) = &sender
             && live.events_by.get(sender).copied().unwrap_or(0)
                 >= crate::limits::MAX_EVENTS_PER_PARTICIPANT
@@ -939,6 +943,31 @@ impl<S: CeremonyStore> Hub<S> {
 /// A recorded ceremony rebuilt: a closed one as recorded, never judged
 /// again (today's rules may refuse what its own allowed); an open one
 /// replayed through the engine, under the rules it runs by.
+/// Each participant's counted events of a stored ceremony
+/// ([`counted_sender`]), judged as each came: replayed event by event.
+fn count_events(
+    key_groups: &HashMap<KeyGroupName, Versions>,
+    stored: &crate::store::StoredCeremony,
+) -> Result<HashMap<String, u32>, StoreError> {
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut ceremony = rebuild(
+        key_groups,
+        crate::store::StoredCeremony {
+            index: stored.index,
+            request: stored.request.clone(),
+            events: Vec::new(),
+        },
+    )?;
+    for e in &stored.events {
+        if let Some(sender) = counted_sender(&e.event, &ceremony) {
+            *counts.entry(sender.to_string()).or_default() += 1;
+        }
+        // Recorded events applied: rebuild checks the same again.
+        let _ = ceremony.handle(&e.event, e.at);
+    }
+    Ok(counts)
+}
+
 fn rebuild(
     key_groups: &HashMap<KeyGroupName, Versions>,
     stored: crate::store::StoredCeremony,

@@ -51,7 +51,7 @@ pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 128;
 
 /// The longest any call's handler runs before the caller gets
-/// `DEADLINE_EXCEEDED` (a stream's items may come later). A caller's own
+/// `CANCELLED` ("Timeout expired"; a stream's items may come later). A caller's own
 /// shorter `grpc-timeout` wins.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -191,9 +191,25 @@ pub enum LimitError {
     },
 }
 
+/// The metadata key of a refusal that passes: the seconds until the call
+/// may go through (a rate), as the `Retry-After` of HTTP. A limit refusal
+/// without it stands until something changes (a cap).
+pub const RETRY_AFTER: &str = "retry-after";
+
 impl From<LimitError> for Status {
     fn from(e: LimitError) -> Self {
-        Status::resource_exhausted(e.to_string())
+        let mut status = Status::resource_exhausted(e.to_string());
+        let retry = match &e {
+            LimitError::TooFast { retry_after_s, .. }
+            | LimitError::TooManyWrites { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        };
+        if let Some(seconds) = retry
+            && let Ok(value) = seconds.to_string().parse()
+        {
+            status.metadata_mut().insert(RETRY_AFTER, value);
+        }
+        status
     }
 }
 

@@ -32,6 +32,10 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a sink that is caught up looks for new entries.
 const POLL: Duration = Duration::from_millis(200);
 
+/// How often a webhook may refuse one alert for what it is (a 4xx other
+/// than 408 and 429) before it is given up, with an error in the log.
+const MAX_REFUSALS: u32 = 3;
+
 /// The longest wait between two tries of one alert.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -52,10 +56,22 @@ impl Sink {
         }
     }
 
-    async fn deliver(&self, json: &str) -> Result<(), String> {
+    /// Delivers `json`; a failure says whether trying again can help (a
+    /// webhook's 4xx other than 408 and 429 cannot).
+    async fn deliver(&self, json: &str) -> Result<(), (bool, String)> {
         match self {
-            Sink::Command(command) => run(command, json).await,
-            Sink::Webhook(webhook) => webhook.post_json(json.to_string(), WEBHOOK_TIMEOUT).await,
+            Sink::Command(command) => run(command, json).await.map_err(|e| (true, e)),
+            Sink::Webhook(webhook) => webhook
+                .post_json_answered(json.to_string(), WEBHOOK_TIMEOUT)
+                .await
+                .map_err(|(status, why)| {
+                    let permanent = status.is_some_and(|s| {
+                        s.is_client_error()
+                            && s != http::StatusCode::REQUEST_TIMEOUT
+                            && s != http::StatusCode::TOO_MANY_REQUESTS
+                    });
+                    (!permanent, why)
+                }),
         }
     }
 }
@@ -169,13 +185,23 @@ async fn deliver<S: CeremonyStore>(hub: Weak<Hub<S>>, sink: Sink, path: PathBuf,
         for alert in &alerts {
             let json = alert.to_string();
             let mut backoff = Duration::from_secs(1);
+            let mut refusals = 0;
             loop {
                 match sink.deliver(&json).await {
                     Ok(()) => {
                         tracing::info!(sink = sink.name(), index = next, alert = %alert["alert"], "alert delivered");
                         break;
                     }
-                    Err(e) => {
+                    // A webhook that refuses this alert for what it is
+                    // must not hold back every later one.
+                    Err((false, e)) if refusals + 1 >= MAX_REFUSALS => {
+                        tracing::error!(sink = sink.name(), index = next, alert = %json, error = %e, "alert refused by its sink every time; given up");
+                        break;
+                    }
+                    Err((retry, e)) => {
+                        if !retry {
+                            refusals += 1;
+                        }
                         tracing::error!(sink = sink.name(), index = next, error = %e, "alert not delivered; trying again");
                     }
                 }

@@ -329,6 +329,8 @@ async fn a_participant_adds_a_bounded_number_of_events_to_a_ceremony() {
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+        // It stands: no retry-after.
+        assert!(refused.metadata().get("retry-after").is_none());
         assert!(
             refused.message().contains(&format!(
                 "alice has added {MAX_EVENTS_PER_PARTICIPANT} events to ceremony {id}"
@@ -434,6 +436,16 @@ async fn writing_calls_are_rate_limited_per_identity() {
         "{}",
         refused.message()
     );
+    // It passes: it says when to try again (agents go on resending).
+    let retry: u64 = refused
+        .metadata()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=10).contains(&retry), "{retry}");
     assert_eq!(record_size(&d).await, size);
     assert_eq!(
         status(&d, &first).await.state(),

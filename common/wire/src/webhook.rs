@@ -66,25 +66,41 @@ impl Webhook {
     /// POSTs `json` as `application/json`; Ok once the server answers 2xx
     /// within `within`, else why not.
     pub async fn post_json(&self, json: String, within: Duration) -> Result<(), String> {
+        self.post_json_answered(json, within)
+            .await
+            .map_err(|(_, why)| why)
+    }
+
+    /// As [`Self::post_json`]; a failure comes with the server's answer,
+    /// when it gave one (a 4xx other than 408 and 429 will not change by
+    /// trying again).
+    pub async fn post_json_answered(
+        &self,
+        json: String,
+        within: Duration,
+    ) -> Result<(), (Option<http::StatusCode>, String)> {
         let url = &self.url;
         match tokio::time::timeout(within, self.post(json)).await {
             Ok(Ok(status)) if status.is_success() => Ok(()),
-            Ok(Ok(status)) => Err(format!("{url} answered {status}")),
-            Ok(Err(e)) => Err(format!("{url}: {e}")),
-            Err(_) => Err(format!("{url} did not answer within {within:?}")),
+            Ok(Ok(status)) => Err((Some(status), format!("{url} answered {status}"))),
+            Ok(Err(e)) => Err((None, format!("{url}: {e}"))),
+            Err(_) => Err((None, format!("{url} did not answer within {within:?}"))),
         }
     }
 
     async fn post(&self, json: String) -> Result<http::StatusCode, String> {
-        let request = http::Request::post(&self.uri)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(
-                http::header::HOST,
-                self.uri.authority().map(|a| a.as_str()).unwrap_or_default(),
-            )
-            .body(Full::new(bytes::Bytes::from(json)))
-            .map_err(|e| format!("not a valid request target: {e}"))?;
+        let host = self.uri.host().unwrap_or_default();
+        // Host: the host and port, never any user information.
+        let authority = match self.uri.port_u16() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
         let Some(tls) = &self.tls else {
+            let request = http::Request::post(&self.uri)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::HOST, &authority)
+                .body(Full::new(bytes::Bytes::from(json)))
+                .map_err(|e| format!("not a valid request target: {e}"))?;
             let client = Client::builder(TokioExecutor::new()).build_http();
             return client
                 .request(request)
@@ -92,18 +108,25 @@ impl Webhook {
                 .map(|r| r.status())
                 .map_err(|e| e.to_string());
         };
-        // https: one connection, TLS to the URL's host, HTTP/1.1 over it.
-        let host = self.uri.host().unwrap_or_default();
+        // https: one connection, TLS to the URL's host, HTTP/1.1 over it,
+        // asking for the path (origin form), as a client of an origin does.
+        let path = self
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        let request = http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::HOST, &authority)
+            .body(Full::new(bytes::Bytes::from(json)))
+            .map_err(|e| format!("not a valid request target: {e}"))?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
         let port = self.uri.port_u16().unwrap_or(443);
-        let tcp = tokio::net::TcpStream::connect((host, port))
+        let tcp = tokio::net::TcpStream::connect((bare, port))
             .await
             .map_err(|e| e.to_string())?;
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-        )
-        .map_err(|e| format!("{host} is not a server name: {e}"))?;
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(bare.to_string())
+            .map_err(|e| format!("{host} is not a server name: {e}"))?;
         let stream = tls
             .connect(name, tcp)
             .await

@@ -167,9 +167,12 @@ pub fn run(data: &[u8]) -> Option<quorate_ceremonies::State> {
         // Seconds, or hours when the high bit is set: deadlines pass too.
         now += i64::from(arg) * if op & 0x80 != 0 { 3_600_000 } else { 1_000 };
         let member = &world.members[usize::from(arg) % world.members.len()];
+        // Fresh nonces are kept only if the engine takes their event, as
+        // an agent keeps those whose commitments were acknowledged.
+        let mut fresh = None;
         let mut commit = |member: &Member| {
             let (n, c) = frost::round1::commit(member.key.signing_share(), &mut rng);
-            nonces.insert(member.id.clone(), n);
+            fresh = Some((member.id.clone(), n));
             c
         };
         let event = match op % 8 {
@@ -230,7 +233,12 @@ pub fn run(data: &[u8]) -> Option<quorate_ceremonies::State> {
         };
         let before = ceremony.clone();
         match ceremony.handle(&event, Timestamp(now)) {
-            Ok(_) => taken.push((event, Timestamp(now))),
+            Ok(_) => {
+                taken.push((event, Timestamp(now)));
+                if let Some((id, n)) = fresh.take() {
+                    nonces.insert(id, n);
+                }
+            }
             Err(_) => assert!(ceremony == before, "a refused event changed the ceremony"),
         }
         if let Some(signature) = ceremony.signature() {

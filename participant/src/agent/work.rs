@@ -88,12 +88,16 @@ impl Agent {
     }
 
     /// Stops the periodic resends of ceremony `id` after a final refusal.
+    /// A rate limit's refusal (`RESOURCE_EXHAUSTED` with `retry-after`)
+    /// passes: the resends go on.
     pub(super) async fn quiet_if_final<T>(&self, id: &CeremonyId, result: &Result<T, AgentError>) {
         if let Err(AgentError::Coordinator(status)) = result
             && !matches!(
                 status.code(),
                 Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded
             )
+            && !(status.code() == Code::ResourceExhausted
+                && status.metadata().get("retry-after").is_some())
         {
             self.state.lock().await.quiet.insert(id.clone());
         }
