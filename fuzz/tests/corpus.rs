@@ -53,3 +53,18 @@ fn every_corpus_directory_is_a_target() {
         );
     }
 }
+
+#[test]
+fn every_target_has_a_libfuzzer_binary() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("libfuzzer/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+    for target in TARGETS {
+        assert!(
+            text.contains(&format!("[[bin]]\nname = \"{}\"\n", target.name)),
+            "{} has no [[bin]] for target {}",
+            manifest.display(),
+            target.name
+        );
+    }
+}
