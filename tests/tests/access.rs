@@ -143,6 +143,7 @@ async fn calls(
                 &audit
                     .ceremony_entries(proto::CeremonyEntriesRequest {
                         ceremony: ceremony.into(),
+                        from: 0,
                     })
                     .await,
             ),

@@ -268,6 +268,7 @@ async fn oversize_requests_are_refused_on_every_service() {
         .audit
         .ceremony_entries(proto::CeremonyEntriesRequest {
             ceremony: "x".repeat(huge),
+            from: 0,
         })
         .await
         .unwrap_err();

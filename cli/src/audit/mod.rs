@@ -90,13 +90,15 @@ async fn proving_checkpoint(
 /// latest). The coordinator is not trusted here: `replay` checks
 /// everything.
 pub async fn export(audit: &mut Audit, ceremony: &CeremonyId) -> anyhow::Result<Transcript> {
-    let listed = audit
-        .ceremony_entries(proto::CeremonyEntriesRequest {
-            ceremony: ceremony.to_string(),
-        })
-        .await?
-        .into_inner()
-        .entries;
+    let listed = all_pages(|from| {
+        let (mut audit, ceremony) = (audit.clone(), ceremony.to_string());
+        async move {
+            audit
+                .ceremony_entries(proto::CeremonyEntriesRequest { ceremony, from })
+                .await
+        }
+    })
+    .await?;
     let note = proving_checkpoint(audit, &listed).await?;
     let entries = prove_all(audit, &note, listed).await?;
     Ok(Transcript {
@@ -113,13 +115,15 @@ pub async fn export_key(
     audit: &mut Audit,
     ceremony: &KeyCeremonyId,
 ) -> anyhow::Result<KeyTranscript> {
-    let listed = audit
-        .key_ceremony_entries(proto::KeyCeremonyEntriesRequest {
-            ceremony: ceremony.to_string(),
-        })
-        .await?
-        .into_inner()
-        .entries;
+    let listed = all_pages(|from| {
+        let (mut audit, ceremony) = (audit.clone(), ceremony.to_string());
+        async move {
+            audit
+                .key_ceremony_entries(proto::KeyCeremonyEntriesRequest { ceremony, from })
+                .await
+        }
+    })
+    .await?;
     let note = proving_checkpoint(audit, &listed).await?;
     let entries = prove_all(audit, &note, listed).await?;
     Ok(KeyTranscript {
@@ -218,13 +222,15 @@ pub async fn export_key_group(
     audit: &mut Audit,
     name: &KeyGroupName,
 ) -> anyhow::Result<KeyGroupHistory> {
-    let listed = audit
-        .key_group_entries(proto::KeyGroupEntriesRequest {
-            key_group: name.to_string(),
-        })
-        .await?
-        .into_inner()
-        .entries;
+    let listed = all_pages(|from| {
+        let (mut audit, key_group) = (audit.clone(), name.to_string());
+        async move {
+            audit
+                .key_group_entries(proto::KeyGroupEntriesRequest { key_group, from })
+                .await
+        }
+    })
+    .await?;
     let note = proving_checkpoint(audit, &listed).await?;
     let entries = prove_all(audit, &note, listed).await?;
     Ok(KeyGroupHistory {
@@ -273,13 +279,15 @@ pub async fn receipted_entry(
     audit: &mut Audit,
     receipt: &quorate_tlog::Receipt,
 ) -> anyhow::Result<Option<u64>> {
-    let listed = audit
-        .ceremony_entries(proto::CeremonyEntriesRequest {
-            ceremony: receipt.ceremony.clone(),
-        })
-        .await?
-        .into_inner()
-        .entries;
+    let listed = all_pages(|from| {
+        let (mut audit, ceremony) = (audit.clone(), receipt.ceremony.clone());
+        async move {
+            audit
+                .ceremony_entries(proto::CeremonyEntriesRequest { ceremony, from })
+                .await
+        }
+    })
+    .await?;
     Ok(listed.iter().find_map(|e| {
         quorate_ceremonies::Entry::statement_in(&e.entry)
             .filter(|(_, statement)| receipt.covers(&statement.to_bytes()))
@@ -345,4 +353,27 @@ pub async fn verify_log(
         )
     })?;
     Ok(Consistent { old, new })
+}
+
+/// Every entry of a paged entries call (`CeremonyEntries` and the like):
+/// `ask(from)` again from the last index + 1 while a reply says more
+/// follow.
+pub async fn all_pages<F, Fut>(mut ask: F) -> anyhow::Result<Vec<proto::LogEntry>>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<tonic::Response<proto::CeremonyEntriesReply>, tonic::Status>,
+        >,
+{
+    let mut entries = Vec::new();
+    let mut from = 0;
+    loop {
+        let reply = ask(from).await?.into_inner();
+        let last = reply.entries.last().map(|e| e.index);
+        entries.extend(reply.entries);
+        match (reply.more, last) {
+            (true, Some(last)) => from = last + 1,
+            _ => return Ok(entries),
+        }
+    }
 }

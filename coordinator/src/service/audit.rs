@@ -99,6 +99,38 @@ impl<S: CeremonyStore> AuditService<S> {
     }
 }
 
+/// A page of entries `indexes` of the log from index `from` on: as many
+/// as fit in `budget` bytes (at least one), and whether more follow.
+pub(crate) fn entries_page(
+    store: &impl CeremonyStore,
+    indexes: impl IntoIterator<Item = u64>,
+    from: u64,
+    budget: usize,
+) -> Result<(Vec<proto::LogEntry>, bool), Status> {
+    let mut entries = Vec::new();
+    let mut bytes = 0;
+    for index in indexes.into_iter().filter(|i| *i >= from) {
+        let entry = store.entry(index).map_err(store_error)?;
+        // Field tag, length and index of each entry: under 32 bytes.
+        bytes += entry.len() + 32;
+        if bytes > budget && !entries.is_empty() {
+            return Ok((entries, true));
+        }
+        entries.push(proto::LogEntry { index, entry });
+    }
+    Ok((entries, false))
+}
+
+/// The reply of a paged entries call.
+fn entries_reply(
+    store: &impl CeremonyStore,
+    indexes: Vec<u64>,
+    from: u64,
+) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
+    let (entries, more) = entries_page(store, indexes, from, crate::limits::REPLY_BYTES)?;
+    Ok(Response::new(proto::CeremonyEntriesReply { entries, more }))
+}
+
 /// Entries `indexes` of the log with their indexes.
 fn log_entries(
     store: &impl CeremonyStore,
@@ -175,17 +207,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
                 "ask for at most {MAX_ENTRIES} entries at a time"
             )));
         }
-        let mut entries = Vec::new();
-        let mut bytes = 0;
-        for index in start..end {
-            let entry = store.entry(index).map_err(store_error)?;
-            // Field tag, length and index of each entry: under 32 bytes.
-            bytes += entry.len() + 32;
-            if bytes > crate::limits::REPLY_BYTES && !entries.is_empty() {
-                break;
-            }
-            entries.push(proto::LogEntry { index, entry });
-        }
+        let (entries, _) = entries_page(store, start..end, start, crate::limits::REPLY_BYTES)?;
         Ok(Response::new(proto::EntriesReply { entries }))
     }
 
@@ -222,14 +244,14 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         request: Request<proto::CeremonyEntriesRequest>,
     ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
         let id = ceremony_id(&request.get_ref().ceremony)?;
+        let from = request.get_ref().from;
         self.may_read_ceremony(&request, &id).await?;
         let store = self.hub.store();
         let indexes = store.ceremony_entries(&id).map_err(|e| match e {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
-        let entries = log_entries(store, indexes)?;
-        Ok(Response::new(proto::CeremonyEntriesReply { entries }))
+        entries_reply(store, indexes, from)
     }
 
     async fn key_ceremony_entries(
@@ -238,6 +260,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
     ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
         let id = quorate_types::KeyCeremonyId::new(&request.get_ref().ceremony)
             .map_err(|e| Status::invalid_argument(format!("ceremony: {e}")))?;
+        let from = request.get_ref().from;
         let caller = crate::auth::caller(&request)?;
         if !self.hub.in_key_ceremony(&id, &caller).await {
             self.whole_log(&request)?;
@@ -247,8 +270,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
-        let entries = log_entries(store, indexes)?;
-        Ok(Response::new(proto::CeremonyEntriesReply { entries }))
+        entries_reply(store, indexes, from)
     }
 
     async fn key_group_entries(
@@ -257,6 +279,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
     ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
         let name = quorate_types::KeyGroupName::new(&request.get_ref().key_group)
             .map_err(|e| Status::invalid_argument(format!("key_group: {e}")))?;
+        let from = request.get_ref().from;
         let caller = crate::auth::caller(&request)?;
         if !self.hub.key_groups_of(&caller).contains(&name) {
             self.whole_log(&request)?;
@@ -266,8 +289,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
-        let entries = log_entries(store, indexes)?;
-        Ok(Response::new(proto::CeremonyEntriesReply { entries }))
+        entries_reply(store, indexes, from)
     }
 
     async fn statement_evidence(
@@ -356,3 +378,6 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests;
