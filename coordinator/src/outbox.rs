@@ -12,6 +12,10 @@
 //!
 //! A sink seen for the first time starts at the end of the record: alerts
 //! of entries made before it was configured are not sent.
+//!
+//! What the record cannot hold goes out once, at once ([`alert_now`]): a
+//! write whose outcome is unknown, after which the coordinator stops
+//! (`record_write_failed`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -121,6 +125,24 @@ pub fn alerts_of(entry: &Entry) -> Vec<serde_json::Value> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Sends `alert` to every sink once, now, each given at most
+/// [`COMMAND_TIMEOUT`]: for what the record cannot hold (a write that
+/// failed so that the coordinator stops). Logs what does not arrive.
+pub async fn alert_now(sinks: &[Sink], alert: &serde_json::Value) {
+    let json = alert.to_string();
+    for sink in sinks {
+        match tokio::time::timeout(COMMAND_TIMEOUT, sink.deliver(&json)).await {
+            Ok(Ok(())) => {
+                tracing::info!(sink = sink.name(), alert = %alert["alert"], "alert delivered")
+            }
+            Ok(Err((_, e))) => {
+                tracing::error!(sink = sink.name(), error = %e, "alert not delivered")
+            }
+            Err(_) => tracing::error!(sink = sink.name(), "alert not delivered in time"),
+        }
     }
 }
 

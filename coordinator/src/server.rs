@@ -180,6 +180,7 @@ pub async fn start_with_store(
         .into_iter()
         .chain(webhook.map(|w| crate::outbox::Sink::Webhook(Arc::new(w))))
         .collect();
+    let alert_sinks = sinks.clone();
     let outbox = crate::outbox::start(&hub, &config.data_dir, sinks)?;
     // Who holds which role is part of the record: a changed [[party]] list
     // is recorded once the coordinator can serve, before anyone is served
@@ -326,6 +327,11 @@ pub async fn start_with_store(
                 _ = stopped => {}
                 why = halted => {
                     tracing::error!(%why, "the record cannot go on; stopping");
+                    let alert = serde_json::json!({
+                        "alert": "record_write_failed",
+                        "why": why,
+                    });
+                    crate::outbox::alert_now(&alert_sinks, &alert).await;
                     *crate::poison::lock(&halt_reason) = Some(why);
                 }
             }

@@ -149,16 +149,23 @@ async fn signs(d: &LocalDeployment, id: &str) {
 
 /// End to end over gRPC: a coordinator whose disk fills answers
 /// UNAVAILABLE, saying why, and signs again once there is room, without a
-/// restart; after a failed fsync it stops by itself, and once restarted it
-/// serves what its record holds, and the retried request signs.
+/// restart; after a failed fsync it stops by itself, having sent its
+/// alert command why, and once restarted it serves what its record holds,
+/// and the retried request signs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_coordinator_on_a_failing_disk_answers_unavailable_and_recovers() {
     quorate_e2e::init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let faults = Arc::new(Faults::default());
+    let alerts = dir.path().join("alerts.jsonl");
     let options = Options {
         auto_approve: true,
         store: Some(opener(&dir.path().join("coordinator"), &faults)),
+        alert_command: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            format!("cat >> {}; echo >> {}", alerts.display(), alerts.display()),
+        ]),
         ..Options::default()
     };
     let mut d =
@@ -196,6 +203,17 @@ async fn a_coordinator_on_a_failing_disk_answers_unavailable_and_recovers() {
         .expect("the coordinator stops by itself")
         .unwrap_err();
     assert!(stopped.to_string().contains("start it again"), "{stopped}");
+    // Its alert command heard why, though the record could not hold it.
+    let said = std::fs::read_to_string(&alerts).unwrap();
+    let alert: serde_json::Value = said
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|a: &serde_json::Value| a["alert"] == "record_write_failed")
+        .unwrap_or_else(|| panic!("no record_write_failed alert in {said:?}"));
+    assert!(
+        alert["why"].as_str().unwrap().contains("start it again"),
+        "{alert}"
+    );
 
     // Restarted, it serves its record; the retried request (which the
     // record may or may not hold) signs.
