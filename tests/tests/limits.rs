@@ -503,3 +503,37 @@ async fn a_list_page_stays_under_what_clients_accept() {
     assert_eq!(listed, made);
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_held_back_by_the_write_rate_go_on_and_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    // Five writes at once, then one a second, for every identity: each
+    // agent needs ten here (an approval and a share per ceremony).
+    let limits = Limits {
+        writes_per_minute: 60,
+        write_burst: 5,
+        ..Limits::default()
+    };
+    let mut d = deploy_with(dir.path(), limits).await;
+    for who in ["alice", "carol", "erin"] {
+        d.set_auto_approve(&pid(who), true).await.unwrap();
+    }
+    let mut ids = Vec::new();
+    for i in 0..5u8 {
+        ids.push(
+            create(
+                &d,
+                REQUESTER,
+                format!("{i}  app-1.{i}.tar.gz\n").into_bytes(),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    for id in &ids {
+        let s = d.wait_finished(id, T).await.unwrap();
+        assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+        verify(&d, &s);
+    }
+    d.stop().await.unwrap();
+}

@@ -60,11 +60,17 @@ impl Agent {
                                         .work
                                         .values()
                                         .filter(|w| {
+                                            // Owed: something sent and not
+                                            // acknowledged, or commitments
+                                            // asked for (a send refused by
+                                            // a rate limit, say); the gate
+                                            // sends them once.
                                             w.ceremony.as_ref().is_some_and(|c| {
                                                 is_open(c)
                                                     && !CeremonyId::new(&c.id)
                                                         .is_ok_and(|id| state.quiet.contains(&id))
-                                                    && self.owes_a_resend(c)
+                                                    && (self.owes_a_resend(c)
+                                                        || w.commitments_wanted)
                                             })
                                         })
                                         .cloned()
