@@ -90,6 +90,8 @@ pub enum HubError {
          whose review the record keeps"
     )]
     CompromiseNotBreakGlass(KeyGroupName),
+    #[error("ceremony {0} is busy: a write of its to the record is taking long; try again")]
+    Busy(CeremonyId),
     #[error(transparent)]
     Key(quorate_ceremonies::key::KeyError),
     #[error(transparent)]
@@ -116,15 +118,6 @@ struct Live {
     events_by: HashMap<String, u32>,
 }
 
-impl Live {
-    fn new(ceremony: Arc<Snapshot>) -> Self {
-        Self {
-            ceremony,
-            events_by: HashMap::new(),
-        }
-    }
-}
-
 /// The participant an event counts against, if any: its decisions, and
 /// fresh commitments the ceremony did not ask of it (a restart, a resent
 /// approval, or a signer that lost its nonces and so voids a round). What
@@ -147,8 +140,33 @@ fn counted_sender<'e>(event: &'e Event, ceremony: &Ceremony) -> Option<&'e str> 
     }
 }
 
-/// A live ceremony, locked by whoever feeds it an event.
-type Shared = Arc<tokio::sync::Mutex<Live>>;
+/// A live ceremony: fed one event at a time by whoever holds `fed` (which
+/// writes to the record under it, for at most
+/// [`crate::limits::CEREMONY_LOCK_WAIT`] of anyone else's waiting), and
+/// read at once by anyone from `current`, never waiting on a write.
+struct Slot {
+    fed: tokio::sync::Mutex<Live>,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Slot {
+    fn new(ceremony: Arc<Snapshot>, events_by: HashMap<String, u32>) -> Arc<Self> {
+        Arc::new(Self {
+            current: RwLock::new(Arc::clone(&ceremony)),
+            fed: tokio::sync::Mutex::new(Live {
+                ceremony,
+                events_by,
+            }),
+        })
+    }
+
+    /// The ceremony as its last recorded event left it.
+    fn current(&self) -> Arc<Snapshot> {
+        read(&self.current).clone()
+    }
+}
+
+type Shared = Arc<Slot>;
 
 /// A ceremony as the hub serves it, with the index of its request in the
 /// record (the order ceremonies are listed in).
@@ -253,16 +271,7 @@ impl<S: CeremonyStore> Hub<S> {
             }
             gauges.moved(None, &ceremony);
             deadlines.moved(&ceremony);
-            ceremonies.insert(
-                id,
-                (
-                    index,
-                    Arc::new(tokio::sync::Mutex::new(Live {
-                        ceremony: Snapshot::new(ceremony),
-                        events_by,
-                    })),
-                ),
-            );
+            ceremonies.insert(id, (index, Slot::new(Snapshot::new(ceremony), events_by)));
         }
         let keys = keys::KeyCeremonies::load(&store)?;
         Ok(Self {
@@ -646,10 +655,7 @@ impl<S: CeremonyStore> Hub<S> {
         lock(&self.deadlines).moved(&ceremony);
         lock(&self.ceremonies).insert(
             id.clone(),
-            (
-                index,
-                Arc::new(tokio::sync::Mutex::new(Live::new(Arc::clone(&ceremony)))),
-            ),
+            (index, Slot::new(Arc::clone(&ceremony), HashMap::new())),
         );
         let _ = self.changes.send(Change {
             key_group: ceremony.request().key_group.clone(),
@@ -682,9 +688,12 @@ impl<S: CeremonyStore> Hub<S> {
             // most events, but a break-glass one takes its review. Two at
             // once cannot both be recorded: the record takes each event
             // number once.
-            None => Arc::new(tokio::sync::Mutex::new(Live::new(self.ended(id)?))),
+            None => Slot::new(self.ended(id)?, HashMap::new()),
         };
-        let mut live = live.lock().await;
+        let slot = live;
+        let mut live = tokio::time::timeout(crate::limits::CEREMONY_LOCK_WAIT, slot.fed.lock())
+            .await
+            .map_err(|_| HubError::Busy(id.clone()))?;
         let sender = counted_sender(&event, live.ceremony.ceremony()).map(str::to_string);
         if let Some(sender) = &sender
             && live.events_by.get(sender).copied().unwrap_or(0)
@@ -714,6 +723,7 @@ impl<S: CeremonyStore> Hub<S> {
         }
         let snapshot = Snapshot::new(next);
         let before = std::mem::replace(&mut live.ceremony, Arc::clone(&snapshot));
+        *write(&slot.current) = Arc::clone(&snapshot);
         lock(&self.gauges).moved(Some(&before), &snapshot);
         lock(&self.deadlines).moved(&snapshot);
         if !is_live(snapshot.state()) {
@@ -736,7 +746,7 @@ impl<S: CeremonyStore> Hub<S> {
     /// The ceremony as it stands: live from memory, ended from the record.
     pub async fn ceremony(&self, id: &CeremonyId) -> Result<Arc<Snapshot>, HubError> {
         match self.live(id)? {
-            Some(live) => Ok(live.lock().await.ceremony.clone()),
+            Some(live) => Ok(live.current()),
             None => self.ended(id),
         }
     }
@@ -752,7 +762,7 @@ impl<S: CeremonyStore> Hub<S> {
         for (index, live) in all {
             out.push(Listed {
                 index,
-                ceremony: live.lock().await.ceremony.clone(),
+                ceremony: live.current(),
             });
         }
         out
@@ -797,8 +807,7 @@ impl<S: CeremonyStore> Hub<S> {
             let Ok(Some(live)) = self.live(&id) else {
                 continue;
             };
-            let live = live.lock().await;
-            match live.ceremony.next_deadline() {
+            match live.current().next_deadline() {
                 Some(d) if d <= now => due.push(id),
                 // Moved meanwhile: keep it.
                 next => lock(&self.deadlines).set(&id, next),
@@ -814,7 +823,7 @@ impl<S: CeremonyStore> Hub<S> {
         let Ok(Some(live)) = self.live(id) else {
             return;
         };
-        let next = live.lock().await.ceremony.next_deadline();
+        let next = live.current().next_deadline();
         if let Some(next) = next {
             let soon = quorate_ceremonies::Timestamp(self.clock.now().unix_ms() + 1000);
             lock(&self.deadlines).set(id, Some(next.max(soon)));
@@ -879,11 +888,9 @@ impl<S: CeremonyStore> Hub<S> {
             .collect();
         let mut out = Vec::new();
         for live in all {
-            let live = live.lock().await;
-            if !live.ceremony.is_finished()
-                && key_groups.contains(&live.ceremony.request().key_group)
-            {
-                out.push(live.ceremony.clone());
+            let current = live.current();
+            if !current.is_finished() && key_groups.contains(&current.request().key_group) {
+                out.push(current);
             }
         }
         out.sort_by(|a, b| {

@@ -47,6 +47,11 @@ pub const STREAM_PATIENCE: Duration = Duration::from_secs(30);
 pub const KEEPALIVE: Duration = Duration::from_secs(10);
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest a call waits for a ceremony that another call is writing
+/// an event of to the record (a slow disk) before it gets `UNAVAILABLE`.
+/// Reading a ceremony never waits.
+pub const CEREMONY_LOCK_WAIT: Duration = Duration::from_secs(5);
+
 /// The most calls and streams at once on one client connection.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 128;
 

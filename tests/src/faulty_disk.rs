@@ -18,6 +18,8 @@ pub struct Faults {
     pub full: AtomicBool,
     /// fsync fails (EIO).
     pub sync_fails: AtomicBool,
+    /// fsync takes this many milliseconds (a slow or stalling disk).
+    pub slow_sync_ms: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -42,6 +44,10 @@ impl StorageBackend for FaultyDisk {
         self.file.set_len(len)
     }
     fn sync_data(&self) -> BackendResult<()> {
+        let slow = self.faults.slow_sync_ms.load(Ordering::SeqCst);
+        if slow > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(slow));
+        }
         if self.faults.sync_fails.load(Ordering::SeqCst) {
             return Err(io::Error::from_raw_os_error(5).into());
         }

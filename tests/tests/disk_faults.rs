@@ -222,3 +222,81 @@ async fn a_coordinator_on_a_failing_disk_answers_unavailable_and_recovers() {
     let retried = create(&d, "fsync-failed").await.unwrap();
     signs(&d, &retried).await;
 }
+
+/// A write that takes long (a stalling fsync) holds its ceremony for a
+/// bounded time: another write to it waits at most CEREMONY_LOCK_WAIT and
+/// is then refused with UNAVAILABLE, saying so; reading the ceremony does
+/// not wait for the write; once the disk is quick again, all goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_write_holds_its_ceremony_for_a_bounded_time() {
+    use quorate_coordinator::limits::CEREMONY_LOCK_WAIT;
+    use quorate_e2e::{approval, key_package, pid, raw_signer, request};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let options = Options {
+        store: Some(opener(&dir.path().join("coordinator"), &faults)),
+        ..Options::default()
+    };
+    let mut d =
+        LocalDeployment::start_with(dir.path(), "release", &sample_roster(None), 3, options)
+            .await
+            .unwrap();
+    for who in ["alice", "bob"] {
+        d.stop_agent(&pid(who)).await;
+    }
+    let id = request(&d, MANIFEST).await;
+    let commitments = |who: &str| {
+        frost_ed25519::round1::commit(key_package(&d, who).signing_share(), &mut rand_core::OsRng)
+            .1
+            .serialize()
+            .unwrap()
+    };
+    let approve = |who: &'static str| {
+        let (d, id) = (&d, id.clone());
+        let commitments = commitments(who);
+        async move {
+            raw_signer(d, who)
+                .await
+                .approve(proto::ApproveRequest {
+                    ceremony: id.clone(),
+                    statement: approval(d, who, &id),
+                    commitments,
+                })
+                .await
+        }
+    };
+    // alice's approval is written to a disk that stalls past the wait.
+    faults.slow_sync_ms.store(
+        (CEREMONY_LOCK_WAIT.as_millis() + 3_000) as u64,
+        Ordering::SeqCst,
+    );
+    let (alice, bob) = tokio::join!(approve("alice"), async {
+        // Once alice's write holds the ceremony, bob's waits for it.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let read = d
+            .clients(REQUESTER)
+            .await
+            .unwrap()
+            .ceremonies
+            .get(proto::GetCeremonyRequest { id: id.clone() })
+            .await;
+        (approve("bob").await, read)
+    });
+    let (bob, read) = bob;
+    let busy = bob.unwrap_err();
+    assert_eq!(busy.code(), tonic::Code::Unavailable, "{busy:?}");
+    assert!(
+        busy.message().contains(&format!(
+            "ceremony {id} is busy: a write of its to the record is taking long"
+        )),
+        "{busy:?}"
+    );
+    assert!(read.unwrap().into_inner().approvals.is_empty());
+    alice.unwrap();
+    // The disk is quick again: bob's approval goes through.
+    faults.slow_sync_ms.store(0, Ordering::SeqCst);
+    approve("bob").await.unwrap();
+    let s = quorate_e2e::status(&d, &id).await;
+    assert_eq!(s.approvals.len(), 2, "{}", s.summary);
+    d.stop().await.unwrap();
+}

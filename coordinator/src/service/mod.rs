@@ -185,6 +185,7 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
             Status::failed_precondition(e.to_string())
         }
         HubError::RosterRace(_) | HubError::RequestInFlight(_) => Status::aborted(e.to_string()),
+        HubError::Busy(_) => Status::unavailable(e.to_string()),
         HubError::Store(_) => {
             tracing::error!(error = %e, "storage failure");
             Status::unavailable(e.to_string())
