@@ -4,14 +4,16 @@
 //! reviews and forged statements, at clock steps the input picks too.
 //!
 //! It must never panic; an event it refuses changes nothing; a signature
-//! it makes verifies under the group key; and replaying the events it
+//! it makes verifies under the group key; it agrees with a small model of
+//! decisions ([`Model`]) after every event; and replaying the events it
 //! took, at their times, gives the very same ceremony (an auditor's replay
 //! equals the live run).
 //!
 //! The key group (5 approvers, 3 of them sign) is dealt once from a fixed
 //! seed; the input's first byte picks its policy and break-glass, its
 //! second the seed of the approvers' nonces, and each following pair of
-//! bytes one event and the time it comes at.
+//! bytes one event (the first; its high bit for hours) and its argument
+//! (the member, and how much later it comes).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -128,6 +130,91 @@ fn statement(member: &Member, ceremony: &Ceremony, decision: Decision) -> Statem
     }
 }
 
+/// What the input asks of an event, for the model.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Approve,
+    Reject,
+    /// An approval signed with another member's identity key.
+    Forged,
+    /// A cancel by the requester, or by a stranger.
+    Cancel {
+        stranger: bool,
+    },
+    /// A review by the auditor, or by the requester (no reviewer).
+    Review {
+        auditor: bool,
+    },
+    Other,
+}
+
+/// A small model of what the engine must do with decisions, whatever the
+/// order of events and the clock: each approver decides once; a forged
+/// approval, a stranger's cancel and a review by anyone but a reviewer
+/// are never taken; a finished ceremony takes nothing but its review; a
+/// taken cancel ends it cancelled, a taken rejection by a veto role ends
+/// it rejected; and the engine's approvals and rejections are exactly the
+/// decisions it took.
+#[derive(Default)]
+struct Model {
+    approved: std::collections::BTreeSet<ParticipantId>,
+    rejected: std::collections::BTreeSet<ParticipantId>,
+    finished: bool,
+}
+
+impl Model {
+    fn check(&mut self, ask: Ask, who: &ParticipantId, veto: bool, taken: bool, c: &Ceremony) {
+        use quorate_ceremonies::State;
+        match ask {
+            Ask::Forged => assert!(!taken, "a forged approval was taken"),
+            Ask::Cancel { stranger: true } => assert!(!taken, "a stranger's cancel was taken"),
+            Ask::Review { auditor: false } => {
+                assert!(!taken, "a review by a non-reviewer was taken")
+            }
+            _ => {}
+        }
+        if self.finished && !matches!(ask, Ask::Review { .. }) {
+            assert!(
+                !taken,
+                "a finished ceremony took an event other than its review"
+            );
+        }
+        if taken {
+            match ask {
+                Ask::Approve | Ask::Reject => {
+                    assert!(
+                        !self.approved.contains(who) && !self.rejected.contains(who),
+                        "{who} decided twice"
+                    );
+                    if ask == Ask::Approve {
+                        self.approved.insert(who.clone());
+                    } else {
+                        self.rejected.insert(who.clone());
+                        if veto {
+                            assert_eq!(c.state(), State::Rejected, "a veto did not end it");
+                        }
+                    }
+                }
+                Ask::Cancel { .. } => assert_eq!(c.state(), State::Cancelled),
+                _ => {}
+            }
+        }
+        let approved: std::collections::BTreeSet<_> =
+            c.approvals().iter().map(|(p, _)| p.clone()).collect();
+        let rejected: std::collections::BTreeSet<_> =
+            c.rejections().iter().map(|(p, _, _)| p.clone()).collect();
+        assert_eq!(
+            approved, self.approved,
+            "the engine's approvals are not the model's"
+        );
+        assert_eq!(
+            rejected, self.rejected,
+            "the engine's rejections are not the model's"
+        );
+        self.finished = c.is_finished();
+    }
+}
+
 pub fn handle(data: &[u8]) {
     let _ = run(data);
 }
@@ -161,11 +248,17 @@ pub fn run(data: &[u8]) -> Option<quorate_ceremonies::State> {
     let mut rng = ChaCha20Rng::seed_from_u64(u64::from(*seed));
     let mut nonces: BTreeMap<ParticipantId, frost::round1::SigningNonces> = BTreeMap::new();
     let mut taken: Vec<(Event, Timestamp)> = Vec::new();
+    let mut model = Model::default();
     let mut now = STARTED_AT;
     for pair in events.chunks(2) {
         let (op, arg) = (pair[0], pair.get(1).copied().unwrap_or(0));
-        // Seconds, or hours when the high bit is set: deadlines pass too.
-        now += i64::from(arg) * if op & 0x80 != 0 { 3_600_000 } else { 1_000 };
+        // Up to 15 seconds (a signing round fits in its minute), or `arg`
+        // hours when the high bit is set: deadlines pass too.
+        now += if op & 0x80 != 0 {
+            i64::from(arg) * 3_600_000
+        } else {
+            i64::from(arg % 16) * 1_000
+        };
         let member = &world.members[usize::from(arg) % world.members.len()];
         // Fresh nonces are kept only if the engine takes their event, as
         // an agent keeps those whose commitments were acknowledged.
@@ -175,6 +268,19 @@ pub fn run(data: &[u8]) -> Option<quorate_ceremonies::State> {
             fresh = Some((member.id.clone(), n));
             c
         };
+        let ask = match op % 8 {
+            0 => Ask::Approve,
+            1 => Ask::Reject,
+            5 => Ask::Cancel {
+                stranger: arg & 1 == 1,
+            },
+            6 => Ask::Review {
+                auditor: arg & 1 == 0,
+            },
+            7 => Ask::Forged,
+            _ => Ask::Other,
+        };
+        let veto = setup % 3 == 1 && MEMBERS[usize::from(arg) % MEMBERS.len()].1 == "security";
         let event = match op % 8 {
             0 => Event::Approved {
                 statement: statement(member, &ceremony, Decision::Approve).sign(&member.identity),
@@ -232,15 +338,20 @@ pub fn run(data: &[u8]) -> Option<quorate_ceremonies::State> {
             }
         };
         let before = ceremony.clone();
-        match ceremony.handle(&event, Timestamp(now)) {
+        let was_taken = match ceremony.handle(&event, Timestamp(now)) {
             Ok(_) => {
                 taken.push((event, Timestamp(now)));
                 if let Some((id, n)) = fresh.take() {
                     nonces.insert(id, n);
                 }
+                true
             }
-            Err(_) => assert!(ceremony == before, "a refused event changed the ceremony"),
-        }
+            Err(_) => {
+                assert!(ceremony == before, "a refused event changed the ceremony");
+                false
+            }
+        };
+        model.check(ask, &member.id, veto, was_taken, &ceremony);
         if let Some(signature) = ceremony.signature() {
             let key = group.public_key_package.verifying_key();
             assert!(
