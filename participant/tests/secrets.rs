@@ -139,7 +139,7 @@ fn a_wrong_or_missing_passphrase_is_named() {
 }
 
 #[test]
-fn an_alert_webhook_that_cannot_be_posted_to_is_refused_at_start() {
+fn an_https_alert_webhook_without_its_ca_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let e = open_error(AgentConfig {
         passphrase: Some(pass(PASSPHRASE)),
@@ -147,7 +147,10 @@ fn an_alert_webhook_that_cannot_be_posted_to_is_refused_at_start() {
         ..alice(dir.path())
     });
     assert!(e.contains("alert_webhook"), "{e}");
-    assert!(e.contains("only http://"), "{e}");
+    assert!(
+        e.contains("is https://: give the CA file") && e.contains("alert_webhook_ca"),
+        "{e}"
+    );
 }
 
 #[cfg(unix)]
