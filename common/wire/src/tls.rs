@@ -122,7 +122,15 @@ pub async fn channel_with(
         }
         None => {}
     }
-    endpoint.connect().await.map_err(|e| {
-        format!("cannot reach the coordinator at {url}: {e}; is it running, and are the TLS files right?")
-    })
+    // The whole connection, handshakes included, within the call deadline:
+    // a peer gone silent mid-handshake answers no keepalive yet.
+    let within = ms(network.call_timeout_ms);
+    match tokio::time::timeout(within, endpoint.connect()).await {
+        Ok(connected) => connected.map_err(|e| {
+            format!("cannot reach the coordinator at {url}: {e}; is it running, and are the TLS files right?")
+        }),
+        Err(_) => Err(format!(
+            "cannot reach the coordinator at {url}: no connection within {within:?}"
+        )),
+    }
 }
