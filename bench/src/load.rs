@@ -13,16 +13,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use quorate::client::{Clients, Target};
+use quorate::client::Clients;
 use quorate::keygen;
 use quorate::local::{OPERATOR, REQUESTER};
-use quorate::pki::LocalPki;
 use quorate_types::{KeyGroupName, ParticipantId, Policy, Roster, RosterEntry};
 use quorate_wire as proto;
 use quorate_wire::client::Identify;
 use quorate_wire::signer_client::SignerClient;
 
-use crate::memory::{coordinator_config, rss_kib, spawn};
+use crate::memory::{Served, rss_kib};
 use crate::stats::{Samples, show};
 
 /// No ceremony here takes longer to reach its streams.
@@ -59,18 +58,10 @@ type Seen = tokio::sync::mpsc::UnboundedSender<(String, usize, Instant)>;
 
 pub async fn measure(dir: &Path, ceremonies: usize, streams: usize) -> anyhow::Result<Load> {
     let groups = streams.div_ceil(GROUP).max(1);
-    let pki = LocalPki::create(&dir.join("tls"))?;
-    let config = coordinator_config(dir, &pki)?;
-    let (mut child, addr, _) = spawn(&config).await?;
-    let pid = child.0.id();
-    let url = format!("https://{addr}");
-    let target = |identity: &str| -> anyhow::Result<Target> {
-        Ok(Target {
-            url: url.clone(),
-            identity: identity.into(),
-            tls: Some(pki.client(identity)?),
-        })
-    };
+    let mut served = Served::start(dir).await?;
+    let pid = served.pid();
+    let (pki, url) = (&served.pki, served.url.clone());
+    let target = |identity: &str| served.target(identity);
     let mut operator = Clients::connect(&target(OPERATOR)?).await?.key_groups;
     for g in 0..groups {
         let roster = Roster {
@@ -215,7 +206,7 @@ pub async fn measure(dir: &Path, ceremonies: usize, streams: usize) -> anyhow::R
     let errors =
         failed.load(Ordering::Relaxed) + (wanted - reached.len()) + (ceremonies - started.len());
     readers.abort_all();
-    child.stop();
+    served.child.stop();
     Ok(Load {
         ceremonies,
         streams: groups * GROUP,

@@ -143,19 +143,45 @@ pub(crate) fn coordinator_config(dir: &Path, pki: &LocalPki) -> anyhow::Result<s
     Ok(config)
 }
 
-pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
-    let pki = LocalPki::create(&dir.join("tls"))?;
-    let config = coordinator_config(dir, &pki)?;
-    let (mut child, addr, _) = spawn(&config).await?;
-    let pid = child.0.id();
-    let url = format!("https://{addr}");
-    let target = |identity: &str| -> anyhow::Result<Target> {
-        Ok(Target {
-            url: url.clone(),
-            identity: identity.into(),
-            tls: Some(pki.client(identity)?),
+/// A coordinator process of the benchmarks' own over `dir`
+/// ([`coordinator_config`]), with the PKI its callers' certificates come
+/// from.
+pub(crate) struct Served {
+    pub(crate) child: Coordinator,
+    pub(crate) pki: LocalPki,
+    pub(crate) url: String,
+}
+
+impl Served {
+    pub(crate) async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let pki = LocalPki::create(&dir.join("tls"))?;
+        let config = coordinator_config(dir, &pki)?;
+        let (child, addr, _) = spawn(&config).await?;
+        Ok(Self {
+            child,
+            pki,
+            url: format!("https://{addr}"),
         })
-    };
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// Where `identity` calls it, with its certificate.
+    pub(crate) fn target(&self, identity: &str) -> anyhow::Result<Target> {
+        Ok(Target {
+            url: self.url.clone(),
+            identity: identity.into(),
+            tls: Some(self.pki.client(identity)?),
+        })
+    }
+}
+
+pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
+    let mut served = Served::start(dir).await?;
+    let pid = served.pid();
+    let target = |identity: &str| served.target(identity);
     let dealt = deal_three_of_five()?;
     Clients::connect(&target(OPERATOR)?)
         .await?
@@ -194,7 +220,7 @@ pub async fn measure(dir: &Path, open: usize) -> anyhow::Result<Memory> {
     }
     let open_kib = rss_kib(pid, "VmRSS")?;
     let peak_kib = rss_kib(pid, "VmHWM")?;
-    child.stop();
+    served.child.stop();
     Ok(Memory {
         open,
         idle_kib,

@@ -263,8 +263,7 @@ impl<S: CeremonyStore> Hub<S> {
         }
         for stored in store.live_ceremonies()? {
             let index = stored.index;
-            let events_by = count_events(&key_groups, &stored)?;
-            let ceremony = rebuild(&key_groups, stored)?;
+            let (ceremony, events_by) = rebuild_live(&key_groups, stored)?;
             let id = ceremony.id().clone();
             if !ceremony.is_finished() {
                 gate.opened(id.clone(), &ceremony.request().requester);
@@ -947,16 +946,15 @@ impl<S: CeremonyStore> Hub<S> {
     }
 }
 
-/// A recorded ceremony rebuilt: a closed one as recorded, never judged
-/// again (today's rules may refuse what its own allowed); an open one
-/// replayed through the engine, under the rules it runs by.
-/// Each participant's counted events of a stored ceremony
-/// ([`counted_sender`]), judged as each came: replayed event by event.
-fn count_events(
+/// A live ceremony rebuilt from the record with each participant's counted
+/// events ([`counted_sender`]), judged as each came: replayed through the
+/// engine event by event, once. Should an event not replay (a ceremony
+/// that a closing decision of its own rules left awaiting review), the
+/// ceremony is rebuilt as [`rebuild`] does.
+fn rebuild_live(
     key_groups: &HashMap<KeyGroupName, Versions>,
-    stored: &crate::store::StoredCeremony,
-) -> Result<HashMap<String, u32>, StoreError> {
-    let mut counts: HashMap<String, u32> = HashMap::new();
+    stored: crate::store::StoredCeremony,
+) -> Result<(Ceremony, HashMap<String, u32>), StoreError> {
     let mut ceremony = rebuild(
         key_groups,
         crate::store::StoredCeremony {
@@ -965,16 +963,23 @@ fn count_events(
             events: Vec::new(),
         },
     )?;
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut replayed = true;
     for e in &stored.events {
         if let Some(sender) = counted_sender(&e.event, &ceremony) {
             *counts.entry(sender.to_string()).or_default() += 1;
         }
-        // Recorded events applied: rebuild checks the same again.
-        let _ = ceremony.handle(&e.event, e.at);
+        replayed &= ceremony.handle(&e.event, e.at).is_ok();
     }
-    Ok(counts)
+    if !replayed {
+        ceremony = rebuild(key_groups, stored)?;
+    }
+    Ok((ceremony, counts))
 }
 
+/// A recorded ceremony rebuilt: a closed one as recorded, never judged
+/// again (today's rules may refuse what its own allowed); an open one
+/// replayed through the engine, under the rules it runs by.
 fn rebuild(
     key_groups: &HashMap<KeyGroupName, Versions>,
     stored: crate::store::StoredCeremony,

@@ -7,41 +7,44 @@ use super::entries_page;
 use crate::store::{CeremonyStore, RedbStore};
 
 #[tokio::test]
-async fn pages_stop_at_the_budget_and_go_on_from_the_next_index() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(dir.path()).unwrap();
+async fn pages_stop_at_the_budget_and_go_on_from_the_next_index()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = RedbStore::open(dir.path())?;
+    let release = KeyGroupName::new("release")?;
     let entry = |i: i64| Entry::Refused {
         at: Timestamp(1_800_000_000_000 + i),
         caller: format!("mallory-{i}"),
         ceremony: None,
         action: RefusedAction::Approve,
         why: RefusalReason::NotInRoster {
-            key_group: KeyGroupName::new("release").unwrap(),
+            key_group: release.clone(),
         },
     };
-    store.append((0..10).map(entry).collect()).await.unwrap();
-    let one = store.entry(0).unwrap().len() + 32;
+    store.append((0..10).map(entry).collect()).await?;
+    let one = store.entry(0)?.len() + 32;
     // Three entries' worth a page: 3, 3, 3, then the last one alone.
     let mut from = 0;
     let mut pages = Vec::new();
     loop {
-        let (entries, more) = entries_page(&store, 0..10, from, 3 * one + 8).unwrap();
+        let (entries, more) = entries_page(&store, 0..10, from, 3 * one + 8)?;
         let indexes: Vec<u64> = entries.iter().map(|e| e.index).collect();
         pages.push(indexes.clone());
         if !more {
             break;
         }
-        from = indexes.last().unwrap() + 1;
+        from = indexes.last().map_or(from, |last| last + 1);
     }
     assert_eq!(
         pages,
         vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8], vec![9]]
     );
     // A budget smaller than one entry still gives one.
-    let (entries, more) = entries_page(&store, 0..10, 4, 1).unwrap();
+    let (entries, more) = entries_page(&store, 0..10, 4, 1)?;
     assert_eq!((entries.len(), entries[0].index, more), (1, 4, true));
     // Only the indexes asked for, from `from` on.
-    let (entries, more) = entries_page(&store, [1, 5, 7], 2, usize::MAX).unwrap();
+    let (entries, more) = entries_page(&store, [1, 5, 7], 2, usize::MAX)?;
     let indexes: Vec<u64> = entries.iter().map(|e| e.index).collect();
     assert_eq!((indexes, more), (vec![5, 7], false));
+    Ok(())
 }
