@@ -53,6 +53,7 @@ pub fn unlimited() -> Limits {
         creation_burst: u32::MAX / 2,
         writes_per_minute: u32::MAX / 2,
         write_burst: u32::MAX / 2,
+        ..Limits::default()
     }
 }
 

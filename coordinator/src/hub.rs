@@ -297,6 +297,12 @@ impl<S: CeremonyStore> Hub<S> {
         self
     }
 
+    /// The most bytes of items one page of a reply holds
+    /// ([`Limits::reply_bytes`]).
+    pub fn reply_bytes(&self) -> usize {
+        lock(&self.gate).limits().reply_bytes
+    }
+
     /// Records the key group's registration by `by`, then serves it.
     pub async fn register_key_group(
         self: &Arc<Self>,

@@ -88,6 +88,10 @@ pub struct Limits {
     /// Writing calls one identity may make back to back before
     /// `writes_per_minute` applies.
     pub write_burst: u32,
+    /// The most bytes of items in one page of a listing reply (and of a
+    /// statement's evidence): at most [`REPLY_BYTES`], lower for clients
+    /// that accept less.
+    pub reply_bytes: usize,
 }
 
 impl Default for Limits {
@@ -99,6 +103,7 @@ impl Default for Limits {
             creation_burst: 10,
             writes_per_minute: 1200,
             write_burst: 300,
+            reply_bytes: REPLY_BYTES,
         }
     }
 }
@@ -112,6 +117,7 @@ struct RawLimits {
     creation_burst: Option<u32>,
     writes_per_minute: Option<u32>,
     write_burst: Option<u32>,
+    reply_bytes: Option<usize>,
 }
 
 impl TryFrom<RawLimits> for Limits {
@@ -128,7 +134,15 @@ impl TryFrom<RawLimits> for Limits {
             creation_burst: raw.creation_burst.unwrap_or(d.creation_burst),
             writes_per_minute: raw.writes_per_minute.unwrap_or(d.writes_per_minute),
             write_burst: raw.write_burst.unwrap_or(d.write_burst),
+            reply_bytes: raw.reply_bytes.unwrap_or(d.reply_bytes),
         };
+        if !(1024..=REPLY_BYTES).contains(&limits.reply_bytes) {
+            return Err(format!(
+                "limits.reply_bytes: {} is not between 1024 and {REPLY_BYTES} \
+                 (clients refuse replies over 4 MiB)",
+                limits.reply_bytes
+            ));
+        }
         for (field, value) in [
             ("max_open_ceremonies", limits.max_open_ceremonies as u64),
             (

@@ -450,6 +450,7 @@ fn wire(seeds: &mut Seeds, group: &Group, transcripts: &[Frozen]) -> Result<(), 
                 .collect(),
             inclusion: t.entries[at].proof.iter().map(|h| h.0.to_vec()).collect(),
             entry_proofs: Vec::new(),
+            ..Default::default()
         };
         list.push(tagged(7, reply.encode_to_vec()));
         break;

@@ -130,6 +130,8 @@ impl Audit for FakeAudit {
             // The caller's own statement is found among the entries.
             inclusion: Vec::new(),
             consistency: Vec::new(),
+            size,
+            more: false,
         }))
     }
 }

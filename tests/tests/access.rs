@@ -157,6 +157,7 @@ async fn calls(
                         old_size: 0,
                         witnessed: false,
                         prove_entries: false,
+                        ..Default::default()
                     })
                     .await,
             ),

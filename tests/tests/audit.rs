@@ -199,6 +199,7 @@ async fn statement_evidence_proves_the_callers_own_statement() {
                     old_size,
                     witnessed: false,
                     prove_entries: false,
+                    ..Default::default()
                 })
                 .await
         }

@@ -537,3 +537,91 @@ async fn agents_held_back_by_the_write_rate_go_on_and_sign() {
     }
     d.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_follow_small_evidence_pages_and_sign() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    // A ceremony's entries are a few KiB: every agent's release check and
+    // record check take several pages of StatementEvidence here.
+    let limits = Limits {
+        reply_bytes: 1024,
+        ..Limits::default()
+    };
+    let mut d = deploy_with(dir.path(), limits).await;
+    for who in ["alice", "carol", "erin"] {
+        d.set_auto_approve(&pid(who), true).await?;
+    }
+    let id = create(&d, REQUESTER, b"0  app-2.0.tar.gz\n".to_vec()).await?;
+    let s = d.wait_finished(&id, T).await?;
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(&d, &s);
+
+    // The entries did not fit one page.
+    let mut audit = d.clients(AUDITOR).await?.audit;
+    let first = audit
+        .statement_evidence(proto::StatementEvidenceRequest {
+            ceremony: id.clone(),
+            prove_entries: true,
+            ..Default::default()
+        })
+        .await;
+    // An auditor is no participant: only agents fetch evidence.
+    assert_eq!(
+        first.map(|_| ()).map_err(|e| e.code()),
+        Err(Code::PermissionDenied)
+    );
+    let mut agent = d.clients("alice").await?.audit;
+    let first = agent
+        .statement_evidence(proto::StatementEvidenceRequest {
+            ceremony: id.clone(),
+            prove_entries: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert!(
+        first.more,
+        "{} entries came in one page",
+        first.entries.len()
+    );
+    let beyond = agent
+        .statement_evidence(proto::StatementEvidenceRequest {
+            ceremony: id.clone(),
+            size: first.size + 1000,
+            from: 1,
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| (e.code(), e.message().to_string()));
+    let (code, message) = beyond.err().unwrap_or((Code::Ok, String::new()));
+    assert_eq!(code, Code::InvalidArgument, "{message}");
+    let want = format!("size: {} is beyond the log's ", first.size + 1000);
+    assert!(message.starts_with(&want), "{message}");
+
+    // Each signer's agent checked the record, through the pages, after
+    // the ceremony ended, and found it right.
+    let ceremony = quorate_types::CeremonyId::new(&id)?;
+    for who in ["alice", "carol", "erin"] {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let found = d.agents[&pid(who)].agent.record_check_of(&ceremony);
+            if let Some(found) = &found {
+                assert!(!found.is_problem(), "{who}: {}", found.describe());
+                if found
+                    .describe()
+                    .ends_with("checked after the ceremony ended")
+                {
+                    break;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{who}'s agent did not check the ended ceremony: {found:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    d.stop().await?;
+    Ok(())
+}

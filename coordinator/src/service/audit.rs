@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use quorate_ceremonies::Entry;
 use quorate_tlog::{Checkpoint, LogKey};
+use quorate_types::{CeremonyId, ParticipantId};
 use quorate_wire::{self as proto, audit_server::Audit};
 use tonic::{Request, Response, Status};
 
@@ -126,26 +127,10 @@ fn entries_reply(
     store: &impl CeremonyStore,
     indexes: Vec<u64>,
     from: u64,
+    budget: usize,
 ) -> Result<Response<proto::CeremonyEntriesReply>, Status> {
-    let (entries, more) = entries_page(store, indexes, from, crate::limits::REPLY_BYTES)?;
+    let (entries, more) = entries_page(store, indexes, from, budget)?;
     Ok(Response::new(proto::CeremonyEntriesReply { entries, more }))
-}
-
-/// Entries `indexes` of the log with their indexes.
-fn log_entries(
-    store: &impl CeremonyStore,
-    indexes: impl IntoIterator<Item = u64>,
-) -> Result<Vec<proto::LogEntry>, Status> {
-    indexes
-        .into_iter()
-        .map(|index| {
-            Ok(proto::LogEntry {
-                index,
-                entry: store.entry(index)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()
-        .map_err(store_error)
 }
 
 fn store_error(e: StoreError) -> Status {
@@ -207,7 +192,8 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
                 "ask for at most {MAX_ENTRIES} entries at a time"
             )));
         }
-        let (entries, _) = entries_page(store, start..end, start, crate::limits::REPLY_BYTES)?;
+        let budget = self.hub.reply_bytes();
+        let (entries, _) = entries_page(store, start..end, start, budget)?;
         Ok(Response::new(proto::EntriesReply { entries }))
     }
 
@@ -251,7 +237,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
-        entries_reply(store, indexes, from)
+        entries_reply(store, indexes, from, self.hub.reply_bytes())
     }
 
     async fn key_ceremony_entries(
@@ -270,7 +256,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
-        entries_reply(store, indexes, from)
+        entries_reply(store, indexes, from, self.hub.reply_bytes())
     }
 
     async fn key_group_entries(
@@ -289,7 +275,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
-        entries_reply(store, indexes, from)
+        entries_reply(store, indexes, from, self.hub.reply_bytes())
     }
 
     async fn statement_evidence(
@@ -312,11 +298,21 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             old_size,
             witnessed,
             prove_entries,
+            size: later,
+            from,
             ..
         } = request.into_inner();
         let store = self.hub.store();
-        // One tree for everything: entries appended meanwhile are left out.
-        let (size, note) = if witnessed {
+        // One tree for every page: entries appended meanwhile are left out.
+        let (size, note) = if later > 0 {
+            if later > store.size() {
+                return Err(Status::invalid_argument(format!(
+                    "size: {later} is beyond the log's {} entries",
+                    store.size()
+                )));
+            }
+            (later, self.note(later)?)
+        } else if witnessed {
             let cosigned = self.witnessed.latest().ok_or_else(|| {
                 Status::unavailable("no checkpoint has been cosigned by the witnesses yet")
             })?;
@@ -325,58 +321,123 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             let size = store.size();
             (size, self.note(size)?)
         };
-        let consistency = if old_size > 0 && old_size < size {
-            store
-                .prove_consistency(old_size, size)
-                .map_err(store_error)?
-                .hashes
-        } else {
-            // Also when the agent's tree is larger: the agent sees the
-            // log shrank from the note itself.
-            Vec::new()
-        };
-        let indexes = match store.ceremony_entries(&id) {
-            Ok(indexes) => indexes,
+        let indexes: Vec<u64> = match store.ceremony_entries(&id) {
+            Ok(indexes) => indexes.into_iter().filter(|i| *i < size).collect(),
             Err(StoreError::OutOfRange(_)) => Vec::new(),
             Err(e) => return Err(store_error(e)),
         };
-        let entries = log_entries(store, indexes.into_iter().filter(|i| *i < size))?;
-        let ours = entries.iter().find(|e| {
-            Entry::statement_in(&e.entry).is_some_and(|(of, statement)| {
-                of == id && statement.statement.participant == caller
-            })
-        });
-        let inclusion = match ours {
-            Some(e) => {
+        let (consistency, inclusion) = if later > 0 {
+            (Vec::new(), Vec::new())
+        } else {
+            let consistency = if old_size > 0 && old_size < size {
                 store
-                    .prove_inclusion(e.index, size)
+                    .prove_consistency(old_size, size)
                     .map_err(store_error)?
                     .hashes
-            }
-            None => Vec::new(),
+            } else {
+                // Also when the agent's tree is larger: the agent sees the
+                // log shrank from the note itself.
+                Vec::new()
+            };
+            let inclusion = match statement_of(store, &indexes, &id, &caller)? {
+                Some(index) => {
+                    store
+                        .prove_inclusion(index, size)
+                        .map_err(store_error)?
+                        .hashes
+                }
+                None => Vec::new(),
+            };
+            (consistency, inclusion)
         };
-        let entry_proofs = if prove_entries {
-            entries
-                .iter()
-                .map(|e| {
-                    Ok(proto::EntryProof {
-                        index: e.index,
-                        hashes: hash_bytes(store.prove_inclusion(e.index, size)?.hashes),
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()
-                .map_err(store_error)?
-        } else {
-            Vec::new()
-        };
+        let budget = self
+            .hub
+            .reply_bytes()
+            .saturating_sub(note.len() + 40 * (consistency.len() + inclusion.len()));
+        let page = evidence_page(store, &indexes, from, size, prove_entries, budget)?;
         Ok(Response::new(proto::StatementEvidenceReply {
             note,
             consistency: hash_bytes(consistency),
-            entries,
+            entries: page.entries,
             inclusion: hash_bytes(inclusion),
-            entry_proofs,
+            entry_proofs: page.proofs,
+            size,
+            more: page.more,
         }))
     }
+}
+
+/// The index of the entry holding `caller`'s statement for ceremony `id`,
+/// among `indexes`.
+fn statement_of(
+    store: &impl CeremonyStore,
+    indexes: &[u64],
+    id: &CeremonyId,
+    caller: &ParticipantId,
+) -> Result<Option<u64>, Status> {
+    for &index in indexes {
+        let entry = store.entry(index).map_err(store_error)?;
+        if Entry::statement_in(&entry)
+            .is_some_and(|(of, statement)| of == *id && statement.statement.participant == *caller)
+        {
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
+}
+
+/// One page of a ceremony's evidence.
+pub(crate) struct EvidencePage {
+    pub entries: Vec<proto::LogEntry>,
+    pub proofs: Vec<proto::EntryProof>,
+    pub more: bool,
+}
+
+/// The entries `indexes` from index `from` on, each with its inclusion
+/// proof in the tree of `size` if `prove`: as many as fit in `budget`
+/// bytes (at least one), and whether more follow.
+pub(crate) fn evidence_page(
+    store: &impl CeremonyStore,
+    indexes: &[u64],
+    from: u64,
+    size: u64,
+    prove: bool,
+    budget: usize,
+) -> Result<EvidencePage, Status> {
+    let mut page = EvidencePage {
+        entries: Vec::new(),
+        proofs: Vec::new(),
+        more: false,
+    };
+    let mut bytes = 0;
+    for &index in indexes.iter().filter(|i| **i >= from) {
+        let entry = store.entry(index).map_err(store_error)?;
+        let proof = if prove {
+            Some(
+                store
+                    .prove_inclusion(index, size)
+                    .map_err(store_error)?
+                    .hashes,
+            )
+        } else {
+            None
+        };
+        // Field tags, lengths and the index: under 32 bytes an entry, and
+        // under 40 a hash.
+        bytes += entry.len() + 32 + proof.as_ref().map_or(0, |p| 32 + 40 * p.len());
+        if bytes > budget && !page.entries.is_empty() {
+            page.more = true;
+            return Ok(page);
+        }
+        page.entries.push(proto::LogEntry { index, entry });
+        if let Some(proof) = proof {
+            page.proofs.push(proto::EntryProof {
+                index,
+                hashes: hash_bytes(proof),
+            });
+        }
+    }
+    Ok(page)
 }
 
 #[cfg(test)]

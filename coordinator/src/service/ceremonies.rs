@@ -193,12 +193,13 @@ impl<S: CeremonyStore> Ceremonies for CeremoniesService<S> {
         matching.truncate(page_size);
         // Statuses only for the page, and no more bytes of them than a
         // client takes: a page stops short (with a token) past that.
+        let budget = self.hub.reply_bytes();
         let mut ceremonies = Vec::new();
         let (mut bytes, mut last, mut cut) = (0, None, false);
         for listed in &matching {
             let status = listed.ceremony.status();
             bytes += prost::Message::encoded_len(&status) + 8;
-            if bytes > crate::limits::REPLY_BYTES && !ceremonies.is_empty() {
+            if bytes > budget && !ceremonies.is_empty() {
                 cut = true;
                 break;
             }

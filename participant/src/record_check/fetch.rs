@@ -1,6 +1,6 @@
 //! Gathers the evidence for one record check from the coordinator's `Audit`
-//! service, in one `StatementEvidence` call, and judges it with
-//! [`super::assess`]. A failed call is [`Transient`]: retried, not reported.
+//! service, with `StatementEvidence` (following its pages), and judges it
+//! with [`super::assess`]. A failed call is [`Transient`]: retried, not reported.
 
 use quorate_tlog::{Checkpoint, Hash, LogVerifier};
 use quorate_types::{CeremonyId, ParticipantId};
@@ -20,6 +20,61 @@ pub struct Transient(pub String);
 
 fn transient(what: &str) -> impl Fn(tonic::Status) -> Transient + '_ {
     move |s| Transient(format!("{what}: {}", s.message()))
+}
+
+/// Most pages one piece of evidence may take: 3 MiB each, far beyond any
+/// ceremony's entries, so that a coordinator cannot keep an agent paging.
+const MAX_PAGES: usize = 1024;
+
+/// The whole evidence `request` asks for: the first reply, with the
+/// entries (and their proofs) of every later page appended. Each later
+/// page proves against the first page's tree, and must go on past the
+/// last entry received.
+async fn evidence(
+    client: &mut Client,
+    request: proto::StatementEvidenceRequest,
+    what: &str,
+) -> Result<proto::StatementEvidenceReply, Transient> {
+    let mut reply = client
+        .statement_evidence(request.clone())
+        .await
+        .map_err(transient(what))?
+        .into_inner();
+    let mut more = reply.more;
+    let mut pages = 1;
+    while more {
+        let last = reply.entries.last().map(|e| e.index);
+        let Some(from) = last.and_then(|i| i.checked_add(1)) else {
+            return Err(Transient(format!(
+                "{what}: the coordinator said more entries follow a page without any"
+            )));
+        };
+        pages += 1;
+        if pages > MAX_PAGES {
+            return Err(Transient(format!(
+                "{what}: the coordinator's pages go on beyond {MAX_PAGES}"
+            )));
+        }
+        let page = client
+            .statement_evidence(proto::StatementEvidenceRequest {
+                size: reply.size,
+                from,
+                ..request.clone()
+            })
+            .await
+            .map_err(transient(what))?
+            .into_inner();
+        if page.size != reply.size || page.entries.first().is_none_or(|e| e.index < from) {
+            return Err(Transient(format!(
+                "{what}: a later page of the coordinator's is not of the first page's tree, \
+                 or does not go on from entry {from}"
+            )));
+        }
+        more = page.more;
+        reply.entries.extend(page.entries);
+        reply.entry_proofs.extend(page.entry_proofs);
+    }
+    Ok(reply)
 }
 
 /// What one check found.
@@ -92,16 +147,13 @@ async fn fetch_and_assess(
     subject: &Subject<'_>,
     witnessed: bool,
 ) -> Result<(Checked, String), Transient> {
-    let reply = client
-        .statement_evidence(proto::StatementEvidenceRequest {
-            ceremony: subject.ceremony.to_string(),
-            old_size: previous.map_or(0, |c| c.size),
-            witnessed,
-            prove_entries: false,
-        })
-        .await
-        .map_err(transient("statement evidence"))?
-        .into_inner();
+    let request = proto::StatementEvidenceRequest {
+        ceremony: subject.ceremony.to_string(),
+        old_size: previous.map_or(0, |c| c.size),
+        witnessed,
+        ..Default::default()
+    };
+    let reply = evidence(client, request, "statement evidence").await?;
     let Some(consistency) = hashes(reply.consistency) else {
         return Ok((
             problem(RecordProblem::InconsistentCheckpoints(
@@ -156,16 +208,13 @@ pub async fn proven_entries(
     ceremony: &CeremonyId,
     witnessed: bool,
 ) -> Result<ProvenEntries, Transient> {
-    let reply = client
-        .statement_evidence(proto::StatementEvidenceRequest {
-            ceremony: ceremony.to_string(),
-            old_size: 0,
-            witnessed,
-            prove_entries: true,
-        })
-        .await
-        .map_err(transient("ceremony evidence"))?
-        .into_inner();
+    let request = proto::StatementEvidenceRequest {
+        ceremony: ceremony.to_string(),
+        witnessed,
+        prove_entries: true,
+        ..Default::default()
+    };
+    let reply = evidence(client, request, "ceremony evidence").await?;
     let entries = reply
         .entries
         .into_iter()

@@ -41,6 +41,22 @@ fn defaults_and_validation() {
 }
 
 #[test]
+fn reply_bytes_stay_under_what_clients_accept() -> Result<(), toml::de::Error> {
+    let parsed: Limits = toml::from_str("reply_bytes = 4096")?;
+    assert_eq!(parsed.reply_bytes, 4096);
+    assert_eq!(Limits::default().reply_bytes, REPLY_BYTES);
+    for bad in ["reply_bytes = 100", "reply_bytes = 4194304"] {
+        let err = toml::from_str::<Limits>(bad).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e
+                .contains("is not between 1024 and 3145728 (clients refuse replies over 4 MiB)")),
+            "{bad}: {err:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
 fn a_limits_table_in_coordinator_toml() {
     let base = "listen = \"127.0.0.1:7400\"\ndata_dir = \"/var/lib/quorate\"\n";
     let config: crate::Config = toml::from_str(base).unwrap();

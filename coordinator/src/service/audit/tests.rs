@@ -3,7 +3,7 @@ use quorate_ceremonies::Timestamp;
 use quorate_ceremonies::record::{RefusalReason, RefusedAction};
 use quorate_types::KeyGroupName;
 
-use super::entries_page;
+use super::{entries_page, evidence_page};
 use crate::store::{CeremonyStore, RedbStore};
 
 #[tokio::test]
@@ -46,5 +46,54 @@ async fn pages_stop_at_the_budget_and_go_on_from_the_next_index()
     let (entries, more) = entries_page(&store, [1, 5, 7], 2, usize::MAX)?;
     let indexes: Vec<u64> = entries.iter().map(|e| e.index).collect();
     assert_eq!((indexes, more), (vec![5, 7], false));
+    Ok(())
+}
+
+#[tokio::test]
+async fn evidence_pages_carry_each_entry_once_with_its_proof()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = RedbStore::open(dir.path())?;
+    let release = KeyGroupName::new("release")?;
+    let entry = |i: i64| Entry::Refused {
+        at: Timestamp(1_800_000_000_000 + i),
+        caller: format!("mallory-{i}"),
+        ceremony: None,
+        action: RefusedAction::Approve,
+        why: RefusalReason::NotInRoster {
+            key_group: release.clone(),
+        },
+    };
+    store.append((0..12).map(entry).collect()).await?;
+    // Every other entry is the ceremony's, in a tree of 10.
+    let indexes: Vec<u64> = (0..10).step_by(2).collect();
+    let one = store.entry(0)?.len() + 32;
+    for prove in [false, true] {
+        let each = if prove { one + 32 + 40 * 4 } else { one };
+        let (mut from, mut got, mut pages) = (0, Vec::new(), 0);
+        loop {
+            let page = evidence_page(&store, &indexes, from, 10, prove, 2 * each + 8)?;
+            pages += 1;
+            assert!(!page.entries.is_empty() && page.entries.len() <= 2);
+            if prove {
+                let proven: Vec<u64> = page.proofs.iter().map(|p| p.index).collect();
+                let listed: Vec<u64> = page.entries.iter().map(|e| e.index).collect();
+                assert_eq!(proven, listed);
+                for p in &page.proofs {
+                    let hashes = store.prove_inclusion(p.index, 10)?.hashes;
+                    let want: Vec<Vec<u8>> = hashes.iter().map(|h| h.0.to_vec()).collect();
+                    assert_eq!(p.hashes, want, "entry {}", p.index);
+                }
+            } else {
+                assert!(page.proofs.is_empty());
+            }
+            got.extend(page.entries.iter().map(|e| e.index));
+            match page.entries.last() {
+                Some(last) if page.more => from = last.index + 1,
+                _ => break,
+            }
+        }
+        assert_eq!((got, pages), (indexes.clone(), 3), "prove: {prove}");
+    }
     Ok(())
 }
