@@ -61,6 +61,9 @@ pub struct Options {
     /// How the coordinator opens its database at every start (tests of
     /// disk faults); `None`: its file in the data directory.
     pub store: Option<Opener>,
+    /// Have every agent serve its approver's page on loopback (a port of
+    /// its own; [`LocalDeployment::page_login`] gives the link).
+    pub pages: bool,
     /// Make the key group by DKG among the agents (as the quickstart
     /// does) instead of dealing it here.
     pub dkg: bool,
@@ -158,6 +161,7 @@ async fn deal(
             socket: None,
             auto_approve: made.auto_approve,
             network: Default::default(),
+            page: None,
             alert_webhook_ca: None,
         };
         configs.insert(entry.id.clone(), config);
@@ -222,6 +226,7 @@ impl LocalDeployment {
             witnesses: witness_count,
             agent_witnesses,
             signed_requests,
+            pages,
         } = options;
         let requester_keys: BTreeMap<String, quorate_secrets::IdentityKey> = if signed_requests {
             [REQUESTER, DEPUTY]
@@ -338,6 +343,16 @@ impl LocalDeployment {
             let (group, configs) = deal(&made, &operator, name, roster, threshold, policy).await?;
             (group, configs, None)
         };
+        let mut agent_configs = agent_configs;
+        if pages {
+            for config in agent_configs.values_mut() {
+                config.page = Some(quorate_participant::page::PageConfig {
+                    listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                    cert: None,
+                    key: None,
+                });
+            }
+        }
         let mut deployment = Self {
             dir: dir.to_owned(),
             coordinator: Some(coordinator),
@@ -543,6 +558,22 @@ impl LocalDeployment {
     /// `identity`'s TLS files, issued on first use.
     pub fn tls_files(&self, identity: &str) -> anyhow::Result<TlsFiles> {
         self.pki.client(identity)
+    }
+
+    /// The login link of `id`'s approver's page (with `Options::pages`).
+    pub fn page_login(&self, id: &ParticipantId) -> anyhow::Result<String> {
+        let base = self
+            .agents
+            .get(id)
+            .and_then(|a| a.page.clone())
+            .ok_or_else(|| anyhow::anyhow!("agent {id} is not running, or serves no page"))?;
+        let config = self
+            .agent_configs
+            .get(id)
+            .ok_or_else(|| anyhow::anyhow!("no agent {id}"))?;
+        let token =
+            std::fs::read_to_string(quorate_participant::page::token_path(&config.state_dir))?;
+        Ok(quorate_participant::page::login_url(&base, token.trim()))
     }
 
     pub async fn start_agent(&mut self, id: &ParticipantId) -> anyhow::Result<()> {

@@ -53,6 +53,10 @@ enum Command {
     Quickstart {
         #[arg(long)]
         dir: PathBuf,
+        /// Leave the deployment up at the end, with one request pending,
+        /// to click through the approvers' pages; Ctrl-C stops it.
+        #[arg(long)]
+        keep_running: bool,
     },
     /// Key groups made by DKG among their agents, with no dealer: create
     /// (propose and wait), status, cancel.
@@ -159,7 +163,9 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let target = cli.target()?;
     match cli.command {
-        Command::Quickstart { dir } => quorate::quickstart::run(&dir).await,
+        Command::Quickstart { dir, keep_running } => {
+            quorate::quickstart::run(&dir, keep_running).await
+        }
         Command::Audit { command } => quorate::audit::run(command, &target).await,
         Command::KeyGroup { command } => commands::key_group::run(command, &target).await,
         Command::Keygen(args) => commands::keygen::run(args, &target).await,

@@ -1,5 +1,7 @@
 //! `quorate quickstart --dir DIR`: a whole deployment on loopback, from key
-//! generation to a signature a consumer checks with openssl.
+//! generation to a signature a consumer checks with openssl. With
+//! `--keep-running`, the deployment then stays up, with one more request
+//! pending, for a newcomer to decide on from the agents' pages.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,7 +15,7 @@ use crate::local::{AUDITOR, LocalDeployment, Options, REQUESTER, sample_roster};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub async fn run(dir: &Path) -> anyhow::Result<()> {
+pub async fn run(dir: &Path, keep_running: bool) -> anyhow::Result<()> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         anyhow::bail!(
             "{} is not empty; give quickstart a new or empty directory",
@@ -33,6 +35,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         dkg: true,
         agent_witnesses: true,
         signed_requests: true,
+        pages: true,
         ..Options::default()
     };
     let deployment = LocalDeployment::start_with(dir, "quickstart", &roster, 3, options).await?;
@@ -63,10 +66,18 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
          witnesses.vkeys",
     );
 
+    step(&format!(
+        "each agent serves its approver's page on loopback; the login links:\n{}",
+        page_links(&deployment)?
+    ));
+
     let mut deployment = deployment;
     let result = async {
         let id = ceremony(dir, &deployment, &roster, &step).await?;
         refresh(dir, &mut deployment, &step).await?;
+        if keep_running {
+            stay_up(&deployment, &step).await?;
+        }
         Ok::<_, anyhow::Error>(id)
     }
     .await;
@@ -100,6 +111,51 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         dir.join("log.vkey").display(),
         dir.join(crate::local::witnesses::VKEYS_FILE).display()
     );
+    Ok(())
+}
+
+/// Each running agent's page login link, one line each.
+fn page_links(deployment: &LocalDeployment) -> anyhow::Result<String> {
+    let mut lines = Vec::new();
+    for id in deployment.agents.keys() {
+        lines.push(format!(
+            "           {:<6} {}",
+            id.as_str(),
+            deployment.page_login(id)?
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
+/// The release manager's signed request for a signature over `manifest`.
+async fn request_signature(
+    deployment: &LocalDeployment,
+    manifest: String,
+) -> anyhow::Result<proto::CeremonyStatus> {
+    let mut request = proto::CreateCeremonyRequest {
+        key_group: "quickstart".into(),
+        message: manifest.into_bytes(),
+        label: "SHA256SUMS".into(),
+        ..Default::default()
+    };
+    deployment.sign_request(REQUESTER, &mut request)?;
+    let mut clients = deployment.clients(REQUESTER).await?;
+    Ok(clients.ceremonies.create(request).await?.into_inner())
+}
+
+/// With `--keep-running`: one more request, left pending, and the pages'
+/// links; then waits for Ctrl-C.
+async fn stay_up(deployment: &LocalDeployment, step: &impl Fn(&str)) -> anyhow::Result<()> {
+    let manifest = sha256sums_line("quorate-0.2.0-x86_64-linux.tar.gz", b"quorate 0.2.0");
+    let id = request_signature(deployment, manifest).await?.id;
+    step(&format!(
+        "--keep-running: ceremony {id} (quorate 0.2.0) waits for 3 approvals. Open an approver's \
+         page to read and decide on it (the agents restarted with their new shares, so the links \
+         are new):\n{}\n           The deployment stays up until Ctrl-C.",
+        page_links(deployment)?
+    ));
+    tokio::signal::ctrl_c().await?;
+    step("Ctrl-C: stopping");
     Ok(())
 }
 
@@ -250,15 +306,7 @@ async fn ceremony(
     std::fs::write(dir.join("SHA256SUMS"), &manifest)?;
     step("wrote 3 sample artifacts and their SHA256SUMS manifest");
 
-    let mut request = proto::CreateCeremonyRequest {
-        key_group: "quickstart".into(),
-        message: manifest.into_bytes(),
-        label: "SHA256SUMS".into(),
-        ..Default::default()
-    };
-    deployment.sign_request(REQUESTER, &mut request)?;
-    let mut clients = deployment.clients(REQUESTER).await?;
-    let status = clients.ceremonies.create(request).await?.into_inner();
+    let status = request_signature(deployment, manifest).await?;
     let id = status.id.clone();
     step(&format!(
         "{REQUESTER} requested ceremony {id} over SHA256SUMS, signed with its identity key \

@@ -266,7 +266,7 @@ impl Agent {
     }
 }
 
-fn is_open(status: &proto::CeremonyStatus) -> bool {
+pub(crate) fn is_open(status: &proto::CeremonyStatus) -> bool {
     proto::convert::is_open(status.state())
 }
 

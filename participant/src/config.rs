@@ -85,6 +85,10 @@ pub struct AgentConfig {
     /// and 30 s).
     #[serde(default)]
     pub network: quorate_wire::tls::Network,
+    /// `[page]`: the approver's web page ([`crate::page::PageConfig`]);
+    /// none unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<crate::page::PageConfig>,
 }
 
 impl AgentConfig {

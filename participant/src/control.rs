@@ -29,7 +29,7 @@ fn ceremony(value: &str) -> Result<CeremonyId, Status> {
     CeremonyId::new(value).map_err(|e| Status::invalid_argument(format!("ceremony: {e}")))
 }
 
-fn to_review(item: ReviewItem) -> proto::Review {
+pub(crate) fn to_review(item: ReviewItem) -> proto::Review {
     // A git tag is shown from the context, once it hashes to the digest the
     // message signs; a DSSE PAE by its statement's subjects; an SSH signature
     // signs an artifact's SHA-512; otherwise the message is read as a

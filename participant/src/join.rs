@@ -46,6 +46,25 @@ pub struct Proposed {
 }
 
 impl Proposed {
+    /// What kind of key ceremony it is, in a few words.
+    pub fn kind(&self) -> String {
+        let p = &self.proposal;
+        match (&p.refresh, &p.repair) {
+            (Some(r), _) if r.removed.is_empty() => "refresh of every share".to_string(),
+            (Some(r), _) => format!(
+                "refresh removing {}",
+                r.removed
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (None, Some(r)) if r.is_enrolment() => format!("enrolment of {}", r.participant.id),
+            (None, Some(r)) => format!("repair of {}'s share", r.participant.id),
+            (None, None) => format!("new key group, {} of {}", p.threshold, p.roster.len()),
+        }
+    }
+
     /// What the approver is asked to agree to, in a few lines.
     pub fn describe(&self) -> String {
         let p = &self.proposal;

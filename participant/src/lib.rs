@@ -23,6 +23,7 @@ pub mod gate;
 pub mod identity;
 pub mod join;
 pub mod journal;
+pub mod page;
 pub mod record_check;
 pub mod release_check;
 pub mod repair;
@@ -50,6 +51,9 @@ pub use config::AgentConfig;
 /// An agent running in this process.
 pub struct RunningAgent {
     pub agent: Arc<Agent>,
+    /// The approver's page's address (`http://127.0.0.1:7480`), when
+    /// `[page]` is set.
+    pub page: Option<String>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -126,6 +130,12 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         })
     };
     let mut tasks = vec![feed, control];
+    let mut page = None;
+    if let Some(config) = agent.config.page.clone() {
+        let served = page::start(agent.clone(), &config, stop.subscribe()).await?;
+        tasks.push(served.task);
+        page = Some(served.base);
+    }
     if let (Some(verifier), Some(key)) = (agent.log_verifier(), agent.take_witness_key())
         && let Some(witness) =
             witness::start(&agent.config, key, verifier, stop.subscribe()).await?
@@ -139,5 +149,10 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
             stop.subscribe(),
         )));
     }
-    Ok(RunningAgent { agent, stop, tasks })
+    Ok(RunningAgent {
+        agent,
+        page,
+        stop,
+        tasks,
+    })
 }

@@ -119,6 +119,9 @@ enum Command {
     },
     /// List the ceremonies waiting for your decision.
     Pending,
+    /// Print the login link of the approver's page (`[page]` in
+    /// agent.toml) of the running agent; it changes at each start.
+    PageUrl,
     /// Show everything a ceremony will sign.
     Show { ceremony: String },
     /// Approve a ceremony's message.
@@ -230,6 +233,10 @@ async fn run() -> anyhow::Result<()> {
             passphrase_fd,
         } => return restore(&config, pieces, *passphrase_fd),
         Command::Pending => return pending(&config).await,
+        Command::PageUrl => {
+            println!("{}", page_url(&config)?);
+            return Ok(());
+        }
         Command::Show { ceremony } if ceremony.starts_with("key-") => {
             let id = quorate_types::KeyCeremonyId::new(ceremony.as_str())?;
             let (proposed, summary) = quorate_participant::join::key_ceremony(&config, &id).await?;
@@ -249,7 +256,8 @@ async fn run() -> anyhow::Result<()> {
         | Command::Backup { .. }
         | Command::NoteBackup { .. }
         | Command::Restore { .. }
-        | Command::Pending => unreachable!("handled above"),
+        | Command::Pending
+        | Command::PageUrl => unreachable!("handled above"),
         Command::Show { ceremony } => {
             let review = client
                 .show(proto::ShowRequest { ceremony })
@@ -467,27 +475,37 @@ fn ask(prompt: &str) -> bool {
 /// Key ceremonies naming this agent (from the coordinator, whether or not
 /// the agent runs), then the signing ceremonies waiting for a decision
 /// (from the running agent).
+/// The running agent's login link, from `[page]` and the token it wrote.
+fn page_url(config: &AgentConfig) -> anyhow::Result<String> {
+    use quorate_participant::page;
+    let Some(served) = &config.page else {
+        anyhow::bail!(
+            "the agent serves no page: add a [page] table with listen = \"127.0.0.1:7480\" to agent.toml, then restart it"
+        );
+    };
+    let path = page::token_path(&config.state_dir);
+    let token = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {}: {e}; is `quorate-participant run` running with [page]?",
+            path.display()
+        )
+    })?;
+    let scheme = if served.cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    Ok(page::login_url(
+        &format!("{scheme}://{}", served.listen),
+        token.trim(),
+    ))
+}
+
 async fn pending(config: &AgentConfig) -> anyhow::Result<()> {
     match quorate_participant::join::pending_key_ceremonies(config).await {
         Ok(keys) => {
             for (proposed, summary) in keys {
-                let p = &proposed.proposal;
-                let what = match (&p.refresh, &p.repair) {
-                    (Some(r), _) if r.removed.is_empty() => "refresh of every share".to_string(),
-                    (Some(r), _) => format!(
-                        "refresh removing {}",
-                        r.removed
-                            .iter()
-                            .map(|p| p.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    (None, Some(r)) if r.is_enrolment() => {
-                        format!("enrolment of {}", r.participant.id)
-                    }
-                    (None, Some(r)) => format!("repair of {}'s share", r.participant.id),
-                    (None, None) => format!("new key group, {} of {}", p.threshold, p.roster.len()),
-                };
+                let (p, what) = (&proposed.proposal, proposed.kind());
                 println!(
                     "{}  {}  key ceremony: {what}; {summary}  (`show {}`, then `join`)",
                     proposed.ceremony, p.key_group, proposed.ceremony

@@ -26,6 +26,7 @@ fn config(dir: &Path, identity_key: &Path) -> AgentConfig {
         socket: None,
         auto_approve: false,
         network: Default::default(),
+        page: None,
         alert_webhook_ca: None,
         witnesses: Vec::new(),
         witness_quorum: None,

@@ -82,6 +82,7 @@ fn alice(dir: &Path) -> AgentConfig {
         socket: None,
         auto_approve: false,
         network: Default::default(),
+        page: None,
         alert_webhook_ca: None,
         witnesses: Vec::new(),
         witness_quorum: None,

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: a local deployment in a temporary
 //! directory, and raw gRPC clients that act as one participant.
 
+pub mod browser;
 pub mod fake_audit;
 pub mod faulty_disk;
 pub mod process;

@@ -195,6 +195,7 @@ async fn dropped(who: &str, approve: bool) {
         socket: None,
         auto_approve: false,
         network: Default::default(),
+        page: None,
         alert_webhook_ca: None,
     })
     .await

@@ -349,6 +349,7 @@ async fn agent_refuses(lie: Lie) {
         socket: None,
         auto_approve: false,
         network: Default::default(),
+        page: None,
         alert_webhook_ca: None,
     })
     .await

@@ -66,6 +66,7 @@ pub(super) fn new_agent(
         socket: None,
         auto_approve: d.auto_approve,
         network: Default::default(),
+        page: None,
         alert_webhook_ca: None,
     };
     Ok((config, identity.public()))

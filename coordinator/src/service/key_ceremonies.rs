@@ -219,7 +219,10 @@ impl<S: CeremonyStore> KeyCeremonies for KeyCeremoniesService<S> {
     ) -> Result<Response<proto::PendingKeyCeremoniesReply>, Status> {
         let caller = crate::auth::caller(&request)?;
         let mine = self.hub.key_ceremonies_of(&caller).await;
-        self.check(&caller, &[], !mine.is_empty(), "list key ceremonies")
+        // A participant of a key group asks whether a refresh or repair
+        // of it is open, and is told when none is.
+        let member = !mine.is_empty() || !self.hub.key_groups_of(&caller).is_empty();
+        self.check(&caller, &[], member, "list key ceremonies")
             .await?;
         Ok(Response::new(proto::PendingKeyCeremoniesReply {
             ceremonies: mine.iter().map(|k| status(k, Some(&caller))).collect(),

@@ -110,6 +110,32 @@ impl Agent {
         out
     }
 
+    /// A number that changes whenever a ceremony the agent follows does
+    /// (each status's version), or its own decision or record check: the
+    /// approver's page reloads when it changes.
+    pub async fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let state = self.state.lock().await;
+        for work in state.work.values() {
+            if let Some(status) = &work.ceremony {
+                (&status.id, status.version).hash(&mut hasher);
+                if let Ok(id) = CeremonyId::new(&status.id)
+                    && let Ok(Some(entry)) = self.journal.get(&id)
+                {
+                    (entry.decision == Decision::Approved).hash(&mut hasher);
+                    entry.record.map(|r| r.describe()).hash(&mut hasher);
+                }
+            }
+        }
+        hasher.finish()
+    }
+
+    /// The key group's policy, as the agent enforces it.
+    pub fn policy(&self) -> &quorate_types::policy::Policy {
+        &self.group.policy
+    }
+
     pub async fn show(&self, id: &CeremonyId) -> Result<ReviewItem, AgentError> {
         let status = self.status_of(&*self.state.lock().await, id)?;
         check_request(&self.group, id, &status)?;
