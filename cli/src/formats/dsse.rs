@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use quorate_formats::dsse::{self, Envelope, InTotoStatement, PAYLOAD_TYPE, Subject};
+use quorate_formats::dsse::{self, InTotoStatement, PAYLOAD_TYPE, Subject};
 use quorate_types::MAX_MESSAGE_BYTES;
 use quorate_wire as proto;
 
@@ -58,12 +58,6 @@ pub fn request(
 /// The DSSE envelope (JSON) of signed ceremony `s`, after checking the
 /// signature under `key`.
 pub fn envelope(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result<String> {
-    if dsse::parse_pae(&s.message).is_none() {
-        anyhow::bail!(
-            "ceremony {} did not sign a DSSE PAE (it was not requested with `quorate sign --format dsse`), so it has no envelope",
-            s.id
-        );
-    }
-    let signature = super::checked_signature(s, key)?;
-    Ok(Envelope::from_pae(&s.message, key, &signature)?.to_json())
+    quorate_formats::signature_file::dsse(&s.message, &s.signature, key)
+        .map_err(super::of_ceremony(s))
 }

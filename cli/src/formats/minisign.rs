@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use quorate_formats::minisign::{self, SignatureFile};
+use quorate_formats::minisign;
 use quorate_types::batch::FollowUp;
 use quorate_wire as proto;
 
@@ -47,36 +47,11 @@ pub fn default_output(artifact: &Path) -> PathBuf {
 /// checking both signatures under the group `key`.
 pub fn signature_file(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result<String> {
     let follow_ups = proto::convert::follow_ups("follow_ups", &s.follow_ups)?;
-    let Some(comment) = minisign::trusted_comment_of(&s.message, &follow_ups) else {
-        anyhow::bail!(
-            "ceremony {} did not sign a minisign batch (it was not requested with `quorate sign --format minisign --artifact FILE`), so it has no minisign signature",
-            s.id
-        );
-    };
     let signatures = proto::convert::batch_signatures("batch_signatures", &s.batch_signatures)?;
-    let verifying = ed25519_dalek::VerifyingKey::from_bytes(key)
-        .map_err(|e| anyhow::anyhow!("key group {}: bad group key: {e}", s.key_group))?;
-    quorate_types::batch::verify(&s.message, &follow_ups, &signatures, &verifying).map_err(
-        |e| {
-            anyhow::anyhow!(
-                "ceremony {}: {e} (key group {}); not writing it",
-                s.id,
-                s.key_group
-            )
-        },
-    )?;
-    let [signature, global_signature] = signatures.as_slice() else {
-        anyhow::bail!("ceremony {}: expected 2 signatures", s.id);
-    };
-    Ok(SignatureFile {
-        untrusted_comment: format!(
-            "signature from quorate key group {}, ceremony {}",
-            s.key_group, s.id
-        ),
-        key_id: minisign::key_id(key),
-        signature: *signature,
-        trusted_comment: comment.to_string(),
-        global_signature: *global_signature,
-    }
-    .write())
+    let untrusted = format!(
+        "signature from quorate key group {}, ceremony {}",
+        s.key_group, s.id
+    );
+    quorate_formats::signature_file::minisign(&s.message, &follow_ups, &signatures, key, untrusted)
+        .map_err(super::of_ceremony(s))
 }

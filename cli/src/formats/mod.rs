@@ -13,6 +13,7 @@ use std::io::Read;
 use std::path::Path;
 
 use clap::ValueEnum;
+use quorate_formats::signature_file::{self, FileError};
 use quorate_formats::sshsig::{self, Namespace};
 use quorate_wire as proto;
 
@@ -123,42 +124,21 @@ pub async fn group_key(clients: &mut Clients, key_group: &str) -> anyhow::Result
         .map_err(|_| anyhow::anyhow!("key group {key_group}: group key is not 32 bytes"))
 }
 
+/// Says which ceremony a signature file could not be written for.
+pub fn of_ceremony(s: &proto::CeremonyStatus) -> impl Fn(FileError) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("ceremony {} (key group {}): {e}", s.id, s.key_group)
+}
+
 /// The armored SSH signature of a signed ceremony whose message is SSHSIG
 /// signed data, after checking the signature under `key`.
 pub fn sshsig_armor(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result<String> {
-    let Some((namespace, _)) = sshsig::parse_signed_data(&s.message) else {
-        anyhow::bail!(
-            "ceremony {} signed a message that is not SSHSIG signed data (it was not requested with `quorate sign --format sshsig --artifact FILE`), so it has no SSH signature; use --format raw",
-            s.id
-        );
-    };
-    Ok(sshsig::armor(key, &namespace, &checked_signature(s, key)?)?)
+    signature_file::sshsig(&s.message, &s.signature, key).map_err(of_ceremony(s))
 }
 
 /// A signed ceremony's 64-byte signature, after checking it over the
 /// ceremony's message under the group `key`.
 pub fn checked_signature(s: &proto::CeremonyStatus, key: &[u8; 32]) -> anyhow::Result<[u8; 64]> {
-    let signature: [u8; 64] = s.signature.as_slice().try_into().map_err(|_| {
-        anyhow::anyhow!(
-            "ceremony {}: the signature is {} bytes, not 64",
-            s.id,
-            s.signature.len()
-        )
-    })?;
-    let checked = frost_ed25519::VerifyingKey::deserialize(key).and_then(|k| {
-        k.verify(
-            &s.message,
-            &frost_ed25519::Signature::deserialize(&signature)?,
-        )
-    });
-    if let Err(e) = checked {
-        anyhow::bail!(
-            "ceremony {}: the signature does not verify under key group {}'s key ({e}); not writing it",
-            s.id,
-            s.key_group
-        );
-    }
-    Ok(signature)
+    signature_file::checked(&s.message, &s.signature, key).map_err(of_ceremony(s))
 }
 
 /// Writes `contents` to `path`, saying which file could not be written.
