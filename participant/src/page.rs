@@ -429,16 +429,16 @@ fn forged() -> Response {
 
 /// The ceremony a form decides on, if the form carries the session's
 /// CSRF token and names one.
-fn deciding(session: &Session, form: &Decide, id: &str) -> Result<CeremonyId, Response> {
+fn deciding(session: &Session, form: &Decide, id: &str) -> Result<CeremonyId, Box<Response>> {
     if !session.csrf_matches(&form.csrf) {
-        return Err(forged());
+        return Err(Box::new(forged()));
     }
     CeremonyId::new(id).map_err(|e| {
-        answer(
+        Box::new(answer(
             StatusCode::BAD_REQUEST,
             "Not a ceremony id",
             &format!("ceremony: {e}"),
-        )
+        ))
     })
 }
 
@@ -450,7 +450,7 @@ async fn approve(
 ) -> Response {
     let ceremony = match deciding(&session, &form, &id) {
         Ok(ceremony) => ceremony,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     match state.agent.approve(&ceremony).await {
         Ok(_) => decided(&ceremony, "approved"),
@@ -466,7 +466,7 @@ async fn reject(
 ) -> Response {
     let ceremony = match deciding(&session, &form, &id) {
         Ok(ceremony) => ceremony,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let reason = match quorate_types::limits::check_reason(form.reason.trim()) {
         Ok(reason) => reason.to_string(),
