@@ -301,6 +301,7 @@ impl LocalDeployment {
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.join("coordinator"),
             metrics_listen: Some("127.0.0.1:0".parse()?),
+            page_listen: pages.then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             alert_command,
             alert_webhook,
             alert_webhook_ca,
@@ -316,6 +317,7 @@ impl LocalDeployment {
         // Restarts must come back on the same port.
         let coordinator_config = Config {
             listen: coordinator.addr,
+            page_listen: coordinator.page_addr,
             ..coordinator_config
         };
         let log_key = coordinator.log_verifier_key.clone();
@@ -539,6 +541,14 @@ impl LocalDeployment {
 
     pub fn url(&self) -> String {
         format!("https://{}", self.coordinator_config.listen)
+    }
+
+    /// The auditors' page, when the coordinator serves one
+    /// (`Options::pages`): `https://127.0.0.1:<port>/`.
+    pub fn page_url(&self) -> Option<String> {
+        self.coordinator_config
+            .page_listen
+            .map(|addr| format!("https://{addr}/"))
     }
 
     pub async fn clients(&self, identity: &str) -> anyhow::Result<Clients> {

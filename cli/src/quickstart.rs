@@ -67,8 +67,10 @@ pub async fn run(dir: &Path, keep_running: bool) -> anyhow::Result<()> {
     );
 
     step(&format!(
-        "each agent serves its approver's page on loopback; the login links:\n{}",
-        page_links(&deployment)?
+        "each agent serves its approver's page on loopback; the login links:\n{}\n           \
+         and the coordinator serves the auditors' page at {} (to client certificates of tls/ca.crt)",
+        page_links(&deployment)?,
+        deployment.page_url().unwrap_or_default()
     ));
 
     let mut deployment = deployment;
@@ -151,8 +153,14 @@ async fn stay_up(deployment: &LocalDeployment, step: &impl Fn(&str)) -> anyhow::
     step(&format!(
         "--keep-running: ceremony {id} (quorate 0.2.0) waits for 3 approvals. Open an approver's \
          page to read and decide on it (the agents restarted with their new shares, so the links \
-         are new):\n{}\n           The deployment stays up until Ctrl-C.",
-        page_links(deployment)?
+         are new):\n{}\n           The coordinator's page for auditors and release managers is at {} \
+         and asks for a client certificate: import one into your browser, e.g. the auditor's, \
+         made with `openssl pkcs12 -export -in {dir}/tls/auditor.crt -inkey \
+         {dir}/tls/auditor.key -out auditor.p12`, and trust {dir}/tls/ca.crt for websites.\n\
+         \x20          The deployment stays up until Ctrl-C.",
+        page_links(deployment)?,
+        deployment.page_url().unwrap_or_default(),
+        dir = deployment.dir.display(),
     ));
     tokio::signal::ctrl_c().await?;
     step("Ctrl-C: stopping");

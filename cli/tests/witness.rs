@@ -224,6 +224,7 @@ async fn witnesses_cosign_one_history_and_refuse_a_fork() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: fork_dir,
         metrics_listen: None,
+        page_listen: None,
         ..d.coordinator_config.clone()
     })
     .await

@@ -32,19 +32,22 @@ fn from_certificate(tls: &TlsConnectInfo<TcpConnectInfo>) -> Result<ParticipantI
     let leaf = certs
         .first()
         .ok_or_else(|| Status::unauthenticated("empty client certificate chain"))?;
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
-        .map_err(|_| Status::unauthenticated("the client certificate does not parse"))?;
+    identity_of(leaf.as_ref()).map_err(Status::unauthenticated)
+}
+
+/// The identity a client certificate (DER, already verified against the
+/// deployment's CA) names: its common name.
+pub fn identity_of(leaf: &[u8]) -> Result<ParticipantId, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|_| "the client certificate does not parse".to_string())?;
     let name = cert
         .subject()
         .iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
-        .ok_or_else(|| Status::unauthenticated("the client certificate has no common name"))?;
-    ParticipantId::new(name).map_err(|e| {
-        Status::unauthenticated(format!(
-            "the client certificate's common name is not an identity: {e}"
-        ))
-    })
+        .ok_or_else(|| "the client certificate has no common name".to_string())?;
+    ParticipantId::new(name)
+        .map_err(|e| format!("the client certificate's common name is not an identity: {e}"))
 }
 
 fn from_header<T>(request: &Request<T>) -> Result<ParticipantId, Status> {

@@ -15,6 +15,11 @@ pub struct Config {
     /// Where Prometheus scrapes `/metrics` (plain HTTP), if anywhere.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the auditors' and release managers' web page is served, if
+    /// anywhere: over TLS with `[tls]`, to browsers with a client
+    /// certificate from `tls.client_ca` (required with it).
+    #[serde(default)]
+    pub page_listen: Option<SocketAddr>,
     /// A command run when break-glass is declared, given the ceremony as
     /// JSON on stdin, e.g. `["/usr/local/bin/page-security"]`.
     #[serde(default)]

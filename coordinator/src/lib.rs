@@ -26,6 +26,7 @@ mod service;
 pub mod snapshot;
 pub mod store;
 pub mod tls;
+mod web;
 pub mod witnessing;
 
 pub use config::Config;

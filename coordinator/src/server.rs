@@ -29,6 +29,8 @@ pub struct RunningCoordinator {
     pub addr: SocketAddr,
     /// Where `/metrics` is served, if configured.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the auditors' page is served, if configured (`page_listen`).
+    pub page_addr: Option<SocketAddr>,
     /// The record's C2SP signed-note verifier key:
     /// `<origin>+<key id>+<base64(0x01 ‖ key)>`.
     pub log_verifier_key: String,
@@ -121,6 +123,11 @@ pub async fn start_with_store(
     // writes nothing and leaves no lock behind for the next one.
     let grpc_tls = tls.map(|t| t.grpc()).transpose()?;
     let metrics_tls = tls.map(|t| t.metrics()).transpose()?;
+    crate::web::check_listen(config.page_listen, tls.is_some())?;
+    let page_tls = match (tls, config.page_listen) {
+        (Some(t), Some(_)) => Some(t.page()?),
+        _ => None,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -137,6 +144,15 @@ pub async fn start_with_store(
         .as_ref()
         .map(|l| l.local_addr())
         .transpose()?;
+    let page_listener = match config.page_listen {
+        Some(a) => Some(
+            TcpListener::bind(a)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen for the page on {a}: {e}"))?,
+        ),
+        None => None,
+    };
+    let page_addr = page_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         anyhow::anyhow!(
             "cannot create data directory {}: {e}",
@@ -269,6 +285,27 @@ pub async fn start_with_store(
             .max_decoding_message_size(MAX_DECODE)
             .max_encoding_message_size(crate::limits::MAX_ENCODE),
         );
+    let page = match (page_listener, page_tls) {
+        (Some(listener), Some(tls)) => Some(crate::web::start(
+            listener,
+            tls,
+            crate::web::Page {
+                hub: hub.clone(),
+                ceremonies: CeremoniesService {
+                    hub: hub.clone(),
+                    observer: observer.clone(),
+                },
+                audit: AuditService {
+                    hub: hub.clone(),
+                    log_key: log_key.clone(),
+                    latest_note: Default::default(),
+                    witnessed: witnessed.clone(),
+                },
+            },
+            hub.stopping(),
+        )),
+        _ => None,
+    };
     let witnessing = tokio::spawn(crate::witnessing::run(
         Arc::downgrade(&hub),
         log_key,
@@ -354,6 +391,9 @@ pub async fn start_with_store(
         if let Some(m) = metrics {
             let _ = m.await;
         }
+        if let Some(p) = page {
+            let _ = p.await;
+        }
         // Last reference: closing the hub closes the store.
         drop(hub);
         match crate::poison::lock(&halt).take() {
@@ -361,10 +401,11 @@ pub async fn start_with_store(
             None => Ok(()),
         }
     });
-    tracing::info!(%addr, ?metrics_addr, "coordinator listening");
+    tracing::info!(%addr, ?metrics_addr, ?page_addr, "coordinator listening");
     Ok(RunningCoordinator {
         addr,
         metrics_addr,
+        page_addr,
         log_verifier_key,
         stop,
         task,

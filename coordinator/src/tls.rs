@@ -47,6 +47,17 @@ impl ServerTls {
     /// For `/metrics`: mutual TLS, a client certificate from `client_ca`
     /// required.
     pub fn metrics(&self) -> anyhow::Result<TlsAcceptor> {
+        Ok(TlsAcceptor::from(self.https(true)?))
+    }
+
+    /// For the page: a client certificate from `client_ca` is asked for,
+    /// and checked if given; a browser without one gets a page saying it
+    /// needs one.
+    pub fn page(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        self.https(false)
+    }
+
+    fn https(&self, certificate_required: bool) -> anyhow::Result<Arc<rustls::ServerConfig>> {
         let certs = rustls_pemfile_certs(&read(&self.cert, "cert")?)?;
         let key = Zeroizing::new(read(&self.key, "key")?);
         use rustls::pki_types::pem::PemObject;
@@ -65,7 +76,12 @@ impl ServerTls {
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
             Arc::new(roots),
             provider.clone(),
-        )
+        );
+        let verifier = if certificate_required {
+            verifier
+        } else {
+            verifier.allow_unauthenticated()
+        }
         .build()
         .map_err(|e| anyhow::anyhow!("tls.client_ca: {e}"))?;
         let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -73,7 +89,7 @@ impl ServerTls {
             .with_client_cert_verifier(verifier)
             .with_single_cert(certs, key)
             .map_err(|e| anyhow::anyhow!("tls.cert/tls.key: {e}"))?;
-        Ok(TlsAcceptor::from(Arc::new(config)))
+        Ok(Arc::new(config))
     }
 }
 

@@ -1,8 +1,11 @@
 //! A real browser for the page tests: Debian's Chromium, headless, driven
 //! through its chromedriver's W3C WebDriver API on loopback (`tests/run`
 //! installs both). Each [`Browser`] is one chromedriver process with one
-//! session and a fresh profile; dropping it kills the driver and its
-//! browser.
+//! session, a fresh profile and a home of its own, whose NSS database may
+//! trust a CA and hold a client certificate ([`Certificates`]); dropping it
+//! kills the driver and its browser. `tests/run` installs the policy that
+//! has Chromium present a client certificate the local deployments' CA
+//! issued to https://127.0.0.1, without a picker.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -28,6 +31,66 @@ pub struct Browser {
     session: String,
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     _profile: tempfile::TempDir,
+    _home: tempfile::TempDir,
+}
+
+/// What the browser's certificate store holds: a CA it trusts for
+/// servers, and perhaps a client certificate (PEM files).
+pub struct Certificates<'a> {
+    pub ca: &'a Path,
+    pub client: Option<(&'a Path, &'a Path)>,
+}
+
+fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {program} (tests/run installs it)"))?;
+    if !out.status.success() {
+        bail!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// An NSS database in `home`, as Chromium on Linux reads it, holding
+/// `certificates`.
+fn nss_database(home: &Path, certificates: &Certificates<'_>) -> anyhow::Result<()> {
+    let db = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&db)?;
+    let db = format!("sql:{}", db.display());
+    run("certutil", &["-N", "-d", &db, "--empty-password"])?;
+    let ca = certificates.ca.display().to_string();
+    run(
+        "certutil",
+        &[
+            "-A",
+            "-d",
+            &db,
+            "-n",
+            "deployment CA",
+            "-t",
+            "C,,",
+            "-i",
+            &ca,
+        ],
+    )?;
+    if let Some((cert, key)) = certificates.client {
+        let p12 = home.join("client.p12").display().to_string();
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        run(
+            "openssl",
+            &[
+                "pkcs12", "-export", "-in", &cert, "-inkey", &key, "-out", &p12, "-passout",
+                "pass:",
+            ],
+        )?;
+        run("pk12util", &["-i", &p12, "-d", &db, "-W", ""])?;
+    }
+    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -39,9 +102,19 @@ fn free_port() -> anyhow::Result<u16> {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(None).await
+    }
+
+    /// As [`Self::start`], with `certificates` in the browser's store.
+    pub async fn start_with(certificates: Option<Certificates<'_>>) -> anyhow::Result<Self> {
+        let home = tempfile::tempdir()?;
+        if let Some(certificates) = &certificates {
+            nss_database(home.path(), certificates)?;
+        }
         let port = free_port()?;
         let driver = tokio::process::Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("HOME", home.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -54,6 +127,7 @@ impl Browser {
             session: String::new(),
             client: Client::builder(TokioExecutor::new()).build_http(),
             _profile: profile,
+            _home: home,
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {

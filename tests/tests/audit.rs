@@ -88,6 +88,7 @@ async fn a_ceremony_replays_offline_and_the_log_stays_consistent() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: fork_dir,
         metrics_listen: None,
+        page_listen: None,
         // The fork is written in a hurry.
         limits: quorate_coordinator::limits::Limits {
             creation_burst: 1000,

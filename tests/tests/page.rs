@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use quorate::local::{LocalDeployment, Options};
-use quorate_e2e::browser::Browser;
+use quorate_e2e::browser::{Browser, Certificates};
 use quorate_e2e::*;
 use quorate_wire::CeremonyState;
 
@@ -231,6 +231,122 @@ async fn forms_without_the_sessions_csrf_token_decide_nothing() -> anyhow::Resul
     );
     assert_eq!(s.state(), CeremonyState::CollectingApprovals);
     browser.stop().await?;
+    d.stop().await?;
+    Ok(())
+}
+
+/// A browser holding `who`'s client certificate (or none), trusting the
+/// deployment's CA.
+async fn browser_of(d: &LocalDeployment, who: Option<&str>) -> anyhow::Result<Browser> {
+    let ca = d.pki.ca_cert();
+    let client = who.map(|who| d.pki.client(who)).transpose()?;
+    Browser::start_with(Some(Certificates {
+        ca: &ca,
+        client: client.as_ref().map(|c| (c.cert.as_path(), c.key.as_path())),
+    }))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let mut d = deploy_pages(dir.path()).await?;
+    for who in ["alice", "carol", "erin"] {
+        d.set_auto_approve(&pid(who), true).await?;
+    }
+    let id = request(&d, MANIFEST).await;
+    let s = d.wait_finished(&id, T).await?;
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    let page = d
+        .page_url()
+        .ok_or_else(|| anyhow::anyhow!("no coordinator page"))?;
+
+    let browser = browser_of(&d, Some(quorate::local::AUDITOR)).await?;
+    browser.goto(&page).await?;
+    assert_eq!(browser.text("#caller").await?, "auditor");
+    let listed = browser.text("#ceremonies").await?;
+    assert!(
+        listed.contains(&id) && listed.contains("signed"),
+        "{listed}"
+    );
+    assert!(
+        browser
+            .text("#checkpoint")
+            .await?
+            .starts_with("quorate.localhost/log")
+    );
+    screenshot(&browser, "coordinator-list.png").await?;
+    // Filters: by state.
+    browser.goto(&format!("{page}?state=rejected")).await?;
+    assert_eq!(
+        browser.text("#no-ceremonies").await?,
+        "No ceremony matches."
+    );
+    browser
+        .goto(&format!("{page}?state=signed&key_group=release"))
+        .await?;
+    assert!(browser.text("#ceremonies").await?.contains(&id));
+
+    browser
+        .click(&format!("a[href=\"/ceremonies/{id}\"]"))
+        .await?;
+    let timeline = browser.text("#timeline").await?;
+    for step in [
+        "requested a signature from key group release",
+        "approved (a signed statement)",
+        "signing attempt 1 formed",
+        "sent its signature share for attempt 1",
+        "closed: signed",
+    ] {
+        assert!(
+            timeline.contains(step),
+            "no {step:?} in the timeline:\n{timeline}"
+        );
+    }
+    assert_eq!(browser.text("#signature").await?, hex::encode(&s.signature));
+    let signers = browser.text("#signers").await?;
+    let mut signers: Vec<&str> = signers.split(", ").collect();
+    signers.sort();
+    assert_eq!(signers, ["alice", "carol", "erin"]);
+    screenshot(&browser, "coordinator-ceremony.png").await?;
+
+    // The downloads: the raw signature is the ceremony's, and the
+    // transcript holds every entry of the ceremony with its proof.
+    let fetch = |path: String| {
+        format!(
+            "const done = arguments[0];
+             fetch('{path}').then(r => r.arrayBuffer().then(b =>
+               done([r.status, Array.from(new Uint8Array(b))])));"
+        )
+    };
+    let raw = browser
+        .run_async(&fetch(format!("/ceremonies/{id}/signature/raw")))
+        .await?;
+    let bytes: Vec<u8> = serde_json::from_value(raw[1].clone())?;
+    assert_eq!((raw[0].as_u64(), bytes), (Some(200), s.signature.clone()));
+    let got = browser
+        .run_async(&fetch(format!("/ceremonies/{id}/transcript")))
+        .await?;
+    assert_eq!(got[0].as_u64(), Some(200));
+    let bytes: Vec<u8> = serde_json::from_value(got[1].clone())?;
+    let transcript: quorate_ceremonies::replay::Transcript = serde_json::from_slice(&bytes)?;
+    assert_eq!(transcript.ceremony.as_str(), id);
+    assert!(transcript.entries.iter().all(|e| !e.proof.is_empty()));
+    let mut audit = d.clients(quorate::local::AUDITOR).await?.audit;
+    let listed = quorate::audit::export(&mut audit, &quorate_types::CeremonyId::new(&id)?).await?;
+    let indexes = |t: &quorate_ceremonies::replay::Transcript| -> Vec<u64> {
+        t.entries.iter().map(|e| e.index).collect()
+    };
+    assert_eq!(indexes(&transcript), indexes(&listed));
+    browser.stop().await?;
+
+    // A browser with no client certificate sees nothing but why.
+    let stranger = browser_of(&d, None).await?;
+    stranger.goto(&format!("{page}ceremonies/{id}")).await?;
+    assert_eq!(stranger.text("h1").await?, "A client certificate is needed");
+    assert_eq!(stranger.count("#timeline").await?, 0);
+    stranger.stop().await?;
     d.stop().await?;
     Ok(())
 }

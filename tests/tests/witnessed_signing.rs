@@ -149,6 +149,7 @@ async fn agents_shown_a_forked_history_release_no_share() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: fork_dir,
         metrics_listen: None,
+        page_listen: None,
         ..d.coordinator_config.clone()
     })
     .await

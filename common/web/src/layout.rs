@@ -39,6 +39,8 @@ button.reject { background: #8a1010; border-color: #8a1010; color: #fff; }
 label { display: block; font-weight: 600; margin: .8rem 0 .3rem; }
 textarea, input, select { font: inherit; padding: .4rem; border: 1px solid #555; max-width: 100%; }
 textarea { width: 100%; min-height: 5rem; }
+form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: flex-end; }
+form.filters label { margin: 0 0 .3rem; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
 dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }
