@@ -62,6 +62,16 @@ impl LocalPki {
         })
     }
 
+    /// A server certificate named `name` for `localhost` and 127.0.0.1
+    /// (an agent's page over HTTPS, say).
+    pub fn server_named(&self, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+        self.issue_files(
+            name,
+            vec!["localhost".into()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )
+    }
+
     /// A client certificate whose common name is `identity`.
     pub fn client(&self, identity: &str) -> anyhow::Result<TlsFiles> {
         let (cert, key) =

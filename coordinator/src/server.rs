@@ -375,14 +375,18 @@ pub async fn start_with_store(
             // End the agents' streams so that the server can drain.
             signal_hub.stop();
         };
-        router
+        let served = router
             // Small request/reply messages must not wait for Nagle's
             // algorithm (40 ms stalls against delayed ACKs).
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 shutdown,
             )
-            .await?;
+            .await;
+        if served.is_err() {
+            // The page and the other tasks stop too, and let the hub go.
+            hub.stop();
+        }
         let _ = deadlines.await;
         let _ = witnessing.await;
         for task in outbox {
@@ -396,6 +400,7 @@ pub async fn start_with_store(
         }
         // Last reference: closing the hub closes the store.
         drop(hub);
+        served?;
         match crate::poison::lock(&halt).take() {
             Some(why) => Err(anyhow::anyhow!(why)),
             None => Ok(()),

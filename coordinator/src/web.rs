@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use quorate_types::ParticipantId;
 use quorate_web::layout::{self, LIVE_PATH, STYLE_PATH};
-use quorate_web::serve::TlsPeer;
+use quorate_web::serve::Peer;
 use quorate_wire::audit_server::Audit;
 use quorate_wire::ceremonies_server::Ceremonies;
 use quorate_wire::{self as proto};
@@ -109,7 +109,7 @@ impl<S: CeremonyStore> FromRequestParts<Shared<S>> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &Shared<S>) -> Result<Self, Response> {
-        let peer = parts.extensions.get::<ConnectInfo<TlsPeer>>();
+        let peer = parts.extensions.get::<ConnectInfo<Peer>>();
         let Some(leaf) = peer.and_then(|p| p.0.certificates.first()) else {
             return Err(answer(
                 StatusCode::UNAUTHORIZED,

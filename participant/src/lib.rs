@@ -111,6 +111,15 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
     }
     let (stop, stopped) = watch::channel(false);
+    // The page binds first: a port in use stops the start before any
+    // task runs.
+    let mut tasks = Vec::new();
+    let mut page = None;
+    if let Some(config) = agent.config.page.clone() {
+        let served = page::start(agent.clone(), &config, stop.subscribe()).await?;
+        tasks.push(served.task);
+        page = Some(served.base);
+    }
     let feed = tokio::spawn(agent.clone().run(stopped.clone()));
     let control = {
         let service = AgentControlServer::new(control::ControlService {
@@ -129,13 +138,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
             }
         })
     };
-    let mut tasks = vec![feed, control];
-    let mut page = None;
-    if let Some(config) = agent.config.page.clone() {
-        let served = page::start(agent.clone(), &config, stop.subscribe()).await?;
-        tasks.push(served.task);
-        page = Some(served.base);
-    }
+    tasks.extend([feed, control]);
     if let (Some(verifier), Some(key)) = (agent.log_verifier(), agent.take_witness_key())
         && let Some(witness) =
             witness::start(&agent.config, key, verifier, stop.subscribe()).await?

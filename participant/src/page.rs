@@ -97,6 +97,8 @@ struct PageState {
     /// not, and several agents may serve pages on one host.
     cookie: String,
     secure: bool,
+    /// Event streams end when the agent stops.
+    stop: watch::Receiver<bool>,
 }
 
 type Shared = Arc<PageState>;
@@ -120,11 +122,17 @@ pub async fn start(
     let sessions = Sessions::new();
     write_token(&token_path(&agent.config.state_dir), sessions.login_token())?;
     let base = format!("{}://{addr}", config.scheme());
+    // Over HTTPS, a __Host- cookie: only this origin may set or read it.
+    let cookie = match tls {
+        Some(_) => format!("__Host-quorate_session_{}", addr.port()),
+        None => format!("quorate_session_{}", addr.port()),
+    };
     let state = Arc::new(PageState {
         agent,
         sessions,
-        cookie: format!("quorate_session_{}", addr.port()),
+        cookie,
         secure: tls.is_some(),
+        stop: stop.clone(),
     });
     let task = tokio::spawn(async move {
         if let Err(e) = quorate_web::serve::serve(listener, tls, router(state), stop).await {
@@ -505,10 +513,13 @@ const LOOK_EVERY: Duration = Duration::from_millis(500);
 async fn events(State(state): State<Shared>, _: Signed, _: HeaderMap) -> impl IntoResponse {
     let (sender, receiver) = mpsc::channel::<Result<Event, Infallible>>(4);
     let agent = state.agent.clone();
+    let stopping = quorate_web::serve::stopped(state.stop.clone());
     tokio::spawn(async move {
+        tokio::pin!(stopping);
         let mut last = agent.fingerprint().await;
         loop {
             tokio::select! {
+                _ = &mut stopping => return,
                 _ = sender.closed() => return,
                 _ = tokio::time::sleep(LOOK_EVERY) => {}
             }

@@ -257,6 +257,12 @@ impl Browser {
         .map(|_| ())
     }
 
+    /// Presses Enter on the element `css` selects (focusing it first), as
+    /// a keyboard user would.
+    pub async fn press_enter(&self, css: &str) -> anyhow::Result<()> {
+        self.type_into(css, "\u{E007}").await
+    }
+
     /// Types `text` into the element `css` selects.
     pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let element = self.element(css).await?;

@@ -85,8 +85,17 @@ async fn an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs() -> 
     );
     screenshot(&browser, "approver-ceremony.png").await?;
 
-    // Approve asks first; nothing is decided until it is confirmed.
-    browser.click("#approve").await?;
+    // Every control has a label; Approve asks first (reached with the
+    // keyboard alone), and nothing is decided until it is confirmed.
+    let unlabelled = browser
+        .run_async(
+            "arguments[0](Array.from(document.querySelectorAll(
+               'input:not([type=hidden]), select, textarea'))
+               .filter(e => e.labels.length === 0).map(e => e.outerHTML))",
+        )
+        .await?;
+    assert_eq!(unlabelled, serde_json::json!([]));
+    browser.press_enter("#approve").await?;
     assert!(
         browser
             .url()
@@ -136,8 +145,14 @@ async fn a_rejection_with_a_reason_ends_a_vetoed_ceremony() -> anyhow::Result<()
         form.ends_with(&format!("/ceremonies/{id}/reject")),
         "{form}"
     );
-    // Without a reason the browser does not send the form.
+    // Without a reason the browser does not send the form: the field says
+    // what is missing, and no answer of the agent's is on the page.
     browser.click("#confirm").await?;
+    let missing = browser
+        .run_async("arguments[0](document.querySelector('#reason').validity.valueMissing)")
+        .await?;
+    assert_eq!(missing, true);
+    assert_eq!(browser.count("#form-problem").await?, 0);
     assert_eq!(browser.url().await?, form);
     assert!(status(&d, &id).await.rejections.is_empty());
     // Nor does the agent take a blank one from a form that skips the check.
@@ -347,6 +362,71 @@ async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor() 
     assert_eq!(stranger.text("h1").await?, "A client certificate is needed");
     assert_eq!(stranger.count("#timeline").await?, 0);
     stranger.stop().await?;
+    d.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deployment_stops_while_its_pages_are_open() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let d = deploy_pages(dir.path()).await?;
+    let id = request(&d, MANIFEST).await;
+    // An approver's page following a ceremony (an open event stream), and
+    // the coordinator's page in another browser (a kept-alive connection).
+    let approver = Browser::start().await?;
+    approver.goto(&d.page_login(&pid("alice"))?).await?;
+    approver
+        .wait_for_text("#pending", &id, Duration::from_secs(15))
+        .await?;
+    let auditor = browser_of(&d, Some(quorate::local::AUDITOR)).await?;
+    let page = d
+        .page_url()
+        .ok_or_else(|| anyhow::anyhow!("no coordinator page"))?;
+    auditor.goto(&page).await?;
+    assert!(auditor.text("#ceremonies").await?.contains(&id));
+    // Both stop within their drain time, with the browsers still there.
+    tokio::time::timeout(Duration::from_secs(20), d.stop())
+        .await
+        .map_err(|_| anyhow::anyhow!("the deployment did not stop with its pages open"))??;
+    approver.stop().await?;
+    auditor.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_serves_its_page_over_https_with_its_certificate() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut d = deploy_pages(dir.path()).await?;
+    let alice = pid("alice");
+    let (cert, key) = d.pki.server_named("alice-page")?;
+    d.stop_agent(&alice).await;
+    if let Some(config) = d.agent_configs.get_mut(&alice) {
+        config.page = Some(quorate_participant::page::PageConfig {
+            listen: "127.0.0.1:0".parse()?,
+            cert: Some(cert),
+            key: Some(key),
+        });
+    }
+    d.start_agent(&alice).await?;
+    let login = d.page_login(&alice)?;
+    assert!(login.starts_with("https://127.0.0.1:"), "{login}");
+    let id = request(&d, MANIFEST).await;
+    // The browser trusts the deployment's CA, and holds no certificate.
+    let ca = d.pki.ca_cert();
+    let browser = Browser::start_with(Some(Certificates {
+        ca: &ca,
+        client: None,
+    }))
+    .await?;
+    browser.goto(&login).await?;
+    browser
+        .wait_for_text("#pending", &id, Duration::from_secs(15))
+        .await?;
+    browser
+        .click(&format!("a[href=\"/ceremonies/{id}\"]"))
+        .await?;
+    assert_eq!(browser.text("#decision").await?, "pending");
+    browser.stop().await?;
     d.stop().await?;
     Ok(())
 }

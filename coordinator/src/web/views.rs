@@ -30,8 +30,10 @@ fn state_name(state: CeremonyState) -> String {
 
 /// A time as UTC, to the second.
 pub fn when(unix_ms: i64) -> String {
-    let Ok(ms) = u64::try_from(unix_ms) else {
-        return unix_ms.to_string();
+    // humantime writes years up to 9999 only.
+    const LAST_MS: u64 = 253_402_300_799_999;
+    let Some(ms) = u64::try_from(unix_ms).ok().filter(|ms| *ms <= LAST_MS) else {
+        return format!("{unix_ms} ms after 1970");
     };
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
     humantime::format_rfc3339_seconds(t).to_string()
@@ -41,7 +43,7 @@ fn time_left(status: &proto::CeremonyStatus, now_unix_ms: i64) -> String {
     if status.next_deadline_unix_ms == 0 {
         return String::new();
     }
-    let left = (status.next_deadline_unix_ms - now_unix_ms) / 1000;
+    let left = status.next_deadline_unix_ms.saturating_sub(now_unix_ms) / 1000;
     match left {
         ..=0 => "deadline passed".into(),
         1..60 => format!("{left} s"),

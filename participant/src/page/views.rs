@@ -46,7 +46,7 @@ pub fn time_left(status: &proto::CeremonyStatus, now_unix_ms: i64) -> String {
     if status.next_deadline_unix_ms == 0 {
         return String::new();
     }
-    let left = (status.next_deadline_unix_ms - now_unix_ms) / 1000;
+    let left = status.next_deadline_unix_ms.saturating_sub(now_unix_ms) / 1000;
     match left {
         ..=0 => "deadline passed".into(),
         1..60 => format!("{left} s left"),

@@ -22,14 +22,15 @@ fn transient(what: &str) -> impl Fn(tonic::Status) -> Transient + '_ {
     move |s| Transient(format!("{what}: {}", s.message()))
 }
 
-/// Most pages one piece of evidence may take: 3 MiB each, far beyond any
-/// ceremony's entries, so that a coordinator cannot keep an agent paging.
-const MAX_PAGES: usize = 1024;
+/// Most bytes of entries and proofs one piece of evidence may hold, far
+/// beyond any ceremony's: a coordinator cannot make an agent page, or
+/// hold, without end.
+const MAX_EVIDENCE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The whole evidence `request` asks for: the first reply, with the
 /// entries (and their proofs) of every later page appended. Each later
-/// page proves against the first page's tree, and must go on past the
-/// last entry received.
+/// page proves against the first page's tree; every entry must come after
+/// the one before it and lie in that tree.
 async fn evidence(
     client: &mut Client,
     request: proto::StatementEvidenceRequest,
@@ -41,7 +42,8 @@ async fn evidence(
         .map_err(transient(what))?
         .into_inner();
     let mut more = reply.more;
-    let mut pages = 1;
+    let mut bytes = 0;
+    check_page(&reply, None, reply.size, &mut bytes, what)?;
     while more {
         let last = reply.entries.last().map(|e| e.index);
         let Some(from) = last.and_then(|i| i.checked_add(1)) else {
@@ -49,12 +51,6 @@ async fn evidence(
                 "{what}: the coordinator said more entries follow a page without any"
             )));
         };
-        pages += 1;
-        if pages > MAX_PAGES {
-            return Err(Transient(format!(
-                "{what}: the coordinator's pages go on beyond {MAX_PAGES}"
-            )));
-        }
         let page = client
             .statement_evidence(proto::StatementEvidenceRequest {
                 size: reply.size,
@@ -64,17 +60,54 @@ async fn evidence(
             .await
             .map_err(transient(what))?
             .into_inner();
-        if page.size != reply.size || page.entries.first().is_none_or(|e| e.index < from) {
+        if page.size != reply.size || page.entries.is_empty() {
             return Err(Transient(format!(
-                "{what}: a later page of the coordinator's is not of the first page's tree, \
-                 or does not go on from entry {from}"
+                "{what}: a later page of the coordinator's is empty or not of the first \
+                 page's tree"
             )));
         }
+        check_page(&page, last, reply.size, &mut bytes, what)?;
         more = page.more;
         reply.entries.extend(page.entries);
         reply.entry_proofs.extend(page.entry_proofs);
     }
     Ok(reply)
+}
+
+/// Refuses a page whose entries do not each come after the one before
+/// (`last` ends the previous page) and lie in the tree of `size` (when
+/// given), or that
+/// takes the evidence past [`MAX_EVIDENCE_BYTES`].
+fn check_page(
+    page: &proto::StatementEvidenceReply,
+    mut last: Option<u64>,
+    size: u64,
+    bytes: &mut usize,
+    what: &str,
+) -> Result<(), Transient> {
+    for entry in &page.entries {
+        // A coordinator from before pages says no size (0), and sends one
+        // page; its note's tree bounds the entries then.
+        if last.is_some_and(|l| entry.index <= l) || (size > 0 && entry.index >= size) {
+            return Err(Transient(format!(
+                "{what}: the coordinator sent entry {} out of order or beyond its tree of {size}",
+                entry.index
+            )));
+        }
+        last = Some(entry.index);
+        *bytes += entry.entry.len();
+    }
+    *bytes += page
+        .entry_proofs
+        .iter()
+        .map(|p| p.hashes.iter().map(Vec::len).sum::<usize>())
+        .sum::<usize>();
+    if *bytes > MAX_EVIDENCE_BYTES {
+        return Err(Transient(format!(
+            "{what}: the coordinator's evidence goes beyond {MAX_EVIDENCE_BYTES} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// What one check found.
