@@ -48,17 +48,21 @@ dd { margin: 0; overflow-wrap: anywhere; }
 "#;
 
 /// The live script: on each event from the stream named by `data-live`,
-/// fetches the page again and swaps in its main part. A page with a form
+/// fetches the page again and swaps in its main part. Only the latest
+/// fetch's answer is used: events come close together while a ceremony
+/// signs, and their answers may arrive out of order. A page with a form
 /// the approver is filling in is not live.
 pub const LIVE: &str = r#"(function () {
   var url = document.body.getAttribute('data-live');
   if (!url || !window.EventSource) return;
   var source = new EventSource(url);
+  var asked = 0;
   source.addEventListener('changed', function () {
+    var mine = ++asked;
     fetch(location.href, { credentials: 'same-origin' })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (text) {
-        if (text === null) return;
+        if (text === null || mine !== asked) return;
         var next = new DOMParser().parseFromString(text, 'text/html').querySelector('main');
         var main = document.querySelector('main');
         if (next && main) { main.innerHTML = next.innerHTML; }
