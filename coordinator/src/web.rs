@@ -142,12 +142,6 @@ impl Caller {
     }
 }
 
-fn now_unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 async fn overview<S: CeremonyStore>(
     State(page): State<Shared<S>>,
     caller: Caller,
@@ -195,7 +189,7 @@ async fn overview<S: CeremonyStore>(
         ceremonies: listed,
         awaiting_review,
         checkpoint,
-        now_unix_ms: now_unix_ms(),
+        now_unix_ms: page.hub.now().unix_ms(),
     })
     .into_response()
 }
@@ -244,18 +238,32 @@ async fn ceremony<S: CeremonyStore>(
     let entries = entries_of(&page, &caller, &id)
         .await
         .map_err(|s| format!("the record's entries: {}", s.message()));
-    let signers = match &entries {
-        Ok(entries) => timeline::last_signers(entries.iter().map(|e| e.entry.as_slice())),
-        Err(_) => status.signing_set.clone(),
-    };
-    let timeline = entries.map(|entries| {
+    // Each entry decoded once, for the timeline and the signers.
+    let decoded = entries.map(|entries| {
         entries
             .iter()
-            .map(|e| (e.index, timeline::step(e.index, &e.entry)))
+            .map(|e| (e.index, quorate_ceremonies::Entry::decode(&e.entry).ok()))
+            .collect::<Vec<_>>()
+    });
+    let signers = match &decoded {
+        Ok(decoded) => timeline::last_signers(decoded.iter().filter_map(|(_, e)| e.as_ref())),
+        Err(_) => status.signing_set.clone(),
+    };
+    let timeline = decoded.map(|decoded| {
+        decoded
+            .iter()
+            .map(|(index, e)| (*index, e.as_ref().map(|e| timeline::step(*index, e))))
             .collect()
     });
     let offered = downloads::offered(&status);
-    views::ceremony(&status, &signers, &timeline, &offered, now_unix_ms()).into_response()
+    views::ceremony(
+        &status,
+        &signers,
+        &timeline,
+        &offered,
+        page.hub.now().unix_ms(),
+    )
+    .into_response()
 }
 
 /// `bytes` as a file download named `name`.

@@ -112,6 +112,30 @@ pub async fn wait_for(
     }
 }
 
+/// Waits until `who`'s agent has checked ceremony `id`'s record after the
+/// ceremony ended, asserting that no check of it found a problem.
+pub async fn wait_checked_after_end(d: &LocalDeployment, who: &str, id: &str) {
+    let ceremony = quorate_types::CeremonyId::new(id).unwrap();
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let found = d.agents[&pid(who)].agent.record_check_of(&ceremony);
+        if let Some(found) = &found {
+            assert!(!found.is_problem(), "{who}: {}", found.describe());
+            if found
+                .describe()
+                .ends_with("checked after the ceremony ended")
+            {
+                return;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{who}'s agent did not check the ended ceremony: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A channel to the coordinator over mutual TLS with `id`'s certificate.
 pub async fn channel_as(d: &LocalDeployment, id: &str) -> Channel {
     let files = d.tls_files(id).unwrap();

@@ -601,26 +601,8 @@ async fn agents_follow_small_evidence_pages_and_sign() -> anyhow::Result<()> {
 
     // Each signer's agent checked the record, through the pages, after
     // the ceremony ended, and found it right.
-    let ceremony = quorate_types::CeremonyId::new(&id)?;
     for who in ["alice", "carol", "erin"] {
-        let deadline = tokio::time::Instant::now() + T;
-        loop {
-            let found = d.agents[&pid(who)].agent.record_check_of(&ceremony);
-            if let Some(found) = &found {
-                assert!(!found.is_problem(), "{who}: {}", found.describe());
-                if found
-                    .describe()
-                    .ends_with("checked after the ceremony ended")
-                {
-                    break;
-                }
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{who}'s agent did not check the ended ceremony: {found:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        wait_checked_after_end(&d, who, &id).await;
     }
     d.stop().await?;
     Ok(())

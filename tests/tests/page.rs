@@ -28,6 +28,22 @@ async fn deploy_pages(dir: &std::path::Path) -> anyhow::Result<LocalDeployment> 
     .await)
 }
 
+/// Opens `login` and waits for ceremony `id` in the pending list; its
+/// text.
+async fn sees_pending(browser: &Browser, login: &str, id: &str) -> anyhow::Result<String> {
+    browser.goto(login).await?;
+    browser
+        .wait_for_text("#pending", id, Duration::from_secs(15))
+        .await
+}
+
+/// Follows the link to ceremony `id`'s page.
+async fn open_ceremony(browser: &Browser, id: &str) -> anyhow::Result<()> {
+    browser
+        .click(&format!("a[href=\"/ceremonies/{id}\"]"))
+        .await
+}
+
 async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     if let Ok(dir) = std::env::var("QUORATE_SCREENSHOTS") {
         browser
@@ -70,9 +86,7 @@ async fn an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs() -> 
     assert!(row.contains("release"), "{row}");
     screenshot(&browser, "approver-list.png").await?;
 
-    browser
-        .click(&format!("a[href=\"/ceremonies/{id}\"]"))
-        .await?;
+    open_ceremony(&browser, &id).await?;
     let artifacts = browser.text("#artifacts").await?;
     assert!(artifacts.contains("quorate-1.0.0.tar.gz"), "{artifacts}");
     assert!(artifacts.contains("quorate-1.0.0.zip"), "{artifacts}");
@@ -132,13 +146,8 @@ async fn a_rejection_with_a_reason_ends_a_vetoed_ceremony() -> anyhow::Result<()
     let d = deploy_pages(dir.path()).await?;
     let id = request(&d, MANIFEST).await;
     let browser = Browser::start().await?;
-    browser.goto(&d.page_login(&pid("carol"))?).await?;
-    browser
-        .wait_for_text("#pending", &id, Duration::from_secs(15))
-        .await?;
-    browser
-        .click(&format!("a[href=\"/ceremonies/{id}\"]"))
-        .await?;
+    sees_pending(&browser, &d.page_login(&pid("carol"))?, &id).await?;
+    open_ceremony(&browser, &id).await?;
     browser.click("#reject").await?;
     let form = browser.url().await?;
     assert!(
@@ -303,9 +312,7 @@ async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor() 
         .await?;
     assert!(browser.text("#ceremonies").await?.contains(&id));
 
-    browser
-        .click(&format!("a[href=\"/ceremonies/{id}\"]"))
-        .await?;
+    open_ceremony(&browser, &id).await?;
     let timeline = browser.text("#timeline").await?;
     for step in [
         "requested a signature from key group release",
@@ -374,10 +381,7 @@ async fn a_deployment_stops_while_its_pages_are_open() -> anyhow::Result<()> {
     // An approver's page following a ceremony (an open event stream), and
     // the coordinator's page in another browser (a kept-alive connection).
     let approver = Browser::start().await?;
-    approver.goto(&d.page_login(&pid("alice"))?).await?;
-    approver
-        .wait_for_text("#pending", &id, Duration::from_secs(15))
-        .await?;
+    sees_pending(&approver, &d.page_login(&pid("alice"))?, &id).await?;
     let auditor = browser_of(&d, Some(quorate::local::AUDITOR)).await?;
     let page = d
         .page_url()
@@ -418,13 +422,8 @@ async fn an_agent_serves_its_page_over_https_with_its_certificate() -> anyhow::R
         client: None,
     }))
     .await?;
-    browser.goto(&login).await?;
-    browser
-        .wait_for_text("#pending", &id, Duration::from_secs(15))
-        .await?;
-    browser
-        .click(&format!("a[href=\"/ceremonies/{id}\"]"))
-        .await?;
+    sees_pending(&browser, &login, &id).await?;
+    open_ceremony(&browser, &id).await?;
     assert_eq!(browser.text("#decision").await?, "pending");
     browser.stop().await?;
     d.stop().await?;

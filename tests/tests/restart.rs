@@ -136,24 +136,6 @@ async fn an_agent_away_at_the_finish_checks_the_record_when_it_is_back() {
     verify(&d, &d.wait_finished(&id, T).await.unwrap());
 
     d.start_agent(&pid("bob")).await.unwrap();
-    let ceremony = quorate_types::CeremonyId::new(&id).unwrap();
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let found = d.agents[&pid("bob")].agent.record_check_of(&ceremony);
-        if let Some(found) = &found {
-            assert!(!found.is_problem(), "{}", found.describe());
-            if found
-                .describe()
-                .ends_with("checked after the ceremony ended")
-            {
-                break;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "bob's agent did not check the ended ceremony: {found:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_checked_after_end(&d, "bob", &id).await;
     d.stop().await.unwrap();
 }

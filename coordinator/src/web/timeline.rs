@@ -77,12 +77,10 @@ fn event(event: &Event) -> String {
     }
 }
 
-/// The step of one entry, or `None` for bytes that are no entry (the
-/// page says so instead).
-pub fn step(index: u64, bytes: &[u8]) -> Option<Step> {
-    let entry = Entry::decode(bytes).ok()?;
+/// The step of entry `index`.
+pub fn step(index: u64, entry: &Entry) -> Step {
     let at_unix_ms = entry.at().unix_ms();
-    let (who, what, decisions) = match &entry {
+    let (who, what, decisions) = match entry {
         Entry::CeremonyRequested { request, .. } => {
             let mut what = format!("requested a signature from key group {}", request.key_group);
             if request.break_glass.is_some() {
@@ -126,20 +124,20 @@ pub fn step(index: u64, bytes: &[u8]) -> Option<Step> {
         ),
         other => (String::new(), other.kind().to_string(), Vec::new()),
     };
-    Some(Step {
+    Step {
         index,
         at_unix_ms,
         who,
         what,
         decisions,
-    })
+    }
 }
 
 /// The signers of the ceremony's last signing attempt, from its entries.
-pub fn last_signers<'a>(entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<String> {
+pub fn last_signers<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<String> {
     let mut signers = Vec::new();
-    for bytes in entries {
-        if let Ok(Entry::CeremonyEvent { decisions, .. }) = Entry::decode(bytes) {
+    for entry in entries {
+        if let Entry::CeremonyEvent { decisions, .. } = entry {
             for d in decisions {
                 if let Action::SendSigningPackage { signers: s, .. } = d {
                     signers = s.iter().map(|p| p.to_string()).collect();

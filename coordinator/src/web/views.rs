@@ -193,33 +193,24 @@ pub fn overview(o: &Overview<'_>) -> Markup {
 }
 
 fn next_link(filter: &Filter, token: &str) -> String {
-    let mut query = vec![
+    let query = [
         ("state", filter.state.as_str()),
         ("key_group", filter.key_group.as_str()),
         ("page", token),
+        (
+            "break_glass",
+            if filter.break_glass.is_some() {
+                "on"
+            } else {
+                ""
+            },
+        ),
     ];
-    if filter.break_glass.is_some() {
-        query.push(("break_glass", "on"));
-    }
-    let encoded: Vec<String> = query
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", percent(v)))
-        .collect();
-    format!("/?{}", encoded.join("&"))
-}
-
-/// Percent-encodes all but unreserved characters.
-fn percent(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let given: Vec<_> = query.iter().filter(|(_, v)| !v.is_empty()).collect();
+    format!(
+        "/?{}",
+        serde_urlencoded::to_string(given).unwrap_or_default()
+    )
 }
 
 /// A signature file a signed ceremony offers.

@@ -6,11 +6,9 @@ use quorate_types::KeyGroupName;
 use super::{entries_page, evidence_page};
 use crate::store::{CeremonyStore, RedbStore};
 
-#[tokio::test]
-async fn pages_stop_at_the_budget_and_go_on_from_the_next_index()
--> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let store = RedbStore::open(dir.path())?;
+/// A store in `dir` holding `n` refusals, each a little different.
+async fn refusals(dir: &std::path::Path, n: i64) -> Result<RedbStore, Box<dyn std::error::Error>> {
+    let store = RedbStore::open(dir)?;
     let release = KeyGroupName::new("release")?;
     let entry = |i: i64| Entry::Refused {
         at: Timestamp(1_800_000_000_000 + i),
@@ -21,7 +19,15 @@ async fn pages_stop_at_the_budget_and_go_on_from_the_next_index()
             key_group: release.clone(),
         },
     };
-    store.append((0..10).map(entry).collect()).await?;
+    store.append((0..n).map(entry).collect()).await?;
+    Ok(store)
+}
+
+#[tokio::test]
+async fn pages_stop_at_the_budget_and_go_on_from_the_next_index()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let store = refusals(dir.path(), 10).await?;
     let one = store.entry(0)?.len() + 32;
     // Three entries' worth a page: 3, 3, 3, then the last one alone.
     let mut from = 0;
@@ -53,18 +59,7 @@ async fn pages_stop_at_the_budget_and_go_on_from_the_next_index()
 async fn evidence_pages_carry_each_entry_once_with_its_proof()
 -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let store = RedbStore::open(dir.path())?;
-    let release = KeyGroupName::new("release")?;
-    let entry = |i: i64| Entry::Refused {
-        at: Timestamp(1_800_000_000_000 + i),
-        caller: format!("mallory-{i}"),
-        ceremony: None,
-        action: RefusedAction::Approve,
-        why: RefusalReason::NotInRoster {
-            key_group: release.clone(),
-        },
-    };
-    store.append((0..12).map(entry).collect()).await?;
+    let store = refusals(dir.path(), 12).await?;
     // Every other entry is the ceremony's, in a tree of 10.
     let indexes: Vec<u64> = (0..10).step_by(2).collect();
     let one = store.entry(0)?.len() + 32;
