@@ -7,6 +7,7 @@ use std::process::Command;
 
 use frost_ed25519::keys::dkg::round1;
 use quorate::local::{LocalDeployment, OPERATOR, Options, sample_roster};
+use quorate_ceremonies::key::history::KeyGroupHistory;
 use quorate_e2e::*;
 use quorate_formats::pem::ed25519_public_key_pem;
 use quorate_participant::join::{Answer, Joined};
@@ -340,6 +341,79 @@ fn replay_key(
     quorate_ceremonies::key::transcript::replay(transcript, &log)
 }
 
+async fn key_group_history(d: &LocalDeployment) -> KeyGroupHistory {
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    quorate::audit::export_key_group(&mut audit, &d.group.name)
+        .await
+        .unwrap()
+}
+
+fn replay_history(
+    d: &LocalDeployment,
+    history: &KeyGroupHistory,
+) -> Result<
+    quorate_ceremonies::key::history::HistoryReplayed,
+    quorate_ceremonies::key::transcript::KeyReplayError,
+> {
+    let log = quorate_tlog::LogVerifier::parse(&d.log_verifier_key).unwrap();
+    quorate_ceremonies::key::history::replay(history, &log)
+}
+
+fn entries_of(history: &KeyGroupHistory) -> Vec<quorate_ceremonies::Entry> {
+    history
+        .entries
+        .iter()
+        .map(|e| quorate_ceremonies::Entry::decode(e.entry.as_bytes()).unwrap())
+        .collect()
+}
+
+/// `history` as whoever holds the coordinator's log key could rewrite it:
+/// each entry changed (or dropped) by `change`, in a log of their own with
+/// a checkpoint signed by that key.
+fn forge(
+    d: &LocalDeployment,
+    history: &KeyGroupHistory,
+    change: impl Fn(quorate_ceremonies::Entry) -> Option<quorate_ceremonies::Entry>,
+) -> KeyGroupHistory {
+    let log: Vec<Vec<u8>> = entries_of(history)
+        .into_iter()
+        .filter_map(change)
+        .map(|e| e.encode())
+        .collect();
+    let mut tree = quorate_tlog::MemoryTree::new();
+    for bytes in &log {
+        tree.append(bytes);
+    }
+    let key = quorate_coordinator::log_key::load_or_create(
+        &d.dir.join("coordinator"),
+        &quorate_coordinator::config::default_origin(),
+        1,
+    )
+    .unwrap();
+    let checkpoint = key
+        .sign_checkpoint(&quorate_tlog::Checkpoint {
+            origin: quorate_coordinator::config::default_origin(),
+            size: tree.size(),
+            root: tree.root(),
+        })
+        .unwrap();
+    KeyGroupHistory {
+        checkpoint,
+        entries: log
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| quorate_ceremonies::replay::TranscriptEntry {
+                index: i as u64,
+                entry: String::from_utf8(bytes.clone()).unwrap(),
+                proof: quorate_tlog::prove_inclusion(i as u64, tree.size(), &tree)
+                    .unwrap()
+                    .hashes,
+            })
+            .collect(),
+        ..history.clone()
+    }
+}
+
 /// New agents with fresh identity keys (no key group yet), in role ops,
 /// and the roster that lists them.
 fn new_agents(
@@ -616,6 +690,64 @@ async fn a_lost_share_is_repaired_and_a_new_participant_enrolled_and_both_sign()
     let s = d.wait_finished(&id, T).await.unwrap();
     verify(&d, &s);
     assert!(s.approvals.iter().any(|a| a.participant == "frank"));
+
+    // The group's history replays: its DKG, the repair and the
+    // enrolment, each change as its key ceremony made it.
+    let history = key_group_history(&d).await;
+    let replayed = replay_history(&d, &history).unwrap();
+    assert_eq!(replayed.version, 2);
+    let carried: std::collections::BTreeSet<String> = entries_of(&history)
+        .iter()
+        .filter_map(|e| match e {
+            quorate_ceremonies::Entry::KeyCeremonyProposed { ceremony, .. } => {
+                Some(ceremony.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(carried.contains(repair.as_str()) && carried.contains(enrol.as_str()));
+    assert_eq!(carried.len(), 3, "the DKG, the repair and the enrolment");
+    // Whoever holds the log key cannot swap frank's identity key in the
+    // enrolment's registration and sign a checkpoint over it...
+    let forged = forge(&d, &history, |e| match e {
+        quorate_ceremonies::Entry::KeyGroupChanged {
+            at,
+            by,
+            version,
+            mut key_group,
+        } => {
+            for p in &mut key_group.roster.participants {
+                if p.id.as_str() == "frank" {
+                    let theirs = IdentityKey::generate(pid("frank"), &mut OsRng);
+                    p.identity = Some(theirs.public());
+                }
+            }
+            Some(quorate_ceremonies::Entry::KeyGroupChanged {
+                at,
+                by,
+                version,
+                key_group,
+            })
+        }
+        e => Some(e),
+    });
+    let err = replay_history(&d, &forged).unwrap_err();
+    assert!(
+        err.why.contains("not the one its participants computed"),
+        "{err}"
+    );
+    // ...nor leave out the key ceremony that made a change.
+    let without = forge(&d, &history, |e| match &e {
+        quorate_ceremonies::Entry::KeyCeremonyProposed { ceremony, .. }
+        | quorate_ceremonies::Entry::KeyCeremonyEvent { ceremony, .. }
+            if ceremony.as_str() == enrol.as_str() =>
+        {
+            None
+        }
+        _ => Some(e),
+    });
+    let err = replay_history(&d, &without).unwrap_err();
+    assert!(err.why.contains("holds no such key ceremony"), "{err}");
 
     // Both replay offline; the repair's record holds only sealed pieces.
     for key in [&repair, &enrol] {

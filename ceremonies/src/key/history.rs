@@ -6,16 +6,32 @@
 //! ([`crate::backup_note::check`]): signed by the approver's identity key
 //! then, about the approver's verifying share then; and a retirement,
 //! which must be signed by the group's own key.
+//!
+//! A [`HISTORY_FORMAT`] (v2) history also holds the entries of every key
+//! ceremony that made or changed the group: its registration by a DKG, and
+//! each refresh, repair and enrolment. Each such registration or change is
+//! taken only as its key ceremony's engine, rebuilt from those entries,
+//! computes it (every message signed by its participant's identity key),
+//! from the group as it stood. So a log-key holder cannot swap in a share
+//! holder's identity key or verifying share by writing a change no key
+//! ceremony made. A [`HISTORY_FORMAT_V1`] history (before key ceremonies
+//! were carried) still replays as it always did, taking changes as
+//! recorded.
 
 use quorate_tlog::LogVerifier;
 use quorate_types::{KeyGroupName, ParticipantId, Sha256Digest};
 use serde::{Deserialize, Serialize};
 
+use super::KeyPhase;
+use super::rebuild::{check_registration, rebuild, registered_by, registering_ceremony};
 use super::transcript::{KeyReplayError, proven_entries};
 use crate::replay::TranscriptEntry;
 use crate::{Entry, KeyGroup};
+use quorate_types::KeyGroupFile;
 
-pub const HISTORY_FORMAT: &str = "quorate-key-group-history/v1";
+pub const HISTORY_FORMAT: &str = "quorate-key-group-history/v2";
+/// Histories exported before they carried key ceremonies.
+pub const HISTORY_FORMAT_V1: &str = "quorate-key-group-history/v1";
 
 /// A key group's history from the record, offline-checkable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,24 +82,32 @@ pub fn replay(
     history: &KeyGroupHistory,
     log: &LogVerifier,
 ) -> Result<HistoryReplayed, KeyReplayError> {
-    if history.format != HISTORY_FORMAT {
-        return Err(KeyReplayError {
-            entry: None,
-            why: format!(
-                "format is {:?}, expected {HISTORY_FORMAT:?}",
-                history.format
-            ),
-        });
-    }
+    let v2 = match history.format.as_str() {
+        HISTORY_FORMAT => true,
+        HISTORY_FORMAT_V1 => false,
+        other => {
+            return Err(KeyReplayError {
+                entry: None,
+                why: format!("format is {other:?}, expected {HISTORY_FORMAT:?}"),
+            });
+        }
+    };
     let (checkpoint, entries) = proven_entries(&history.checkpoint, &history.entries, log)?;
     let name = &history.key_group;
     let mut group: Option<KeyGroup> = None;
     let mut backups = Vec::new();
     let mut retired = None;
     let mut handed_over = None;
+    let mut keys = KeyCeremonies::default();
     for (i, entry) in entries.iter().enumerate() {
+        if v2 && keys.take(i, entry)? {
+            continue;
+        }
         group = Some(match (entry, group.take()) {
-            (Entry::KeyGroupRegistered { key_group, .. }, None) if &key_group.name == name => {
+            (Entry::KeyGroupRegistered { key_group, by, .. }, None) if &key_group.name == name => {
+                if v2 {
+                    keys.made(i, by, key_group, None)?;
+                }
                 KeyGroup::from_file(key_group).map_err(|why| fail(i, why))?
             }
             (_, None) => {
@@ -114,10 +138,16 @@ pub fn replay(
             }
             (
                 Entry::KeyGroupChanged {
-                    version, key_group, ..
+                    version,
+                    key_group,
+                    by,
+                    ..
                 },
                 Some(g),
             ) if &key_group.name == name => {
+                if v2 {
+                    keys.made(i, by, key_group, Some(&g))?;
+                }
                 let next = g.with_refresh(key_group).map_err(|why| fail(i, why))?;
                 if *version != next.version {
                     return Err(fail(
@@ -194,4 +224,105 @@ pub fn replay(
         handed_over,
         checkpoint_size: checkpoint.size,
     })
+}
+
+/// The key ceremonies a v2 history carries, each as its entries so far
+/// (the proposal, then its events), by the name they register under.
+#[derive(Default)]
+struct KeyCeremonies(std::collections::BTreeMap<String, Vec<Entry>>);
+
+impl KeyCeremonies {
+    /// Keeps `entry` if it is a key ceremony's (returning true): a proposal
+    /// starts one, an event must follow its ceremony's proposal.
+    fn take(&mut self, i: usize, entry: &Entry) -> Result<bool, KeyReplayError> {
+        match entry {
+            Entry::KeyCeremonyProposed { ceremony, .. } => {
+                let by = registered_by(ceremony);
+                if self.0.contains_key(&by) {
+                    return Err(fail(
+                        i,
+                        format!("key ceremony {ceremony} is proposed twice"),
+                    ));
+                }
+                self.0.insert(by, vec![entry.clone()]);
+                Ok(true)
+            }
+            Entry::KeyCeremonyEvent { ceremony, .. } => {
+                let Some(entries) = self.0.get_mut(&registered_by(ceremony)) else {
+                    return Err(fail(
+                        i,
+                        format!("an event of key ceremony {ceremony} comes before its proposal"),
+                    ));
+                };
+                entries.push(entry.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Checks that the group `file`, registered or changed `by` someone at
+    /// entry `i`, is what a key ceremony the history holds made, from the
+    /// group as it stood (`before`; none for a registration). A group an
+    /// operator registered (a trusted dealer's) is taken as recorded; a
+    /// change is only ever a key ceremony's.
+    fn made(
+        &mut self,
+        i: usize,
+        by: &str,
+        file: &KeyGroupFile,
+        before: Option<&KeyGroup>,
+    ) -> Result<(), KeyReplayError> {
+        let Some(entries) = self.0.remove(by) else {
+            if before.is_none() && registering_ceremony(by).is_none() {
+                return Ok(());
+            }
+            return Err(fail(
+                i,
+                format!(
+                    "the group is {} by {by:?}, but the history holds no such key ceremony",
+                    if before.is_some() {
+                        "changed"
+                    } else {
+                        "registered"
+                    }
+                ),
+            ));
+        };
+        let (proposed, events) = entries
+            .split_first()
+            .ok_or_else(|| fail(i, format!("{by} has no proposal")))?;
+        let key = rebuild(proposed, events).map_err(|e| fail(i, e.to_string()))?;
+        if key.phase() != KeyPhase::Registered {
+            return Err(fail(
+                i,
+                format!("{by} is {}, and made no group", key.phase().name()),
+            ));
+        }
+        check_registration(&key, file).map_err(|e| fail(i, e.to_string()))?;
+        match (key.proposal().changes(), before) {
+            (None, None) => Ok(()),
+            (Some((from, version)), Some(g)) => {
+                let from = KeyGroup::from_file(from).map_err(|why| fail(i, why))?;
+                if version != g.version || (KeyGroup { version, ..from }) != *g {
+                    return Err(fail(
+                        i,
+                        format!(
+                            "{by} started from another group than version {} of key group {}",
+                            g.version, g.name
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            (None, Some(_)) => Err(fail(
+                i,
+                format!("{by} made a new key group, not a change of one"),
+            )),
+            (Some(_), None) => Err(fail(
+                i,
+                format!("{by} changed a key group, but registers one"),
+            )),
+        }
+    }
 }

@@ -96,5 +96,14 @@ pub fn check_registration(
 
 /// Who registers a key group made by a key ceremony.
 pub fn registered_by(id: &quorate_types::KeyCeremonyId) -> String {
-    format!("key ceremony {id}")
+    format!("{BY_KEY_CEREMONY}{id}")
 }
+
+/// The key ceremony that registered a group `by` it, if a key ceremony
+/// did (the inverse of [`registered_by`]).
+pub fn registering_ceremony(by: &str) -> Option<quorate_types::KeyCeremonyId> {
+    by.strip_prefix(BY_KEY_CEREMONY)
+        .and_then(|id| quorate_types::KeyCeremonyId::new(id).ok())
+}
+
+const BY_KEY_CEREMONY: &str = "key ceremony ";

@@ -3,11 +3,14 @@
 //! retirement. A note the approver signed about its share replays; one the
 //! log key's holder made up or one about another share is caught, naming
 //! the entry. So are a hand-over of another key and a retirement that the
-//! group's own key did not sign.
+//! group's own key did not sign, and (from v2 on) a change of the group
+//! that no key ceremony in the history made.
 
 use super::*;
 use quorate_ceremonies::Timestamp;
-use quorate_ceremonies::key::history::{HISTORY_FORMAT, KeyGroupHistory, replay as replay_history};
+use quorate_ceremonies::key::history::{
+    HISTORY_FORMAT, HISTORY_FORMAT_V1, KeyGroupHistory, replay as replay_history,
+};
 use quorate_ceremonies::replay::TranscriptEntry;
 use quorate_tlog::{MemoryTree, prove_inclusion};
 use quorate_types::backup_note::{BackupNote, SignedBackupNote};
@@ -247,4 +250,44 @@ fn a_retirement_replays_only_if_the_group_signed_it() {
         .expect_err("a retirement the group did not sign");
     assert_eq!(err.entry, Some(1));
     assert!(err.why.contains("not signed by key group"), "{err}");
+}
+
+#[test]
+fn a_change_no_key_ceremony_made_replays_only_in_a_v1_history() {
+    let (file, _) = group();
+    let registered = Entry::KeyGroupRegistered {
+        at: Timestamp(1_700_000_000_000),
+        by: "operator".into(),
+        key_group: file.clone(),
+    };
+    // Whoever holds the log key swaps alice's identity key for their own.
+    let mut swapped = file;
+    let theirs = quorate_secrets::IdentityKey::generate(
+        ParticipantId::new("alice").expect("a valid id"),
+        &mut rand_core::OsRng,
+    );
+    for p in &mut swapped.roster.participants {
+        if p.id.as_str() == "alice" {
+            p.identity = Some(theirs.public());
+        }
+    }
+    let changed = |by: &str| Entry::KeyGroupChanged {
+        at: Timestamp(1_800_000_000_000),
+        by: by.into(),
+        version: 1,
+        key_group: swapped.clone(),
+    };
+    for by in ["operator", "key ceremony key-0001"] {
+        let mut forged = history(&[registered.clone(), changed(by)]);
+        let err = replay_history(&forged, &verifier()).expect_err("a change no ceremony made");
+        assert_eq!(err.entry, Some(1));
+        assert!(
+            err.why.contains("the history holds no such key ceremony"),
+            "{err}"
+        );
+        // A v1 history took changes as recorded.
+        forged.format = HISTORY_FORMAT_V1.into();
+        let replayed = replay_history(&forged, &verifier()).expect("v1 takes it as recorded");
+        assert_eq!(replayed.version, 1);
+    }
 }

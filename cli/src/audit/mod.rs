@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use quorate_ceremonies::key::history::{HISTORY_FORMAT, HistoryReplayed, KeyGroupHistory};
+use quorate_ceremonies::key::history::{
+    HISTORY_FORMAT, HISTORY_FORMAT_V1, HistoryReplayed, KeyGroupHistory,
+};
 use quorate_ceremonies::key::transcript::{KEY_TRANSCRIPT_FORMAT, KeyTranscript};
 use quorate_ceremonies::replay::{self, Report, TRANSCRIPT_FORMAT, Transcript, TranscriptEntry};
 use quorate_tlog::{Checkpoint, ConsistencyProof, Hash, LogVerifier};
@@ -200,7 +202,10 @@ pub fn is_key_transcript(path: &Path) -> anyhow::Result<bool> {
 
 /// Whether the file at `path` is a key group's history.
 pub fn is_key_group_history(path: &Path) -> anyhow::Result<bool> {
-    Ok(format_of(path)? == HISTORY_FORMAT)
+    Ok(matches!(
+        format_of(path)?.as_str(),
+        HISTORY_FORMAT | HISTORY_FORMAT_V1
+    ))
 }
 
 /// The `format` a transcript file names.
@@ -216,8 +221,8 @@ fn format_of(path: &Path) -> anyhow::Result<String> {
     Ok(format.format)
 }
 
-/// Exports key group `name`'s history, each entry proven in the
-/// coordinator's checkpoint.
+/// Exports key group `name`'s history with the key ceremonies that made
+/// and changed it, each entry proven in the coordinator's checkpoint.
 pub async fn export_key_group(
     audit: &mut Audit,
     name: &KeyGroupName,
@@ -226,7 +231,11 @@ pub async fn export_key_group(
         let (mut audit, key_group) = (audit.clone(), name.to_string());
         async move {
             audit
-                .key_group_entries(proto::KeyGroupEntriesRequest { key_group, from })
+                .key_group_entries(proto::KeyGroupEntriesRequest {
+                    key_group,
+                    from,
+                    with_key_ceremonies: true,
+                })
                 .await
         }
     })

@@ -133,6 +133,24 @@ fn entries_reply(
     Ok(Response::new(proto::CeremonyEntriesReply { entries, more }))
 }
 
+/// A key group's entries `indexes` with those of every key ceremony that
+/// registered or changed the group, in log order.
+fn with_key_ceremonies(store: &impl CeremonyStore, indexes: Vec<u64>) -> Result<Vec<u64>, Status> {
+    let mut all: std::collections::BTreeSet<u64> = indexes.iter().copied().collect();
+    for index in indexes {
+        let bytes = store.entry(index).map_err(store_error)?;
+        let by = match Entry::decode(&bytes) {
+            Ok(Entry::KeyGroupRegistered { by, .. } | Entry::KeyGroupChanged { by, .. }) => by,
+            _ => continue,
+        };
+        let Some(id) = quorate_ceremonies::key::rebuild::registering_ceremony(&by) else {
+            continue;
+        };
+        all.extend(store.key_ceremony_entries(&id).map_err(store_error)?);
+    }
+    Ok(all.into_iter().collect())
+}
+
 fn store_error(e: StoreError) -> Status {
     match e {
         StoreError::OutOfRange(m) => Status::out_of_range(m),
@@ -271,10 +289,13 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             self.whole_log(&request)?;
         }
         let store = self.hub.store();
-        let indexes = store.key_group_entries(&name).map_err(|e| match e {
+        let mut indexes = store.key_group_entries(&name).map_err(|e| match e {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
+        if request.get_ref().with_key_ceremonies {
+            indexes = with_key_ceremonies(store, indexes)?;
+        }
         entries_reply(store, indexes, from, self.hub.reply_bytes())
     }
 
