@@ -15,7 +15,10 @@
 //!
 //! What the record cannot hold goes out once, at once ([`alert_now`]): a
 //! write whose outcome is unknown, after which the coordinator stops
-//! (`record_write_failed`).
+//! (`record_write_failed`); and a store that starts refusing writes (a full
+//! disk: nothing written, the coordinator goes on and tries again at the
+//! next write) with `record_write_refused`, then `record_writable_again`
+//! once a write succeeds ([`watch_refusals`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -144,6 +147,33 @@ pub async fn alert_now(sinks: &[Sink], alert: &serde_json::Value) {
             Err(_) => tracing::error!(sink = sink.name(), "alert not delivered in time"),
         }
     }
+}
+
+/// Alerts, at once, each time the store starts refusing writes and each
+/// time it takes them again; ends when the coordinator stops.
+pub(crate) fn watch_refusals<S: CeremonyStore>(
+    hub: &Arc<Hub<S>>,
+    sinks: Vec<Sink>,
+) -> tokio::task::JoinHandle<()> {
+    let mut refusing = hub.store().refusing();
+    let mut stopping = hub.stopping();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                changed = refusing.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = stopping.changed() => return,
+            }
+            let alert = match refusing.borrow_and_update().clone() {
+                Some(why) => serde_json::json!({"alert": "record_write_refused", "why": why}),
+                None => serde_json::json!({"alert": "record_writable_again"}),
+            };
+            alert_now(&sinks, &alert).await;
+        }
+    })
 }
 
 /// Starts one delivery task per sink, each from its cursor in `data_dir`

@@ -197,7 +197,10 @@ pub async fn start_with_store(
         .chain(webhook.map(|w| crate::outbox::Sink::Webhook(Arc::new(w))))
         .collect();
     let alert_sinks = sinks.clone();
-    let outbox = crate::outbox::start(&hub, &config.data_dir, sinks)?;
+    let mut outbox = crate::outbox::start(&hub, &config.data_dir, sinks)?;
+    if !alert_sinks.is_empty() {
+        outbox.push(crate::outbox::watch_refusals(&hub, alert_sinks.clone()));
+    }
     // Who holds which role is part of the record: a changed [[party]] list
     // is recorded once the coordinator can serve, before anyone is served
     // under it.

@@ -61,11 +61,21 @@ async fn a_full_disk_or_failed_fsync_is_refused_and_the_store_recovers() {
         let why = failed(store.append(vec![event(3)]).await);
         assert!(why.contains("free disk space"), "{why}");
         assert_eq!(store.size(), 3);
+        let refusing = store.refusing();
+        assert!(
+            refusing
+                .borrow()
+                .as_ref()
+                .is_some_and(|why| why.contains("could not be written")),
+            "{:?}",
+            refusing.borrow()
+        );
 
         // Space returns: the next append goes on from the last
         // acknowledged entry, in this same process.
         faults.full.store(false, Ordering::SeqCst);
         assert_eq!(store.append(vec![event(3)]).await.unwrap(), vec![3]);
+        assert_eq!(*refusing.borrow(), None);
         acknowledged.push(event(3));
 
         // An fsync fails: refused, and the store halts, saying why.
@@ -142,14 +152,42 @@ async fn unavailable(d: &LocalDeployment, request_id: &str, why: &str) {
     assert!(refused.message().contains(why), "{refused:?}");
 }
 
+/// The alerts named `name` the alert command wrote to `file` so far.
+fn alerts_named(file: &std::path::Path, name: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|a: &serde_json::Value| a["alert"] == name)
+        .collect()
+}
+
+/// The first alert named `name`, once the alert command has written it
+/// (within `T`).
+async fn alerted(file: &std::path::Path, name: &str) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        if let Some(alert) = alerts_named(file, name).into_iter().next() {
+            return alert;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {name} alert in {:?}",
+            std::fs::read_to_string(file).unwrap_or_default()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn signs(d: &LocalDeployment, id: &str) {
     let status = d.wait_finished(id, T).await.unwrap();
     assert_eq!(status.state(), proto::CeremonyState::Signed, "{id}");
 }
 
 /// End to end over gRPC: a coordinator whose disk fills answers
-/// UNAVAILABLE, saying why, and signs again once there is room, without a
-/// restart; after a failed fsync it stops by itself, having sent its
+/// UNAVAILABLE, saying why, alerts once that writes are refused, and signs
+/// again once there is room, without a restart, alerting that writes go
+/// through again; after a failed fsync it stops by itself, having sent its
 /// alert command why, and once restarted it serves what its record holds,
 /// and the retried request signs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -173,14 +211,28 @@ async fn a_coordinator_on_a_failing_disk_answers_unavailable_and_recovers() {
             .await
             .unwrap();
 
-    // The disk fills: the request is refused with UNAVAILABLE, saying why.
+    // The disk fills: the request is refused with UNAVAILABLE, saying why,
+    // and the alert command hears it once, however often writes are
+    // refused.
     faults.full.store(true, Ordering::SeqCst);
     unavailable(&d, "while-full", "could not be written").await;
+    unavailable(&d, "while-full", "free disk space").await;
+    let refused = alerted(&alerts, "record_write_refused").await;
+    assert!(
+        refused["why"]
+            .as_str()
+            .unwrap()
+            .contains("could not be written"),
+        "{refused}"
+    );
 
-    // Room again: the same request goes through and signs, no restart.
+    // Room again: the same request goes through and signs, no restart,
+    // and the alert command hears that writes go through again.
     faults.full.store(false, Ordering::SeqCst);
     let id = create(&d, "while-full").await.unwrap();
     signs(&d, &id).await;
+    alerted(&alerts, "record_writable_again").await;
+    assert_eq!(alerts_named(&alerts, "record_write_refused").len(), 1);
 
     // An fsync fails: refused.
     faults.sync_fails.store(true, Ordering::SeqCst);
@@ -206,12 +258,7 @@ async fn a_coordinator_on_a_failing_disk_answers_unavailable_and_recovers() {
         .unwrap_err();
     assert!(stopped.to_string().contains("start it again"), "{stopped}");
     // Its alert command heard why, though the record could not hold it.
-    let said = std::fs::read_to_string(&alerts).unwrap();
-    let alert: serde_json::Value = said
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .find(|a: &serde_json::Value| a["alert"] == "record_write_failed")
-        .unwrap_or_else(|| panic!("no record_write_failed alert in {said:?}"));
+    let alert = alerted(&alerts, "record_write_failed").await;
     assert!(
         alert["why"].as_str().unwrap().contains("start it again"),
         "{alert}"

@@ -113,6 +113,13 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn halted(&self) -> impl Future<Output = String> + Send + 'static {
         std::future::pending()
     }
+    /// Why the store refuses writes (a full disk, say) while it does, and
+    /// `None` again once a write succeeds: a refused write leaves the
+    /// record as it was and the coordinator running, but an operator must
+    /// make room. A store that never refuses closes the channel at once.
+    fn refusing(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        tokio::sync::watch::channel(None).1
+    }
     /// The canonical bytes of entry `index`.
     fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
     /// Every registered key group with its roster changes, in log order.

@@ -91,6 +91,8 @@ struct Inner {
     broken: AtomicBool,
     /// Why the store halted, once it has.
     halt: watch::Sender<Option<String>>,
+    /// Why writes are refused, from a failed write until one succeeds.
+    refusing: watch::Sender<Option<String>>,
     /// Held while the database is opened again after a failed write.
     recovering: Mutex<()>,
 }
@@ -210,6 +212,7 @@ impl RedbStore {
             size: AtomicU64::new(0),
             broken: AtomicBool::new(false),
             halt: watch::Sender::new(None),
+            refusing: watch::Sender::new(None),
             recovering: Mutex::new(()),
         };
         inner.load(None)?;
@@ -307,6 +310,10 @@ impl CeremonyStore for RedbStore {
                 Err(_) => std::future::pending().await,
             }
         }
+    }
+
+    fn refusing(&self) -> watch::Receiver<Option<String>> {
+        self.inner.refusing.subscribe()
     }
 
     fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError> {

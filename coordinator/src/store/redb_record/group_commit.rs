@@ -46,6 +46,7 @@ impl Inner {
                     self.synced.store(synced, Ordering::SeqCst);
                 }
                 self.size.store(size, Ordering::SeqCst);
+                self.refusing.send_if_modified(|why| why.take().is_some());
                 for (p, indexes) in accepted {
                     let _ = p.reply.send(Ok(indexes));
                 }
@@ -53,6 +54,13 @@ impl Inner {
             Err(e) => {
                 self.broken.store(true, Ordering::SeqCst);
                 tracing::error!(error = %e, "the record could not be written");
+                self.refusing.send_if_modified(|why| {
+                    let first = why.is_none();
+                    if first {
+                        *why = Some(format!("the record could not be written: {e}"));
+                    }
+                    first
+                });
                 for (p, _) in accepted {
                     let _ = p.reply.send(Err(StoreError::Failed(format!(
                         "the record could not be written: {e}"
