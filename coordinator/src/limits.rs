@@ -52,12 +52,14 @@ pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reading a ceremony never waits.
 pub const CEREMONY_LOCK_WAIT: Duration = Duration::from_secs(5);
 
-/// The most calls and streams at once on one client connection.
+/// The most calls and streams at once on one client connection, unless
+/// `limits.streams_per_connection` says otherwise.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 128;
 
 /// The longest any call's handler runs before the caller gets
-/// `CANCELLED` ("Timeout expired"; a stream's items may come later). A caller's own
-/// shorter `grpc-timeout` wins.
+/// `CANCELLED` ("Timeout expired"; a stream's items may come later),
+/// unless `limits.call_seconds` says otherwise. A caller's own shorter
+/// `grpc-timeout` wins.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Events one participant may add to one ceremony: its approval or
@@ -92,6 +94,23 @@ pub struct Limits {
     /// statement's evidence): at most [`REPLY_BYTES`], lower for clients
     /// that accept less.
     pub reply_bytes: usize,
+    /// The most calls and streams at once on one client connection
+    /// (HTTP/2's `SETTINGS_MAX_CONCURRENT_STREAMS`): a client past it waits
+    /// for one of its calls to end.
+    pub streams_per_connection: u32,
+    /// The longest any call's handler runs before the caller gets
+    /// `CANCELLED`, in seconds (1 to [`MAX_CALL_SECONDS`]).
+    pub call_seconds: u64,
+}
+
+/// The longest `limits.call_seconds` may be.
+pub const MAX_CALL_SECONDS: u64 = 3600;
+
+impl Limits {
+    /// [`Limits::call_seconds`] as a duration.
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_secs(self.call_seconds)
+    }
 }
 
 impl Default for Limits {
@@ -104,6 +123,8 @@ impl Default for Limits {
             writes_per_minute: 1200,
             write_burst: 300,
             reply_bytes: REPLY_BYTES,
+            streams_per_connection: MAX_STREAMS_PER_CONNECTION,
+            call_seconds: CALL_TIMEOUT.as_secs(),
         }
     }
 }
@@ -118,6 +139,8 @@ struct RawLimits {
     writes_per_minute: Option<u32>,
     write_burst: Option<u32>,
     reply_bytes: Option<usize>,
+    streams_per_connection: Option<u32>,
+    call_seconds: Option<u64>,
 }
 
 impl TryFrom<RawLimits> for Limits {
@@ -135,7 +158,24 @@ impl TryFrom<RawLimits> for Limits {
             writes_per_minute: raw.writes_per_minute.unwrap_or(d.writes_per_minute),
             write_burst: raw.write_burst.unwrap_or(d.write_burst),
             reply_bytes: raw.reply_bytes.unwrap_or(d.reply_bytes),
+            streams_per_connection: raw
+                .streams_per_connection
+                .unwrap_or(d.streams_per_connection),
+            call_seconds: raw.call_seconds.unwrap_or(d.call_seconds),
         };
+        if limits.streams_per_connection < 2 {
+            return Err(format!(
+                "limits.streams_per_connection: {} is below 2 (an agent holds its work \
+                 stream open while it calls)",
+                limits.streams_per_connection
+            ));
+        }
+        if !(1..=MAX_CALL_SECONDS).contains(&limits.call_seconds) {
+            return Err(format!(
+                "limits.call_seconds: {} is not between 1 and {MAX_CALL_SECONDS}",
+                limits.call_seconds
+            ));
+        }
         if !(1024..=REPLY_BYTES).contains(&limits.reply_bytes) {
             return Err(format!(
                 "limits.reply_bytes: {} is not between 1024 and {REPLY_BYTES} \

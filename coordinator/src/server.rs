@@ -243,8 +243,8 @@ pub async fn start_with_store(
         .http2_keepalive_interval(Some(crate::limits::KEEPALIVE))
         .http2_keepalive_timeout(Some(crate::limits::KEEPALIVE_TIMEOUT))
         .tcp_keepalive(Some(crate::limits::KEEPALIVE))
-        .max_concurrent_streams(Some(crate::limits::MAX_STREAMS_PER_CONNECTION))
-        .timeout(crate::limits::CALL_TIMEOUT);
+        .max_concurrent_streams(Some(config.limits.streams_per_connection))
+        .timeout(config.limits.call_timeout());
     if let Some(tls) = grpc_tls {
         builder = builder.tls_config(tls)?;
     }

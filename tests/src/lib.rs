@@ -90,6 +90,19 @@ pub async fn status(d: &LocalDeployment, id: &str) -> proto::CeremonyStatus {
         .into_inner()
 }
 
+/// The first page of the ceremonies the requester lists.
+pub async fn listed(d: &LocalDeployment) -> Vec<proto::CeremonyStatus> {
+    d.clients(REQUESTER)
+        .await
+        .unwrap()
+        .ceremonies
+        .list(proto::ListCeremoniesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .ceremonies
+}
+
 /// Polls until `pred` holds for the ceremony's status.
 pub async fn wait_for(
     d: &LocalDeployment,

@@ -107,16 +107,7 @@ async fn sigterm_stops_the_coordinator_gracefully_and_nothing_is_lost() {
 
 /// The one ceremony a requester has made so far, if exactly one.
 async fn only_ceremony(d: &quorate::local::LocalDeployment) -> proto::CeremonyStatus {
-    let mut listed = d
-        .clients(REQUESTER)
-        .await
-        .unwrap()
-        .ceremonies
-        .list(proto::ListCeremoniesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .ceremonies;
+    let mut listed = quorate_e2e::listed(d).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     listed.remove(0)
 }

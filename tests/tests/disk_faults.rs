@@ -349,3 +349,48 @@ async fn a_stalled_write_holds_its_ceremony_for_a_bounded_time() {
     assert_eq!(s.approvals.len(), 2, "{}", s.summary);
     d.stop().await.unwrap();
 }
+
+/// A call whose handler runs past `limits.call_seconds` (here a create
+/// whose write stalls on the disk) is ended with CANCELLED. What it
+/// started still completes, since the coordinator never leaves a write
+/// half done, and a retry under the same request id finds the ceremony it
+/// made: one ceremony, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_past_its_time_is_cancelled_and_a_retry_finds_what_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let options = Options {
+        store: Some(opener(&dir.path().join("coordinator"), &faults)),
+        limits: quorate_coordinator::limits::Limits {
+            call_seconds: 1,
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let d = LocalDeployment::start_with(dir.path(), "release", &sample_roster(None), 3, options)
+        .await
+        .unwrap();
+    faults.slow_sync_ms.store(3_000, Ordering::SeqCst);
+    let cut = create(&d, "slow-disk").await.unwrap_err();
+    assert_eq!(cut.code(), tonic::Code::Cancelled, "{cut:?}");
+    assert!(cut.message().contains("Timeout expired"), "{cut:?}");
+    faults.slow_sync_ms.store(0, Ordering::SeqCst);
+
+    // The write finishes anyway: the ceremony is listed once it has.
+    let deadline = tokio::time::Instant::now() + T;
+    let made = loop {
+        let all = quorate_e2e::listed(&d).await;
+        if let Some(c) = all.first() {
+            break c.id.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cut create made nothing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let retried = create(&d, "slow-disk").await.unwrap();
+    assert_eq!(retried, made);
+    assert_eq!(quorate_e2e::listed(&d).await.len(), 1);
+    d.stop().await.unwrap();
+}

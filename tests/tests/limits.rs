@@ -1,8 +1,8 @@
 //! Abuse limits over the real coordinator: oversize requests on every
 //! service, caps on open ceremonies (per requester and in total), the
-//! per-identity creation rate, and the events one participant may add to
-//! a ceremony. Each refusal is a clear status, and a
-//! refused create records nothing.
+//! per-identity creation rate, the events one participant may add to a
+//! ceremony, and the calls one connection may carry at once. Each refusal
+//! is a clear status, and a refused create records nothing.
 
 use quorate::local::{AUDITOR, LocalDeployment, OPERATOR, Options, REQUESTER, sample_roster};
 use quorate_coordinator::authz::{Party, Role};
@@ -50,18 +50,6 @@ async fn create(d: &LocalDeployment, who: &str, message: Vec<u8>) -> Result<Stri
         })
         .await
         .map(|r| r.into_inner().id)
-}
-
-async fn list(d: &LocalDeployment) -> Vec<proto::CeremonyStatus> {
-    d.clients(REQUESTER)
-        .await
-        .unwrap()
-        .ceremonies
-        .list(proto::ListCeremoniesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .ceremonies
 }
 
 /// How many entries the record holds (its latest checkpoint's size).
@@ -121,7 +109,7 @@ async fn open_ceremonies_are_capped_per_requester_and_in_total() {
     );
     // The refusals recorded nothing.
     assert_eq!(record_size(&d).await, size + 1);
-    let all = list(&d).await;
+    let all = listed(&d).await;
     let mut expected = vec![mine[0].clone(), mine[1].clone(), theirs.clone()];
     expected.sort();
     assert_eq!(ids(&all), expected);
@@ -146,7 +134,7 @@ async fn open_ceremonies_are_capped_per_requester_and_in_total() {
         exhausted(create(&d, REQUESTER, m()).await).starts_with("requester release-manager has 2")
     );
     assert!(exhausted(create(&d, OTHER, m()).await).starts_with("the coordinator has 3"));
-    let all = list(&d).await;
+    let all = listed(&d).await;
     assert_eq!(all.len(), 4);
     let open: Vec<_> = all
         .iter()
@@ -195,7 +183,7 @@ async fn creation_is_rate_limited_per_identity() {
     // Every identity has its own bucket.
     accepted.push(create(&d, OTHER, m()).await.unwrap());
     accepted.sort();
-    assert_eq!(ids(&list(&d).await), accepted);
+    assert_eq!(ids(&listed(&d).await), accepted);
     d.stop().await.unwrap();
 }
 
@@ -275,7 +263,7 @@ async fn oversize_requests_are_refused_on_every_service() {
     over_limit(status);
 
     assert_eq!(record_size(&d).await, size);
-    assert!(list(&d).await.is_empty());
+    assert!(listed(&d).await.is_empty());
     d.stop().await.unwrap();
 }
 
@@ -453,7 +441,7 @@ async fn writing_calls_are_rate_limited_per_identity() {
         CeremonyState::CollectingApprovals
     );
     // Reading is not writing; and another identity has its own budget.
-    assert_eq!(list(&d).await.len(), 2);
+    assert_eq!(listed(&d).await.len(), 2);
     d.approve(&pid("alice"), &first, T).await.unwrap();
     wait_for(&d, &first, "alice's approval", |s| s.approvals.len() == 1).await;
     d.stop().await.unwrap();
@@ -604,6 +592,46 @@ async fn agents_follow_small_evidence_pages_and_sign() -> anyhow::Result<()> {
     for who in ["alice", "carol", "erin"] {
         wait_checked_after_end(&d, who, &id).await;
     }
+    d.stop().await?;
+    Ok(())
+}
+
+/// One client connection carries at most `limits.streams_per_connection`
+/// calls and streams at once: with two watch streams open, a third call
+/// on that connection waits, while another connection is served; once a
+/// stream ends, the waiting call goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connection_carries_at_most_its_stream_limit() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let limits = Limits {
+        streams_per_connection: 2,
+        ..Limits::default()
+    };
+    let d = deploy_with(dir.path(), limits).await;
+    let id = create(&d, REQUESTER, MANIFEST.as_bytes().to_vec()).await?;
+    let get = proto::GetCeremonyRequest { id: id.clone() };
+    let mut full = d.clients(REQUESTER).await?;
+    let first = full.ceremonies.watch(get.clone()).await?.into_inner();
+    let _second = full.ceremonies.watch(get.clone()).await?.into_inner();
+
+    // The connection is full: a third call on it waits.
+    let mut waiting = full.ceremonies.clone();
+    let third = tokio::spawn(async move { waiting.get(get).await });
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(!third.is_finished(), "a third call went through at once");
+    // Another connection is not held up.
+    let other = d
+        .clients(REQUESTER)
+        .await?
+        .ceremonies
+        .get(proto::GetCeremonyRequest { id: id.clone() })
+        .await?;
+    assert_eq!(other.into_inner().id, id);
+
+    // A stream ends: the waiting call goes through.
+    drop(first);
+    let got = tokio::time::timeout(T, third).await???;
+    assert_eq!(got.into_inner().id, id);
     d.stop().await?;
     Ok(())
 }

@@ -57,6 +57,37 @@ fn reply_bytes_stay_under_what_clients_accept() -> Result<(), toml::de::Error> {
 }
 
 #[test]
+fn streams_and_call_time_are_bounded() -> Result<(), toml::de::Error> {
+    let parsed: Limits = toml::from_str("streams_per_connection = 2\ncall_seconds = 5")?;
+    assert_eq!(parsed.streams_per_connection, 2);
+    assert_eq!(parsed.call_timeout(), Duration::from_secs(5));
+    let d = Limits::default();
+    assert_eq!(d.streams_per_connection, MAX_STREAMS_PER_CONNECTION);
+    assert_eq!(d.call_timeout(), CALL_TIMEOUT);
+    for (bad, why) in [
+        (
+            "streams_per_connection = 1",
+            "limits.streams_per_connection: 1 is below 2",
+        ),
+        (
+            "call_seconds = 0",
+            "limits.call_seconds: 0 is not between 1 and 3600",
+        ),
+        (
+            "call_seconds = 3601",
+            "limits.call_seconds: 3601 is not between 1 and 3600",
+        ),
+    ] {
+        let err = toml::from_str::<Limits>(bad).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains(why)),
+            "{bad}: {err:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
 fn a_limits_table_in_coordinator_toml() {
     let base = "listen = \"127.0.0.1:7400\"\ndata_dir = \"/var/lib/quorate\"\n";
     let config: crate::Config = toml::from_str(base).unwrap();
