@@ -1,22 +1,22 @@
-//! A real browser for the page tests: Debian's Chromium, headless, driven
-//! through its chromedriver's W3C WebDriver API on loopback (`tests/run`
-//! installs both). Each [`Browser`] is one chromedriver process with one
-//! session, a fresh profile and a home of its own, whose NSS database may
-//! trust a CA and hold a client certificate ([`Certificates`]); dropping it
-//! kills the driver and its browser. `tests/run` installs the policy that
-//! has Chromium present a client certificate the local deployments' CA
-//! issued to https://127.0.0.1, without a picker.
+//! Real browsers for the page tests, headless, from Debian's packages
+//! (`tests/run` installs them): Chromium through its chromedriver's W3C
+//! WebDriver API ([`chromium`]), and Firefox ESR through Marionette, the
+//! WebDriver protocol built into Firefox ([`firefox`]; Debian has no
+//! geckodriver). Both on loopback. Each [`Browser`] is one browser with one
+//! session, a fresh profile and a home of its own, whose certificate store
+//! may trust a CA and hold a client certificate ([`Certificates`]);
+//! dropping it kills the browser. Chromium presents a client certificate
+//! through the policy `tests/run` installs, Firefox through its profile's
+//! preferences.
+
+mod chromium;
+mod firefox;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use base64::Engine;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 /// The key W3C WebDriver names an element reference with.
@@ -25,13 +25,26 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// The longest any one WebDriver command may take.
 const COMMAND_WITHIN: Duration = Duration::from_secs(30);
 
+/// The longest a browser may take to start and take a session.
+const START_WITHIN: Duration = Duration::from_secs(30);
+
+/// Which browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Chromium,
+    Firefox,
+}
+
 pub struct Browser {
-    driver: tokio::process::Child,
-    base: String,
-    session: String,
-    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    kind: Kind,
+    driver: Driver,
     _profile: tempfile::TempDir,
     _home: tempfile::TempDir,
+}
+
+enum Driver {
+    Chromium(Box<chromium::Chromium>),
+    Firefox(Box<firefox::Firefox>),
 }
 
 /// What the browser's certificate store holds: a CA it trusts for
@@ -39,6 +52,20 @@ pub struct Browser {
 pub struct Certificates<'a> {
     pub ca: &'a Path,
     pub client: Option<(&'a Path, &'a Path)>,
+}
+
+/// One WebDriver command, as the page tests use them; each driver maps it
+/// to its protocol.
+enum Command<'a> {
+    Navigate(&'a str),
+    CurrentUrl,
+    Find(&'a str),
+    FindAll(&'a str),
+    Text(&'a str),
+    Click(&'a str),
+    SendKeys(&'a str, &'a str),
+    ExecuteAsync(&'a str),
+    Screenshot,
 }
 
 fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
@@ -56,12 +83,11 @@ fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An NSS database in `home`, as Chromium on Linux reads it, holding
-/// `certificates`.
-fn nss_database(home: &Path, certificates: &Certificates<'_>) -> anyhow::Result<()> {
-    let db = home.join(".pki/nssdb");
-    std::fs::create_dir_all(&db)?;
-    let db = format!("sql:{}", db.display());
+/// An NSS database in `dir` (Chromium's `~/.pki/nssdb`, or a Firefox
+/// profile) holding `certificates`; `scratch` takes the PKCS#12 file.
+fn nss_database(dir: &Path, scratch: &Path, certificates: &Certificates<'_>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let db = format!("sql:{}", dir.display());
     run("certutil", &["-N", "-d", &db, "--empty-password"])?;
     let ca = certificates.ca.display().to_string();
     run(
@@ -79,7 +105,7 @@ fn nss_database(home: &Path, certificates: &Certificates<'_>) -> anyhow::Result<
         ],
     )?;
     if let Some((cert, key)) = certificates.client {
-        let p12 = home.join("client.p12").display().to_string();
+        let p12 = scratch.join("client.p12").display().to_string();
         let (cert, key) = (cert.display().to_string(), key.display().to_string());
         run(
             "openssl",
@@ -99,123 +125,81 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// A command's value: the `value` a reply wraps it in, or the reply
+/// itself (Marionette sends some lists bare).
+fn value_of(reply: Value) -> Value {
+    match reply {
+        Value::Object(mut map) if map.contains_key("value") => {
+            map.remove("value").unwrap_or(Value::Null)
+        }
+        other => other,
+    }
+}
+
 impl Browser {
-    /// Starts chromedriver and a headless Chromium session.
-    pub async fn start() -> anyhow::Result<Self> {
-        Self::start_with(None).await
+    /// Starts a headless browser of `kind` with a session.
+    pub async fn start(kind: Kind) -> anyhow::Result<Self> {
+        Self::start_with(kind, None).await
     }
 
     /// As [`Self::start`], with `certificates` in the browser's store.
-    pub async fn start_with(certificates: Option<Certificates<'_>>) -> anyhow::Result<Self> {
+    pub async fn start_with(
+        kind: Kind,
+        certificates: Option<Certificates<'_>>,
+    ) -> anyhow::Result<Self> {
         let home = tempfile::tempdir()?;
-        if let Some(certificates) = &certificates {
-            nss_database(home.path(), certificates)?;
-        }
-        let port = free_port()?;
-        let driver = tokio::process::Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .env("HOME", home.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot run chromedriver (tests/run installs Debian's chromium-driver)")?;
         let profile = tempfile::tempdir()?;
-        let mut browser = Self {
+        let driver = match kind {
+            Kind::Chromium => {
+                if let Some(certificates) = &certificates {
+                    nss_database(&home.path().join(".pki/nssdb"), home.path(), certificates)?;
+                }
+                Driver::Chromium(Box::new(
+                    chromium::Chromium::start(home.path(), profile.path()).await?,
+                ))
+            }
+            Kind::Firefox => {
+                if let Some(certificates) = &certificates {
+                    nss_database(profile.path(), home.path(), certificates)?;
+                }
+                Driver::Firefox(Box::new(
+                    firefox::Firefox::start(home.path(), profile.path()).await?,
+                ))
+            }
+        };
+        Ok(Self {
+            kind,
             driver,
-            base: format!("http://127.0.0.1:{port}"),
-            session: String::new(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
             _profile: profile,
             _home: home,
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = browser.call("GET", "/status", None).await;
-            if ready.as_ref().is_ok_and(|v| v["ready"] == true) {
-                break;
-            }
-            if tokio::time::Instant::now() > deadline {
-                bail!("chromedriver did not become ready: {ready:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = browser._profile.path().display().to_string();
-        let created = browser
-            .call(
-                "POST",
-                "/session",
-                Some(json!({ "capabilities": { "alwaysMatch": {
-                    "browserName": "chrome",
-                    "goog:chromeOptions": {
-                        "binary": "/usr/bin/chromium",
-                        "args": [
-                            "--headless=new", "--no-sandbox", "--disable-gpu",
-                            "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                            "--disable-background-networking", "--disable-component-update",
-                            "--disable-sync", "--window-size=1200,900",
-                            format!("--user-data-dir={profile}"),
-                        ]
-                    }
-                }}})),
-            )
-            .await?;
-        browser.session = created["sessionId"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no session id in {created}"))?
-            .to_string();
-        Ok(browser)
+        })
     }
 
-    /// One WebDriver command; its `value`, or the driver's error.
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))?;
-        let response = tokio::time::timeout(COMMAND_WITHIN, self.client.request(request))
-            .await
-            .map_err(|_| anyhow!("{method} {path}: no answer within {COMMAND_WITHIN:?}"))??;
-        let status = response.status();
-        let bytes = response.into_body().collect().await?.to_bytes();
-        let value: Value = serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "{method} {path}: not JSON: {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        })?;
-        if !status.is_success() {
-            bail!("{method} {path}: {status}: {}", value["value"]);
-        }
-        Ok(value["value"].clone())
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
-    fn at(&self, path: &str) -> String {
-        format!("/session/{}{path}", self.session)
+    async fn call(&self, command: Command<'_>) -> anyhow::Result<Value> {
+        match &self.driver {
+            Driver::Chromium(c) => c.call(command).await,
+            Driver::Firefox(f) => f.call(command).await,
+        }
     }
 
     /// Opens `url` and waits for it to load.
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
-        self.call("POST", &self.at("/url"), Some(json!({ "url": url })))
-            .await
-            .map(|_| ())
+        self.call(Command::Navigate(url)).await.map(|_| ())
     }
 
     /// The current page's address.
     pub async fn url(&self) -> anyhow::Result<String> {
-        let value = self.call("GET", &self.at("/url"), None).await?;
+        let value = self.call(Command::CurrentUrl).await?;
         Ok(value.as_str().unwrap_or_default().to_string())
     }
 
     async fn element(&self, css: &str) -> anyhow::Result<String> {
         let found = self
-            .call(
-                "POST",
-                &self.at("/element"),
-                Some(json!({ "using": "css selector", "value": css })),
-            )
+            .call(Command::Find(css))
             .await
             .with_context(|| format!("no element {css}"))?;
         Ok(found[ELEMENT]
@@ -226,35 +210,21 @@ impl Browser {
 
     /// How many elements `css` selects.
     pub async fn count(&self, css: &str) -> anyhow::Result<usize> {
-        let found = self
-            .call(
-                "POST",
-                &self.at("/elements"),
-                Some(json!({ "using": "css selector", "value": css })),
-            )
-            .await?;
+        let found = self.call(Command::FindAll(css)).await?;
         Ok(found.as_array().map_or(0, Vec::len))
     }
 
     /// The rendered text of the element `css` selects.
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         let element = self.element(css).await?;
-        let value = self
-            .call("GET", &self.at(&format!("/element/{element}/text")), None)
-            .await?;
+        let value = self.call(Command::Text(&element)).await?;
         Ok(value.as_str().unwrap_or_default().to_string())
     }
 
     /// Clicks the element `css` selects, as a user would.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let element = self.element(css).await?;
-        self.call(
-            "POST",
-            &self.at(&format!("/element/{element}/click")),
-            Some(json!({})),
-        )
-        .await
-        .map(|_| ())
+        self.call(Command::Click(&element)).await.map(|_| ())
     }
 
     /// Presses Enter on the element `css` selects (focusing it first), as
@@ -266,24 +236,15 @@ impl Browser {
     /// Types `text` into the element `css` selects.
     pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let element = self.element(css).await?;
-        self.call(
-            "POST",
-            &self.at(&format!("/element/{element}/value")),
-            Some(json!({ "text": text })),
-        )
-        .await
-        .map(|_| ())
+        self.call(Command::SendKeys(&element, text))
+            .await
+            .map(|_| ())
     }
 
     /// Runs `script` (a function body; `arguments[0]` is a callback) in the
     /// page, and returns what it passes to the callback.
     pub async fn run_async(&self, script: &str) -> anyhow::Result<Value> {
-        self.call(
-            "POST",
-            &self.at("/execute/async"),
-            Some(json!({ "script": script, "args": [] })),
-        )
-        .await
+        self.call(Command::ExecuteAsync(script)).await
     }
 
     /// Waits until the element `css` selects holds `wanted`, or `within`.
@@ -308,19 +269,85 @@ impl Browser {
         }
     }
 
+    /// Waits until the current page's address ends with `suffix` (a
+    /// navigation that a key press started may still be under way), or
+    /// `within`.
+    pub async fn wait_for_url(&self, suffix: &str, within: Duration) -> anyhow::Result<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let url = self.url().await?;
+            if url.ends_with(suffix) {
+                return Ok(url);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("the page did not come to {suffix:?} within {within:?}: it is at {url}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a PNG of the window to `path`.
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
-        let value = self.call("GET", &self.at("/screenshot"), None).await?;
+        let value = self.call(Command::Screenshot).await?;
         let png =
             base64::engine::general_purpose::STANDARD.decode(value.as_str().unwrap_or_default())?;
         std::fs::write(path, png)?;
         Ok(())
     }
 
-    /// Ends the session and the driver.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        let _ = self.call("DELETE", &self.at(""), None).await;
-        let _ = self.driver.kill().await;
-        Ok(())
+    /// Ends the session and the browser.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        match self.driver {
+            Driver::Chromium(c) => (*c).stop().await,
+            Driver::Firefox(f) => (*f).stop().await,
+        }
+    }
+}
+
+impl Command<'_> {
+    /// The W3C WebDriver request: method, path under the session, body.
+    fn webdriver(&self) -> (&'static str, String, Option<Value>) {
+        let find = |css: &str| Some(json!({ "using": "css selector", "value": css }));
+        match self {
+            Command::Navigate(url) => ("POST", "/url".into(), Some(json!({ "url": url }))),
+            Command::CurrentUrl => ("GET", "/url".into(), None),
+            Command::Find(css) => ("POST", "/element".into(), find(css)),
+            Command::FindAll(css) => ("POST", "/elements".into(), find(css)),
+            Command::Text(id) => ("GET", format!("/element/{id}/text"), None),
+            Command::Click(id) => ("POST", format!("/element/{id}/click"), Some(json!({}))),
+            Command::SendKeys(id, text) => (
+                "POST",
+                format!("/element/{id}/value"),
+                Some(json!({ "text": text })),
+            ),
+            Command::ExecuteAsync(script) => (
+                "POST",
+                "/execute/async".into(),
+                Some(json!({ "script": script, "args": [] })),
+            ),
+            Command::Screenshot => ("GET", "/screenshot".into(), None),
+        }
+    }
+
+    /// The Marionette command: name and parameters.
+    fn marionette(&self) -> (&'static str, Value) {
+        let find = |css: &str| json!({ "using": "css selector", "value": css });
+        match self {
+            Command::Navigate(url) => ("WebDriver:Navigate", json!({ "url": url })),
+            Command::CurrentUrl => ("WebDriver:GetCurrentURL", json!({})),
+            Command::Find(css) => ("WebDriver:FindElement", find(css)),
+            Command::FindAll(css) => ("WebDriver:FindElements", find(css)),
+            Command::Text(id) => ("WebDriver:GetElementText", json!({ "id": id })),
+            Command::Click(id) => ("WebDriver:ElementClick", json!({ "id": id })),
+            Command::SendKeys(id, text) => (
+                "WebDriver:ElementSendKeys",
+                json!({ "id": id, "text": text }),
+            ),
+            Command::ExecuteAsync(script) => (
+                "WebDriver:ExecuteAsyncScript",
+                json!({ "script": script, "args": [] }),
+            ),
+            Command::Screenshot => ("WebDriver:TakeScreenshot", json!({})),
+        }
     }
 }

@@ -1,17 +1,19 @@
-//! The approver's page in a real browser: Debian's Chromium, headless,
-//! against a local deployment on loopback whose agents serve their pages.
+//! The approver's page in real browsers, Debian's Chromium and Firefox ESR,
+//! headless, against a local deployment on loopback whose agents serve
+//! their pages. Every test runs in each browser (`<test>::chromium`,
+//! `<test>::firefox`).
 //! An approver logs in with the agent's link, finds the pending ceremony,
 //! reads its artifacts, approves it, and sees it signed; a security
 //! approver rejects one with a reason, which ends it; forms without the
 //! session's CSRF token, and callers without a session, change nothing.
 //!
-//! With `QUORATE_SCREENSHOTS=<dir>`, the tests save the screenshots the
-//! README shows.
+//! With `QUORATE_SCREENSHOTS=<dir>`, the Chromium runs save the
+//! screenshots the README shows.
 
 use std::time::Duration;
 
 use quorate::local::{LocalDeployment, Options};
-use quorate_e2e::browser::{Browser, Certificates};
+use quorate_e2e::browser::{Browser, Certificates, Kind};
 use quorate_e2e::*;
 use quorate_wire::CeremonyState;
 
@@ -44,8 +46,38 @@ async fn open_ceremony(browser: &Browser, id: &str) -> anyhow::Result<()> {
         .await
 }
 
+/// Each test, once in Chromium and once in Firefox.
+macro_rules! in_each_browser {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            use super::Kind;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn chromium() -> anyhow::Result<()> {
+                super::$test(Kind::Chromium).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn firefox() -> anyhow::Result<()> {
+                super::$test(Kind::Firefox).await
+            }
+        }
+    )*};
+}
+
+in_each_browser!(
+    an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs,
+    a_rejection_with_a_reason_ends_a_vetoed_ceremony,
+    forms_without_the_sessions_csrf_token_decide_nothing,
+    the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor,
+    a_deployment_stops_while_its_pages_are_open,
+    an_agent_serves_its_page_over_https_with_its_certificate,
+);
+
 async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
-    if let Ok(dir) = std::env::var("QUORATE_SCREENSHOTS") {
+    if let Ok(dir) = std::env::var("QUORATE_SCREENSHOTS")
+        && browser.kind() == Kind::Chromium
+    {
         browser
             .screenshot(&std::path::Path::new(&dir).join(name))
             .await?;
@@ -53,8 +85,9 @@ async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs() -> anyhow::Result<()> {
+async fn an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs(
+    kind: Kind,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut d = deploy_pages(dir.path()).await?;
     // Two others approve from their terminals' agents; alice decides on
@@ -62,7 +95,7 @@ async fn an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs() -> 
     for who in ["carol", "erin"] {
         d.set_auto_approve(&pid(who), true).await?;
     }
-    let browser = Browser::start().await?;
+    let browser = Browser::start(kind).await?;
     let login = d.page_login(&pid("alice"))?;
     browser.goto(&login).await?;
     // The login link leaves the address bar for the list.
@@ -110,12 +143,12 @@ async fn an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs() -> 
         .await?;
     assert_eq!(unlabelled, serde_json::json!([]));
     browser.press_enter("#approve").await?;
-    assert!(
-        browser
-            .url()
-            .await?
-            .ends_with(&format!("/ceremonies/{id}/approve"))
-    );
+    browser
+        .wait_for_url(
+            &format!("/ceremonies/{id}/approve"),
+            Duration::from_secs(10),
+        )
+        .await?;
     assert!(
         status(&d, &id)
             .await
@@ -140,12 +173,11 @@ async fn an_approver_reads_and_approves_on_the_page_and_the_ceremony_signs() -> 
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_rejection_with_a_reason_ends_a_vetoed_ceremony() -> anyhow::Result<()> {
+async fn a_rejection_with_a_reason_ends_a_vetoed_ceremony(kind: Kind) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let d = deploy_pages(dir.path()).await?;
     let id = request(&d, MANIFEST).await;
-    let browser = Browser::start().await?;
+    let browser = Browser::start(kind).await?;
     sees_pending(&browser, &d.page_login(&pid("carol"))?, &id).await?;
     open_ceremony(&browser, &id).await?;
     browser.click("#reject").await?;
@@ -205,12 +237,11 @@ async fn a_rejection_with_a_reason_ends_a_vetoed_ceremony() -> anyhow::Result<()
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn forms_without_the_sessions_csrf_token_decide_nothing() -> anyhow::Result<()> {
+async fn forms_without_the_sessions_csrf_token_decide_nothing(kind: Kind) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let d = deploy_pages(dir.path()).await?;
     let id = request(&d, MANIFEST).await;
-    let browser = Browser::start().await?;
+    let browser = Browser::start(kind).await?;
     let login = d.page_login(&pid("alice"))?;
     let base = login.split("/login").next().unwrap_or_default().to_string();
 
@@ -261,19 +292,22 @@ async fn forms_without_the_sessions_csrf_token_decide_nothing() -> anyhow::Resul
 
 /// A browser holding `who`'s client certificate (or none), trusting the
 /// deployment's CA.
-async fn browser_of(d: &LocalDeployment, who: Option<&str>) -> anyhow::Result<Browser> {
+async fn browser_of(kind: Kind, d: &LocalDeployment, who: Option<&str>) -> anyhow::Result<Browser> {
     let ca = d.pki.ca_cert();
     let client = who.map(|who| d.pki.client(who)).transpose()?;
-    Browser::start_with(Some(Certificates {
-        ca: &ca,
-        client: client.as_ref().map(|c| (c.cert.as_path(), c.key.as_path())),
-    }))
+    Browser::start_with(
+        kind,
+        Some(Certificates {
+            ca: &ca,
+            client: client.as_ref().map(|c| (c.cert.as_path(), c.key.as_path())),
+        }),
+    )
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor() -> anyhow::Result<()>
-{
+async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor(
+    kind: Kind,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut d = deploy_pages(dir.path()).await?;
     for who in ["alice", "carol", "erin"] {
@@ -286,7 +320,7 @@ async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor() 
         .page_url()
         .ok_or_else(|| anyhow::anyhow!("no coordinator page"))?;
 
-    let browser = browser_of(&d, Some(quorate::local::AUDITOR)).await?;
+    let browser = browser_of(kind, &d, Some(quorate::local::AUDITOR)).await?;
     browser.goto(&page).await?;
     assert_eq!(browser.text("#caller").await?, "auditor");
     let listed = browser.text("#ceremonies").await?;
@@ -364,7 +398,7 @@ async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor() 
     browser.stop().await?;
 
     // A browser with no client certificate sees nothing but why.
-    let stranger = browser_of(&d, None).await?;
+    let stranger = browser_of(kind, &d, None).await?;
     stranger.goto(&format!("{page}ceremonies/{id}")).await?;
     assert_eq!(stranger.text("h1").await?, "A client certificate is needed");
     assert_eq!(stranger.count("#timeline").await?, 0);
@@ -373,16 +407,15 @@ async fn the_coordinator_page_shows_a_signed_ceremonys_timeline_to_an_auditor() 
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_deployment_stops_while_its_pages_are_open() -> anyhow::Result<()> {
+async fn a_deployment_stops_while_its_pages_are_open(kind: Kind) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let d = deploy_pages(dir.path()).await?;
     let id = request(&d, MANIFEST).await;
     // An approver's page following a ceremony (an open event stream), and
     // the coordinator's page in another browser (a kept-alive connection).
-    let approver = Browser::start().await?;
+    let approver = Browser::start(kind).await?;
     sees_pending(&approver, &d.page_login(&pid("alice"))?, &id).await?;
-    let auditor = browser_of(&d, Some(quorate::local::AUDITOR)).await?;
+    let auditor = browser_of(kind, &d, Some(quorate::local::AUDITOR)).await?;
     let page = d
         .page_url()
         .ok_or_else(|| anyhow::anyhow!("no coordinator page"))?;
@@ -397,8 +430,9 @@ async fn a_deployment_stops_while_its_pages_are_open() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_agent_serves_its_page_over_https_with_its_certificate() -> anyhow::Result<()> {
+async fn an_agent_serves_its_page_over_https_with_its_certificate(
+    kind: Kind,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut d = deploy_pages(dir.path()).await?;
     let alice = pid("alice");
@@ -417,10 +451,13 @@ async fn an_agent_serves_its_page_over_https_with_its_certificate() -> anyhow::R
     let id = request(&d, MANIFEST).await;
     // The browser trusts the deployment's CA, and holds no certificate.
     let ca = d.pki.ca_cert();
-    let browser = Browser::start_with(Some(Certificates {
-        ca: &ca,
-        client: None,
-    }))
+    let browser = Browser::start_with(
+        kind,
+        Some(Certificates {
+            ca: &ca,
+            client: None,
+        }),
+    )
     .await?;
     sees_pending(&browser, &login, &id).await?;
     open_ceremony(&browser, &id).await?;
