@@ -170,10 +170,29 @@ impl AgentControl for ControlService {
     }
 }
 
-/// A client of the agent listening on `socket`.
+/// The longest a call to the agent may take, the coordinator's calls an
+/// approval makes included, before the client gives up on it (a decision
+/// is journaled before it is sent, so the agent delivers it later).
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How long the client waits for the agent's socket to answer at all.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A client of the agent listening on `socket`, each call bounded by
+/// [`CALL_TIMEOUT`].
 pub async fn connect(socket: &Path) -> anyhow::Result<AgentControlClient<Channel>> {
+    connect_within(socket, CALL_TIMEOUT).await
+}
+
+/// As [`connect`], each call bounded by `timeout`.
+pub async fn connect_within(
+    socket: &Path,
+    timeout: std::time::Duration,
+) -> anyhow::Result<AgentControlClient<Channel>> {
     let path: PathBuf = socket.to_owned();
     let channel = Endpoint::try_from("http://agent.local")?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let path = path.clone();
             async move {

@@ -128,6 +128,7 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
         let mut stopped = stopped;
         tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
+                .timeout(control::CALL_TIMEOUT)
                 .add_service(service)
                 .serve_with_incoming_shutdown(UnixListenerStream::new(listener), async move {
                     let _ = stopped.changed().await;
