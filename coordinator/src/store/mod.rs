@@ -6,6 +6,7 @@
 //! tree's hashes in a file of their own ([`hash_file`]).
 
 pub(crate) mod hash_file;
+pub mod postgres;
 mod redb_record;
 
 use std::future::Future;

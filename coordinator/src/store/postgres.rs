@@ -1,0 +1,186 @@
+//! The record's log in PostgreSQL, for coordinator replicas over one
+//! database: canonical entry bytes with their RFC 6962 leaf hashes, each
+//! index assigned once and none skipped, whichever replica appends.
+//!
+//! Appends are sequenced by the database under a lease ([`lease`]): one
+//! row naming the replica that may append, its epoch (a fencing token that
+//! grows at every change of holder) and when it ends by the database's own
+//! clock. Every append runs in one transaction that first locks the lease
+//! row and checks that the caller still holds it, then numbers its entries
+//! after the highest stored index. A takeover needs the same row lock, so
+//! it waits for an append in flight, and bumps the epoch, after which the
+//! former holder's appends are refused whatever its connection or clock
+//! says. Why a lease row and not an advisory lock: an advisory lock
+//! belongs to a database session, so a reconnect or a pooled connection
+//! silently holds no lock, and its release after a network partition waits
+//! for the server to notice a dead TCP connection; the lease row fences a
+//! stale writer in the append's own transaction, with one clock.
+
+mod lease;
+
+use std::time::Duration;
+
+use quorate_tlog::Hash;
+use tokio_postgres::{Client, NoTls};
+
+pub use lease::Lease;
+
+/// The tables, made if missing (under an advisory lock, so that replicas
+/// starting at once do not race).
+const SCHEMA: &str = include_str!("postgres/schema.sql");
+
+/// Why the PostgreSQL log refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error("PostgreSQL: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    #[error(
+        "replica {replica} no longer holds the sequencing lease it had (epoch {epoch}): \
+         {why}; it must not append"
+    )]
+    LeaseLost {
+        replica: String,
+        epoch: i64,
+        why: String,
+    },
+    #[error("the log in PostgreSQL is corrupt at entry {index}: {why}")]
+    Corrupt { index: u64, why: String },
+}
+
+/// An entry as stored: its index, canonical bytes and leaf hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub index: u64,
+    pub bytes: Vec<u8>,
+    pub leaf: Hash,
+}
+
+/// One replica's connection to the log.
+pub struct PgLog {
+    client: Client,
+    replica: String,
+    connection: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PgLog {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+impl PgLog {
+    /// Connects replica `replica` to the database at `url`, making the
+    /// tables if they are missing. The connection's `application_name` is
+    /// `quorate-coordinator <replica>`, as `pg_stat_activity` shows it.
+    pub async fn connect(url: &str, replica: &str) -> Result<Self, PgError> {
+        let mut config: tokio_postgres::Config = url.parse()?;
+        config.application_name(format!("quorate-coordinator {replica}"));
+        let (client, connection) = config.connect(NoTls).await?;
+        let replica_name = replica.to_string();
+        let connection = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(replica = %replica_name, error = %e, "PostgreSQL connection ended");
+            }
+        });
+        client.batch_execute(SCHEMA).await?;
+        Ok(Self {
+            client,
+            replica: replica.to_string(),
+            connection,
+        })
+    }
+
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Takes the sequencing lease for `ttl` if nobody holds it or it has
+    /// ended (a new epoch), or if this replica holds it already (the same
+    /// epoch, extended); `None` while another replica holds it.
+    pub async fn acquire(&self, ttl: Duration) -> Result<Option<Lease>, PgError> {
+        lease::acquire(&self.client, &self.replica, ttl).await
+    }
+
+    /// Extends `lease` by `ttl` from now, if this replica still holds it.
+    pub async fn renew(&self, lease: Lease, ttl: Duration) -> Result<Lease, PgError> {
+        lease::renew(&self.client, &self.replica, lease, ttl).await
+    }
+
+    /// Ends `lease` now, so that another replica may take over at once.
+    pub async fn release(&self, lease: Lease) -> Result<(), PgError> {
+        lease::release(&self.client, &self.replica, lease).await
+    }
+
+    /// Appends `entries` (canonical bytes) under `lease`, in one
+    /// transaction: refused with [`PgError::LeaseLost`] unless this replica
+    /// holds the lease at that epoch, unexpired. Their indexes.
+    pub async fn append(&mut self, lease: Lease, entries: &[Vec<u8>]) -> Result<Vec<u64>, PgError> {
+        let txn = self.client.transaction().await?;
+        lease::check_held(&txn, &self.replica, lease).await?;
+        let next: i64 = txn
+            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
+            .await?
+            .get(0);
+        let insert = txn
+            .prepare(
+                "INSERT INTO quorate_entries (idx, entry, leaf, epoch) VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        let mut indexes = Vec::with_capacity(entries.len());
+        for (i, bytes) in (next..).zip(entries) {
+            let leaf = quorate_tlog::leaf_hash(bytes);
+            txn.execute(&insert, &[&i, bytes, &leaf.0.as_slice(), &lease.epoch])
+                .await?;
+            indexes.push(i as u64);
+        }
+        txn.commit().await?;
+        Ok(indexes)
+    }
+
+    /// How many entries the log holds.
+    pub async fn size(&self) -> Result<u64, PgError> {
+        let next: i64 = self
+            .client
+            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
+            .await?
+            .get(0);
+        Ok(next as u64)
+    }
+
+    /// Up to `limit` entries from index `from` on, each checked against
+    /// its stored leaf hash and for its place in the log.
+    pub async fn read(&self, from: u64, limit: u32) -> Result<Vec<Stored>, PgError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT idx, entry, leaf FROM quorate_entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+                &[&(from as i64), &i64::from(limit)],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (expected, row) in (from..).zip(rows) {
+            let index: i64 = row.get(0);
+            let bytes: Vec<u8> = row.get(1);
+            let leaf: Vec<u8> = row.get(2);
+            let index = index as u64;
+            if index != expected {
+                return Err(PgError::Corrupt {
+                    index: expected,
+                    why: format!("the next stored entry is {index}"),
+                });
+            }
+            let leaf = Hash::from_slice(&leaf).ok_or_else(|| PgError::Corrupt {
+                index,
+                why: "its leaf hash is not 32 bytes".into(),
+            })?;
+            if leaf != quorate_tlog::leaf_hash(&bytes) {
+                return Err(PgError::Corrupt {
+                    index,
+                    why: "its bytes do not hash to its stored leaf hash".into(),
+                });
+            }
+            out.push(Stored { index, bytes, leaf });
+        }
+        Ok(out)
+    }
+}

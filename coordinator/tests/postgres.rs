@@ -1,0 +1,209 @@
+//! The record's log in a real PostgreSQL (the throwaway cluster `tests/run`
+//! starts; `QUORATE_TEST_POSTGRES` names it), each test in a database of
+//! its own: appends from several tasks get every index once and none
+//! skipped, and read back with their leaf hashes to the tree's root; only
+//! the lease holder appends, a takeover fences the former holder, and a
+//! holder whose database connection is cut cannot append.
+
+use std::time::Duration;
+
+use quorate_coordinator::store::postgres::{PgError, PgLog};
+use quorate_tlog::MemoryTree;
+
+const TTL: Duration = Duration::from_secs(30);
+
+/// A database of its own in the test cluster; its URL.
+async fn database() -> anyhow::Result<String> {
+    let url = std::env::var("QUORATE_TEST_POSTGRES").map_err(|_| {
+        anyhow::anyhow!(
+            "QUORATE_TEST_POSTGRES is not set: run the tests with tests/run, which starts a \
+             throwaway PostgreSQL cluster"
+        )
+    })?;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    let connection = tokio::spawn(connection);
+    let name = format!(
+        "quorate_{}",
+        hex::encode(rand_core::RngCore::next_u64(&mut rand_core::OsRng).to_be_bytes())
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    drop(client);
+    let _ = connection.await;
+    let (base, _) = url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("{url} names no database"))?;
+    Ok(format!("{base}/{name}"))
+}
+
+fn entry(n: usize) -> Vec<u8> {
+    format!("{{\"entry\":\"test\",\"n\":{n}}}").into_bytes()
+}
+
+fn lease_lost(result: Result<Vec<u64>, PgError>) -> String {
+    match result {
+        Err(e @ PgError::LeaseLost { .. }) => e.to_string(),
+        other => panic!("expected the lease to be lost, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_from_many_tasks_get_every_index_once() -> anyhow::Result<()> {
+    let url = database().await?;
+    let first = PgLog::connect(&url, "a").await?;
+    let lease = first
+        .acquire(TTL)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a free lease was not taken"))?;
+    // Four connections of the lease holder append at once.
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut log = PgLog::connect(&url, "a").await?;
+            let mut got = Vec::new();
+            for b in 0..10 {
+                let batch: Vec<Vec<u8>> = (0..3).map(|i| entry(t * 100 + b * 3 + i)).collect();
+                let indexes = log.append(lease, &batch).await?;
+                got.push((indexes, batch));
+            }
+            anyhow::Ok(got)
+        }));
+    }
+    let mut by_index = std::collections::BTreeMap::new();
+    for task in tasks {
+        for (indexes, batch) in task.await?? {
+            // A batch's entries are consecutive.
+            assert!(indexes.windows(2).all(|w| w[1] == w[0] + 1), "{indexes:?}");
+            for (i, bytes) in indexes.into_iter().zip(batch) {
+                assert!(by_index.insert(i, bytes).is_none(), "index {i} given twice");
+            }
+        }
+    }
+    assert_eq!(
+        by_index.keys().copied().collect::<Vec<_>>(),
+        (0..120).collect::<Vec<u64>>()
+    );
+    assert_eq!(first.size().await?, 120);
+
+    // Read back in pages: the bytes appended, with their leaf hashes, to
+    // the same root as a tree of those bytes.
+    let mut read = Vec::new();
+    while read.len() < 120 {
+        let page = first.read(read.len() as u64, 50).await?;
+        assert!(!page.is_empty());
+        read.extend(page);
+    }
+    let mut tree = MemoryTree::new();
+    for (stored, (i, bytes)) in read.iter().zip(&by_index) {
+        assert_eq!((stored.index, &stored.bytes), (*i, bytes));
+        tree.append(bytes);
+    }
+    let mut replayed = MemoryTree::new();
+    for stored in &read {
+        assert_eq!(stored.leaf, quorate_tlog::leaf_hash(&stored.bytes));
+        replayed.append(&stored.bytes);
+    }
+    assert_eq!(replayed.root(), tree.root());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_lease_holder_appends_and_a_takeover_fences_the_former() -> anyhow::Result<()> {
+    let url = database().await?;
+    let mut a = PgLog::connect(&url, "a").await?;
+    let mut b = PgLog::connect(&url, "b").await?;
+    let held = a
+        .acquire(Duration::from_millis(1500))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("not taken"))?;
+    assert_eq!(held.epoch, 1);
+    // b cannot take it while it lasts, nor append under a's lease.
+    assert_eq!(b.acquire(TTL).await?, None);
+    let why = lease_lost(b.append(held, &[entry(0)]).await);
+    assert!(
+        why.contains("replica b no longer holds") && why.contains("replica a holds it now"),
+        "{why}"
+    );
+    assert_eq!(a.append(held, &[entry(0)]).await?, vec![0]);
+    // a holding on again keeps its epoch.
+    let held = a
+        .acquire(Duration::from_millis(1500))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("not kept"))?;
+    assert_eq!(held.epoch, 1);
+
+    // a stops renewing (it is stuck, or gone): once the lease ends, b takes
+    // over at the next epoch, and from then on a's appends and renewals
+    // are refused, whatever a thinks.
+    let taken = loop {
+        if let Some(l) = b.acquire(TTL).await? {
+            break l;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(taken.epoch, 2);
+    let why = lease_lost(a.append(held, &[entry(1)]).await);
+    assert!(why.contains("replica b holds it now, at epoch 2"), "{why}");
+    assert!(matches!(
+        a.renew(held, TTL).await,
+        Err(PgError::LeaseLost { .. })
+    ));
+    assert_eq!(a.acquire(TTL).await?, None);
+    // b goes on from the last index, and hands over cleanly.
+    assert_eq!(b.append(taken, &[entry(1), entry(2)]).await?, vec![1, 2]);
+    b.release(taken).await?;
+    let back = a
+        .acquire(TTL)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("released, not free"))?;
+    assert_eq!(back.epoch, 3);
+    lease_lost(b.append(taken, &[entry(3)]).await);
+    assert_eq!(a.append(back, &[entry(3)]).await?, vec![3]);
+    assert_eq!(a.size().await?, 4);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_holder_cut_off_from_the_database_cannot_append() -> anyhow::Result<()> {
+    let url = database().await?;
+    let mut a = PgLog::connect(&url, "a").await?;
+    let b = PgLog::connect(&url, "b").await?;
+    let held = a
+        .acquire(Duration::from_millis(1500))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("not taken"))?;
+    assert_eq!(a.append(held, &[entry(0)]).await?, vec![0]);
+    // The database drops a's connection (a partition, as the server sees
+    // it): a's next append fails, and nothing is added.
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let cut: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND application_name = 'quorate-coordinator a'",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(cut, 1, "a's connection was not found");
+    assert!(matches!(
+        a.append(held, &[entry(1)]).await,
+        Err(PgError::Db(_))
+    ));
+    assert_eq!(b.size().await?, 1);
+    // Reconnected after b took over, a's old lease appends nothing.
+    let taken = loop {
+        if let Some(l) = b.acquire(TTL).await? {
+            break l;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut again = PgLog::connect(&url, "a").await?;
+    lease_lost(again.append(held, &[entry(1)]).await);
+    assert_eq!(b.size().await?, 1);
+    assert_eq!(taken.epoch, 2);
+    Ok(())
+}
