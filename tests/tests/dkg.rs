@@ -696,6 +696,15 @@ async fn a_lost_share_is_repaired_and_a_new_participant_enrolled_and_both_sign()
     let history = key_group_history(&d).await;
     let replayed = replay_history(&d, &history).unwrap();
     assert_eq!(replayed.version, 2);
+    assert!(replayed.changes_checked);
+    assert!(
+        replayed.registered_by.starts_with("key ceremony "),
+        "{replayed:?}"
+    );
+    assert!(replayed.identity_changes.is_empty());
+    // Rewritten by the log key's holder but unchanged, it replays: what is
+    // refused below is refused for what was changed.
+    replay_history(&d, &forge(&d, &history, Some)).unwrap();
     let carried: std::collections::BTreeSet<String> = entries_of(&history)
         .iter()
         .filter_map(|e| match e {
@@ -748,6 +757,36 @@ async fn a_lost_share_is_repaired_and_a_new_participant_enrolled_and_both_sign()
     });
     let err = replay_history(&d, &without).unwrap_err();
     assert!(err.why.contains("holds no such key ceremony"), "{err}");
+    // Nor pass the DKG's registration off as an operator's: the history
+    // says who registered the group, and its DKG's entries come first.
+    let relabelled = forge(&d, &history, |e| match e {
+        quorate_ceremonies::Entry::KeyGroupRegistered { at, key_group, .. } => {
+            Some(quorate_ceremonies::Entry::KeyGroupRegistered {
+                at,
+                by: "operator".into(),
+                key_group,
+            })
+        }
+        e => Some(e),
+    });
+    let err = replay_history(&d, &relabelled).unwrap_err();
+    assert!(err.why.contains("registered or changed nothing"), "{err}");
+    // With the DKG's entries dropped too, it replays, but says the group
+    // was registered by an operator and taken as recorded.
+    let dkg = replayed.registered_by.clone();
+    let dealt = forge(&d, &relabelled, |e| match &e {
+        quorate_ceremonies::Entry::KeyCeremonyProposed { ceremony, .. }
+        | quorate_ceremonies::Entry::KeyCeremonyEvent { ceremony, .. }
+            if format!("key ceremony {ceremony}") == dkg =>
+        {
+            None
+        }
+        _ => Some(e),
+    });
+    assert_eq!(
+        replay_history(&d, &dealt).unwrap().registered_by,
+        "operator"
+    );
 
     // Both replay offline; the repair's record holds only sealed pieces.
     for key in [&repair, &enrol] {

@@ -9,14 +9,18 @@
 //!
 //! A [`HISTORY_FORMAT`] (v2) history also holds the entries of every key
 //! ceremony that made or changed the group: its registration by a DKG, and
-//! each refresh, repair and enrolment. Each such registration or change is
-//! taken only as its key ceremony's engine, rebuilt from those entries,
-//! computes it (every message signed by its participant's identity key),
-//! from the group as it stood. So a log-key holder cannot swap in a share
-//! holder's identity key or verifying share by writing a change no key
-//! ceremony made. A [`HISTORY_FORMAT_V1`] history (before key ceremonies
-//! were carried) still replays as it always did, taking changes as
-//! recorded.
+//! each refresh, repair and enrolment. Each such registration or
+//! `key_group_changed` is taken only as its key ceremony's engine, rebuilt
+//! from those entries, computes it (every message signed by its
+//! participant's identity key), from the group as it stood: a log-key
+//! holder cannot write a key group change that no key ceremony made.
+//! Two kinds of entry remain taken as recorded, and the replay says which
+//! it met so that an auditor can check them another way: a registration by
+//! an operator (a trusted dealer's group), and an operator's roster change,
+//! which may replace identity keys ([`HistoryReplayed::identity_changes`]).
+//! A [`HISTORY_FORMAT_V1`] history (before key ceremonies were carried)
+//! still replays as it always did, taking changes as recorded, and says so
+//! ([`HistoryReplayed::changes_checked`]).
 
 use quorate_tlog::LogVerifier;
 use quorate_types::{KeyGroupName, ParticipantId, Sha256Digest};
@@ -55,9 +59,29 @@ pub struct Backup {
     pub version: u64,
 }
 
+/// An identity key replaced by an operator's roster change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityChange {
+    pub participant: ParticipantId,
+    /// The key group version the change made.
+    pub version: u64,
+}
+
 /// What a replay found, when everything checked out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryReplayed {
+    /// The history's format.
+    pub format: String,
+    /// Whether every key group change was checked against the key
+    /// ceremony that made it (v2), or taken as recorded (v1).
+    pub changes_checked: bool,
+    /// Who registered the group: `key ceremony <id>` (checked against that
+    /// DKG in a v2 history) or an operator's name (a trusted dealer's
+    /// group, taken as recorded).
+    pub registered_by: String,
+    /// Each identity key an operator's roster change replaced, taken as
+    /// recorded: check these against the operators' own records.
+    pub identity_changes: Vec<IdentityChange>,
     pub key_group: KeyGroupName,
     /// The group's version at the checkpoint (0 as registered).
     pub version: u64,
@@ -99,6 +123,8 @@ pub fn replay(
     let mut retired = None;
     let mut handed_over = None;
     let mut keys = KeyCeremonies::default();
+    let mut registration = String::new();
+    let mut identity_changes = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         if v2 && keys.take(i, entry)? {
             continue;
@@ -108,6 +134,7 @@ pub fn replay(
                 if v2 {
                     keys.made(i, by, key_group, None)?;
                 }
+                registration = by.clone();
                 KeyGroup::from_file(key_group).map_err(|why| fail(i, why))?
             }
             (_, None) => {
@@ -133,6 +160,15 @@ pub fn replay(
                         i,
                         format!("roster change {version} where {} was next", next.version),
                     ));
+                }
+                for p in &next.roster.participants {
+                    let before = g.roster.get(&p.id).and_then(|b| b.identity.as_ref());
+                    if p.identity.as_ref() != before {
+                        identity_changes.push(IdentityChange {
+                            participant: p.id.clone(),
+                            version: next.version,
+                        });
+                    }
                 }
                 next
             }
@@ -216,7 +252,19 @@ pub fn replay(
         entry: None,
         why: "it holds no entries".into(),
     })?;
+    // A v2 history carries only the key ceremonies that made or changed
+    // the group: one that did neither was relabelled or is out of place.
+    if let Some(by) = keys.open.keys().next() {
+        return Err(KeyReplayError {
+            entry: None,
+            why: format!("{by} is in the history but registered or changed nothing of it"),
+        });
+    }
     Ok(HistoryReplayed {
+        format: history.format.clone(),
+        changes_checked: v2,
+        registered_by: registration,
+        identity_changes,
         key_group: name.clone(),
         version: group.version,
         backups,
@@ -227,9 +275,13 @@ pub fn replay(
 }
 
 /// The key ceremonies a v2 history carries, each as its entries so far
-/// (the proposal, then its events), by the name they register under.
+/// (the proposal, then its events), by the name they register under; and
+/// those whose group the history has met already, whose ids are spent.
 #[derive(Default)]
-struct KeyCeremonies(std::collections::BTreeMap<String, Vec<Entry>>);
+struct KeyCeremonies {
+    open: std::collections::BTreeMap<String, Vec<Entry>>,
+    spent: std::collections::BTreeSet<String>,
+}
 
 impl KeyCeremonies {
     /// Keeps `entry` if it is a key ceremony's (returning true): a proposal
@@ -238,17 +290,17 @@ impl KeyCeremonies {
         match entry {
             Entry::KeyCeremonyProposed { ceremony, .. } => {
                 let by = registered_by(ceremony);
-                if self.0.contains_key(&by) {
+                if self.open.contains_key(&by) || self.spent.contains(&by) {
                     return Err(fail(
                         i,
                         format!("key ceremony {ceremony} is proposed twice"),
                     ));
                 }
-                self.0.insert(by, vec![entry.clone()]);
+                self.open.insert(by, vec![entry.clone()]);
                 Ok(true)
             }
             Entry::KeyCeremonyEvent { ceremony, .. } => {
-                let Some(entries) = self.0.get_mut(&registered_by(ceremony)) else {
+                let Some(entries) = self.open.get_mut(&registered_by(ceremony)) else {
                     return Err(fail(
                         i,
                         format!("an event of key ceremony {ceremony} comes before its proposal"),
@@ -273,7 +325,7 @@ impl KeyCeremonies {
         file: &KeyGroupFile,
         before: Option<&KeyGroup>,
     ) -> Result<(), KeyReplayError> {
-        let Some(entries) = self.0.remove(by) else {
+        let Some(entries) = self.open.remove(by) else {
             if before.is_none() && registering_ceremony(by).is_none() {
                 return Ok(());
             }
@@ -289,6 +341,7 @@ impl KeyCeremonies {
                 ),
             ));
         };
+        self.spent.insert(by.to_string());
         let (proposed, events) = entries
             .split_first()
             .ok_or_else(|| fail(i, format!("{by} has no proposal")))?;

@@ -277,6 +277,26 @@ fn a_change_no_key_ceremony_made_replays_only_in_a_v1_history() {
         version: 1,
         key_group: swapped.clone(),
     };
+    // An operator's roster change may replace an identity key: the replay
+    // takes it as recorded, and says so.
+    let roster_changed = Entry::RosterChanged {
+        at: Timestamp(1_800_000_000_000),
+        by: "operator".into(),
+        key_group: KeyGroupName::new(GROUP).expect("a valid name"),
+        version: 1,
+        roster: swapped.roster.clone(),
+    };
+    let replayed = replay_history(&history(&[registered.clone(), roster_changed]), &verifier())
+        .expect("a roster change replays");
+    assert!(replayed.changes_checked);
+    assert_eq!(replayed.registered_by, "operator");
+    assert_eq!(
+        replayed.identity_changes,
+        vec![quorate_ceremonies::key::history::IdentityChange {
+            participant: ParticipantId::new("alice").expect("a valid id"),
+            version: 1,
+        }]
+    );
     for by in ["operator", "key ceremony key-0001"] {
         let mut forged = history(&[registered.clone(), changed(by)]);
         let err = replay_history(&forged, &verifier()).expect_err("a change no ceremony made");

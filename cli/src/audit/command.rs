@@ -130,6 +130,35 @@ pub async fn run(command: AuditCommand, target: &Target) -> anyhow::Result<()> {
                     "key group {}: version {}, every entry in the log at size {}",
                     replayed.key_group, replayed.version, replayed.checkpoint_size
                 );
+                if replayed.changes_checked {
+                    println!(
+                        "  every key group change checked against the key ceremony that made it"
+                    );
+                } else {
+                    println!(
+                        "  {}: key group changes taken as recorded (export the history again \
+                         to have them checked against their key ceremonies)",
+                        replayed.format
+                    );
+                }
+                match quorate_ceremonies::key::rebuild::registering_ceremony(
+                    &replayed.registered_by,
+                ) {
+                    Some(id) if replayed.changes_checked => {
+                        println!("  registered by key ceremony {id}, checked against it")
+                    }
+                    _ => println!(
+                        "  registered by {}, taken as recorded",
+                        replayed.registered_by
+                    ),
+                }
+                for c in &replayed.identity_changes {
+                    println!(
+                        "  {}'s identity key replaced by an operator's roster change (version {}), \
+                         taken as recorded: check it against the operators' records",
+                        c.participant, c.version
+                    );
+                }
                 if let Some(to) = &replayed.handed_over {
                     println!("  handed over to {to}, by a statement both groups signed");
                 }

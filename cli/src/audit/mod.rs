@@ -227,6 +227,11 @@ pub async fn export_key_group(
     audit: &mut Audit,
     name: &KeyGroupName,
 ) -> anyhow::Result<KeyGroupHistory> {
+    // Every page in one tree: a key ceremony that registers meanwhile is
+    // left out whole, never in part.
+    let (now, _) = checkpoints(audit).await?;
+    let size = witnesses::size_of(&now)
+        .ok_or_else(|| anyhow::anyhow!("the coordinator's checkpoint has no size: {now:?}"))?;
     let listed = all_pages(|from| {
         let (mut audit, key_group) = (audit.clone(), name.to_string());
         async move {
@@ -235,11 +240,13 @@ pub async fn export_key_group(
                     key_group,
                     from,
                     with_key_ceremonies: true,
+                    size,
                 })
                 .await
         }
     })
     .await?;
+    carries_its_key_ceremonies(name, &listed)?;
     let note = proving_checkpoint(audit, &listed).await?;
     let entries = prove_all(audit, &note, listed).await?;
     Ok(KeyGroupHistory {
@@ -248,6 +255,43 @@ pub async fn export_key_group(
         checkpoint: note,
         entries,
     })
+}
+
+/// Checks that the history `listed` holds the proposal of every key
+/// ceremony that registered or changed the group: a v2 history without one
+/// would fail its replay as if forged.
+fn carries_its_key_ceremonies(
+    name: &KeyGroupName,
+    listed: &[proto::LogEntry],
+) -> anyhow::Result<()> {
+    use quorate_ceremonies::Entry;
+    let entries: Vec<Entry> = listed
+        .iter()
+        .map(|e| {
+            Entry::decode(&e.entry)
+                .map_err(|why| anyhow::anyhow!("entry {} does not decode: {why}", e.index))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let proposed: std::collections::BTreeSet<_> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::KeyCeremonyProposed { ceremony, .. } => Some(ceremony.clone()),
+            _ => None,
+        })
+        .collect();
+    for e in &entries {
+        if let Entry::KeyGroupRegistered { by, .. } | Entry::KeyGroupChanged { by, .. } = e
+            && let Some(id) = quorate_ceremonies::key::rebuild::registering_ceremony(by)
+            && !proposed.contains(&id)
+        {
+            anyhow::bail!(
+                "the coordinator sent key group {name}'s history without the entries of key \
+                 ceremony {id}, which made or changed it: it is older than this quorate, or you \
+                 may not read that key ceremony (an auditor may)"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Replays the key group history at `path` against `log`.

@@ -133,22 +133,23 @@ fn entries_reply(
     Ok(Response::new(proto::CeremonyEntriesReply { entries, more }))
 }
 
-/// A key group's entries `indexes` with those of every key ceremony that
-/// registered or changed the group, in log order.
-fn with_key_ceremonies(store: &impl CeremonyStore, indexes: Vec<u64>) -> Result<Vec<u64>, Status> {
-    let mut all: std::collections::BTreeSet<u64> = indexes.iter().copied().collect();
+/// The key ceremonies that registered or changed a key group, from its
+/// entries `indexes`.
+fn key_ceremonies_of(
+    store: &impl CeremonyStore,
+    indexes: &[u64],
+) -> Result<Vec<quorate_types::KeyCeremonyId>, Status> {
+    let mut ids = Vec::new();
     for index in indexes {
-        let bytes = store.entry(index).map_err(store_error)?;
-        let by = match Entry::decode(&bytes) {
-            Ok(Entry::KeyGroupRegistered { by, .. } | Entry::KeyGroupChanged { by, .. }) => by,
-            _ => continue,
-        };
-        let Some(id) = quorate_ceremonies::key::rebuild::registering_ceremony(&by) else {
-            continue;
-        };
-        all.extend(store.key_ceremony_entries(&id).map_err(store_error)?);
+        let bytes = store.entry(*index).map_err(store_error)?;
+        if let Ok(Entry::KeyGroupRegistered { by, .. } | Entry::KeyGroupChanged { by, .. }) =
+            Entry::decode(&bytes)
+            && let Some(id) = quorate_ceremonies::key::rebuild::registering_ceremony(&by)
+        {
+            ids.push(id);
+        }
     }
-    Ok(all.into_iter().collect())
+    Ok(ids)
 }
 
 fn store_error(e: StoreError) -> Status {
@@ -289,12 +290,31 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             self.whole_log(&request)?;
         }
         let store = self.hub.store();
+        let size = request.get_ref().size;
+        if size > store.size() {
+            return Err(Status::invalid_argument(format!(
+                "size: {size} is beyond the log's {} entries",
+                store.size()
+            )));
+        }
         let mut indexes = store.key_group_entries(&name).map_err(|e| match e {
             StoreError::OutOfRange(m) => Status::not_found(m),
             e => store_error(e),
         })?;
         if request.get_ref().with_key_ceremonies {
-            indexes = with_key_ceremonies(store, indexes)?;
+            // Those the caller may read: all for a reader of the whole
+            // log, else the ones it took part in.
+            let whole_log = self.whole_log(&request).is_ok();
+            let mut all: std::collections::BTreeSet<u64> = indexes.iter().copied().collect();
+            for id in key_ceremonies_of(store, &indexes)? {
+                if whole_log || self.hub.in_key_ceremony(&id, &caller).await {
+                    all.extend(store.key_ceremony_entries(&id).map_err(store_error)?);
+                }
+            }
+            indexes = all.into_iter().collect();
+        }
+        if size > 0 {
+            indexes.retain(|i| *i < size);
         }
         entries_reply(store, indexes, from, self.hub.reply_bytes())
     }
