@@ -157,6 +157,12 @@ pub(crate) fn watch_refusals<S: CeremonyStore>(
 ) -> tokio::task::JoinHandle<()> {
     let mut refusing = hub.store().refusing();
     let mut stopping = hub.stopping();
+    // Episodes alerted: every one is, even if it began and ended while an
+    // earlier alert was on its way.
+    let (mut refused, mut writable) = {
+        let r = refusing.borrow_and_update();
+        (r.episodes, r.episodes - u64::from(r.now))
+    };
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -167,11 +173,24 @@ pub(crate) fn watch_refusals<S: CeremonyStore>(
                 }
                 _ = stopping.changed() => return,
             }
-            let alert = match refusing.borrow_and_update().clone() {
-                Some(why) => serde_json::json!({"alert": "record_write_refused", "why": why}),
-                None => serde_json::json!({"alert": "record_writable_again"}),
-            };
-            alert_now(&sinks, &alert).await;
+            let r = refusing.borrow_and_update().clone();
+            if r.episodes > refused {
+                let alert = serde_json::json!({
+                    "alert": "record_write_refused",
+                    "why": r.why,
+                    "episodes": r.episodes - refused,
+                });
+                alert_now(&sinks, &alert).await;
+                refused = r.episodes;
+            }
+            if !r.now && writable < r.episodes {
+                alert_now(
+                    &sinks,
+                    &serde_json::json!({"alert": "record_writable_again"}),
+                )
+                .await;
+                writable = r.episodes;
+            }
         }
     })
 }

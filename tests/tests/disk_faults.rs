@@ -62,20 +62,20 @@ async fn a_full_disk_or_failed_fsync_is_refused_and_the_store_recovers() {
         assert!(why.contains("free disk space"), "{why}");
         assert_eq!(store.size(), 3);
         let refusing = store.refusing();
-        assert!(
-            refusing
-                .borrow()
-                .as_ref()
-                .is_some_and(|why| why.contains("could not be written")),
-            "{:?}",
-            refusing.borrow()
-        );
+        {
+            let r = refusing.borrow();
+            assert!(r.now && r.episodes == 1, "{r:?}");
+            assert!(r.why.contains("could not be written"), "{r:?}");
+        }
 
         // Space returns: the next append goes on from the last
         // acknowledged entry, in this same process.
         faults.full.store(false, Ordering::SeqCst);
         assert_eq!(store.append(vec![event(3)]).await.unwrap(), vec![3]);
-        assert_eq!(*refusing.borrow(), None);
+        {
+            let r = refusing.borrow();
+            assert!(!r.now && r.episodes == 1, "{r:?}");
+        }
         acknowledged.push(event(3));
 
         // An fsync fails: refused, and the store halts, saying why.
@@ -258,7 +258,10 @@ async fn a_coordinator_on_a_failing_disk_answers_unavailable_and_recovers() {
         .unwrap_err();
     assert!(stopped.to_string().contains("start it again"), "{stopped}");
     // Its alert command heard why, though the record could not hold it.
+    // (Before the store could tell that the write had reached the disk, it
+    // was refusing writes: one more refusal alert came first.)
     let alert = alerted(&alerts, "record_write_failed").await;
+    assert_eq!(alerts_named(&alerts, "record_write_refused").len(), 2);
     assert!(
         alert["why"].as_str().unwrap().contains("start it again"),
         "{alert}"

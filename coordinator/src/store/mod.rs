@@ -96,6 +96,17 @@ pub enum StoreError {
     Tree(#[from] quorate_tlog::RecordError),
 }
 
+/// The refused writes of a store that goes on (not a halted one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refusals {
+    /// How many times writes started being refused.
+    pub episodes: u64,
+    /// Why, the last time.
+    pub why: String,
+    /// Whether writes are refused now (until one succeeds).
+    pub now: bool,
+}
+
 /// What the coordinator needs from storage: append entries, read them back,
 /// and prove what it holds.
 pub trait CeremonyStore: Send + Sync + 'static {
@@ -114,12 +125,12 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn halted(&self) -> impl Future<Output = String> + Send + 'static {
         std::future::pending()
     }
-    /// Why the store refuses writes (a full disk, say) while it does, and
-    /// `None` again once a write succeeds: a refused write leaves the
-    /// record as it was and the coordinator running, but an operator must
-    /// make room. A store that never refuses closes the channel at once.
-    fn refusing(&self) -> tokio::sync::watch::Receiver<Option<String>> {
-        tokio::sync::watch::channel(None).1
+    /// The store's refused writes (a full disk, say): a refused write
+    /// leaves the record as it was and the coordinator running, but an
+    /// operator must make room. A store that never refuses closes the
+    /// channel at once.
+    fn refusing(&self) -> tokio::sync::watch::Receiver<Refusals> {
+        tokio::sync::watch::channel(Refusals::default()).1
     }
     /// The canonical bytes of entry `index`.
     fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;

@@ -15,6 +15,11 @@
 //! silently holds no lock, and its release after a network partition waits
 //! for the server to notice a dead TCP connection; the lease row fences a
 //! stale writer in the append's own transaction, with one clock.
+//!
+//! Replica names must be unique: two processes under one name share its
+//! lease and are not fenced from each other. Connections are plain TCP
+//! for now (the tests' server is on loopback); TLS to the database is a
+//! later slice, before anyone runs replicas.
 
 mod lease;
 
@@ -115,7 +120,15 @@ impl PgLog {
     /// transaction: refused with [`PgError::LeaseLost`] unless this replica
     /// holds the lease at that epoch, unexpired. Their indexes.
     pub async fn append(&mut self, lease: Lease, entries: &[Vec<u8>]) -> Result<Vec<u64>, PgError> {
-        let txn = self.client.transaction().await?;
+        // Read committed, whatever the database's default: the highest
+        // index is read after the lease row's lock is taken, so it sees
+        // the append that held the lock before.
+        let txn = self
+            .client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
         lease::check_held(&txn, &self.replica, lease).await?;
         let next: i64 = txn
             .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])

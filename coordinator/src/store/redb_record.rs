@@ -91,8 +91,8 @@ struct Inner {
     broken: AtomicBool,
     /// Why the store halted, once it has.
     halt: watch::Sender<Option<String>>,
-    /// Why writes are refused, from a failed write until one succeeds.
-    refusing: watch::Sender<Option<String>>,
+    /// Refused writes, from a failed write until one succeeds.
+    refusing: watch::Sender<super::Refusals>,
     /// Held while the database is opened again after a failed write.
     recovering: Mutex<()>,
 }
@@ -212,7 +212,7 @@ impl RedbStore {
             size: AtomicU64::new(0),
             broken: AtomicBool::new(false),
             halt: watch::Sender::new(None),
-            refusing: watch::Sender::new(None),
+            refusing: watch::Sender::new(super::Refusals::default()),
             recovering: Mutex::new(()),
         };
         inner.load(None)?;
@@ -312,7 +312,7 @@ impl CeremonyStore for RedbStore {
         }
     }
 
-    fn refusing(&self) -> watch::Receiver<Option<String>> {
+    fn refusing(&self) -> watch::Receiver<super::Refusals> {
         self.inner.refusing.subscribe()
     }
 

@@ -46,6 +46,9 @@ pub(super) struct Firefox {
 struct Connection {
     stream: BufReader<TcpStream>,
     next_id: u64,
+    /// Set when a command was given up on part-way: the stream may hold
+    /// half a message, so nothing more is sent on it.
+    broken: bool,
 }
 
 impl Connection {
@@ -132,6 +135,7 @@ impl Firefox {
         let mut connection = Connection {
             stream: BufReader::new(stream),
             next_id: 1,
+            broken: false,
         };
         let hello = tokio::time::timeout(START_WITHIN, connection.receive())
             .await
@@ -166,10 +170,16 @@ impl Firefox {
     pub(super) async fn call(&self, command: Command<'_>) -> anyhow::Result<Value> {
         let (name, params) = command.marionette();
         let mut connection = self.connection.lock().await;
-        tokio::time::timeout(COMMAND_WITHIN, connection.command(name, params))
-            .await
-            .map_err(|_| anyhow!("{name}: no answer within {COMMAND_WITHIN:?}"))?
-            .map(value_of)
+        if connection.broken {
+            bail!("{name}: not sent, an earlier command was given up on part-way");
+        }
+        match tokio::time::timeout(COMMAND_WITHIN, connection.command(name, params)).await {
+            Ok(answer) => answer.map(value_of),
+            Err(_) => {
+                connection.broken = true;
+                bail!("{name}: no answer within {COMMAND_WITHIN:?}")
+            }
+        }
     }
 
     /// Asks Firefox to quit, and kills it if it has not within a few

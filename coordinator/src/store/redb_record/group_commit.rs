@@ -46,7 +46,8 @@ impl Inner {
                     self.synced.store(synced, Ordering::SeqCst);
                 }
                 self.size.store(size, Ordering::SeqCst);
-                self.refusing.send_if_modified(|why| why.take().is_some());
+                self.refusing
+                    .send_if_modified(|r| std::mem::replace(&mut r.now, false));
                 for (p, indexes) in accepted {
                     let _ = p.reply.send(Ok(indexes));
                 }
@@ -54,13 +55,6 @@ impl Inner {
             Err(e) => {
                 self.broken.store(true, Ordering::SeqCst);
                 tracing::error!(error = %e, "the record could not be written");
-                self.refusing.send_if_modified(|why| {
-                    let first = why.is_none();
-                    if first {
-                        *why = Some(format!("the record could not be written: {e}"));
-                    }
-                    first
-                });
                 for (p, _) in accepted {
                     let _ = p.reply.send(Err(StoreError::Failed(format!(
                         "the record could not be written: {e}"
@@ -72,6 +66,19 @@ impl Inner {
                 // tries again.
                 if let Err(e) = self.recover() {
                     tracing::warn!(error = %e, "the record cannot be opened again yet");
+                }
+                // Refused, not halted: the coordinator goes on. (A halt is
+                // alerted as the coordinator stops.)
+                if self.halt.borrow().is_none() {
+                    self.refusing.send_if_modified(|r| {
+                        if r.now {
+                            return false;
+                        }
+                        r.episodes += 1;
+                        r.why = format!("the record could not be written: {e}");
+                        r.now = true;
+                        true
+                    });
                 }
             }
         }
