@@ -23,7 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, Path as UrlPath, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -263,11 +263,14 @@ async fn login(State(state): State<Shared>, Query(login): Query<Login>) -> Respo
     }
 }
 
-fn context(agent: &Agent) -> Context<'_> {
+/// What every view needs; for a page that follows the agent, `since` is
+/// the agent's fingerprint taken before the page's state was read.
+fn context(agent: &Agent, since: Option<u64>) -> Context<'_> {
     Context {
         participant: agent.config.id.as_str(),
         policy: agent.policy(),
         now_unix_ms: crate::identity::now_unix_ms(),
+        live: since.map(views::live),
     }
 }
 
@@ -275,6 +278,7 @@ fn context(agent: &Agent) -> Context<'_> {
 const KEY_CEREMONIES_WITHIN: Duration = Duration::from_secs(5);
 
 async fn list(State(state): State<Shared>, _: Signed) -> Markup {
+    let since = state.agent.fingerprint().await;
     let reviews: Vec<_> = state
         .agent
         .pending()
@@ -300,7 +304,7 @@ async fn list(State(state): State<Shared>, _: Signed) -> Markup {
             })
             .collect()),
     };
-    views::list(&reviews, &keys, &context(&state.agent))
+    views::list(&reviews, &keys, &context(&state.agent, Some(since)))
 }
 
 async fn key_ceremony(
@@ -381,8 +385,11 @@ async fn show(
         Some("rejected") => Some("You rejected. Your agent signed the rejection and sent it."),
         _ => None,
     };
+    let since = state.agent.fingerprint().await;
     match review(&state.agent, &id).await {
-        Ok(review) => views::ceremony(&review, &context(&state.agent), notice).into_response(),
+        Ok(review) => {
+            views::ceremony(&review, &context(&state.agent, Some(since)), notice).into_response()
+        }
         Err(page) => page,
     }
 }
@@ -398,9 +405,8 @@ async fn confirm_approve(
     UrlPath(id): UrlPath<String>,
 ) -> Response {
     match review(&state.agent, &id).await {
-        Ok(review) => {
-            views::confirm_approve(&review, &context(&state.agent), session.csrf()).into_response()
-        }
+        Ok(review) => views::confirm_approve(&review, &context(&state.agent, None), session.csrf())
+            .into_response(),
         Err(page) => page,
     }
 }
@@ -411,8 +417,10 @@ async fn confirm_reject(
     UrlPath(id): UrlPath<String>,
 ) -> Response {
     match review(&state.agent, &id).await {
-        Ok(review) => views::confirm_reject(&review, &context(&state.agent), session.csrf(), None)
-            .into_response(),
+        Ok(review) => {
+            views::confirm_reject(&review, &context(&state.agent, None), session.csrf(), None)
+                .into_response()
+        }
         Err(page) => page,
     }
 }
@@ -496,7 +504,7 @@ async fn reject_again(state: &PageState, id: &str, session: Session, problem: &s
             StatusCode::UNPROCESSABLE_ENTITY,
             views::confirm_reject(
                 &review,
-                &context(&state.agent),
+                &context(&state.agent, None),
                 session.csrf(),
                 Some(problem),
             ),
@@ -510,13 +518,29 @@ async fn reject_again(state: &PageState, id: &str, session: Session, problem: &s
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 
 /// `changed` whenever [`Agent::fingerprint`] does.
-async fn events(State(state): State<Shared>, _: Signed, _: HeaderMap) -> impl IntoResponse {
+#[derive(Deserialize)]
+struct Since {
+    /// The fingerprint the page was rendered at.
+    #[serde(default)]
+    since: Option<u64>,
+}
+
+async fn events(
+    State(state): State<Shared>,
+    _: Signed,
+    Query(since): Query<Since>,
+) -> impl IntoResponse {
     let (sender, receiver) = mpsc::channel::<Result<Event, Infallible>>(4);
     let agent = state.agent.clone();
     let stopping = quorate_web::serve::stopped(state.stop.clone());
     tokio::spawn(async move {
         tokio::pin!(stopping);
-        let mut last = agent.fingerprint().await;
+        // From what the page shows: a change between its rendering and
+        // this stream's opening is sent at the first look.
+        let mut last = match since.since {
+            Some(since) => since,
+            None => agent.fingerprint().await,
+        };
         loop {
             tokio::select! {
                 _ = &mut stopping => return,

@@ -466,3 +466,70 @@ async fn an_agent_serves_its_page_over_https_with_its_certificate(
     d.stop().await?;
     Ok(())
 }
+
+/// An HTTP/1 GET on loopback with `cookie`; the response, body unread.
+async fn get_with(
+    url: &str,
+    cookie: Option<&str>,
+) -> anyhow::Result<hyper::Response<hyper::body::Incoming>> {
+    use http_body_util::Empty;
+    use hyper::body::Bytes;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<Bytes>>();
+    let mut request = hyper::Request::get(url);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    Ok(client.request(request.body(Empty::new())?).await?)
+}
+
+/// A change between the page's rendering and its event stream's opening
+/// is not missed: the page names the state it showed (`since`), and the
+/// stream sends `changed` at once when the agent has moved on since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_change_before_the_event_stream_opens_is_sent_when_it_opens() -> anyhow::Result<()> {
+    use http_body_util::BodyExt;
+    let dir = tempfile::tempdir()?;
+    let d = deploy_pages(dir.path()).await?;
+    let id = request(&d, MANIFEST).await;
+    let login = d.page_login(&pid("alice"))?;
+    let base = login.split("/login").next().unwrap_or_default().to_string();
+    let logged_in = get_with(&login, None).await?;
+    let cookie = logged_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
+        .to_string();
+    // The page, as it was rendered.
+    let page = get_with(&format!("{base}/ceremonies/{id}"), Some(&cookie)).await?;
+    let html = String::from_utf8(page.into_body().collect().await?.to_bytes().to_vec())?;
+    let live = html
+        .split("data-live=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("the page follows nothing: {html}"))?
+        .replace("&amp;", "&");
+    assert!(live.starts_with("/events?since="), "{live}");
+    // The agent moves on before the stream opens.
+    d.approve(&pid("alice"), &id, T).await?;
+    let stream = get_with(&format!("{base}{live}"), Some(&cookie)).await?;
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.into_body();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("event: changed") {
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .map_err(|_| anyhow::anyhow!("no change was sent: {seen:?}"))?;
+        let Some(frame) = frame else {
+            anyhow::bail!("the stream ended: {seen:?}");
+        };
+        if let Ok(data) = frame?.into_data() {
+            seen.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    d.stop().await?;
+    Ok(())
+}

@@ -22,6 +22,16 @@ pub struct Context<'a> {
     pub participant: &'a str,
     pub policy: &'a Policy,
     pub now_unix_ms: i64,
+    /// The event stream's address, for a page that follows the agent,
+    /// with the agent's fingerprint taken before the page's state was
+    /// read: a change after that is sent when the stream opens, never
+    /// missed.
+    pub live: Option<String>,
+}
+
+/// The event stream's address for a page rendered at fingerprint `since`.
+pub fn live(since: u64) -> String {
+    format!("{EVENTS}?since={since}")
 }
 
 /// Approvals the quorum needs in all, and per role `(role, have, need)`.
@@ -178,7 +188,7 @@ pub fn list(
         }
         (key_ceremonies(keys))
     };
-    page(SITE, "Waiting for your decision", Some(EVENTS), body)
+    page(SITE, "Waiting for your decision", cx.live.as_deref(), body)
 }
 
 /// The message, as `show` prints it: an SSH signature's signed data, text,
@@ -270,7 +280,12 @@ pub fn ceremony(review: &proto::Review, cx: &Context<'_>, notice: Option<&str>) 
             }
         }
     };
-    page(SITE, &format!("Ceremony {}", status.id), Some(EVENTS), body)
+    page(
+        SITE,
+        &format!("Ceremony {}", status.id),
+        cx.live.as_deref(),
+        body,
+    )
 }
 
 fn summary(review: &proto::Review, cx: &Context<'_>) -> Markup {
