@@ -10,8 +10,19 @@ use serde::Deserialize;
 pub struct Config {
     /// Where the gRPC server listens, e.g. `127.0.0.1:7400`.
     pub listen: SocketAddr,
-    /// Directory of the store (redb); created if missing.
+    /// Directory of the store (redb); created if missing. With `store`,
+    /// the replica's mirror of the log, its name and its log key.
     pub data_dir: PathBuf,
+    /// `postgres://...`: keep the record in PostgreSQL, as one of the
+    /// coordinator replicas over that database (`crate::store::replica`).
+    /// Without it, the embedded store in `data_dir` (the default).
+    #[serde(default, deserialize_with = "store_url")]
+    pub store: Option<StoreUrl>,
+    /// With `store`: this replica's name in the sequencing lease, unique
+    /// among the replicas. By default one is made at the first start and
+    /// kept in `data_dir`.
+    #[serde(default)]
+    pub replica: Option<String>,
     /// Where Prometheus scrapes `/metrics` (plain HTTP), if anywhere.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
@@ -56,6 +67,41 @@ pub struct Config {
     /// record grows (`url`, `vkey`).
     #[serde(default, rename = "witness")]
     pub witnesses: Vec<crate::witnessing::WitnessConfig>,
+}
+
+/// A PostgreSQL connection URL, kept out of logs and debug output (it may
+/// hold a password).
+#[derive(Clone)]
+pub struct StoreUrl(String);
+
+impl StoreUrl {
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!(
+                "store must be a postgres:// URL (e.g. \"postgres://quorate@db.example/quorate\"), \
+                 or be left out for the embedded store in data_dir"
+            );
+        }
+        url.parse::<tokio_postgres::Config>()
+            .map_err(|e| anyhow::anyhow!("store is not a PostgreSQL URL: {e}"))?;
+        Ok(Self(url.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreUrl(..)")
+    }
+}
+
+fn store_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StoreUrl>, D::Error> {
+    let url: Option<String> = Option::deserialize(d)?;
+    url.map(|u| StoreUrl::new(&u).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 pub fn default_origin() -> String {

@@ -8,6 +8,8 @@
 //! it had a hash file. A store that kept neither for every entry has its
 //! root computed from its entries, and the report says so.
 
+pub mod postgres;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -19,6 +19,7 @@ use crate::observer::Observer;
 use crate::service::{
     AuditService, CeremoniesService, KeyCeremoniesService, KeyGroupsService, SignerService,
 };
+use crate::store::replica::{ReplicaStore, replica_name};
 use crate::store::{CeremonyStore, Opener, RedbStore, StoreError};
 
 /// Largest request the coordinator decodes (a message plus framing).
@@ -82,6 +83,40 @@ pub async fn start_with_store(
     clock: Arc<dyn Clock>,
     opener: Option<Opener>,
 ) -> anyhow::Result<RunningCoordinator> {
+    let bound = bind(config).await?;
+    match &config.store {
+        None => {
+            let store = open_embedded(config, opener)?;
+            serve(config, clock, bound, store).await
+        }
+        Some(url) => {
+            if opener.is_some() {
+                anyhow::bail!("a test's store opener is for the embedded store only");
+            }
+            let replica = replica_name(&config.data_dir, config.replica.as_deref())?;
+            let store = ReplicaStore::open(&config.data_dir, url.as_str(), &replica).await?;
+            serve(config, clock, bound, store).await
+        }
+    }
+}
+
+/// What a start takes before it opens the store: the TLS files read, the
+/// alert sinks and witnesses parsed, the ports taken.
+struct Bound {
+    webhook: Option<quorate_wire::webhook::Webhook>,
+    witnesses: Vec<crate::witnessing::Witness>,
+    grpc_tls: Option<tonic::transport::ServerTlsConfig>,
+    metrics_tls: Option<tokio_rustls::TlsAcceptor>,
+    page_tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    listener: TcpListener,
+    addr: SocketAddr,
+    metrics_listener: Option<TcpListener>,
+    metrics_addr: Option<SocketAddr>,
+    page_listener: Option<TcpListener>,
+    page_addr: Option<SocketAddr>,
+}
+
+async fn bind(config: &Config) -> anyhow::Result<Bound> {
     let tls = match (&config.tls, config.insecure_plaintext) {
         (Some(tls), _) => Some(tls),
         (None, true) => {
@@ -159,7 +194,23 @@ pub async fn start_with_store(
             config.data_dir.display()
         )
     })?;
-    let store = match opener {
+    Ok(Bound {
+        webhook,
+        witnesses,
+        grpc_tls,
+        metrics_tls,
+        page_tls,
+        listener,
+        addr,
+        metrics_listener,
+        metrics_addr,
+        page_listener,
+        page_addr,
+    })
+}
+
+fn open_embedded(config: &Config, opener: Option<Opener>) -> anyhow::Result<RedbStore> {
+    match opener {
         Some(opener) => RedbStore::open_with(&config.data_dir, opener),
         None => RedbStore::open(&config.data_dir),
     }
@@ -176,7 +227,31 @@ pub async fn start_with_store(
                 config.data_dir.display()
             )
         }
-    })?;
+    })
+}
+
+/// Serves with `store`, opened: reloads every ceremony from it, then
+/// serves until told to stop or the store halts.
+async fn serve<S: CeremonyStore>(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    bound: Bound,
+    store: S,
+) -> anyhow::Result<RunningCoordinator> {
+    let Bound {
+        webhook,
+        witnesses,
+        grpc_tls,
+        metrics_tls,
+        page_tls,
+        listener,
+        addr,
+        metrics_listener,
+        metrics_addr,
+        page_listener,
+        page_addr,
+    } = bound;
+
     let authz = crate::authz::Authz::new(&config.parties);
     let hub = Arc::new(Hub::load(store, clock, authz)?.with_limits(config.limits.clone()));
     // Made only once the record has loaded: a refused start makes none.
@@ -220,19 +295,19 @@ pub async fn start_with_store(
     let witnessed = Arc::new(crate::witnessing::Witnessed::default());
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
-        .set_serving::<SignerServer<SignerService<RedbStore>>>()
+        .set_serving::<SignerServer<SignerService<S>>>()
         .await;
     health_reporter
-        .set_serving::<CeremoniesServer<CeremoniesService<RedbStore>>>()
+        .set_serving::<CeremoniesServer<CeremoniesService<S>>>()
         .await;
     health_reporter
-        .set_serving::<KeyGroupsServer<KeyGroupsService<RedbStore>>>()
+        .set_serving::<KeyGroupsServer<KeyGroupsService<S>>>()
         .await;
     health_reporter
-        .set_serving::<KeyCeremoniesServer<KeyCeremoniesService<RedbStore>>>()
+        .set_serving::<KeyCeremoniesServer<KeyCeremoniesService<S>>>()
         .await;
     health_reporter
-        .set_serving::<AuditServer<AuditService<RedbStore>>>()
+        .set_serving::<AuditServer<AuditService<S>>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -401,6 +476,8 @@ pub async fn start_with_store(
         if let Some(p) = page {
             let _ = p.await;
         }
+        // Nothing appends any more.
+        hub.store().close().await;
         // Last reference: closing the hub closes the store.
         drop(hub);
         served?;

@@ -132,3 +132,25 @@ async fn a_refused_start_writes_nothing_and_says_what_to_fix() {
     assert_eq!(std::fs::read(data.join("log-key.json")).unwrap(), key);
     running.stop().await.unwrap();
 }
+
+#[test]
+fn a_store_that_is_not_postgres_is_refused_and_its_url_never_printed() {
+    let parse = |store: &str| {
+        toml::from_str::<Config>(&format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"/tmp/x\"\nstore = \"{store}\"\n"
+        ))
+    };
+    let err = parse("mysql://quorate@db/quorate")
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("store must be a postgres:// URL")),
+        "{err:?}"
+    );
+    let config = parse("postgres://quorate:hunter2@db.internal/quorate")
+        .unwrap_or_else(|e| panic!("a PostgreSQL URL is taken: {e}"));
+    assert!(config.store.is_some());
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}

@@ -404,3 +404,18 @@ pub async fn webhook_receiver() -> (
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     (url, posted, task)
 }
+
+/// How many entries the record holds (its latest checkpoint's size).
+pub async fn record_size(d: &LocalDeployment) -> u64 {
+    let note = d
+        .clients(quorate::local::AUDITOR)
+        .await
+        .unwrap()
+        .audit
+        .checkpoint(quorate_wire::CheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .note;
+    note.lines().nth(1).unwrap().parse().unwrap()
+}

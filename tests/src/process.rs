@@ -159,6 +159,20 @@ impl CoordinatorProcess {
         assert!(status.success(), "kill -{signal} failed");
     }
 
+    /// Its coordinator.toml.
+    pub fn config(&self) -> &Path {
+        &self.config
+    }
+
+    /// Keeps the record in PostgreSQL at `url` from the next start on:
+    /// `store = "url"` in its configuration.
+    pub fn use_store(&self, url: &str) {
+        let toml = std::fs::read_to_string(&self.config).expect("the configuration is read");
+        let url = toml::Value::String(url.to_string());
+        std::fs::write(&self.config, format!("store = {url}\n{toml}"))
+            .expect("the configuration is written");
+    }
+
     /// SIGTERM, then waits (at most [`T`]) for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         self.signal("TERM");

@@ -52,21 +52,6 @@ async fn create(d: &LocalDeployment, who: &str, message: Vec<u8>) -> Result<Stri
         .map(|r| r.into_inner().id)
 }
 
-/// How many entries the record holds (its latest checkpoint's size).
-async fn record_size(d: &LocalDeployment) -> u64 {
-    let note = d
-        .clients(AUDITOR)
-        .await
-        .unwrap()
-        .audit
-        .checkpoint(proto::CheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .note;
-    note.lines().nth(1).unwrap().parse().unwrap()
-}
-
 fn exhausted(result: Result<String, tonic::Status>) -> String {
     let status = result.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");

@@ -3,11 +3,14 @@
 //!
 //! The log is the coordinator's only storage: key groups and ceremonies are
 //! rebuilt from it at start. [`redb_record`] keeps it in redb, and the
-//! tree's hashes in a file of their own ([`hash_file`]).
+//! tree's hashes in a file of their own ([`hash_file`]): the embedded
+//! store, the default. [`replica`] keeps it in PostgreSQL ([`postgres`]),
+//! mirrored in a redb store, for replicas over one database.
 
 pub(crate) mod hash_file;
 pub mod postgres;
 mod redb_record;
+pub mod replica;
 
 use std::future::Future;
 
@@ -107,6 +110,19 @@ pub struct Refusals {
     pub now: bool,
 }
 
+/// Resolves with why once `halt` says the store halted; never, if the
+/// store goes away first.
+pub(crate) async fn halt_of(mut halt: tokio::sync::watch::Receiver<Option<String>>) -> String {
+    let why = halt
+        .wait_for(Option::is_some)
+        .await
+        .map(|why| why.clone().unwrap_or_default());
+    match why {
+        Ok(why) => why,
+        Err(_) => std::future::pending().await,
+    }
+}
+
 /// What the coordinator needs from storage: append entries, read them back,
 /// and prove what it holds.
 pub trait CeremonyStore: Send + Sync + 'static {
@@ -131,6 +147,12 @@ pub trait CeremonyStore: Send + Sync + 'static {
     /// channel at once.
     fn refusing(&self) -> tokio::sync::watch::Receiver<Refusals> {
         tokio::sync::watch::channel(Refusals::default()).1
+    }
+    /// Closes the store at a graceful stop, once nothing appends any more
+    /// (a replica hands its lease back, so that another can take over at
+    /// once).
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
     }
     /// The canonical bytes of entry `index`.
     fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;

@@ -28,7 +28,7 @@ use std::time::Duration;
 use quorate_tlog::Hash;
 use tokio_postgres::{Client, NoTls};
 
-pub use lease::Lease;
+pub use lease::{Holder, Lease};
 
 /// The tables, made if missing (under an advisory lock, so that replicas
 /// starting at once do not race).
@@ -48,6 +48,10 @@ pub enum PgError {
         epoch: i64,
         why: String,
     },
+    #[error("PostgreSQL did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("{0}")]
+    Source(String),
     #[error("the log in PostgreSQL is corrupt at entry {index}: {why}")]
     Corrupt { index: u64, why: String },
 }
@@ -116,10 +120,30 @@ impl PgLog {
         lease::release(&self.client, &self.replica, lease).await
     }
 
+    /// Who holds the lease now, if anyone.
+    pub async fn holder(&self) -> Result<Option<Holder>, PgError> {
+        lease::holder(&self.client).await
+    }
+
     /// Appends `entries` (canonical bytes) under `lease`, in one
     /// transaction: refused with [`PgError::LeaseLost`] unless this replica
     /// holds the lease at that epoch, unexpired. Their indexes.
     pub async fn append(&mut self, lease: Lease, entries: &[Vec<u8>]) -> Result<Vec<u64>, PgError> {
+        let mut once = Some(entries.to_vec());
+        let first = self.append_with(lease, |_| Ok(once.take())).await?;
+        Ok((first..first + entries.len() as u64).collect())
+    }
+
+    /// As [`Self::append`], for entries too many to hold at once (a
+    /// migration): `next(index)` gives the chunk to append from `index`
+    /// on, until it gives `None`. All or none are appended, in one
+    /// transaction that holds the lease row's lock throughout, so no
+    /// other replica can take the lease meanwhile. The first index.
+    pub async fn append_with(
+        &mut self,
+        lease: Lease,
+        mut next: impl FnMut(u64) -> Result<Option<Vec<Vec<u8>>>, PgError>,
+    ) -> Result<u64, PgError> {
         // Read committed, whatever the database's default: the highest
         // index is read after the lease row's lock is taken, so it sees
         // the append that held the lock before.
@@ -130,7 +154,7 @@ impl PgLog {
             .start()
             .await?;
         lease::check_held(&txn, &self.replica, lease).await?;
-        let next: i64 = txn
+        let first: i64 = txn
             .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
             .await?
             .get(0);
@@ -139,15 +163,17 @@ impl PgLog {
                 "INSERT INTO quorate_entries (idx, entry, leaf, epoch) VALUES ($1, $2, $3, $4)",
             )
             .await?;
-        let mut indexes = Vec::with_capacity(entries.len());
-        for (i, bytes) in (next..).zip(entries) {
-            let leaf = quorate_tlog::leaf_hash(bytes);
-            txn.execute(&insert, &[&i, bytes, &leaf.0.as_slice(), &lease.epoch])
-                .await?;
-            indexes.push(i as u64);
+        let mut i = first;
+        while let Some(chunk) = next(i as u64)? {
+            for bytes in &chunk {
+                let leaf = quorate_tlog::leaf_hash(bytes);
+                txn.execute(&insert, &[&i, bytes, &leaf.0.as_slice(), &lease.epoch])
+                    .await?;
+                i += 1;
+            }
         }
         txn.commit().await?;
-        Ok(indexes)
+        Ok(first as u64)
     }
 
     /// How many entries the log holds.
@@ -158,6 +184,40 @@ impl PgLog {
             .await?
             .get(0);
         Ok(next as u64)
+    }
+
+    /// The stored leaf hashes of entries `from` up to (not including)
+    /// `to`, in order: for a root without reading the entries.
+    pub async fn leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, PgError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT idx, leaf FROM quorate_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                &[&(from as i64), &(to as i64)],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (expected, row) in (from..).zip(rows) {
+            let index: i64 = row.get(0);
+            let leaf: Vec<u8> = row.get(1);
+            if index as u64 != expected {
+                return Err(PgError::Corrupt {
+                    index: expected,
+                    why: format!("the next stored entry is {index}"),
+                });
+            }
+            out.push(Hash::from_slice(&leaf).ok_or_else(|| PgError::Corrupt {
+                index: expected,
+                why: "its leaf hash is not 32 bytes".into(),
+            })?);
+        }
+        if (out.len() as u64) < to.saturating_sub(from) {
+            return Err(PgError::Corrupt {
+                index: from + out.len() as u64,
+                why: "it is missing".into(),
+            });
+        }
+        Ok(out)
     }
 
     /// Up to `limit` entries from index `from` on, each checked against

@@ -238,7 +238,27 @@ impl RedbStore {
         self.append_encoded(entries).await
     }
 
-    async fn append_encoded(&self, entries: Vec<(Entry, Vec<u8>)>) -> Result<Vec<u64>, StoreError> {
+    /// Whether `entries` (with their canonical bytes) would be appended
+    /// now, writing nothing. The caller must keep others from appending
+    /// until it has appended them (a replica's writer does).
+    pub(in crate::store) async fn check(
+        &self,
+        entries: Vec<(Entry, Vec<u8>)>,
+    ) -> Result<Vec<(Entry, Vec<u8>)>, StoreError> {
+        let writer = Arc::clone(&self.writer).lock_owned().await;
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let _writer = writer;
+            inner.check(&entries).map(|()| entries)
+        })
+        .await
+        .map_err(|e| StoreError::Failed(format!("the record's check went away: {e}")))?
+    }
+
+    pub(in crate::store) async fn append_encoded(
+        &self,
+        entries: Vec<(Entry, Vec<u8>)>,
+    ) -> Result<Vec<u64>, StoreError> {
         let (reply, mut answer) = oneshot::channel();
         lock(&self.queue).push(Pending { entries, reply });
         let went_away = || StoreError::Failed("the record's writer went away".into());
@@ -298,18 +318,7 @@ impl CeremonyStore for RedbStore {
     }
 
     fn halted(&self) -> impl Future<Output = String> + Send + 'static {
-        let mut halt = self.inner.halt.subscribe();
-        async move {
-            let why = halt
-                .wait_for(Option::is_some)
-                .await
-                .map(|why| why.clone().unwrap_or_default());
-            match why {
-                Ok(why) => why,
-                // The store is gone: it never halts now.
-                Err(_) => std::future::pending().await,
-            }
-        }
+        super::halt_of(self.inner.halt.subscribe())
     }
 
     fn refusing(&self) -> watch::Receiver<super::Refusals> {

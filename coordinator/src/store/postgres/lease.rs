@@ -97,6 +97,35 @@ pub(super) async fn release(client: &Client, replica: &str, lease: Lease) -> Res
     Ok(())
 }
 
+/// Who holds the lease now, by the database's clock: its holder and epoch,
+/// and how many milliseconds it has left (`None` if nobody does).
+pub(super) async fn holder(client: &Client) -> Result<Option<Holder>, PgError> {
+    let row = client
+        .query_opt(
+            "SELECT holder, epoch,
+                    (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
+             FROM quorate_lease WHERE id = 1",
+            &[],
+        )
+        .await?;
+    Ok(row
+        .map(|row| Holder {
+            replica: row.get(0),
+            epoch: row.get(1),
+            left_ms: row.get(2),
+        })
+        .filter(|h| h.left_ms > 0))
+}
+
+/// The replica that holds the lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub replica: String,
+    pub epoch: i64,
+    /// Milliseconds until it ends unless renewed.
+    pub left_ms: i64,
+}
+
 /// Within an append's transaction: locks the lease row (a takeover waits
 /// for this transaction) and refuses unless `replica` holds `lease`,
 /// unexpired.

@@ -84,6 +84,28 @@ impl Inner {
         }
     }
 
+    /// Whether `entries` would be appended now, as one caller's group,
+    /// without writing anything: the checks a write makes before it
+    /// writes (a request id or claim recorded already, an entry that
+    /// cannot follow). For a replica, before it appends them elsewhere
+    /// first. Blocking.
+    pub(super) fn check(&self, entries: &[(Entry, Vec<u8>)]) -> Result<(), StoreError> {
+        self.recover()?;
+        let db = read(&self.db);
+        let Some(db) = db.as_ref() else {
+            return Err(StoreError::Failed("the record is not open".into()));
+        };
+        let txn = db.begin_write().map_err(storage)?;
+        let checked = {
+            let lookups = txn.open_table(LOOKUPS).map_err(storage)?;
+            let live = txn.open_table(LIVE).map_err(storage)?;
+            let mut size = self.size.load(Ordering::SeqCst);
+            self.stage(entries, &lookups, &live, &mut size, &mut Staged::default())
+        };
+        txn.abort().map_err(storage)?;
+        checked.map(|_| ())
+    }
+
     /// Stages every caller of the batch (refusing those whose entries
     /// cannot be appended), writes the hash file and commits. Returns the
     /// new size and, if the hash file was synced, how many hashes it holds.

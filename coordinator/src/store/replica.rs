@@ -1,0 +1,462 @@
+//! A coordinator replica's store: the record's log in PostgreSQL
+//! ([`super::postgres`]) is the source of truth, and a mirror of it in the
+//! replica's `data_dir` (an embedded store filled only with what the
+//! database took, byte for byte) answers every read at local-disk speed.
+//!
+//! The replica takes the sequencing lease at start (waiting out one left
+//! by a holder that died), proves that its mirror is the start of the log
+//! in the database (equal roots), catches it up, and then appends: each
+//! caller's entries are checked against the mirror first (a request id or
+//! claim recorded already is refused before the database sees it), then
+//! appended to PostgreSQL under the lease, then imported into the mirror,
+//! which must number them as the database did. The lease is renewed every
+//! second; a replica that cannot renew it stops taking writes before it
+//! can end by the database's clock, and the database fences it anyway.
+//!
+//! Any doubt halts the store, and so the coordinator, for a restart that
+//! catches up from the database: an append whose outcome is unknown (its
+//! connection failed), a lost lease, a mirror that disagrees. This slice
+//! runs one writing replica per database; followers that serve reads and
+//! take over the lease are the next (docs/replicas.md).
+
+mod name;
+mod root;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use quorate_ceremonies::Entry;
+use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
+use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, ParticipantId, Party};
+use tokio::sync::watch;
+
+use super::postgres::{Lease, PgError, PgLog};
+use super::{
+    CeremonyStore, EndedCount, RedbStore, Refusals, StoreError, StoredCeremony, StoredKeyCeremony,
+    StoredKeyGroup,
+};
+use crate::poison::lock;
+
+pub use name::replica_name;
+pub use root::RootBuilder;
+
+/// How long a taken or renewed lease lasts, by the database's clock.
+pub const LEASE: Duration = Duration::from_secs(5);
+/// How often the holder renews it.
+const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// How long one renewal may take before it counts as failed.
+const RENEW_TIMEOUT: Duration = Duration::from_secs(2);
+/// Entries read from the database per query when catching up.
+const CATCH_UP: u32 = 1024;
+
+/// A replica's store: the log in PostgreSQL, mirrored in `data_dir`.
+pub struct ReplicaStore {
+    shared: Arc<Shared>,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+struct Shared {
+    replica: String,
+    mirror: RedbStore,
+    /// The connection appends go through; held for a whole append.
+    writer: Arc<tokio::sync::Mutex<PgLog>>,
+    held: Mutex<Held>,
+    /// Why the store halted, once it has.
+    halt: watch::Sender<Option<String>>,
+}
+
+/// The lease this replica holds.
+#[derive(Clone, Copy)]
+struct Held {
+    lease: Lease,
+    /// By this process's monotonic clock: when it stops taking writes
+    /// unless renewed (a renewal's start plus the lease's length, so
+    /// never after the lease ends by the database's clock).
+    writable_until: Instant,
+}
+
+impl Drop for ReplicaStore {
+    fn drop(&mut self) {
+        self.renewal.abort();
+    }
+}
+
+impl ReplicaStore {
+    /// Opens replica `replica`'s store: connects to the database at
+    /// `url`, opens the mirror in `dir`, takes the sequencing lease
+    /// (waiting up to a lease's length for a holder that stopped renewing
+    /// it), and catches the mirror up.
+    pub async fn open(dir: &Path, url: &str, replica: &str) -> anyhow::Result<Self> {
+        let mirror = RedbStore::open(dir).map_err(|e| match e {
+            StoreError::Held => anyhow::anyhow!(
+                "another coordinator holds {} (its store is locked): stop that one, or give \
+                 this replica another data_dir",
+                dir.display()
+            ),
+            other => anyhow::anyhow!("cannot open the mirror in {}: {other}", dir.display()),
+        })?;
+        let connect = |what| {
+            let url = url.to_string();
+            async move {
+                PgLog::connect(&url, replica).await.map_err(|e| {
+                    anyhow::anyhow!("cannot connect to the store's database for {what}: {e}")
+                })
+            }
+        };
+        let log = connect("appends").await?;
+        let renewals = connect("renewing the lease").await?;
+        let lease = take_lease(&log).await?;
+        let start = Instant::now();
+        catch_up(&log, &mirror, dir).await?;
+        tracing::info!(
+            replica,
+            epoch = lease.epoch,
+            entries = mirror.size(),
+            "took the sequencing lease; the mirror holds the whole log"
+        );
+        let shared = Arc::new(Shared {
+            replica: replica.to_string(),
+            mirror,
+            writer: Arc::new(tokio::sync::Mutex::new(log)),
+            held: Mutex::new(Held {
+                lease,
+                // Catching up took part of the lease: renew at once.
+                writable_until: start + LEASE,
+            }),
+            halt: watch::Sender::new(None),
+        });
+        let renewal = tokio::spawn(renew(Arc::downgrade(&shared), renewals, url.to_string()));
+        Ok(Self { shared, renewal })
+    }
+
+    /// The epoch of the lease this replica holds.
+    pub fn epoch(&self) -> i64 {
+        lock(&self.shared.held).lease.epoch
+    }
+}
+
+/// Takes the lease, waiting up to a lease's length (and a little) for
+/// one whose holder stopped renewing it to end.
+async fn take_lease(log: &PgLog) -> anyhow::Result<Lease> {
+    let give_up = Instant::now() + LEASE + Duration::from_secs(2);
+    loop {
+        if let Some(lease) = log.acquire(LEASE).await? {
+            return Ok(lease);
+        }
+        if Instant::now() >= give_up {
+            let holder = log.holder().await?;
+            let who = holder.map_or_else(
+                || "another replica".to_string(),
+                |h| format!("replica {} (epoch {})", h.replica, h.epoch),
+            );
+            anyhow::bail!(
+                "{who} holds the sequencing lease and keeps renewing it: it is running. This \
+                 release runs one writing replica per database; stop that one, or give this \
+                 one another database"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Proves that the mirror in `dir` holds the start of the database's log
+/// (equal roots at its size), then imports what it lacks.
+async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result<()> {
+    let size = log.size().await?;
+    let mirrored = mirror.size();
+    if mirrored > size {
+        anyhow::bail!(
+            "the record in {} holds {mirrored} entries, more than the {size} of the log in \
+             PostgreSQL: it is not a mirror of that log. Copy it there first \
+             (quorate-coordinator migrate --to-postgres), or give this replica an empty data_dir",
+            dir.display()
+        );
+    }
+    if mirrored > 0 {
+        let mut root = RootBuilder::default();
+        let mut from = 0;
+        while from < mirrored {
+            let to = mirrored.min(from + u64::from(CATCH_UP) * 16);
+            for leaf in log.leaves(from, to).await? {
+                root.push(leaf);
+            }
+            from = to;
+        }
+        let theirs = root.root();
+        let ours = mirror.root(mirrored)?;
+        if theirs != ours {
+            anyhow::bail!(
+                "the record in {} is not the start of the log in PostgreSQL (at {mirrored} \
+                 entries its root is {ours}, the database's {theirs}): give this replica an \
+                 empty data_dir",
+                dir.display()
+            );
+        }
+    }
+    let mut next = mirrored;
+    while next < size {
+        let stored = log.read(next, CATCH_UP).await?;
+        if stored.is_empty() {
+            anyhow::bail!("the log in PostgreSQL ends at {next}, before its size {size}");
+        }
+        let bytes: Vec<Vec<u8>> = stored.into_iter().map(|s| s.bytes).collect();
+        let indexes = mirror.import(bytes).await?;
+        if indexes.first() != Some(&next) {
+            anyhow::bail!("the mirror numbered entry {next} of the log {indexes:?}");
+        }
+        next += indexes.len() as u64;
+    }
+    Ok(())
+}
+
+/// Renews the lease every [`RENEW_EVERY`] until the store goes away or
+/// halts; halts the store once the lease is lost, or once it could not be
+/// renewed in time (reconnecting meanwhile).
+async fn renew(shared: Weak<Shared>, conn: PgLog, url: String) {
+    let mut conn = Some(conn);
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if shared.halt.borrow().is_some() {
+            return;
+        }
+        let held = *lock(&shared.held);
+        let start = Instant::now();
+        let outcome = match &conn {
+            Some(c) => tokio::time::timeout(RENEW_TIMEOUT, c.renew(held.lease, LEASE))
+                .await
+                .unwrap_or_else(|_| Err(timed_out())),
+            None => match PgLog::connect(&url, &shared.replica).await {
+                Ok(c) => {
+                    let renewed = tokio::time::timeout(RENEW_TIMEOUT, c.renew(held.lease, LEASE))
+                        .await
+                        .unwrap_or_else(|_| Err(timed_out()));
+                    conn = Some(c);
+                    renewed
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match outcome {
+            Ok(lease) => {
+                *lock(&shared.held) = Held {
+                    lease,
+                    writable_until: start + LEASE,
+                };
+            }
+            Err(e @ PgError::LeaseLost { .. }) => {
+                shared.stop(e.to_string());
+                return;
+            }
+            Err(e) => {
+                conn = None;
+                if Instant::now() >= held.writable_until {
+                    shared.stop(format!(
+                        "replica {} could not renew its sequencing lease before it ended \
+                         ({e}); it stops appending",
+                        shared.replica
+                    ));
+                    return;
+                }
+                tracing::warn!(replica = %shared.replica, error = %e, "could not renew the lease; trying again");
+            }
+        }
+    }
+}
+
+fn timed_out() -> PgError {
+    PgError::Timeout(RENEW_TIMEOUT)
+}
+
+impl Shared {
+    /// Halts the store with `why`; what it returns is the callers' error.
+    fn stop(&self, why: String) -> StoreError {
+        tracing::error!(replica = %self.replica, %why, "the replica's store halts");
+        self.halt.send_if_modified(|h| {
+            if h.is_some() {
+                return false;
+            }
+            *h = Some(why.clone());
+            true
+        });
+        StoreError::Failed(why)
+    }
+
+    /// Appends one caller's entries: checked against the mirror, then
+    /// appended to PostgreSQL, then imported into the mirror. Holds the
+    /// writer throughout (a task of its own, so that a caller that goes
+    /// away cannot leave the database and the mirror apart).
+    async fn write(
+        &self,
+        log: &mut PgLog,
+        entries: Vec<(Entry, Vec<u8>)>,
+    ) -> Result<Vec<u64>, StoreError> {
+        if let Some(why) = self.halt.borrow().clone() {
+            return Err(StoreError::Failed(why));
+        }
+        let held = *lock(&self.held);
+        if Instant::now() >= held.writable_until {
+            return Err(StoreError::Failed(format!(
+                "replica {} has not renewed its sequencing lease in time: it takes no writes",
+                self.replica
+            )));
+        }
+        // Refusals (a request recorded already, say) happen here, before
+        // the database sees anything.
+        let entries = self.mirror.check(entries).await?;
+        let bytes: Vec<Vec<u8>> = entries.iter().map(|(_, b)| b.clone()).collect();
+        let indexes = match log.append(held.lease, &bytes).await {
+            Ok(indexes) => indexes,
+            Err(e @ PgError::LeaseLost { .. }) => return Err(self.stop(e.to_string())),
+            Err(e) => {
+                return Err(self.stop(format!(
+                    "an append to PostgreSQL failed and its outcome is unknown ({e}): this \
+                     coordinator stops; start it again and it catches up from the database"
+                )));
+            }
+        };
+        match self.mirror.append_encoded(entries).await {
+            Ok(mirrored) if mirrored == indexes => Ok(indexes),
+            Ok(mirrored) => Err(self.stop(format!(
+                "PostgreSQL took entries {indexes:?} but the mirror numbered them {mirrored:?}"
+            ))),
+            Err(e) => Err(self.stop(format!(
+                "PostgreSQL took entries {indexes:?} but the mirror did not ({e}): this \
+                 coordinator stops; start it again and it catches up from the database"
+            ))),
+        }
+    }
+}
+
+impl CeremonyStore for ReplicaStore {
+    async fn append(&self, entries: Vec<Entry>) -> Result<Vec<u64>, StoreError> {
+        let encoded: Vec<(Entry, Vec<u8>)> = entries
+            .into_iter()
+            .map(|e| {
+                let bytes = e.encode();
+                (e, bytes)
+            })
+            .collect();
+        let shared = Arc::clone(&self.shared);
+        let writer = Arc::clone(&shared.writer).lock_owned().await;
+        tokio::spawn(async move {
+            let mut log = writer;
+            shared.write(&mut log, encoded).await
+        })
+        .await
+        .map_err(|e| StoreError::Failed(format!("the replica's writer went away: {e}")))?
+    }
+
+    fn size(&self) -> u64 {
+        self.shared.mirror.size()
+    }
+
+    fn halted(&self) -> impl Future<Output = String> + Send + 'static {
+        let mine = super::halt_of(self.shared.halt.subscribe());
+        let mirror = self.shared.mirror.halted();
+        async move {
+            tokio::select! {
+                why = mine => why,
+                why = mirror => why,
+            }
+        }
+    }
+
+    fn refusing(&self) -> watch::Receiver<Refusals> {
+        self.shared.mirror.refusing()
+    }
+
+    async fn close(&self) {
+        self.renewal.abort();
+        let log = self.shared.writer.lock().await;
+        let why = format!("replica {} closed its store", self.shared.replica);
+        if self.shared.halt.send_replace(Some(why)).is_some() {
+            return;
+        }
+        let lease = lock(&self.shared.held).lease;
+        match log.release(lease).await {
+            Ok(()) => {
+                tracing::info!(replica = %self.shared.replica, "handed the sequencing lease back")
+            }
+            Err(e) => {
+                tracing::warn!(replica = %self.shared.replica, error = %e, "could not hand the lease back; it ends by itself")
+            }
+        }
+    }
+
+    fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError> {
+        self.shared.mirror.entry(index)
+    }
+
+    fn key_groups(&self) -> Result<Vec<StoredKeyGroup>, StoreError> {
+        self.shared.mirror.key_groups()
+    }
+
+    fn parties(&self) -> Result<Option<Vec<Party>>, StoreError> {
+        self.shared.mirror.parties()
+    }
+
+    fn ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError> {
+        self.shared.mirror.ceremonies()
+    }
+
+    fn key_ceremonies(&self) -> Result<Vec<StoredKeyCeremony>, StoreError> {
+        self.shared.mirror.key_ceremonies()
+    }
+
+    fn live_ceremonies(&self) -> Result<Vec<StoredCeremony>, StoreError> {
+        self.shared.mirror.live_ceremonies()
+    }
+
+    fn ceremony(&self, id: &CeremonyId) -> Result<Option<StoredCeremony>, StoreError> {
+        self.shared.mirror.ceremony(id)
+    }
+
+    fn ended_counts(&self) -> Result<Vec<EndedCount>, StoreError> {
+        self.shared.mirror.ended_counts()
+    }
+
+    fn requests_after(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, CeremonyId)>, StoreError> {
+        self.shared.mirror.requests_after(after, limit)
+    }
+
+    fn ceremony_entries(&self, id: &CeremonyId) -> Result<Vec<u64>, StoreError> {
+        self.shared.mirror.ceremony_entries(id)
+    }
+
+    fn key_ceremony_entries(&self, id: &KeyCeremonyId) -> Result<Vec<u64>, StoreError> {
+        self.shared.mirror.key_ceremony_entries(id)
+    }
+
+    fn key_group_entries(&self, name: &KeyGroupName) -> Result<Vec<u64>, StoreError> {
+        self.shared.mirror.key_group_entries(name)
+    }
+
+    fn backup_notes_of(
+        &self,
+        name: &KeyGroupName,
+        participant: &ParticipantId,
+    ) -> Result<usize, StoreError> {
+        self.shared.mirror.backup_notes_of(name, participant)
+    }
+
+    fn root(&self, size: u64) -> Result<Hash, StoreError> {
+        self.shared.mirror.root(size)
+    }
+
+    fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
+        self.shared.mirror.prove_inclusion(index, size)
+    }
+
+    fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
+        self.shared.mirror.prove_consistency(old, new)
+    }
+}

@@ -1,0 +1,273 @@
+//! A coordinator replica's store over a real PostgreSQL (the throwaway
+//! cluster `tests/run` starts): appends go to the database first and then
+//! to the replica's mirror, which answers reads; a refused append reaches
+//! neither; a new replica catches its mirror up from the database, and a
+//! mirror of another log is refused; only one replica writes, and one
+//! whose lease is taken halts; the record moves from the embedded store to
+//! PostgreSQL and back with equal roots.
+
+mod entries;
+mod pg;
+
+use std::time::Duration;
+
+use entries::{event, request};
+use pg::database;
+use quorate_coordinator::migrate::postgres::{to_embedded, to_postgres};
+use quorate_coordinator::store::postgres::PgLog;
+use quorate_coordinator::store::replica::ReplicaStore;
+use quorate_coordinator::store::{CeremonyStore, RedbStore, StoreError};
+use quorate_tlog::MemoryTree;
+use quorate_types::CeremonyId;
+
+/// The root of the log in the database, from its entries' bytes.
+async fn root_in(url: &str) -> anyhow::Result<(u64, quorate_tlog::Hash)> {
+    let log = PgLog::connect(url, "reader").await?;
+    let mut tree = MemoryTree::new();
+    loop {
+        let page = log.read(tree.size(), 100).await?;
+        if page.is_empty() {
+            break;
+        }
+        for stored in page {
+            tree.append(&stored.bytes);
+        }
+    }
+    Ok((tree.size(), tree.root()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_go_to_the_database_then_the_mirror_and_a_new_replica_catches_up()
+-> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let store = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    assert_eq!(
+        store.append(vec![request("c1"), event("c1", 0)]).await?,
+        [0, 1]
+    );
+
+    // Refused by the mirror's checks: the database never sees it.
+    let err = store
+        .append(vec![event("c1", 1), request("c1")])
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("ceremony c1")),
+        "{err:?}"
+    );
+    assert_eq!(root_in(&url).await?.0, 2);
+
+    // Callers at once: every index once, in the database and the mirror.
+    let store = std::sync::Arc::new(store);
+    let mut tasks = Vec::new();
+    for t in 0..6u64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("t{t}");
+            let mut got = store.append(vec![request(&id)]).await?;
+            for seq in 0..4 {
+                got.extend(store.append(vec![event(&id, seq)]).await?);
+            }
+            Ok::<_, StoreError>(got)
+        }));
+    }
+    let mut indexes = Vec::new();
+    for task in tasks {
+        indexes.extend(task.await??);
+    }
+    indexes.sort();
+    assert_eq!(indexes, (2..32).collect::<Vec<u64>>());
+    let (size, root) = root_in(&url).await?;
+    assert_eq!((store.size(), store.root(size)?), (32, root));
+    assert_eq!(
+        store
+            .ceremony(&CeremonyId::new("t3")?)?
+            .map(|c| c.events.len()),
+        Some(4)
+    );
+
+    // The holder goes away; a replica with an empty data_dir takes the
+    // lease once it ends, and its mirror catches up from the database.
+    drop(store);
+    let other = ReplicaStore::open(&dir.path().join("b"), &url, "b").await?;
+    assert_eq!((other.size(), other.root(32)?), (32, root));
+    assert_eq!(
+        other
+            .ceremony(&CeremonyId::new("t5")?)?
+            .map(|c| c.events.len()),
+        Some(4)
+    );
+    assert_eq!(other.append(vec![event("t5", 4)]).await?, [32]);
+    drop(other);
+
+    // The first replica's mirror is behind by one: it catches up too.
+    let again = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    assert_eq!(again.size(), 33);
+    assert_eq!(again.root(33)?, root_in(&url).await?.1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_replica_cannot_write_while_the_first_holds_the_lease() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let first = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    let err = ReplicaStore::open(&dir.path().join("b"), &url, "b")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("replica a (epoch 1) holds the sequencing lease")),
+        "{err:?}"
+    );
+    // The first goes on writing: it renewed its lease all along.
+    assert_eq!(first.append(vec![request("c1")]).await?, [0]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_whose_lease_is_taken_halts_and_appends_nothing() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let store = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    store.append(vec![request("c1")]).await?;
+    let halted = store.halted();
+
+    // An operator ends the lease by hand and another replica takes it.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .execute(
+            "UPDATE quorate_lease SET expires_at = clock_timestamp()",
+            &[],
+        )
+        .await?;
+    let b = PgLog::connect(&url, "b").await?;
+    let taken = b.acquire(Duration::from_secs(30)).await?;
+    assert_eq!(taken.map(|l| l.epoch), Some(2));
+
+    let err = store
+        .append(vec![event("c1", 0)])
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("no longer holds the sequencing lease")),
+        "{err:?}"
+    );
+    let why = tokio::time::timeout(Duration::from_secs(10), halted).await?;
+    assert!(why.contains("replica b holds it now"), "{why}");
+    assert_eq!((store.size(), root_in(&url).await?.0), (1, 1));
+    // Halted: nothing more is taken.
+    let err = store
+        .append(vec![event("c1", 0)])
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(err.as_deref(), Some(why.as_str()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mirror_of_another_log_is_refused() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let store = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    store.append(vec![request("c1"), event("c1", 0)]).await?;
+    drop(store);
+
+    let other = dir.path().join("other");
+    RedbStore::open(&other)?.append(vec![request("c2")]).await?;
+    let err = ReplicaStore::open(&other, &url, "b")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("is not the start of the log in PostgreSQL")),
+        "{err:?}"
+    );
+    let longer = dir.path().join("longer");
+    RedbStore::open(&longer)?
+        .append(vec![request("c1"), event("c1", 0), event("c1", 1)])
+        .await?;
+    let err = ReplicaStore::open(&longer, &url, "c")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("more than the 2 of the log")),
+        "{err:?}"
+    );
+    assert_eq!(root_in(&url).await?.0, 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_record_moves_to_postgres_and_back_with_equal_roots() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let embedded = dir.path().join("embedded");
+    let entries: Vec<_> = (0..50)
+        .flat_map(|i| {
+            let id = format!("c{i}");
+            [request(&id), event(&id, 0)]
+        })
+        .collect();
+    let root = {
+        let store = RedbStore::open(&embedded)?;
+        store.append(entries).await?;
+        store.root(100)?
+    };
+    std::fs::write(
+        embedded.join(quorate_coordinator::log_key::FILE_NAME),
+        "the log key",
+    )?;
+
+    let copied = to_postgres(&embedded, &url).await?;
+    assert_eq!((copied.entries, copied.root), (100, root));
+    assert_eq!(root_in(&url).await?, (100, root));
+    // Not twice: the database is no longer empty.
+    let err = to_postgres(&embedded, &url)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("holds 100 entries already")),
+        "{err:?}"
+    );
+
+    // The embedded data_dir serves as the first replica's mirror.
+    let replica = ReplicaStore::open(&embedded, &url, "a").await?;
+    replica.append(vec![event("c7", 1)]).await?;
+    let root = replica.root(101)?;
+    // Back, while the replica runs: refused.
+    let back = dir.path().join("back");
+    let err = to_embedded(&url, &embedded, &back)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("replica a holds")),
+        "{err:?}"
+    );
+    // Closed, it hands the lease back: no wait for it to end.
+    replica.close().await;
+    drop(replica);
+    let copied = to_embedded(&url, &embedded, &back).await?;
+    assert_eq!((copied.entries, copied.root), (101, root));
+    let store = RedbStore::open(&back)?;
+    assert_eq!((store.size(), store.root(101)?), (101, root));
+    assert_eq!(
+        std::fs::read_to_string(back.join(quorate_coordinator::log_key::FILE_NAME))?,
+        "the log key"
+    );
+    Ok(())
+}
