@@ -3,6 +3,7 @@
 use quorate_wire::audit_client::AuditClient;
 use quorate_wire::ceremonies_client::CeremoniesClient;
 use quorate_wire::client::Identify;
+use quorate_wire::coordinators::Coordinators;
 use quorate_wire::key_ceremonies_client::KeyCeremoniesClient;
 use quorate_wire::key_groups_client::KeyGroupsClient;
 use quorate_wire::tls::TlsFiles;
@@ -16,7 +17,9 @@ pub type KeyCeremonies = KeyCeremoniesClient<InterceptedService<Channel, Identif
 
 /// Where the coordinator is and who this client is: over TLS, the client
 /// certificate says who; `identity` only names a caller of a development
-/// coordinator serving plaintext.
+/// coordinator serving plaintext. `url` may list the addresses of a
+/// coordinator's replicas, separated by commas: the first that answers
+/// serves.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub url: String,
@@ -37,9 +40,16 @@ pub struct Clients {
 
 impl Clients {
     pub async fn connect(target: &Target) -> anyhow::Result<Self> {
-        let channel = quorate_wire::tls::channel(&target.url, target.tls.as_ref())
-            .await
+        let coordinators = Coordinators::parse(&target.url)
             .map_err(|e| anyhow::anyhow!("{e} (--coordinator / QUORATE_COORDINATOR)"))?;
+        let (channel, _) = quorate_wire::tls::channel_any(
+            &coordinators,
+            0,
+            target.tls.as_ref(),
+            &Default::default(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e} (--coordinator / QUORATE_COORDINATOR)"))?;
         let identify = Identify::new(&target.identity).map_err(anyhow::Error::msg)?;
         Ok(Self {
             ceremonies: CeremoniesClient::with_interceptor(channel.clone(), identify.clone()),

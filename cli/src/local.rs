@@ -41,6 +41,9 @@ pub struct LocalDeployment {
     store: Option<Opener>,
     /// The requesters' identity keys, when requests are signed.
     requester_keys: BTreeMap<String, quorate_secrets::IdentityKey>,
+    /// Where other replicas of the coordinator serve (over PostgreSQL),
+    /// after `coordinator_config.listen`: clients try them in turn.
+    pub replicas: Vec<std::net::SocketAddr>,
 }
 
 /// What a local deployment may be started with.
@@ -146,7 +149,7 @@ async fn deal(
         let config = AgentConfig {
             tls: Some(made.pki.client(entry.id.as_str())?),
             id: entry.id.clone(),
-            coordinator: made.url.to_string(),
+            coordinator: made.url.to_string().into(),
             key_share: files.share,
             identity_key,
             passphrase: passphrases.get(&entry.id).cloned(),
@@ -370,6 +373,7 @@ impl LocalDeployment {
             witnesses: local_witnesses,
             store,
             requester_keys,
+            replicas: Vec::new(),
         };
         let ids: Vec<_> = deployment.agent_configs.keys().cloned().collect();
         for id in ids {
@@ -541,8 +545,14 @@ impl LocalDeployment {
         self.coordinator.as_ref().and_then(|c| c.metrics_addr)
     }
 
+    /// The coordinator's address, then its other replicas', separated by
+    /// commas.
     pub fn url(&self) -> String {
-        format!("https://{}", self.coordinator_config.listen)
+        std::iter::once(&self.coordinator_config.listen)
+            .chain(&self.replicas)
+            .map(|a| format!("https://{a}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// The auditors' page, when the coordinator serves one

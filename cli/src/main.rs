@@ -15,7 +15,8 @@ use quorate_wire::tls::TlsFiles;
     about = "Threshold signing ceremonies for software releases"
 )]
 struct Cli {
-    /// The coordinator's gRPC address.
+    /// The coordinator's gRPC address, or its replicas' separated by commas
+    /// (the first that answers serves).
     #[arg(
         long,
         global = true,

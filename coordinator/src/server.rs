@@ -93,8 +93,25 @@ pub async fn start_with_store(
             if opener.is_some() {
                 anyhow::bail!("a test's store opener is for the embedded store only");
             }
+            // Every check passed, the ports included; they are let go
+            // while the replica waits for the lease (a standby, which
+            // serves nothing: callers find it closed and try the next
+            // address), and taken again once it holds it.
+            drop(bound);
             let replica = replica_name(&config.data_dir, config.replica.as_deref())?;
-            let store = ReplicaStore::open(&config.data_dir, url.as_str(), &replica).await?;
+            let store =
+                ReplicaStore::open_checked(&config.data_dir, url.as_str(), &replica, |size| {
+                    crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size)
+                        .map(drop)
+                })
+                .await?;
+            let bound = match bind(config).await {
+                Ok(bound) => bound,
+                Err(e) => {
+                    store.close().await;
+                    return Err(e);
+                }
+            };
             serve(config, clock, bound, store).await
         }
     }

@@ -2,8 +2,9 @@
 //! cluster `tests/run` starts): appends go to the database first and then
 //! to the replica's mirror, which answers reads; a refused append reaches
 //! neither; a new replica catches its mirror up from the database, and a
-//! mirror of another log is refused; only one replica writes, and one
-//! whose lease is taken halts; the record moves from the embedded store to
+//! mirror of another log is refused; only one replica writes, a second
+//! waits as a standby and takes over when the holder dies, and one whose
+//! lease is taken halts; the record moves from the embedded store to
 //! PostgreSQL and back with equal roots.
 
 mod entries;
@@ -15,7 +16,7 @@ use entries::{event, request};
 use pg::database;
 use quorate_coordinator::migrate::postgres::{to_embedded, to_postgres};
 use quorate_coordinator::store::postgres::PgLog;
-use quorate_coordinator::store::replica::ReplicaStore;
+use quorate_coordinator::store::replica::{LEASE, ReplicaStore};
 use quorate_coordinator::store::{CeremonyStore, RedbStore, StoreError};
 use quorate_tlog::MemoryTree;
 use quorate_types::CeremonyId;
@@ -110,21 +111,31 @@ async fn appends_go_to_the_database_then_the_mirror_and_a_new_replica_catches_up
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_second_replica_cannot_write_while_the_first_holds_the_lease() -> anyhow::Result<()> {
+async fn a_second_replica_waits_as_a_standby_and_takes_over_when_the_holder_dies()
+-> anyhow::Result<()> {
     let url = database().await?;
     let dir = tempfile::tempdir()?;
     let first = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
-    let err = ReplicaStore::open(&dir.path().join("b"), &url, "b")
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("replica a (epoch 1) holds the sequencing lease")),
-        "{err:?}"
-    );
-    // The first goes on writing: it renewed its lease all along.
     assert_eq!(first.append(vec![request("c1")]).await?, [0]);
+    let standby = {
+        let (dir, url) = (dir.path().join("b"), url.clone());
+        tokio::spawn(async move { ReplicaStore::open(&dir, &url, "b").await })
+    };
+    // Longer than a lease: the holder renews it, the standby waits.
+    tokio::time::sleep(LEASE + Duration::from_secs(1)).await;
+    assert!(
+        !standby.is_finished(),
+        "the standby took a lease still renewed"
+    );
+    assert_eq!(first.append(vec![event("c1", 0)]).await?, [1]);
+
+    // The holder dies without handing the lease back: its renewals stop,
+    // and within a lease's length the standby holds it, caught up.
+    drop(first);
+    let second = tokio::time::timeout(LEASE * 3, standby).await???;
+    assert_eq!((second.epoch(), second.size()), (2, 2));
+    assert_eq!(second.append(vec![event("c1", 1)]).await?, [2]);
+    assert_eq!(root_in(&url).await?, (3, second.root(3)?));
     Ok(())
 }
 

@@ -124,6 +124,8 @@ pub struct Agent {
     state: Mutex<State>,
     /// Work on one ceremony runs one at a time and in order.
     turns: Turns,
+    /// Which of the coordinator's addresses answered last.
+    coordinator_index: std::sync::atomic::AtomicUsize,
 }
 
 /// A ceremony as the agent presents it to its approver.
@@ -217,6 +219,7 @@ impl Agent {
                 audit: None,
             }),
             turns: Turns::default(),
+            coordinator_index: Default::default(),
         })
     }
 

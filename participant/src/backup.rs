@@ -148,9 +148,14 @@ pub fn backup(
 /// Has the coordinator record `note` (the agent's TLS identity must be
 /// its participant). Ok(false) when the record held it already.
 pub async fn note(config: &AgentConfig, note: &SignedBackupNote) -> anyhow::Result<bool> {
-    let channel = quorate_wire::tls::channel(&config.coordinator, config.tls.as_ref())
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let (channel, _) = quorate_wire::tls::channel_any(
+        &config.coordinator,
+        0,
+        config.tls.as_ref(),
+        &config.network,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
     let identify = Identify::new(config.id.as_str()).map_err(anyhow::Error::msg)?;
     let reply = SignerClient::with_interceptor(channel, identify)
         .note_backup(quorate_wire::NoteBackupRequest {

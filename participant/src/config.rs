@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 pub struct AgentConfig {
     /// This participant's id in the roster.
     pub id: ParticipantId,
-    /// The coordinator's gRPC address, e.g. `https://coordinator.internal:7400`.
-    pub coordinator: String,
+    /// The coordinator's gRPC address, e.g. `https://coordinator.internal:7400`,
+    /// or the addresses of its replicas as a list, tried in turn
+    /// ([`quorate_wire::coordinators`]).
+    pub coordinator: quorate_wire::coordinators::Coordinators,
     /// `[tls]`: the deployment's CA and this agent's client certificate
     /// (common name = this participant's id) and key. Required for an
     /// `https://` coordinator.

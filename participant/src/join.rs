@@ -578,9 +578,14 @@ async fn connect(config: &AgentConfig) -> anyhow::Result<Client> {
     if let Some(tls) = &config.tls {
         crate::tls_files::check(tls, &config.id)?;
     }
-    let channel = quorate_wire::tls::channel(&config.coordinator, config.tls.as_ref())
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let (channel, _) = quorate_wire::tls::channel_any(
+        &config.coordinator,
+        0,
+        config.tls.as_ref(),
+        &config.network,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
     let identify = Identify::new(config.id.as_str()).map_err(anyhow::Error::msg)?;
     // A large group's status (every join's commitment) can pass gRPC's
     // default 4 MiB.

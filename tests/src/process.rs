@@ -111,16 +111,13 @@ impl CoordinatorProcess {
 
     /// Starts the process and waits until it serves.
     pub async fn start(&mut self, d: &LocalDeployment) {
-        assert!(self.child.0.is_none(), "already running");
-        let child = Command::new(&self.bin)
-            .args(&self.args)
-            .arg(&self.config)
-            .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the coordinator process starts");
-        self.child = Running(Some(child));
+        self.spawn();
+        self.wait_serving(d).await;
+    }
+
+    /// Waits (at most [`T`]) until the deployment's coordinator serves, at
+    /// any of its addresses.
+    pub async fn wait_serving(&self, d: &LocalDeployment) {
         let deadline = Instant::now() + T;
         loop {
             if let Ok(mut clients) = d.clients(quorate::local::AUDITOR).await
@@ -137,6 +134,47 @@ impl CoordinatorProcess {
                 "the coordinator did not serve within {T:?}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts the process, without waiting for it to serve (a standby
+    /// replica serves nothing until it holds the lease).
+    pub fn spawn(&mut self) {
+        assert!(self.child.0.is_none(), "already running");
+        let child = Command::new(&self.bin)
+            .args(&self.args)
+            .arg(&self.config)
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the coordinator process starts");
+        self.child = Running(Some(child));
+    }
+
+    /// Another replica of this coordinator (which keeps its record in
+    /// PostgreSQL): the same configuration but for its data directory
+    /// (with a copy of this one's log key) and its address. Not started.
+    pub fn replica(&self, data_dir: &Path, listen: std::net::SocketAddr) -> Self {
+        let text = std::fs::read_to_string(&self.config).expect("the configuration is read");
+        let mut config: toml::Table = text.parse().expect("the configuration parses");
+        let from: PathBuf = config["data_dir"].as_str().expect("a data_dir").into();
+        std::fs::create_dir_all(data_dir).expect("the replica's data_dir is made");
+        let key = quorate_coordinator::log_key::FILE_NAME;
+        std::fs::copy(from.join(key), data_dir.join(key)).expect("the log key is copied");
+        config.insert("data_dir".into(), data_dir.display().to_string().into());
+        config.insert("listen".into(), listen.to_string().into());
+        let path = data_dir.join("coordinator.toml");
+        std::fs::write(
+            &path,
+            toml::to_string(&config).expect("the configuration encodes"),
+        )
+        .expect("the configuration is written");
+        Self {
+            bin: self.bin.clone(),
+            args: self.args.clone(),
+            config: path,
+            child: Running::default(),
         }
     }
 

@@ -175,7 +175,7 @@ async fn dropped(who: &str, approve: bool) {
     let (webhook, mut posted, receiver) = quorate_e2e::webhook_receiver().await;
     let agent = quorate_participant::start(AgentConfig {
         id: pid(who),
-        coordinator: format!("http://{addr}"),
+        coordinator: format!("http://{addr}").into(),
         key_share: mine.share.clone(),
         identity_key: mine.identity.clone().unwrap(),
         passphrase: Some(passphrase),

@@ -331,7 +331,7 @@ async fn agent_refuses(lie: Lie) {
 
     let agent = quorate_participant::start(AgentConfig {
         id: pid("alice"),
-        coordinator: format!("http://{addr}"),
+        coordinator: format!("http://{addr}").into(),
         key_share: shares[0].share.clone(),
         identity_key: shares[0].identity.clone().unwrap(),
         passphrase: Some(passphrase),

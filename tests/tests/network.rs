@@ -30,7 +30,7 @@ async fn through(d: &mut LocalDeployment, proxy: &Proxy) {
     for who in EVERYONE {
         d.stop_agent(&pid(who)).await;
         let config = d.agent_configs.get_mut(&pid(who)).unwrap();
-        config.coordinator = proxy.url();
+        config.coordinator = proxy.url().into();
         config.network = QUICK;
         d.start_agent(&pid(who)).await.unwrap();
     }

@@ -3,7 +3,10 @@
 //! database with `migrate --to-postgres`, its data_dir becomes the
 //! replica's mirror, a ceremony approved across a SIGKILL signs, a mirror
 //! lost with its disk is rebuilt from the database, and the record moves
-//! back with `migrate --to-embedded`, with the same root all along.
+//! back with `migrate --to-embedded`, with the same root all along; and a
+//! second replica process, a standby, takes over when the lease holder is
+//! killed mid-ceremony, where agents and clients find it among their
+//! addresses and the ceremony signs, nothing lost or duplicated.
 
 #[path = "../../coordinator/tests/pg/mod.rs"]
 mod pg;
@@ -14,9 +17,25 @@ use quorate_coordinator::store::{CeremonyStore, DATABASE_FILE, HASH_FILE, RedbSt
 use quorate_e2e::process::CoordinatorProcess;
 use quorate_e2e::*;
 use quorate_types::CeremonyId;
-use quorate_wire::CeremonyState;
+use quorate_wire::{self as proto, CeremonyState};
 
 const BIN: &str = env!("CARGO_BIN_EXE_quorate-coordinator-process");
+
+/// A deployment whose coordinator runs as a process over a database of
+/// its own, its record migrated there.
+async fn over_postgres(
+    dir: &std::path::Path,
+) -> (quorate::local::LocalDeployment, CoordinatorProcess) {
+    let url = pg::database().await.unwrap();
+    let mut d = deploy(dir).await;
+    let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
+    assert!(coordinator.terminate().success());
+    let config = coordinator.config().display().to_string();
+    migrate(&["--config", &config, "--to-postgres", &url]);
+    coordinator.use_store(&url);
+    coordinator.start(&d).await;
+    (d, coordinator)
+}
 
 /// Runs `quorate-coordinator migrate ARGS...`; its standard output.
 fn migrate(args: &[&str]) -> String {
@@ -93,4 +112,66 @@ async fn a_coordinator_over_postgres_survives_sigkill_and_a_lost_mirror() {
     assert_eq!(copy.root(size).unwrap(), mirror.root(size).unwrap());
     let signed = copy.ceremony(&CeremonyId::new(&id).unwrap()).unwrap();
     assert!(signed.is_some_and(|c| c.events.len() >= 6));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_standby_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, mut first) = over_postgres(dir.path()).await;
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let mut second = first.replica(&dir.path().join("replica-2"), listen);
+    second.spawn();
+    // Every agent and client knows both addresses.
+    d.replicas.push(listen);
+    let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
+    for id in &ids {
+        d.stop_agent(id).await;
+        d.agent_configs.get_mut(id).unwrap().coordinator =
+            quorate_wire::coordinators::Coordinators::parse(&d.url()).unwrap();
+        d.start_agent(id).await.unwrap();
+    }
+
+    let id = request(&d, MANIFEST).await;
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    d.approve(&pid("carol"), &id, T).await.unwrap();
+    d.wait_pending(&pid("erin"), &id, T).await.unwrap();
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    let before = quorate::audit::checkpoint(&mut audit).await.unwrap();
+
+    first.kill();
+    // Erin approves as the holder dies: delivered now or, journaled, to
+    // the standby once it has taken over.
+    let approved = d
+        .control(&pid("erin"))
+        .await
+        .unwrap()
+        .approve(proto::DecideRequest {
+            ceremony: id.clone(),
+            reason: String::new(),
+        })
+        .await;
+    if let Err(e) = approved {
+        assert!(e.message().contains("journaled"), "{e}");
+    }
+    // The standby takes the lease once it ends (5 s), then serves.
+    second.wait_serving(&d).await;
+    let s = d.wait_finished(&id, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(&d, &s);
+    let approvers: Vec<&str> = s.approvals.iter().map(|a| a.participant.as_str()).collect();
+    assert_eq!(approvers, ["alice", "carol", "erin"]);
+    assert!(s.dropped.is_empty(), "{:?}", s.dropped);
+
+    // The second replica signs checkpoints with the same log key, and its
+    // log extends the one the first signed.
+    let mut audit = d.clients(quorate::local::AUDITOR).await.unwrap().audit;
+    let after = quorate::audit::checkpoint(&mut audit).await.unwrap();
+    let log = quorate::audit::log_verifier(&d.log_verifier_key).unwrap();
+    let consistent = quorate::audit::verify_log(&mut audit, &log, &before, &after)
+        .await
+        .unwrap();
+    assert!(consistent.new.size > consistent.old.size);
+    assert!(second.terminate().success());
 }

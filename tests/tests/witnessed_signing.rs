@@ -157,7 +157,7 @@ async fn agents_shown_a_forked_history_release_no_share() {
     let fork_url = format!("https://{}", fork.addr);
     for who in ["alice", "carol", "erin"] {
         d.stop_agent(&pid(who)).await;
-        d.agent_configs.get_mut(&pid(who)).unwrap().coordinator = fork_url.clone();
+        d.agent_configs.get_mut(&pid(who)).unwrap().coordinator = fork_url.clone().into();
         d.start_agent(&pid(who)).await.unwrap();
     }
     let as_on_fork = |identity: &str| Target {

@@ -51,7 +51,7 @@ pub(super) fn new_agent(
     let config = AgentConfig {
         tls: Some(d.pki.client(id.as_str())?),
         id: id.clone(),
-        coordinator: d.url.to_string(),
+        coordinator: d.url.to_string().into(),
         key_share: home.join("share.json"),
         identity_key,
         passphrase: Some(passphrase),

@@ -16,5 +16,6 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("quor
 
 pub mod client;
 pub mod convert;
+pub mod coordinators;
 pub mod tls;
 pub mod webhook;

@@ -84,6 +84,29 @@ pub async fn channel(url: &str, tls: Option<&TlsFiles>) -> Result<Channel, Strin
     channel_with(url, tls, &Network::default()).await
 }
 
+/// Connects to the first of `coordinators` that answers, trying them in
+/// turn from the one at `from` (wrapping around): the replicas of a
+/// coordinator over PostgreSQL, of which one serves at a time. With the
+/// index of the one connected, to start from next time; or why each
+/// failed.
+pub async fn channel_any(
+    coordinators: &crate::coordinators::Coordinators,
+    from: usize,
+    tls: Option<&TlsFiles>,
+    network: &Network,
+) -> Result<(Channel, usize), String> {
+    let urls = coordinators.addresses();
+    let mut failures = Vec::new();
+    for k in 0..urls.len() {
+        let i = (from + k) % urls.len();
+        match channel_with(&urls[i], tls, network).await {
+            Ok(channel) => return Ok((channel, i)),
+            Err(e) => failures.push(e),
+        }
+    }
+    Err(failures.join("; "))
+}
+
 /// As [`channel`], with `network`'s keepalives and call deadline.
 pub async fn channel_with(
     url: &str,

@@ -3,9 +3,11 @@
 //! replica's `data_dir` (an embedded store filled only with what the
 //! database took, byte for byte) answers every read at local-disk speed.
 //!
-//! The replica takes the sequencing lease at start (waiting out one left
-//! by a holder that died), proves that its mirror is the start of the log
-//! in the database (equal roots), catches it up, and then appends: each
+//! At start the replica proves that its mirror is the start of the log in
+//! the database (equal roots) and catches it up, then takes the sequencing
+//! lease; while another replica holds it, it waits as a standby, following
+//! the log into its mirror, and takes over once the holder stops renewing
+//! it (stopped, died, or cut off). Holding the lease, it appends: each
 //! caller's entries are checked against the mirror first (a request id or
 //! claim recorded already is refused before the database sees it), then
 //! appended to PostgreSQL under the lease, then imported into the mirror,
@@ -15,9 +17,10 @@
 //!
 //! Any doubt halts the store, and so the coordinator, for a restart that
 //! catches up from the database: an append whose outcome is unknown (its
-//! connection failed), a lost lease, a mirror that disagrees. This slice
-//! runs one writing replica per database; followers that serve reads and
-//! take over the lease are the next (docs/replicas.md).
+//! connection failed), a lost lease, a mirror that disagrees. Only the
+//! holder serves; a standby serves nothing until it holds the lease.
+//! Followers that serve reads and feeds are the next slice
+//! (docs/replicas.md).
 
 mod name;
 mod root;
@@ -50,6 +53,10 @@ const RENEW_EVERY: Duration = Duration::from_secs(1);
 const RENEW_TIMEOUT: Duration = Duration::from_secs(2);
 /// Entries read from the database per query when catching up.
 const CATCH_UP: u32 = 1024;
+/// How often a standby reads new entries and tries to take the lease.
+const STANDBY_POLL: Duration = Duration::from_millis(100);
+/// How often a standby says that it is one.
+const STANDBY_NOTE: Duration = Duration::from_secs(30);
 
 /// A replica's store: the log in PostgreSQL, mirrored in `data_dir`.
 pub struct ReplicaStore {
@@ -85,10 +92,23 @@ impl Drop for ReplicaStore {
 
 impl ReplicaStore {
     /// Opens replica `replica`'s store: connects to the database at
-    /// `url`, opens the mirror in `dir`, takes the sequencing lease
-    /// (waiting up to a lease's length for a holder that stopped renewing
-    /// it), and catches the mirror up.
+    /// `url`, opens the mirror in `dir` and catches it up, then takes the
+    /// sequencing lease, waiting as a standby (following the log) for as
+    /// long as another replica renews it.
     pub async fn open(dir: &Path, url: &str, replica: &str) -> anyhow::Result<Self> {
+        Self::open_checked(dir, url, replica, |_| Ok(())).await
+    }
+
+    /// As [`Self::open`], calling `ready` with the log's size once the
+    /// mirror has caught up, before any wait for the lease: what this
+    /// replica will need to serve (its log key) is checked then, not
+    /// after a standby of hours.
+    pub async fn open_checked(
+        dir: &Path,
+        url: &str,
+        replica: &str,
+        ready: impl FnOnce(u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
         let mirror = RedbStore::open(dir).map_err(|e| match e {
             StoreError::Held => anyhow::anyhow!(
                 "another coordinator holds {} (its store is locked): stop that one, or give \
@@ -107,9 +127,11 @@ impl ReplicaStore {
         };
         let log = connect("appends").await?;
         let renewals = connect("renewing the lease").await?;
-        let lease = take_lease(&log).await?;
-        let start = Instant::now();
+        // Before anything is followed: the mirror must be this log's.
         catch_up(&log, &mirror, dir).await?;
+        ready(mirror.size())?;
+        let (lease, start) = take_lease(&log, &mirror, replica).await?;
+        follow(&log, &mirror).await?;
         tracing::info!(
             replica,
             epoch = lease.epoch,
@@ -137,27 +159,36 @@ impl ReplicaStore {
     }
 }
 
-/// Takes the lease, waiting up to a lease's length (and a little) for
-/// one whose holder stopped renewing it to end.
-async fn take_lease(log: &PgLog) -> anyhow::Result<Lease> {
-    let give_up = Instant::now() + LEASE + Duration::from_secs(2);
+/// Takes the lease: at once if it is free or this replica's, else once
+/// the holder stops renewing it (it stopped, or died), following the log
+/// into the mirror meanwhile, as a standby, so that little is left to
+/// catch up then.
+/// With when the taking started (the lease runs from no earlier).
+async fn take_lease(
+    log: &PgLog,
+    mirror: &RedbStore,
+    replica: &str,
+) -> anyhow::Result<(Lease, Instant)> {
+    let mut said = None::<Instant>;
     loop {
+        let start = Instant::now();
         if let Some(lease) = log.acquire(LEASE).await? {
-            return Ok(lease);
+            return Ok((lease, start));
         }
-        if Instant::now() >= give_up {
+        follow(log, mirror).await?;
+        if said.is_none_or(|at| at.elapsed() >= STANDBY_NOTE) {
             let holder = log.holder().await?;
-            let who = holder.map_or_else(
-                || "another replica".to_string(),
-                |h| format!("replica {} (epoch {})", h.replica, h.epoch),
+            tracing::info!(
+                replica,
+                holder = holder.as_ref().map_or("", |h| h.replica.as_str()),
+                epoch = holder.as_ref().map_or(0, |h| h.epoch),
+                entries = mirror.size(),
+                "standby: another replica holds the sequencing lease; following the log until \
+                 it stops renewing it"
             );
-            anyhow::bail!(
-                "{who} holds the sequencing lease and keeps renewing it: it is running. This \
-                 release runs one writing replica per database; stop that one, or give this \
-                 one another database"
-            );
+            said = Some(Instant::now());
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(STANDBY_POLL).await;
     }
 }
 
@@ -195,20 +226,23 @@ async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result
             );
         }
     }
-    let mut next = mirrored;
-    while next < size {
+    follow(log, mirror).await
+}
+
+/// Imports into the mirror every entry of the log it lacks.
+async fn follow(log: &PgLog, mirror: &RedbStore) -> anyhow::Result<()> {
+    loop {
+        let next = mirror.size();
         let stored = log.read(next, CATCH_UP).await?;
         if stored.is_empty() {
-            anyhow::bail!("the log in PostgreSQL ends at {next}, before its size {size}");
+            return Ok(());
         }
         let bytes: Vec<Vec<u8>> = stored.into_iter().map(|s| s.bytes).collect();
         let indexes = mirror.import(bytes).await?;
         if indexes.first() != Some(&next) {
             anyhow::bail!("the mirror numbered entry {next} of the log {indexes:?}");
         }
-        next += indexes.len() as u64;
     }
-    Ok(())
 }
 
 /// Renews the lease every [`RENEW_EVERY`] until the store goes away or

@@ -4,13 +4,28 @@ use super::*;
 
 impl Agent {
     pub(super) async fn connect(&self) -> anyhow::Result<(Client, fetch::Client)> {
-        let channel = quorate_wire::tls::channel_with(
+        // From the replica that answered last: when it went away, the
+        // others are tried in turn.
+        let from = self
+            .coordinator_index
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let (channel, index) = quorate_wire::tls::channel_any(
             &self.config.coordinator,
+            from,
             self.config.tls.as_ref(),
             &self.config.network,
         )
         .await
         .map_err(anyhow::Error::msg)?;
+        if index != from {
+            tracing::info!(
+                participant = %self.config.id,
+                coordinator = %self.config.coordinator.addresses()[index],
+                "connected to another of the coordinator's addresses"
+            );
+        }
+        self.coordinator_index
+            .store(index, std::sync::atomic::Ordering::Relaxed);
         let identify = Identify::new(self.config.id.as_str()).map_err(anyhow::Error::msg)?;
         Ok((
             SignerClient::with_interceptor(channel.clone(), identify.clone()),
