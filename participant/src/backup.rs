@@ -13,7 +13,6 @@ use quorate_secrets::sealed::KdfParams;
 use quorate_secrets::{GroupFileIo, Passphrase};
 use quorate_types::backup_note::{BackupNote, SignedBackupNote};
 use quorate_types::{KeyGroupFile, ParticipantId};
-use quorate_wire::client::Identify;
 use quorate_wire::signer_client::SignerClient;
 
 use crate::AgentConfig;
@@ -148,15 +147,7 @@ pub fn backup(
 /// Has the coordinator record `note` (the agent's TLS identity must be
 /// its participant). Ok(false) when the record held it already.
 pub async fn note(config: &AgentConfig, note: &SignedBackupNote) -> anyhow::Result<bool> {
-    let (channel, _) = quorate_wire::tls::channel_any(
-        &config.coordinator,
-        0,
-        config.tls.as_ref(),
-        &config.network,
-    )
-    .await
-    .map_err(anyhow::Error::msg)?;
-    let identify = Identify::new(config.id.as_str()).map_err(anyhow::Error::msg)?;
+    let (channel, identify) = config.channel().await?;
     let reply = SignerClient::with_interceptor(channel, identify)
         .note_backup(quorate_wire::NoteBackupRequest {
             note: note.to_bytes(),

@@ -94,6 +94,20 @@ pub struct AgentConfig {
 }
 
 impl AgentConfig {
+    /// A channel to the first of the coordinator's addresses that answers,
+    /// with the interceptor that names this participant.
+    pub async fn channel(
+        &self,
+    ) -> anyhow::Result<(tonic::transport::Channel, quorate_wire::client::Identify)> {
+        let (channel, _) =
+            quorate_wire::tls::channel_any(&self.coordinator, 0, self.tls.as_ref(), &self.network)
+                .await
+                .map_err(anyhow::Error::msg)?;
+        let identify =
+            quorate_wire::client::Identify::new(self.id.as_str()).map_err(anyhow::Error::msg)?;
+        Ok((channel, identify))
+    }
+
     /// Where the agent keeps its witness key and state.
     pub fn witness_dir(&self) -> PathBuf {
         self.state_dir.join("witness")

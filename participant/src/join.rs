@@ -578,15 +578,7 @@ async fn connect(config: &AgentConfig) -> anyhow::Result<Client> {
     if let Some(tls) = &config.tls {
         crate::tls_files::check(tls, &config.id)?;
     }
-    let (channel, _) = quorate_wire::tls::channel_any(
-        &config.coordinator,
-        0,
-        config.tls.as_ref(),
-        &config.network,
-    )
-    .await
-    .map_err(anyhow::Error::msg)?;
-    let identify = Identify::new(config.id.as_str()).map_err(anyhow::Error::msg)?;
+    let (channel, identify) = config.channel().await?;
     // A large group's status (every join's commitment) can pass gRPC's
     // default 4 MiB.
     Ok(KeyCeremoniesClient::with_interceptor(channel, identify)
