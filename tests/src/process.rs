@@ -205,27 +205,36 @@ impl CoordinatorProcess {
     /// Keeps the record in PostgreSQL at `url` from the next start on:
     /// `store = "url"` in its configuration.
     pub fn use_store(&self, url: &str) {
-        let toml = std::fs::read_to_string(&self.config).expect("the configuration is read");
-        let url = toml::Value::String(url.to_string());
-        std::fs::write(&self.config, format!("store = {url}\n{toml}"))
-            .expect("the configuration is written");
+        let text = std::fs::read_to_string(&self.config).expect("the configuration is read");
+        let mut config: toml::Table = text.parse().expect("the configuration parses");
+        config.insert("store".into(), url.into());
+        std::fs::write(
+            &self.config,
+            toml::to_string(&config).expect("the configuration encodes"),
+        )
+        .expect("the configuration is written");
     }
 
-    /// SIGTERM, then waits (at most [`T`]) for the process to exit.
-    pub fn terminate(&mut self) -> ExitStatus {
-        self.signal("TERM");
+    /// Waits (at most [`T`]) for the process to exit by itself.
+    pub fn wait_exit(&mut self) -> ExitStatus {
         let mut child = self.child.0.take().expect("running");
         let deadline = Instant::now() + T;
         loop {
             if let Some(status) = child.try_wait().expect("the process is waited for") {
                 return status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the coordinator did not stop on SIGTERM"
-            );
+            if Instant::now() >= deadline {
+                self.child = Running(Some(child));
+                panic!("the coordinator did not exit within {T:?}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// SIGTERM, then waits (at most [`T`]) for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait_exit()
     }
 }
 

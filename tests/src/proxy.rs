@@ -3,7 +3,9 @@
 //! back a while (delay), every open connection cut (drop), or every open
 //! connection gone silent without closing (half-open: both sockets stay
 //! open and nothing more crosses, as when a NAT or firewall forgets the
-//! flow). TLS runs end to end through it: it sees only ciphertext.
+//! flow), or a partition (those, and new connections silent too). TLS runs
+//! end to end through it: it sees only ciphertext. It carries any TCP: a
+//! coordinator's connections to PostgreSQL too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +35,8 @@ pub struct Proxy {
     silenced: watch::Sender<u64>,
     generation: Arc<AtomicU64>,
     connections: Arc<AtomicU64>,
+    /// New connections are held open and silent ([`Proxy::partition`]).
+    partitioned: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -44,11 +48,21 @@ impl Proxy {
         let (fault, fault_rx) = watch::channel(Fault::None);
         let (cut, cut_rx) = watch::channel(0);
         let (silenced, silenced_rx) = watch::channel(0);
+        let (partitioned, partitioned_rx) = watch::channel(false);
         let generation = Arc::new(AtomicU64::new(1));
         let connections = Arc::new(AtomicU64::new(0));
         let (g, n) = (Arc::clone(&generation), Arc::clone(&connections));
         let task = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
+                if *partitioned_rx.borrow() {
+                    // A black hole: the connection opens, nothing crosses.
+                    let mut healed = partitioned_rx.clone();
+                    tokio::spawn(async move {
+                        let _held = inbound;
+                        let _ = healed.wait_for(|p| !*p).await;
+                    });
+                    continue;
+                }
                 let Ok(outbound) = TcpStream::connect(upstream).await else {
                     continue;
                 };
@@ -70,6 +84,7 @@ impl Proxy {
             silenced,
             generation,
             connections,
+            partitioned,
             task,
         })
     }
@@ -94,6 +109,18 @@ impl Proxy {
     pub fn half_open_all(&self) {
         let old = self.generation.fetch_add(1, Ordering::Relaxed);
         self.silenced.send_replace(old);
+    }
+
+    /// A network partition: every connection open now goes silent and
+    /// new ones open but carry nothing, until [`Proxy::heal`].
+    pub fn partition(&self) {
+        self.partitioned.send_replace(true);
+        self.half_open_all();
+    }
+
+    /// Ends a partition: new connections go through again.
+    pub fn heal(&self) {
+        self.partitioned.send_replace(false);
     }
 
     /// How many connections the proxy has carried.

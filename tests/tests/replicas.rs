@@ -5,7 +5,8 @@
 //! lost with its disk is rebuilt from the database, and the record moves
 //! back with `migrate --to-embedded`, with the same root all along; and a
 //! second replica process, a standby, takes over when the lease holder is
-//! killed mid-ceremony, where agents and clients find it among their
+//! killed mid-ceremony, or when it is cut off from the database (then it
+//! stops by itself), where agents and clients find it among their
 //! addresses and the ceremony signs, nothing lost or duplicated.
 
 #[path = "../../coordinator/tests/pg/mod.rs"]
@@ -15,6 +16,7 @@ use std::process::Command;
 
 use quorate_coordinator::store::{CeremonyStore, DATABASE_FILE, HASH_FILE, RedbStore};
 use quorate_e2e::process::CoordinatorProcess;
+use quorate_e2e::proxy::Proxy;
 use quorate_e2e::*;
 use quorate_types::CeremonyId;
 use quorate_wire::{self as proto, CeremonyState};
@@ -25,7 +27,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_quorate-coordinator-process");
 /// its own, its record migrated there.
 async fn over_postgres(
     dir: &std::path::Path,
-) -> (quorate::local::LocalDeployment, CoordinatorProcess) {
+) -> (quorate::local::LocalDeployment, CoordinatorProcess, String) {
     let url = pg::database().await.unwrap();
     let mut d = deploy(dir).await;
     let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
@@ -34,7 +36,36 @@ async fn over_postgres(
     migrate(&["--config", &config, "--to-postgres", &url]);
     coordinator.use_store(&url);
     coordinator.start(&d).await;
-    (d, coordinator)
+    (d, coordinator, url)
+}
+
+/// Starts a second replica of `first` (a standby: it serves nothing
+/// while `first` holds the lease) on a port of its own, over `store` if
+/// given (else `first`'s), and has every agent and client of `d` know
+/// both addresses.
+async fn with_a_standby(
+    d: &mut quorate::local::LocalDeployment,
+    first: &CoordinatorProcess,
+    dir: &std::path::Path,
+    store: Option<&str>,
+) -> CoordinatorProcess {
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let mut second = first.replica(&dir.join("replica-2"), listen);
+    if let Some(url) = store {
+        second.use_store(url);
+    }
+    second.spawn();
+    d.replicas.push(listen);
+    let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
+    for id in &ids {
+        d.stop_agent(id).await;
+        d.agent_configs.get_mut(id).unwrap().coordinator =
+            quorate_wire::coordinators::Coordinators::parse(&d.url()).unwrap();
+        d.start_agent(id).await.unwrap();
+    }
+    second
 }
 
 /// Runs `quorate-coordinator migrate ARGS...`; its standard output.
@@ -117,21 +148,8 @@ async fn a_coordinator_over_postgres_survives_sigkill_and_a_lost_mirror() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_standby_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut d, mut first) = over_postgres(dir.path()).await;
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap();
-    let mut second = first.replica(&dir.path().join("replica-2"), listen);
-    second.spawn();
-    // Every agent and client knows both addresses.
-    d.replicas.push(listen);
-    let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
-    for id in &ids {
-        d.stop_agent(id).await;
-        d.agent_configs.get_mut(id).unwrap().coordinator =
-            quorate_wire::coordinators::Coordinators::parse(&d.url()).unwrap();
-        d.start_agent(id).await.unwrap();
-    }
+    let (mut d, mut first, _) = over_postgres(dir.path()).await;
+    let mut second = with_a_standby(&mut d, &first, dir.path(), None).await;
 
     let id = request(&d, MANIFEST).await;
     d.approve(&pid("alice"), &id, T).await.unwrap();
@@ -173,5 +191,65 @@ async fn the_standby_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
         .await
         .unwrap();
     assert!(consistent.new.size > consistent.old.size);
+    assert!(second.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_cut_off_from_the_database_stops_and_the_standby_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, mut first, url) = over_postgres(dir.path()).await;
+    // The first replica reaches the database through a proxy, the
+    // standby directly.
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let port = config.get_ports()[0];
+    let proxy = Proxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
+    let via_proxy = url.replace(&format!(":{port}/"), &format!(":{}/", proxy.addr.port()));
+    assert!(first.terminate().success());
+    first.use_store(&via_proxy);
+    first.start(&d).await;
+    let mut second = with_a_standby(&mut d, &first, dir.path(), Some(&url)).await;
+
+    let id = request(&d, MANIFEST).await;
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    proxy.partition();
+    // Unable to renew its lease, the first stops by itself before the
+    // lease can end; the standby takes over.
+    let status = first.wait_exit();
+    assert!(!status.success(), "{status:?}");
+    second.wait_serving(&d).await;
+    d.approve(&pid("carol"), &id, T).await.unwrap();
+    d.approve(&pid("erin"), &id, T).await.unwrap();
+    let s = d.wait_finished(&id, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(&d, &s);
+    let approvers: Vec<&str> = s.approvals.iter().map(|a| a.participant.as_str()).collect();
+    assert_eq!(approvers, ["alice", "carol", "erin"]);
+
+    // The standby holds the lease, and since its first entry every entry
+    // was appended under its epoch: the cut-off replica appended nothing
+    // more.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let holder: String = client
+        .query_one("SELECT holder FROM quorate_lease", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let second_name = std::fs::read_to_string(dir.path().join("replica-2/replica-name")).unwrap();
+    assert_eq!(holder, second_name.trim());
+    let stale: i64 = client
+        .query_one(
+            "SELECT count(*) FROM quorate_entries
+             WHERE epoch < (SELECT max(epoch) FROM quorate_entries)
+               AND idx > (SELECT min(idx) FROM quorate_entries
+                          WHERE epoch = (SELECT max(epoch) FROM quorate_entries))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stale, 0);
     assert!(second.terminate().success());
 }

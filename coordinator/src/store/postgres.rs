@@ -34,6 +34,12 @@ pub use lease::{Holder, Lease};
 /// starting at once do not race).
 const SCHEMA: &str = include_str!("postgres/schema.sql");
 
+/// How long a transaction may sit idle on the server (its client silent)
+/// before the server ends it.
+const IDLE_IN_TRANSACTION_MS: u64 = 5_000;
+/// How long a connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Why the PostgreSQL log refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
@@ -50,6 +56,8 @@ pub enum PgError {
     },
     #[error("PostgreSQL did not answer within {0:?}")]
     Timeout(Duration),
+    #[error("PostgreSQL did not answer before the sequencing lease could end")]
+    Silent,
     #[error("{0}")]
     Source(String),
     #[error("the log in PostgreSQL is corrupt at entry {index}: {why}")]
@@ -84,6 +92,18 @@ impl PgLog {
     pub async fn connect(url: &str, replica: &str) -> Result<Self, PgError> {
         let mut config: tokio_postgres::Config = url.parse()?;
         config.application_name(format!("quorate-coordinator {replica}"));
+        // A replica cut off mid-transaction holds the lease row's lock:
+        // the server ends such a transaction soon (and the lock with it),
+        // so that another replica can take over once the lease ends. The
+        // URL's own options come first and these override them.
+        let options = format!(
+            "{} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
+            config.get_options().unwrap_or_default()
+        );
+        config
+            .options(options.trim_start())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives_idle(Duration::from_secs(5));
         let (client, connection) = config.connect(NoTls).await?;
         let replica_name = replica.to_string();
         let connection = tokio::spawn(async move {

@@ -260,21 +260,20 @@ async fn renew(shared: Weak<Shared>, conn: PgLog, url: String) {
         }
         let held = *lock(&shared.held);
         let start = Instant::now();
-        let outcome = match &conn {
-            Some(c) => tokio::time::timeout(RENEW_TIMEOUT, c.renew(held.lease, LEASE))
-                .await
-                .unwrap_or_else(|_| Err(timed_out())),
-            None => match PgLog::connect(&url, &shared.replica).await {
-                Ok(c) => {
-                    let renewed = tokio::time::timeout(RENEW_TIMEOUT, c.renew(held.lease, LEASE))
-                        .await
-                        .unwrap_or_else(|_| Err(timed_out()));
-                    conn = Some(c);
-                    renewed
-                }
-                Err(e) => Err(e),
-            },
+        // Connecting again, if need be, and renewing, within the timeout:
+        // a database cut off answers neither.
+        let attempt = async {
+            if conn.is_none() {
+                conn = Some(PgLog::connect(&url, &shared.replica).await?);
+            }
+            match &conn {
+                Some(c) => c.renew(held.lease, LEASE).await,
+                None => Err(timed_out()),
+            }
         };
+        let outcome = tokio::time::timeout(RENEW_TIMEOUT, attempt)
+            .await
+            .unwrap_or_else(|_| Err(timed_out()));
         match outcome {
             Ok(lease) => {
                 *lock(&shared.held) = Held {
@@ -343,7 +342,11 @@ impl Shared {
         // the database sees anything.
         let entries = self.mirror.check(entries).await?;
         let bytes: Vec<Vec<u8>> = entries.iter().map(|(_, b)| b.clone()).collect();
-        let indexes = match log.append(held.lease, &bytes).await {
+        // No later than the lease may have ended: an append still waiting
+        // then has an unknown outcome.
+        let append =
+            tokio::time::timeout_at(held.writable_until.into(), log.append(held.lease, &bytes));
+        let indexes = match append.await.unwrap_or_else(|_| Err(PgError::Silent)) {
             Ok(indexes) => indexes,
             Err(e @ PgError::LeaseLost { .. }) => return Err(self.stop(e.to_string())),
             Err(e) => {
@@ -406,13 +409,19 @@ impl CeremonyStore for ReplicaStore {
 
     async fn close(&self) {
         self.renewal.abort();
-        let log = self.shared.writer.lock().await;
+        // An append in flight ends by the lease's end at the latest.
+        let Ok(log) = tokio::time::timeout(LEASE, self.shared.writer.lock()).await else {
+            return;
+        };
         let why = format!("replica {} closed its store", self.shared.replica);
         if self.shared.halt.send_replace(Some(why)).is_some() {
             return;
         }
         let lease = lock(&self.shared.held).lease;
-        match log.release(lease).await {
+        match tokio::time::timeout(RENEW_TIMEOUT, log.release(lease))
+            .await
+            .unwrap_or_else(|_| Err(timed_out()))
+        {
             Ok(()) => {
                 tracing::info!(replica = %self.shared.replica, "handed the sequencing lease back")
             }
