@@ -34,6 +34,11 @@
 //! - **duplicated**: more ceremonies in the record than runs (a request
 //!   asked again that made one of its own), or a requester that got
 //!   another ceremony than its request id names.
+//!
+//! With `--postgres`, the same over two coordinator replicas over
+//! PostgreSQL: a kill of the coordinator kills the lease holder, the
+//! standby takes over (agents and requesters know both addresses), and
+//! the killed one starts again as the standby.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -62,10 +67,21 @@ pub struct Chaos {
     /// Ceremonies beyond one per run: a request asked again that made a
     /// ceremony of its own.
     pub duplicated: u64,
+    /// Coordinator replicas over PostgreSQL (0: the embedded store).
+    pub replicas: usize,
+    /// Of the coordinator's kills, those after which the standby took over.
+    pub takeovers: u64,
 }
 
 impl std::fmt::Display for Chaos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.replicas > 0 {
+            write!(
+                f,
+                "{} replicas over PostgreSQL, {} takeovers: ",
+                self.replicas, self.takeovers
+            )?;
+        }
         write!(
             f,
             "runs {}, kills {} ({} of agents, {} of the requester), lost {}, reordered {}, \
@@ -314,6 +330,7 @@ pub async fn run(
     seed: u64,
     program: &Path,
     (coordinator_args, agent_args): (&[&str], &[&str]),
+    postgres: Option<&str>,
 ) -> anyhow::Result<Chaos> {
     let mut dice = Dice(seed);
     let options = Options {
@@ -323,8 +340,34 @@ pub async fn run(
     let mut d =
         LocalDeployment::start_with(dir, "release", &sample_roster(None), 3, options).await?;
     let log = LogVerifier::parse(&d.log_verifier_key)?;
-    let mut coordinator =
-        CoordinatorProcess::take_over_with(&mut d, program, coordinator_args).await;
+    let coordinator = CoordinatorProcess::take_over_with(&mut d, program, coordinator_args).await;
+    let mut found = Chaos::default();
+    // With a PostgreSQL cluster: the record moves there, and a second
+    // replica waits as a standby; every agent and client knows both.
+    let mut replicas = vec![coordinator];
+    if let Some(cluster) = postgres {
+        let url = crate::replicas::database(cluster, &format!("quorate_chaos_{seed}")).await?;
+        anyhow::ensure!(
+            replicas[0].terminate().success(),
+            "the coordinator did not stop"
+        );
+        quorate_coordinator::migrate::postgres::to_postgres(&d.coordinator_config.data_dir, &url)
+            .await?;
+        replicas[0].use_store(&url);
+        replicas[0].start(&d).await;
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let mut standby = replicas[0].replica(&dir.join("replica-2"), listen);
+        standby.spawn();
+        d.replicas.push(listen);
+        let url = d.url();
+        for config in d.agent_configs.values_mut() {
+            config.coordinator = quorate_wire::coordinators::Coordinators::parse(&url)
+                .map_err(anyhow::Error::msg)?;
+        }
+        replicas.push(standby);
+        found.replicas = replicas.len();
+    }
+    let mut holder = 0;
     let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
     let mut agents = Vec::new();
     for id in &ids {
@@ -335,7 +378,6 @@ pub async fn run(
         target: d.target(REQUESTER)?,
         seed,
     };
-    let mut found = Chaos::default();
     let mut checkpoints = vec![checkpoint(&d, &log).await?];
     let mut made = Vec::new();
     for n in 0..runs {
@@ -394,10 +436,22 @@ pub async fn run(
         }
         let pause = Duration::from_millis(dice.below(100));
         match agent {
-            None => {
-                coordinator.kill();
+            None if replicas.len() > 1 => {
+                // The holder dies; the standby takes the lease once it
+                // ends and serves; only then does the killed one start
+                // again, as the standby.
+                replicas[holder].kill();
+                let standby = 1 - holder;
+                replicas[standby].wait_serving(&d).await;
                 tokio::time::sleep(pause).await;
-                coordinator.start(&d).await;
+                replicas[holder].spawn();
+                holder = standby;
+                found.takeovers += 1;
+            }
+            None => {
+                replicas[holder].kill();
+                tokio::time::sleep(pause).await;
+                replicas[holder].start(&d).await;
             }
             Some(a) => {
                 agents[a].kill();
@@ -501,7 +555,7 @@ pub async fn run(
     // by the agents' own journals.
     drop(agents);
     found.nonce_reuse += journaled_reuse(&d)?;
-    drop(coordinator);
+    drop(replicas);
     d.stop().await?;
     Ok(found)
 }

@@ -19,6 +19,7 @@ mod memory;
 mod parties;
 mod record;
 mod replay;
+mod replicas;
 mod report;
 mod run;
 mod size;
@@ -69,6 +70,10 @@ enum Command {
         /// The seed of the kills' timing.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// A PostgreSQL cluster's URL: run two coordinator replicas over
+        /// a database of their own in it instead of the embedded store.
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// The coordinator process of `chaos` (serves until killed or
     /// SIGTERM).
@@ -119,6 +124,19 @@ enum Command {
         #[arg(long, default_value_t = 256)]
         callers: usize,
         #[arg(long, default_value_t = 200)]
+        per_caller: u64,
+    },
+    /// Durable appends/s through a replica over PostgreSQL with 1, 2 and
+    /// 3 replicas (the others standbys), beside the embedded store: each
+    /// run in a database of its own in the cluster at --postgres.
+    Replicas {
+        /// A PostgreSQL cluster's URL, e.g. what `tests/postgres start DIR`
+        /// prints.
+        #[arg(long)]
+        postgres: String,
+        #[arg(long, value_delimiter = ',', default_value = "1,64")]
+        callers: Vec<usize>,
+        #[arg(long, default_value_t = 100)]
         per_caller: u64,
     },
     /// Runs only the long-history benchmark: start, memory, List and
@@ -196,7 +214,11 @@ fn main() -> std::process::ExitCode {
                     Some(Command::ChaosCoordinator { ref config }) => {
                         quorate_coordinator::cli::serve(config, false).await
                     }
-                    Some(Command::Chaos { runs, seed }) => {
+                    Some(Command::Chaos {
+                        runs,
+                        seed,
+                        ref postgres,
+                    }) => {
                         let dir = tempfile::tempdir()?;
                         let exe = std::env::current_exe()?;
                         let found = chaos::run(
@@ -205,17 +227,21 @@ fn main() -> std::process::ExitCode {
                             seed,
                             &exe,
                             (&["chaos-coordinator"], &["serve-agent"]),
+                            postgres.as_deref(),
                         )
                         .await?;
                         println!("{found}");
-                        let disk = tempfile::tempdir()?;
-                        let full = full_disk::run(disk.path(), &exe).await?;
-                        println!("{full}");
                         if !found.clean() {
                             anyhow::bail!("the chaos run found violations");
                         }
-                        if let full_disk::FullDisk::Failed(_) = full {
-                            anyhow::bail!("the coordinator mishandled a full disk");
+                        // The full disk is the embedded store's.
+                        if postgres.is_none() {
+                            let disk = tempfile::tempdir()?;
+                            let full = full_disk::run(disk.path(), &exe).await?;
+                            println!("{full}");
+                            if let full_disk::FullDisk::Failed(_) = full {
+                                anyhow::bail!("the coordinator mishandled a full disk");
+                            }
                         }
                         Ok(())
                     }
@@ -235,6 +261,11 @@ fn main() -> std::process::ExitCode {
                         per_caller,
                     }) => run::appends_only(callers, per_caller).await,
                     Some(Command::Keys { t, n }) => run::keys_only(t, n).await,
+                    Some(Command::Replicas {
+                        ref postgres,
+                        ref callers,
+                        per_caller,
+                    }) => replicas::run(postgres, callers, per_caller).await,
                     Some(Command::Load {
                         ceremonies,
                         streams,

@@ -76,8 +76,10 @@ pub fn status_error(status: tonic::Status) -> anyhow::Error {
 }
 
 /// How many times a create is tried when the coordinator cannot be
-/// reached or its reply is lost.
-pub const CREATE_TRIES: u32 = 6;
+/// reached or its reply is lost: the pauses between them (100 ms doubling
+/// to 2 s) add up to about 13 s, more than a standby replica takes to
+/// take over from a dead one (its 5 s lease, then its start).
+pub const CREATE_TRIES: u32 = 10;
 
 /// Whether a failed call may simply be made again: the coordinator was
 /// not reached, or its answer was lost.

@@ -144,7 +144,6 @@ impl ReplicaStore {
             writer: Arc::new(tokio::sync::Mutex::new(log)),
             held: Mutex::new(Held {
                 lease,
-                // Catching up took part of the lease: renew at once.
                 writable_until: start + LEASE,
             }),
             halt: watch::Sender::new(None),
@@ -250,8 +249,13 @@ async fn follow(log: &PgLog, mirror: &RedbStore) -> anyhow::Result<()> {
 /// renewed in time (reconnecting meanwhile).
 async fn renew(shared: Weak<Shared>, conn: PgLog, url: String) {
     let mut conn = Some(conn);
+    // The first at once: catching up after the lease was taken used part
+    // of it.
+    let mut first = true;
     loop {
-        tokio::time::sleep(RENEW_EVERY).await;
+        if !std::mem::take(&mut first) {
+            tokio::time::sleep(RENEW_EVERY).await;
+        }
         let Some(shared) = shared.upgrade() else {
             return;
         };

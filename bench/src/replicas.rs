@@ -1,0 +1,113 @@
+//! Issue 22: durable appends/s through a coordinator replica over
+//! PostgreSQL (the database first, then the replica's mirror), with 0, 1
+//! and 2 standbys following the log as it grows, beside the embedded
+//! store, on this machine. Each run gets a database of its own in the
+//! cluster at `--postgres` (e.g. one `tests/postgres start DIR` made).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use quorate_coordinator::store::CeremonyStore;
+use quorate_coordinator::store::replica::ReplicaStore;
+
+use crate::record::{Appends, entry};
+
+/// A new, empty database in the cluster at `url`; its URL.
+pub async fn database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    drop(client);
+    let _ = connection.await;
+    let (base, _) = url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("{url} names no database"))?;
+    Ok(format!("{base}/{name}"))
+}
+
+/// `callers` tasks each append `per_caller` entries one at a time through
+/// `store`, each waiting for its entry to be durable before the next.
+pub async fn timed<S: CeremonyStore>(
+    store: Arc<S>,
+    callers: usize,
+    per_caller: u64,
+) -> anyhow::Result<Appends> {
+    let first = store.size();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..callers {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            for i in 0..per_caller {
+                store
+                    .append(vec![entry(first + c as u64 * per_caller + i)])
+                    .await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    let elapsed = started.elapsed();
+    let entries = store.size() - first;
+    anyhow::ensure!(
+        entries == callers as u64 * per_caller,
+        "the store took {entries} entries of {} appends",
+        callers as u64 * per_caller
+    );
+    Ok(Appends {
+        entries,
+        callers,
+        elapsed,
+    })
+}
+
+/// Prints appends/s for the embedded store, then for a replica over
+/// PostgreSQL with `replicas - 1` standbys, for each count of callers.
+pub async fn run(postgres: &str, callers: &[usize], per_caller: u64) -> anyhow::Result<()> {
+    println!("| store | replicas | callers | entries | appends/s |");
+    println!("|---|---|---|---|---|");
+    for &n in callers {
+        let scratch = tempfile::tempdir()?;
+        let store = Arc::new(quorate_coordinator::store::RedbStore::open(scratch.path())?);
+        let a = timed(store, n, per_caller).await?;
+        println!(
+            "| embedded (redb) | 1 | {n} | {} | {:.0} |",
+            a.entries,
+            a.per_sec()
+        );
+    }
+    for replicas in 1..=3usize {
+        for &n in callers {
+            let url = database(postgres, &format!("quorate_bench_{replicas}_{n}")).await?;
+            let scratch = tempfile::tempdir()?;
+            let holder =
+                Arc::new(ReplicaStore::open(&scratch.path().join("r0"), &url, "r0").await?);
+            // Standbys: waiting for the lease, following the log.
+            let mut standbys = Vec::new();
+            for r in 1..replicas {
+                let (dir, url) = (scratch.path().join(format!("r{r}")), url.clone());
+                standbys.push(tokio::spawn(async move {
+                    ReplicaStore::open(&dir, &url, &format!("r{r}")).await
+                }));
+            }
+            let a = timed(Arc::clone(&holder), n, per_caller).await?;
+            println!(
+                "| PostgreSQL, mirrored | {replicas} | {n} | {} | {:.0} |",
+                a.entries,
+                a.per_sec()
+            );
+            for s in standbys {
+                s.abort();
+            }
+            holder.close().await;
+        }
+    }
+    Ok(())
+}
