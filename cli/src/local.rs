@@ -304,6 +304,7 @@ impl LocalDeployment {
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.join("coordinator"),
             store: None,
+            store_ca: None,
             replica: None,
             metrics_listen: Some("127.0.0.1:0".parse()?),
             page_listen: pages.then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),

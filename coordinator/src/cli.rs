@@ -159,7 +159,11 @@ async fn migrate(
                 );
             }
             let url = crate::config::StoreUrl::new(&url)?;
-            let done = postgres::to_postgres(&config.data_dir, url.as_str()).await?;
+            let mut db = crate::store::postgres::Database::new(url.as_str());
+            if let Some(ca) = &config.store_ca {
+                db = db.with_ca(ca).map_err(anyhow::Error::msg)?;
+            }
+            let done = postgres::to_postgres(&config.data_dir, db).await?;
             println!(
                 "migrated {} entries from {} to {}; the root hash {} is the same in both. Add \
                  store = \"...\" (the URL) to {} to serve from PostgreSQL",
@@ -172,13 +176,13 @@ async fn migrate(
             Ok(())
         }
         (None, Some(new)) => {
-            let Some(url) = &config.store else {
+            let (Some(url), Some(db)) = (&config.store, config.database()?) else {
                 anyhow::bail!(
                     "{} has no `store` line: --to-embedded copies the log of a PostgreSQL store",
                     path.display()
                 );
             };
-            let done = postgres::to_embedded(url.as_str(), &config.data_dir, &new).await?;
+            let done = postgres::to_embedded(db, &config.data_dir, &new).await?;
             println!(
                 "migrated {} entries from {} to {}; the root hash {} is the same in both. Point \
                  data_dir at {} and remove the store line from {}",

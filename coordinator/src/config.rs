@@ -18,6 +18,11 @@ pub struct Config {
     /// Without it, the embedded store in `data_dir` (the default).
     #[serde(default, deserialize_with = "store_url")]
     pub store: Option<StoreUrl>,
+    /// With `store`: the CA certificate (PEM) the database server's
+    /// certificate must chain to, for TLS to it. Without it the database
+    /// must be on loopback (plaintext).
+    #[serde(default)]
+    pub store_ca: Option<PathBuf>,
     /// With `store`: this replica's name in the sequencing lease, unique
     /// among the replicas. By default one is made at the first start and
     /// kept in `data_dir`.
@@ -95,6 +100,24 @@ impl StoreUrl {
 impl std::fmt::Debug for StoreUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StoreUrl(..)")
+    }
+}
+
+impl Config {
+    /// The database of `store`, with TLS if `store_ca` is set; `None` for
+    /// the embedded store.
+    pub fn database(&self) -> anyhow::Result<Option<crate::store::postgres::Database>> {
+        let Some(url) = &self.store else {
+            if self.store_ca.is_some() {
+                anyhow::bail!("store_ca is set but store is not");
+            }
+            return Ok(None);
+        };
+        let db = crate::store::postgres::Database::new(url.as_str());
+        match &self.store_ca {
+            Some(ca) => db.with_ca(ca).map(Some).map_err(anyhow::Error::msg),
+            None => Ok(Some(db)),
+        }
     }
 }
 

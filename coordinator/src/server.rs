@@ -84,12 +84,12 @@ pub async fn start_with_store(
     opener: Option<Opener>,
 ) -> anyhow::Result<RunningCoordinator> {
     let bound = bind(config).await?;
-    match &config.store {
+    match config.database()? {
         None => {
             let store = open_embedded(config, opener)?;
             serve(config, clock, bound, store).await
         }
-        Some(url) => {
+        Some(db) => {
             if opener.is_some() {
                 anyhow::bail!("a test's store opener is for the embedded store only");
             }
@@ -99,12 +99,10 @@ pub async fn start_with_store(
             // address), and taken again once it holds it.
             drop(bound);
             let replica = replica_name(&config.data_dir, config.replica.as_deref())?;
-            let store =
-                ReplicaStore::open_checked(&config.data_dir, url.as_str(), &replica, |size| {
-                    crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size)
-                        .map(drop)
-                })
-                .await?;
+            let store = ReplicaStore::open_checked(&config.data_dir, db, &replica, |size| {
+                crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size).map(drop)
+            })
+            .await?;
             let bound = match bind(config).await {
                 Ok(bound) => bound,
                 Err(e) => {

@@ -3,14 +3,16 @@
 //! its own: appends from several tasks get every index once and none
 //! skipped, and read back with their leaf hashes to the tree's root; only
 //! the lease holder appends, a takeover fences the former holder, and a
-//! holder whose database connection is cut cannot append.
+//! holder whose database connection is cut cannot append; TLS to the
+//! database checks the server's certificate, and plaintext reaches only a
+//! database on loopback.
 
 use std::time::Duration;
 
 mod pg;
 
 use pg::database;
-use quorate_coordinator::store::postgres::{PgError, PgLog};
+use quorate_coordinator::store::postgres::{Database, PgError, PgLog};
 use quorate_tlog::MemoryTree;
 
 const TTL: Duration = Duration::from_secs(30);
@@ -183,5 +185,74 @@ async fn a_holder_cut_off_from_the_database_cannot_append() -> anyhow::Result<()
     lease_lost(again.append(held, &[entry(1)]).await);
     assert_eq!(b.size().await?, 1);
     assert_eq!(taken.epoch, 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_database_checks_its_certificate_and_plaintext_stays_on_loopback()
+-> anyhow::Result<()> {
+    let url = database().await?;
+    let ca = std::env::var("QUORATE_TEST_POSTGRES_CA").map_err(|_| {
+        anyhow::anyhow!(
+            "QUORATE_TEST_POSTGRES_CA is not set: run the tests with tests/run, which starts a \
+             throwaway PostgreSQL cluster serving TLS"
+        )
+    })?;
+    let db = Database::new(&url)
+        .with_ca(std::path::Path::new(&ca))
+        .map_err(anyhow::Error::msg)?;
+    let log = PgLog::connect(&db, "over-tls").await?;
+    assert_eq!(log.size().await?, 0);
+    // The server says the session is encrypted.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let ssl: bool = client
+        .query_one(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'quorate-coordinator over-tls'",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert!(ssl);
+
+    // A CA that did not issue the server's certificate: refused.
+    let dir = tempfile::tempdir()?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other = params.self_signed(&rcgen::KeyPair::generate()?)?;
+    std::fs::write(dir.path().join("other.crt"), other.pem())?;
+    let db = Database::new(&url)
+        .with_ca(&dir.path().join("other.crt"))
+        .map_err(anyhow::Error::msg)?;
+    let err = PgLog::connect(&db, "b")
+        .await
+        .err()
+        .map(|e| format!("{e:?}"));
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("UnknownIssuer")),
+        "{err:?}"
+    );
+    // A file with no certificate: a clear error at once.
+    std::fs::write(dir.path().join("empty.pem"), "")?;
+    let err = Database::new(&url)
+        .with_ca(&dir.path().join("empty.pem"))
+        .err();
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("holds no certificate")),
+        "{err:?}"
+    );
+
+    // Plaintext off loopback: refused before any connection is made.
+    let err = PgLog::connect("postgres://quorate@192.0.2.7/quorate", "c")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("192.0.2.7 is not on loopback")),
+        "{err:?}"
+    );
     Ok(())
 }

@@ -153,4 +153,10 @@ fn a_store_that_is_not_postgres_is_refused_and_its_url_never_printed() {
     assert!(config.store.is_some());
     let shown = format!("{config:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
+    let config: Config = toml::from_str(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"/tmp/x\"\nstore_ca = \"/tmp/ca.pem\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let err = config.database().err().map(|e| e.to_string());
+    assert_eq!(err.as_deref(), Some("store_ca is set but store is not"));
 }

@@ -227,6 +227,7 @@ async fn start_on_dir(
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
         store: None,
+        store_ca: None,
         replica: None,
         metrics_listen: None,
         page_listen: None,

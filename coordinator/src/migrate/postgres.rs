@@ -15,7 +15,7 @@ use std::path::Path;
 use rand_core::{OsRng, RngCore};
 
 use crate::log_key;
-use crate::store::postgres::{PgError, PgLog};
+use crate::store::postgres::{Database, PgError, PgLog};
 use crate::store::replica::{LEASE, RootBuilder};
 use crate::store::{CeremonyStore, DATABASE_FILE, HASH_FILE, RedbStore, StoreError};
 
@@ -61,16 +61,17 @@ async fn root_of(log: &PgLog, size: u64) -> anyhow::Result<quorate_tlog::Hash> {
     Ok(root.root())
 }
 
-/// Copies the embedded record in `dir` into the empty log at `url`.
-pub async fn to_postgres(dir: &Path, url: &str) -> anyhow::Result<Copied> {
+/// Copies the embedded record in `dir` into the empty log in `db`.
+pub async fn to_postgres(dir: &Path, db: impl Into<Database>) -> anyhow::Result<Copied> {
+    let db: Database = db.into();
     if !dir.join(DATABASE_FILE).exists() {
         anyhow::bail!("{} holds no record ({DATABASE_FILE})", dir.display());
     }
     let store = open_stopped(dir)?;
     let size = store.size();
-    let mut log = PgLog::connect(url, &migration_name())
+    let mut log = PgLog::connect(&db, &migration_name())
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redacted(url)))?;
+        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redacted(db.url())))?;
     let there = log.size().await?;
     if there > 0 {
         anyhow::bail!(
@@ -112,10 +113,15 @@ pub async fn to_postgres(dir: &Path, url: &str) -> anyhow::Result<Copied> {
     })
 }
 
-/// Copies the log at `url` into a new embedded store in `new`, with the
+/// Copies the log in `db` into a new embedded store in `new`, with the
 /// log key of `data_dir` (the replica's), and proves the roots equal. On
 /// any failure it removes what it made in `new`.
-pub async fn to_embedded(url: &str, data_dir: &Path, new: &Path) -> anyhow::Result<Copied> {
+pub async fn to_embedded(
+    db: impl Into<Database>,
+    data_dir: &Path,
+    new: &Path,
+) -> anyhow::Result<Copied> {
+    let db: Database = db.into();
     for made in [DATABASE_FILE, HASH_FILE, log_key::FILE_NAME] {
         if new.join(made).exists() {
             anyhow::bail!(
@@ -132,9 +138,9 @@ pub async fn to_embedded(url: &str, data_dir: &Path, new: &Path) -> anyhow::Resu
             log_key::FILE_NAME
         );
     }
-    let log = PgLog::connect(url, &migration_name())
+    let log = PgLog::connect(&db, &migration_name())
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redacted(url)))?;
+        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redacted(db.url())))?;
     if let Some(holder) = log.holder().await? {
         anyhow::bail!(
             "replica {} holds the database's sequencing lease: stop every replica, so that \

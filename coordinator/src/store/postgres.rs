@@ -17,11 +17,12 @@
 //! stale writer in the append's own transaction, with one clock.
 //!
 //! Replica names must be unique: two processes under one name share its
-//! lease and are not fenced from each other. Connections are plain TCP
-//! for now (the tests' server is on loopback); TLS to the database is a
-//! later slice, before anyone runs replicas.
+//! lease and are not fenced from each other. Connections go over TLS
+//! ([`tls`]) when a CA is given ([`Database::with_ca`]), else in plaintext
+//! to a database on loopback only.
 
 mod lease;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -54,6 +55,11 @@ pub enum PgError {
         epoch: i64,
         why: String,
     },
+    #[error(
+        "the database at {0} is not on loopback: give store_ca (the CA of its server's \
+         certificate) to reach it over TLS"
+    )]
+    Plaintext(String),
     #[error("PostgreSQL did not answer within {0:?}")]
     Timeout(Duration),
     #[error("PostgreSQL did not answer before the sequencing lease could end")]
@@ -70,6 +76,94 @@ pub struct Stored {
     pub index: u64,
     pub bytes: Vec<u8>,
     pub leaf: Hash,
+}
+
+/// Where the log is: a PostgreSQL URL and, for TLS, the CA its server's
+/// certificate must chain to. Without a CA only a database on loopback
+/// (or a Unix socket) is reached, in plaintext.
+#[derive(Clone)]
+pub struct Database {
+    url: String,
+    tls: Option<tls::MakeRustls>,
+}
+
+impl Database {
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            tls: None,
+        }
+    }
+
+    /// Over TLS, trusting the CA certificates in the PEM file `ca`.
+    pub fn with_ca(mut self, ca: &std::path::Path) -> Result<Self, String> {
+        self.tls = Some(tls::MakeRustls::from_ca_file(ca)?);
+        Ok(self)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database(tls: {})", self.tls.is_some())
+    }
+}
+
+impl From<&str> for Database {
+    fn from(url: &str) -> Self {
+        Self::new(url)
+    }
+}
+
+impl From<&String> for Database {
+    fn from(url: &String) -> Self {
+        Self::new(url)
+    }
+}
+
+impl From<&Database> for Database {
+    fn from(db: &Database) -> Self {
+        db.clone()
+    }
+}
+
+/// Refuses plaintext to a database off loopback.
+fn check_plaintext(config: &tokio_postgres::Config) -> Result<(), PgError> {
+    use tokio_postgres::config::Host;
+    let loopback = |h: &str| {
+        h == "localhost"
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    for host in config.get_hosts() {
+        if let Host::Tcp(h) = host
+            && !loopback(h)
+        {
+            return Err(PgError::Plaintext(h.clone()));
+        }
+    }
+    for addr in config.get_hostaddrs() {
+        if !addr.is_loopback() {
+            return Err(PgError::Plaintext(addr.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Drives a connection until it ends.
+fn spawn_connection(
+    connection: impl std::future::Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+    replica: &str,
+) -> tokio::task::JoinHandle<()> {
+    let replica = replica.to_string();
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(%replica, error = %e, "PostgreSQL connection ended");
+        }
+    })
 }
 
 /// One replica's connection to the log.
@@ -89,8 +183,9 @@ impl PgLog {
     /// Connects replica `replica` to the database at `url`, making the
     /// tables if they are missing. The connection's `application_name` is
     /// `quorate-coordinator <replica>`, as `pg_stat_activity` shows it.
-    pub async fn connect(url: &str, replica: &str) -> Result<Self, PgError> {
-        let mut config: tokio_postgres::Config = url.parse()?;
+    pub async fn connect(db: impl Into<Database>, replica: &str) -> Result<Self, PgError> {
+        let db: Database = db.into();
+        let mut config: tokio_postgres::Config = db.url.parse()?;
         config.application_name(format!("quorate-coordinator {replica}"));
         // A replica cut off mid-transaction holds the lease row's lock:
         // the server ends such a transaction soon (and the lock with it),
@@ -104,13 +199,18 @@ impl PgLog {
             .options(options.trim_start())
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives_idle(Duration::from_secs(5));
-        let (client, connection) = config.connect(NoTls).await?;
-        let replica_name = replica.to_string();
-        let connection = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(replica = %replica_name, error = %e, "PostgreSQL connection ended");
+        let (client, connection) = match &db.tls {
+            Some(tls) => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let (client, connection) = config.connect(tls.clone()).await?;
+                (client, spawn_connection(connection, replica))
             }
-        });
+            None => {
+                check_plaintext(&config)?;
+                let (client, connection) = config.connect(NoTls).await?;
+                (client, spawn_connection(connection, replica))
+            }
+        };
         client.batch_execute(SCHEMA).await?;
         Ok(Self {
             client,

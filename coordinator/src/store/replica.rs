@@ -35,7 +35,7 @@ use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
 use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, ParticipantId, Party};
 use tokio::sync::watch;
 
-use super::postgres::{Lease, PgError, PgLog};
+use super::postgres::{Database, Lease, PgError, PgLog};
 use super::{
     CeremonyStore, EndedCount, RedbStore, Refusals, StoreError, StoredCeremony, StoredKeyCeremony,
     StoredKeyGroup,
@@ -92,11 +92,11 @@ impl Drop for ReplicaStore {
 
 impl ReplicaStore {
     /// Opens replica `replica`'s store: connects to the database at
-    /// `url`, opens the mirror in `dir` and catches it up, then takes the
+    /// `db`, opens the mirror in `dir` and catches it up, then takes the
     /// sequencing lease, waiting as a standby (following the log) for as
     /// long as another replica renews it.
-    pub async fn open(dir: &Path, url: &str, replica: &str) -> anyhow::Result<Self> {
-        Self::open_checked(dir, url, replica, |_| Ok(())).await
+    pub async fn open(dir: &Path, db: impl Into<Database>, replica: &str) -> anyhow::Result<Self> {
+        Self::open_checked(dir, db, replica, |_| Ok(())).await
     }
 
     /// As [`Self::open`], calling `ready` with the log's size once the
@@ -105,7 +105,7 @@ impl ReplicaStore {
     /// after a standby of hours.
     pub async fn open_checked(
         dir: &Path,
-        url: &str,
+        db: impl Into<Database>,
         replica: &str,
         ready: impl FnOnce(u64) -> anyhow::Result<()>,
     ) -> anyhow::Result<Self> {
@@ -117,10 +117,11 @@ impl ReplicaStore {
             ),
             other => anyhow::anyhow!("cannot open the mirror in {}: {other}", dir.display()),
         })?;
+        let db: Database = db.into();
         let connect = |what| {
-            let url = url.to_string();
+            let db = db.clone();
             async move {
-                PgLog::connect(&url, replica).await.map_err(|e| {
+                PgLog::connect(db, replica).await.map_err(|e| {
                     anyhow::anyhow!("cannot connect to the store's database for {what}: {e}")
                 })
             }
@@ -148,7 +149,7 @@ impl ReplicaStore {
             }),
             halt: watch::Sender::new(None),
         });
-        let renewal = tokio::spawn(renew(Arc::downgrade(&shared), renewals, url.to_string()));
+        let renewal = tokio::spawn(renew(Arc::downgrade(&shared), renewals, db));
         Ok(Self { shared, renewal })
     }
 
@@ -247,7 +248,7 @@ async fn follow(log: &PgLog, mirror: &RedbStore) -> anyhow::Result<()> {
 /// Renews the lease every [`RENEW_EVERY`] until the store goes away or
 /// halts; halts the store once the lease is lost, or once it could not be
 /// renewed in time (reconnecting meanwhile).
-async fn renew(shared: Weak<Shared>, conn: PgLog, url: String) {
+async fn renew(shared: Weak<Shared>, conn: PgLog, db: Database) {
     let mut conn = Some(conn);
     // The first at once: catching up after the lease was taken used part
     // of it.
@@ -268,7 +269,7 @@ async fn renew(shared: Weak<Shared>, conn: PgLog, url: String) {
         // a database cut off answers neither.
         let attempt = async {
             if conn.is_none() {
-                conn = Some(PgLog::connect(&url, &shared.replica).await?);
+                conn = Some(PgLog::connect(&db, &shared.replica).await?);
             }
             match &conn {
                 Some(c) => c.renew(held.lease, LEASE).await,
