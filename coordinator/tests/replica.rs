@@ -89,24 +89,46 @@ async fn appends_go_to_the_database_then_the_mirror_and_a_new_replica_catches_up
         Some(4)
     );
 
+    // Callers at once asking for the same ceremony, in one group or
+    // several: one is taken, the others refused, and the database has it
+    // once.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.append(vec![request("same")]).await
+        }));
+    }
+    let mut taken = 0;
+    for task in tasks {
+        match task.await? {
+            Ok(_) => taken += 1,
+            Err(StoreError::Exists(what)) => assert!(what.contains("same"), "{what}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(taken, 1);
+    let (size, root) = root_in(&url).await?;
+    assert_eq!((store.size(), store.root(size)?), (33, root));
+
     // The holder goes away; a replica with an empty data_dir takes the
     // lease once it ends, and its mirror catches up from the database.
     drop(store);
     let other = ReplicaStore::open(&dir.path().join("b"), &url, "b").await?;
-    assert_eq!((other.size(), other.root(32)?), (32, root));
+    assert_eq!((other.size(), other.root(33)?), (33, root));
     assert_eq!(
         other
             .ceremony(&CeremonyId::new("t5")?)?
             .map(|c| c.events.len()),
         Some(4)
     );
-    assert_eq!(other.append(vec![event("t5", 4)]).await?, [32]);
+    assert_eq!(other.append(vec![event("t5", 4)]).await?, [33]);
     drop(other);
 
     // The first replica's mirror is behind by one: it catches up too.
     let again = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
-    assert_eq!(again.size(), 33);
-    assert_eq!(again.root(33)?, root_in(&url).await?.1);
+    assert_eq!(again.size(), 34);
+    assert_eq!(again.root(34)?, root_in(&url).await?.1);
     Ok(())
 }
 

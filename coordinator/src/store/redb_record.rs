@@ -68,6 +68,9 @@ const SYNCED: &str = "synced hashes";
 /// what a crash may leave to recompute at the next start.
 const SYNC_EVERY: u64 = 16_384;
 
+/// Entries with their canonical bytes.
+pub(in crate::store) type Encoded = Vec<(Entry, Vec<u8>)>;
+
 pub struct RedbStore {
     inner: Arc<Inner>,
     queue: Mutex<Vec<Pending>>,
@@ -238,18 +241,19 @@ impl RedbStore {
         self.append_encoded(entries).await
     }
 
-    /// Whether `entries` (with their canonical bytes) would be appended
-    /// now, writing nothing. The caller must keep others from appending
-    /// until it has appended them (a replica's writer does).
+    /// Whether each caller's entries (with their canonical bytes) would
+    /// be appended now, in order, as one group: a verdict per caller,
+    /// writing nothing. The caller must keep others from appending until
+    /// it has appended them (a replica's writer does).
     pub(in crate::store) async fn check(
         &self,
-        entries: Vec<(Entry, Vec<u8>)>,
-    ) -> Result<Vec<(Entry, Vec<u8>)>, StoreError> {
+        callers: Vec<Encoded>,
+    ) -> Result<(Vec<Encoded>, Vec<Result<(), StoreError>>), StoreError> {
         let writer = Arc::clone(&self.writer).lock_owned().await;
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let _writer = writer;
-            inner.check(&entries).map(|()| entries)
+            inner.check(&callers).map(|verdicts| (callers, verdicts))
         })
         .await
         .map_err(|e| StoreError::Failed(format!("the record's check went away: {e}")))?

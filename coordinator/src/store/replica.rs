@@ -36,6 +36,7 @@ use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, ParticipantId, Part
 use tokio::sync::watch;
 
 use super::postgres::{Database, Lease, PgError, PgLog};
+use super::redb_record::Encoded;
 use super::{
     CeremonyStore, EndedCount, RedbStore, Refusals, StoreError, StoredCeremony, StoredKeyCeremony,
     StoredKeyGroup,
@@ -67,11 +68,19 @@ pub struct ReplicaStore {
 struct Shared {
     replica: String,
     mirror: RedbStore,
-    /// The connection appends go through; held for a whole append.
+    /// The connection appends go through; held for a whole group.
     writer: Arc<tokio::sync::Mutex<PgLog>>,
+    /// Callers waiting for the writer: whoever takes it appends them all.
+    queue: Mutex<Vec<Pending>>,
     held: Mutex<Held>,
     /// Why the store halted, once it has.
     halt: watch::Sender<Option<String>>,
+}
+
+/// One caller's entries, waiting for the writer.
+struct Pending {
+    entries: Encoded,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<u64>, StoreError>>,
 }
 
 /// The lease this replica holds.
@@ -143,6 +152,7 @@ impl ReplicaStore {
             replica: replica.to_string(),
             mirror,
             writer: Arc::new(tokio::sync::Mutex::new(log)),
+            queue: Mutex::new(Vec::new()),
             held: Mutex::new(Held {
                 lease,
                 writable_until: start + LEASE,
@@ -324,44 +334,83 @@ impl Shared {
         StoreError::Failed(why)
     }
 
-    /// Appends one caller's entries: checked against the mirror, then
-    /// appended to PostgreSQL, then imported into the mirror. Holds the
-    /// writer throughout (a task of its own, so that a caller that goes
-    /// away cannot leave the database and the mirror apart).
-    async fn write(
-        &self,
-        log: &mut PgLog,
-        entries: Vec<(Entry, Vec<u8>)>,
-    ) -> Result<Vec<u64>, StoreError> {
+    /// Appends a group of callers' entries, answering each: checked
+    /// against the mirror in order (a caller refused there is answered
+    /// so, and the database never sees it), then appended to PostgreSQL
+    /// in one transaction, then imported into the mirror in one commit,
+    /// which must number them as PostgreSQL did. Holds the writer
+    /// throughout (a task of its own, so that a caller that goes away
+    /// cannot leave the database and the mirror apart).
+    async fn write(&self, log: &mut PgLog, batch: Vec<Pending>) {
+        let (mut replies, callers): (Vec<_>, Vec<_>) =
+            batch.into_iter().map(|p| (p.reply, p.entries)).unzip();
+        let mut answer_all = |why: String| {
+            for reply in replies.drain(..) {
+                let _ = reply.send(Err(StoreError::Failed(why.clone())));
+            }
+        };
         if let Some(why) = self.halt.borrow().clone() {
-            return Err(StoreError::Failed(why));
+            return answer_all(why);
         }
         let held = *lock(&self.held);
         if Instant::now() >= held.writable_until {
-            return Err(StoreError::Failed(format!(
+            return answer_all(format!(
                 "replica {} has not renewed its sequencing lease in time: it takes no writes",
                 self.replica
-            )));
+            ));
         }
         // Refusals (a request recorded already, say) happen here, before
         // the database sees anything.
-        let entries = self.mirror.check(entries).await?;
-        let bytes: Vec<Vec<u8>> = entries.iter().map(|(_, b)| b.clone()).collect();
+        let (callers, verdicts) = match self.mirror.check(callers).await {
+            Ok(checked) => checked,
+            Err(e) => return answer_all(e.to_string()),
+        };
+        let mut accepted = Vec::new();
+        let mut group: Encoded = Vec::new();
+        for ((reply, entries), verdict) in replies.drain(..).zip(callers).zip(verdicts) {
+            match verdict {
+                Ok(()) => {
+                    accepted.push((reply, entries.len()));
+                    group.extend(entries);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let answer = |accepted: Vec<(_, usize)>, outcome: Result<Vec<u64>, String>| {
+            let mut indexes = outcome.map(Vec::into_iter);
+            for (reply, n) in accepted {
+                let reply: tokio::sync::oneshot::Sender<_> = reply;
+                let _ = reply.send(match &mut indexes {
+                    Ok(all) => Ok(all.by_ref().take(n).collect()),
+                    Err(why) => Err(StoreError::Failed(why.clone())),
+                });
+            }
+        };
+        let bytes: Vec<Vec<u8>> = group.iter().map(|(_, b)| b.clone()).collect();
         // No later than the lease may have ended: an append still waiting
         // then has an unknown outcome.
         let append =
             tokio::time::timeout_at(held.writable_until.into(), log.append(held.lease, &bytes));
         let indexes = match append.await.unwrap_or_else(|_| Err(PgError::Silent)) {
             Ok(indexes) => indexes,
-            Err(e @ PgError::LeaseLost { .. }) => return Err(self.stop(e.to_string())),
+            Err(e @ PgError::LeaseLost { .. }) => {
+                let why = self.stop(e.to_string()).to_string();
+                return answer(accepted, Err(why));
+            }
             Err(e) => {
-                return Err(self.stop(format!(
+                let why = self.stop(format!(
                     "an append to PostgreSQL failed and its outcome is unknown ({e}): this \
                      coordinator stops; start it again and it catches up from the database"
-                )));
+                ));
+                return answer(accepted, Err(why.to_string()));
             }
         };
-        match self.mirror.append_encoded(entries).await {
+        let outcome = match self.mirror.append_encoded(group).await {
             Ok(mirrored) if mirrored == indexes => Ok(indexes),
             Ok(mirrored) => Err(self.stop(format!(
                 "PostgreSQL took entries {indexes:?} but the mirror numbered them {mirrored:?}"
@@ -370,27 +419,46 @@ impl Shared {
                 "PostgreSQL took entries {indexes:?} but the mirror did not ({e}): this \
                  coordinator stops; start it again and it catches up from the database"
             ))),
-        }
+        };
+        answer(accepted, outcome.map_err(|e| e.to_string()));
     }
 }
 
 impl CeremonyStore for ReplicaStore {
     async fn append(&self, entries: Vec<Entry>) -> Result<Vec<u64>, StoreError> {
-        let encoded: Vec<(Entry, Vec<u8>)> = entries
+        let entries: Encoded = entries
             .into_iter()
             .map(|e| {
                 let bytes = e.encode();
                 (e, bytes)
             })
             .collect();
-        let shared = Arc::clone(&self.shared);
-        let writer = Arc::clone(&shared.writer).lock_owned().await;
-        tokio::spawn(async move {
-            let mut log = writer;
-            shared.write(&mut log, encoded).await
-        })
-        .await
-        .map_err(|e| StoreError::Failed(format!("the replica's writer went away: {e}")))?
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        lock(&self.shared.queue).push(Pending { entries, reply });
+        let went_away = || StoreError::Failed("the replica's writer went away".into());
+        tokio::select! {
+            // Someone else's group took ours: done, without waiting for
+            // the writer (else each caller would append again in turn).
+            biased;
+            answered = &mut answer => return answered.map_err(|_| went_away())?,
+            writer = Arc::clone(&self.shared.writer).lock_owned() => {
+                if let Ok(answered) = answer.try_recv() {
+                    return answered;
+                }
+                let batch = std::mem::take(&mut *lock(&self.shared.queue));
+                if !batch.is_empty() {
+                    let shared = Arc::clone(&self.shared);
+                    // The group holds the writer until it is done, even if
+                    // this caller goes away meanwhile (a cancelled call).
+                    let _ = tokio::spawn(async move {
+                        let mut log = writer;
+                        shared.write(&mut log, batch).await
+                    })
+                    .await;
+                }
+            }
+        }
+        answer.await.map_err(|_| went_away())?
     }
 
     fn size(&self) -> u64 {

@@ -84,26 +84,37 @@ impl Inner {
         }
     }
 
-    /// Whether `entries` would be appended now, as one caller's group,
-    /// without writing anything: the checks a write makes before it
-    /// writes (a request id or claim recorded already, an entry that
+    /// Whether each caller's entries would be appended now, in order, as
+    /// one group (a later caller may be refused for what an earlier one
+    /// claims), without writing anything: the checks a write makes before
+    /// it writes (a request id or claim recorded already, an entry that
     /// cannot follow). For a replica, before it appends them elsewhere
     /// first. Blocking.
-    pub(super) fn check(&self, entries: &[(Entry, Vec<u8>)]) -> Result<(), StoreError> {
+    pub(super) fn check(
+        &self,
+        callers: &[Vec<(Entry, Vec<u8>)>],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         self.recover()?;
         let db = read(&self.db);
         let Some(db) = db.as_ref() else {
             return Err(StoreError::Failed("the record is not open".into()));
         };
         let txn = db.begin_write().map_err(storage)?;
-        let checked = {
+        let verdicts = {
             let lookups = txn.open_table(LOOKUPS).map_err(storage)?;
             let live = txn.open_table(LIVE).map_err(storage)?;
             let mut size = self.size.load(Ordering::SeqCst);
-            self.stage(entries, &lookups, &live, &mut size, &mut Staged::default())
+            let mut staged = Staged::default();
+            callers
+                .iter()
+                .map(|entries| {
+                    self.stage(entries, &lookups, &live, &mut size, &mut staged)
+                        .map(|_| ())
+                })
+                .collect()
         };
         txn.abort().map_err(storage)?;
-        checked.map(|_| ())
+        Ok(verdicts)
     }
 
     /// Stages every caller of the batch (refusing those whose entries
