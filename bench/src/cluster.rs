@@ -59,9 +59,20 @@ pub fn unlimited() -> Limits {
 
 impl Cluster {
     pub async fn start(dir: &Path, size: Size) -> anyhow::Result<Self> {
+        Self::start_over(dir, size, None).await
+    }
+
+    /// As [`Self::start`], with the coordinator's record in PostgreSQL at
+    /// `postgres` (an empty database) if given.
+    pub async fn start_over(
+        dir: &Path,
+        size: Size,
+        postgres: Option<String>,
+    ) -> anyhow::Result<Self> {
         let options = Options {
             limits: unlimited(),
             auto_approve: true,
+            postgres,
             ..Default::default()
         };
         let deployment =

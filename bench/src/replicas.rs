@@ -1,7 +1,8 @@
 //! Issue 22: durable appends/s through a coordinator replica over
-//! PostgreSQL (the database first, then the replica's mirror), with 0, 1
-//! and 2 standbys following the log as it grows, beside the embedded
-//! store, on this machine. Each run gets a database of its own in the
+//! PostgreSQL (the database first, then the replica's mirror), and whole
+//! 3-of-5 ceremonies/s through a coordinator over it, with 0, 1 and 2
+//! standbys following the log as it grows, beside the embedded store, on
+//! this machine. Each run gets a database of its own in the
 //! cluster at `--postgres` (e.g. one `tests/postgres start DIR` made).
 
 use std::sync::Arc;
@@ -108,6 +109,61 @@ pub async fn run(postgres: &str, callers: &[usize], per_caller: u64) -> anyhow::
             }
             holder.close().await;
         }
+    }
+    ceremonies(postgres).await
+}
+
+/// Whole 3-of-5 ceremonies/s, 8 in flight, through a local deployment
+/// whose coordinator keeps its record in the embedded store, then in
+/// PostgreSQL with 0, 1 and 2 standbys.
+async fn ceremonies(postgres: &str) -> anyhow::Result<()> {
+    const TOTAL: usize = 200;
+    const IN_FLIGHT: usize = 8;
+    println!();
+    println!("| store | replicas | ceremonies | in flight | ceremonies/s |");
+    println!("|---|---|---|---|---|");
+    for replicas in 0..=3usize {
+        let scratch = tempfile::tempdir()?;
+        let url = match replicas {
+            0 => None,
+            n => Some(database(postgres, &format!("quorate_bench_ceremonies_{n}")).await?),
+        };
+        let cluster = std::sync::Arc::new(
+            crate::cluster::Cluster::start_over(
+                &scratch.path().join("cluster"),
+                crate::size::THREE_OF_FIVE,
+                url.clone(),
+            )
+            .await?,
+        );
+        let mut standbys = Vec::new();
+        if let Some(url) = &url {
+            for r in 1..replicas {
+                let (dir, url) = (scratch.path().join(format!("standby-{r}")), url.clone());
+                standbys.push(tokio::spawn(async move {
+                    ReplicaStore::open(&dir, &url, &format!("standby-{r}")).await
+                }));
+            }
+        }
+        cluster.ceremony().await?; // warm-up
+        let took = cluster.run_concurrently(IN_FLIGHT, TOTAL).await?;
+        let store = if url.is_some() {
+            "PostgreSQL, mirrored"
+        } else {
+            "embedded (redb)"
+        };
+        println!(
+            "| {store} | {} | {TOTAL} | {IN_FLIGHT} | {:.1} |",
+            replicas.max(1),
+            TOTAL as f64 / took.as_secs_f64()
+        );
+        for s in standbys {
+            s.abort();
+        }
+        std::sync::Arc::into_inner(cluster)
+            .ok_or_else(|| anyhow::anyhow!("a worker still holds the cluster"))?
+            .stop()
+            .await?;
     }
     Ok(())
 }

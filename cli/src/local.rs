@@ -64,6 +64,9 @@ pub struct Options {
     /// How the coordinator opens its database at every start (tests of
     /// disk faults); `None`: its file in the data directory.
     pub store: Option<Opener>,
+    /// Keep the coordinator's record in PostgreSQL at this URL (an empty
+    /// database) instead of its embedded store.
+    pub postgres: Option<String>,
     /// Have every agent serve its approver's page on loopback (a port of
     /// its own; [`LocalDeployment::page_login`] gives the link).
     pub pages: bool,
@@ -230,6 +233,7 @@ impl LocalDeployment {
             agent_witnesses,
             signed_requests,
             pages,
+            postgres,
         } = options;
         let requester_keys: BTreeMap<String, quorate_secrets::IdentityKey> = if signed_requests {
             [REQUESTER, DEPUTY]
@@ -303,7 +307,10 @@ impl LocalDeployment {
             ],
             listen: "127.0.0.1:0".parse()?,
             data_dir: dir.join("coordinator"),
-            store: None,
+            store: postgres
+                .as_deref()
+                .map(quorate_coordinator::config::StoreUrl::new)
+                .transpose()?,
             store_ca: None,
             replica: None,
             metrics_listen: Some("127.0.0.1:0".parse()?),
