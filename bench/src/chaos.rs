@@ -358,12 +358,7 @@ pub async fn run(
         let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let mut standby = replicas[0].replica(&dir.join("replica-2"), listen);
         standby.spawn();
-        d.replicas.push(listen);
-        let url = d.url();
-        for config in d.agent_configs.values_mut() {
-            config.coordinator = quorate_wire::coordinators::Coordinators::parse(&url)
-                .map_err(anyhow::Error::msg)?;
-        }
+        d.add_replica(listen);
         replicas.push(standby);
         found.replicas = replicas.len();
     }

@@ -40,7 +40,7 @@ pub struct Proofs {
 }
 
 /// An entry of the size of a recorded approval's (~600 bytes).
-pub fn entry(n: u64) -> Entry {
+fn entry(n: u64) -> Entry {
     Entry::Refused {
         at: Timestamp(1_764_000_000_000 + n as i64),
         caller: format!("bench-caller-{}-{n:0>520}", n % 97),
@@ -72,16 +72,28 @@ pub fn disk_syncs_per_sec(dir: &Path, count: u32) -> anyhow::Result<f64> {
 }
 
 /// `callers` tasks each append `per_caller` entries one at a time, each
-/// waiting for its entry to be durable before the next.
+/// waiting for its entry to be durable before the next, to a new store in
+/// `dir`.
 pub async fn appends(dir: &Path, callers: usize, per_caller: u64) -> anyhow::Result<Appends> {
-    let store = Arc::new(RedbStore::open(dir)?);
+    appends_to(Arc::new(RedbStore::open(dir)?), callers, per_caller).await
+}
+
+/// As [`appends`], through `store` (any of the coordinator's stores).
+pub async fn appends_to<S: CeremonyStore>(
+    store: Arc<S>,
+    callers: usize,
+    per_caller: u64,
+) -> anyhow::Result<Appends> {
+    let first = store.size();
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..callers {
         let store = Arc::clone(&store);
         tasks.spawn(async move {
             for i in 0..per_caller {
-                store.append(vec![entry(c as u64 * per_caller + i)]).await?;
+                store
+                    .append(vec![entry(first + c as u64 * per_caller + i)])
+                    .await?;
             }
             anyhow::Ok(())
         });
@@ -90,10 +102,10 @@ pub async fn appends(dir: &Path, callers: usize, per_caller: u64) -> anyhow::Res
         result??;
     }
     let elapsed = started.elapsed();
-    let entries = store.size();
+    let entries = store.size() - first;
     anyhow::ensure!(
         entries == callers as u64 * per_caller,
-        "the store holds {entries} entries after {} appends",
+        "the store took {entries} entries of {} appends",
         callers as u64 * per_caller
     );
     Ok(Appends {

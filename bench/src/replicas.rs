@@ -6,12 +6,11 @@
 //! cluster at `--postgres` (e.g. one `tests/postgres start DIR` made).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use quorate_coordinator::store::CeremonyStore;
 use quorate_coordinator::store::replica::ReplicaStore;
 
-use crate::record::{Appends, entry};
+use crate::record::appends_to;
 
 /// A new, empty database in the cluster at `url`; its URL.
 pub async fn database(url: &str, name: &str) -> anyhow::Result<String> {
@@ -31,44 +30,6 @@ pub async fn database(url: &str, name: &str) -> anyhow::Result<String> {
     Ok(format!("{base}/{name}"))
 }
 
-/// `callers` tasks each append `per_caller` entries one at a time through
-/// `store`, each waiting for its entry to be durable before the next.
-pub async fn timed<S: CeremonyStore>(
-    store: Arc<S>,
-    callers: usize,
-    per_caller: u64,
-) -> anyhow::Result<Appends> {
-    let first = store.size();
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..callers {
-        let store = Arc::clone(&store);
-        tasks.spawn(async move {
-            for i in 0..per_caller {
-                store
-                    .append(vec![entry(first + c as u64 * per_caller + i)])
-                    .await?;
-            }
-            anyhow::Ok(())
-        });
-    }
-    while let Some(result) = tasks.join_next().await {
-        result??;
-    }
-    let elapsed = started.elapsed();
-    let entries = store.size() - first;
-    anyhow::ensure!(
-        entries == callers as u64 * per_caller,
-        "the store took {entries} entries of {} appends",
-        callers as u64 * per_caller
-    );
-    Ok(Appends {
-        entries,
-        callers,
-        elapsed,
-    })
-}
-
 /// Prints appends/s for the embedded store, then for a replica over
 /// PostgreSQL with `replicas - 1` standbys, for each count of callers.
 pub async fn run(postgres: &str, callers: &[usize], per_caller: u64) -> anyhow::Result<()> {
@@ -77,7 +38,7 @@ pub async fn run(postgres: &str, callers: &[usize], per_caller: u64) -> anyhow::
     for &n in callers {
         let scratch = tempfile::tempdir()?;
         let store = Arc::new(quorate_coordinator::store::RedbStore::open(scratch.path())?);
-        let a = timed(store, n, per_caller).await?;
+        let a = appends_to(store, n, per_caller).await?;
         println!(
             "| embedded (redb) | 1 | {n} | {} | {:.0} |",
             a.entries,
@@ -98,7 +59,7 @@ pub async fn run(postgres: &str, callers: &[usize], per_caller: u64) -> anyhow::
                     ReplicaStore::open(&dir, &url, &format!("r{r}")).await
                 }));
             }
-            let a = timed(Arc::clone(&holder), n, per_caller).await?;
+            let a = appends_to(Arc::clone(&holder), n, per_caller).await?;
             println!(
                 "| PostgreSQL, mirrored | {replicas} | {n} | {} | {:.0} |",
                 a.entries,

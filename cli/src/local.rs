@@ -20,6 +20,7 @@ use crate::client::{Clients, Target};
 use crate::keygen;
 use crate::pki::LocalPki;
 use quorate_coordinator::authz::{Party, Role};
+use quorate_wire::coordinators::Coordinators;
 use quorate_wire::tls::TlsFiles;
 
 pub struct LocalDeployment {
@@ -42,8 +43,9 @@ pub struct LocalDeployment {
     /// The requesters' identity keys, when requests are signed.
     requester_keys: BTreeMap<String, quorate_secrets::IdentityKey>,
     /// Where other replicas of the coordinator serve (over PostgreSQL),
-    /// after `coordinator_config.listen`: clients try them in turn.
-    pub replicas: Vec<std::net::SocketAddr>,
+    /// after `coordinator_config.listen`: clients try them in turn
+    /// ([`LocalDeployment::add_replica`]).
+    replicas: Vec<std::net::SocketAddr>,
 }
 
 /// What a local deployment may be started with.
@@ -553,14 +555,29 @@ impl LocalDeployment {
         self.coordinator.as_ref().and_then(|c| c.metrics_addr)
     }
 
-    /// The coordinator's address, then its other replicas', separated by
-    /// commas.
-    pub fn url(&self) -> String {
+    /// Adds a replica of the coordinator serving at `listen`: clients
+    /// and agents' configurations list it after the others (agents
+    /// running now keep theirs until they start again).
+    pub fn add_replica(&mut self, listen: std::net::SocketAddr) {
+        self.replicas.push(listen);
+        let addresses = self.addresses();
+        for config in self.agent_configs.values_mut() {
+            config.coordinator = Coordinators::new(addresses.clone())
+                .unwrap_or_else(|e| unreachable!("a non-empty list of addresses: {e}"));
+        }
+    }
+
+    fn addresses(&self) -> Vec<String> {
         std::iter::once(&self.coordinator_config.listen)
             .chain(&self.replicas)
             .map(|a| format!("https://{a}"))
-            .collect::<Vec<_>>()
-            .join(",")
+            .collect()
+    }
+
+    /// The coordinator's address, then its other replicas', separated by
+    /// commas.
+    pub fn url(&self) -> String {
+        self.addresses().join(",")
     }
 
     /// The auditors' page, when the coordinator serves one

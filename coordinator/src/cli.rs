@@ -159,11 +159,7 @@ async fn migrate(
                 );
             }
             let url = crate::config::StoreUrl::new(&url)?;
-            let mut db = crate::store::postgres::Database::new(url.as_str());
-            if let Some(ca) = &config.store_ca {
-                db = db.with_ca(ca).map_err(anyhow::Error::msg)?;
-            }
-            let done = postgres::to_postgres(&config.data_dir, db).await?;
+            let done = postgres::to_postgres(&config.data_dir, config.database_at(&url)?).await?;
             println!(
                 "migrated {} entries from {} to {}; the root hash {} is the same in both. Add \
                  store = \"...\" (the URL) to {} to serve from PostgreSQL",

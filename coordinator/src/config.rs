@@ -113,10 +113,15 @@ impl Config {
             }
             return Ok(None);
         };
+        self.database_at(url).map(Some)
+    }
+
+    /// The database at `url`, with TLS if `store_ca` is set.
+    pub fn database_at(&self, url: &StoreUrl) -> anyhow::Result<crate::store::postgres::Database> {
         let db = crate::store::postgres::Database::new(url.as_str());
         match &self.store_ca {
-            Some(ca) => db.with_ca(ca).map(Some).map_err(anyhow::Error::msg),
-            None => Ok(Some(db)),
+            Some(ca) => db.with_ca(ca).map_err(anyhow::Error::msg),
+            None => Ok(db),
         }
     }
 }

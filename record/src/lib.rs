@@ -22,6 +22,7 @@ mod checkpoint;
 mod cosignature;
 mod error;
 mod hash;
+mod leaves;
 mod log_key;
 mod log_verifier;
 mod proof;
@@ -34,6 +35,7 @@ pub use cosignature::{
 };
 pub use error::{ProofError, RecordError};
 pub use hash::{EMPTY_ROOT, Hash, leaf_hash, node_hash};
+pub use leaves::RootBuilder;
 pub use log_key::LogKey;
 pub use log_verifier::LogVerifier;
 pub use proof::{

@@ -156,26 +156,34 @@ impl CoordinatorProcess {
     /// PostgreSQL): the same configuration but for its data directory
     /// (with a copy of this one's log key) and its address. Not started.
     pub fn replica(&self, data_dir: &Path, listen: std::net::SocketAddr) -> Self {
-        let text = std::fs::read_to_string(&self.config).expect("the configuration is read");
-        let mut config: toml::Table = text.parse().expect("the configuration parses");
+        let config = self.read_config();
         let from: PathBuf = config["data_dir"].as_str().expect("a data_dir").into();
         std::fs::create_dir_all(data_dir).expect("the replica's data_dir is made");
         let key = quorate_coordinator::log_key::FILE_NAME;
         std::fs::copy(from.join(key), data_dir.join(key)).expect("the log key is copied");
-        config.insert("data_dir".into(), data_dir.display().to_string().into());
-        config.insert("listen".into(), listen.to_string().into());
-        let path = data_dir.join("coordinator.toml");
-        std::fs::write(
-            &path,
-            toml::to_string(&config).expect("the configuration encodes"),
-        )
-        .expect("the configuration is written");
-        Self {
+        let replica = Self {
             bin: self.bin.clone(),
             args: self.args.clone(),
-            config: path,
+            config: data_dir.join("coordinator.toml"),
             child: Running::default(),
-        }
+        };
+        replica.write_config(config, |c| {
+            c.insert("data_dir".into(), data_dir.display().to_string().into());
+            c.insert("listen".into(), listen.to_string().into());
+        });
+        replica
+    }
+
+    fn read_config(&self) -> toml::Table {
+        let text = std::fs::read_to_string(&self.config).expect("the configuration is read");
+        text.parse().expect("the configuration parses")
+    }
+
+    /// Writes `config`, changed by `edit`, as this process's configuration.
+    fn write_config(&self, mut config: toml::Table, edit: impl FnOnce(&mut toml::Table)) {
+        edit(&mut config);
+        let text = toml::to_string(&config).expect("the configuration encodes");
+        std::fs::write(&self.config, text).expect("the configuration is written");
     }
 
     pub fn pid(&self) -> u32 {
@@ -205,14 +213,9 @@ impl CoordinatorProcess {
     /// Keeps the record in PostgreSQL at `url` from the next start on:
     /// `store = "url"` in its configuration.
     pub fn use_store(&self, url: &str) {
-        let text = std::fs::read_to_string(&self.config).expect("the configuration is read");
-        let mut config: toml::Table = text.parse().expect("the configuration parses");
-        config.insert("store".into(), url.into());
-        std::fs::write(
-            &self.config,
-            toml::to_string(&config).expect("the configuration encodes"),
-        )
-        .expect("the configuration is written");
+        self.write_config(self.read_config(), |c| {
+            c.insert("store".into(), url.into());
+        });
     }
 
     /// Waits (at most [`T`]) for the process to exit by itself.

@@ -57,12 +57,10 @@ async fn with_a_standby(
         second.use_store(url);
     }
     second.spawn();
-    d.replicas.push(listen);
+    d.add_replica(listen);
     let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
     for id in &ids {
         d.stop_agent(id).await;
-        d.agent_configs.get_mut(id).unwrap().coordinator =
-            quorate_wire::coordinators::Coordinators::parse(&d.url()).unwrap();
         d.start_agent(id).await.unwrap();
     }
     second

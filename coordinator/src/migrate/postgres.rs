@@ -16,10 +16,10 @@ use rand_core::{OsRng, RngCore};
 
 use crate::log_key;
 use crate::store::postgres::{Database, PgError, PgLog};
-use crate::store::replica::{LEASE, RootBuilder};
+use crate::store::replica::{LEASE, follow};
 use crate::store::{CeremonyStore, DATABASE_FILE, HASH_FILE, RedbStore, StoreError};
 
-/// Entries per chunk read or imported.
+/// Entries per chunk read from the embedded store.
 const CHUNK: u64 = 4096;
 
 /// What a migration copied: how many entries, and the root both stores
@@ -45,20 +45,6 @@ fn open_stopped(dir: &Path) -> anyhow::Result<RedbStore> {
         ),
         other => anyhow::anyhow!("cannot open the record in {}: {other}", dir.display()),
     })
-}
-
-/// Roots of the first `size` entries of the log, from its leaf hashes.
-async fn root_of(log: &PgLog, size: u64) -> anyhow::Result<quorate_tlog::Hash> {
-    let mut root = RootBuilder::default();
-    let mut from = 0;
-    while from < size {
-        let to = size.min(from + CHUNK * 16);
-        for leaf in log.leaves(from, to).await? {
-            root.push(leaf);
-        }
-        from = to;
-    }
-    Ok(root.root())
 }
 
 /// Copies the embedded record in `dir` into the empty log in `db`.
@@ -99,7 +85,7 @@ pub async fn to_postgres(dir: &Path, db: impl Into<Database>) -> anyhow::Result<
     if first != 0 {
         anyhow::bail!("the log in PostgreSQL was not empty: the copy starts at entry {first}");
     }
-    let theirs = root_of(&log, size).await?;
+    let theirs = log.root(size).await?;
     let ours = store.root(size)?;
     if theirs != ours {
         anyhow::bail!(
@@ -161,20 +147,10 @@ pub async fn to_embedded(
 }
 
 async fn copy_out(log: &PgLog, new: &Path) -> anyhow::Result<Copied> {
-    let size = log.size().await?;
     let store = RedbStore::open(new)?;
-    let mut next = 0;
-    while next < size {
-        let stored = log.read(next, CHUNK as u32).await?;
-        if stored.is_empty() {
-            anyhow::bail!("the log in PostgreSQL ends at {next}, before its size {size}");
-        }
-        let indexes = store
-            .import(stored.into_iter().map(|s| s.bytes).collect())
-            .await?;
-        next += indexes.len() as u64;
-    }
-    let theirs = root_of(log, size).await?;
+    follow(log, &store).await?;
+    let size = store.size();
+    let theirs = log.root(size).await?;
     let ours = store.root(size)?;
     if theirs != ours {
         anyhow::bail!(

@@ -166,6 +166,70 @@ fn spawn_connection(
     })
 }
 
+/// An append's transaction: the lease checked under its row's lock, the
+/// entries numbered after the highest stored index.
+struct Appending<'a> {
+    txn: tokio_postgres::Transaction<'a>,
+    insert: tokio_postgres::Statement,
+    first: i64,
+    next: i64,
+}
+
+impl<'a> Appending<'a> {
+    async fn begin(log: &'a mut PgLog, lease: Lease) -> Result<Self, PgError> {
+        // Read committed, whatever the database's default: the highest
+        // index is read after the lease row's lock is taken, so it sees
+        // the append that held the lock before.
+        let txn = log
+            .client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+            .start()
+            .await?;
+        lease::check_held(&txn, &log.replica, lease).await?;
+        let first: i64 = txn
+            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
+            .await?
+            .get(0);
+        let insert = txn
+            .prepare(
+                "INSERT INTO quorate_entries (idx, entry, leaf, epoch) VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        Ok(Self {
+            txn,
+            insert,
+            first,
+            next: first,
+        })
+    }
+
+    async fn insert<B: AsRef<[u8]> + Sync>(
+        &mut self,
+        entries: &[B],
+        lease: Lease,
+    ) -> Result<(), PgError> {
+        for bytes in entries {
+            let bytes = bytes.as_ref();
+            let leaf = quorate_tlog::leaf_hash(bytes);
+            self.txn
+                .execute(
+                    &self.insert,
+                    &[&self.next, &bytes, &leaf.0.as_slice(), &lease.epoch],
+                )
+                .await?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// Commits; the first index appended and the one after the last.
+    async fn commit(self) -> Result<(u64, u64), PgError> {
+        self.txn.commit().await?;
+        Ok((self.first as u64, self.next as u64))
+    }
+}
+
 /// One replica's connection to the log.
 pub struct PgLog {
     client: Client,
@@ -248,10 +312,15 @@ impl PgLog {
     /// Appends `entries` (canonical bytes) under `lease`, in one
     /// transaction: refused with [`PgError::LeaseLost`] unless this replica
     /// holds the lease at that epoch, unexpired. Their indexes.
-    pub async fn append(&mut self, lease: Lease, entries: &[Vec<u8>]) -> Result<Vec<u64>, PgError> {
-        let mut once = Some(entries.to_vec());
-        let first = self.append_with(lease, |_| Ok(once.take())).await?;
-        Ok((first..first + entries.len() as u64).collect())
+    pub async fn append<B: AsRef<[u8]> + Sync>(
+        &mut self,
+        lease: Lease,
+        entries: &[B],
+    ) -> Result<Vec<u64>, PgError> {
+        let mut txn = Appending::begin(self, lease).await?;
+        txn.insert(entries, lease).await?;
+        let (first, next) = txn.commit().await?;
+        Ok((first..next).collect())
     }
 
     /// As [`Self::append`], for entries too many to hold at once (a
@@ -264,36 +333,27 @@ impl PgLog {
         lease: Lease,
         mut next: impl FnMut(u64) -> Result<Option<Vec<Vec<u8>>>, PgError>,
     ) -> Result<u64, PgError> {
-        // Read committed, whatever the database's default: the highest
-        // index is read after the lease row's lock is taken, so it sees
-        // the append that held the lock before.
-        let txn = self
-            .client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
-            .start()
-            .await?;
-        lease::check_held(&txn, &self.replica, lease).await?;
-        let first: i64 = txn
-            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
-            .await?
-            .get(0);
-        let insert = txn
-            .prepare(
-                "INSERT INTO quorate_entries (idx, entry, leaf, epoch) VALUES ($1, $2, $3, $4)",
-            )
-            .await?;
-        let mut i = first;
-        while let Some(chunk) = next(i as u64)? {
-            for bytes in &chunk {
-                let leaf = quorate_tlog::leaf_hash(bytes);
-                txn.execute(&insert, &[&i, bytes, &leaf.0.as_slice(), &lease.epoch])
-                    .await?;
-                i += 1;
-            }
+        let mut txn = Appending::begin(self, lease).await?;
+        while let Some(chunk) = next(txn.next as u64)? {
+            txn.insert(&chunk, lease).await?;
         }
-        txn.commit().await?;
-        Ok(first as u64)
+        Ok(txn.commit().await?.0)
+    }
+
+    /// The RFC 6962 root of the log's first `size` entries, from their
+    /// stored leaf hashes (not their bytes).
+    pub async fn root(&self, size: u64) -> Result<Hash, PgError> {
+        const PAGE: u64 = 16_384;
+        let mut root = quorate_tlog::RootBuilder::default();
+        let mut from = 0;
+        while from < size {
+            let to = size.min(from + PAGE);
+            for leaf in self.leaves(from, to).await? {
+                root.push(leaf);
+            }
+            from = to;
+        }
+        Ok(root.root())
     }
 
     /// How many entries the log holds.

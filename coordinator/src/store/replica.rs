@@ -23,7 +23,6 @@
 //! (docs/replicas.md).
 
 mod name;
-mod root;
 
 use std::future::Future;
 use std::path::Path;
@@ -44,7 +43,6 @@ use super::{
 use crate::poison::lock;
 
 pub use name::replica_name;
-pub use root::RootBuilder;
 
 /// How long a taken or renewed lease lasts, by the database's clock.
 pub const LEASE: Duration = Duration::from_secs(5);
@@ -216,16 +214,7 @@ async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result
         );
     }
     if mirrored > 0 {
-        let mut root = RootBuilder::default();
-        let mut from = 0;
-        while from < mirrored {
-            let to = mirrored.min(from + u64::from(CATCH_UP) * 16);
-            for leaf in log.leaves(from, to).await? {
-                root.push(leaf);
-            }
-            from = to;
-        }
-        let theirs = root.root();
+        let theirs = log.root(mirrored).await?;
         let ours = mirror.root(mirrored)?;
         if theirs != ours {
             anyhow::bail!(
@@ -239,8 +228,9 @@ async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result
     follow(log, mirror).await
 }
 
-/// Imports into the mirror every entry of the log it lacks.
-async fn follow(log: &PgLog, mirror: &RedbStore) -> anyhow::Result<()> {
+/// Imports into `mirror` every entry of the log it lacks (all of them,
+/// into an empty store).
+pub(crate) async fn follow(log: &PgLog, mirror: &RedbStore) -> anyhow::Result<()> {
     loop {
         let next = mirror.size();
         let stored = log.read(next, CATCH_UP).await?;
@@ -321,8 +311,8 @@ fn timed_out() -> PgError {
 }
 
 impl Shared {
-    /// Halts the store with `why`; what it returns is the callers' error.
-    fn stop(&self, why: String) -> StoreError {
+    /// Halts the store with `why`, which it returns (the callers' error).
+    fn stop(&self, why: String) -> String {
         tracing::error!(replica = %self.replica, %why, "the replica's store halts");
         self.halt.send_if_modified(|h| {
             if h.is_some() {
@@ -331,7 +321,7 @@ impl Shared {
             *h = Some(why.clone());
             true
         });
-        StoreError::Failed(why)
+        why
     }
 
     /// Appends a group of callers' entries, answering each: checked
@@ -342,32 +332,26 @@ impl Shared {
     /// throughout (a task of its own, so that a caller that goes away
     /// cannot leave the database and the mirror apart).
     async fn write(&self, log: &mut PgLog, batch: Vec<Pending>) {
-        let (mut replies, callers): (Vec<_>, Vec<_>) =
+        let (replies, callers): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|p| (p.reply, p.entries)).unzip();
-        let mut answer_all = |why: String| {
-            for reply in replies.drain(..) {
-                let _ = reply.send(Err(StoreError::Failed(why.clone())));
-            }
-        };
-        if let Some(why) = self.halt.borrow().clone() {
-            return answer_all(why);
-        }
-        let held = *lock(&self.held);
-        if Instant::now() >= held.writable_until {
-            return answer_all(format!(
-                "replica {} has not renewed its sequencing lease in time: it takes no writes",
-                self.replica
-            ));
-        }
         // Refusals (a request recorded already, say) happen here, before
         // the database sees anything.
-        let (callers, verdicts) = match self.mirror.check(callers).await {
+        let checked = match self.writable() {
+            Ok(()) => self.mirror.check(callers).await.map_err(|e| e.to_string()),
+            Err(why) => Err(why),
+        };
+        let (callers, verdicts) = match checked {
             Ok(checked) => checked,
-            Err(e) => return answer_all(e.to_string()),
+            Err(why) => {
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Failed(why.clone())));
+                }
+                return;
+            }
         };
         let mut accepted = Vec::new();
         let mut group: Encoded = Vec::new();
-        for ((reply, entries), verdict) in replies.drain(..).zip(callers).zip(verdicts) {
+        for ((reply, entries), verdict) in replies.into_iter().zip(callers).zip(verdicts) {
             match verdict {
                 Ok(()) => {
                     accepted.push((reply, entries.len()));
@@ -381,36 +365,50 @@ impl Shared {
         if accepted.is_empty() {
             return;
         }
-        let answer = |accepted: Vec<(_, usize)>, outcome: Result<Vec<u64>, String>| {
-            let mut indexes = outcome.map(Vec::into_iter);
-            for (reply, n) in accepted {
-                let reply: tokio::sync::oneshot::Sender<_> = reply;
-                let _ = reply.send(match &mut indexes {
-                    Ok(all) => Ok(all.by_ref().take(n).collect()),
-                    Err(why) => Err(StoreError::Failed(why.clone())),
-                });
-            }
-        };
-        let bytes: Vec<Vec<u8>> = group.iter().map(|(_, b)| b.clone()).collect();
+        let mut appended = self.append_group(log, group).await.map(Vec::into_iter);
+        for (reply, n) in accepted {
+            let _ = reply.send(match &mut appended {
+                Ok(indexes) => Ok(indexes.by_ref().take(n).collect()),
+                Err(why) => Err(StoreError::Failed(why.clone())),
+            });
+        }
+    }
+
+    /// Why this replica takes no writes now, if it does not.
+    fn writable(&self) -> Result<(), String> {
+        if let Some(why) = self.halt.borrow().clone() {
+            return Err(why);
+        }
+        if Instant::now() >= lock(&self.held).writable_until {
+            return Err(format!(
+                "replica {} has not renewed its sequencing lease in time: it takes no writes",
+                self.replica
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends checked entries to PostgreSQL, then to the mirror; their
+    /// indexes, or why not (and the store halted).
+    async fn append_group(&self, log: &mut PgLog, group: Encoded) -> Result<Vec<u64>, String> {
+        let held = *lock(&self.held);
+        let bytes: Vec<&[u8]> = group.iter().map(|(_, b)| b.as_slice()).collect();
         // No later than the lease may have ended: an append still waiting
         // then has an unknown outcome.
         let append =
             tokio::time::timeout_at(held.writable_until.into(), log.append(held.lease, &bytes));
         let indexes = match append.await.unwrap_or_else(|_| Err(PgError::Silent)) {
             Ok(indexes) => indexes,
-            Err(e @ PgError::LeaseLost { .. }) => {
-                let why = self.stop(e.to_string()).to_string();
-                return answer(accepted, Err(why));
-            }
+            Err(e @ PgError::LeaseLost { .. }) => return Err(self.stop(e.to_string())),
             Err(e) => {
-                let why = self.stop(format!(
+                return Err(self.stop(format!(
                     "an append to PostgreSQL failed and its outcome is unknown ({e}): this \
                      coordinator stops; start it again and it catches up from the database"
-                ));
-                return answer(accepted, Err(why.to_string()));
+                )));
             }
         };
-        let outcome = match self.mirror.append_encoded(group).await {
+        drop(bytes);
+        match self.mirror.append_encoded(group).await {
             Ok(mirrored) if mirrored == indexes => Ok(indexes),
             Ok(mirrored) => Err(self.stop(format!(
                 "PostgreSQL took entries {indexes:?} but the mirror numbered them {mirrored:?}"
@@ -419,8 +417,7 @@ impl Shared {
                 "PostgreSQL took entries {indexes:?} but the mirror did not ({e}): this \
                  coordinator stops; start it again and it catches up from the database"
             ))),
-        };
-        answer(accepted, outcome.map_err(|e| e.to_string()));
+        }
     }
 }
 

@@ -1,8 +1,10 @@
-//! An RFC 6962 tree's root from its leaf hashes, one at a time: for
-//! comparing a log in PostgreSQL (which stores each entry's leaf hash)
-//! with another without reading its entries.
+//! An RFC 6962 tree's root from its leaf hashes, one at a time, in
+//! memory of the tree's height: for comparing a log kept elsewhere (the
+//! coordinator's PostgreSQL store keeps each entry's leaf hash) without
+//! reading its entries. [`crate::MemoryTree`] keeps every stored hash
+//! instead, for proofs.
 
-use quorate_tlog::{EMPTY_ROOT, Hash, node_hash};
+use crate::{EMPTY_ROOT, Hash, node_hash};
 
 /// The roots of the perfect subtrees so far, largest first, with their
 /// sizes (each a power of two, strictly decreasing).
@@ -46,7 +48,7 @@ impl RootBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quorate_tlog::MemoryTree;
+    use crate::MemoryTree;
 
     #[test]
     fn equals_the_tree_of_the_same_entries_at_every_size() {
@@ -56,7 +58,7 @@ mod tests {
         for n in 0..70u32 {
             let entry = n.to_be_bytes();
             tree.append(&entry);
-            builder.push(quorate_tlog::leaf_hash(&entry));
+            builder.push(crate::leaf_hash(&entry));
             assert_eq!(builder.size(), tree.size());
             assert_eq!(builder.root(), tree.root(), "at {} leaves", n + 1);
         }
