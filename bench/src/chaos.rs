@@ -37,8 +37,9 @@
 //!
 //! With `--postgres`, the same over two coordinator replicas over
 //! PostgreSQL: a kill of the coordinator kills the lease holder, the
-//! standby takes over (agents and requesters know both addresses), and
-//! the killed one starts again as the standby.
+//! follower (which serves reads and feeds meanwhile) takes over (agents
+//! and requesters know both addresses), and the killed one starts again
+//! as the follower.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -343,7 +344,8 @@ pub async fn run(
     let coordinator = CoordinatorProcess::take_over_with(&mut d, program, coordinator_args).await;
     let mut found = Chaos::default();
     // With a PostgreSQL cluster: the record moves there, and a second
-    // replica waits as a standby; every agent and client knows both.
+    // replica follows (serving reads and feeds, sending writes to the
+    // holder); every agent and client knows both.
     let mut replicas = vec![coordinator];
     if let Some(cluster) = postgres {
         let url = crate::replicas::database(cluster, &format!("quorate_chaos_{seed}")).await?;
@@ -432,12 +434,12 @@ pub async fn run(
         let pause = Duration::from_millis(dice.below(100));
         match agent {
             None if replicas.len() > 1 => {
-                // The holder dies; the standby takes the lease once it
-                // ends and serves; only then does the killed one start
-                // again, as the standby.
+                // The holder dies; the follower takes the lease once it
+                // ends and writes; only then does the killed one start
+                // again, as the follower.
                 replicas[holder].kill();
                 let standby = 1 - holder;
-                replicas[standby].wait_serving(&d).await;
+                replicas[standby].wait_writing(&d).await;
                 tokio::time::sleep(pause).await;
                 replicas[holder].spawn();
                 holder = standby;

@@ -18,8 +18,8 @@ pub type KeyCeremonies = KeyCeremoniesClient<InterceptedService<Channel, Identif
 /// Where the coordinator is and who this client is: over TLS, the client
 /// certificate says who; `identity` only names a caller of a development
 /// coordinator serving plaintext. `url` may list the addresses of a
-/// coordinator's replicas, separated by commas: the first that answers
-/// serves.
+/// coordinator's replicas, separated by commas: the one that takes writes
+/// serves (else the first that answers).
 #[derive(Debug, Clone)]
 pub struct Target {
     pub url: String,
@@ -42,9 +42,8 @@ impl Clients {
     pub async fn connect(target: &Target) -> anyhow::Result<Self> {
         let coordinators = Coordinators::parse(&target.url)
             .map_err(|e| anyhow::anyhow!("{e} (--coordinator / QUORATE_COORDINATOR)"))?;
-        let (channel, _) = quorate_wire::tls::channel_any(
+        let channel = quorate_wire::tls::channel_writer(
             &coordinators,
-            0,
             target.tls.as_ref(),
             &Default::default(),
         )

@@ -315,6 +315,7 @@ impl LocalDeployment {
                 .transpose()?,
             store_ca: None,
             replica: None,
+            advertise: None,
             metrics_listen: Some("127.0.0.1:0".parse()?),
             page_listen: pages.then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             alert_command,
@@ -563,6 +564,19 @@ impl LocalDeployment {
         let addresses = self.addresses();
         for config in self.agent_configs.values_mut() {
             config.coordinator = Coordinators::new(addresses.clone())
+                .unwrap_or_else(|e| unreachable!("a non-empty list of addresses: {e}"));
+        }
+    }
+
+    /// Gives each agent the coordinator's addresses in its own order, the
+    /// k-th agent's list starting from the k-th address: each keeps its
+    /// feed on another replica (restart the agents to take it up).
+    pub fn spread_agents(&mut self) {
+        let addresses = self.addresses();
+        for (k, config) in self.agent_configs.values_mut().enumerate() {
+            let mut mine = addresses.clone();
+            mine.rotate_left(k % addresses.len());
+            config.coordinator = Coordinators::new(mine)
                 .unwrap_or_else(|e| unreachable!("a non-empty list of addresses: {e}"));
         }
     }

@@ -28,6 +28,12 @@ pub struct Config {
     /// kept in `data_dir`.
     #[serde(default)]
     pub replica: Option<String>,
+    /// With `store`: the address agents and the CLI reach this replica at
+    /// (`https://c1.internal:7400`), put in the sequencing lease while it
+    /// holds it, so that the other replicas can send writers here. By
+    /// default `listen` as an `https://` (or, plaintext, `http://`) URL.
+    #[serde(default)]
+    pub advertise: Option<String>,
     /// Where Prometheus scrapes `/metrics` (plain HTTP), if anywhere.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,

@@ -3,6 +3,7 @@
 //! feed of which ceremony changed for the streams that push work out.
 //! Ended ceremonies are read from the record when asked for ([`resident`]).
 
+mod following;
 mod keys;
 mod resident;
 
@@ -31,6 +32,9 @@ use resident::{Deadlines, Gauges, Recent};
 /// a few backups per refresh for years, and no way to grow the log without
 /// end.
 pub const MAX_BACKUP_NOTES: usize = 64;
+
+/// How often a replica that follows the record looks for new entries.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
@@ -231,29 +235,7 @@ pub struct Hub<S> {
 impl<S: CeremonyStore> Hub<S> {
     /// Loads every key group and the live ceremonies from the store.
     pub fn load(store: S, clock: Arc<dyn Clock>, authz: Authz) -> Result<Self, HubError> {
-        let mut key_groups = HashMap::new();
-        let mut retired = HashMap::new();
-        for stored in store.key_groups()? {
-            let name = stored.registered.name.clone();
-            if let Some(r) = stored.retired {
-                retired.insert(name.clone(), r);
-            }
-            let corrupt = |why| StoreError::Corrupt {
-                key: format!("key group {name}"),
-                why,
-            };
-            let mut group = Arc::new(KeyGroup::from_file(&stored.registered).map_err(corrupt)?);
-            let mut versions = vec![group.clone()];
-            for change in stored.changes {
-                let next = match change {
-                    KeyGroupChange::Roster(roster) => group.with_recorded_roster(roster),
-                    KeyGroupChange::Refreshed(file) => group.with_refresh(&file),
-                };
-                group = Arc::new(next.map_err(corrupt)?);
-                versions.push(group.clone());
-            }
-            key_groups.insert(name.clone(), Versions(versions));
-        }
+        let (key_groups, retired) = load_key_groups(&store)?;
         let mut ceremonies = HashMap::new();
         let mut gate = Gate::new(Limits::default());
         let mut gauges = Gauges::default();
@@ -868,8 +850,14 @@ impl<S: CeremonyStore> Hub<S> {
             action: action.clone(),
             why,
         };
-        if let Err(e) = self.store.append(vec![entry]).await {
-            tracing::error!(error = %e, %caller, %action, "could not record a refusal");
+        match self.store.append(vec![entry]).await {
+            Ok(_) => {}
+            // The writer records what it refuses; a follower refuses
+            // every write anyway.
+            Err(StoreError::Follower { .. }) => {
+                tracing::info!(%caller, %action, "refused on a follower; not recorded")
+            }
+            Err(e) => tracing::error!(error = %e, %caller, %action, "could not record a refusal"),
         }
     }
 
@@ -950,6 +938,39 @@ impl<S: CeremonyStore> Hub<S> {
         let key_groups = read(&self.key_groups);
         Ok(Snapshot::new(rebuild(&key_groups, stored)?))
     }
+}
+
+/// Every key group's versions and the retired ones, from the record.
+type KeyGroups = (
+    HashMap<KeyGroupName, Versions>,
+    HashMap<KeyGroupName, quorate_types::retirement::Retirement>,
+);
+
+fn load_key_groups(store: &impl CeremonyStore) -> Result<KeyGroups, StoreError> {
+    let mut key_groups = HashMap::new();
+    let mut retired = HashMap::new();
+    for stored in store.key_groups()? {
+        let name = stored.registered.name.clone();
+        if let Some(r) = stored.retired {
+            retired.insert(name.clone(), r);
+        }
+        let corrupt = |why| StoreError::Corrupt {
+            key: format!("key group {name}"),
+            why,
+        };
+        let mut group = Arc::new(KeyGroup::from_file(&stored.registered).map_err(corrupt)?);
+        let mut versions = vec![group.clone()];
+        for change in stored.changes {
+            let next = match change {
+                KeyGroupChange::Roster(roster) => group.with_recorded_roster(roster),
+                KeyGroupChange::Refreshed(file) => group.with_refresh(&file),
+            };
+            group = Arc::new(next.map_err(corrupt)?);
+            versions.push(group.clone());
+        }
+        key_groups.insert(name.clone(), Versions(versions));
+    }
+    Ok((key_groups, retired))
 }
 
 /// A live ceremony rebuilt from the record with each participant's counted

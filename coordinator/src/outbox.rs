@@ -2,7 +2,8 @@
 //! break-glass request, a ceremony that expired, a signer dropped for an
 //! invalid share. So an alert is as durable as its entry, written with it
 //! in the same append. Each sink (the alert command, the webhook) has a
-//! cursor, `<data_dir>/alerts.<sink>.cursor`: the index of the first entry
+//! cursor ([`cursor`]: `<data_dir>/alerts.<sink>.cursor`, or for replicas
+//! over PostgreSQL a row there, shared): the index of the first entry
 //! whose alerts it may not have had yet. A task per sink reads the record
 //! from its cursor on, delivers each alert in record order, retrying it
 //! (with backoff, up to a minute apart) until the sink takes it, and only
@@ -20,7 +21,6 @@
 //! next write) with `record_write_refused`, then `record_writable_again`
 //! once a write succeeds ([`watch_refusals`]).
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -29,6 +29,9 @@ use quorate_ceremonies::{Action, Entry, Event, Outcome};
 
 use crate::hub::Hub;
 use crate::store::CeremonyStore;
+
+mod cursor;
+pub use cursor::Cursors;
 
 /// How long the alert command may run before it is killed (and retried).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -195,36 +198,33 @@ pub(crate) fn watch_refusals<S: CeremonyStore>(
     })
 }
 
-/// Starts one delivery task per sink, each from its cursor in `data_dir`
+/// Starts one delivery task per sink, each from its cursor in `cursors`
 /// (made at the record's end for a new sink); they end when the
 /// coordinator stops.
-pub(crate) fn start<S: CeremonyStore>(
+pub(crate) async fn start<S: CeremonyStore>(
     hub: &Arc<Hub<S>>,
-    data_dir: &Path,
+    cursors: Arc<Cursors>,
     sinks: Vec<Sink>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
     for sink in sinks {
-        let path = data_dir.join(format!("alerts.{}.cursor", sink.name()));
-        let cursor = match read_cursor(&path)? {
-            Some(cursor) => cursor,
-            None => {
-                let end = hub.store().size();
-                write_cursor(&path, end)?;
-                end
-            }
-        };
+        let cursor = cursors.start(sink.name(), hub.store().size()).await?;
         tasks.push(tokio::spawn(deliver(
             Arc::downgrade(hub),
             sink,
-            path,
+            Arc::clone(&cursors),
             cursor,
         )));
     }
     Ok(tasks)
 }
 
-async fn deliver<S: CeremonyStore>(hub: Weak<Hub<S>>, sink: Sink, path: PathBuf, mut next: u64) {
+async fn deliver<S: CeremonyStore>(
+    hub: Weak<Hub<S>>,
+    sink: Sink,
+    cursors: Arc<Cursors>,
+    mut next: u64,
+) {
     let Some(strong) = hub.upgrade() else { return };
     let mut stopping = strong.stopping();
     drop(strong);
@@ -288,7 +288,7 @@ async fn deliver<S: CeremonyStore>(hub: Weak<Hub<S>>, sink: Sink, path: PathBuf,
         // (entries without alerts) only now and then, since reading them
         // again after a restart sends nothing.
         if (!alerts.is_empty() || next.is_multiple_of(1024))
-            && let Err(e) = write_cursor(&path, next)
+            && let Err(e) = cursors.save(sink.name(), next).await
         {
             tracing::error!(sink = sink.name(), error = %e, "alert outbox: cannot move the cursor; alerts may be sent again after a restart");
         }
@@ -325,33 +325,6 @@ async fn run(command: &[String], json: &str) -> Result<(), String> {
             "{program} ran longer than {COMMAND_TIMEOUT:?}; killed"
         )),
     }
-}
-
-fn read_cursor(path: &Path) -> anyhow::Result<Option<u64>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text.trim().parse().map(Some).map_err(|e| {
-            anyhow::anyhow!(
-                "{} is not an alert cursor ({e}): remove it to start alerts afresh at the record's end",
-                path.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
-    }
-}
-
-/// Writes the cursor durably: a new file, synced, renamed over the old.
-fn write_cursor(path: &Path, next: u64) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("cursor.new");
-    let mut file = std::fs::File::create(&tmp)?;
-    writeln!(file, "{next}")?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -93,23 +93,24 @@ pub async fn start_with_store(
             if opener.is_some() {
                 anyhow::bail!("a test's store opener is for the embedded store only");
             }
-            // Every check passed, the ports included; they are let go
-            // while the replica waits for the lease (a standby, which
-            // serves nothing: callers find it closed and try the next
-            // address), and taken again once it holds it.
-            drop(bound);
+            // A replica serves from the start: reads, feeds and watches
+            // from its mirror while it follows another's writes (refusing
+            // writes, naming the holder), and writes too once it holds
+            // the sequencing lease.
             let replica = replica_name(&config.data_dir, config.replica.as_deref())?;
-            let store = ReplicaStore::open_checked(&config.data_dir, db, &replica, |size| {
+            let scheme = if bound.grpc_tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            let address = config
+                .advertise
+                .clone()
+                .unwrap_or_else(|| format!("{scheme}://{}", bound.addr));
+            let store = ReplicaStore::following(&config.data_dir, db, &replica, &address, |size| {
                 crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size).map(drop)
             })
             .await?;
-            let bound = match bind(config).await {
-                Ok(bound) => bound,
-                Err(e) => {
-                    store.close().await;
-                    return Err(e);
-                }
-            };
             serve(config, clock, bound, store).await
         }
     }
@@ -287,28 +288,60 @@ async fn serve<S: CeremonyStore>(
         .chain(webhook.map(|w| crate::outbox::Sink::Webhook(Arc::new(w))))
         .collect();
     let alert_sinks = sinks.clone();
-    let mut outbox = crate::outbox::start(&hub, &config.data_dir, sinks)?;
-    if !alert_sinks.is_empty() {
-        outbox.push(crate::outbox::watch_refusals(&hub, alert_sinks.clone()));
-    }
-    // Who holds which role is part of the record: a changed [[party]] list
-    // is recorded once the coordinator can serve, before anyone is served
-    // under it.
-    if hub
-        .record_parties(
-            &config.parties,
-            "coordinator configuration [[party]]".into(),
-        )
-        .await?
-    {
-        tracing::info!(
-            parties = config.parties.len(),
-            "recorded a change of requesters, auditors and operators"
-        );
-    }
-
     let witnessed = Arc::new(crate::witnessing::Witnessed::default());
     let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status(
+            quorate_wire::coordinators::WRITER_SERVICE,
+            tonic_health::ServingStatus::NotServing,
+        )
+        .await;
+    let cursors = match config.database()? {
+        None => crate::outbox::Cursors::Files(config.data_dir.clone()),
+        Some(db) => crate::outbox::Cursors::database(
+            db,
+            &replica_name(&config.data_dir, config.replica.as_deref())?,
+            &config.data_dir,
+        ),
+    };
+    let duties = Duties {
+        health: health_reporter.clone(),
+        cursors: Arc::new(cursors),
+        parties: config.parties.clone(),
+        sinks,
+        witnesses,
+        log_key: log_key.clone(),
+        witnessed: witnessed.clone(),
+        observer: observer.clone(),
+    };
+    // The writer's duties (alerts, deadlines, the witnesses, recording
+    // the parties) are taken up by whoever appends: at once, or once a
+    // follower takes the sequencing lease.
+    let first = hub.store().follow().await?;
+    hub.apply_followed(&first.entries).await?;
+    let (duty, mut followed) = if first.holding {
+        hub.store().start_writing();
+        let tasks = duties.take_up(&hub).await?;
+        (tokio::spawn(async move { join(tasks).await }), None)
+    } else {
+        let (why, followed) = oneshot::channel();
+        let hub = Arc::clone(&hub);
+        let task = tokio::spawn(async move {
+            match follow_until_holding(&hub).await {
+                Ok(true) => match duties.take_up(&hub).await {
+                    Ok(tasks) => join(tasks).await,
+                    Err(e) => {
+                        let _ = why.send(format!("could not take up the writer's duties: {e}"));
+                    }
+                },
+                Ok(false) => {}
+                Err(e) => {
+                    let _ = why.send(e);
+                }
+            }
+        });
+        (task, Some(followed))
+    };
     health_reporter
         .set_serving::<SignerServer<SignerService<S>>>()
         .await;
@@ -399,16 +432,6 @@ async fn serve<S: CeremonyStore>(
         )),
         _ => None,
     };
-    let witnessing = tokio::spawn(crate::witnessing::run(
-        Arc::downgrade(&hub),
-        log_key,
-        witnesses,
-        witnessed,
-    ));
-    let deadlines = tokio::spawn(crate::deadlines::supervise(
-        Arc::downgrade(&hub),
-        observer.clone(),
-    ));
     let metrics = metrics_listener.map(|listener| {
         let app = axum::Router::new().route(
             "/metrics",
@@ -453,6 +476,21 @@ async fn serve<S: CeremonyStore>(
     let halt_reason = Arc::clone(&halt);
     let task = tokio::spawn(async move {
         let shutdown = async move {
+            let followed = async move {
+                match followed.take().map(|f| async move { f.await.ok() }) {
+                    Some(f) => match f.await {
+                        Some(why) => why,
+                        None => std::future::pending().await,
+                    },
+                    None => std::future::pending().await,
+                }
+            };
+            let halted = async move {
+                tokio::select! {
+                    why = halted => why,
+                    why = followed => why,
+                }
+            };
             tokio::select! {
                 _ = stopped => {}
                 why = halted => {
@@ -480,11 +518,7 @@ async fn serve<S: CeremonyStore>(
             // The page and the other tasks stop too, and let the hub go.
             hub.stop();
         }
-        let _ = deadlines.await;
-        let _ = witnessing.await;
-        for task in outbox {
-            let _ = task.await;
-        }
+        let _ = duty.await;
         if let Some(m) = metrics {
             let _ = m.await;
         }
@@ -510,4 +544,91 @@ async fn serve<S: CeremonyStore>(
         stop,
         task,
     })
+}
+
+/// What the replica that appends does besides: deliver alerts, apply
+/// deadlines, ask the witnesses to cosign, and record the parties of its
+/// configuration.
+struct Duties {
+    health: tonic_health::server::HealthReporter,
+    cursors: Arc<crate::outbox::Cursors>,
+    parties: Vec<crate::authz::Party>,
+    sinks: Vec<crate::outbox::Sink>,
+    witnesses: Vec<crate::witnessing::Witness>,
+    log_key: Arc<quorate_tlog::LogKey>,
+    witnessed: Arc<crate::witnessing::Witnessed>,
+    observer: Observer,
+}
+
+impl Duties {
+    /// Starts them; their tasks end once the hub stops.
+    async fn take_up<S: CeremonyStore>(
+        self,
+        hub: &Arc<Hub<S>>,
+    ) -> anyhow::Result<Vec<JoinHandle<()>>> {
+        let mut tasks = crate::outbox::start(hub, self.cursors, self.sinks.clone()).await?;
+        if !self.sinks.is_empty() {
+            tasks.push(crate::outbox::watch_refusals(hub, self.sinks));
+        }
+        // Who holds which role is part of the record: a changed [[party]]
+        // list is recorded before anyone is served under it by a writer.
+        if hub
+            .record_parties(&self.parties, "coordinator configuration [[party]]".into())
+            .await?
+        {
+            tracing::info!(
+                parties = self.parties.len(),
+                "recorded a change of requesters, auditors and operators"
+            );
+        }
+        tasks.push(tokio::spawn(crate::witnessing::run(
+            Arc::downgrade(hub),
+            self.log_key,
+            self.witnesses,
+            self.witnessed,
+        )));
+        tasks.push(tokio::spawn(crate::deadlines::supervise(
+            Arc::downgrade(hub),
+            self.observer,
+        )));
+        self.health
+            .set_service_status(
+                quorate_wire::coordinators::WRITER_SERVICE,
+                tonic_health::ServingStatus::Serving,
+            )
+            .await;
+        Ok(tasks)
+    }
+}
+
+async fn join(tasks: Vec<JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// Follows the record, letting what other replicas append take effect,
+/// until this replica takes the sequencing lease (`true`, writing from
+/// then on) or the coordinator stops (`false`). Why it cannot go on, if
+/// it cannot.
+async fn follow_until_holding<S: CeremonyStore>(hub: &Arc<Hub<S>>) -> Result<bool, String> {
+    let mut stopping = hub.stopping();
+    loop {
+        match hub.store().follow().await {
+            Ok(followed) => {
+                hub.apply_followed(&followed.entries)
+                    .await
+                    .map_err(|e| format!("what this replica followed did not take effect: {e}"))?;
+                if followed.holding {
+                    hub.store().start_writing();
+                    return Ok(true);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not follow the record; trying again"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(crate::hub::FOLLOW_EVERY) => {}
+            _ = stopping.changed() => return Ok(false),
+        }
+    }
 }

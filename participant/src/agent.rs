@@ -42,6 +42,7 @@ mod feed;
 mod release;
 mod review;
 mod work;
+mod writer;
 
 type Client = SignerClient<InterceptedService<Channel, Identify>>;
 
@@ -93,7 +94,11 @@ struct State {
     work: WorkBook,
     /// Nonces per ceremony, in memory only.
     nonces: HashMap<CeremonyId, Held>,
+    /// Where writes go: the feed's replica, or the one that replica named
+    /// as taking writes ([`writer`]).
     client: Option<Client>,
+    /// The feed's replica, to go back to when the writer goes away.
+    feed: Option<Client>,
     audit: Option<fetch::Client>,
     /// Ceremonies whose last resend the coordinator refused for good:
     /// not resent again until news of them arrives.
@@ -215,6 +220,7 @@ impl Agent {
                 work: WorkBook::default(),
                 nonces: HashMap::new(),
                 client: None,
+                feed: None,
                 quiet: Default::default(),
                 audit: None,
             }),

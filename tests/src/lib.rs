@@ -79,6 +79,24 @@ pub async fn request(d: &LocalDeployment, message: &str) -> String {
         .id
 }
 
+/// Waits (at most [`T`]) for the alert `kind` in the file an alert
+/// command appends to, one JSON document a line; the alert.
+pub async fn alert_line(alerts: &std::path::Path, kind: &str) -> serde_json::Value {
+    let line = tokio::time::timeout(T, async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(alerts)
+                && let Some(line) = text.lines().find(|l| l.contains(kind))
+            {
+                return line.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} alert in {} within {T:?}", alerts.display()));
+    serde_json::from_str(&line).expect("an alert is JSON")
+}
+
 pub async fn status(d: &LocalDeployment, id: &str) -> proto::CeremonyStatus {
     d.clients(REQUESTER)
         .await

@@ -137,8 +137,49 @@ impl CoordinatorProcess {
         }
     }
 
-    /// Starts the process, without waiting for it to serve (a standby
-    /// replica serves nothing until it holds the lease).
+    /// The address this process serves at (`https://<listen>`).
+    pub fn url(&self) -> String {
+        let listen = self.read_config()["listen"]
+            .as_str()
+            .expect("a listen address")
+            .to_string();
+        format!("https://{listen}")
+    }
+
+    /// Whether this process, a replica over PostgreSQL, takes writes now
+    /// (its health service says [`quorate_wire::coordinators::WRITER_SERVICE`]
+    /// serves); `false` if it does not answer.
+    pub async fn writing(&self, d: &LocalDeployment) -> bool {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let Ok(tls) = d.tls_files(quorate::local::AUDITOR) else {
+            return false;
+        };
+        let Ok(channel) = quorate_wire::tls::channel(&self.url(), Some(&tls)).await else {
+            return false;
+        };
+        let asked = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: quorate_wire::coordinators::WRITER_SERVICE.into(),
+            })
+            .await;
+        asked.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
+    }
+
+    /// Waits (at most [`T`]) until this replica takes writes.
+    pub async fn wait_writing(&self, d: &LocalDeployment) {
+        let deadline = Instant::now() + T;
+        while !self.writing(d).await {
+            assert!(
+                Instant::now() < deadline,
+                "the replica at {} did not take writes within {T:?}",
+                self.url()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts the process, without waiting for it to serve.
     pub fn spawn(&mut self) {
         assert!(self.child.0.is_none(), "already running");
         let child = Command::new(&self.bin)
@@ -172,6 +213,12 @@ impl CoordinatorProcess {
             c.insert("listen".into(), listen.to_string().into());
         });
         replica
+    }
+
+    /// Changes this process's configuration with `edit` (it takes effect
+    /// at the next start).
+    pub fn configure(&self, edit: impl FnOnce(&mut toml::Table)) {
+        self.write_config(self.read_config(), edit);
     }
 
     fn read_config(&self) -> toml::Table {

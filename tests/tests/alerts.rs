@@ -131,19 +131,7 @@ async fn an_expired_ceremony_is_alerted_through_the_command() {
     })
     .await;
     assert_eq!(expired.state(), proto::CeremonyState::Expired);
-    let alert = tokio::time::timeout(T, async {
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&alerts)
-                && let Some(line) = text.lines().find(|l| l.contains("ceremony_expired"))
-            {
-                return line.to_string();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the expiry alert came");
-    let alert: serde_json::Value = serde_json::from_str(&alert).unwrap();
+    let alert = alert_line(&alerts, "ceremony_expired").await;
     assert_eq!(alert["ceremony"], id.as_str());
     assert!(
         alert["why"].as_str().unwrap().contains("approval"),

@@ -229,6 +229,7 @@ async fn start_on_dir(
         store: None,
         store_ca: None,
         replica: None,
+        advertise: None,
         metrics_listen: None,
         page_listen: None,
         alert_command: None,

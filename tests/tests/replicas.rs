@@ -4,10 +4,13 @@
 //! replica's mirror, a ceremony approved across a SIGKILL signs, a mirror
 //! lost with its disk is rebuilt from the database, and the record moves
 //! back with `migrate --to-embedded`, with the same root all along; and a
-//! second replica process, a standby, takes over when the lease holder is
-//! killed mid-ceremony, or when it is cut off from the database (then it
-//! stops by itself), where agents and clients find it among their
-//! addresses and the ceremony signs, nothing lost or duplicated.
+//! second replica process, a follower, takes over when the lease holder
+//! is killed mid-ceremony, or when it is cut off from the database (then
+//! it stops by itself), where agents and clients find it among their
+//! addresses and the ceremony signs, nothing lost or duplicated; and
+//! three replicas serve agents spread over them, each agent's feed on
+//! its own replica, its writes sent to the holder, through the holder's
+//! SIGKILL.
 
 #[path = "../../coordinator/tests/pg/mod.rs"]
 mod pg;
@@ -28,8 +31,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_quorate-coordinator-process");
 async fn over_postgres(
     dir: &std::path::Path,
 ) -> (quorate::local::LocalDeployment, CoordinatorProcess, String) {
+    over_postgres_with(dir, Default::default()).await
+}
+
+/// As [`over_postgres`], the deployment started with `options`.
+async fn over_postgres_with(
+    dir: &std::path::Path,
+    options: quorate::local::Options,
+) -> (quorate::local::LocalDeployment, CoordinatorProcess, String) {
     let url = pg::database().await.unwrap();
-    let mut d = deploy(dir).await;
+    let mut d = deploy_with(dir, options).await;
     let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
     assert!(coordinator.terminate().success());
     let config = coordinator.config().display().to_string();
@@ -39,31 +50,137 @@ async fn over_postgres(
     (d, coordinator, url)
 }
 
-/// Starts a second replica of `first` (a standby: it serves nothing
-/// while `first` holds the lease) on a port of its own, over `store` if
-/// given (else `first`'s), and has every agent and client of `d` know
-/// both addresses.
-async fn with_a_standby(
+/// Starts another replica of `first` (a follower while `first` holds
+/// the lease) in `data_dir`, on a port of its own, over `store` if given
+/// (else `first`'s), and waits until it serves; every client of `d`
+/// knows its address from then on (agents once restarted).
+async fn add_replica(
     d: &mut quorate::local::LocalDeployment,
     first: &CoordinatorProcess,
-    dir: &std::path::Path,
+    data_dir: &std::path::Path,
     store: Option<&str>,
+) -> CoordinatorProcess {
+    add_replica_with(d, first, data_dir, store, |_| {}).await
+}
+
+/// As [`add_replica`], its configuration changed by `edit`.
+async fn add_replica_with(
+    d: &mut quorate::local::LocalDeployment,
+    first: &CoordinatorProcess,
+    data_dir: &std::path::Path,
+    store: Option<&str>,
+    edit: impl FnOnce(&mut toml::Table),
 ) -> CoordinatorProcess {
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .unwrap();
-    let mut second = first.replica(&dir.join("replica-2"), listen);
+    let mut replica = first.replica(data_dir, listen);
     if let Some(url) = store {
-        second.use_store(url);
+        replica.use_store(url);
     }
-    second.spawn();
+    replica.configure(edit);
+    replica.spawn();
     d.add_replica(listen);
+    let deadline = std::time::Instant::now() + T;
+    let mut target = d.target(quorate::local::AUDITOR).unwrap();
+    target.url = replica.url();
+    loop {
+        if let Ok(mut c) = quorate::client::Clients::connect(&target).await
+            && c.audit
+                .checkpoint(proto::CheckpointRequest {})
+                .await
+                .is_ok()
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the replica serves");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    replica
+}
+
+/// Restarts every agent of `d`, to take up its coordinator addresses.
+async fn restart_agents(d: &mut quorate::local::LocalDeployment) {
     let ids: Vec<_> = d.agent_configs.keys().cloned().collect();
     for id in &ids {
         d.stop_agent(id).await;
         d.start_agent(id).await.unwrap();
     }
+}
+
+/// A second replica of `first`, a follower, that every agent knows of.
+async fn with_a_follower(
+    d: &mut quorate::local::LocalDeployment,
+    first: &CoordinatorProcess,
+    dir: &std::path::Path,
+    store: Option<&str>,
+) -> CoordinatorProcess {
+    let second = add_replica(d, first, &dir.join("replica-2"), store).await;
+    restart_agents(d).await;
     second
+}
+
+/// `who` approves ceremony `id` while no replica may take writes: the
+/// approval is delivered, or journaled and sent again until one does.
+async fn approve_while_nobody_writes(d: &quorate::local::LocalDeployment, who: &str, id: &str) {
+    let approved = d
+        .control(&pid(who))
+        .await
+        .unwrap()
+        .approve(proto::DecideRequest {
+            ceremony: id.to_string(),
+            reason: String::new(),
+        })
+        .await;
+    if let Err(e) = approved {
+        assert!(e.message().contains("journaled"), "{e}");
+    }
+}
+
+/// Every ceremony as the replica at `url` lists it.
+async fn listed_at(d: &quorate::local::LocalDeployment, url: &str) -> Vec<proto::CeremonyStatus> {
+    let mut clients = clients_at(d, url, quorate::local::AUDITOR).await;
+    let asked = proto::ListCeremoniesRequest {
+        page_size: 1000,
+        ..Default::default()
+    };
+    let listed = clients.ceremonies.list(asked).await.unwrap().into_inner();
+    assert!(listed.next_page_token.is_empty());
+    listed.ceremonies
+}
+
+/// Waits (at most [`T`]) until the replicas at `followers` list every
+/// ceremony as the one at `writer` does: a follower's state, rebuilt
+/// from what it followed, is the writer's.
+async fn lists_agree(d: &quorate::local::LocalDeployment, writer: &str, followers: &[String]) {
+    let deadline = std::time::Instant::now() + T;
+    let theirs = listed_at(d, writer).await;
+    assert!(!theirs.is_empty());
+    for url in followers {
+        loop {
+            let ours = listed_at(d, url).await;
+            if ours == theirs {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{url} lists {ours:?}, the writer {theirs:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// `identity`'s clients of the one replica at `url`.
+async fn clients_at(
+    d: &quorate::local::LocalDeployment,
+    url: &str,
+    identity: &str,
+) -> quorate::client::Clients {
+    // One address: connected to as it is, writer or not.
+    let mut target = d.target(identity).unwrap();
+    target.url = url.to_string();
+    quorate::client::Clients::connect(&target).await.unwrap()
 }
 
 /// Runs `quorate-coordinator migrate ARGS...`; its standard output.
@@ -144,10 +261,10 @@ async fn a_coordinator_over_postgres_survives_sigkill_and_a_lost_mirror() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_standby_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
+async fn a_follower_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
     let dir = tempfile::tempdir().unwrap();
     let (mut d, mut first, _) = over_postgres(dir.path()).await;
-    let mut second = with_a_standby(&mut d, &first, dir.path(), None).await;
+    let mut second = with_a_follower(&mut d, &first, dir.path(), None).await;
 
     let id = request(&d, MANIFEST).await;
     d.approve(&pid("alice"), &id, T).await.unwrap();
@@ -158,21 +275,10 @@ async fn the_standby_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
 
     first.kill();
     // Erin approves as the holder dies: delivered now or, journaled, to
-    // the standby once it has taken over.
-    let approved = d
-        .control(&pid("erin"))
-        .await
-        .unwrap()
-        .approve(proto::DecideRequest {
-            ceremony: id.clone(),
-            reason: String::new(),
-        })
-        .await;
-    if let Err(e) = approved {
-        assert!(e.message().contains("journaled"), "{e}");
-    }
-    // The standby takes the lease once it ends (5 s), then serves.
-    second.wait_serving(&d).await;
+    // the follower once it has taken over.
+    approve_while_nobody_writes(&d, "erin", &id).await;
+    // The follower takes the lease once it ends (5 s), then writes.
+    second.wait_writing(&d).await;
     let s = d.wait_finished(&id, T).await.unwrap();
     assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
     verify(&d, &s);
@@ -193,7 +299,7 @@ async fn the_standby_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_replica_cut_off_from_the_database_stops_and_the_standby_takes_over() {
+async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
     let dir = tempfile::tempdir().unwrap();
     let (mut d, mut first, url) = over_postgres(dir.path()).await;
     // The first replica reaches the database through a proxy, the
@@ -205,7 +311,7 @@ async fn a_replica_cut_off_from_the_database_stops_and_the_standby_takes_over() 
     assert!(first.terminate().success());
     first.use_store(&via_proxy);
     first.start(&d).await;
-    let mut second = with_a_standby(&mut d, &first, dir.path(), Some(&url)).await;
+    let mut second = with_a_follower(&mut d, &first, dir.path(), Some(&url)).await;
 
     let id = request(&d, MANIFEST).await;
     d.approve(&pid("alice"), &id, T).await.unwrap();
@@ -214,7 +320,7 @@ async fn a_replica_cut_off_from_the_database_stops_and_the_standby_takes_over() 
     // lease can end; the standby takes over.
     let status = first.wait_exit();
     assert!(!status.success(), "{status:?}");
-    second.wait_serving(&d).await;
+    second.wait_writing(&d).await;
     d.approve(&pid("carol"), &id, T).await.unwrap();
     d.approve(&pid("erin"), &id, T).await.unwrap();
     let s = d.wait_finished(&id, T).await.unwrap();
@@ -250,4 +356,148 @@ async fn a_replica_cut_off_from_the_database_stops_and_the_standby_takes_over() 
         .get(0);
     assert_eq!(stale, 0);
     assert!(second.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_serve_agents_spread_over_them_through_the_holders_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, mut first, _) = over_postgres(dir.path()).await;
+    let second = add_replica(&mut d, &first, &dir.path().join("replica-2"), None).await;
+    let third = add_replica(&mut d, &first, &dir.path().join("replica-3"), None).await;
+    d.spread_agents();
+    restart_agents(&mut d).await;
+    assert!(first.writing(&d).await);
+    assert!(!second.writing(&d).await && !third.writing(&d).await);
+
+    // A follower refuses a write, naming the holder's address.
+    let mut asked = proto::CreateCeremonyRequest {
+        key_group: "release".into(),
+        message: MANIFEST.as_bytes().to_vec(),
+        label: "SHA256SUMS".into(),
+        ..Default::default()
+    };
+    d.sign_request(quorate::local::REQUESTER, &mut asked)
+        .unwrap();
+    let refused = clients_at(&d, &second.url(), quorate::local::REQUESTER)
+        .await
+        .ceremonies
+        .create(asked)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    let writer = quorate_wire::coordinators::writer_of(&refused).map(str::to_string);
+    assert_eq!(writer, Some(first.url()), "{refused:?}");
+
+    // A ceremony on agents whose feeds are on three replicas: each sees
+    // it from its own, and its approval reaches the holder.
+    let id = request(&d, MANIFEST).await;
+    // The third replica has it once it has followed the request (it
+    // reads the log every 100 ms).
+    let mut third_clients = clients_at(&d, &third.url(), quorate::local::REQUESTER).await;
+    let deadline = std::time::Instant::now() + T;
+    let mut watch = loop {
+        let asked = proto::GetCeremonyRequest { id: id.clone() };
+        match third_clients.ceremonies.watch(asked).await {
+            Ok(watch) => break watch.into_inner(),
+            Err(e) if e.code() == tonic::Code::NotFound => {
+                assert!(std::time::Instant::now() < deadline, "{e}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    d.approve(&pid("alice"), &id, T).await.unwrap();
+    d.approve(&pid("carol"), &id, T).await.unwrap();
+    d.approve(&pid("erin"), &id, T).await.unwrap();
+    let s = d.wait_finished(&id, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(&d, &s);
+    // The third replica's watch follows it to the end, as the holder saw it.
+    let watched = tokio::time::timeout(T, async {
+        while let Some(status) = watch.message().await.unwrap() {
+            if status.state() == CeremonyState::Signed {
+                return status;
+            }
+        }
+        panic!("the watch ended before the ceremony signed");
+    })
+    .await
+    .unwrap();
+    assert_eq!(watched.signature, s.signature);
+    lists_agree(&d, &first.url(), &[second.url(), third.url()]).await;
+
+    // Checkpoints of each replica: the same log, whoever signed.
+    let log = quorate::audit::log_verifier(&d.log_verifier_key).unwrap();
+    let mut checkpoints = Vec::new();
+    for url in [first.url(), second.url(), third.url()] {
+        let mut audit = clients_at(&d, &url, quorate::local::AUDITOR).await.audit;
+        checkpoints.push((url, quorate::audit::checkpoint(&mut audit).await.unwrap()));
+    }
+
+    // The holder is killed with the next ceremony half approved: one of
+    // the followers takes over in place, and it signs there.
+    let next = request(&d, "second release").await;
+    d.approve(&pid("alice"), &next, T).await.unwrap();
+    first.kill();
+    // Approved while no replica writes: journaled, and sent again until
+    // the replica that takes over has it.
+    for who in ["carol", "erin"] {
+        d.wait_pending(&pid(who), &next, T).await.unwrap();
+        approve_while_nobody_writes(&d, who, &next).await;
+    }
+    let s = d.wait_finished(&next, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(&d, &s);
+    let approvers: Vec<&str> = s.approvals.iter().map(|a| a.participant.as_str()).collect();
+    assert_eq!(approvers, ["alice", "carol", "erin"]);
+    assert!(s.dropped.is_empty(), "{:?}", s.dropped);
+    let (new_holder, other) = if second.writing(&d).await {
+        (&second, &third)
+    } else {
+        (&third, &second)
+    };
+    assert!(new_holder.writing(&d).await && !other.writing(&d).await);
+    lists_agree(&d, &new_holder.url(), &[other.url()]).await;
+
+    // Every earlier checkpoint, whichever replica signed it, is
+    // consistent with the new holder's and the other follower's.
+    for url in [new_holder.url(), other.url()] {
+        let mut audit = clients_at(&d, &url, quorate::local::AUDITOR).await.audit;
+        let after = quorate::audit::checkpoint(&mut audit).await.unwrap();
+        for (from, before) in &checkpoints {
+            let proved = quorate::audit::verify_log(&mut audit, &log, before, &after).await;
+            let proved = proved.unwrap_or_else(|e| panic!("{from} to {url}: {e}"));
+            assert!(proved.new.size > proved.old.size);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn alerts_the_killed_holder_did_not_deliver_come_from_the_replica_that_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = dir.path().join("alerts.jsonl");
+    // The holder's alert command fails every time; the follower's works.
+    let options = quorate::local::Options {
+        policy: quorate_types::Policy::from_toml("[deadlines]\napproval = \"1s\"\n").unwrap(),
+        alert_command: Some(vec!["false".into()]),
+        ..Default::default()
+    };
+    let (mut d, mut first, _) = over_postgres_with(dir.path(), options).await;
+    let hook = format!("cat >> {0}; echo >> {0}", alerts.display());
+    let second = add_replica_with(&mut d, &first, &dir.path().join("replica-2"), None, |c| {
+        let command = ["sh", "-c", &hook].map(|a| toml::Value::from(a.to_string()));
+        c.insert("alert_command".into(), toml::Value::Array(command.to_vec()));
+    })
+    .await;
+
+    // Nobody approves: it expires, and the holder cannot deliver the alert.
+    let id = request(&d, MANIFEST).await;
+    let s = d.wait_finished(&id, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Expired, "{}", s.summary);
+    first.kill();
+    second.wait_writing(&d).await;
+    // The alert cursor is in the database: the replica that took over
+    // starts where the holder stopped, and delivers it.
+    let alert = alert_line(&alerts, "ceremony_expired").await;
+    assert_eq!(alert["ceremony"], id.as_str());
 }

@@ -1,15 +1,36 @@
 //! The coordinator's addresses as a client knows them: one, or the
-//! replicas of a coordinator over PostgreSQL, of which one serves at a
-//! time (the sequencing lease's holder; a standby serves nothing until it
-//! takes over). A client connects to the first that answers and, when
-//! that one goes away, tries the others in turn ([`crate::tls::channel_any`]).
+//! replicas of a coordinator over PostgreSQL. A client connects to the
+//! first that answers and, when that one goes away, tries the others in
+//! turn ([`crate::tls::channel_any`]).
 //!
 //! In `agent.toml`, `coordinator` is an address or a list of them:
 //! `coordinator = "https://c1.internal:7400"` or
 //! `coordinator = ["https://c1.internal:7400", "https://c2.internal:7400"]`.
 //! On the command line, addresses are separated by commas.
+//!
+//! Every replica serves reads, feeds and watches; only the one holding
+//! the sequencing lease takes writes. The others refuse a write with
+//! `UNAVAILABLE` and the writer's address in [`WRITER`]: a client sends
+//! its writes there if it is one of its addresses ([`Coordinators::position`]).
 
 use serde::{Deserialize, Serialize};
+
+/// The metadata key of a write refused by a replica that follows the
+/// record (`UNAVAILABLE`): the address of the replica that takes writes,
+/// as it advertised it.
+pub const WRITER: &str = "quorate-writer";
+
+/// The name, in the gRPC health service, that the replica taking writes
+/// reports serving (the others: not serving).
+pub const WRITER_SERVICE: &str = "quorate.Writer";
+
+/// The replica a refusal says takes writes, if it names one.
+pub fn writer_of(status: &tonic::Status) -> Option<&str> {
+    if status.code() != tonic::Code::Unavailable {
+        return None;
+    }
+    status.metadata().get(WRITER)?.to_str().ok()
+}
 
 /// One or more addresses of the coordinator, in the order to try them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +53,14 @@ impl Coordinators {
 
     pub fn addresses(&self) -> &[String] {
         &self.0
+    }
+
+    /// Which of these addresses is `address` (a trailing `/` aside): a
+    /// client goes only to addresses it was given, whatever a replica
+    /// names.
+    pub fn position(&self, address: &str) -> Option<usize> {
+        let bare = |a: &str| a.trim_end_matches('/').to_ascii_lowercase();
+        self.0.iter().position(|a| bare(a) == bare(address))
     }
 }
 

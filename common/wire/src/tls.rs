@@ -86,9 +86,8 @@ pub async fn channel(url: &str, tls: Option<&TlsFiles>) -> Result<Channel, Strin
 
 /// Connects to the first of `coordinators` that answers, trying them in
 /// turn from the one at `from` (wrapping around): the replicas of a
-/// coordinator over PostgreSQL, of which one serves at a time. With the
-/// index of the one connected, to start from next time; or why each
-/// failed.
+/// coordinator over PostgreSQL. With the index of the one connected, to
+/// start from next time; or why each failed.
 pub async fn channel_any(
     coordinators: &crate::coordinators::Coordinators,
     from: usize,
@@ -105,6 +104,47 @@ pub async fn channel_any(
         }
     }
     Err(failures.join("; "))
+}
+
+/// Connects to the replica of `coordinators` that takes writes: the one
+/// whose health service says [`crate::coordinators::WRITER_SERVICE`] is
+/// serving. A single address is connected to as it is; with several, if
+/// none says it takes writes now (a takeover under way), the first that
+/// answers.
+pub async fn channel_writer(
+    coordinators: &crate::coordinators::Coordinators,
+    tls: Option<&TlsFiles>,
+    network: &Network,
+) -> Result<Channel, String> {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    if coordinators.addresses().len() == 1 {
+        return channel_any(coordinators, 0, tls, network)
+            .await
+            .map(|(c, _)| c);
+    }
+    let mut failures = Vec::new();
+    let mut reachable = None;
+    for url in coordinators.addresses() {
+        let channel = match channel_with(url, tls, network).await {
+            Ok(channel) => channel,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let asked = HealthClient::new(channel.clone())
+            .check(HealthCheckRequest {
+                service: crate::coordinators::WRITER_SERVICE.into(),
+            })
+            .await;
+        if asked.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+            return Ok(channel);
+        }
+        reachable.get_or_insert(channel);
+    }
+    reachable.ok_or_else(|| failures.join("; "))
 }
 
 /// As [`channel`], with `network`'s keepalives and call deadline.

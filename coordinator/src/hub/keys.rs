@@ -41,6 +41,31 @@ impl KeyCeremonies {
             changes: broadcast::channel(256).0,
         })
     }
+
+    /// Rebuilds the key ceremonies `changed` from the record (another
+    /// replica recorded their change), and says so to those who follow
+    /// them.
+    pub(super) async fn reload(
+        &self,
+        store: &impl CeremonyStore,
+        changed: &[KeyCeremonyId],
+    ) -> Result<(), StoreError> {
+        let fresh = Self::load(store)?;
+        let fresh = fresh.all.into_inner();
+        let mut all = self.all.lock().await;
+        for id in changed {
+            let key = fresh.get(id).ok_or_else(|| StoreError::Corrupt {
+                key: format!("key ceremony {id}"),
+                why: "followed, but not in the record".into(),
+            })?;
+            all.insert(id.clone(), Arc::clone(key));
+        }
+        drop(all);
+        for id in changed {
+            let _ = self.changes.send(id.clone());
+        }
+        Ok(())
+    }
 }
 
 impl<S: CeremonyStore> Hub<S> {

@@ -186,6 +186,15 @@ pub(crate) fn to_status_error(e: HubError) -> Status {
         }
         HubError::RosterRace(_) | HubError::RequestInFlight(_) => Status::aborted(e.to_string()),
         HubError::Busy(_) => Status::unavailable(e.to_string()),
+        HubError::Store(crate::store::StoreError::Follower { ref address, .. }) => {
+            let mut status = Status::unavailable(e.to_string());
+            if let Some(address) = address.as_deref().and_then(|a| a.parse().ok()) {
+                status
+                    .metadata_mut()
+                    .insert(quorate_wire::coordinators::WRITER, address);
+            }
+            status
+        }
         HubError::Store(_) => {
             tracing::error!(error = %e, "storage failure");
             Status::unavailable(e.to_string())

@@ -97,6 +97,37 @@ pub enum StoreError {
     Failed(String),
     #[error("the record's tree: {0}")]
     Tree(#[from] quorate_tlog::RecordError),
+    /// A replica that follows the record takes no writes: `holder` (at
+    /// `address`) does, if any replica holds the sequencing lease now.
+    #[error("{}", follower_says(holder.as_deref(), address.as_deref()))]
+    Follower {
+        holder: Option<String>,
+        address: Option<String>,
+    },
+}
+
+fn follower_says(holder: Option<&str>, address: Option<&str>) -> String {
+    let to = match (holder, address) {
+        (Some(h), Some(a)) => format!("replica {h} holds the sequencing lease: send it to {a}"),
+        (Some(h), None) => format!(
+            "replica {h} holds the sequencing lease (it advertised no address): send it to \
+             another of the coordinator's addresses"
+        ),
+        (None, _) => "no replica holds the sequencing lease just now: try again shortly".into(),
+    };
+    format!("this coordinator replica follows the record and takes no writes; {to}")
+}
+
+/// What following the record brought ([`CeremonyStore::follow`]).
+#[derive(Debug, Default)]
+pub struct Followed {
+    /// The entries another replica appended since, with their indexes,
+    /// imported already.
+    pub entries: Vec<(u64, Entry)>,
+    /// Whether this store holds the sequencing lease (it took it, or
+    /// always appends): it takes writes once told to
+    /// ([`CeremonyStore::start_writing`]).
+    pub holding: bool,
 }
 
 /// The refused writes of a store that goes on (not a halted one).
@@ -154,6 +185,20 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn close(&self) -> impl Future<Output = ()> + Send {
         std::future::ready(())
     }
+    /// For a store that follows another's writes (a replica without the
+    /// sequencing lease, which refuses appends with
+    /// [`StoreError::Follower`]): imports what the record gained since,
+    /// and takes the lease if nobody holds it. A store that appends
+    /// says it holds it, and brings nothing.
+    fn follow(&self) -> impl Future<Output = Result<Followed, StoreError>> + Send {
+        std::future::ready(Ok(Followed {
+            entries: Vec::new(),
+            holding: true,
+        }))
+    }
+    /// Lets a store that took the lease ([`Self::follow`]) take writes:
+    /// called once what it followed has taken effect.
+    fn start_writing(&self) {}
     /// The canonical bytes of entry `index`.
     fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
     /// Every registered key group with its roster changes, in log order.

@@ -234,6 +234,8 @@ impl<'a> Appending<'a> {
 pub struct PgLog {
     client: Client,
     replica: String,
+    /// Where this replica serves, put in the lease it takes.
+    address: String,
     connection: tokio::task::JoinHandle<()>,
 }
 
@@ -279,6 +281,7 @@ impl PgLog {
         Ok(Self {
             client,
             replica: replica.to_string(),
+            address: String::new(),
             connection,
         })
     }
@@ -287,11 +290,52 @@ impl PgLog {
         &self.replica
     }
 
+    /// The alert cursor of `sink` (`quorate_alert_cursors`), if it has one.
+    pub async fn cursor(&self, sink: &str) -> Result<Option<u64>, PgError> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT next FROM quorate_alert_cursors WHERE sink = $1",
+                &[&sink],
+            )
+            .await?;
+        Ok(row.map(|r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)))
+    }
+
+    /// Moves `sink`'s alert cursor on to `next` (made there if it has
+    /// none); never back. Where it is now.
+    pub async fn move_cursor(&self, sink: &str, next: u64) -> Result<u64, PgError> {
+        let next = i64::try_from(next)
+            .map_err(|_| PgError::Source(format!("alert cursor {next} is out of range")))?;
+        let row = self
+            .client
+            .query_one(
+                "INSERT INTO quorate_alert_cursors AS c (sink, next) VALUES ($1, $2)
+                 ON CONFLICT (sink) DO UPDATE SET next = GREATEST(c.next, $2)
+                 RETURNING next",
+                &[&sink, &next],
+            )
+            .await?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
+    /// Whether the connection is gone (a new one is needed).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// Takes the sequencing lease for `ttl` if nobody holds it or it has
     /// ended (a new epoch), or if this replica holds it already (the same
     /// epoch, extended); `None` while another replica holds it.
     pub async fn acquire(&self, ttl: Duration) -> Result<Option<Lease>, PgError> {
-        lease::acquire(&self.client, &self.replica, ttl).await
+        lease::acquire(&self.client, &self.replica, &self.address, ttl).await
+    }
+
+    /// Advertises `address` (where this replica serves) in the lease it
+    /// takes from now on, so that followers can send writers there.
+    pub fn advertising(mut self, address: impl Into<String>) -> Self {
+        self.address = address.into();
+        self
     }
 
     /// Extends `lease` by `ttl` from now, if this replica still holds it.

@@ -4,28 +4,31 @@
 //! database took, byte for byte) answers every read at local-disk speed.
 //!
 //! At start the replica proves that its mirror is the start of the log in
-//! the database (equal roots) and catches it up, then takes the sequencing
-//! lease; while another replica holds it, it waits as a standby, following
-//! the log into its mirror, and takes over once the holder stops renewing
-//! it (stopped, died, or cut off). Holding the lease, it appends: each
-//! caller's entries are checked against the mirror first (a request id or
-//! claim recorded already is refused before the database sees it), then
-//! appended to PostgreSQL under the lease, then imported into the mirror,
-//! which must number them as the database did. The lease is renewed every
-//! second; a replica that cannot renew it stops taking writes before it
-//! can end by the database's clock, and the database fences it anyway.
+//! the database (equal roots) and catches it up. It then follows the log
+//! ([`CeremonyStore::follow`], every [`FOLLOW_EVERY`]): each call imports
+//! what other replicas appended, for the hub to apply, and tries to take
+//! the sequencing lease. While another replica holds it, appends are
+//! refused with [`StoreError::Follower`], naming the holder and the
+//! address it advertised. Once this replica takes it (the holder stopped
+//! renewing it: stopped, died, or cut off), it imports the last entries
+//! and, told that they took effect ([`CeremonyStore::start_writing`]),
+//! appends: each caller's entries are checked against the mirror first (a
+//! request id or claim recorded already is refused before the database
+//! sees it), then appended to PostgreSQL under the lease, then imported
+//! into the mirror, which must number them as the database did. The lease
+//! is renewed every second; a replica that cannot renew it stops taking
+//! writes before it can end by the database's clock, and the database
+//! fences it anyway.
 //!
 //! Any doubt halts the store, and so the coordinator, for a restart that
 //! catches up from the database: an append whose outcome is unknown (its
-//! connection failed), a lost lease, a mirror that disagrees. Only the
-//! holder serves; a standby serves nothing until it holds the lease.
-//! Followers that serve reads and feeds are the next slice
-//! (docs/replicas.md).
+//! connection failed), a lost lease, a mirror that disagrees with the log.
 
 mod name;
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -34,11 +37,11 @@ use quorate_tlog::{ConsistencyProof, Hash, InclusionProof};
 use quorate_types::{CeremonyId, KeyCeremonyId, KeyGroupName, ParticipantId, Party};
 use tokio::sync::watch;
 
-use super::postgres::{Database, Lease, PgError, PgLog};
+use super::postgres::{Database, Holder, Lease, PgError, PgLog};
 use super::redb_record::Encoded;
 use super::{
-    CeremonyStore, EndedCount, RedbStore, Refusals, StoreError, StoredCeremony, StoredKeyCeremony,
-    StoredKeyGroup,
+    CeremonyStore, EndedCount, Followed, RedbStore, Refusals, StoreError, StoredCeremony,
+    StoredKeyCeremony, StoredKeyGroup,
 };
 use crate::poison::lock;
 
@@ -52,25 +55,40 @@ const RENEW_EVERY: Duration = Duration::from_secs(1);
 const RENEW_TIMEOUT: Duration = Duration::from_secs(2);
 /// Entries read from the database per query when catching up.
 const CATCH_UP: u32 = 1024;
-/// How often a standby reads new entries and tries to take the lease.
-const STANDBY_POLL: Duration = Duration::from_millis(100);
-/// How often a standby says that it is one.
-const STANDBY_NOTE: Duration = Duration::from_secs(30);
+/// How often a follower reads new entries and tries to take the lease.
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(100);
+/// How often a follower says that it is one.
+const FOLLOWING_NOTE: Duration = Duration::from_secs(30);
 
 /// A replica's store: the log in PostgreSQL, mirrored in `data_dir`.
 pub struct ReplicaStore {
     shared: Arc<Shared>,
-    renewal: tokio::task::JoinHandle<()>,
+    /// Renews the lease, from when this replica takes it.
+    renewal: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 struct Shared {
     replica: String,
+    /// Where this replica serves, put in the lease when it takes it.
+    address: String,
+    db: Database,
     mirror: RedbStore,
-    /// The connection appends go through; held for a whole group.
+    /// The connection appends (and, while following, reads of the log)
+    /// go through; held for a whole group.
     writer: Arc<tokio::sync::Mutex<PgLog>>,
     /// Callers waiting for the writer: whoever takes it appends them all.
     queue: Mutex<Vec<Pending>>,
-    held: Mutex<Held>,
+    /// The lease, once this replica took it.
+    held: Mutex<Option<Held>>,
+    /// Whether appends are taken: from when what was followed up to the
+    /// lease's taking has taken effect ([`CeremonyStore::start_writing`]).
+    writing: AtomicBool,
+    /// While following: who holds the lease, as last read.
+    holder: Mutex<Option<Holder>>,
+    /// While following: when it last said so in the log.
+    said: Mutex<Option<Instant>>,
+    /// Entries imported by a follow that failed afterwards, for the next.
+    unapplied: Mutex<Vec<(u64, Entry)>>,
     /// Why the store halted, once it has.
     halt: watch::Sender<Option<String>>,
 }
@@ -93,7 +111,9 @@ struct Held {
 
 impl Drop for ReplicaStore {
     fn drop(&mut self) {
-        self.renewal.abort();
+        if let Some(renewal) = lock(&self.renewal).take() {
+            renewal.abort();
+        }
     }
 }
 
@@ -101,19 +121,30 @@ impl ReplicaStore {
     /// Opens replica `replica`'s store: connects to the database at
     /// `db`, opens the mirror in `dir` and catches it up, then takes the
     /// sequencing lease, waiting as a standby (following the log) for as
-    /// long as another replica renews it.
+    /// long as another replica renews it. It takes writes at once.
     pub async fn open(dir: &Path, db: impl Into<Database>, replica: &str) -> anyhow::Result<Self> {
-        Self::open_checked(dir, db, replica, |_| Ok(())).await
+        let store = Self::following(dir, db, replica, "", |_| Ok(())).await?;
+        loop {
+            if store.follow().await?.holding {
+                store.start_writing();
+                return Ok(store);
+            }
+            tokio::time::sleep(FOLLOW_EVERY).await;
+        }
     }
 
-    /// As [`Self::open`], calling `ready` with the log's size once the
-    /// mirror has caught up, before any wait for the lease: what this
-    /// replica will need to serve (its log key) is checked then, not
-    /// after a standby of hours.
-    pub async fn open_checked(
+    /// Opens replica `replica`'s store as a follower: connects to the
+    /// database at `db`, opens the mirror in `dir`, proves it the start of
+    /// the log and catches it up, then calls `ready` with the log's size
+    /// (what this replica needs to serve, its log key, is checked then)
+    /// and tries once to take the lease, advertising `address`. It takes
+    /// no writes until [`CeremonyStore::follow`] says it holds the lease
+    /// and [`CeremonyStore::start_writing`] is called.
+    pub async fn following(
         dir: &Path,
         db: impl Into<Database>,
         replica: &str,
+        address: &str,
         ready: impl FnOnce(u64) -> anyhow::Result<()>,
     ) -> anyhow::Result<Self> {
         let mirror = RedbStore::open(dir).map_err(|e| match e {
@@ -125,78 +156,140 @@ impl ReplicaStore {
             other => anyhow::anyhow!("cannot open the mirror in {}: {other}", dir.display()),
         })?;
         let db: Database = db.into();
-        let connect = |what| {
-            let db = db.clone();
-            async move {
-                PgLog::connect(db, replica).await.map_err(|e| {
-                    anyhow::anyhow!("cannot connect to the store's database for {what}: {e}")
-                })
-            }
-        };
-        let log = connect("appends").await?;
-        let renewals = connect("renewing the lease").await?;
+        let log = PgLog::connect(db.clone(), replica)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to the store's database: {e}"))?
+            .advertising(address);
         // Before anything is followed: the mirror must be this log's.
         catch_up(&log, &mirror, dir).await?;
         ready(mirror.size())?;
-        let (lease, start) = take_lease(&log, &mirror, replica).await?;
-        follow(&log, &mirror).await?;
+        let store = Self {
+            shared: Arc::new(Shared {
+                replica: replica.to_string(),
+                address: address.to_string(),
+                db,
+                mirror,
+                writer: Arc::new(tokio::sync::Mutex::new(log)),
+                queue: Mutex::new(Vec::new()),
+                held: Mutex::new(None),
+                writing: AtomicBool::new(false),
+                holder: Mutex::new(None),
+                said: Mutex::new(None),
+                unapplied: Mutex::new(Vec::new()),
+                halt: watch::Sender::new(None),
+            }),
+            renewal: Mutex::new(None),
+        };
+        // What it imports now is in the mirror before anyone reads it.
+        store.follow().await?;
+        Ok(store)
+    }
+
+    /// The epoch of the lease this replica holds (0 while it follows).
+    pub fn epoch(&self) -> i64 {
+        lock(&self.shared.held).map_or(0, |h| h.lease.epoch)
+    }
+
+    /// Whether this replica takes writes.
+    pub fn writing(&self) -> bool {
+        self.shared.writing.load(Ordering::Acquire)
+    }
+
+    /// Follows the log once: imports what it gained, then tries to take
+    /// the lease, and if it did, imports what was appended before.
+    async fn follow_log(&self) -> Result<Followed, StoreError> {
+        let shared = &self.shared;
+        if lock(&shared.held).is_some() {
+            return Ok(Followed {
+                entries: Vec::new(),
+                holding: true,
+            });
+        }
+        let mut log = shared.writer.lock().await;
+        // What was imported by a call that failed later is handed on now.
+        let mut entries = std::mem::take(&mut *lock(&shared.unapplied));
+        match self.follow_once(&mut log, &mut entries).await {
+            Ok(holding) => Ok(Followed { entries, holding }),
+            Err(e) => {
+                *lock(&shared.unapplied) = entries;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Self::follow_log`] with the writer's connection: whether it took
+    /// the lease, adding what it imported to `entries`.
+    async fn follow_once(
+        &self,
+        log: &mut PgLog,
+        entries: &mut Vec<(u64, Entry)>,
+    ) -> Result<bool, StoreError> {
+        let shared = &self.shared;
+        let failed = |e: &dyn std::fmt::Display| StoreError::Failed(e.to_string());
+        let followed = |e: FollowError| match e {
+            FollowError::Database(e) => failed(&e),
+            e @ FollowError::Mirror(_) => StoreError::Failed(shared.stop(e.to_string())),
+        };
+        if log.is_closed() {
+            *log = PgLog::connect(shared.db.clone(), &shared.replica)
+                .await
+                .map_err(|e| failed(&e))?
+                .advertising(&shared.address);
+        }
+        follow_into(log, &shared.mirror, entries)
+            .await
+            .map_err(followed)?;
+        let start = Instant::now();
+        let Some(lease) = log.acquire(LEASE).await.map_err(|e| failed(&e))? else {
+            let holder = log.holder().await.map_err(|e| failed(&e))?;
+            self.note_following(holder.as_ref());
+            *lock(&shared.holder) = holder;
+            return Ok(false);
+        };
+        // Appended before the lease was taken: the last to follow.
+        follow_into(log, &shared.mirror, entries)
+            .await
+            .map_err(followed)?;
+        let renewals = PgLog::connect(shared.db.clone(), &shared.replica)
+            .await
+            .map_err(|e| failed(&e))?;
+        *lock(&shared.held) = Some(Held {
+            lease,
+            writable_until: start + LEASE,
+        });
+        *lock(&shared.holder) = None;
+        let renewal = tokio::spawn(renew(
+            Arc::downgrade(&self.shared),
+            renewals,
+            shared.db.clone(),
+        ));
+        if let Some(old) = lock(&self.renewal).replace(renewal) {
+            old.abort();
+        }
         tracing::info!(
-            replica,
+            replica = %shared.replica,
             epoch = lease.epoch,
-            entries = mirror.size(),
+            entries = shared.mirror.size(),
             "took the sequencing lease; the mirror holds the whole log"
         );
-        let shared = Arc::new(Shared {
-            replica: replica.to_string(),
-            mirror,
-            writer: Arc::new(tokio::sync::Mutex::new(log)),
-            queue: Mutex::new(Vec::new()),
-            held: Mutex::new(Held {
-                lease,
-                writable_until: start + LEASE,
-            }),
-            halt: watch::Sender::new(None),
-        });
-        let renewal = tokio::spawn(renew(Arc::downgrade(&shared), renewals, db));
-        Ok(Self { shared, renewal })
+        Ok(true)
     }
 
-    /// The epoch of the lease this replica holds.
-    pub fn epoch(&self) -> i64 {
-        lock(&self.shared.held).lease.epoch
-    }
-}
-
-/// Takes the lease: at once if it is free or this replica's, else once
-/// the holder stops renewing it (it stopped, or died), following the log
-/// into the mirror meanwhile, as a standby, so that little is left to
-/// catch up then.
-/// With when the taking started (the lease runs from no earlier).
-async fn take_lease(
-    log: &PgLog,
-    mirror: &RedbStore,
-    replica: &str,
-) -> anyhow::Result<(Lease, Instant)> {
-    let mut said = None::<Instant>;
-    loop {
-        let start = Instant::now();
-        if let Some(lease) = log.acquire(LEASE).await? {
-            return Ok((lease, start));
+    /// Says now and then that this replica follows, and whom.
+    fn note_following(&self, holder: Option<&Holder>) {
+        let mut said = lock(&self.shared.said);
+        if said.is_some_and(|at| at.elapsed() < FOLLOWING_NOTE) {
+            return;
         }
-        follow(log, mirror).await?;
-        if said.is_none_or(|at| at.elapsed() >= STANDBY_NOTE) {
-            let holder = log.holder().await?;
-            tracing::info!(
-                replica,
-                holder = holder.as_ref().map_or("", |h| h.replica.as_str()),
-                epoch = holder.as_ref().map_or(0, |h| h.epoch),
-                entries = mirror.size(),
-                "standby: another replica holds the sequencing lease; following the log until \
-                 it stops renewing it"
-            );
-            said = Some(Instant::now());
-        }
-        tokio::time::sleep(STANDBY_POLL).await;
+        *said = Some(Instant::now());
+        tracing::info!(
+            replica = %self.shared.replica,
+            holder = holder.map_or("", |h| h.replica.as_str()),
+            address = holder.map_or("", |h| h.address.as_str()),
+            epoch = holder.map_or(0, |h| h.epoch),
+            entries = self.shared.mirror.size(),
+            "following: another replica holds the sequencing lease and takes the writes"
+        );
     }
 }
 
@@ -231,17 +324,54 @@ async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result
 /// Imports into `mirror` every entry of the log it lacks (all of them,
 /// into an empty store).
 pub(crate) async fn follow(log: &PgLog, mirror: &RedbStore) -> anyhow::Result<()> {
+    follow_into(log, mirror, &mut Vec::new())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Why following the log stopped: the database did not answer (try
+/// again), or the mirror did not take what it said (halt).
+#[derive(Debug, thiserror::Error)]
+enum FollowError {
+    #[error("reading the log in PostgreSQL: {0}")]
+    Database(#[from] PgError),
+    #[error("the mirror did not take the log's entries as they are: {0}")]
+    Mirror(StoreError),
+}
+
+/// As [`follow`], adding what it imported to `imported`.
+async fn follow_into(
+    log: &PgLog,
+    mirror: &RedbStore,
+    imported: &mut Vec<(u64, Entry)>,
+) -> Result<(), FollowError> {
     loop {
         let next = mirror.size();
         let stored = log.read(next, CATCH_UP).await?;
         if stored.is_empty() {
             return Ok(());
         }
-        let bytes: Vec<Vec<u8>> = stored.into_iter().map(|s| s.bytes).collect();
-        let indexes = mirror.import(bytes).await?;
-        if indexes.first() != Some(&next) {
-            anyhow::bail!("the mirror numbered entry {next} of the log {indexes:?}");
+        let mut entries = Vec::with_capacity(stored.len());
+        for s in stored {
+            let entry = Entry::decode(&s.bytes).map_err(|e| {
+                FollowError::Mirror(StoreError::Corrupt {
+                    key: format!("entry {} of the log in PostgreSQL", s.index),
+                    why: e.to_string(),
+                })
+            })?;
+            entries.push((entry, s.bytes));
         }
+        let followed: Vec<Entry> = entries.iter().map(|(e, _)| e.clone()).collect();
+        let indexes = mirror
+            .append_encoded(entries)
+            .await
+            .map_err(FollowError::Mirror)?;
+        if indexes.first() != Some(&next) {
+            return Err(FollowError::Mirror(StoreError::Failed(format!(
+                "it numbered entry {next} of the log {indexes:?}"
+            ))));
+        }
+        imported.extend(indexes.into_iter().zip(followed));
     }
 }
 
@@ -263,7 +393,9 @@ async fn renew(shared: Weak<Shared>, conn: PgLog, db: Database) {
         if shared.halt.borrow().is_some() {
             return;
         }
-        let held = *lock(&shared.held);
+        let Some(held) = *lock(&shared.held) else {
+            return;
+        };
         let start = Instant::now();
         // Connecting again, if need be, and renewing, within the timeout:
         // a database cut off answers neither.
@@ -281,10 +413,10 @@ async fn renew(shared: Weak<Shared>, conn: PgLog, db: Database) {
             .unwrap_or_else(|_| Err(timed_out()));
         match outcome {
             Ok(lease) => {
-                *lock(&shared.held) = Held {
+                *lock(&shared.held) = Some(Held {
                     lease,
                     writable_until: start + LEASE,
-                };
+                });
             }
             Err(e @ PgError::LeaseLost { .. }) => {
                 shared.stop(e.to_string());
@@ -311,6 +443,21 @@ fn timed_out() -> PgError {
 }
 
 impl Shared {
+    /// The refusal of an append while following: who takes writes.
+    fn follower(&self) -> StoreError {
+        if let Some(why) = self.halt.borrow().clone() {
+            return StoreError::Failed(why);
+        }
+        let holder = lock(&self.holder).clone();
+        StoreError::Follower {
+            address: holder
+                .as_ref()
+                .map(|h| h.address.clone())
+                .filter(|a| !a.is_empty()),
+            holder: holder.map(|h| h.replica),
+        }
+    }
+
     /// Halts the store with `why`, which it returns (the callers' error).
     fn stop(&self, why: String) -> String {
         tracing::error!(replica = %self.replica, %why, "the replica's store halts");
@@ -379,7 +526,7 @@ impl Shared {
         if let Some(why) = self.halt.borrow().clone() {
             return Err(why);
         }
-        if Instant::now() >= lock(&self.held).writable_until {
+        if !lock(&self.held).is_some_and(|h| Instant::now() < h.writable_until) {
             return Err(format!(
                 "replica {} has not renewed its sequencing lease in time: it takes no writes",
                 self.replica
@@ -391,7 +538,12 @@ impl Shared {
     /// Appends checked entries to PostgreSQL, then to the mirror; their
     /// indexes, or why not (and the store halted).
     async fn append_group(&self, log: &mut PgLog, group: Encoded) -> Result<Vec<u64>, String> {
-        let held = *lock(&self.held);
+        let Some(held) = *lock(&self.held) else {
+            return Err(format!(
+                "replica {} holds no sequencing lease",
+                self.replica
+            ));
+        };
         let bytes: Vec<&[u8]> = group.iter().map(|(_, b)| b.as_slice()).collect();
         // No later than the lease may have ended: an append still waiting
         // then has an unknown outcome.
@@ -423,6 +575,9 @@ impl Shared {
 
 impl CeremonyStore for ReplicaStore {
     async fn append(&self, entries: Vec<Entry>) -> Result<Vec<u64>, StoreError> {
+        if !self.writing() {
+            return Err(self.shared.follower());
+        }
         let entries: Encoded = entries
             .into_iter()
             .map(|e| {
@@ -462,6 +617,16 @@ impl CeremonyStore for ReplicaStore {
         self.shared.mirror.size()
     }
 
+    async fn follow(&self) -> Result<Followed, StoreError> {
+        self.follow_log().await
+    }
+
+    fn start_writing(&self) {
+        if lock(&self.shared.held).is_some() {
+            self.shared.writing.store(true, Ordering::Release);
+        }
+    }
+
     fn halted(&self) -> impl Future<Output = String> + Send + 'static {
         let mine = super::halt_of(self.shared.halt.subscribe());
         let mirror = self.shared.mirror.halted();
@@ -478,7 +643,9 @@ impl CeremonyStore for ReplicaStore {
     }
 
     async fn close(&self) {
-        self.renewal.abort();
+        if let Some(renewal) = lock(&self.renewal).take() {
+            renewal.abort();
+        }
         // An append in flight ends by the lease's end at the latest.
         let Ok(log) = tokio::time::timeout(LEASE, self.shared.writer.lock()).await else {
             return;
@@ -487,7 +654,9 @@ impl CeremonyStore for ReplicaStore {
         if self.shared.halt.send_replace(Some(why)).is_some() {
             return;
         }
-        let lease = lock(&self.shared.held).lease;
+        let Some(Held { lease, .. }) = *lock(&self.shared.held) else {
+            return;
+        };
         match tokio::time::timeout(RENEW_TIMEOUT, log.release(lease))
             .await
             .unwrap_or_else(|_| Err(timed_out()))

@@ -49,7 +49,8 @@ impl Agent {
                         .into_inner();
                     {
                         let mut state = self.state.lock().await;
-                        state.client = Some(client);
+                        state.client = Some(client.clone());
+                        state.feed = Some(client);
                         state.audit = Some(audit);
                     }
                     tracing::info!(participant = %self.config.id, "connected to the coordinator");

@@ -328,11 +328,15 @@ impl Agent {
         let reply = match entry.decision {
             Decision::Approved => {
                 let (nonces, commitments) = self.fresh_nonces()?;
-                let reply = client
-                    .approve(proto::ApproveRequest {
-                        ceremony: id.to_string(),
-                        statement: entry.statement.clone(),
-                        commitments,
+                let request = proto::ApproveRequest {
+                    ceremony: id.to_string(),
+                    statement: entry.statement.clone(),
+                    commitments,
+                };
+                let reply = self
+                    .write(client, |mut c| {
+                        let request = request.clone();
+                        async move { c.approve(request).await }
                     })
                     .await;
                 if let Ok(ack) = &reply {
@@ -343,12 +347,15 @@ impl Agent {
                 reply
             }
             Decision::Rejected => {
-                client
-                    .reject(proto::RejectRequest {
-                        ceremony: id.to_string(),
-                        statement: entry.statement.clone(),
-                    })
-                    .await
+                let request = proto::RejectRequest {
+                    ceremony: id.to_string(),
+                    statement: entry.statement.clone(),
+                };
+                self.write(client, |mut c| {
+                    let request = request.clone();
+                    async move { c.reject(request).await }
+                })
+                .await
             }
         };
         let ack = reply.map_err(AgentError::Coordinator)?.into_inner();

@@ -181,11 +181,15 @@ impl Agent {
             Verdict::Wait => Ok(()),
             Verdict::Resend { share } => {
                 drop(state);
-                let reply = client
-                    .submit_share(proto::SubmitShareRequest {
-                        ceremony: id.to_string(),
-                        attempt: view.attempt,
-                        signature_share: share,
+                let request = proto::SubmitShareRequest {
+                    ceremony: id.to_string(),
+                    attempt: view.attempt,
+                    signature_share: share,
+                };
+                let reply = self
+                    .write(&mut client, |mut c| {
+                        let request = request.clone();
+                        async move { c.submit_share(request).await }
                     })
                     .await;
                 tracing::info!(participant = %self.config.id, ceremony = %id, attempt = view.attempt, ok = reply.is_ok(), "signature share sent again");
@@ -259,11 +263,15 @@ impl Agent {
                     .update(id, |e| e.signed_attempts.push(signed.clone()))
                     .await
                     .map_err(|e| AgentError::Journal(e.to_string()))?;
-                let reply = client
-                    .submit_share(proto::SubmitShareRequest {
-                        ceremony: id.to_string(),
-                        attempt: view.attempt,
-                        signature_share: share.serialize(),
+                let request = proto::SubmitShareRequest {
+                    ceremony: id.to_string(),
+                    attempt: view.attempt,
+                    signature_share: share.serialize(),
+                };
+                let reply = self
+                    .write(&mut client, |mut c| {
+                        let request = request.clone();
+                        async move { c.submit_share(request).await }
                     })
                     .await;
                 tracing::info!(participant = %self.config.id, ceremony = %id, attempt = view.attempt, ok = reply.is_ok(), "signature share sent");
@@ -310,10 +318,14 @@ impl Agent {
         client: &mut Client,
     ) -> Result<(), AgentError> {
         let (nonces, commitments) = self.fresh_nonces()?;
-        let reply = client
-            .commit(proto::CommitRequest {
-                ceremony: id.to_string(),
-                commitments,
+        let request = proto::CommitRequest {
+            ceremony: id.to_string(),
+            commitments,
+        };
+        let reply = self
+            .write(client, |mut c| {
+                let request = request.clone();
+                async move { c.commit(request).await }
             })
             .await;
         match reply {

@@ -35,22 +35,24 @@ const RETURNING: &str = "RETURNING epoch, (extract(epoch FROM expires_at) * 1000
 pub(super) async fn acquire(
     client: &Client,
     replica: &str,
+    address: &str,
     ttl: Duration,
 ) -> Result<Option<Lease>, PgError> {
     let row = client
         .query_opt(
             &format!(
-                "INSERT INTO quorate_lease AS l (id, holder, epoch, expires_at)
-                 VALUES (1, $1, 1, clock_timestamp() + $2 * interval '1 millisecond')
+                "INSERT INTO quorate_lease AS l (id, holder, epoch, expires_at, address)
+                 VALUES (1, $1, 1, clock_timestamp() + $2 * interval '1 millisecond', $3)
                  ON CONFLICT (id) DO UPDATE SET
                    holder = $1,
+                   address = $3,
                    epoch = CASE WHEN l.holder = $1 AND l.expires_at > clock_timestamp()
                                 THEN l.epoch ELSE l.epoch + 1 END,
                    expires_at = clock_timestamp() + $2 * interval '1 millisecond'
                  WHERE l.holder = $1 OR l.expires_at <= clock_timestamp()
                  {RETURNING}"
             ),
-            &[&replica, &millis(ttl)],
+            &[&replica, &millis(ttl), &address],
         )
         .await?;
     Ok(row.as_ref().map(lease_of))
@@ -103,7 +105,8 @@ pub(super) async fn holder(client: &Client) -> Result<Option<Holder>, PgError> {
     let row = client
         .query_opt(
             "SELECT holder, epoch,
-                    (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
+                    (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint,
+                    address
              FROM quorate_lease WHERE id = 1",
             &[],
         )
@@ -113,6 +116,7 @@ pub(super) async fn holder(client: &Client) -> Result<Option<Holder>, PgError> {
             replica: row.get(0),
             epoch: row.get(1),
             left_ms: row.get(2),
+            address: row.get(3),
         })
         .filter(|h| h.left_ms > 0))
 }
@@ -124,6 +128,9 @@ pub struct Holder {
     pub epoch: i64,
     /// Milliseconds until it ends unless renewed.
     pub left_ms: i64,
+    /// Where it serves, as it advertised when it took the lease (empty if
+    /// it did not say).
+    pub address: String,
 }
 
 /// Within an append's transaction: locks the lease row (a takeover waits

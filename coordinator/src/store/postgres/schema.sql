@@ -13,3 +13,15 @@ CREATE TABLE IF NOT EXISTS quorate_lease (
     epoch      BIGINT      NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL
 );
+-- Where the holder serves (its advertised gRPC address), so that a
+-- follower can send writers there. Added after the first release of this
+-- table; a lease taken without it has ''.
+ALTER TABLE quorate_lease ADD COLUMN IF NOT EXISTS address TEXT NOT NULL DEFAULT '';
+-- The alert outbox's cursors (quorate_coordinator::outbox::cursor): per
+-- sink, the index of the first entry whose alerts it may not have had
+-- yet, shared by every replica, so that the one that takes over delivers
+-- what the one before did not.
+CREATE TABLE IF NOT EXISTS quorate_alert_cursors (
+    sink TEXT   PRIMARY KEY,
+    next BIGINT NOT NULL CHECK (next >= 0)
+);
