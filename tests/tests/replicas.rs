@@ -302,8 +302,8 @@ async fn a_follower_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
 async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
     let dir = tempfile::tempdir().unwrap();
     let (mut d, mut first, url) = over_postgres(dir.path()).await;
-    // The first replica reaches the database through a proxy, the
-    // standby directly.
+    // The first replica reaches the database through a proxy, the two
+    // followers directly.
     let config: tokio_postgres::Config = url.parse().unwrap();
     let port = config.get_ports()[0];
     let proxy = Proxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
@@ -311,38 +311,52 @@ async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
     assert!(first.terminate().success());
     first.use_store(&via_proxy);
     first.start(&d).await;
-    let mut second = with_a_follower(&mut d, &first, dir.path(), Some(&url)).await;
+    let mut second = add_replica(&mut d, &first, &dir.path().join("replica-2"), Some(&url)).await;
+    let mut third = add_replica(&mut d, &first, &dir.path().join("replica-3"), Some(&url)).await;
+    d.spread_agents();
+    restart_agents(&mut d).await;
 
     let id = request(&d, MANIFEST).await;
     d.approve(&pid("alice"), &id, T).await.unwrap();
     proxy.partition();
     // Unable to renew its lease, the first stops by itself before the
-    // lease can end; the standby takes over.
+    // lease can end; a follower takes over.
     let status = first.wait_exit();
     assert!(!status.success(), "{status:?}");
-    second.wait_writing(&d).await;
-    d.approve(&pid("carol"), &id, T).await.unwrap();
-    d.approve(&pid("erin"), &id, T).await.unwrap();
+    for who in ["carol", "erin"] {
+        approve_while_nobody_writes(&d, who, &id).await;
+    }
     let s = d.wait_finished(&id, T).await.unwrap();
     assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
     verify(&d, &s);
     let approvers: Vec<&str> = s.approvals.iter().map(|a| a.participant.as_str()).collect();
     assert_eq!(approvers, ["alice", "carol", "erin"]);
+    let (holder, follower) = if second.writing(&d).await {
+        (&second, &third)
+    } else {
+        (&third, &second)
+    };
+    assert!(holder.writing(&d).await && !follower.writing(&d).await);
+    lists_agree(&d, &holder.url(), &[follower.url()]).await;
 
-    // The standby holds the lease, and since its first entry every entry
+    // One follower holds the lease, and since its first entry every entry
     // was appended under its epoch: the cut-off replica appended nothing
     // more.
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(connection);
-    let holder: String = client
+    let leased: String = client
         .query_one("SELECT holder FROM quorate_lease", &[])
         .await
         .unwrap()
         .get(0);
-    let second_name = std::fs::read_to_string(dir.path().join("replica-2/replica-name")).unwrap();
-    assert_eq!(holder, second_name.trim());
+    let names: Vec<String> = ["replica-2", "replica-3"]
+        .iter()
+        .map(|r| std::fs::read_to_string(dir.path().join(r).join("replica-name")).unwrap())
+        .map(|n| n.trim().to_string())
+        .collect();
+    assert!(names.contains(&leased), "{leased} is not one of {names:?}");
     let stale: i64 = client
         .query_one(
             "SELECT count(*) FROM quorate_entries
@@ -356,6 +370,7 @@ async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
         .get(0);
     assert_eq!(stale, 0);
     assert!(second.terminate().success());
+    assert!(third.terminate().success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
