@@ -10,6 +10,7 @@
 mod baseline;
 mod chaos;
 mod cluster;
+mod follow_lag;
 mod full_disk;
 mod history;
 mod keys;
@@ -139,6 +140,19 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         per_caller: u64,
     },
+    /// How long after an append commits a follower replica has it: polling
+    /// every 100 ms, against waking on LISTEN/NOTIFY too.
+    FollowLag {
+        /// A PostgreSQL cluster's URL, e.g. what `tests/postgres start DIR`
+        /// prints.
+        #[arg(long)]
+        postgres: String,
+        #[arg(long, default_value_t = 300)]
+        appends: usize,
+        /// Milliseconds between two appends.
+        #[arg(long, default_value_t = 37)]
+        every_ms: u64,
+    },
     /// Runs only the long-history benchmark: start, memory, List and
     /// /metrics over a store of this many ended ceremonies.
     #[command(hide = true)]
@@ -266,6 +280,18 @@ fn main() -> std::process::ExitCode {
                         ref callers,
                         per_caller,
                     }) => replicas::run(postgres, callers, per_caller).await,
+                    Some(Command::FollowLag {
+                        ref postgres,
+                        appends,
+                        every_ms,
+                    }) => {
+                        follow_lag::run(
+                            postgres,
+                            appends,
+                            std::time::Duration::from_millis(every_ms),
+                        )
+                        .await
+                    }
                     Some(Command::Load {
                         ceremonies,
                         streams,

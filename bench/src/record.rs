@@ -40,7 +40,7 @@ pub struct Proofs {
 }
 
 /// An entry of the size of a recorded approval's (~600 bytes).
-fn entry(n: u64) -> Entry {
+pub(crate) fn entry(n: u64) -> Entry {
     Entry::Refused {
         at: Timestamp(1_764_000_000_000 + n as i64),
         caller: format!("bench-caller-{}-{n:0>520}", n % 97),

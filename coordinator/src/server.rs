@@ -626,7 +626,10 @@ async fn follow_until_holding<S: CeremonyStore>(hub: &Arc<Hub<S>>) -> Result<boo
             }
             Err(e) => tracing::warn!(error = %e, "could not follow the record; trying again"),
         }
+        // At once when an append is notified, else at the next poll
+        // (which also looks for a lease whose holder stopped renewing).
         tokio::select! {
+            _ = hub.store().news() => {}
             _ = tokio::time::sleep(crate::hub::FOLLOW_EVERY) => {}
             _ = stopping.changed() => return Ok(false),
         }

@@ -3,9 +3,11 @@
 //! to the replica's mirror, which answers reads; a refused append reaches
 //! neither; a new replica catches its mirror up from the database, and a
 //! mirror of another log is refused; only one replica writes, a second
-//! waits as a standby and takes over when the holder dies, and one whose
-//! lease is taken halts; the record moves from the embedded store to
-//! PostgreSQL and back with equal roots.
+//! waits as a standby and takes over when the holder dies, a follower
+//! refuses appends naming the holder, is notified of the holder's and
+//! follows them, and one whose lease is taken halts; proofs come from
+//! the tree the database keeps, equal to the mirror's; the record moves
+//! from the embedded store to PostgreSQL and back with equal roots.
 
 mod entries;
 mod pg;
@@ -18,7 +20,7 @@ use quorate_coordinator::migrate::postgres::{to_embedded, to_postgres};
 use quorate_coordinator::store::postgres::PgLog;
 use quorate_coordinator::store::replica::{LEASE, ReplicaStore};
 use quorate_coordinator::store::{CeremonyStore, RedbStore, StoreError};
-use quorate_tlog::MemoryTree;
+use quorate_tlog::{InclusionProof, MemoryTree};
 use quorate_types::CeremonyId;
 
 /// The root of the log in the database, from its entries' bytes.
@@ -158,6 +160,114 @@ async fn a_second_replica_waits_as_a_standby_and_takes_over_when_the_holder_dies
     assert_eq!((second.epoch(), second.size()), (2, 2));
     assert_eq!(second.append(vec![event("c1", 1)]).await?, [2]);
     assert_eq!(root_in(&url).await?, (3, second.root(3)?));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_refuses_appends_is_notified_of_the_holders_and_follows_them()
+-> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let holder = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    let advertised = "https://a.example:7400";
+    let follower =
+        ReplicaStore::following(&dir.path().join("b"), url.as_str(), "b", advertised, |_| {
+            Ok(())
+        })
+        .await?;
+    let first = follower.follow().await?;
+    assert!(!first.holding && first.entries.is_empty());
+    // Refused, naming the holder (which advertised no address).
+    match follower.append(vec![request("c1")]).await {
+        Err(StoreError::Follower { holder, address }) => {
+            assert_eq!((holder.as_deref(), address), (Some("a"), None));
+        }
+        other => panic!("a follower appended: {other:?}"),
+    }
+    assert_eq!(follower.size(), 0);
+
+    // The holder's append is notified as it commits, and followed.
+    let news = follower.news();
+    assert_eq!(
+        holder.append(vec![request("c1"), event("c1", 0)]).await?,
+        [0, 1]
+    );
+    tokio::time::timeout(Duration::from_secs(30), news).await?;
+    let followed = follower.follow().await?;
+    let indexes: Vec<u64> = followed.entries.iter().map(|(i, _)| *i).collect();
+    assert_eq!((indexes, followed.holding), (vec![0, 1], false));
+    assert_eq!(follower.root(2)?, holder.root(2)?);
+
+    // The holder hands the lease back: the follower takes it, advertising
+    // its address, and appends once told to.
+    holder.close().await;
+    drop(holder);
+    assert!(follower.follow().await?.holding);
+    assert!(follower.append(vec![event("c1", 1)]).await.is_err());
+    follower.start_writing();
+    assert_eq!(follower.append(vec![event("c1", 1)]).await?, [2]);
+    let seen = PgLog::connect(url.as_str(), "reader")
+        .await?
+        .holder()
+        .await?;
+    let seen = seen.map(|h| (h.replica, h.address));
+    assert_eq!(seen, Some(("b".to_string(), advertised.to_string())));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn proofs_come_from_the_database_and_agree_with_the_mirror() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let store = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    // Groups of 1 to 5 entries: 37 in all.
+    let mut n = 0;
+    for group in [1, 2, 3, 5, 4, 1, 5, 5, 3, 2, 1, 5] {
+        let entries = (n..n + group).map(|i| request(&format!("c{i}"))).collect();
+        store.append(entries).await?;
+        n += group;
+    }
+    assert_eq!(store.size(), 37);
+    let db = PgLog::connect(url.as_str(), "reader").await?;
+    let same = |db: InclusionProof, mirror: InclusionProof| db.hashes == mirror.hashes;
+    for size in [1, 2, 5, 16, 17, 37] {
+        let root = store.root(size)?;
+        for index in 0..size {
+            let proved = store.prove_inclusion_at_source(index, size).await?;
+            let leaf = quorate_tlog::leaf_hash(&store.entry(index)?);
+            quorate_tlog::check_inclusion(&proved, leaf, root)?;
+            assert!(same(db.prove_inclusion(index, size).await?, proved));
+        }
+        for old in 1..size {
+            let proved = store.prove_consistency_at_source(old, size).await?;
+            quorate_tlog::check_consistency(&proved, store.root(old)?, root)?;
+            let direct = db.prove_consistency(old, size).await?;
+            assert_eq!(direct.hashes, store.prove_consistency(old, size)?.hashes);
+        }
+    }
+    // Asked beyond the log: refused as such, not as a database failure.
+    let beyond = store.prove_inclusion_at_source(37, 37).await.err();
+    assert!(
+        matches!(beyond, Some(StoreError::OutOfRange(_))),
+        "{beyond:?}"
+    );
+
+    // A log written before the database kept the tree (its hashes gone):
+    // the next append completes the tree first.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client.execute("DELETE FROM quorate_hashes", &[]).await?;
+    assert!(db.prove_inclusion(3, 37).await.is_err());
+    store.append(vec![request("c37")]).await?;
+    let held: i64 = client
+        .query_one("SELECT count(*) FROM quorate_hashes", &[])
+        .await?
+        .get(0);
+    assert_eq!(held as u64, quorate_tlog::stored_hash_count(38));
+    for index in [0, 3, 36, 37] {
+        let mirrored = store.prove_inclusion(index, 38)?;
+        assert!(same(db.prove_inclusion(index, 38).await?, mirrored));
+    }
     Ok(())
 }
 

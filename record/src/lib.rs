@@ -44,6 +44,6 @@ pub use proof::{
 };
 pub use receipt::Receipt;
 pub use tree::{
-    HashStore, MAX_TREE_SIZE, MemoryTree, first_stored_index, hashes_to_append, root,
-    stored_hash_coordinates, stored_hash_count, stored_hash_index,
+    HashStore, MAX_TREE_SIZE, MemoryTree, first_stored_index, hashes_to_append,
+    hashes_to_append_for_leaf, root, stored_hash_coordinates, stored_hash_count, stored_hash_index,
 };

@@ -37,6 +37,21 @@ pub fn hashes_to_append(
     Ok(hashes.into_iter().map(Hash::from).collect())
 }
 
+/// As [`hashes_to_append`], from the entry's leaf hash
+/// ([`crate::leaf_hash`]) rather than its bytes: for a store that keeps
+/// the leaf hashes (PostgreSQL's) and makes the rest from them.
+pub fn hashes_to_append_for_leaf(
+    n: u64,
+    leaf: Hash,
+    store: &impl HashStore,
+) -> Result<Vec<Hash>, RecordError> {
+    check_size(n.saturating_add(1))?;
+    let hashes = Reader::run(store, |r| {
+        tlog::stored_hashes_for_record_hash(n, leaf.into(), r)
+    })?;
+    Ok(hashes.into_iter().map(Hash::from).collect())
+}
+
 /// The stored index of entry `n`'s leaf hash, which is where the hashes
 /// from [`hashes_to_append`]`(n, ..)` start. It equals
 /// [`stored_hash_count`]`(n)`. Saturates at `u64::MAX` beyond

@@ -3,7 +3,8 @@
 
 use quorate_tlog::{
     Hash, HashStore, MAX_TREE_SIZE, MemoryTree, RecordError, first_stored_index, hashes_to_append,
-    prove_consistency, prove_inclusion, root, stored_hash_count,
+    hashes_to_append_for_leaf, leaf_hash, prove_consistency, prove_inclusion, root,
+    stored_hash_count,
 };
 use std::cell::RefCell;
 
@@ -175,4 +176,20 @@ fn hash_and_proofs_serialize_as_lowercase_hex() {
         "abcd".parse::<Hash>(),
         Err(RecordError::MalformedHash(_))
     ));
+}
+
+#[test]
+fn hashes_from_leaf_hashes_are_the_hashes_from_the_entries() {
+    let from_leaves = AppendOnly::default();
+    let mut tree = MemoryTree::new();
+    for n in 0..100u64 {
+        let entry = format!("entry {n}");
+        tree.append(entry.as_bytes());
+        let hashes = hashes_to_append_for_leaf(n, leaf_hash(entry.as_bytes()), &from_leaves)
+            .expect("the store holds every earlier hash");
+        assert_eq!(from_leaves.0.borrow().len() as u64, first_stored_index(n));
+        from_leaves.0.borrow_mut().extend(hashes);
+    }
+    assert_eq!(from_leaves.0.borrow().as_slice(), tree.stored_hashes());
+    assert_eq!(root(100, &from_leaves).ok(), Some(tree.root()));
 }

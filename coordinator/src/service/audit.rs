@@ -225,7 +225,8 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         let proof = self
             .hub
             .store()
-            .prove_inclusion(index, tree_size)
+            .prove_inclusion_at_source(index, tree_size)
+            .await
             .map_err(store_error)?;
         Ok(Response::new(hashes(proof.hashes)))
     }
@@ -239,7 +240,8 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         let proof = self
             .hub
             .store()
-            .prove_consistency(old_size, new_size)
+            .prove_consistency_at_source(old_size, new_size)
+            .await
             .map_err(store_error)?;
         Ok(Response::new(hashes(proof.hashes)))
     }
@@ -372,7 +374,8 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         } else {
             let consistency = if old_size > 0 && old_size < size {
                 store
-                    .prove_consistency(old_size, size)
+                    .prove_consistency_at_source(old_size, size)
+                    .await
                     .map_err(store_error)?
                     .hashes
             } else {
@@ -383,7 +386,8 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             let inclusion = match statement_of(store, &indexes, &id, &caller)? {
                 Some(index) => {
                     store
-                        .prove_inclusion(index, size)
+                        .prove_inclusion_at_source(index, size)
+                        .await
                         .map_err(store_error)?
                         .hashes
                 }
@@ -395,7 +399,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             .hub
             .reply_bytes()
             .saturating_sub(note.len() + 40 * (consistency.len() + inclusion.len()));
-        let page = evidence_page(store, &indexes, from, size, prove_entries, budget)?;
+        let page = evidence_page(store, &indexes, from, size, prove_entries, budget).await?;
         Ok(Response::new(proto::StatementEvidenceReply {
             note,
             consistency: hash_bytes(consistency),
@@ -437,7 +441,7 @@ pub(crate) struct EvidencePage {
 /// The entries `indexes` from index `from` on, each with its inclusion
 /// proof in the tree of `size` if `prove`: as many as fit in `budget`
 /// bytes (at least one), and whether more follow.
-pub(crate) fn evidence_page(
+pub(crate) async fn evidence_page(
     store: &impl CeremonyStore,
     indexes: &[u64],
     from: u64,
@@ -456,7 +460,8 @@ pub(crate) fn evidence_page(
         let proof = if prove {
             Some(
                 store
-                    .prove_inclusion(index, size)
+                    .prove_inclusion_at_source(index, size)
+                    .await
                     .map_err(store_error)?
                     .hashes,
             )

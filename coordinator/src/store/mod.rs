@@ -196,6 +196,13 @@ pub trait CeremonyStore: Send + Sync + 'static {
             holding: true,
         }))
     }
+    /// Resolves when another replica may have appended since the last
+    /// [`Self::follow`] (it notified so): a follower follows at once
+    /// rather than at its next poll. Never, for a store that does not
+    /// follow.
+    fn news(&self) -> impl Future<Output = ()> + Send + 'static {
+        std::future::pending()
+    }
     /// Lets a store that took the lease ([`Self::follow`]) take writes:
     /// called once what it followed has taken effect.
     fn start_writing(&self) {}
@@ -247,4 +254,23 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn root(&self, size: u64) -> Result<Hash, StoreError>;
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;
+    /// As [`Self::prove_inclusion`], from the record's source of truth:
+    /// what the audit API serves. For a replica, the database (and the
+    /// mirror must agree); for the embedded store, itself.
+    fn prove_inclusion_at_source(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> impl Future<Output = Result<InclusionProof, StoreError>> + Send {
+        std::future::ready(self.prove_inclusion(index, size))
+    }
+    /// As [`Self::prove_consistency`], from the record's source of truth
+    /// ([`Self::prove_inclusion_at_source`]).
+    fn prove_consistency_at_source(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> impl Future<Output = Result<ConsistencyProof, StoreError>> + Send {
+        std::future::ready(self.prove_consistency(old, new))
+    }
 }

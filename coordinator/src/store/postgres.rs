@@ -23,10 +23,12 @@
 
 mod lease;
 pub mod tls;
+mod tree;
 
 use std::time::Duration;
 
 use quorate_tlog::Hash;
+use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
 
 pub use lease::{Holder, Lease};
@@ -154,17 +156,37 @@ fn check_plaintext(config: &tokio_postgres::Config) -> Result<(), PgError> {
 }
 
 /// Drives a connection until it ends.
-fn spawn_connection(
-    connection: impl std::future::Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+/// Drives `connection` in a task of its own, counting in `news` the
+/// notifications it brings ([`PgLog::listen`]).
+fn spawn_connection<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
     replica: &str,
-) -> tokio::task::JoinHandle<()> {
+    news: watch::Sender<u64>,
+) -> tokio::task::JoinHandle<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let replica = replica.to_string();
     tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(%replica, error = %e, "PostgreSQL connection ended");
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => {
+                    news.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::warn!(%replica, error = %e, "PostgreSQL connection ended");
+                    return;
+                }
+                None => return,
+            }
         }
     })
 }
+
+/// The channel appends notify on commit, and followers listen on.
+const CHANNEL: &str = "quorate_log";
 
 /// An append's transaction: the lease checked under its row's lock, the
 /// entries numbered after the highest stored index.
@@ -191,6 +213,9 @@ impl<'a> Appending<'a> {
             .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
             .await?
             .get(0);
+        // The tree's hashes of every entry so far: none missing (a log
+        // of an earlier release), so that this append's can follow them.
+        tree::complete(&txn, u64::try_from(first).unwrap_or(0)).await?;
         let insert = txn
             .prepare(
                 "INSERT INTO quorate_entries (idx, entry, leaf, epoch) VALUES ($1, $2, $3, $4)",
@@ -209,6 +234,8 @@ impl<'a> Appending<'a> {
         entries: &[B],
         lease: Lease,
     ) -> Result<(), PgError> {
+        let from = self.next;
+        let mut leaves = Vec::with_capacity(entries.len());
         for bytes in entries {
             let bytes = bytes.as_ref();
             let leaf = quorate_tlog::leaf_hash(bytes);
@@ -218,13 +245,21 @@ impl<'a> Appending<'a> {
                     &[&self.next, &bytes, &leaf.0.as_slice(), &lease.epoch],
                 )
                 .await?;
+            leaves.push(leaf);
             self.next += 1;
         }
-        Ok(())
+        tree::append(&self.txn, u64::try_from(from).unwrap_or(0), &leaves).await
     }
 
-    /// Commits; the first index appended and the one after the last.
+    /// Commits, notifying those who listen; the first index appended and
+    /// the one after the last.
     async fn commit(self) -> Result<(u64, u64), PgError> {
+        self.txn
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&CHANNEL, &self.next.to_string()],
+            )
+            .await?;
         self.txn.commit().await?;
         Ok((self.first as u64, self.next as u64))
     }
@@ -237,6 +272,8 @@ pub struct PgLog {
     /// Where this replica serves, put in the lease it takes.
     address: String,
     connection: tokio::task::JoinHandle<()>,
+    /// How many notifications of appends arrived ([`Self::listen`]).
+    news: watch::Sender<u64>,
 }
 
 impl Drop for PgLog {
@@ -265,16 +302,17 @@ impl PgLog {
             .options(options.trim_start())
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives_idle(Duration::from_secs(5));
+        let news = watch::Sender::new(0);
         let (client, connection) = match &db.tls {
             Some(tls) => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Require);
                 let (client, connection) = config.connect(tls.clone()).await?;
-                (client, spawn_connection(connection, replica))
+                (client, spawn_connection(connection, replica, news.clone()))
             }
             None => {
                 check_plaintext(&config)?;
                 let (client, connection) = config.connect(NoTls).await?;
-                (client, spawn_connection(connection, replica))
+                (client, spawn_connection(connection, replica, news.clone()))
             }
         };
         client.batch_execute(SCHEMA).await?;
@@ -283,6 +321,7 @@ impl PgLog {
             replica: replica.to_string(),
             address: String::new(),
             connection,
+            news,
         })
     }
 
@@ -317,6 +356,41 @@ impl PgLog {
             )
             .await?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
+    /// Proves entry `index` is in the log's first `size` entries, from
+    /// the tree's hashes the database keeps.
+    pub async fn prove_inclusion(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<quorate_tlog::InclusionProof, PgError> {
+        tree::prove_inclusion(&self.client, index, size).await
+    }
+
+    /// Proves the log's first `old` entries a prefix of its first `new`,
+    /// from the tree's hashes the database keeps.
+    pub async fn prove_consistency(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<quorate_tlog::ConsistencyProof, PgError> {
+        tree::prove_consistency(&self.client, old, new).await
+    }
+
+    /// Listens for the notification every append sends as it commits:
+    /// [`Self::news`] changes with each from now on.
+    pub async fn listen(&self) -> Result<(), PgError> {
+        self.client
+            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .await?;
+        Ok(())
+    }
+
+    /// Changes whenever an append's notification arrives (once this
+    /// connection [`Self::listen`]s).
+    pub fn news(&self) -> watch::Receiver<u64> {
+        self.news.subscribe()
     }
 
     /// Whether the connection is gone (a new one is needed).

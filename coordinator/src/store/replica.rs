@@ -87,6 +87,13 @@ struct Shared {
     holder: Mutex<Option<Holder>>,
     /// While following: when it last said so in the log.
     said: Mutex<Option<Instant>>,
+    /// Whether the writer's connection failed while following: the next
+    /// follow makes another.
+    stale: AtomicBool,
+    /// Notifications of appends, on the writer's connection (it listens).
+    news: Mutex<watch::Receiver<u64>>,
+    /// The connection proofs are read through (made at the first).
+    reader: tokio::sync::Mutex<Option<PgLog>>,
     /// Entries imported by a follow that failed afterwards, for the next.
     unapplied: Mutex<Vec<(u64, Entry)>>,
     /// Why the store halted, once it has.
@@ -160,9 +167,13 @@ impl ReplicaStore {
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to the store's database: {e}"))?
             .advertising(address);
+        log.listen()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for appends in the database: {e}"))?;
         // Before anything is followed: the mirror must be this log's.
         catch_up(&log, &mirror, dir).await?;
         ready(mirror.size())?;
+        let news = log.news();
         let store = Self {
             shared: Arc::new(Shared {
                 replica: replica.to_string(),
@@ -175,6 +186,9 @@ impl ReplicaStore {
                 writing: AtomicBool::new(false),
                 holder: Mutex::new(None),
                 said: Mutex::new(None),
+                news: Mutex::new(news),
+                stale: AtomicBool::new(false),
+                reader: tokio::sync::Mutex::new(None),
                 unapplied: Mutex::new(Vec::new()),
                 halt: watch::Sender::new(None),
             }),
@@ -212,6 +226,8 @@ impl ReplicaStore {
             Ok(holding) => Ok(Followed { entries, holding }),
             Err(e) => {
                 *lock(&shared.unapplied) = entries;
+                // A connection that failed or went silent is made afresh.
+                shared.stale.store(true, Ordering::Release);
                 Err(e)
             }
         }
@@ -230,18 +246,22 @@ impl ReplicaStore {
             FollowError::Database(e) => failed(&e),
             e @ FollowError::Mirror(_) => StoreError::Failed(shared.stop(e.to_string())),
         };
-        if log.is_closed() {
-            *log = PgLog::connect(shared.db.clone(), &shared.replica)
+        if log.is_closed() || shared.stale.swap(false, Ordering::AcqRel) {
+            *log = bounded(PgLog::connect(shared.db.clone(), &shared.replica))
                 .await
                 .map_err(|e| failed(&e))?
                 .advertising(&shared.address);
+            bounded(log.listen()).await.map_err(|e| failed(&e))?;
+            *lock(&shared.news) = log.news();
         }
+        // What was notified so far is read now.
+        lock(&shared.news).borrow_and_update();
         follow_into(log, &shared.mirror, entries)
             .await
             .map_err(followed)?;
         let start = Instant::now();
-        let Some(lease) = log.acquire(LEASE).await.map_err(|e| failed(&e))? else {
-            let holder = log.holder().await.map_err(|e| failed(&e))?;
+        let Some(lease) = bounded(log.acquire(LEASE)).await.map_err(|e| failed(&e))? else {
+            let holder = bounded(log.holder()).await.map_err(|e| failed(&e))?;
             self.note_following(holder.as_ref());
             *lock(&shared.holder) = holder;
             return Ok(false);
@@ -250,7 +270,7 @@ impl ReplicaStore {
         follow_into(log, &shared.mirror, entries)
             .await
             .map_err(followed)?;
-        let renewals = PgLog::connect(shared.db.clone(), &shared.replica)
+        let renewals = bounded(PgLog::connect(shared.db.clone(), &shared.replica))
             .await
             .map_err(|e| failed(&e))?;
         *lock(&shared.held) = Some(Held {
@@ -347,7 +367,15 @@ async fn follow_into(
 ) -> Result<(), FollowError> {
     loop {
         let next = mirror.size();
-        let stored = log.read(next, CATCH_UP).await?;
+        let stored = match bounded(log.read(next, CATCH_UP)).await {
+            Ok(stored) => stored,
+            // An entry whose stored leaf hash is not its bytes' (what the
+            // mirror's tree and proofs are made of): no retry mends it.
+            Err(e @ PgError::Corrupt { .. }) => {
+                return Err(FollowError::Mirror(StoreError::Failed(e.to_string())));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if stored.is_empty() {
             return Ok(());
         }
@@ -438,11 +466,70 @@ async fn renew(shared: Weak<Shared>, conn: PgLog, db: Database) {
     }
 }
 
+/// `query`, given at most [`RENEW_TIMEOUT`]: a database cut off answers
+/// nothing, and a follower must not wait on it forever.
+async fn bounded<T>(query: impl Future<Output = Result<T, PgError>>) -> Result<T, PgError> {
+    tokio::time::timeout(RENEW_TIMEOUT, query)
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
+}
+
+fn unreadable(e: PgError) -> StoreError {
+    StoreError::Failed(format!("the log in PostgreSQL cannot be read now: {e}"))
+}
+
 fn timed_out() -> PgError {
     PgError::Timeout(RENEW_TIMEOUT)
 }
 
 impl Shared {
+    /// Asks the database through the proofs' connection (made, again if
+    /// need be), for at most [`RENEW_TIMEOUT`]: a database cut off would
+    /// otherwise hold the call, and a graceful stop waits for calls. A
+    /// connection that failed or did not answer is dropped.
+    async fn ask<T>(
+        &self,
+        query: impl FnOnce(
+            &PgLog,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = Result<T, PgError>> + Send + '_>>,
+    ) -> Result<T, StoreError> {
+        let mut reader = self.reader.lock().await;
+        let asked = bounded(async {
+            if reader.as_ref().is_none_or(PgLog::is_closed) {
+                *reader = Some(PgLog::connect(self.db.clone(), &self.replica).await?);
+            }
+            match reader.as_ref() {
+                Some(log) => query(log).await,
+                None => Err(PgError::Source("no connection".into())),
+            }
+        })
+        .await;
+        if asked.is_err() {
+            *reader = None;
+        }
+        asked.map_err(unreadable)
+    }
+
+    /// A proof from the database must be the mirror's: the same bytes make
+    /// the same tree. If not, the replica halts.
+    fn agree(
+        &self,
+        proved: &[quorate_tlog::Hash],
+        mirrored: &[quorate_tlog::Hash],
+        what: &str,
+        a: u64,
+        b: u64,
+    ) -> Result<(), StoreError> {
+        if proved == mirrored {
+            return Ok(());
+        }
+        Err(StoreError::Failed(self.stop(format!(
+            "the {what} proof ({a}, {b}) from PostgreSQL is not the mirror's: they hold \
+             different trees"
+        ))))
+    }
+
     /// The refusal of an append while following: who takes writes.
     fn follower(&self) -> StoreError {
         if let Some(why) = self.halt.borrow().clone() {
@@ -621,6 +708,16 @@ impl CeremonyStore for ReplicaStore {
         self.follow_log().await
     }
 
+    fn news(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut news = lock(&self.shared.news).clone();
+        async move {
+            if news.changed().await.is_err() {
+                // The connection went; the next follow makes another.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
     fn start_writing(&self) {
         if lock(&self.shared.held).is_some() {
             self.shared.writing.store(true, Ordering::Release);
@@ -740,5 +837,37 @@ impl CeremonyStore for ReplicaStore {
 
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError> {
         self.shared.mirror.prove_consistency(old, new)
+    }
+
+    async fn prove_inclusion_at_source(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<InclusionProof, StoreError> {
+        // The mirror judges the request (an index or size beyond the log
+        // is refused as such), and must agree with the database.
+        let mirrored = self.shared.mirror.prove_inclusion(index, size)?;
+        let proved = self
+            .shared
+            .ask(|log| Box::pin(log.prove_inclusion(index, size)))
+            .await?;
+        self.shared
+            .agree(&proved.hashes, &mirrored.hashes, "inclusion", index, size)?;
+        Ok(proved)
+    }
+
+    async fn prove_consistency_at_source(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<ConsistencyProof, StoreError> {
+        let mirrored = self.shared.mirror.prove_consistency(old, new)?;
+        let proved = self
+            .shared
+            .ask(|log| Box::pin(log.prove_consistency(old, new)))
+            .await?;
+        self.shared
+            .agree(&proved.hashes, &mirrored.hashes, "consistency", old, new)?;
+        Ok(proved)
     }
 }

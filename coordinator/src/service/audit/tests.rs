@@ -67,7 +67,7 @@ async fn evidence_pages_carry_each_entry_once_with_its_proof()
         let each = if prove { one + 32 + 40 * 4 } else { one };
         let (mut from, mut got, mut pages) = (0, Vec::new(), 0);
         loop {
-            let page = evidence_page(&store, &indexes, from, 10, prove, 2 * each + 8)?;
+            let page = evidence_page(&store, &indexes, from, 10, prove, 2 * each + 8).await?;
             pages += 1;
             assert!(!page.entries.is_empty() && page.entries.len() <= 2);
             if prove {

@@ -25,3 +25,10 @@ CREATE TABLE IF NOT EXISTS quorate_alert_cursors (
     sink TEXT   PRIMARY KEY,
     next BIGINT NOT NULL CHECK (next >= 0)
 );
+-- Every stored hash of the log's RFC 6962 tree (Go tlog's layout), written
+-- in each append's transaction, so that the database proves what it holds
+-- (quorate_coordinator::store::postgres::tree).
+CREATE TABLE IF NOT EXISTS quorate_hashes (
+    idx  BIGINT PRIMARY KEY CHECK (idx >= 0),
+    hash BYTEA  NOT NULL CHECK (length(hash) = 32)
+);

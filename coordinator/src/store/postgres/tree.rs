@@ -1,0 +1,203 @@
+//! The log's tree in PostgreSQL: every stored hash of the RFC 6962 tree
+//! (Go tlog's layout, [`quorate_tlog::stored_hash_index`]) in
+//! `quorate_hashes`, written in the append's own transaction from the
+//! entries' leaf hashes, so that the database alone proves what it holds:
+//! an inclusion or consistency proof reads the few hashes it needs in one
+//! query.
+//!
+//! The tree functions read hashes synchronously; the database answers
+//! asynchronously. So each computation runs twice: once to learn which
+//! stored hashes it reads (answered with zeros: which hashes a tree
+//! function reads depends only on sizes and indexes), then over those,
+//! fetched in one query.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use quorate_tlog::{
+    ConsistencyProof, Hash, HashStore, InclusionProof, RecordError, first_stored_index,
+    hashes_to_append_for_leaf, stored_hash_count,
+};
+use tokio_postgres::GenericClient;
+
+use super::PgError;
+
+/// Stored hashes as a computation over the database sees them: those
+/// fetched, and those it made itself; the rest, while learning what it
+/// reads, are zeros it notes as wanted.
+struct Tree<'a> {
+    fetched: &'a HashMap<u64, Hash>,
+    made: RefCell<HashMap<u64, Hash>>,
+    wanted: Option<RefCell<BTreeSet<u64>>>,
+}
+
+impl HashStore for Tree<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, RecordError> {
+        let made = self.made.borrow();
+        indexes
+            .iter()
+            .map(|i| match (made.get(i), self.fetched.get(i), &self.wanted) {
+                (Some(h), _, _) | (None, Some(h), _) => Ok(*h),
+                (None, None, Some(wanted)) => {
+                    wanted.borrow_mut().insert(*i);
+                    Ok(Hash([0; 32]))
+                }
+                (None, None, None) => Err(RecordError::MissingHash(*i)),
+            })
+            .collect()
+    }
+}
+
+/// Runs `compute` over the database's stored hashes: once to learn which
+/// it reads, then over those.
+async fn over_database<T>(
+    client: &impl GenericClient,
+    compute: impl Fn(&Tree<'_>) -> Result<T, RecordError>,
+) -> Result<T, PgError> {
+    let none = HashMap::new();
+    let learning = Tree {
+        fetched: &none,
+        made: RefCell::default(),
+        wanted: Some(RefCell::default()),
+    };
+    compute(&learning).map_err(tree_error)?;
+    let wanted: Vec<i64> = learning
+        .wanted
+        .map(RefCell::into_inner)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i64::try_from(i).unwrap_or(i64::MAX))
+        .collect();
+    let mut fetched = HashMap::with_capacity(wanted.len());
+    if !wanted.is_empty() {
+        let rows = client
+            .query(
+                "SELECT idx, hash FROM quorate_hashes WHERE idx = ANY($1)",
+                &[&wanted],
+            )
+            .await?;
+        for row in rows {
+            let (index, hash): (i64, Vec<u8>) = (row.get(0), row.get(1));
+            let index = u64::try_from(index).unwrap_or(u64::MAX);
+            let hash = Hash::from_slice(&hash).ok_or_else(|| PgError::Corrupt {
+                index,
+                why: "its stored tree hash is not 32 bytes".into(),
+            })?;
+            fetched.insert(index, hash);
+        }
+    }
+    let tree = Tree {
+        fetched: &fetched,
+        made: RefCell::default(),
+        wanted: None,
+    };
+    compute(&tree).map_err(tree_error)
+}
+
+fn tree_error(e: RecordError) -> PgError {
+    PgError::Source(format!("the log's tree in PostgreSQL: {e}"))
+}
+
+/// Writes the stored hashes of entries `first..` (their `leaves`), in the
+/// caller's transaction, after those of every earlier entry.
+pub(super) async fn append(
+    txn: &impl GenericClient,
+    first: u64,
+    leaves: &[Hash],
+) -> Result<(), PgError> {
+    if leaves.is_empty() {
+        return Ok(());
+    }
+    let made = over_database(txn, |tree| {
+        let mut out = Vec::new();
+        for (k, leaf) in leaves.iter().enumerate() {
+            let n = first + k as u64;
+            let start = first_stored_index(n);
+            let hashes = hashes_to_append_for_leaf(n, *leaf, tree)?;
+            let mut made = tree.made.borrow_mut();
+            for (j, hash) in hashes.into_iter().enumerate() {
+                made.insert(start + j as u64, hash);
+                out.push((start + j as u64, hash));
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    let (indexes, hashes): (Vec<i64>, Vec<Vec<u8>>) = made
+        .into_iter()
+        .map(|(i, h)| (i64::try_from(i).unwrap_or(i64::MAX), h.0.to_vec()))
+        .unzip();
+    txn.execute(
+        "INSERT INTO quorate_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+        &[&indexes, &hashes],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Brings the stored hashes up to the `size` entries of the log, in the
+/// caller's transaction (under the lease's lock): a log written before
+/// the tree was kept in the database, or by a release that did not keep
+/// it, gets the hashes it lacks from its stored leaf hashes.
+pub(super) async fn complete(txn: &impl GenericClient, size: u64) -> Result<(), PgError> {
+    let held: Option<i64> = txn
+        .query_one("SELECT max(idx) FROM quorate_hashes", &[])
+        .await?
+        .get(0);
+    let held = held.map_or(0, |m| u64::try_from(m).unwrap_or(0) + 1);
+    if held >= stored_hash_count(size) {
+        return Ok(());
+    }
+    // The entry whose hashes start at `held`.
+    let from = (0..=size)
+        .find(|&n| first_stored_index(n) >= held)
+        .unwrap_or(size);
+    if first_stored_index(from) != held {
+        return Err(PgError::Corrupt {
+            index: from,
+            why: format!("the tree's stored hashes end at {held}, inside an entry's"),
+        });
+    }
+    let rows = txn
+        .query(
+            "SELECT leaf FROM quorate_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            &[&(from as i64), &(size as i64)],
+        )
+        .await?;
+    let leaves = rows
+        .iter()
+        .map(|r| Hash::from_slice(&r.get::<_, Vec<u8>>(0)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| PgError::Corrupt {
+            index: from,
+            why: "a leaf hash is not 32 bytes".into(),
+        })?;
+    tracing::info!(from, to = size, "completing the log's tree in PostgreSQL");
+    append(txn, from, &leaves).await
+}
+
+/// Proves entry `index` is in the tree of `size` entries, from the
+/// database's stored hashes.
+pub(super) async fn prove_inclusion(
+    client: &impl GenericClient,
+    index: u64,
+    size: u64,
+) -> Result<InclusionProof, PgError> {
+    over_database(client, |tree| {
+        quorate_tlog::prove_inclusion(index, size, tree)
+    })
+    .await
+}
+
+/// Proves the tree of `old` entries a prefix of the tree of `new`, from
+/// the database's stored hashes.
+pub(super) async fn prove_consistency(
+    client: &impl GenericClient,
+    old: u64,
+    new: u64,
+) -> Result<ConsistencyProof, PgError> {
+    over_database(client, |tree| {
+        quorate_tlog::prove_consistency(old, new, tree)
+    })
+    .await
+}
