@@ -620,6 +620,9 @@ impl<S: CeremonyStore> Hub<S> {
         let ceremony = Snapshot::new(Ceremony::new(request.clone(), group)?);
         let id = request.id.clone();
         let at = request.created_at;
+        // A follower refuses before admitting: its gate counts only what
+        // the record holds.
+        self.store.check_writable()?;
         lock(&self.gate).admit(&id, &request.requester, at)?;
         let index = match self
             .store

@@ -287,8 +287,14 @@ async fn deliver<S: CeremonyStore>(
         // Moved on disk once an entry's alerts are delivered; in between
         // (entries without alerts) only now and then, since reading them
         // again after a restart sends nothing.
+        let saved = async {
+            tokio::select! {
+                saved = cursors.save(sink.name(), next) => saved,
+                _ = stopping.changed() => Err(anyhow::anyhow!("stopping")),
+            }
+        };
         if (!alerts.is_empty() || next.is_multiple_of(1024))
-            && let Err(e) = cursors.save(sink.name(), next).await
+            && let Err(e) = saved.await
         {
             tracing::error!(sink = sink.name(), error = %e, "alert outbox: cannot move the cursor; alerts may be sent again after a restart");
         }

@@ -107,6 +107,15 @@ pub async fn start_with_store(
                 .advertise
                 .clone()
                 .unwrap_or_else(|| format!("{scheme}://{}", bound.addr));
+            if config.advertise.is_none() && bound.addr.ip().is_unspecified() {
+                tracing::warn!(
+                    listen = %bound.addr,
+                    "advertise is not set, so this replica names itself {address} to the \
+                     others, an address no client reaches: set advertise = \"https://<its \
+                     name>:<port>\" in coordinator.toml (agents find the writer by asking \
+                     each of their addresses meanwhile)"
+                );
+            }
             let store = ReplicaStore::following(&config.data_dir, db, &replica, &address, |size| {
                 crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size).map(drop)
             })
@@ -314,14 +323,42 @@ async fn serve<S: CeremonyStore>(
         witnessed: witnessed.clone(),
         observer: observer.clone(),
     };
+    // Everything that can fail is done before any task starts.
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let mut builder = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(crate::limits::KEEPALIVE))
+        .http2_keepalive_timeout(Some(crate::limits::KEEPALIVE_TIMEOUT))
+        .tcp_keepalive(Some(crate::limits::KEEPALIVE))
+        .max_concurrent_streams(Some(config.limits.streams_per_connection))
+        .timeout(config.limits.call_timeout());
+    if let Some(tls) = grpc_tls {
+        builder = builder.tls_config(tls)?;
+    }
     // The writer's duties (alerts, deadlines, the witnesses, recording
     // the parties) are taken up by whoever appends: at once, or once a
     // follower takes the sequencing lease.
-    let first = hub.store().follow().await?;
+    let first = match hub.store().follow().await {
+        Ok(first) => first,
+        Err(e) => {
+            hub.store().close().await;
+            return Err(e.into());
+        }
+    };
     hub.apply_followed(&first.entries).await?;
     let (duty, mut followed) = if first.holding {
         hub.store().start_writing();
-        let tasks = duties.take_up(&hub).await?;
+        let tasks = match duties.take_up(&hub).await {
+            Ok(tasks) => tasks,
+            Err(e) => {
+                hub.stop();
+                hub.store().close().await;
+                return Err(e);
+            }
+        };
         (tokio::spawn(async move { join(tasks).await }), None)
     } else {
         let (why, followed) = oneshot::channel();
@@ -357,20 +394,6 @@ async fn serve<S: CeremonyStore>(
     health_reporter
         .set_serving::<AuditServer<AuditService<S>>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-
-    let mut builder = tonic::transport::Server::builder()
-        .http2_keepalive_interval(Some(crate::limits::KEEPALIVE))
-        .http2_keepalive_timeout(Some(crate::limits::KEEPALIVE_TIMEOUT))
-        .tcp_keepalive(Some(crate::limits::KEEPALIVE))
-        .max_concurrent_streams(Some(config.limits.streams_per_connection))
-        .timeout(config.limits.call_timeout());
-    if let Some(tls) = grpc_tls {
-        builder = builder.tls_config(tls)?;
-    }
     let router = builder
         .add_service(health)
         .add_service(reflection)
@@ -620,6 +643,9 @@ async fn follow_until_holding<S: CeremonyStore>(hub: &Arc<Hub<S>>) -> Result<boo
                     .await
                     .map_err(|e| format!("what this replica followed did not take effect: {e}"))?;
                 if followed.holding {
+                    if *stopping.borrow() {
+                        return Ok(false);
+                    }
                     hub.store().start_writing();
                     return Ok(true);
                 }

@@ -94,13 +94,14 @@ pub struct AgentConfig {
 }
 
 impl AgentConfig {
-    /// A channel to the first of the coordinator's addresses that answers,
-    /// with the interceptor that names this participant.
+    /// A channel to the coordinator replica that takes writes (else the
+    /// first of its addresses that answers), with the interceptor that
+    /// names this participant: for the DKG's messages and backup notes.
     pub async fn channel(
         &self,
     ) -> anyhow::Result<(tonic::transport::Channel, quorate_wire::client::Identify)> {
-        let (channel, _) =
-            quorate_wire::tls::channel_any(&self.coordinator, 0, self.tls.as_ref(), &self.network)
+        let channel =
+            quorate_wire::tls::channel_writer(&self.coordinator, self.tls.as_ref(), &self.network)
                 .await
                 .map_err(anyhow::Error::msg)?;
         let identify =

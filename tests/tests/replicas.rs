@@ -311,8 +311,27 @@ async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
     assert!(first.terminate().success());
     first.use_store(&via_proxy);
     first.start(&d).await;
-    let mut second = add_replica(&mut d, &first, &dir.path().join("replica-2"), Some(&url)).await;
-    let mut third = add_replica(&mut d, &first, &dir.path().join("replica-3"), Some(&url)).await;
+    // The followers advertise an address no client knows them by: the
+    // agents find the one that takes over by asking each of theirs.
+    let unknown = |c: &mut toml::Table| {
+        c.insert("advertise".into(), "https://replica.invalid:7400".into());
+    };
+    let mut second = add_replica_with(
+        &mut d,
+        &first,
+        &dir.path().join("replica-2"),
+        Some(&url),
+        unknown,
+    )
+    .await;
+    let mut third = add_replica_with(
+        &mut d,
+        &first,
+        &dir.path().join("replica-3"),
+        Some(&url),
+        unknown,
+    )
+    .await;
     d.spread_agents();
     restart_agents(&mut d).await;
 

@@ -49,10 +49,14 @@ impl Cursors {
                 }
             }
             Self::Database(d) => {
-                let kept = match d.connection().await?.as_ref() {
-                    Some(log) => log.cursor(sink).await?,
-                    None => None,
-                };
+                let kept = d
+                    .bounded(async {
+                        match d.connection().await?.as_ref() {
+                            Some(log) => Ok(log.cursor(sink).await?),
+                            None => Ok(None),
+                        }
+                    })
+                    .await?;
                 match kept {
                     Some(next) => Ok(next),
                     None => {
@@ -70,16 +74,42 @@ impl Cursors {
         match self {
             Self::Files(dir) => write(&file(dir, sink), next),
             Self::Database(d) => {
-                if let Some(log) = d.connection().await?.as_ref() {
-                    log.move_cursor(sink, next).await?;
-                }
-                Ok(())
+                d.bounded(async {
+                    if let Some(log) = d.connection().await?.as_ref() {
+                        log.move_cursor(sink, next).await?;
+                    }
+                    Ok(())
+                })
+                .await
             }
         }
     }
 }
 
+/// How long a cursor's read or move may take: a database cut off must
+/// not hold the outbox (or a stop) for long.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl InDatabase {
+    /// `query`, for at most [`TIMEOUT`]; the connection is made afresh
+    /// after one that failed or did not answer.
+    async fn bounded<T>(
+        &self,
+        query: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let answer = tokio::time::timeout(TIMEOUT, query)
+            .await
+            .unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "the database did not answer in {TIMEOUT:?}"
+                ))
+            });
+        if answer.is_err() {
+            *self.conn.lock().await = None;
+        }
+        answer
+    }
+
     /// The database connection, made (again) if need be.
     async fn connection(&self) -> anyhow::Result<tokio::sync::MutexGuard<'_, Option<PgLog>>> {
         let mut held = self.conn.lock().await;

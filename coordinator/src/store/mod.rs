@@ -196,6 +196,12 @@ pub trait CeremonyStore: Send + Sync + 'static {
             holding: true,
         }))
     }
+    /// Why appends would be refused now without trying one (a follower's
+    /// [`StoreError::Follower`]), so that a write is refused before it
+    /// counts against any limit.
+    fn check_writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Resolves when another replica may have appended since the last
     /// [`Self::follow`] (it notified so): a follower follows at once
     /// rather than at its next poll. Never, for a store that does not

@@ -185,6 +185,9 @@ where
     })
 }
 
+/// The most entries whose tree hashes one transaction completes.
+pub const TREE_BATCH: u64 = 4096;
+
 /// The channel appends notify on commit, and followers listen on.
 const CHANNEL: &str = "quorate_log";
 
@@ -214,8 +217,9 @@ impl<'a> Appending<'a> {
             .await?
             .get(0);
         // The tree's hashes of every entry so far: none missing (a log
-        // of an earlier release), so that this append's can follow them.
-        tree::complete(&txn, u64::try_from(first).unwrap_or(0)).await?;
+        // of an earlier release, completed when its lease was taken), so
+        // that this append's can follow them.
+        tree::complete(&txn, u64::try_from(first).unwrap_or(0), u64::MAX).await?;
         let insert = txn
             .prepare(
                 "INSERT INTO quorate_entries (idx, entry, leaf, epoch) VALUES ($1, $2, $3, $4)",
@@ -356,6 +360,23 @@ impl PgLog {
             )
             .await?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
+    /// Completes the tree's hashes of a log that lacks some (written
+    /// before the database kept them), at most [`TREE_BATCH`] entries'
+    /// worth in one transaction, under `lease`: for a replica that just
+    /// took it, before it appends. Whether the tree is complete now.
+    pub async fn complete_tree(&mut self, lease: Lease) -> Result<bool, PgError> {
+        let txn = self.client.transaction().await?;
+        lease::check_held(&txn, &self.replica, lease).await?;
+        let size: i64 = txn
+            .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
+            .await?
+            .get(0);
+        let size = u64::try_from(size).unwrap_or(0);
+        let done = tree::complete(&txn, size, TREE_BATCH).await?;
+        txn.commit().await?;
+        Ok(done)
     }
 
     /// Proves entry `index` is in the log's first `size` entries, from

@@ -87,6 +87,9 @@ struct Shared {
     holder: Mutex<Option<Holder>>,
     /// While following: when it last said so in the log.
     said: Mutex<Option<Instant>>,
+    /// Whether the tree's hashes in the database are complete (checked
+    /// once this replica takes the lease).
+    tree_complete: AtomicBool,
     /// Whether the writer's connection failed while following: the next
     /// follow makes another.
     stale: AtomicBool,
@@ -188,6 +191,7 @@ impl ReplicaStore {
                 said: Mutex::new(None),
                 news: Mutex::new(news),
                 stale: AtomicBool::new(false),
+                tree_complete: AtomicBool::new(false),
                 reader: tokio::sync::Mutex::new(None),
                 unapplied: Mutex::new(Vec::new()),
                 halt: watch::Sender::new(None),
@@ -213,9 +217,15 @@ impl ReplicaStore {
     /// the lease, and if it did, imports what was appended before.
     async fn follow_log(&self) -> Result<Followed, StoreError> {
         let shared = &self.shared;
-        if lock(&shared.held).is_some() {
+        let held = *lock(&shared.held);
+        if let Some(held) = held {
+            // Taken, and its tree completed before it appends.
+            if !shared.tree_complete.load(Ordering::Acquire) {
+                let mut log = shared.writer.lock().await;
+                self.complete_tree(&mut log, held.lease).await?;
+            }
             return Ok(Followed {
-                entries: Vec::new(),
+                entries: std::mem::take(&mut *lock(&shared.unapplied)),
                 holding: true,
             });
         }
@@ -292,7 +302,30 @@ impl ReplicaStore {
             entries = shared.mirror.size(),
             "took the sequencing lease; the mirror holds the whole log"
         );
+        self.complete_tree(log, lease).await?;
         Ok(true)
+    }
+
+    /// Completes the tree's hashes in the database, if a log of an
+    /// earlier release lacks some, in bounded transactions while the
+    /// lease is renewed: before this replica appends.
+    async fn complete_tree(&self, log: &mut PgLog, lease: Lease) -> Result<(), StoreError> {
+        loop {
+            match bounded(log.complete_tree(lease)).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e @ PgError::LeaseLost { .. }) => {
+                    return Err(StoreError::Failed(self.shared.stop(e.to_string())));
+                }
+                Err(e) => {
+                    return Err(StoreError::Failed(format!(
+                        "completing the log's tree in PostgreSQL: {e}"
+                    )));
+                }
+            }
+        }
+        self.shared.tree_complete.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Says now and then that this replica follows, and whom.
@@ -494,7 +527,10 @@ impl Shared {
         )
             -> std::pin::Pin<Box<dyn Future<Output = Result<T, PgError>> + Send + '_>>,
     ) -> Result<T, StoreError> {
-        let mut reader = self.reader.lock().await;
+        // Waiting behind another caller counts too.
+        let Ok(mut reader) = tokio::time::timeout(RENEW_TIMEOUT, self.reader.lock()).await else {
+            return Err(unreadable(timed_out()));
+        };
         let asked = bounded(async {
             if reader.as_ref().is_none_or(PgLog::is_closed) {
                 *reader = Some(PgLog::connect(self.db.clone(), &self.replica).await?);
@@ -509,6 +545,19 @@ impl Shared {
             *reader = None;
         }
         asked.map_err(unreadable)
+    }
+
+    /// The database's proof; `None` if it could not give one now (cut
+    /// off, or a log whose tree it is still completing), when the
+    /// mirror's, made from the same bytes, is served instead.
+    fn answered<T>(&self, asked: Result<T, StoreError>) -> Option<T> {
+        match asked {
+            Ok(proof) => Some(proof),
+            Err(e) => {
+                tracing::warn!(replica = %self.replica, error = %e, "a proof from the mirror: the database gave none");
+                None
+            }
+        }
     }
 
     /// A proof from the database must be the mirror's: the same bytes make
@@ -718,6 +767,14 @@ impl CeremonyStore for ReplicaStore {
         }
     }
 
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if self.writing() {
+            Ok(())
+        } else {
+            Err(self.shared.follower())
+        }
+    }
+
     fn start_writing(&self) {
         if lock(&self.shared.held).is_some() {
             self.shared.writing.store(true, Ordering::Release);
@@ -847,10 +904,13 @@ impl CeremonyStore for ReplicaStore {
         // The mirror judges the request (an index or size beyond the log
         // is refused as such), and must agree with the database.
         let mirrored = self.shared.mirror.prove_inclusion(index, size)?;
-        let proved = self
+        let asked = self
             .shared
             .ask(|log| Box::pin(log.prove_inclusion(index, size)))
-            .await?;
+            .await;
+        let Some(proved) = self.shared.answered(asked) else {
+            return Ok(mirrored);
+        };
         self.shared
             .agree(&proved.hashes, &mirrored.hashes, "inclusion", index, size)?;
         Ok(proved)
@@ -862,10 +922,13 @@ impl CeremonyStore for ReplicaStore {
         new: u64,
     ) -> Result<ConsistencyProof, StoreError> {
         let mirrored = self.shared.mirror.prove_consistency(old, new)?;
-        let proved = self
+        let asked = self
             .shared
             .ask(|log| Box::pin(log.prove_consistency(old, new)))
-            .await?;
+            .await;
+        let Some(proved) = self.shared.answered(asked) else {
+            return Ok(mirrored);
+        };
         self.shared
             .agree(&proved.hashes, &mirrored.hashes, "consistency", old, new)?;
         Ok(proved)

@@ -26,35 +26,44 @@ impl Agent {
         }
     }
 
-    /// A client of the replica a follower's refusal names, which the
-    /// agent's writes use from now on; `None` if the refusal names none,
-    /// or one the agent was not given. A writer that went away (a
-    /// refusal naming none) sends writes back to the feed's replica,
-    /// which knows the next one.
+    /// A client of the replica that takes writes, which the agent's
+    /// writes use from now on: the one a follower's refusal names, if it
+    /// is one of the agent's addresses, else the one whose health service
+    /// says it takes writes (a replica may advertise an address the agent
+    /// knows by another name). `None` if the refusal came from no
+    /// follower. A writer that went away (no answer at all) sends writes
+    /// back to the feed's replica, which knows the next one.
     async fn writer_named(&self, status: &Status) -> Option<Client> {
-        let Some(named) = quorate_wire::coordinators::writer_of(status) else {
-            if status.code() == Code::Unavailable {
+        if status.code() != Code::Unavailable {
+            return None;
+        }
+        let named = quorate_wire::coordinators::writer_of(status);
+        let answered = status.metadata().get("content-type").is_some();
+        if named.is_none() {
+            if !answered {
                 let mut state = self.state.lock().await;
                 state.client = state.feed.clone();
             }
             return None;
+        }
+        let coordinators = &self.config.coordinator;
+        let (tls, network) = (self.config.tls.as_ref(), &self.config.network);
+        let channel = match named.and_then(|n| coordinators.position(n)) {
+            Some(index) => {
+                let url = &coordinators.addresses()[index];
+                quorate_wire::tls::channel_with(url, tls, network).await
+            }
+            None => quorate_wire::tls::channel_writer(coordinators, tls, network).await,
         };
-        let Some(index) = self.config.coordinator.position(named) else {
-            tracing::warn!(participant = %self.config.id, writer = named, "a follower named a writer that is not among this agent's coordinator addresses; ignored");
-            return None;
-        };
-        let url = &self.config.coordinator.addresses()[index];
-        let channel =
-            quorate_wire::tls::channel_with(url, self.config.tls.as_ref(), &self.config.network)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(participant = %self.config.id, writer = %url, error = %e, "cannot reach the replica that takes writes");
-                })
-                .ok()?;
+        let channel = channel
+            .map_err(|e| {
+                tracing::warn!(participant = %self.config.id, writer = ?named, error = %e, "cannot reach the replica that takes writes");
+            })
+            .ok()?;
         let identify = Identify::new(self.config.id.as_str()).ok()?;
         let client = SignerClient::with_interceptor(channel, identify);
         self.state.lock().await.client = Some(client.clone());
-        tracing::info!(participant = %self.config.id, writer = %url, "sending writes to the replica that takes them");
+        tracing::info!(participant = %self.config.id, writer = ?named, "sending writes to the replica that takes them");
         Some(client)
     }
 }

@@ -16,7 +16,17 @@ CREATE TABLE IF NOT EXISTS quorate_lease (
 -- Where the holder serves (its advertised gRPC address), so that a
 -- follower can send writers there. Added after the first release of this
 -- table; a lease taken without it has ''.
-ALTER TABLE quorate_lease ADD COLUMN IF NOT EXISTS address TEXT NOT NULL DEFAULT '';
+-- (Looked up first: ALTER TABLE would lock the lease row's table on
+-- every connection, behind appends in flight.)
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = current_schema()
+                     AND table_name = 'quorate_lease' AND column_name = 'address') THEN
+        ALTER TABLE quorate_lease ADD COLUMN address TEXT NOT NULL DEFAULT '';
+    END IF;
+END
+$$;
 -- The alert outbox's cursors (quorate_coordinator::outbox::cursor): per
 -- sink, the index of the first entry whose alerts it may not have had
 -- yet, shared by every replica, so that the one that takes over delivers

@@ -135,18 +135,23 @@ pub(super) async fn append(
     Ok(())
 }
 
-/// Brings the stored hashes up to the `size` entries of the log, in the
-/// caller's transaction (under the lease's lock): a log written before
-/// the tree was kept in the database, or by a release that did not keep
-/// it, gets the hashes it lacks from its stored leaf hashes.
-pub(super) async fn complete(txn: &impl GenericClient, size: u64) -> Result<(), PgError> {
+/// Brings the stored hashes up to the `size` entries of the log, at most
+/// `most` entries' worth, in the caller's transaction (under the lease's
+/// lock): a log written before the tree was kept in the database, or by a
+/// release that did not keep it, gets the hashes it lacks from its stored
+/// leaf hashes. Whether they are all there now.
+pub(super) async fn complete(
+    txn: &impl GenericClient,
+    size: u64,
+    most: u64,
+) -> Result<bool, PgError> {
     let held: Option<i64> = txn
         .query_one("SELECT max(idx) FROM quorate_hashes", &[])
         .await?
         .get(0);
     let held = held.map_or(0, |m| u64::try_from(m).unwrap_or(0) + 1);
     if held >= stored_hash_count(size) {
-        return Ok(());
+        return Ok(true);
     }
     // The entry whose hashes start at `held`.
     let from = (0..=size)
@@ -158,10 +163,11 @@ pub(super) async fn complete(txn: &impl GenericClient, size: u64) -> Result<(), 
             why: format!("the tree's stored hashes end at {held}, inside an entry's"),
         });
     }
+    let to = size.min(from.saturating_add(most));
     let rows = txn
         .query(
             "SELECT leaf FROM quorate_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-            &[&(from as i64), &(size as i64)],
+            &[&(from as i64), &(to as i64)],
         )
         .await?;
     let leaves = rows
@@ -172,8 +178,9 @@ pub(super) async fn complete(txn: &impl GenericClient, size: u64) -> Result<(), 
             index: from,
             why: "a leaf hash is not 32 bytes".into(),
         })?;
-    tracing::info!(from, to = size, "completing the log's tree in PostgreSQL");
-    append(txn, from, &leaves).await
+    tracing::info!(from, to, "completing the log's tree in PostgreSQL");
+    append(txn, from, &leaves).await?;
+    Ok(to == size)
 }
 
 /// Proves entry `index` is in the tree of `size` entries, from the
