@@ -196,6 +196,8 @@ const CHANNEL: &str = "quorate_log";
 struct Appending<'a> {
     txn: tokio_postgres::Transaction<'a>,
     insert: tokio_postgres::Statement,
+    /// The tree's right edge this connection left at its last append.
+    edge: &'a mut Option<tree::Edge>,
     first: i64,
     next: i64,
 }
@@ -205,21 +207,30 @@ impl<'a> Appending<'a> {
         // Read committed, whatever the database's default: the highest
         // index is read after the lease row's lock is taken, so it sees
         // the append that held the lock before.
-        let txn = log
-            .client
+        let PgLog {
+            client,
+            replica,
+            edge,
+            ..
+        } = log;
+        let txn = client
             .build_transaction()
             .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
             .start()
             .await?;
-        lease::check_held(&txn, &log.replica, lease).await?;
+        lease::check_held(&txn, replica, lease).await?;
         let first: i64 = txn
             .query_one("SELECT coalesce(max(idx) + 1, 0) FROM quorate_entries", &[])
             .await?
             .get(0);
+        let size = u64::try_from(first).unwrap_or(0);
         // The tree's hashes of every entry so far: none missing (a log
         // of an earlier release, completed when its lease was taken), so
-        // that this append's can follow them.
-        tree::complete(&txn, u64::try_from(first).unwrap_or(0), u64::MAX).await?;
+        // that this append's can follow them. Known when this connection
+        // made the last ones.
+        if edge.as_ref().map(tree::Edge::size) != Some(size) {
+            tree::complete(&txn, size, u64::MAX).await?;
+        }
         let insert = txn
             .prepare(
                 "INSERT INTO quorate_entries (idx, entry, leaf, epoch) VALUES ($1, $2, $3, $4)",
@@ -228,6 +239,7 @@ impl<'a> Appending<'a> {
         Ok(Self {
             txn,
             insert,
+            edge,
             first,
             next: first,
         })
@@ -252,7 +264,13 @@ impl<'a> Appending<'a> {
             leaves.push(leaf);
             self.next += 1;
         }
-        tree::append(&self.txn, u64::try_from(from).unwrap_or(0), &leaves).await
+        tree::append(
+            &self.txn,
+            u64::try_from(from).unwrap_or(0),
+            &leaves,
+            self.edge,
+        )
+        .await
     }
 
     /// Commits, notifying those who listen; the first index appended and
@@ -278,6 +296,8 @@ pub struct PgLog {
     connection: tokio::task::JoinHandle<()>,
     /// How many notifications of appends arrived ([`Self::listen`]).
     news: watch::Sender<u64>,
+    /// The tree's right edge as this connection's last append left it.
+    edge: Option<tree::Edge>,
 }
 
 impl Drop for PgLog {
@@ -326,6 +346,7 @@ impl PgLog {
             address: String::new(),
             connection,
             news,
+            edge: None,
         })
     }
 

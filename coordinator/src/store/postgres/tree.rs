@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use quorate_tlog::{
     ConsistencyProof, Hash, HashStore, InclusionProof, RecordError, first_stored_index,
-    hashes_to_append_for_leaf, stored_hash_count,
+    hashes_to_append_for_leaf, stored_hash_count, stored_hash_index,
 };
 use tokio_postgres::GenericClient;
 
@@ -49,14 +49,16 @@ impl HashStore for Tree<'_> {
 }
 
 /// Runs `compute` over the database's stored hashes: once to learn which
-/// it reads, then over those.
+/// it reads, then over those, fetched in one query (but for those in
+/// `known`, which it takes as they are). With what it computed, every
+/// hash it read.
 async fn over_database<T>(
     client: &impl GenericClient,
+    known: HashMap<u64, Hash>,
     compute: impl Fn(&Tree<'_>) -> Result<T, RecordError>,
-) -> Result<T, PgError> {
-    let none = HashMap::new();
+) -> Result<(T, HashMap<u64, Hash>), PgError> {
     let learning = Tree {
-        fetched: &none,
+        fetched: &known,
         made: RefCell::default(),
         wanted: Some(RefCell::default()),
     };
@@ -68,7 +70,7 @@ async fn over_database<T>(
         .into_iter()
         .map(|i| i64::try_from(i).unwrap_or(i64::MAX))
         .collect();
-    let mut fetched = HashMap::with_capacity(wanted.len());
+    let mut fetched = known;
     if !wanted.is_empty() {
         let rows = client
             .query(
@@ -91,7 +93,37 @@ async fn over_database<T>(
         made: RefCell::default(),
         wanted: None,
     };
-    compute(&tree).map_err(tree_error)
+    let computed = compute(&tree).map_err(tree_error)?;
+    Ok((computed, fetched))
+}
+
+/// The right edge of the tree of `size` entries, as an appending
+/// connection last wrote it: the roots of its complete subtrees (all that
+/// the next entries' hashes read besides their own), so that the next
+/// append from `size` reads none from the database.
+pub(super) struct Edge {
+    size: u64,
+    hashes: HashMap<u64, Hash>,
+}
+
+impl Edge {
+    pub(super) fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// The stored indexes of the roots of the complete subtrees of a tree of
+/// `size` entries, largest first.
+fn right_edge(size: u64) -> Vec<u64> {
+    let mut start = 0u64;
+    let mut out = Vec::new();
+    for level in (0..63u8).rev() {
+        if size & (1 << level) != 0 {
+            out.push(stored_hash_index(level, start >> level));
+            start += 1 << level;
+        }
+    }
+    out
 }
 
 fn tree_error(e: RecordError) -> PgError {
@@ -99,16 +131,23 @@ fn tree_error(e: RecordError) -> PgError {
 }
 
 /// Writes the stored hashes of entries `first..` (their `leaves`), in the
-/// caller's transaction, after those of every earlier entry.
+/// caller's transaction, after those of every earlier entry. `edge` is
+/// the right edge this connection left at its last append, if any; it is
+/// replaced by the new one.
 pub(super) async fn append(
     txn: &impl GenericClient,
     first: u64,
     leaves: &[Hash],
+    edge: &mut Option<Edge>,
 ) -> Result<(), PgError> {
+    let known = match edge.take() {
+        Some(e) if e.size == first => e.hashes,
+        _ => HashMap::new(),
+    };
     if leaves.is_empty() {
         return Ok(());
     }
-    let made = over_database(txn, |tree| {
+    let (made, mut seen) = over_database(txn, known, |tree| {
         let mut out = Vec::new();
         for (k, leaf) in leaves.iter().enumerate() {
             let n = first + k as u64;
@@ -123,15 +162,22 @@ pub(super) async fn append(
         Ok(out)
     })
     .await?;
-    let (indexes, hashes): (Vec<i64>, Vec<Vec<u8>>) = made
+    seen.extend(made.iter().copied());
+    let size = first + leaves.len() as u64;
+    let hashes = right_edge(size)
+        .into_iter()
+        .filter_map(|i| seen.get(&i).map(|h| (i, *h)))
+        .collect();
+    let (indexes, bytes): (Vec<i64>, Vec<Vec<u8>>) = made
         .into_iter()
         .map(|(i, h)| (i64::try_from(i).unwrap_or(i64::MAX), h.0.to_vec()))
         .unzip();
     txn.execute(
         "INSERT INTO quorate_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-        &[&indexes, &hashes],
+        &[&indexes, &bytes],
     )
     .await?;
+    *edge = Some(Edge { size, hashes });
     Ok(())
 }
 
@@ -179,7 +225,7 @@ pub(super) async fn complete(
             why: "a leaf hash is not 32 bytes".into(),
         })?;
     tracing::info!(from, to, "completing the log's tree in PostgreSQL");
-    append(txn, from, &leaves).await?;
+    append(txn, from, &leaves, &mut None).await?;
     Ok(to == size)
 }
 
@@ -190,10 +236,11 @@ pub(super) async fn prove_inclusion(
     index: u64,
     size: u64,
 ) -> Result<InclusionProof, PgError> {
-    over_database(client, |tree| {
+    over_database(client, HashMap::new(), |tree| {
         quorate_tlog::prove_inclusion(index, size, tree)
     })
     .await
+    .map(|(proof, _)| proof)
 }
 
 /// Proves the tree of `old` entries a prefix of the tree of `new`, from
@@ -203,8 +250,24 @@ pub(super) async fn prove_consistency(
     old: u64,
     new: u64,
 ) -> Result<ConsistencyProof, PgError> {
-    over_database(client, |tree| {
+    over_database(client, HashMap::new(), |tree| {
         quorate_tlog::prove_consistency(old, new, tree)
     })
     .await
+    .map(|(proof, _)| proof)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_right_edge_is_the_roots_of_the_complete_subtrees() {
+        let at = stored_hash_index;
+        assert!(right_edge(0).is_empty());
+        assert_eq!(right_edge(1), [at(0, 0)]);
+        assert_eq!(right_edge(3), [at(1, 0), at(0, 2)]);
+        assert_eq!(right_edge(4), [at(2, 0)]);
+        assert_eq!(right_edge(13), [at(3, 0), at(2, 2), at(0, 12)]);
+    }
 }
