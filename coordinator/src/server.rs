@@ -361,6 +361,22 @@ async fn serve<S: CeremonyStore>(
         };
         (tokio::spawn(async move { join(tasks).await }), None)
     } else {
+        // Callers are authorized by this replica's own [[party]] list,
+        // and only the writer records its list: say so if they differ.
+        let ours = quorate_types::parties::normalize(&config.parties);
+        if hub
+            .store()
+            .parties()
+            .ok()
+            .flatten()
+            .is_some_and(|recorded| recorded != ours)
+        {
+            tracing::warn!(
+                "this replica's [[party]] list is not the one the record holds (the writer's): \
+                 it authorizes requesters, auditors and operators differently; configure every \
+                 replica alike"
+            );
+        }
         let (why, followed) = oneshot::channel();
         let hub = Arc::clone(&hub);
         let task = tokio::spawn(async move {

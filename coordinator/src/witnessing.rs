@@ -289,6 +289,10 @@ async fn round<S: CeremonyStore>(
     let all = cosignatures.len() == witnesses.len();
     if !cosignatures.is_empty() {
         witnessed.offer(size, &note, cosignatures);
+        // The other replicas serve it too.
+        if let Some(latest) = witnessed.latest() {
+            store.share_cosigned(latest.size, &latest.note).await;
+        }
     }
     all
 }

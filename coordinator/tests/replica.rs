@@ -245,6 +245,15 @@ async fn proofs_come_from_the_database_and_agree_with_the_mirror() -> anyhow::Re
             assert_eq!(direct.hashes, store.prove_consistency(old, size)?.hashes);
         }
     }
+    // The cosigned checkpoint the holder shares: the latest kept, never an
+    // older one over it.
+    assert_eq!(store.shared_cosigned().await, None);
+    store.share_cosigned(16, "sixteen").await;
+    store.share_cosigned(5, "five").await;
+    assert_eq!(store.shared_cosigned().await, Some((16, "sixteen".into())));
+    store.share_cosigned(37, "all").await;
+    assert_eq!(store.shared_cosigned().await, Some((37, "all".into())));
+
     // Asked beyond the log: refused as such, not as a database failure.
     let beyond = store.prove_inclusion_at_source(37, 37).await.err();
     assert!(

@@ -58,6 +58,8 @@ struct Toml<'a> {
     alert_command: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     alert_webhook: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    witness: &'a [quorate_coordinator::witnessing::WitnessConfig],
 }
 
 #[derive(Serialize)]
@@ -95,6 +97,7 @@ impl CoordinatorProcess {
             limits: &c.limits,
             alert_command: c.alert_command.as_deref(),
             alert_webhook: c.alert_webhook.as_deref(),
+            witness: &c.witnesses,
         })
         .expect("the configuration encodes");
         let config = d.dir.join("coordinator.toml");

@@ -535,3 +535,38 @@ async fn alerts_the_killed_holder_did_not_deliver_come_from_the_replica_that_tak
     let alert = alert_line(&alerts, "ceremony_expired").await;
     assert_eq!(alert["ceremony"], id.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agents_on_followers_sign_under_a_policy_that_names_witnesses() {
+    let dir = tempfile::tempdir().unwrap();
+    // The policy names two witnesses (a quorum of both): an agent releases
+    // its share only once its approval is in a checkpoint they cosigned,
+    // which it asks of the replica its feed is on.
+    let options = quorate::local::Options {
+        witnesses: 2,
+        ..Default::default()
+    };
+    let (mut d, first, _) = over_postgres_with(dir.path(), options).await;
+    let second = add_replica(&mut d, &first, &dir.path().join("replica-2"), None).await;
+    let third = add_replica(&mut d, &first, &dir.path().join("replica-3"), None).await;
+    d.spread_agents();
+    restart_agents(&mut d).await;
+
+    let id = request(&d, MANIFEST).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    let s = d.wait_finished(&id, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(&d, &s);
+    // Each follower serves the holder's cosigned checkpoint.
+    for url in [second.url(), third.url()] {
+        let mut audit = clients_at(&d, &url, quorate::local::AUDITOR).await.audit;
+        let reply = audit
+            .checkpoint(proto::CheckpointRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!reply.cosigned_note.is_empty(), "{url} serves none");
+    }
+}

@@ -27,6 +27,20 @@ pub struct AuditService<S> {
 }
 
 impl<S: CeremonyStore> AuditService<S> {
+    /// The latest checkpoint the witnesses cosigned, with its size: as
+    /// this replica asked for it, else as the replica that writes shared
+    /// it, if this one's mirror holds that tree already.
+    async fn cosigned(&self) -> Option<(u64, String)> {
+        if let Some(c) = self.witnessed.latest() {
+            return Some((c.size, c.note));
+        }
+        let store = self.hub.store();
+        store
+            .shared_cosigned()
+            .await
+            .filter(|(size, _)| *size <= store.size())
+    }
+
     /// Auditors, operators and participants' agents read the record.
     fn reader<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let caller = crate::auth::caller(request)?;
@@ -181,7 +195,7 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
         self.reader(&request)?;
         let size = self.hub.store().size();
         let note = self.note(size)?;
-        let cosigned_note = self.witnessed.latest().map(|c| c.note).unwrap_or_default();
+        let cosigned_note = self.cosigned().await.map(|(_, n)| n).unwrap_or_default();
         Ok(Response::new(proto::CheckpointReply {
             note,
             cosigned_note,
@@ -356,10 +370,9 @@ impl<S: CeremonyStore> Audit for AuditService<S> {
             }
             (later, self.note(later)?)
         } else if witnessed {
-            let cosigned = self.witnessed.latest().ok_or_else(|| {
+            self.cosigned().await.ok_or_else(|| {
                 Status::unavailable("no checkpoint has been cosigned by the witnesses yet")
-            })?;
-            (cosigned.size, cosigned.note)
+            })?
         } else {
             let size = store.size();
             (size, self.note(size)?)

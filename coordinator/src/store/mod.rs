@@ -260,6 +260,17 @@ pub trait CeremonyStore: Send + Sync + 'static {
     fn root(&self, size: u64) -> Result<Hash, StoreError>;
     fn prove_inclusion(&self, index: u64, size: u64) -> Result<InclusionProof, StoreError>;
     fn prove_consistency(&self, old: u64, new: u64) -> Result<ConsistencyProof, StoreError>;
+    /// Shares the latest checkpoint the witnesses cosigned (`note`, of
+    /// `size` entries) with the other replicas, if there are any.
+    fn share_cosigned(&self, size: u64, note: &str) -> impl Future<Output = ()> + Send {
+        let _ = (size, note);
+        std::future::ready(())
+    }
+    /// The latest cosigned checkpoint another replica shared, with its
+    /// size; `None` if none, or no replicas.
+    fn shared_cosigned(&self) -> impl Future<Output = Option<(u64, String)>> + Send {
+        std::future::ready(None)
+    }
     /// As [`Self::prove_inclusion`], from the record's source of truth:
     /// what the audit API serves. For a replica, the database (and the
     /// mirror must agree); for the embedded store, itself.

@@ -435,6 +435,30 @@ impl PgLog {
         self.news.subscribe()
     }
 
+    /// Keeps `note`, the checkpoint of `size` with its witnesses'
+    /// cosignatures, as the latest (unless one of a larger tree is kept).
+    pub async fn save_cosigned(&self, size: u64, note: &str) -> Result<(), PgError> {
+        let size = i64::try_from(size)
+            .map_err(|_| PgError::Source(format!("checkpoint size {size} is out of range")))?;
+        self.client
+            .execute(
+                "INSERT INTO quorate_cosigned AS c (id, size, note) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET size = $1, note = $2 WHERE c.size <= $1",
+                &[&size, &note],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The latest cosigned checkpoint kept, with its size.
+    pub async fn cosigned(&self) -> Result<Option<(u64, String)>, PgError> {
+        let row = self
+            .client
+            .query_opt("SELECT size, note FROM quorate_cosigned WHERE id = 1", &[])
+            .await?;
+        Ok(row.map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get(1))))
+    }
+
     /// Whether the connection is gone (a new one is needed).
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()

@@ -896,6 +896,28 @@ impl CeremonyStore for ReplicaStore {
         self.shared.mirror.prove_consistency(old, new)
     }
 
+    async fn share_cosigned(&self, size: u64, note: &str) {
+        let note = note.to_string();
+        let shared = self
+            .shared
+            .ask(|log| Box::pin(async move { log.save_cosigned(size, &note).await }))
+            .await;
+        if let Err(e) = shared {
+            tracing::warn!(replica = %self.shared.replica, error = %e, "cannot share the cosigned checkpoint with the other replicas");
+        }
+    }
+
+    async fn shared_cosigned(&self) -> Option<(u64, String)> {
+        let asked = self.shared.ask(|log| Box::pin(log.cosigned())).await;
+        match asked {
+            Ok(cosigned) => cosigned,
+            Err(e) => {
+                tracing::warn!(replica = %self.shared.replica, error = %e, "cannot read the cosigned checkpoint");
+                None
+            }
+        }
+    }
+
     async fn prove_inclusion_at_source(
         &self,
         index: u64,

@@ -42,3 +42,10 @@ CREATE TABLE IF NOT EXISTS quorate_hashes (
     idx  BIGINT PRIMARY KEY CHECK (idx >= 0),
     hash BYTEA  NOT NULL CHECK (length(hash) = 32)
 );
+-- The latest checkpoint the witnesses cosigned, as the holder got it:
+-- every replica serves it (quorate_coordinator::witnessing).
+CREATE TABLE IF NOT EXISTS quorate_cosigned (
+    id   INT    PRIMARY KEY CHECK (id = 1),
+    size BIGINT NOT NULL CHECK (size >= 0),
+    note TEXT   NOT NULL
+);
