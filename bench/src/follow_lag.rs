@@ -9,9 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use quorate_coordinator::hub::FOLLOW_EVERY;
 use quorate_coordinator::store::CeremonyStore;
-use quorate_coordinator::store::replica::ReplicaStore;
+use quorate_coordinator::store::replica::{FOLLOW_EVERY, ReplicaStore};
 
 use crate::record::entry;
 use crate::replicas::database;

@@ -12,23 +12,9 @@ use quorate_coordinator::store::replica::ReplicaStore;
 
 use crate::record::appends_to;
 
-/// A new, empty database in the cluster at `url`; its URL.
-pub async fn database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    let connection = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await?;
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await?;
-    drop(client);
-    let _ = connection.await;
-    let (base, _) = url
-        .rsplit_once('/')
-        .ok_or_else(|| anyhow::anyhow!("{url} names no database"))?;
-    Ok(format!("{base}/{name}"))
-}
+#[path = "../../coordinator/tests/pg/cluster.rs"]
+mod cluster;
+pub use cluster::fresh_database as database;
 
 /// Prints appends/s for the embedded store, then for a replica over
 /// PostgreSQL with `replicas - 1` standbys, for each count of callers.

@@ -33,9 +33,6 @@ use resident::{Deadlines, Gauges, Recent};
 /// end.
 pub const MAX_BACKUP_NOTES: usize = 64;
 
-/// How often a replica that follows the record looks for new entries.
-pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error("no ceremony {0}")]

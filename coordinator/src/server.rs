@@ -87,7 +87,8 @@ pub async fn start_with_store(
     match config.database()? {
         None => {
             let store = open_embedded(config, opener)?;
-            serve(config, clock, bound, store).await
+            let cursors = crate::outbox::Cursors::Files(config.data_dir.clone());
+            serve(config, clock, bound, store, cursors).await
         }
         Some(db) => {
             if opener.is_some() {
@@ -116,11 +117,12 @@ pub async fn start_with_store(
                      each of their addresses meanwhile)"
                 );
             }
+            let cursors = crate::outbox::Cursors::database(db.clone(), &replica, &config.data_dir);
             let store = ReplicaStore::following(&config.data_dir, db, &replica, &address, |size| {
                 crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size).map(drop)
             })
             .await?;
-            serve(config, clock, bound, store).await
+            serve(config, clock, bound, store, cursors).await
         }
     }
 }
@@ -256,12 +258,14 @@ fn open_embedded(config: &Config, opener: Option<Opener>) -> anyhow::Result<Redb
 }
 
 /// Serves with `store`, opened: reloads every ceremony from it, then
-/// serves until told to stop or the store halts.
+/// serves until told to stop or the store halts. The alert outbox keeps
+/// its cursors in `cursors`.
 async fn serve<S: CeremonyStore>(
     config: &Config,
     clock: Arc<dyn Clock>,
     bound: Bound,
     store: S,
+    cursors: crate::outbox::Cursors,
 ) -> anyhow::Result<RunningCoordinator> {
     let Bound {
         webhook,
@@ -305,14 +309,6 @@ async fn serve<S: CeremonyStore>(
             tonic_health::ServingStatus::NotServing,
         )
         .await;
-    let cursors = match config.database()? {
-        None => crate::outbox::Cursors::Files(config.data_dir.clone()),
-        Some(db) => crate::outbox::Cursors::database(
-            db,
-            &replica_name(&config.data_dir, config.replica.as_deref())?,
-            &config.data_dir,
-        ),
-    };
     let duties = Duties {
         health: health_reporter.clone(),
         cursors: Arc::new(cursors),
@@ -672,7 +668,7 @@ async fn follow_until_holding<S: CeremonyStore>(hub: &Arc<Hub<S>>) -> Result<boo
         // (which also looks for a lease whose holder stopped renewing).
         tokio::select! {
             _ = hub.store().news() => {}
-            _ = tokio::time::sleep(crate::hub::FOLLOW_EVERY) => {}
+            _ = tokio::time::sleep(crate::store::replica::FOLLOW_EVERY) => {}
             _ = stopping.changed() => return Ok(false),
         }
     }

@@ -153,20 +153,13 @@ impl CoordinatorProcess {
     /// (its health service says [`quorate_wire::coordinators::WRITER_SERVICE`]
     /// serves); `false` if it does not answer.
     pub async fn writing(&self, d: &LocalDeployment) -> bool {
-        use tonic_health::pb::health_check_response::ServingStatus;
-        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
         let Ok(tls) = d.tls_files(quorate::local::AUDITOR) else {
             return false;
         };
-        let Ok(channel) = quorate_wire::tls::channel(&self.url(), Some(&tls)).await else {
-            return false;
-        };
-        let asked = HealthClient::new(channel)
-            .check(HealthCheckRequest {
-                service: quorate_wire::coordinators::WRITER_SERVICE.into(),
-            })
-            .await;
-        asked.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
+        match quorate_wire::tls::channel(&self.url(), Some(&tls)).await {
+            Ok(channel) => quorate_wire::tls::takes_writes(&channel).await,
+            Err(_) => false,
+        }
     }
 
     /// Waits (at most [`T`]) until this replica takes writes.

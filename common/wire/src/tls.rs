@@ -116,9 +116,6 @@ pub async fn channel_writer(
     tls: Option<&TlsFiles>,
     network: &Network,
 ) -> Result<Channel, String> {
-    use tonic_health::pb::{
-        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-    };
     if coordinators.addresses().len() == 1 {
         return channel_any(coordinators, 0, tls, network)
             .await
@@ -134,17 +131,26 @@ pub async fn channel_writer(
                 continue;
             }
         };
-        let asked = HealthClient::new(channel.clone())
-            .check(HealthCheckRequest {
-                service: crate::coordinators::WRITER_SERVICE.into(),
-            })
-            .await;
-        if asked.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+        if takes_writes(&channel).await {
             return Ok(channel);
         }
         reachable.get_or_insert(channel);
     }
     reachable.ok_or_else(|| failures.join("; "))
+}
+
+/// Whether the replica at the other end of `channel` takes writes: its
+/// health service says [`crate::coordinators::WRITER_SERVICE`] serves.
+pub async fn takes_writes(channel: &Channel) -> bool {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let asked = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: crate::coordinators::WRITER_SERVICE.into(),
+        })
+        .await;
+    asked.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
 }
 
 /// As [`channel`], with `network`'s keepalives and call deadline.

@@ -547,36 +547,26 @@ impl Shared {
         asked.map_err(unreadable)
     }
 
-    /// The database's proof; `None` if it could not give one now (cut
-    /// off, or a log whose tree it is still completing), when the
-    /// mirror's, made from the same bytes, is served instead.
-    fn answered<T>(&self, asked: Result<T, StoreError>) -> Option<T> {
+    /// The proof to serve: the database's (`asked`), which must be the
+    /// mirror's, made from the same bytes (else the replica halts); the
+    /// mirror's if the database could not give one now (cut off, or a log
+    /// whose tree it is still completing).
+    fn served_proof<P: PartialEq + std::fmt::Debug>(
+        &self,
+        asked: Result<P, StoreError>,
+        mirrored: P,
+    ) -> Result<P, StoreError> {
         match asked {
-            Ok(proof) => Some(proof),
+            Ok(proved) if proved == mirrored => Ok(proved),
+            Ok(proved) => Err(StoreError::Failed(self.stop(format!(
+                "a proof from PostgreSQL is not the mirror's, so they hold different trees: \
+                 {proved:?} against {mirrored:?}"
+            )))),
             Err(e) => {
                 tracing::warn!(replica = %self.replica, error = %e, "a proof from the mirror: the database gave none");
-                None
+                Ok(mirrored)
             }
         }
-    }
-
-    /// A proof from the database must be the mirror's: the same bytes make
-    /// the same tree. If not, the replica halts.
-    fn agree(
-        &self,
-        proved: &[quorate_tlog::Hash],
-        mirrored: &[quorate_tlog::Hash],
-        what: &str,
-        a: u64,
-        b: u64,
-    ) -> Result<(), StoreError> {
-        if proved == mirrored {
-            return Ok(());
-        }
-        Err(StoreError::Failed(self.stop(format!(
-            "the {what} proof ({a}, {b}) from PostgreSQL is not the mirror's: they hold \
-             different trees"
-        ))))
     }
 
     /// The refusal of an append while following: who takes writes.
@@ -930,12 +920,7 @@ impl CeremonyStore for ReplicaStore {
             .shared
             .ask(|log| Box::pin(log.prove_inclusion(index, size)))
             .await;
-        let Some(proved) = self.shared.answered(asked) else {
-            return Ok(mirrored);
-        };
-        self.shared
-            .agree(&proved.hashes, &mirrored.hashes, "inclusion", index, size)?;
-        Ok(proved)
+        self.shared.served_proof(asked, mirrored)
     }
 
     async fn prove_consistency_at_source(
@@ -948,11 +933,6 @@ impl CeremonyStore for ReplicaStore {
             .shared
             .ask(|log| Box::pin(log.prove_consistency(old, new)))
             .await;
-        let Some(proved) = self.shared.answered(asked) else {
-            return Ok(mirrored);
-        };
-        self.shared
-            .agree(&proved.hashes, &mirrored.hashes, "consistency", old, new)?;
-        Ok(proved)
+        self.shared.served_proof(asked, mirrored)
     }
 }

@@ -199,16 +199,16 @@ pub(super) async fn complete(
     if held >= stored_hash_count(size) {
         return Ok(true);
     }
-    // The entry whose hashes start at `held`.
-    let from = (0..=size)
-        .find(|&n| first_stored_index(n) >= held)
-        .unwrap_or(size);
-    if first_stored_index(from) != held {
-        return Err(PgError::Corrupt {
-            index: from,
-            why: format!("the tree's stored hashes end at {held}, inside an entry's"),
-        });
-    }
+    // The entry whose hashes start at `held`: its leaf's is the first.
+    let from = match quorate_tlog::stored_hash_coordinates(held) {
+        Some((0, n)) if n <= size => n,
+        _ => {
+            return Err(PgError::Corrupt {
+                index: size,
+                why: format!("the tree's stored hashes end at {held}, inside an entry's"),
+            });
+        }
+    };
     let to = size.min(from.saturating_add(most));
     let rows = txn
         .query(
