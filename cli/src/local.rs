@@ -46,6 +46,9 @@ pub struct LocalDeployment {
     /// after `coordinator_config.listen`: clients try them in turn
     /// ([`LocalDeployment::add_replica`]).
     replicas: Vec<std::net::SocketAddr>,
+    /// The sockets the agents that are witnesses serve on, bound for the
+    /// deployment's life so that a restarted agent finds its port.
+    witness_sockets: BTreeMap<ParticipantId, std::sync::Arc<std::net::TcpListener>>,
 }
 
 /// What a local deployment may be started with.
@@ -385,6 +388,10 @@ impl LocalDeployment {
             store,
             requester_keys,
             replicas: Vec::new(),
+            witness_sockets: agent_witnesses
+                .iter()
+                .map(|(id, w)| (id.clone(), w.socket.clone()))
+                .collect(),
         };
         let ids: Vec<_> = deployment.agent_configs.keys().cloned().collect();
         for id in ids {
@@ -643,7 +650,14 @@ impl LocalDeployment {
             .get(id)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no agent {id}"))?;
-        let agent = quorate_participant::start(config).await?;
+        let sockets = quorate_participant::Sockets {
+            witness: self
+                .witness_sockets
+                .get(id)
+                .map(|s| s.try_clone())
+                .transpose()?,
+        };
+        let agent = quorate_participant::start_with(config, sockets).await?;
         self.agents.insert(id.clone(), agent);
         Ok(())
     }

@@ -96,6 +96,21 @@ pub async fn serve(config: AgentConfig) -> anyhow::Result<()> {
 /// (the identity key checked against the roster), opens the journal, binds
 /// the control socket and connects to the coordinator.
 pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
+    start_with(config, Sockets::default()).await
+}
+
+/// Sockets bound before the agent starts, by whoever runs it in-process
+/// and must know (and keep) the address: an agent restarted in the same
+/// process serves on the same socket, which no other socket can take in
+/// between, as it could a port that was only picked free.
+#[derive(Debug, Default)]
+pub struct Sockets {
+    /// Served instead of binding `witness_listen`.
+    pub witness: Option<std::net::TcpListener>,
+}
+
+/// As [`start`], serving on the `sockets` given.
+pub async fn start_with(config: AgentConfig, sockets: Sockets) -> anyhow::Result<RunningAgent> {
     let socket = config.socket_path();
     let agent = Arc::new(Agent::open(config)?);
     if socket.exists() {
@@ -141,8 +156,14 @@ pub async fn start(config: AgentConfig) -> anyhow::Result<RunningAgent> {
     };
     tasks.extend([feed, control]);
     if let (Some(verifier), Some(key)) = (agent.log_verifier(), agent.take_witness_key())
-        && let Some(witness) =
-            witness::start(&agent.config, key, verifier, stop.subscribe()).await?
+        && let Some(witness) = witness::start(
+            &agent.config,
+            sockets.witness,
+            key,
+            verifier,
+            stop.subscribe(),
+        )
+        .await?
     {
         tasks.push(witness);
     }

@@ -61,10 +61,11 @@ pub fn key(config: &AgentConfig, passphrase: &Passphrase) -> anyhow::Result<Witn
     )
 }
 
-/// Binds `config.witness_listen` and serves, cosigning with `key`, until
-/// `stop` turns true.
+/// Binds `config.witness_listen` (or takes `bound`, the socket bound for
+/// it) and serves, cosigning with `key`, until `stop` turns true.
 pub async fn start(
     config: &AgentConfig,
+    bound: Option<std::net::TcpListener>,
     key: WitnessKey,
     log: &LogVerifier,
     mut stop: watch::Receiver<bool>,
@@ -79,9 +80,13 @@ pub async fn start(
         State::open(&config.witness_dir())?,
         serve::system_clock(),
     ));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("witness_listen {listen}: {e}"))?;
+    let listener = match bound {
+        Some(bound) => bound
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(bound)),
+        None => tokio::net::TcpListener::bind(listen).await,
+    }
+    .map_err(|e| anyhow::anyhow!("witness_listen {listen}: {e}"))?;
     tracing::info!(%vkey, address = %listener.local_addr()?, "witnessing the coordinator's record");
     Ok(Some(tokio::spawn(async move {
         let stopped = async move {

@@ -130,6 +130,9 @@ pub fn agent_state_dir(
 pub struct AgentWitness {
     pub vkey: String,
     pub addr: SocketAddr,
+    /// Bound to `addr` for as long as the deployment lives; each start of
+    /// the agent serves a copy of it.
+    pub socket: std::sync::Arc<std::net::TcpListener>,
 }
 
 impl AgentWitness {
@@ -142,9 +145,10 @@ impl AgentWitness {
 }
 
 /// Makes each roster entry's agent witness key (in its state directory,
-/// where the agent finds it, sealed with the agent's passphrase) and picks a free loopback port for it, and
-/// writes their keys to `dir/witnesses.vkeys`. The agents serve once
-/// started; the coordinator asks again until they do.
+/// where the agent finds it, sealed with the agent's passphrase) and binds
+/// a loopback socket for it, and writes their keys to
+/// `dir/witnesses.vkeys`. The agents serve once started; the coordinator
+/// asks again until they do.
 pub fn agents(
     dir: &Path,
     roster: &quorate_types::Roster,
@@ -164,13 +168,15 @@ pub fn agents(
             passphrase,
             &KdfParams::for_random_passphrase(),
         )?;
-        // A port free now; the agent binds it when it starts.
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        // Bound here, not picked free for the agent to bind later: an
+        // outgoing connection could take a port in between.
+        let socket = std::net::TcpListener::bind("127.0.0.1:0")?;
         out.insert(
             id.clone(),
             AgentWitness {
                 vkey: key.verifier_key(),
-                addr,
+                addr: socket.local_addr()?,
+                socket: std::sync::Arc::new(socket),
             },
         );
     }
