@@ -357,7 +357,7 @@ pub async fn run(
             .await?;
         replicas[0].use_store(&url);
         replicas[0].start(&d).await;
-        let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let listen = quorate::local::ports::unused_loopback()?;
         let mut standby = replicas[0].replica(&dir.join("replica-2"), listen);
         standby.spawn();
         d.add_replica(listen);

@@ -3,6 +3,7 @@
 //! The quickstart runs one; the end-to-end tests run many.
 
 mod dkg;
+pub mod ports;
 pub mod witnesses;
 
 use std::collections::BTreeMap;
@@ -310,7 +311,9 @@ impl LocalDeployment {
                 party(AUDITOR, Role::Auditor),
                 party(OPERATOR, Role::Operator),
             ],
-            listen: "127.0.0.1:0".parse()?,
+            // Restarts come back on the same ports: not ephemeral ones,
+            // which a client's connection could take while it is down.
+            listen: ports::unused_loopback()?,
             data_dir: dir.join("coordinator"),
             store: postgres
                 .as_deref()
@@ -320,7 +323,7 @@ impl LocalDeployment {
             replica: None,
             advertise: None,
             metrics_listen: Some("127.0.0.1:0".parse()?),
-            page_listen: pages.then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            page_listen: pages.then(ports::unused_loopback).transpose()?,
             alert_command,
             alert_webhook,
             alert_webhook_ca,

@@ -119,10 +119,9 @@ fn nss_database(dir: &Path, scratch: &Path, certificates: &Certificates<'_>) -> 
     Ok(())
 }
 
+/// A port for the browser's remote control, which the browser binds.
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(quorate::local::ports::unused_loopback()?.port())
 }
 
 /// A command's value: the `value` a reply wraps it in, or the reply

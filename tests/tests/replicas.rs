@@ -71,9 +71,7 @@ async fn add_replica_with(
     store: Option<&str>,
     edit: impl FnOnce(&mut toml::Table),
 ) -> CoordinatorProcess {
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap();
+    let listen = quorate::local::ports::unused_loopback().unwrap();
     let mut replica = first.replica(data_dir, listen);
     if let Some(url) = store {
         replica.use_store(url);

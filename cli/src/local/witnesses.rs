@@ -104,7 +104,13 @@ pub async fn start(dir: &Path, log_vkey: &str, count: usize) -> anyhow::Result<V
         let name = format!("witness.localhost/w{i}");
         let witness_dir = dir.join("witnesses").join(format!("w{i}"));
         witnesses.push(
-            LocalWitness::start(&witness_dir, &name, log_vkey, "127.0.0.1:0".parse()?).await?,
+            LocalWitness::start(
+                &witness_dir,
+                &name,
+                log_vkey,
+                super::ports::unused_loopback()?,
+            )
+            .await?,
         );
     }
     if count > 0 {
