@@ -55,8 +55,10 @@ async fn lags(
     let scratch = tempfile::tempdir()?;
     let writer = ReplicaStore::open(&scratch.path().join("w"), &url, "w").await?;
     let follower = Arc::new(
-        ReplicaStore::following(&scratch.path().join("f"), url.as_str(), "f", "", |_| Ok(()))
-            .await?,
+        ReplicaStore::following(&scratch.path().join("f"), url.as_str(), "f", "", |_| {
+            Ok(None)
+        })
+        .await?,
     );
     let start = writer.size();
     let following = {

@@ -119,7 +119,8 @@ pub async fn start_with_store(
             }
             let cursors = crate::outbox::Cursors::database(db.clone(), &replica, &config.data_dir);
             let store = ReplicaStore::following(&config.data_dir, db, &replica, &address, |size| {
-                crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size).map(drop)
+                crate::log_key::load_or_create(&config.data_dir, &config.log_origin, size)
+                    .map(|key| Some(key.verifier_key()))
             })
             .await?;
             serve(config, clock, bound, store, cursors).await

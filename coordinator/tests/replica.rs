@@ -5,7 +5,8 @@
 //! mirror of another log is refused; only one replica writes, a second
 //! waits as a standby and takes over when the holder dies, a follower
 //! refuses appends naming the holder, is notified of the holder's and
-//! follows them, and one whose lease is taken halts; proofs come from
+//! follows them, and one whose lease is taken halts; a replica with
+//! another log key than the first's is refused; proofs come from
 //! the tree the database keeps, equal to the mirror's; the record moves
 //! from the embedded store to PostgreSQL and back with equal roots.
 
@@ -172,7 +173,7 @@ async fn a_follower_refuses_appends_is_notified_of_the_holders_and_follows_them(
     let advertised = "https://a.example:7400";
     let follower =
         ReplicaStore::following(&dir.path().join("b"), url.as_str(), "b", advertised, |_| {
-            Ok(())
+            Ok(None)
         })
         .await?;
     let first = follower.follow().await?;
@@ -329,6 +330,51 @@ async fn a_replica_whose_lease_is_taken_halts_and_appends_nothing() -> anyhow::R
         .err()
         .map(|e| e.to_string());
     assert_eq!(err.as_deref(), Some(why.as_str()));
+    Ok(())
+}
+
+/// Opens replica `name` in `dir/name` as the coordinator does, with the
+/// log key in its data directory (made if there is none).
+async fn follow_with_log_key(
+    dir: &std::path::Path,
+    url: &str,
+    name: &str,
+) -> anyhow::Result<ReplicaStore> {
+    let data_dir = dir.join(name);
+    ReplicaStore::following(&data_dir, url, name, "", |size| {
+        let origin = quorate_coordinator::config::default_origin();
+        let key = quorate_coordinator::log_key::load_or_create(&data_dir, &origin, size)?;
+        Ok(Some(key.verifier_key()))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_with_another_log_key_is_refused() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    // The first to start over the database records its key (made now).
+    let first = follow_with_log_key(dir.path(), &url, "a").await?;
+    drop(first);
+    // Another started beside it on the empty log makes another key.
+    let err = follow_with_log_key(dir.path(), &url, "b")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("is not the one replica \"a\" recorded")
+                && e.contains("Copy log-key.json from a's data directory")),
+        "{err:?}"
+    );
+    // With a copy of the first's key it starts, and so does the first.
+    let key = quorate_coordinator::log_key::FILE_NAME;
+    std::fs::copy(
+        dir.path().join("a").join(key),
+        dir.path().join("b").join(key),
+    )?;
+    follow_with_log_key(dir.path(), &url, "b").await?;
+    follow_with_log_key(dir.path(), &url, "a").await?;
     Ok(())
 }
 

@@ -459,6 +459,31 @@ impl PgLog {
         Ok(row.map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get(1))))
     }
 
+    /// Records `vkey` as the log's verifier key if none is yet (as
+    /// `replica`'s), and returns the one recorded with the replica that
+    /// recorded it.
+    pub async fn record_log_key(
+        &self,
+        vkey: &str,
+        replica: &str,
+    ) -> Result<(String, String), PgError> {
+        self.client
+            .execute(
+                "INSERT INTO quorate_log_key (id, vkey, replica) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&vkey, &replica],
+            )
+            .await?;
+        let row = self
+            .client
+            .query_one(
+                "SELECT vkey, replica FROM quorate_log_key WHERE id = 1",
+                &[],
+            )
+            .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
     /// Whether the connection is gone (a new one is needed).
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()

@@ -133,7 +133,7 @@ impl ReplicaStore {
     /// sequencing lease, waiting as a standby (following the log) for as
     /// long as another replica renews it. It takes writes at once.
     pub async fn open(dir: &Path, db: impl Into<Database>, replica: &str) -> anyhow::Result<Self> {
-        let store = Self::following(dir, db, replica, "", |_| Ok(())).await?;
+        let store = Self::following(dir, db, replica, "", |_| Ok(None)).await?;
         loop {
             if store.follow().await?.holding {
                 store.start_writing();
@@ -147,7 +147,10 @@ impl ReplicaStore {
     /// database at `db`, opens the mirror in `dir`, proves it the start of
     /// the log and catches it up, then calls `ready` with the log's size
     /// (what this replica needs to serve, its log key, is checked then)
-    /// and tries once to take the lease, advertising `address`. It takes
+    /// and tries once to take the lease, advertising `address`. `ready`
+    /// returns the log key's verifier key, which must be the one the
+    /// database records (the first replica's to start records its own), or
+    /// `None` where nothing is signed (tests). It takes
     /// no writes until [`CeremonyStore::follow`] says it holds the lease
     /// and [`CeremonyStore::start_writing`] is called.
     pub async fn following(
@@ -155,7 +158,7 @@ impl ReplicaStore {
         db: impl Into<Database>,
         replica: &str,
         address: &str,
-        ready: impl FnOnce(u64) -> anyhow::Result<()>,
+        ready: impl FnOnce(u64) -> anyhow::Result<Option<String>>,
     ) -> anyhow::Result<Self> {
         let mirror = RedbStore::open(dir).map_err(|e| match e {
             StoreError::Held => anyhow::anyhow!(
@@ -175,7 +178,9 @@ impl ReplicaStore {
             .map_err(|e| anyhow::anyhow!("cannot listen for appends in the database: {e}"))?;
         // Before anything is followed: the mirror must be this log's.
         catch_up(&log, &mirror, dir).await?;
-        ready(mirror.size())?;
+        if let Some(vkey) = ready(mirror.size())? {
+            agree_on_log_key(&log, &vkey, replica, dir).await?;
+        }
         let news = log.news();
         let store = Self {
             shared: Arc::new(Shared {
@@ -348,6 +353,31 @@ impl ReplicaStore {
 
 /// Proves that the mirror in `dir` holds the start of the database's log
 /// (equal roots at its size), then imports what it lacks.
+/// Refuses a log key other than the one the database records: two
+/// replicas signing with different keys would each make the other's
+/// checkpoints unverifiable to everyone holding one verifier key.
+async fn agree_on_log_key(
+    log: &PgLog,
+    vkey: &str,
+    replica: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let (recorded, by) = log
+        .record_log_key(vkey, replica)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the log key the database records: {e}"))?;
+    if recorded != vkey {
+        anyhow::bail!(
+            "this replica's log key ({vkey}, in {}) is not the one replica {by:?} recorded in \
+             the database ({recorded}): every replica signs checkpoints with the same key. Copy \
+             {} from {by}'s data directory over this one's",
+            dir.join(crate::log_key::FILE_NAME).display(),
+            crate::log_key::FILE_NAME
+        );
+    }
+    Ok(())
+}
+
 async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result<()> {
     let size = log.size().await?;
     let mirrored = mirror.size();

@@ -49,3 +49,11 @@ CREATE TABLE IF NOT EXISTS quorate_cosigned (
     size BIGINT NOT NULL CHECK (size >= 0),
     note TEXT   NOT NULL
 );
+-- The verifier key of the log key every replica signs checkpoints with,
+-- as the first replica to start over this database recorded it: a replica
+-- with another key refuses to start (quorate_coordinator::store::replica).
+CREATE TABLE IF NOT EXISTS quorate_log_key (
+    id      INT  PRIMARY KEY CHECK (id = 1),
+    vkey    TEXT NOT NULL,
+    replica TEXT NOT NULL
+);
