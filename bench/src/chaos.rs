@@ -350,7 +350,7 @@ pub async fn run(
     if let Some(cluster) = postgres {
         let url = crate::replicas::database(cluster, &format!("quorate_chaos_{seed}")).await?;
         anyhow::ensure!(
-            replicas[0].terminate().success(),
+            replicas[0].terminate().await.success(),
             "the coordinator did not stop"
         );
         quorate_coordinator::migrate::postgres::to_postgres(&d.coordinator_config.data_dir, &url)

@@ -262,7 +262,7 @@ impl CoordinatorProcess {
     }
 
     /// Waits (at most [`T`]) for the process to exit by itself.
-    pub fn wait_exit(&mut self) -> ExitStatus {
+    pub async fn wait_exit(&mut self) -> ExitStatus {
         let mut child = self.child.0.take().expect("running");
         let deadline = Instant::now() + T;
         loop {
@@ -273,14 +273,14 @@ impl CoordinatorProcess {
                 self.child = Running(Some(child));
                 panic!("the coordinator did not exit within {T:?}");
             }
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// SIGTERM, then waits (at most [`T`]) for the process to exit.
-    pub fn terminate(&mut self) -> ExitStatus {
+    pub async fn terminate(&mut self) -> ExitStatus {
         self.signal("TERM");
-        self.wait_exit()
+        self.wait_exit().await
     }
 }
 

@@ -98,7 +98,7 @@ async fn a_break_glass_alert_survives_a_kill_before_delivery() {
     assert_eq!(alert["alert"], "break_glass_declared");
     assert_eq!(alert["ceremony"], id.as_str());
     assert_eq!(alert["justification"], "CVE-2026-4242 is exploited");
-    coordinator.terminate();
+    coordinator.terminate().await;
     webhook.abort();
 }
 

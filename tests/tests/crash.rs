@@ -89,7 +89,7 @@ async fn sigterm_stops_the_coordinator_gracefully_and_nothing_is_lost() {
     d.approve(&pid("alice"), &id, T).await.unwrap();
     let before = status(&d, &id).await;
 
-    let exit = coordinator.terminate();
+    let exit = coordinator.terminate().await;
     assert!(
         exit.success(),
         "SIGTERM ends the coordinator cleanly: {exit}"

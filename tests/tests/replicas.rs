@@ -42,7 +42,7 @@ async fn over_postgres_with(
     let url = pg::database().await.unwrap();
     let mut d = deploy_with(dir, options).await;
     let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
-    assert!(coordinator.terminate().success());
+    assert!(coordinator.terminate().await.success());
     let config = coordinator.config().display().to_string();
     migrate(&["--config", &config, "--to-postgres", &url]);
     coordinator.use_store(&url);
@@ -205,7 +205,7 @@ async fn a_coordinator_over_postgres_survives_sigkill_and_a_lost_mirror() {
     let mut d = deploy(dir.path()).await;
     let mut coordinator = CoordinatorProcess::take_over(&mut d, BIN).await;
     let embedded_size = record_size(&d).await;
-    assert!(coordinator.terminate().success());
+    assert!(coordinator.terminate().await.success());
 
     let config = coordinator.config().display().to_string();
     let out = migrate(&["--config", &config, "--to-postgres", &url]);
@@ -229,7 +229,7 @@ async fn a_coordinator_over_postgres_survives_sigkill_and_a_lost_mirror() {
     assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
     verify(&d, &s);
     let size = record_size(&d).await;
-    assert!(coordinator.terminate().success());
+    assert!(coordinator.terminate().await.success());
 
     // The mirror is lost with its disk (the log key and the replica's
     // name are kept): rebuilt from the database at the next start.
@@ -239,7 +239,7 @@ async fn a_coordinator_over_postgres_survives_sigkill_and_a_lost_mirror() {
     coordinator.start(&d).await;
     assert_eq!(record_size(&d).await, size);
     assert_eq!(status(&d, &id).await.state(), CeremonyState::Signed);
-    assert!(coordinator.terminate().success());
+    assert!(coordinator.terminate().await.success());
 
     // And back to an embedded store, with the same root.
     let back = dir.path().join("back");
@@ -293,7 +293,7 @@ async fn a_follower_takes_over_when_the_lease_holder_is_killed_mid_ceremony() {
         .await
         .unwrap();
     assert!(consistent.new.size > consistent.old.size);
-    assert!(second.terminate().success());
+    assert!(second.terminate().await.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -306,7 +306,7 @@ async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
     let port = config.get_ports()[0];
     let proxy = Proxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
     let via_proxy = url.replace(&format!(":{port}/"), &format!(":{}/", proxy.addr.port()));
-    assert!(first.terminate().success());
+    assert!(first.terminate().await.success());
     first.use_store(&via_proxy);
     first.start(&d).await;
     // The followers advertise an address no client knows them by: the
@@ -338,7 +338,7 @@ async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
     proxy.partition();
     // Unable to renew its lease, the first stops by itself before the
     // lease can end; a follower takes over.
-    let status = first.wait_exit();
+    let status = first.wait_exit().await;
     assert!(!status.success(), "{status:?}");
     for who in ["carol", "erin"] {
         approve_while_nobody_writes(&d, who, &id).await;
@@ -386,8 +386,8 @@ async fn a_replica_cut_off_from_the_database_stops_and_a_follower_takes_over() {
         .unwrap()
         .get(0);
     assert_eq!(stale, 0);
-    assert!(second.terminate().success());
-    assert!(third.terminate().success());
+    assert!(second.terminate().await.success());
+    assert!(third.terminate().await.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
