@@ -134,7 +134,7 @@ struct Bound {
     webhook: Option<quorate_wire::webhook::Webhook>,
     witnesses: Vec<crate::witnessing::Witness>,
     grpc_tls: Option<tonic::transport::ServerTlsConfig>,
-    metrics_tls: Option<tokio_rustls::TlsAcceptor>,
+    metrics_tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     page_tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     listener: TcpListener,
     addr: SocketAddr,
@@ -480,28 +480,13 @@ async fn serve<S: CeremonyStore>(
                 }
             }),
         );
-        let mut stopping = hub.stopping();
-        let metrics_tls = metrics_tls.clone();
+        // Each connection's TLS handshake on a task of its own: a client
+        // that stalls in one holds up no other scrape.
+        let (tls, stop) = (metrics_tls.clone(), hub.stopping());
         tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopping.changed().await;
-            };
-            let _ = match metrics_tls {
-                Some(acceptor) => {
-                    let listener = crate::tls::TlsListener {
-                        tcp: listener,
-                        acceptor,
-                    };
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown)
-                        .await
-                }
-                None => {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown)
-                        .await
-                }
-            };
+            if let Err(e) = quorate_web::serve::serve(listener, tls, app, stop).await {
+                tracing::error!(error = %e, "the metrics endpoint failed");
+            }
         })
     });
     let (stop, stopped) = oneshot::channel::<()>();

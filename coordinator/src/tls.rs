@@ -3,11 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use zeroize::Zeroizing;
@@ -46,8 +43,8 @@ impl ServerTls {
 
     /// For `/metrics`: mutual TLS, a client certificate from `client_ca`
     /// required.
-    pub fn metrics(&self) -> anyhow::Result<TlsAcceptor> {
-        Ok(TlsAcceptor::from(self.https(true)?))
+    pub fn metrics(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        self.https(true)
     }
 
     /// For the page: a client certificate from `client_ca` is asked for,
@@ -100,34 +97,4 @@ fn rustls_pemfile_certs(
     rustls::pki_types::CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("tls.cert: {e}"))
-}
-
-/// A TCP listener that hands axum TLS streams.
-pub struct TlsListener {
-    pub tcp: TcpListener,
-    pub acceptor: TlsAcceptor,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            };
-            let handshake = self.acceptor.accept(tcp);
-            match tokio::time::timeout(Duration::from_secs(5), handshake).await {
-                Ok(Ok(tls)) => return (tls, addr),
-                Ok(Err(e)) => tracing::debug!(%addr, error = %e, "metrics TLS handshake failed"),
-                Err(_) => tracing::debug!(%addr, "metrics TLS handshake timed out"),
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
-    }
 }

@@ -179,11 +179,11 @@ async fn https_webhook(
     );
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}/alert", tcp.local_addr().unwrap());
-    let listener = quorate_coordinator::tls::TlsListener {
-        tcp,
-        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-    };
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    let task = tokio::spawn(async move {
+        // Serves until the test ends (the sender is never told to stop).
+        let (_serving, stop) = tokio::sync::watch::channel(false);
+        quorate_web::serve::serve(tcp, Some(Arc::new(config)), app, stop).await
+    });
     (url, posted, task)
 }
 
