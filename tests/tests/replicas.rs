@@ -568,3 +568,68 @@ async fn agents_on_followers_sign_under_a_policy_that_names_witnesses() {
         assert!(!reply.cosigned_note.is_empty(), "{url} serves none");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn followers_follow_a_key_ceremony_and_the_key_group_it_refreshes() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = quorate::local::Options {
+        dkg: true,
+        ..Default::default()
+    };
+    let (mut d, first, _) = over_postgres_with(dir.path(), options).await;
+    let second = add_replica(&mut d, &first, &dir.path().join("replica-2"), None).await;
+    d.spread_agents();
+    restart_agents(&mut d).await;
+
+    // The shares are refreshed by a key ceremony at the holder; the
+    // follower, which took no part, has it as the holder does, and the
+    // key group's new version with it.
+    let key_ceremony = d.refresh(&[]).await.unwrap();
+    let asked = proto::GetKeyCeremonyRequest {
+        id: key_ceremony.to_string(),
+    };
+    let group = proto::GetKeyGroupRequest {
+        name: d.group.name.to_string(),
+    };
+    let mut holder = clients_at(&d, &first.url(), quorate::local::OPERATOR).await;
+    let theirs = holder.key_ceremonies.get(asked.clone()).await.unwrap();
+    let theirs = theirs.into_inner();
+    assert_eq!(
+        theirs.state(),
+        proto::KeyCeremonyState::Registered,
+        "{}",
+        theirs.summary
+    );
+    let their_group = holder
+        .key_groups
+        .get(group.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut follower = clients_at(&d, &second.url(), quorate::local::OPERATOR).await;
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let ours = follower.key_ceremonies.get(asked.clone()).await;
+        let our_group = follower.key_groups.get(group.clone()).await.unwrap();
+        if ours.as_ref().is_ok_and(|o| *o.get_ref() == theirs)
+            && *our_group.get_ref() == their_group
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower has {ours:?} and {our_group:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Agents spread over both sign with their refreshed shares.
+    let id = request(&d, MANIFEST).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    let s = d.wait_finished(&id, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(&d, &s);
+    lists_agree(&d, &first.url(), &[second.url()]).await;
+}

@@ -44,28 +44,45 @@ impl KeyCeremonies {
 
     /// Rebuilds the key ceremonies `changed` from the record (another
     /// replica recorded their change), and says so to those who follow
-    /// them.
+    /// them. Only those: the others' entries are not read again.
     pub(super) async fn reload(
         &self,
         store: &impl CeremonyStore,
         changed: &[KeyCeremonyId],
     ) -> Result<(), StoreError> {
-        let fresh = Self::load(store)?;
-        let fresh = fresh.all.into_inner();
-        let mut all = self.all.lock().await;
-        for id in changed {
-            let key = fresh.get(id).ok_or_else(|| StoreError::Corrupt {
-                key: format!("key ceremony {id}"),
-                why: "followed, but not in the record".into(),
-            })?;
-            all.insert(id.clone(), Arc::clone(key));
-        }
-        drop(all);
+        let fresh = changed
+            .iter()
+            .map(|id| Ok((id.clone(), Arc::new(load_one(store, id)?))))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.all.lock().await.extend(fresh);
         for id in changed {
             let _ = self.changes.send(id.clone());
         }
         Ok(())
     }
+}
+
+/// Rebuilds key ceremony `id` through the engine from its entries in the
+/// record: its proposal and its events (the registration of the key group
+/// it made, listed with them, is not its input).
+fn load_one(store: &impl CeremonyStore, id: &KeyCeremonyId) -> Result<KeyCeremony, StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt {
+        key: format!("key ceremony {id}"),
+        why,
+    };
+    let mut proposed = None;
+    let mut events = Vec::new();
+    for index in store.key_ceremony_entries(id)? {
+        let entry = Entry::decode(&store.entry(index)?)
+            .map_err(|e| corrupt(format!("entry {index}: {e}")))?;
+        match &entry {
+            Entry::KeyCeremonyProposed { ceremony, .. } if ceremony == id => proposed = Some(entry),
+            Entry::KeyCeremonyEvent { ceremony, .. } if ceremony == id => events.push(entry),
+            _ => {}
+        }
+    }
+    let proposed = proposed.ok_or_else(|| corrupt("followed, but not in the record".into()))?;
+    rebuild(&proposed, &events).map_err(|e| corrupt(e.why))
 }
 
 impl<S: CeremonyStore> Hub<S> {
