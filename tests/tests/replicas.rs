@@ -135,6 +135,18 @@ async fn approve_while_nobody_writes(d: &quorate::local::LocalDeployment, who: &
     }
 }
 
+/// A ceremony over [`MANIFEST`] that alice, carol and erin approve signs,
+/// and its signature verifies under the group key.
+async fn signs(d: &quorate::local::LocalDeployment) {
+    let id = request(d, MANIFEST).await;
+    for who in ["alice", "carol", "erin"] {
+        d.approve(&pid(who), &id, T).await.unwrap();
+    }
+    let s = d.wait_finished(&id, T).await.unwrap();
+    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
+    verify(d, &s);
+}
+
 /// Every ceremony as the replica at `url` lists it.
 async fn listed_at(d: &quorate::local::LocalDeployment, url: &str) -> Vec<proto::CeremonyStatus> {
     let mut clients = clients_at(d, url, quorate::local::AUDITOR).await;
@@ -550,13 +562,7 @@ async fn agents_on_followers_sign_under_a_policy_that_names_witnesses() {
     d.spread_agents();
     restart_agents(&mut d).await;
 
-    let id = request(&d, MANIFEST).await;
-    for who in ["alice", "carol", "erin"] {
-        d.approve(&pid(who), &id, T).await.unwrap();
-    }
-    let s = d.wait_finished(&id, T).await.unwrap();
-    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
-    verify(&d, &s);
+    signs(&d).await;
     // Each follower serves the holder's cosigned checkpoint.
     for url in [second.url(), third.url()] {
         let mut audit = clients_at(&d, &url, quorate::local::AUDITOR).await.audit;
@@ -624,12 +630,6 @@ async fn followers_follow_a_key_ceremony_and_the_key_group_it_refreshes() {
     }
 
     // Agents spread over both sign with their refreshed shares.
-    let id = request(&d, MANIFEST).await;
-    for who in ["alice", "carol", "erin"] {
-        d.approve(&pid(who), &id, T).await.unwrap();
-    }
-    let s = d.wait_finished(&id, T).await.unwrap();
-    assert_eq!(s.state(), CeremonyState::Signed, "{}", s.summary);
-    verify(&d, &s);
+    signs(&d).await;
     lists_agree(&d, &first.url(), &[second.url()]).await;
 }
