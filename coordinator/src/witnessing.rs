@@ -228,7 +228,7 @@ async fn round<S: CeremonyStore>(
     for _attempt in 0..2 {
         let mut asking = JoinSet::new();
         for (i, old_size) in ask.drain(..) {
-            let body = match store.prove_consistency(old_size, size) {
+            let body = match store.prove_consistency_at_source(old_size, size).await {
                 Ok(proof) => AddCheckpoint {
                     old_size,
                     proof: proof.hashes,
