@@ -201,11 +201,23 @@ pub async fn serve(config: &std::path::Path, insecure_plaintext: bool) -> anyhow
     use tokio::signal::unix::{SignalKind, signal};
     let mut config = crate::Config::load(config)?;
     config.insecure_plaintext |= insecure_plaintext;
-    // Taken before the start, which may take a while to load the record:
-    // a signal meanwhile stops the coordinator once it is up.
+    // Taken before the start, which may take a while (loading the record,
+    // a new replica catching its mirror up, a database slow to answer): a
+    // signal meanwhile ends the start where it is. What it wrote is as
+    // durable as after a crash, which the store is made to survive.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
-    let running = crate::start(&config).await?;
+    let running = tokio::select! {
+        running = crate::start(&config) => running?,
+        _ = interrupt.recv() => {
+            tracing::info!("interrupted while starting; stopping");
+            return Ok(());
+        }
+        _ = terminate.recv() => {
+            tracing::info!("terminated while starting; stopping");
+            return Ok(());
+        }
+    };
     running
         .until(async move {
             tokio::select! {

@@ -35,6 +35,8 @@ pub struct Proxy {
     silenced: watch::Sender<u64>,
     generation: Arc<AtomicU64>,
     connections: Arc<AtomicU64>,
+    /// Connections opened during a partition (held, carried nowhere).
+    held: Arc<AtomicU64>,
     /// New connections are held open and silent ([`Proxy::partition`]).
     partitioned: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -51,11 +53,17 @@ impl Proxy {
         let (partitioned, partitioned_rx) = watch::channel(false);
         let generation = Arc::new(AtomicU64::new(1));
         let connections = Arc::new(AtomicU64::new(0));
-        let (g, n) = (Arc::clone(&generation), Arc::clone(&connections));
+        let held = Arc::new(AtomicU64::new(0));
+        let (g, n, h) = (
+            Arc::clone(&generation),
+            Arc::clone(&connections),
+            Arc::clone(&held),
+        );
         let task = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 if *partitioned_rx.borrow() {
                     // A black hole: the connection opens, nothing crosses.
+                    h.fetch_add(1, Ordering::Relaxed);
                     let mut healed = partitioned_rx.clone();
                     tokio::spawn(async move {
                         let _held = inbound;
@@ -84,6 +92,7 @@ impl Proxy {
             silenced,
             generation,
             connections,
+            held,
             partitioned,
             task,
         })
@@ -126,6 +135,12 @@ impl Proxy {
     /// How many connections the proxy has carried.
     pub fn connections(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)
+    }
+
+    /// How many connections a partition has held (opened, carried
+    /// nowhere).
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
     }
 }
 

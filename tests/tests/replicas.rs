@@ -10,7 +10,8 @@
 //! addresses and the ceremony signs, nothing lost or duplicated; and
 //! three replicas serve agents spread over them, each agent's feed on
 //! its own replica, its writes sent to the holder, through the holder's
-//! SIGKILL.
+//! SIGKILL; followers follow key ceremonies; and a replica whose database
+//! accepts and then says nothing stops when told, or fails by itself.
 
 #[path = "../../coordinator/tests/pg/mod.rs"]
 mod pg;
@@ -632,4 +633,39 @@ async fn followers_follow_a_key_ceremony_and_the_key_group_it_refreshes() {
     // Agents spread over both sign with their refreshed shares.
     signs(&d).await;
     lists_agree(&d, &first.url(), &[second.url()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_that_cannot_reach_the_database_stops_when_told_or_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, first, url) = over_postgres(dir.path()).await;
+    // A second replica whose database connection opens and goes silent.
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let port = config.get_ports()[0];
+    let proxy = Proxy::start(([127, 0, 0, 1], port).into()).await.unwrap();
+    proxy.partition();
+    let via_proxy = url.replace(&format!(":{port}/"), &format!(":{}/", proxy.addr.port()));
+    let listen = quorate::local::ports::unused_loopback().unwrap();
+    let mut second = first.replica(&dir.path().join("replica-2"), listen);
+    second.use_store(&via_proxy);
+    second.spawn();
+    // Once it is starting (connecting), SIGTERM stops it, cleanly, as it
+    // would a replica that started.
+    let deadline = std::time::Instant::now() + T;
+    while proxy.held() == 0 {
+        assert!(std::time::Instant::now() < deadline, "it never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = second.terminate().await;
+    assert!(status.success(), "{status:?}");
+    // Left alone, it gives up on that database by itself, with an error.
+    let listen = quorate::local::ports::unused_loopback().unwrap();
+    let mut third = first.replica(&dir.path().join("replica-3"), listen);
+    third.use_store(&via_proxy);
+    third.spawn();
+    let status = third.wait_exit().await;
+    assert!(!status.success(), "{status:?}");
+    // The first replica writes on.
+    assert!(first.writing(&d).await);
+    signs(&d).await;
 }

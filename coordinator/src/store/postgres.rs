@@ -40,8 +40,12 @@ const SCHEMA: &str = include_str!("postgres/schema.sql");
 /// How long a transaction may sit idle on the server (its client silent)
 /// before the server ends it.
 const IDLE_IN_TRANSACTION_MS: u64 = 5_000;
-/// How long a connection may take to open.
+/// How long a connection's socket may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a connection may take to be ready: open, TLS, authenticated
+/// and the tables made (a server that accepts and then says nothing would
+/// hold a start for ever).
+const READY_WITHIN: Duration = Duration::from_secs(10);
 
 /// Why the PostgreSQL log refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -311,7 +315,12 @@ impl PgLog {
     /// tables if they are missing. The connection's `application_name` is
     /// `quorate-coordinator <replica>`, as `pg_stat_activity` shows it.
     pub async fn connect(db: impl Into<Database>, replica: &str) -> Result<Self, PgError> {
-        let db: Database = db.into();
+        tokio::time::timeout(READY_WITHIN, Self::connect_now(db.into(), replica))
+            .await
+            .unwrap_or(Err(PgError::Timeout(READY_WITHIN)))
+    }
+
+    async fn connect_now(db: Database, replica: &str) -> Result<Self, PgError> {
         let mut config: tokio_postgres::Config = db.url.parse()?;
         config.application_name(format!("quorate-coordinator {replica}"));
         // A replica cut off mid-transaction holds the lease row's lock:
