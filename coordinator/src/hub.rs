@@ -232,6 +232,10 @@ pub struct Hub<S> {
 impl<S: CeremonyStore> Hub<S> {
     /// Loads every key group and the live ceremonies from the store.
     pub fn load(store: S, clock: Arc<dyn Clock>, authz: Authz) -> Result<Self, HubError> {
+        if store.check_writable().is_err() {
+            // A follower: it grants what the writer's recorded list does too.
+            authz.follow_record(store.parties()?.as_deref());
+        }
         let (key_groups, retired) = load_key_groups(&store)?;
         let mut ceremonies = HashMap::new();
         let mut gate = Gate::new(Limits::default());
@@ -497,6 +501,7 @@ impl<S: CeremonyStore> Hub<S> {
     pub async fn record_parties(&self, parties: &[Party], by: String) -> Result<bool, HubError> {
         let parties = quorate_types::parties::normalize(parties);
         if self.store.parties()?.as_ref() == Some(&parties) {
+            self.authz.follow_record(None);
             return Ok(false);
         }
         let entry = Entry::PartiesChanged {
@@ -505,6 +510,8 @@ impl<S: CeremonyStore> Hub<S> {
             parties,
         };
         self.store.append(vec![entry]).await?;
+        // What it recorded is its own list: granted whole.
+        self.authz.follow_record(None);
         Ok(true)
     }
 

@@ -358,8 +358,8 @@ async fn serve<S: CeremonyStore>(
         };
         (tokio::spawn(async move { join(tasks).await }), None)
     } else {
-        // Callers are authorized by this replica's own [[party]] list,
-        // and only the writer records its list: say so if they differ.
+        // A follower grants only what both its own [[party]] list and
+        // the one the writer recorded grant: say so if they differ.
         let ours = quorate_types::parties::normalize(&config.parties);
         if hub
             .store()
@@ -370,7 +370,7 @@ async fn serve<S: CeremonyStore>(
         {
             tracing::warn!(
                 "this replica's [[party]] list is not the one the record holds (the writer's): \
-                 it authorizes requesters, auditors and operators differently; configure every \
+                 while it follows, it grants only the roles both lists grant; configure every \
                  replica alike"
             );
         }

@@ -669,3 +669,55 @@ async fn a_replica_that_cannot_reach_the_database_stops_when_told_or_by_itself()
     assert!(first.writing(&d).await);
     signs(&d).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_grants_only_what_the_list_the_writer_recorded_grants_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, mut first, _) = over_postgres(dir.path()).await;
+    // The follower's [[party]] list names an auditor the writer's lacks.
+    let extra = |c: &mut toml::Table| {
+        let mut party = toml::Table::new();
+        party.insert("name".into(), "auditor-2".into());
+        party.insert("roles".into(), vec![toml::Value::from("auditor")].into());
+        c.get_mut("party")
+            .and_then(|p| p.as_array_mut())
+            .expect("a [[party]] list")
+            .push(party.into());
+    };
+    let second = add_replica_with(&mut d, &first, &dir.path().join("replica-2"), None, extra).await;
+    // auditor-2 asks the replica at `url` for a checkpoint.
+    let checkpoint = |url: String| {
+        let mut target = d.target("auditor-2").unwrap();
+        target.url = url;
+        async move {
+            let mut clients = quorate::client::Clients::connect(&target)
+                .await
+                .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+            clients.audit.checkpoint(proto::CheckpointRequest {}).await
+        }
+    };
+    // Refused at the follower, saying why, as at the writer.
+    let refused = checkpoint(second.url()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    assert!(
+        refused.message().contains("the list the record holds"),
+        "{refused:?}"
+    );
+    let refused = checkpoint(first.url()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+
+    // The writer stops: the follower takes over and records its own list,
+    // which it then grants. The first, restarted with that list too,
+    // follows and grants it as well.
+    assert!(first.terminate().await.success());
+    second.wait_writing(&d).await;
+    checkpoint(second.url()).await.unwrap();
+    first.configure(extra);
+    first.spawn();
+    let deadline = std::time::Instant::now() + T;
+    while checkpoint(first.url()).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "never granted");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!first.writing(&d).await);
+}

@@ -21,6 +21,8 @@ use crate::store::{CeremonyStore, StoreError, StoredCeremony};
 #[derive(Default)]
 struct Touched {
     key_groups: bool,
+    /// The writer recorded its `[[party]]` list.
+    parties: bool,
     key_ceremonies: Vec<KeyCeremonyId>,
     /// Each ceremony once, in the order first touched, with how many of
     /// its events came in this run and whether its request did.
@@ -45,8 +47,8 @@ impl Touched {
                 }
                 Entry::CeremonyRequested { request, .. } => t.ceremony(&request.id).1 = true,
                 Entry::CeremonyEvent { ceremony, .. } => t.ceremony(ceremony).0 += 1,
-                Entry::PartiesChanged { .. }
-                | Entry::ShareBackedUp { .. }
+                Entry::PartiesChanged { .. } => t.parties = true,
+                Entry::ShareBackedUp { .. }
                 | Entry::KeyGroupHandedOver { .. }
                 | Entry::Refused { .. } => {}
             }
@@ -70,6 +72,9 @@ impl<S: CeremonyStore> Hub<S> {
             return Ok(());
         }
         let touched = Touched::of(entries);
+        if touched.parties {
+            self.authz.follow_record(self.store.parties()?.as_deref());
+        }
         if touched.key_groups {
             let _changing = self.versions.write().await;
             let (groups, retired) = load_key_groups(&self.store)?;
