@@ -50,6 +50,9 @@ pub struct LocalDeployment {
     /// The sockets the agents that are witnesses serve on, bound for the
     /// deployment's life so that a restarted agent finds its port.
     witness_sockets: BTreeMap<ParticipantId, std::sync::Arc<std::net::TcpListener>>,
+    /// While an agent that is a witness is stopped: closes each connection
+    /// to its socket at once, as a port nobody serves would refuse it.
+    witness_refusers: BTreeMap<ParticipantId, tokio::task::JoinHandle<()>>,
 }
 
 /// What a local deployment may be started with.
@@ -395,6 +398,7 @@ impl LocalDeployment {
                 .iter()
                 .map(|(id, w)| (id.clone(), w.socket.clone()))
                 .collect(),
+            witness_refusers: BTreeMap::new(),
         };
         let ids: Vec<_> = deployment.agent_configs.keys().cloned().collect();
         for id in ids {
@@ -653,6 +657,10 @@ impl LocalDeployment {
             .get(id)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no agent {id}"))?;
+        if let Some(refuser) = self.witness_refusers.remove(id) {
+            refuser.abort();
+            let _ = refuser.await;
+        }
         let sockets = quorate_participant::Sockets {
             witness: self
                 .witness_sockets
@@ -678,6 +686,16 @@ impl LocalDeployment {
     pub async fn stop_agent(&mut self, id: &ParticipantId) {
         if let Some(agent) = self.agents.remove(id) {
             agent.stop().await;
+            if let Some(socket) = self.witness_sockets.get(id) {
+                match witnesses::refuse_on(socket) {
+                    Ok(refuser) => {
+                        self.witness_refusers.insert(id.clone(), refuser);
+                    }
+                    Err(e) => {
+                        tracing::warn!(agent = %id, error = %e, "cannot close connections to the stopped agent's witness")
+                    }
+                }
+            }
         }
     }
 

@@ -240,6 +240,15 @@ async fn agents_are_the_witnesses() {
     d.stop_agent(&pid("bob")).await;
     d.stop_agent(&pid("dave")).await;
     sign_version(&d, "1.0.2").await;
+    // bob's witness port, kept bound for his restart, closes connections
+    // at once, as a port nobody serves refuses them.
+    let bobs = d.agent_configs[&pid("bob")].witness_listen.unwrap();
+    let mut connection = tokio::net::TcpStream::connect(bobs).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(T, tokio::io::AsyncReadExt::read(&mut connection, &mut byte))
+        .await
+        .expect("the connection is closed, not held open");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 
     // alice restarted: her witness takes up from its state on disk.
     let state = d.agent_configs[&pid("alice")]

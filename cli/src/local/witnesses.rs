@@ -190,3 +190,17 @@ pub fn agents(
     std::fs::write(dir.join(VKEYS_FILE), vkeys)?;
     Ok(out)
 }
+
+/// Closes every connection to `socket` as soon as it is accepted, until
+/// the task is aborted: the socket of an agent that is stopped, which the
+/// deployment keeps bound for its next start.
+pub fn refuse_on(socket: &std::net::TcpListener) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let copy = socket.try_clone()?;
+    copy.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(copy)?;
+    Ok(tokio::spawn(async move {
+        while let Ok((connection, _)) = listener.accept().await {
+            drop(connection);
+        }
+    }))
+}
