@@ -227,14 +227,27 @@ async fn round<S: CeremonyStore>(
     // A 409 is answered once, from the size the witness names.
     for _attempt in 0..2 {
         let mut asking = JoinSet::new();
+        // Witnesses that last cosigned the same size get the same proof,
+        // asked of the database once.
+        let mut proofs: std::collections::HashMap<u64, Vec<_>> = Default::default();
         for (i, old_size) in ask.drain(..) {
-            let body = match store.prove_consistency_at_source(old_size, size).await {
-                Ok(proof) => AddCheckpoint {
-                    old_size,
-                    proof: proof.hashes,
-                    checkpoint: note.clone(),
+            let proof = match proofs.get(&old_size) {
+                Some(hashes) => Ok(hashes.clone()),
+                None => store
+                    .prove_consistency_at_source(old_size, size)
+                    .await
+                    .map(|proof| proof.hashes),
+            };
+            let body = match proof {
+                Ok(hashes) => {
+                    proofs.insert(old_size, hashes.clone());
+                    AddCheckpoint {
+                        old_size,
+                        proof: hashes,
+                        checkpoint: note.clone(),
+                    }
+                    .to_body()
                 }
-                .to_body(),
                 Err(e) => {
                     tracing::warn!(witness = witnesses[i].verifier.name(), old_size, size, error = %e, "no consistency proof for a witness");
                     continue;
