@@ -201,10 +201,11 @@ pub async fn serve(config: &std::path::Path, insecure_plaintext: bool) -> anyhow
     use tokio::signal::unix::{SignalKind, signal};
     let mut config = crate::Config::load(config)?;
     config.insecure_plaintext |= insecure_plaintext;
-    // Taken before the start, which may take a while (loading the record,
-    // a new replica catching its mirror up, a database slow to answer): a
-    // signal meanwhile ends the start where it is. What it wrote is as
-    // durable as after a crash, which the store is made to survive.
+    // Taken before the start, which may take a while (a new replica
+    // catching its mirror up, a database slow to answer): a signal
+    // meanwhile ends the start at its next wait (loading the embedded
+    // record is one step). What it wrote is as durable as after a crash,
+    // which the store is made to survive; a lease it took ends by itself.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let running = tokio::select! {

@@ -52,6 +52,20 @@ pub fn load_or_create(data_dir: &Path, origin: &str, log_size: u64) -> anyhow::R
 
 /// Loads the log key of `data_dir`, which must have one for `origin`.
 pub fn load(data_dir: &Path, origin: &str) -> anyhow::Result<LogKey> {
+    let key = load_any(data_dir)?;
+    if key.name() != origin {
+        anyhow::bail!(
+            "the log key in {} is for origin {:?}, but log_origin is {origin:?}; \
+             a log keeps its origin for life",
+            data_dir.join(FILE_NAME).display(),
+            key.name()
+        );
+    }
+    Ok(key)
+}
+
+/// Loads the log key of `data_dir`, whatever its origin.
+pub fn load_any(data_dir: &Path) -> anyhow::Result<LogKey> {
     let path = data_dir.join(FILE_NAME);
     if !path.exists() {
         anyhow::bail!(
@@ -71,14 +85,6 @@ pub fn load(data_dir: &Path, origin: &str) -> anyhow::Result<LogKey> {
             file.format
         );
     }
-    if file.origin != origin {
-        anyhow::bail!(
-            "the log key in {} is for origin {:?}, but log_origin is {origin:?}; \
-             a log keeps its origin for life",
-            path.display(),
-            file.origin
-        );
-    }
     let seed = seed_from_hex(&path, "log key", &file.seed)?;
-    LogKey::from_seed(origin, &seed).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    LogKey::from_seed(&file.origin, &seed).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -378,6 +378,86 @@ async fn a_replica_with_another_log_key_is_refused() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An embedded record in `dir` of two entries, with its log key.
+async fn embedded_record(dir: &std::path::Path) -> anyhow::Result<()> {
+    let store = RedbStore::open(dir)?;
+    let origin = quorate_coordinator::config::default_origin();
+    quorate_coordinator::log_key::load_or_create(dir, &origin, 0)?;
+    store.append(vec![request("c1"), event("c1", 0)]).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_migration_records_its_log_key_over_a_strays() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    // A replica started over the empty database records a key of its own.
+    let stray = follow_with_log_key(dir.path(), &url, "stray").await?;
+    stray.close().await;
+    drop(stray);
+    // The record migrated there brings its key, which replaces that one.
+    embedded_record(&dir.path().join("a")).await?;
+    to_postgres(&dir.path().join("a"), url.as_str()).await?;
+    follow_with_log_key(dir.path(), &url, "a").await?;
+    let err = follow_with_log_key(dir.path(), &url, "stray")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("is not the one replica \"migrate-")),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_log_from_before_the_recorded_key_takes_only_the_key_that_signed_it() -> anyhow::Result<()>
+{
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let a = dir.path().join("a");
+    embedded_record(&a).await?;
+    to_postgres(&a, url.as_str()).await?;
+    // As an earlier release left it: no key recorded, and the checkpoint
+    // the witnesses cosigned, signed with a's key.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    let connection = tokio::spawn(connection);
+    client.batch_execute("DELETE FROM quorate_log_key").await?;
+    drop(client);
+    let _ = connection.await;
+    let origin = quorate_coordinator::config::default_origin();
+    let key = quorate_coordinator::log_key::load(&a, &origin)?;
+    let mirror = RedbStore::open(&a)?;
+    let checkpoint = quorate_tlog::Checkpoint {
+        origin: origin.clone(),
+        size: mirror.size(),
+        root: mirror.root(mirror.size())?,
+    };
+    drop(mirror);
+    PgLog::connect(url.as_str(), "t")
+        .await?
+        .save_cosigned(checkpoint.size, &key.sign_checkpoint(&checkpoint)?)
+        .await?;
+    // Another key is refused, naming why; a's is taken and recorded.
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&b)?;
+    quorate_coordinator::log_key::load_or_create(&b, &origin, 0)?;
+    let err = follow_with_log_key(dir.path(), &url, "b")
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("did not sign the checkpoint of the log the witnesses")),
+        "{err:?}"
+    );
+    follow_with_log_key(dir.path(), &url, "a").await?;
+    let recorded = PgLog::connect(url.as_str(), "t").await?.log_key().await?;
+    assert_eq!(recorded, Some(key.verifier_key()));
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_mirror_of_another_log_is_refused() -> anyhow::Result<()> {
     let url = database().await?;
@@ -427,13 +507,12 @@ async fn the_record_moves_to_postgres_and_back_with_equal_roots() -> anyhow::Res
         .collect();
     let root = {
         let store = RedbStore::open(&embedded)?;
+        let origin = quorate_coordinator::config::default_origin();
+        quorate_coordinator::log_key::load_or_create(&embedded, &origin, 0)?;
         store.append(entries).await?;
         store.root(100)?
     };
-    std::fs::write(
-        embedded.join(quorate_coordinator::log_key::FILE_NAME),
-        "the log key",
-    )?;
+    let key = std::fs::read_to_string(embedded.join(quorate_coordinator::log_key::FILE_NAME))?;
 
     let copied = to_postgres(&embedded, &url).await?;
     assert_eq!((copied.entries, copied.root), (100, root));
@@ -473,7 +552,7 @@ async fn the_record_moves_to_postgres_and_back_with_equal_roots() -> anyhow::Res
     assert_eq!((store.size(), store.root(101)?), (101, root));
     assert_eq!(
         std::fs::read_to_string(back.join(quorate_coordinator::log_key::FILE_NAME))?,
-        "the log key"
+        key
     );
     Ok(())
 }

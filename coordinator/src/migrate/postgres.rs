@@ -70,6 +70,13 @@ pub async fn to_postgres(dir: &Path, db: impl Into<Database>) -> anyhow::Result<
             "replica {who} holds the database's sequencing lease: stop every replica, then migrate"
         );
     };
+    // The record's own log key is the log's: one a replica recorded over
+    // the empty log before signed nothing.
+    if dir.join(log_key::FILE_NAME).exists() {
+        let key = log_key::load_any(dir)?;
+        log.replace_log_key(&key.verifier_key(), &migration_name())
+            .await?;
+    }
     let first = log
         .append_with(lease, |from| {
             if from >= size {

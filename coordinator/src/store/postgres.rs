@@ -468,6 +468,29 @@ impl PgLog {
         Ok(row.map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get(1))))
     }
 
+    /// The log's verifier key as recorded, if it is.
+    pub async fn log_key(&self) -> Result<Option<String>, PgError> {
+        let row = self
+            .client
+            .query_opt("SELECT vkey FROM quorate_log_key WHERE id = 1", &[])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Records `vkey` as the log's verifier key, replacing any (as the
+    /// migration into an empty log does: a key recorded then signed
+    /// nothing).
+    pub async fn replace_log_key(&self, vkey: &str, by: &str) -> Result<(), PgError> {
+        self.client
+            .execute(
+                "INSERT INTO quorate_log_key (id, vkey, replica) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET vkey = $1, replica = $2",
+                &[&vkey, &by],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Records `vkey` as the log's verifier key if none is yet (as
     /// `replica`'s), and returns the one recorded with the replica that
     /// recorded it.

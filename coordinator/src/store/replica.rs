@@ -179,7 +179,7 @@ impl ReplicaStore {
         // Before anything is followed: the mirror must be this log's.
         catch_up(&log, &mirror, dir).await?;
         if let Some(vkey) = ready(mirror.size())? {
-            agree_on_log_key(&log, &vkey, replica, dir).await?;
+            agree_on_log_key(&log, &vkey, replica, dir, mirror.size()).await?;
         }
         let news = log.news();
         let store = Self {
@@ -351,33 +351,56 @@ impl ReplicaStore {
     }
 }
 
-/// Proves that the mirror in `dir` holds the start of the database's log
-/// (equal roots at its size), then imports what it lacks.
 /// Refuses a log key other than the one the database records: two
 /// replicas signing with different keys would each make the other's
-/// checkpoints unverifiable to everyone holding one verifier key.
+/// checkpoints unverifiable to everyone holding one verifier key. A
+/// database with entries that records no key yet (made by an earlier
+/// release) takes this replica's only if it signed the checkpoint the
+/// witnesses cosigned there, when there is one.
 async fn agree_on_log_key(
     log: &PgLog,
     vkey: &str,
     replica: &str,
     dir: &Path,
+    size: u64,
 ) -> anyhow::Result<()> {
+    let unreadable =
+        |e: PgError| anyhow::anyhow!("cannot read the log key the database records: {e}");
+    let file = dir.join(crate::log_key::FILE_NAME);
+    if size > 0
+        && log.log_key().await.map_err(unreadable)?.is_none()
+        && let Some((_, note)) = log.cosigned().await.map_err(unreadable)?
+    {
+        let ours = quorate_tlog::LogVerifier::parse(vkey)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        if ours.verify_checkpoint(&note).is_err() {
+            anyhow::bail!(
+                "this replica's log key ({vkey}, in {}) did not sign the checkpoint of the \
+                     log the witnesses cosigned, which the database keeps: it is not this log's \
+                     key. Copy {} from the data directory of the replica that signed it",
+                file.display(),
+                crate::log_key::FILE_NAME
+            );
+        }
+    }
     let (recorded, by) = log
         .record_log_key(vkey, replica)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot read the log key the database records: {e}"))?;
+        .map_err(unreadable)?;
     if recorded != vkey {
         anyhow::bail!(
             "this replica's log key ({vkey}, in {}) is not the one replica {by:?} recorded in \
              the database ({recorded}): every replica signs checkpoints with the same key. Copy \
              {} from {by}'s data directory over this one's",
-            dir.join(crate::log_key::FILE_NAME).display(),
+            file.display(),
             crate::log_key::FILE_NAME
         );
     }
     Ok(())
 }
 
+/// Proves that the mirror in `dir` holds the start of the database's log
+/// (equal roots at its size), then imports what it lacks.
 async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result<()> {
     let size = log.size().await?;
     let mirrored = mirror.size();
