@@ -52,14 +52,9 @@ async fn appends_go_to_the_database_then_the_mirror_and_a_new_replica_catches_up
     );
 
     // Refused by the mirror's checks: the database never sees it.
-    let err = store
-        .append(vec![event("c1", 1), request("c1")])
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref().is_some_and(|e| e.contains("ceremony c1")),
-        "{err:?}"
+    refused(
+        store.append(vec![event("c1", 1), request("c1")]).await,
+        &["ceremony c1"],
     );
     assert_eq!(root_in(&url).await?.0, 2);
 
@@ -310,15 +305,9 @@ async fn a_replica_whose_lease_is_taken_halts_and_appends_nothing() -> anyhow::R
     let taken = b.acquire(Duration::from_secs(30)).await?;
     assert_eq!(taken.map(|l| l.epoch), Some(2));
 
-    let err = store
-        .append(vec![event("c1", 0)])
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("no longer holds the sequencing lease")),
-        "{err:?}"
+    refused(
+        store.append(vec![event("c1", 0)]).await,
+        &["no longer holds the sequencing lease"],
     );
     let why = tokio::time::timeout(Duration::from_secs(10), halted).await?;
     assert!(why.contains("replica b holds it now"), "{why}");
@@ -331,6 +320,16 @@ async fn a_replica_whose_lease_is_taken_halts_and_appends_nothing() -> anyhow::R
         .map(|e| e.to_string());
     assert_eq!(err.as_deref(), Some(why.as_str()));
     Ok(())
+}
+
+/// Asserts `result` is an error whose text says each of `says`.
+fn refused<T>(result: Result<T, impl std::fmt::Display>, says: &[&str]) {
+    let err = result.err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| says.iter().all(|s| e.contains(s))),
+        "{err:?}"
+    );
 }
 
 /// Opens replica `name` in `dir/name` as the coordinator does, with the
@@ -357,15 +356,12 @@ async fn a_replica_with_another_log_key_is_refused() -> anyhow::Result<()> {
     let first = follow_with_log_key(dir.path(), &url, "a").await?;
     drop(first);
     // Another started beside it on the empty log makes another key.
-    let err = follow_with_log_key(dir.path(), &url, "b")
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("is not the one replica \"a\" recorded")
-                && e.contains("Copy log-key.json from a's data directory")),
-        "{err:?}"
+    refused(
+        follow_with_log_key(dir.path(), &url, "b").await,
+        &[
+            "is not the one replica \"a\" recorded",
+            "Copy log-key.json from a's data directory",
+        ],
     );
     // With a copy of the first's key it starts, and so does the first.
     let key = quorate_coordinator::log_key::FILE_NAME;
@@ -399,14 +395,9 @@ async fn a_migration_records_its_log_key_over_a_strays() -> anyhow::Result<()> {
     embedded_record(&dir.path().join("a")).await?;
     to_postgres(&dir.path().join("a"), url.as_str()).await?;
     follow_with_log_key(dir.path(), &url, "a").await?;
-    let err = follow_with_log_key(dir.path(), &url, "stray")
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("is not the one replica \"migrate-")),
-        "{err:?}"
+    refused(
+        follow_with_log_key(dir.path(), &url, "stray").await,
+        &["is not the one replica \"migrate-"],
     );
     Ok(())
 }
@@ -443,14 +434,9 @@ async fn a_log_from_before_the_recorded_key_takes_only_the_key_that_signed_it() 
     let b = dir.path().join("b");
     std::fs::create_dir_all(&b)?;
     quorate_coordinator::log_key::load_or_create(&b, &origin, 0)?;
-    let err = follow_with_log_key(dir.path(), &url, "b")
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("did not sign the checkpoint of the log the witnesses")),
-        "{err:?}"
+    refused(
+        follow_with_log_key(dir.path(), &url, "b").await,
+        &["did not sign the checkpoint of the log the witnesses"],
     );
     follow_with_log_key(dir.path(), &url, "a").await?;
     let recorded = PgLog::connect(url.as_str(), "t").await?.log_key().await?;
@@ -468,27 +454,17 @@ async fn a_mirror_of_another_log_is_refused() -> anyhow::Result<()> {
 
     let other = dir.path().join("other");
     RedbStore::open(&other)?.append(vec![request("c2")]).await?;
-    let err = ReplicaStore::open(&other, &url, "b")
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("is not the start of the log in PostgreSQL")),
-        "{err:?}"
+    refused(
+        ReplicaStore::open(&other, &url, "b").await,
+        &["is not the start of the log in PostgreSQL"],
     );
     let longer = dir.path().join("longer");
     RedbStore::open(&longer)?
         .append(vec![request("c1"), event("c1", 0), event("c1", 1)])
         .await?;
-    let err = ReplicaStore::open(&longer, &url, "c")
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("more than the 2 of the log")),
-        "{err:?}"
+    refused(
+        ReplicaStore::open(&longer, &url, "c").await,
+        &["more than the 2 of the log"],
     );
     assert_eq!(root_in(&url).await?.0, 2);
     Ok(())
@@ -518,14 +494,9 @@ async fn the_record_moves_to_postgres_and_back_with_equal_roots() -> anyhow::Res
     assert_eq!((copied.entries, copied.root), (100, root));
     assert_eq!(root_in(&url).await?, (100, root));
     // Not twice: the database is no longer empty.
-    let err = to_postgres(&embedded, &url)
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("holds 100 entries already")),
-        "{err:?}"
+    refused(
+        to_postgres(&embedded, &url).await,
+        &["holds 100 entries already"],
     );
 
     // The embedded data_dir serves as the first replica's mirror.
@@ -534,14 +505,9 @@ async fn the_record_moves_to_postgres_and_back_with_equal_roots() -> anyhow::Res
     let root = replica.root(101)?;
     // Back, while the replica runs: refused.
     let back = dir.path().join("back");
-    let err = to_embedded(&url, &embedded, &back)
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("replica a holds")),
-        "{err:?}"
+    refused(
+        to_embedded(&url, &embedded, &back).await,
+        &["replica a holds"],
     );
     // Closed, it hands the lease back: no wait for it to end.
     replica.close().await;
