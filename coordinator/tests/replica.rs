@@ -19,7 +19,7 @@ use entries::{event, request};
 use pg::database;
 use quorate_coordinator::migrate::postgres::{to_embedded, to_postgres};
 use quorate_coordinator::store::postgres::PgLog;
-use quorate_coordinator::store::replica::{LEASE, ReplicaStore};
+use quorate_coordinator::store::replica::{FOLLOW_AT_MOST, LEASE, ReplicaStore};
 use quorate_coordinator::store::{CeremonyStore, RedbStore, StoreError};
 use quorate_tlog::{InclusionProof, MemoryTree};
 use quorate_types::CeremonyId;
@@ -319,6 +319,38 @@ async fn a_replica_whose_lease_is_taken_halts_and_appends_nothing() -> anyhow::R
         .err()
         .map(|e| e.to_string());
     assert_eq!(err.as_deref(), Some(why.as_str()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_far_behind_catches_up_over_several_follows() -> anyhow::Result<()> {
+    let url = database().await?;
+    let dir = tempfile::tempdir()?;
+    let holder = ReplicaStore::open(&dir.path().join("a"), &url, "a").await?;
+    let follower =
+        ReplicaStore::following(&dir.path().join("b"), url.as_str(), "b", "", |_| Ok(None)).await?;
+    let behind = FOLLOW_AT_MOST + 10;
+    let ids: Vec<u64> = (0..behind).collect();
+    for chunk in ids.chunks(1024) {
+        let entries = chunk.iter().map(|i| request(&format!("c{i}"))).collect();
+        holder.append(entries).await?;
+    }
+    // One follow imports at most FOLLOW_AT_MOST, and says there is more:
+    // its news is there at once.
+    let first = follower.follow().await?;
+    assert_eq!(first.entries.len() as u64, FOLLOW_AT_MOST);
+    assert!(!first.holding);
+    tokio::time::timeout(Duration::from_secs(5), follower.news()).await?;
+    let rest = follower.follow().await?;
+    let indexes: Vec<u64> = first
+        .entries
+        .iter()
+        .chain(&rest.entries)
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(indexes, ids);
+    assert_eq!(follower.size(), behind);
+    assert_eq!(follower.root(behind)?, holder.root(behind)?);
     Ok(())
 }
 

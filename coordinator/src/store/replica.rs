@@ -55,6 +55,11 @@ const RENEW_EVERY: Duration = Duration::from_secs(1);
 const RENEW_TIMEOUT: Duration = Duration::from_secs(2);
 /// Entries read from the database per query when catching up.
 const CATCH_UP: u32 = 1024;
+/// The most entries one [`CeremonyStore::follow`] imports: a follower far
+/// behind (cut off for a while) catches up over several, each taking
+/// effect before the next, with a stop possible between them. (The
+/// catching up before a replica serves takes the whole log at once.)
+pub const FOLLOW_AT_MOST: u64 = 16 * CATCH_UP as u64;
 /// How often a follower reads new entries and tries to take the lease.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(100);
 /// How often a follower says that it is one.
@@ -271,9 +276,15 @@ impl ReplicaStore {
         }
         // What was notified so far is read now.
         lock(&shared.news).borrow_and_update();
-        follow_into(log, &shared.mirror, entries)
+        let caught_up = follow_into(log, &shared.mirror, entries, Some(FOLLOW_AT_MOST))
             .await
             .map_err(followed)?;
+        if !caught_up {
+            // More to follow: the next call comes at once (its news is
+            // here), and the lease waits until this replica has caught up.
+            lock(&shared.news).mark_changed();
+            return Ok(false);
+        }
         let start = Instant::now();
         let Some(lease) = bounded(log.acquire(LEASE)).await.map_err(|e| failed(&e))? else {
             let holder = bounded(log.holder()).await.map_err(|e| failed(&e))?;
@@ -282,7 +293,7 @@ impl ReplicaStore {
             return Ok(false);
         };
         // Appended before the lease was taken: the last to follow.
-        follow_into(log, &shared.mirror, entries)
+        follow_into(log, &shared.mirror, entries, None)
             .await
             .map_err(followed)?;
         let renewals = bounded(PgLog::connect(shared.db.clone(), &shared.replica))
@@ -430,8 +441,9 @@ async fn catch_up(log: &PgLog, mirror: &RedbStore, dir: &Path) -> anyhow::Result
 /// Imports into `mirror` every entry of the log it lacks (all of them,
 /// into an empty store).
 pub(crate) async fn follow(log: &PgLog, mirror: &RedbStore) -> anyhow::Result<()> {
-    follow_into(log, mirror, &mut Vec::new())
+    follow_into(log, mirror, &mut Vec::new(), None)
         .await
+        .map(drop)
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -445,14 +457,21 @@ enum FollowError {
     Mirror(StoreError),
 }
 
-/// As [`follow`], adding what it imported to `imported`.
+/// As [`follow`], adding what it imported to `imported`: stops once it
+/// has imported `at_most` entries if that is given. Whether it reached
+/// the end of the log.
 async fn follow_into(
     log: &PgLog,
     mirror: &RedbStore,
     imported: &mut Vec<(u64, Entry)>,
-) -> Result<(), FollowError> {
+    at_most: Option<u64>,
+) -> Result<bool, FollowError> {
+    let start = mirror.size();
     loop {
         let next = mirror.size();
+        if at_most.is_some_and(|most| next - start >= most) {
+            return Ok(false);
+        }
         let stored = match bounded(log.read(next, CATCH_UP)).await {
             Ok(stored) => stored,
             // An entry whose stored leaf hash is not its bytes' (what the
@@ -463,7 +482,7 @@ async fn follow_into(
             Err(e) => return Err(e.into()),
         };
         if stored.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut entries = Vec::with_capacity(stored.len());
         for s in stored {
