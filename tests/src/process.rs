@@ -177,6 +177,17 @@ impl CoordinatorProcess {
 
     /// Starts the process, without waiting for it to serve.
     pub fn spawn(&mut self) {
+        self.spawn_with(Stdio::inherit());
+    }
+
+    /// As [`Self::spawn`], its standard error (its log, and why it
+    /// stopped) written to `file` instead of the test's.
+    pub fn spawn_logging_to(&mut self, file: &Path) {
+        let file = std::fs::File::create(file).expect("the log file is made");
+        self.spawn_with(file.into());
+    }
+
+    fn spawn_with(&mut self, stderr: Stdio) {
         assert!(self.child.0.is_none(), "already running");
         let child = Command::new(&self.bin)
             .args(&self.args)
@@ -184,6 +195,7 @@ impl CoordinatorProcess {
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("the coordinator process starts");
         self.child = Running(Some(child));

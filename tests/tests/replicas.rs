@@ -662,9 +662,15 @@ async fn a_replica_that_cannot_reach_the_database_stops_when_told_or_by_itself()
     let listen = quorate::local::ports::unused_loopback().unwrap();
     let mut third = first.replica(&dir.path().join("replica-3"), listen);
     third.use_store(&via_proxy);
-    third.spawn();
+    let log = dir.path().join("replica-3.log");
+    third.spawn_logging_to(&log);
     let status = third.wait_exit().await;
     assert!(!status.success(), "{status:?}");
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains("PostgreSQL did not answer within 10s"),
+        "{said}"
+    );
     // The first replica writes on.
     assert!(first.writing(&d).await);
     signs(&d).await;
