@@ -52,7 +52,7 @@ pub struct LocalDeployment {
     witness_sockets: BTreeMap<ParticipantId, std::sync::Arc<std::net::TcpListener>>,
     /// While an agent that is a witness is stopped: closes each connection
     /// to its socket at once, as a port nobody serves would refuse it.
-    witness_refusers: BTreeMap<ParticipantId, tokio::task::JoinHandle<()>>,
+    witness_refusers: BTreeMap<ParticipantId, witnesses::Refuser>,
 }
 
 /// What a local deployment may be started with.
@@ -658,8 +658,7 @@ impl LocalDeployment {
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("no agent {id}"))?;
         if let Some(refuser) = self.witness_refusers.remove(id) {
-            refuser.abort();
-            let _ = refuser.await;
+            refuser.stop().await;
         }
         let sockets = quorate_participant::Sockets {
             witness: self
@@ -802,6 +801,10 @@ impl LocalDeployment {
         let ids: Vec<_> = self.agents.keys().cloned().collect();
         for id in ids {
             self.stop_agent(&id).await;
+        }
+        // Nothing serves the agents' witness sockets any more.
+        for (_, refuser) in std::mem::take(&mut self.witness_refusers) {
+            refuser.stop().await;
         }
         self.stop_coordinator().await?;
         for witness in &mut self.witnesses {

@@ -192,15 +192,38 @@ pub fn agents(
 }
 
 /// Closes every connection to `socket` as soon as it is accepted, until
-/// the task is aborted: the socket of an agent that is stopped, which the
+/// it is dropped: the socket of an agent that is stopped, which the
 /// deployment keeps bound for its next start.
-pub fn refuse_on(socket: &std::net::TcpListener) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub fn refuse_on(socket: &std::net::TcpListener) -> std::io::Result<Refuser> {
     let copy = socket.try_clone()?;
     copy.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(copy)?;
-    Ok(tokio::spawn(async move {
-        while let Ok((connection, _)) = listener.accept().await {
-            drop(connection);
+    Ok(Refuser(tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((connection, _)) => drop(connection),
+                // Out of descriptors, say: a moment, then on.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
         }
-    }))
+    })))
+}
+
+/// The task [`refuse_on`] runs, stopped when this is dropped (and with it
+/// its copy of the socket).
+#[derive(Debug)]
+pub struct Refuser(tokio::task::JoinHandle<()>);
+
+impl Refuser {
+    /// Stops the task and waits until its copy of the socket is closed.
+    pub async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for Refuser {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -55,7 +55,8 @@ pub async fn to_postgres(dir: &Path, db: impl Into<Database>) -> anyhow::Result<
     }
     let store = open_stopped(dir)?;
     let size = store.size();
-    let mut log = PgLog::connect(&db, &migration_name())
+    let name = migration_name();
+    let mut log = PgLog::connect(&db, &name)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redacted(db.url())))?;
     let there = log.size().await?;
@@ -70,12 +71,19 @@ pub async fn to_postgres(dir: &Path, db: impl Into<Database>) -> anyhow::Result<
             "replica {who} holds the database's sequencing lease: stop every replica, then migrate"
         );
     };
+    // Still empty, now that no replica can append.
+    let there = log.size().await?;
+    if there > 0 {
+        log.release(lease).await?;
+        anyhow::bail!(
+            "the log in PostgreSQL holds {there} entries already: migrate into an empty database"
+        );
+    }
     // The record's own log key is the log's: one a replica recorded over
     // the empty log before signed nothing.
     if dir.join(log_key::FILE_NAME).exists() {
         let key = log_key::load_any(dir)?;
-        log.replace_log_key(&key.verifier_key(), &migration_name())
-            .await?;
+        log.replace_log_key(&key.verifier_key(), &name).await?;
     }
     let first = log
         .append_with(lease, |from| {

@@ -348,15 +348,18 @@ impl PgLog {
                 (client, spawn_connection(connection, replica, news.clone()))
             }
         };
-        client.batch_execute(SCHEMA).await?;
-        Ok(Self {
+        // Made first: a failure or a timeout from here on drops it, and
+        // its connection task with it.
+        let log = Self {
             client,
             replica: replica.to_string(),
             address: String::new(),
             connection,
             news,
             edge: None,
-        })
+        };
+        log.client.batch_execute(SCHEMA).await?;
+        Ok(log)
     }
 
     pub fn replica(&self) -> &str {

@@ -253,6 +253,17 @@ impl ReplicaStore {
         }
     }
 
+    /// Learns who holds the lease, for the refusals that name it: this
+    /// replica does not.
+    async fn note_holder(&self, log: &PgLog) -> Result<bool, StoreError> {
+        let holder = bounded(log.holder())
+            .await
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.note_following(holder.as_ref());
+        *lock(&self.shared.holder) = holder;
+        Ok(false)
+    }
+
     /// [`Self::follow_log`] with the writer's connection: whether it took
     /// the lease, adding what it imported to `entries`.
     async fn follow_once(
@@ -283,14 +294,11 @@ impl ReplicaStore {
             // More to follow: the next call comes at once (its news is
             // here), and the lease waits until this replica has caught up.
             lock(&shared.news).mark_changed();
-            return Ok(false);
+            return self.note_holder(log).await;
         }
         let start = Instant::now();
         let Some(lease) = bounded(log.acquire(LEASE)).await.map_err(|e| failed(&e))? else {
-            let holder = bounded(log.holder()).await.map_err(|e| failed(&e))?;
-            self.note_following(holder.as_ref());
-            *lock(&shared.holder) = holder;
-            return Ok(false);
+            return self.note_holder(log).await;
         };
         // Appended before the lease was taken: the last to follow.
         follow_into(log, &shared.mirror, entries, None)
