@@ -119,7 +119,8 @@ impl Authz {
                  what both say; configure every replica alike"
             )));
         }
-        if has.is_none() && configured.is_none() && !is_participant_anywhere {
+        // (What is granted is some of what is configured.)
+        if configured.is_none() && !is_participant_anywhere {
             return Err(Status::unauthenticated(format!(
                 "unknown identity {who}: neither a party in coordinator.toml nor in the roster of a key group"
             )));
@@ -167,11 +168,15 @@ mod tests {
         }
     }
 
+    /// `who`'s call needing `role`, as a refusal (a name that is no
+    /// participant id is INVALID_ARGUMENT).
+    fn asks(authz: &Authz, who: &str, role: Role) -> Result<(), Status> {
+        let who = ParticipantId::new(who).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        authz.check(&who, &[role], Membership::NotAsked, false, "act")
+    }
+
     fn may(authz: &Authz, who: &str, role: Role) -> Result<(), tonic::Code> {
-        let who = ParticipantId::new(who).unwrap();
-        authz
-            .check(&who, &[role], Membership::NotAsked, false, "act")
-            .map_err(|s| s.code())
+        asks(authz, who, role).map_err(|s| s.code())
     }
 
     #[test]
@@ -201,18 +206,17 @@ mod tests {
             may(&authz, "ben", Role::Requester),
             Err(tonic::Code::PermissionDenied)
         );
-        assert!(!authz.has(&ParticipantId::new("ben").unwrap(), Role::Requester));
+        assert!(ParticipantId::new("ben").is_ok_and(|ben| !authz.has(&ben, Role::Requester)));
         assert_eq!(
             may(&authz, "dee", Role::Auditor),
             Err(tonic::Code::Unauthenticated)
         );
         // The withheld are told why.
-        let ben = ParticipantId::new("ben").unwrap();
-        let refused = authz
-            .check(&ben, &[Role::Requester], Membership::NotAsked, false, "act")
-            .unwrap_err();
+        let refused = asks(&authz, "ben", Role::Requester);
         assert!(
-            refused.message().contains("the list the record holds"),
+            refused
+                .as_ref()
+                .is_err_and(|s| s.message().contains("the list the record holds")),
             "{refused:?}"
         );
         // Writing (or nothing recorded): its own list again.

@@ -208,23 +208,24 @@ pub async fn serve(config: &std::path::Path, insecure_plaintext: bool) -> anyhow
     // which the store is made to survive; a lease it took ends by itself.
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    // Which signal came first.
+    let mut signalled = async move || {
+        tokio::select! {
+            _ = interrupt.recv() => "interrupted",
+            _ = terminate.recv() => "terminated",
+        }
+    };
     let running = tokio::select! {
         running = crate::start(&config) => running?,
-        _ = interrupt.recv() => {
-            tracing::info!("interrupted while starting; stopping");
-            return Ok(());
-        }
-        _ = terminate.recv() => {
-            tracing::info!("terminated while starting; stopping");
+        why = signalled() => {
+            tracing::info!("{why} while starting; stopping");
             return Ok(());
         }
     };
     running
         .until(async move {
-            tokio::select! {
-                _ = interrupt.recv() => tracing::info!("interrupted; stopping"),
-                _ = terminate.recv() => tracing::info!("terminated; stopping"),
-            }
+            let why = signalled().await;
+            tracing::info!("{why}; stopping");
         })
         .await
 }

@@ -500,19 +500,18 @@ impl<S: CeremonyStore> Hub<S> {
     /// exactly these already. Returns whether it recorded a change.
     pub async fn record_parties(&self, parties: &[Party], by: String) -> Result<bool, HubError> {
         let parties = quorate_types::parties::normalize(parties);
-        if self.store.parties()?.as_ref() == Some(&parties) {
-            self.authz.follow_record(None);
-            return Ok(false);
+        let changed = self.store.parties()?.as_ref() != Some(&parties);
+        if changed {
+            let entry = Entry::PartiesChanged {
+                at: self.clock.now(),
+                by,
+                parties,
+            };
+            self.store.append(vec![entry]).await?;
         }
-        let entry = Entry::PartiesChanged {
-            at: self.clock.now(),
-            by,
-            parties,
-        };
-        self.store.append(vec![entry]).await?;
-        // What it recorded is its own list: granted whole.
+        // The record holds its own list now: granted whole.
         self.authz.follow_record(None);
-        Ok(true)
+        Ok(changed)
     }
 
     /// The key group as ceremonies requested now are judged: its latest

@@ -51,16 +51,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn picks_free_ports_below_the_ephemeral_range() {
+    fn picks_free_ports_below_the_ephemeral_range() -> std::io::Result<()> {
         let ceiling = ephemeral_start().unwrap_or(32_768);
         for _ in 0..16 {
-            let addr = unused_loopback().unwrap();
+            let addr = unused_loopback()?;
             assert!(addr.ip().is_loopback());
             if ceiling > FLOOR {
                 assert!((FLOOR..ceiling).contains(&addr.port()), "{addr}");
             }
             // Free: it binds.
-            TcpListener::bind(addr).unwrap();
+            TcpListener::bind(addr)?;
         }
+        Ok(())
     }
 }
